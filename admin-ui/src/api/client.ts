@@ -1,0 +1,224 @@
+// Typed access to the Kapu API. All types come from schema.d.ts, which is
+// generated from openapi.json (`npm run gen:api`), so a change in the server's
+// contract shows up here as a type error.
+import createClient, { type Middleware } from 'openapi-fetch';
+import type { components, paths } from './schema';
+
+type Schemas = components['schemas'];
+export type Staff = Schemas['Staff'];
+export type LoginResponse = Schemas['LoginResponse'];
+export type Me = Schemas['Me'];
+export type MfaState = LoginResponse['mfa'];
+export type Scope = Me['scope'];
+export type Overview = Schemas['Overview'];
+export type TenantList = Schemas['TenantList'];
+export type TenantSummary = TenantList['tenants'][number];
+export type TotpEnrolment = Schemas['TotpEnrolment'];
+export type Problem = Schemas['Problem'];
+export type FieldError = NonNullable<Problem['errors']>[number];
+
+/** Where the app is mounted: `/t/{slug}/admin/` gives a tenant prefix, anything else none. */
+export interface Mount {
+  /** `/t/{slug}` or the empty string */
+  prefix: string;
+  /** the tenant slug when mounted under `/t/{slug}/` */
+  tenantSlug: string | null;
+}
+
+export function mountOf(pathname: string): Mount {
+  const m = /^\/t\/([^/]+)\//.exec(pathname);
+  if (m && m[1]) return { prefix: `/t/${m[1]}`, tenantSlug: decodeURIComponent(m[1]) };
+  return { prefix: '', tenantSlug: null };
+}
+
+/** `/t/{slug}/api/v1` under a tenant prefix, otherwise `/api/v1`. */
+export function apiBaseOf(pathname: string): string {
+  return `${mountOf(pathname).prefix}/api/v1`;
+}
+
+/** An API call that failed; `problem` is the server's RFC 9457 body (or a local stand-in). */
+export class ApiError extends Error {
+  constructor(
+    readonly status: number,
+    readonly problem: Problem,
+  ) {
+    super(problem.detail ?? problem.title);
+    this.name = 'ApiError';
+  }
+
+  /** e.g. `invalid-credentials` for `urn:kapu:problem:invalid-credentials` */
+  get kind(): string {
+    return this.problem.type.replace(/^urn:kapu:problem:/, '');
+  }
+}
+
+function isProblem(v: unknown): v is Problem {
+  return typeof v === 'object' && v !== null && typeof (v as { type?: unknown }).type === 'string'
+    && typeof (v as { title?: unknown }).title === 'string';
+}
+
+function toApiError(status: number, body: unknown): ApiError {
+  if (isProblem(body)) return new ApiError(status, { ...body, status: body.status ?? status });
+  return new ApiError(status, {
+    type: 'about:blank',
+    title: `HTTP ${status}`,
+    status,
+    detail: `Váratlan válasz a kiszolgálótól (HTTP ${status}).`,
+  });
+}
+
+const networkError = () =>
+  new ApiError(0, {
+    type: 'urn:kapu:problem:network',
+    title: 'Network error',
+    status: 0,
+    detail: 'A kiszolgáló nem érhető el. Ellenőrizze a hálózati kapcsolatot, majd próbálja újra.',
+  });
+
+interface FetchResult<T> {
+  data?: T;
+  error?: unknown;
+  response: Response;
+}
+
+/** Turns an openapi-fetch result into its data or a thrown ApiError. */
+async function unwrap<T>(call: Promise<FetchResult<T>>): Promise<T> {
+  let r: FetchResult<T>;
+  try {
+    r = await call;
+  } catch {
+    throw networkError();
+  }
+  if (r.response.ok) return r.data as T;
+  throw toApiError(r.response.status, r.error);
+}
+
+/** Holds the CSRF token from the latest login/me response. */
+export class Session {
+  csrfToken: string | null = null;
+}
+
+export function makeClient(pathname: string, session: Session) {
+  const { prefix } = mountOf(pathname);
+  const client = createClient<paths>({
+    baseUrl: `${location.origin}${prefix}`,
+    credentials: 'same-origin',
+    headers: { Accept: 'application/json, application/problem+json' },
+  });
+  const csrf: Middleware = {
+    onRequest({ request }) {
+      const safe = request.method === 'GET' || request.method === 'HEAD';
+      const isLogin = new URL(request.url).pathname.endsWith('/auth/login');
+      if (!safe && !isLogin && session.csrfToken) {
+        request.headers.set('X-CSRF-Token', session.csrfToken);
+      }
+      return request;
+    },
+  };
+  client.use(csrf);
+  return client;
+}
+
+type Client = ReturnType<typeof makeClient>;
+
+/** The auth endpoints; the tenant and platform variants differ only in their paths. */
+export interface AuthApi {
+  readonly scope: Scope;
+  login(email: string, password: string): Promise<LoginResponse>;
+  totp(code: string): Promise<LoginResponse>;
+  enrol(): Promise<TotpEnrolment>;
+  enrolConfirm(code: string): Promise<LoginResponse>;
+  logout(): Promise<void>;
+  me(): Promise<Me>;
+}
+
+export interface TenantApi extends AuthApi {
+  readonly scope: 'tenant';
+  overview(): Promise<Overview>;
+}
+
+export interface PlatformApi extends AuthApi {
+  readonly scope: 'platform';
+  tenants(): Promise<TenantList>;
+}
+
+export function tenantApi(c: Client): TenantApi {
+  return {
+    scope: 'tenant',
+    login: (email, password) => unwrap(c.POST('/api/v1/auth/login', { body: { email, password } })),
+    totp: (code) => unwrap(c.POST('/api/v1/auth/totp', { body: { code } })),
+    enrol: () => unwrap(c.POST('/api/v1/auth/totp/enrol')),
+    enrolConfirm: (code) => unwrap(c.POST('/api/v1/auth/totp/enrol/confirm', { body: { code } })),
+    logout: async () => {
+      await unwrap(c.POST('/api/v1/auth/logout', { parseAs: 'text' }));
+    },
+    me: () => unwrap(c.GET('/api/v1/me')),
+    overview: () => unwrap(c.GET('/api/v1/overview')),
+  };
+}
+
+export function platformApi(c: Client): PlatformApi {
+  return {
+    scope: 'platform',
+    login: (email, password) => unwrap(c.POST('/api/v1/platform/auth/login', { body: { email, password } })),
+    totp: (code) => unwrap(c.POST('/api/v1/platform/auth/totp', { body: { code } })),
+    enrol: () => unwrap(c.POST('/api/v1/platform/auth/totp/enrol')),
+    enrolConfirm: (code) => unwrap(c.POST('/api/v1/platform/auth/totp/enrol/confirm', { body: { code } })),
+    logout: async () => {
+      await unwrap(c.POST('/api/v1/platform/auth/logout', { parseAs: 'text' }));
+    },
+    me: () => unwrap(c.GET('/api/v1/platform/me')),
+    tenants: () => unwrap(c.GET('/api/v1/platform/tenants')),
+  };
+}
+
+async function meOrError(api: AuthApi): Promise<Me | ApiError> {
+  try {
+    return await api.me();
+  } catch (e) {
+    if (e instanceof ApiError) return e;
+    throw e;
+  }
+}
+
+export interface Discovery {
+  api: TenantApi | PlatformApi;
+  /** null when nobody is signed in */
+  me: Me | null;
+}
+
+/**
+ * Finds out whether this is a tenant's staff app or the operators' console.
+ *
+ * - Under `/t/{slug}/` it is always the tenant's: `GET /t/{slug}/api/v1/me`.
+ * - At a bare `/admin/` the host is either a tenant's own domain or the platform
+ *   host. Both `GET /api/v1/me` and `GET /api/v1/platform/me` are asked:
+ *   a 200 answer says so itself (`scope`); otherwise the platform console is
+ *   chosen unless its `me` is missing (404 etc.) while the tenant one answered
+ *   401. So the server must not serve `/api/v1/platform/*` on tenant hosts.
+ */
+export async function discover(pathname: string, session: Session): Promise<Discovery> {
+  const client = makeClient(pathname, session);
+  const tenant = tenantApi(client);
+  const platform = platformApi(client);
+  const remember = (me: Me): Me => {
+    session.csrfToken = me.csrf_token;
+    return me;
+  };
+
+  if (mountOf(pathname).tenantSlug !== null) {
+    const r = await meOrError(tenant);
+    if (!(r instanceof ApiError)) return { api: tenant, me: remember(r) };
+    if (r.status === 401) return { api: tenant, me: null };
+    throw r;
+  }
+
+  const [t, p] = await Promise.all([meOrError(tenant), meOrError(platform)]);
+  if (!(p instanceof ApiError)) return { api: platform, me: remember(p) };
+  if (!(t instanceof ApiError)) {
+    return { api: t.scope === 'platform' ? platform : tenant, me: remember(t) };
+  }
+  if (p.status === 401) return { api: platform, me: null };
+  if (t.status === 401) return { api: tenant, me: null };
+  throw t.status === 0 ? t : p;
+}

@@ -1,0 +1,319 @@
+//! Clients (ügyfelek): natural persons and organisations who deal with the office.
+//!
+//! Natural identity data and ID document numbers are sealed with the tenant's data key
+//! before they reach the database, and found again by keyed blind indexes. Every staff
+//! read or change goes through this module and writes an audit record in the same
+//! transaction: there is no way to fetch a client without saying who and why.
+
+use chrono::{DateTime, NaiveDate, Utc};
+use kapu_audit::{Actor, AuditEvent};
+use kapu_core::TenantTx;
+use kapu_crypto::Keyring;
+use serde::{Deserialize, Serialize};
+use thiserror::Error;
+use uuid::Uuid;
+
+const IDENTITY: &str = "client.identity";
+const ID_DOCUMENT: &str = "client.id_document";
+
+/// Errors of the client registry.
+#[derive(Debug, Error)]
+pub enum ClientError {
+    /// A field failed validation.
+    #[error("{field}: {message}")]
+    Invalid {
+        /// The field's path, e.g. `identity.birth_date`.
+        field: &'static str,
+        /// What is wrong.
+        message: String,
+    },
+    /// Key handling or decryption failed.
+    #[error("key error: {0}")]
+    Crypto(#[from] kapu_crypto::CryptoError),
+    /// Audit failed (and with it the access).
+    #[error("audit error: {0}")]
+    Audit(#[from] kapu_audit::AuditError),
+    /// Stored data that does not decode.
+    #[error("stored data does not decode: {0}")]
+    Decode(#[from] serde_json::Error),
+    /// Database error.
+    #[error("database error: {0}")]
+    Database(#[from] sqlx::Error),
+}
+
+/// Természetes személyazonosító adatok: how Hungarian registries identify a person.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NaturalIdentity {
+    /// Family name (családi név).
+    pub family_name: String,
+    /// Given name(s) (utónév).
+    pub given_name: String,
+    /// Birth name (születési név), if different.
+    pub birth_name: Option<String>,
+    /// Mother's birth name (anyja születési neve).
+    pub mother_birth_name: String,
+    /// Birth place (születési hely).
+    pub birth_place: String,
+    /// Birth date (születési idő).
+    pub birth_date: NaiveDate,
+}
+
+/// A client as staff see it.
+#[derive(Clone, Debug, Serialize)]
+pub struct Client {
+    /// Id.
+    pub id: Uuid,
+    /// Contact e-mail.
+    pub email: Option<String>,
+    /// Natural identity data.
+    pub identity: NaturalIdentity,
+    /// Number of the ID document shown in person, if recorded.
+    pub id_document: Option<String>,
+    /// When registered.
+    pub created_at: DateTime<Utc>,
+}
+
+/// A new natural person.
+#[derive(Clone, Debug, Deserialize)]
+pub struct NewPerson {
+    /// Contact e-mail.
+    pub email: Option<String>,
+    /// Natural identity data.
+    pub identity: NaturalIdentity,
+    /// ID document number.
+    pub id_document: Option<String>,
+}
+
+/// Staff access context: who reads or writes, and why. Required by every function here.
+#[derive(Clone, Debug)]
+pub struct Access<'a> {
+    /// Who.
+    pub actor: &'a Actor,
+    /// Why.
+    pub reason: &'a str,
+}
+
+fn invalid(field: &'static str, message: &str) -> ClientError {
+    ClientError::Invalid { field, message: message.to_owned() }
+}
+
+fn validate(p: &NewPerson, now: DateTime<Utc>) -> Result<(), ClientError> {
+    let id = &p.identity;
+    for (field, v) in [
+        ("identity.family_name", &id.family_name),
+        ("identity.given_name", &id.given_name),
+        ("identity.mother_birth_name", &id.mother_birth_name),
+        ("identity.birth_place", &id.birth_place),
+    ] {
+        if v.trim().is_empty() {
+            return Err(invalid(field, "must not be empty"));
+        }
+        if v.chars().count() > 100 {
+            return Err(invalid(field, "must be at most 100 characters"));
+        }
+    }
+    if id.birth_date > now.date_naive() {
+        return Err(invalid("identity.birth_date", "must not be in the future"));
+    }
+    if id.birth_date < NaiveDate::from_ymd_opt(1880, 1, 1).unwrap_or_default() {
+        return Err(invalid("identity.birth_date", "is implausibly early"));
+    }
+    if let Some(e) = &p.email {
+        if !e.split_once('@').is_some_and(|(l, d)| !l.is_empty() && d.contains('.')) || e.len() > 254 {
+            return Err(invalid("email", "is not a valid e-mail address"));
+        }
+    }
+    if let Some(d) = &p.id_document {
+        let n = normalize_document(d);
+        if n.len() < 6 || n.len() > 20 {
+            return Err(invalid("id_document", "must have 6 to 20 letters and digits"));
+        }
+    }
+    Ok(())
+}
+
+fn normalize_name(s: &str) -> String {
+    s.split_whitespace().collect::<Vec<_>>().join(" ").to_lowercase()
+}
+
+fn normalize_document(s: &str) -> String {
+    s.chars().filter(char::is_ascii_alphanumeric).collect::<String>().to_uppercase()
+}
+
+fn identity_index(ring: &Keyring, family: &str, given: &str, birth_date: NaiveDate) -> Vec<u8> {
+    ring.blind_index(IDENTITY, &format!("{}|{}|{}", normalize_name(family), normalize_name(given), birth_date))
+}
+
+/// Registers a natural person.
+pub async fn create_person(
+    tx: &mut TenantTx,
+    ring: &Keyring,
+    access: Access<'_>,
+    new: NewPerson,
+    now: DateTime<Utc>,
+) -> Result<Client, ClientError> {
+    validate(&new, now)?;
+    let id = Uuid::now_v7();
+    let identity_enc = ring.encrypt(IDENTITY, &serde_json::to_vec(&new.identity)?)?;
+    let identity_bidx = identity_index(ring, &new.identity.family_name, &new.identity.given_name, new.identity.birth_date);
+    let doc = new.id_document.as_deref().map(normalize_document);
+    let doc_enc = doc.as_deref().map(|d| ring.encrypt(ID_DOCUMENT, d.as_bytes())).transpose()?;
+    let doc_bidx = doc.as_deref().map(|d| ring.blind_index(ID_DOCUMENT, d));
+    sqlx::query(
+        "INSERT INTO client (id, kind, email, identity_enc, identity_bidx, id_document_enc, id_document_bidx, created_at, updated_at)
+         VALUES ($1, 'person', $2, $3, $4, $5, $6, $7, $7)",
+    )
+    .bind(id)
+    .bind(&new.email)
+    .bind(identity_enc)
+    .bind(identity_bidx)
+    .bind(doc_enc)
+    .bind(doc_bidx)
+    .bind(now)
+    .execute(tx.conn())
+    .await?;
+    let fields = if doc.is_some() { vec!["email", "identity", "id_document"] } else { vec!["email", "identity"] };
+    audit(tx, &access, "client.create", Some(id), serde_json::json!({ "fields": fields }), now).await?;
+    Ok(Client { id, email: new.email, identity: new.identity, id_document: doc, created_at: now })
+}
+
+async fn audit(
+    tx: &mut TenantTx,
+    access: &Access<'_>,
+    action: &str,
+    subject: Option<Uuid>,
+    details: serde_json::Value,
+    now: DateTime<Utc>,
+) -> Result<(), ClientError> {
+    kapu_audit::record(tx, AuditEvent { actor: access.actor, action, subject_client_id: subject, reason: access.reason, details }, now)
+        .await?;
+    Ok(())
+}
+
+#[derive(sqlx::FromRow)]
+struct ClientRow {
+    id: Uuid,
+    email: Option<String>,
+    identity_enc: Vec<u8>,
+    id_document_enc: Option<Vec<u8>>,
+    created_at: DateTime<Utc>,
+}
+
+fn open(ring: &Keyring, row: ClientRow) -> Result<Client, ClientError> {
+    let identity = serde_json::from_slice(&ring.decrypt(IDENTITY, &row.identity_enc)?)?;
+    let id_document =
+        row.id_document_enc.map(|d| ring.decrypt(ID_DOCUMENT, &d).map(|b| String::from_utf8_lossy(&b).into_owned())).transpose()?;
+    Ok(Client { id: row.id, email: row.email, identity, id_document, created_at: row.created_at })
+}
+
+const SELECT: &str = "SELECT id, email, identity_enc, id_document_enc, created_at FROM client";
+
+/// Reads one client, recording the access.
+pub async fn get(
+    tx: &mut TenantTx,
+    ring: &Keyring,
+    access: Access<'_>,
+    id: Uuid,
+    now: DateTime<Utc>,
+) -> Result<Option<Client>, ClientError> {
+    let row: Option<ClientRow> = sqlx::query_as(&format!("{SELECT} WHERE id = $1")).bind(id).fetch_optional(tx.conn()).await?;
+    let Some(row) = row else { return Ok(None) };
+    let client = open(ring, row)?;
+    audit(tx, &access, "client.read", Some(id), serde_json::json!({ "fields": ["email", "identity", "id_document"] }), now).await?;
+    Ok(Some(client))
+}
+
+/// Search criteria: each given criterion must match exactly.
+#[derive(Clone, Debug, Default, Deserialize)]
+pub struct ClientQuery {
+    /// ID document number.
+    pub id_document: Option<String>,
+    /// Family name, with `given_name` and `birth_date`.
+    pub family_name: Option<String>,
+    /// Given name.
+    pub given_name: Option<String>,
+    /// Birth date.
+    pub birth_date: Option<NaiveDate>,
+}
+
+/// Finds clients by ID document number or by name and birth date (through the blind
+/// indexes), recording one access per client found.
+pub async fn search(
+    tx: &mut TenantTx,
+    ring: &Keyring,
+    access: Access<'_>,
+    q: &ClientQuery,
+    now: DateTime<Utc>,
+) -> Result<Vec<Client>, ClientError> {
+    let by_doc = q.id_document.as_deref().map(|d| ring.blind_index(ID_DOCUMENT, &normalize_document(d)));
+    let by_identity = match (&q.family_name, &q.given_name, q.birth_date) {
+        (Some(f), Some(g), Some(b)) => Some(identity_index(ring, f, g, b)),
+        (None, None, None) => None,
+        _ => return Err(invalid("family_name", "family_name, given_name and birth_date go together")),
+    };
+    if by_doc.is_none() && by_identity.is_none() {
+        return Err(invalid("id_document", "give an ID document number, or family name, given name and birth date"));
+    }
+    let rows: Vec<ClientRow> = sqlx::query_as(&format!(
+        "{SELECT} WHERE ($1::bytea IS NULL OR id_document_bidx = $1) AND ($2::bytea IS NULL OR identity_bidx = $2) ORDER BY created_at LIMIT 100"
+    ))
+    .bind(by_doc)
+    .bind(by_identity)
+    .fetch_all(tx.conn())
+    .await?;
+    let mut out = Vec::with_capacity(rows.len());
+    for row in rows {
+        let c = open(ring, row)?;
+        audit(
+            tx,
+            &access,
+            "client.read",
+            Some(c.id),
+            serde_json::json!({ "via": "search", "fields": ["email", "identity", "id_document"] }),
+            now,
+        )
+        .await?;
+        out.push(c);
+    }
+    Ok(out)
+}
+
+/// How many clients the tenant has.
+pub async fn count(tx: &mut TenantTx) -> Result<i64, ClientError> {
+    Ok(sqlx::query_scalar("SELECT count(*) FROM client").fetch_one(tx.conn()).await?)
+}
+
+/// Re-encrypts every value sealed under an older data key with the active one (after key
+/// rotation). Returns how many clients were rewritten.
+pub async fn reencrypt_all(tx: &mut TenantTx, ring: &Keyring) -> Result<usize, ClientError> {
+    let rows: Vec<ClientRow> = sqlx::query_as(&format!("{SELECT} FOR UPDATE")).fetch_all(tx.conn()).await?;
+    let mut n = 0;
+    for row in rows {
+        let stale = ring.is_stale(&row.identity_enc) || row.id_document_enc.as_deref().is_some_and(|d| ring.is_stale(d));
+        if !stale {
+            continue;
+        }
+        let c = open(ring, row)?;
+        let identity_enc = ring.encrypt(IDENTITY, &serde_json::to_vec(&c.identity)?)?;
+        let doc_enc = c.id_document.as_deref().map(|d| ring.encrypt(ID_DOCUMENT, d.as_bytes())).transpose()?;
+        sqlx::query("UPDATE client SET identity_enc = $2, id_document_enc = $3 WHERE id = $1")
+            .bind(c.id)
+            .bind(identity_enc)
+            .bind(doc_enc)
+            .execute(tx.conn())
+            .await?;
+        n += 1;
+    }
+    Ok(n)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn normalisation() {
+        assert_eq!(normalize_name("  Kovács   János "), "kovács jános");
+        assert_eq!(normalize_document("123456 ab"), "123456AB");
+    }
+}

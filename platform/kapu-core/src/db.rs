@@ -1,0 +1,146 @@
+use sqlx::{PgConnection, PgPool, Postgres, Transaction};
+
+use crate::{CoreResult, Tenant, TenantSlug};
+
+/// The deployment's database: a connection pool plus the prefix of tenant role names.
+#[derive(Clone, Debug)]
+pub struct Db {
+    pool: PgPool,
+    role_prefix: String,
+}
+
+impl Db {
+    /// Wraps a pool. `role_prefix` keeps the tenant roles of several deployments (or test
+    /// databases) in one PostgreSQL cluster apart, since roles are cluster-wide.
+    pub fn new(pool: PgPool, role_prefix: impl Into<String>) -> Self {
+        Self { pool, role_prefix: role_prefix.into() }
+    }
+
+    /// The prefix of tenant role names.
+    pub fn role_prefix(&self) -> &str {
+        &self.role_prefix
+    }
+
+    /// The underlying pool, for health checks and the platform schema.
+    pub fn pool(&self) -> &PgPool {
+        &self.pool
+    }
+
+    /// Opens a transaction on the platform schema (tenant registry, operators).
+    pub async fn platform_tx(&self) -> CoreResult<PlatformTx> {
+        let mut tx = self.pool.begin().await?;
+        sqlx::query("SELECT set_config('search_path', 'kapu', true)").execute(&mut *tx).await?;
+        Ok(PlatformTx { tx })
+    }
+
+    /// Opens a transaction that acts as the tenant: `SET LOCAL ROLE` to the tenant's role
+    /// and `search_path` to its schema, so the database refuses anything outside it.
+    pub async fn tenant_tx(&self, tenant: &Tenant) -> CoreResult<TenantTx> {
+        self.tenant_tx_for(&tenant.slug).await
+    }
+
+    /// Like [`Db::tenant_tx`] when only the slug is at hand.
+    pub async fn tenant_tx_for(&self, slug: &TenantSlug) -> CoreResult<TenantTx> {
+        let mut tx = self.pool.begin().await?;
+        enter_tenant(&mut tx, slug, &self.role_prefix).await?;
+        Ok(TenantTx { tx, slug: slug.clone() })
+    }
+}
+
+pub(crate) async fn enter_tenant(conn: &mut PgConnection, slug: &TenantSlug, role_prefix: &str) -> CoreResult<()> {
+    // One round trip: `set_config('role', …, true)` is `SET LOCAL ROLE`.
+    sqlx::query("SELECT set_config('role', $1, true), set_config('search_path', $2, true), set_config('kapu.tenant', $3, true)")
+        .bind(slug.role(role_prefix))
+        .bind(slug.schema())
+        .bind(slug.as_str())
+        .execute(conn)
+        .await?;
+    Ok(())
+}
+
+/// A transaction that runs as one tenant. Domain crates take this type for every query on
+/// tenant data; it cannot be built without switching role and schema first.
+#[derive(Debug)]
+pub struct TenantTx {
+    tx: Transaction<'static, Postgres>,
+    slug: TenantSlug,
+}
+
+impl TenantTx {
+    pub(crate) fn from_parts(tx: Transaction<'static, Postgres>, slug: TenantSlug) -> Self {
+        Self { tx, slug }
+    }
+
+    pub(crate) fn into_inner(self) -> Transaction<'static, Postgres> {
+        self.tx
+    }
+
+    /// The tenant this transaction acts for.
+    pub fn slug(&self) -> &TenantSlug {
+        &self.slug
+    }
+
+    /// The connection, to run queries on.
+    pub fn conn(&mut self) -> &mut PgConnection {
+        &mut self.tx
+    }
+
+    /// Commits the transaction.
+    pub async fn commit(self) -> CoreResult<()> {
+        Ok(self.tx.commit().await?)
+    }
+
+    /// Rolls the transaction back (dropping it does the same).
+    pub async fn rollback(self) -> CoreResult<()> {
+        Ok(self.tx.rollback().await?)
+    }
+}
+
+/// A transaction on the platform schema `kapu`.
+#[derive(Debug)]
+pub struct PlatformTx {
+    tx: Transaction<'static, Postgres>,
+}
+
+impl PlatformTx {
+    /// The connection, to run queries on.
+    pub fn conn(&mut self) -> &mut PgConnection {
+        &mut self.tx
+    }
+
+    /// Commits the transaction.
+    pub async fn commit(self) -> CoreResult<()> {
+        Ok(self.tx.commit().await?)
+    }
+}
+
+/// A transaction bound to one scope: a tenant's schema or the platform schema. Code that
+/// works the same in both (staff accounts, data keys) takes this instead of a bare connection.
+pub trait ScopedTx: Send {
+    /// The connection, to run queries on.
+    fn conn(&mut self) -> &mut PgConnection;
+    /// The scope's name: the tenant slug, or `platform`.
+    fn scope(&self) -> &str;
+}
+
+impl ScopedTx for TenantTx {
+    fn conn(&mut self) -> &mut PgConnection {
+        &mut self.tx
+    }
+    fn scope(&self) -> &str {
+        self.slug.as_str()
+    }
+}
+
+impl ScopedTx for PlatformTx {
+    fn conn(&mut self) -> &mut PgConnection {
+        &mut self.tx
+    }
+    fn scope(&self) -> &str {
+        PLATFORM_SCOPE
+    }
+}
+
+/// The scope name of the platform schema. No tenant slug can take it (slugs are checked and
+/// `platform` is reserved).
+pub const PLATFORM_SCOPE: &str = "platform";

@@ -1,0 +1,43 @@
+use thiserror::Error;
+
+/// Errors of tenancy, migrations and provisioning.
+#[derive(Debug, Error)]
+pub enum CoreError {
+    /// A tenant slug that does not follow the rules.
+    #[error("invalid tenant slug {slug:?}: {reason}")]
+    InvalidSlug { slug: String, reason: &'static str },
+    /// No tenant with that slug or domain exists.
+    #[error("unknown tenant {0:?}")]
+    UnknownTenant(String),
+    /// A tenant with that slug already exists.
+    #[error("a tenant with slug {0:?} already exists")]
+    DuplicateSlug(String),
+    /// A domain is already claimed by another tenant.
+    #[error("the domain {0:?} already belongs to another tenant")]
+    DuplicateDomain(String),
+    /// The tenant is suspended and serves nothing.
+    #[error("tenant {0:?} is suspended")]
+    Suspended(String),
+    /// A migration that was already applied has changed on disk.
+    #[error(
+        "migration {version} ({description}) was changed after it was applied; restore the original file and add a new migration instead"
+    )]
+    MigrationChanged { version: i64, description: String },
+    /// A migration failed to run.
+    #[error("migration {version} ({description}) failed: {source}")]
+    MigrationFailed {
+        version: i64,
+        description: String,
+        #[source]
+        source: sqlx::Error,
+    },
+    /// Seeding a new tenant failed.
+    #[error("seeding the tenant failed: {0}")]
+    Seed(String),
+    /// Any other database error.
+    #[error("database error: {0}")]
+    Database(#[from] sqlx::Error),
+}
+
+/// Result with [`CoreError`].
+pub type CoreResult<T> = Result<T, CoreError>;

@@ -1,0 +1,20 @@
+//! The spine of Kapu: tenants, the tenant transaction, migrations and provisioning.
+//!
+//! Every domain crate depends on this one and on nothing above it. Domain code reaches
+//! the database only through a [`TenantTx`], which has already switched to the tenant's
+//! role and schema, so no query can forget which municipality it works for.
+
+mod db;
+mod error;
+mod migrate;
+mod provision;
+mod tenant;
+
+pub use db::{Db, PLATFORM_SCOPE, PlatformTx, ScopedTx, TenantTx};
+pub use error::{CoreError, CoreResult};
+pub use migrate::{MigrationReport, TenantMigrationOutcome, migrate_platform, migrate_tenant, pending_tenant_migrations};
+pub use provision::{NewTenant, Seeder, delete_tenant, provision_tenant};
+pub use tenant::{Tenant, TenantSlug, TenantStatus, find_tenant_by_domain, find_tenant_by_slug, list_tenants, update_tenant};
+
+/// The current instant, passed into domain functions instead of being read inside them.
+pub type Now = chrono::DateTime<chrono::Utc>;

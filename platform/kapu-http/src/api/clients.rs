@@ -1,0 +1,180 @@
+//! Clients' personal data. Every call needs the purpose of the access in the
+//! `X-Access-Reason` header; it goes into the audit record with who, whom and when.
+
+use axum::extract::{Path, Query, State};
+use axum::http::{HeaderMap, StatusCode};
+use chrono::{NaiveDate, Utc};
+use kapu_clients::{Access, ClientQuery, NaturalIdentity, NewPerson};
+use kapu_staff::Permission;
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+use uuid::Uuid;
+
+use crate::AppState;
+use crate::auth::SignedIn;
+use crate::problem::{ApiError, Json, Problem};
+
+/// Natural identity data (természetes személyazonosító adatok).
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct IdentityView {
+    /// Family name.
+    pub family_name: String,
+    /// Given name(s).
+    pub given_name: String,
+    /// Birth name, if different.
+    pub birth_name: Option<String>,
+    /// Mother's birth name.
+    pub mother_birth_name: String,
+    /// Birth place.
+    pub birth_place: String,
+    /// Birth date.
+    pub birth_date: NaiveDate,
+}
+
+/// A new natural person.
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct NewClientRequest {
+    /// Contact e-mail.
+    pub email: Option<String>,
+    /// Natural identity data.
+    pub identity: IdentityView,
+    /// ID document number.
+    pub id_document: Option<String>,
+}
+
+/// A client.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ClientView {
+    /// Id.
+    pub id: Uuid,
+    /// Contact e-mail.
+    pub email: Option<String>,
+    /// Natural identity data.
+    pub identity: IdentityView,
+    /// ID document number.
+    pub id_document: Option<String>,
+}
+
+impl From<kapu_clients::Client> for ClientView {
+    fn from(c: kapu_clients::Client) -> Self {
+        let i = c.identity;
+        Self {
+            id: c.id,
+            email: c.email,
+            identity: IdentityView {
+                family_name: i.family_name,
+                given_name: i.given_name,
+                birth_name: i.birth_name,
+                mother_birth_name: i.mother_birth_name,
+                birth_place: i.birth_place,
+                birth_date: i.birth_date,
+            },
+            id_document: c.id_document,
+        }
+    }
+}
+
+/// Search results.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ClientList {
+    /// Matching clients.
+    pub clients: Vec<ClientView>,
+}
+
+/// Exact-match search criteria.
+#[derive(Debug, Deserialize, IntoParams)]
+pub struct ClientSearch {
+    /// ID document number.
+    pub id_document: Option<String>,
+    /// Family name (with given name and birth date).
+    pub family_name: Option<String>,
+    /// Given name.
+    pub given_name: Option<String>,
+    /// Birth date.
+    pub birth_date: Option<NaiveDate>,
+}
+
+fn reason(headers: &HeaderMap) -> Result<String, ApiError> {
+    let r = headers.get("x-access-reason").and_then(|v| v.to_str().ok()).map(str::trim).unwrap_or("");
+    if r.is_empty() || r.len() > 200 {
+        return Err(ApiError::field(
+            "X-Access-Reason",
+            "give the purpose of this access (1 to 200 characters) in the X-Access-Reason header",
+        ));
+    }
+    Ok(r.to_owned())
+}
+
+/// Register a natural person.
+#[utoipa::path(post, path = "/clients", tag = "clients", request_body = NewClientRequest,
+    params(("X-Access-Reason" = String, Header, description = "Purpose of the access, for the audit log")),
+    responses((status = 201, body = ClientView), (status = 401, body = Problem), (status = 403, body = Problem), (status = 422, body = Problem)))]
+pub async fn create_client(
+    State(state): State<AppState>,
+    s: SignedIn,
+    headers: HeaderMap,
+    Json(req): Json<NewClientRequest>,
+) -> Result<(StatusCode, Json<ClientView>), ApiError> {
+    s.require(Permission::WriteClients)?;
+    let reason = reason(&headers)?;
+    let actor = s.actor();
+    let SignedIn(mut a) = s;
+    let ring = a.tx.keyring(&state).await?;
+    let i = req.identity;
+    let new = NewPerson {
+        email: req.email,
+        identity: NaturalIdentity {
+            family_name: i.family_name,
+            given_name: i.given_name,
+            birth_name: i.birth_name,
+            mother_birth_name: i.mother_birth_name,
+            birth_place: i.birth_place,
+            birth_date: i.birth_date,
+        },
+        id_document: req.id_document,
+    };
+    let client = kapu_clients::create_person(a.tx.tenant()?, &ring, Access { actor: &actor, reason: &reason }, new, Utc::now()).await?;
+    a.tx.commit().await?;
+    Ok((StatusCode::CREATED, Json(client.into())))
+}
+
+/// Read one client.
+#[utoipa::path(get, path = "/clients/{id}", tag = "clients",
+    params(("id" = Uuid, Path, description = "Client id"), ("X-Access-Reason" = String, Header, description = "Purpose of the access, for the audit log")),
+    responses((status = 200, body = ClientView), (status = 401, body = Problem), (status = 403, body = Problem), (status = 404, body = Problem)))]
+pub async fn get_client(
+    State(state): State<AppState>,
+    s: SignedIn,
+    headers: HeaderMap,
+    Path(id): Path<Uuid>,
+) -> Result<Json<ClientView>, ApiError> {
+    s.require(Permission::ReadClients)?;
+    let reason = reason(&headers)?;
+    let actor = s.actor();
+    let SignedIn(mut a) = s;
+    let ring = a.tx.keyring(&state).await?;
+    let client = kapu_clients::get(a.tx.tenant()?, &ring, Access { actor: &actor, reason: &reason }, id, Utc::now()).await?;
+    a.tx.commit().await?;
+    client.map(|c| Json(c.into())).ok_or_else(|| ApiError::NotFound(format!("there is no client {id}")))
+}
+
+/// Find clients by ID document number, or by name and birth date.
+#[utoipa::path(get, path = "/clients", tag = "clients",
+    params(ClientSearch, ("X-Access-Reason" = String, Header, description = "Purpose of the access, for the audit log")),
+    responses((status = 200, body = ClientList), (status = 401, body = Problem), (status = 403, body = Problem), (status = 422, body = Problem)))]
+pub async fn search_clients(
+    State(state): State<AppState>,
+    s: SignedIn,
+    headers: HeaderMap,
+    Query(q): Query<ClientSearch>,
+) -> Result<Json<ClientList>, ApiError> {
+    s.require(Permission::ReadClients)?;
+    let reason = reason(&headers)?;
+    let actor = s.actor();
+    let SignedIn(mut a) = s;
+    let ring = a.tx.keyring(&state).await?;
+    let query = ClientQuery { id_document: q.id_document, family_name: q.family_name, given_name: q.given_name, birth_date: q.birth_date };
+    let found = kapu_clients::search(a.tx.tenant()?, &ring, Access { actor: &actor, reason: &reason }, &query, Utc::now()).await?;
+    a.tx.commit().await?;
+    Ok(Json(ClientList { clients: found.into_iter().map(ClientView::from).collect() }))
+}

@@ -1,0 +1,153 @@
+//! The JSON API (`/api/v1`) and the routers that carry it, the portal and the admin UI.
+
+pub mod audit;
+pub mod auth;
+pub mod clients;
+pub mod jobs;
+pub mod platform;
+pub mod staff;
+
+use axum::Router;
+use axum::extract::{Request, State};
+use axum::http::{StatusCode, header};
+use axum::response::{Html, IntoResponse, Redirect, Response};
+use axum::routing::get;
+use tower::ServiceExt;
+use tower_http::services::{ServeDir, ServeFile};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+use crate::AppState;
+use crate::problem::ApiError;
+use crate::tenancy::ResolvedTenant;
+
+/// The tenant API's routes with their OpenAPI descriptions, rooted at `/api/v1`.
+pub(crate) fn tenant_api() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(auth::login))
+        .routes(routes!(auth::totp))
+        .routes(routes!(auth::totp_enrol))
+        .routes(routes!(auth::totp_enrol_confirm))
+        .routes(routes!(auth::logout))
+        .routes(routes!(auth::me))
+        .routes(routes!(auth::password_reset))
+        .routes(routes!(auth::password_reset_confirm))
+        .routes(routes!(staff::overview))
+        .routes(routes!(staff::list_staff, staff::create_staff))
+        .routes(routes!(clients::create_client, clients::search_clients))
+        .routes(routes!(clients::get_client))
+        .routes(routes!(audit::list_audit))
+        .routes(routes!(audit::verify_audit))
+        .routes(routes!(jobs::list_jobs))
+        .routes(routes!(jobs::retry_job))
+}
+
+/// The platform API's routes, rooted at `/api/v1/platform`.
+pub(crate) fn platform_api() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(platform::login))
+        .routes(routes!(platform::totp))
+        .routes(routes!(platform::totp_enrol))
+        .routes(routes!(platform::totp_enrol_confirm))
+        .routes(routes!(platform::logout))
+        .routes(routes!(platform::me))
+        .routes(routes!(platform::list_tenants))
+        .routes(routes!(platform::dead_jobs))
+}
+
+pub(crate) fn tenant_router(state: AppState) -> Router {
+    let (api, _) = OpenApiRouter::new().nest("/api/v1", tenant_api()).split_for_parts();
+    api.merge(crate::openapi::docs_router())
+        .route("/api/v1", get(|| async { Redirect::temporary("v1/docs/") }))
+        .fallback_service(tower::service_fn({
+            let state = state.clone();
+            move |req: Request| {
+                let state = state.clone();
+                async move { Ok::<_, std::convert::Infallible>(tenant_pages(state, req).await) }
+            }
+        }))
+        .with_state(state)
+}
+
+pub(crate) fn platform_router(state: AppState) -> Router {
+    let (api, _) = OpenApiRouter::new().nest("/api/v1/platform", platform_api()).split_for_parts();
+    api.merge(crate::openapi::docs_router())
+        .route("/healthz", get(healthz))
+        .route("/readyz", get(readyz))
+        .route("/metrics", get(metrics))
+        .route("/", get(platform_home))
+        .fallback_service(tower::service_fn({
+            let state = state.clone();
+            move |req: Request| {
+                let state = state.clone();
+                async move { Ok::<_, std::convert::Infallible>(admin_ui(&state, "", req).await) }
+            }
+        }))
+        .with_state(state)
+}
+
+/// Portal pages, tenant assets and the admin UI of a tenant.
+async fn tenant_pages(state: AppState, req: Request) -> Response {
+    let Some(resolved) = req.extensions().get::<ResolvedTenant>().cloned() else {
+        return ApiError::NotFound("nothing is served at this path".into()).into_response();
+    };
+    let path = req.uri().path().to_owned();
+    if path == "/healthz" {
+        return healthz().await.into_response();
+    }
+    if path.starts_with("/admin") {
+        return admin_ui(&state, &resolved.prefix, req).await;
+    }
+    crate::portal::page(&state, &resolved, req).await
+}
+
+/// Serves the built admin UI under `/admin/`, falling back to its `index.html`.
+async fn admin_ui(state: &AppState, prefix: &str, req: Request) -> Response {
+    let path = req.uri().path().to_owned();
+    if path == "/admin" {
+        return Redirect::permanent(&format!("{prefix}/admin/")).into_response();
+    }
+    let Some(rest) = path.strip_prefix("/admin/") else {
+        return ApiError::NotFound("nothing is served at this path".into()).into_response();
+    };
+    let dir = &state.config.admin_ui_dir;
+    let index = dir.join("index.html");
+    if !index.exists() {
+        return (
+            StatusCode::SERVICE_UNAVAILABLE,
+            Html("<!doctype html><html lang=\"en\"><title>Kapu admin</title><main><h1>The admin UI is not built</h1><p>Run <code>npm ci &amp;&amp; npm run build</code> in <code>admin-ui/</code>.</p></main></html>"),
+        )
+            .into_response();
+    }
+    let (mut parts, body) = req.into_parts();
+    let Ok(uri) = format!("/{rest}").parse() else {
+        return ApiError::NotFound("nothing is served at this path".into()).into_response();
+    };
+    parts.uri = uri;
+    let req = Request::from_parts(parts, body);
+    let res = ServeDir::new(dir).fallback(ServeFile::new(index)).oneshot(req).await;
+    match res {
+        Ok(r) => r.into_response(),
+        Err(e) => ApiError::Internal(e.to_string()).into_response(),
+    }
+}
+
+async fn healthz() -> &'static str {
+    "ok"
+}
+
+async fn readyz(State(state): State<AppState>) -> Response {
+    match sqlx::query_scalar::<_, i64>("SELECT count(*) FROM kapu.schema_migration").fetch_one(state.db.pool()).await {
+        Ok(n) if n > 0 => "ready".into_response(),
+        Ok(_) => ApiError::Internal("the platform schema is not migrated".into()).into_response(),
+        Err(e) => ApiError::Internal(format!("database unreachable: {e}")).into_response(),
+    }
+}
+
+async fn metrics() -> Response {
+    ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], crate::observe::render_metrics()).into_response()
+}
+
+async fn platform_home() -> Redirect {
+    Redirect::temporary("/admin/")
+}

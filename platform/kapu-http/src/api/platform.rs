@@ -1,0 +1,141 @@
+//! The operators' API on the platform host: sign-in (same flow as staff) and tenants.
+
+use axum::extract::{Query, State};
+use axum::http::{HeaderMap, Method};
+use axum::response::Response;
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+
+use super::auth::{LoginRequest, LoginResponse, Me, TotpEnrolmentView, TotpRequest, do_enrol, do_login, do_logout, do_totp, me_of};
+use super::jobs::JobView;
+use crate::AppState;
+use crate::auth::{Authed, ClientIp, Scope, SignedIn, check_same_origin};
+use crate::problem::{ApiError, Json, Problem};
+
+/// Operator sign-in with e-mail and password.
+#[utoipa::path(post, path = "/auth/login", tag = "platform", request_body = LoginRequest,
+    responses((status = 200, body = LoginResponse), (status = 401, body = Problem), (status = 429, body = Problem)))]
+pub async fn login(
+    State(state): State<AppState>,
+    ip: ClientIp,
+    headers: HeaderMap,
+    Json(req): Json<LoginRequest>,
+) -> Result<Response, ApiError> {
+    check_same_origin(&Method::POST, &headers)?;
+    do_login(&state, Scope::Platform, ip, req).await
+}
+
+/// Operator TOTP code.
+#[utoipa::path(post, path = "/auth/totp", tag = "platform", request_body = TotpRequest,
+    responses((status = 200, body = LoginResponse), (status = 401, body = Problem)))]
+pub async fn totp(State(state): State<AppState>, a: Authed, Json(req): Json<TotpRequest>) -> Result<Json<LoginResponse>, ApiError> {
+    do_totp(&state, a, &req.code, false).await
+}
+
+/// Start operator TOTP set-up.
+#[utoipa::path(post, path = "/auth/totp/enrol", tag = "platform", responses((status = 200, body = TotpEnrolmentView), (status = 401, body = Problem)))]
+pub async fn totp_enrol(State(state): State<AppState>, a: Authed) -> Result<Json<TotpEnrolmentView>, ApiError> {
+    do_enrol(&state, a).await
+}
+
+/// Finish operator TOTP set-up.
+#[utoipa::path(post, path = "/auth/totp/enrol/confirm", tag = "platform", request_body = TotpRequest,
+    responses((status = 200, body = LoginResponse), (status = 401, body = Problem)))]
+pub async fn totp_enrol_confirm(
+    State(state): State<AppState>,
+    a: Authed,
+    Json(req): Json<TotpRequest>,
+) -> Result<Json<LoginResponse>, ApiError> {
+    do_totp(&state, a, &req.code, true).await
+}
+
+/// Operator sign-out.
+#[utoipa::path(post, path = "/auth/logout", tag = "platform", responses((status = 204), (status = 401, body = Problem)))]
+pub async fn logout(State(state): State<AppState>, a: Authed) -> Result<Response, ApiError> {
+    do_logout(&state, a).await
+}
+
+/// The current operator session.
+#[utoipa::path(get, path = "/me", tag = "platform", responses((status = 200, body = Me), (status = 401, body = Problem)))]
+pub async fn me(a: Authed) -> Result<Json<Me>, ApiError> {
+    let me = me_of(&a);
+    a.tx.commit().await?;
+    Ok(Json(me))
+}
+
+/// A tenant in the registry.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct TenantView {
+    /// Slug.
+    pub slug: String,
+    /// Name.
+    pub name: String,
+    /// Host names.
+    pub domains: Vec<String>,
+    /// `active` or `suspended`.
+    pub status: String,
+}
+
+/// All tenants.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct TenantList {
+    /// Tenants by slug.
+    pub tenants: Vec<TenantView>,
+}
+
+/// The tenant registry.
+#[utoipa::path(get, path = "/tenants", tag = "platform", responses((status = 200, body = TenantList), (status = 401, body = Problem), (status = 403, body = Problem)))]
+pub async fn list_tenants(s: SignedIn) -> Result<Json<TenantList>, ApiError> {
+    s.require(kapu_staff::Permission::ManageTenants)?;
+    let SignedIn(mut a) = s;
+    let tenants = kapu_core::list_tenants(kapu_core::ScopedTx::conn(&mut a.tx)).await?;
+    a.tx.commit().await?;
+    Ok(Json(TenantList {
+        tenants: tenants
+            .into_iter()
+            .map(|t| TenantView { slug: t.slug.to_string(), name: t.name, domains: t.domains, status: t.status.as_str().to_owned() })
+            .collect(),
+    }))
+}
+
+/// Paging for the dead-letter list.
+#[derive(Debug, Deserialize, IntoParams)]
+pub struct DeadJobsQuery {
+    /// At most this many per tenant (default 20).
+    pub limit: Option<i64>,
+}
+
+/// A dead job and its tenant.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct TenantJob {
+    /// Tenant slug.
+    pub tenant: String,
+    /// The job.
+    pub job: JobView,
+}
+
+/// Dead jobs of all tenants.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct DeadJobs {
+    /// Dead jobs, by tenant.
+    pub jobs: Vec<TenantJob>,
+}
+
+/// Dead-letter jobs across all tenants.
+#[utoipa::path(get, path = "/jobs/dead", tag = "platform", params(DeadJobsQuery),
+    responses((status = 200, body = DeadJobs), (status = 401, body = Problem), (status = 403, body = Problem)))]
+pub async fn dead_jobs(State(state): State<AppState>, s: SignedIn, Query(q): Query<DeadJobsQuery>) -> Result<Json<DeadJobs>, ApiError> {
+    s.require(kapu_staff::Permission::ManageJobs)?;
+    let SignedIn(mut a) = s;
+    let tenants = kapu_core::list_tenants(kapu_core::ScopedTx::conn(&mut a.tx)).await?;
+    a.tx.commit().await?;
+    let mut jobs = Vec::new();
+    for t in tenants {
+        let mut tx = state.db.tenant_tx(&t).await?;
+        for j in kapu_jobs::list(&mut tx, Some("dead"), q.limit.unwrap_or(20)).await? {
+            jobs.push(TenantJob { tenant: t.slug.to_string(), job: j.into() });
+        }
+        tx.commit().await?;
+    }
+    Ok(Json(DeadJobs { jobs }))
+}

@@ -1,0 +1,28 @@
+//! Kapu's HTTP layer: the only crate that knows axum.
+//!
+//! A request first has its tenant resolved (from the Host header or a `/t/{slug}/` prefix,
+//! see [`tenancy`]); tenant requests then go to the tenant router (JSON API under
+//! `/api/v1`, the citizen portal at `/`, the admin UI at `/admin/`), other requests to the
+//! platform router (health, metrics, the operators' API and console). Handlers are thin:
+//! they extract tenant, identity and input, call a domain crate with the current time, and
+//! map its error through [`problem::ApiError`], the one place errors become HTTP.
+
+pub mod api;
+pub mod auth;
+mod observe;
+pub mod openapi;
+mod portal;
+pub mod problem;
+mod state;
+pub mod tenancy;
+pub mod tls;
+
+pub use observe::install_metrics;
+pub use state::{AppState, HttpConfig};
+
+use axum::Router;
+
+/// The whole application, ready to serve.
+pub fn app(state: AppState) -> Router {
+    tenancy::dispatcher(state)
+}

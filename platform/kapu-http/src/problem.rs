@@ -1,0 +1,314 @@
+//! RFC 9457 problem details: the one place where errors become HTTP responses.
+//!
+//! Every error response is `application/problem+json` with a stable `type` URI of the form
+//! `urn:kapu:problem:<code>`; clients may rely on the codes, not on `detail`'s wording.
+
+use axum::extract::rejection::JsonRejection;
+use axum::extract::{FromRequest, Request};
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+use utoipa::ToSchema;
+
+/// The media type of problem details.
+pub const PROBLEM_JSON: &str = "application/problem+json";
+
+/// A problem details document (RFC 9457).
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Problem {
+    /// Stable problem type, e.g. `urn:kapu:problem:validation`.
+    #[serde(rename = "type")]
+    pub type_: String,
+    /// Short summary of the problem type.
+    pub title: String,
+    /// HTTP status code.
+    pub status: u16,
+    /// What went wrong this time, for people.
+    pub detail: String,
+    /// The request's id, as in the `x-request-id` header and the logs.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub request_id: Option<String>,
+    /// Per-field errors of a validation problem.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub errors: Vec<FieldError>,
+}
+
+/// One field's error.
+#[derive(Clone, Debug, Serialize, ToSchema)]
+pub struct FieldError {
+    /// The field's path in the request body or query, e.g. `identity.birth_date`.
+    pub field: String,
+    /// What is wrong with it.
+    pub message: String,
+}
+
+/// Every error a handler can answer with.
+#[derive(Debug, thiserror::Error)]
+pub enum ApiError {
+    /// No tenant is known by that host or prefix.
+    #[error("no municipality is served at {0:?}")]
+    UnknownTenant(String),
+    /// The tenant is suspended.
+    #[error("this municipality's service is suspended")]
+    TenantSuspended,
+    /// Nothing here.
+    #[error("{0}")]
+    NotFound(String),
+    /// The body is not JSON or does not parse.
+    #[error("{0}")]
+    MalformedJson(String),
+    /// The body is not `application/json`.
+    #[error("send the body as application/json")]
+    UnsupportedMediaType,
+    /// The body is over the size limit.
+    #[error("the request body is larger than this endpoint accepts")]
+    PayloadTooLarge,
+    /// Input failed validation.
+    #[error("the request has invalid fields")]
+    Validation(Vec<FieldError>),
+    /// No (live) session.
+    #[error("sign in first; the session is missing or has expired")]
+    Unauthenticated,
+    /// Wrong e-mail or password.
+    #[error("the e-mail address or the password is wrong")]
+    InvalidCredentials,
+    /// Wrong or reused TOTP code.
+    #[error("the one-time code is wrong or was already used")]
+    InvalidTotp,
+    /// The session still has to pass (or set up) the second factor.
+    #[error("finish two-factor sign-in first")]
+    MfaRequired,
+    /// The role lacks the permission.
+    #[error("your role does not allow this")]
+    Forbidden,
+    /// Missing or wrong CSRF token, or a cross-site request.
+    #[error("the request's CSRF token is missing or wrong; reload the page and try again")]
+    Csrf,
+    /// Throttled.
+    #[error("too many attempts; try again after {0}")]
+    TooManyAttempts(String),
+    /// A duplicate or conflicting change.
+    #[error("{0}")]
+    Conflict(String),
+    /// Something on our side; details are in the log under the request id.
+    #[error("an internal error occurred")]
+    Internal(String),
+}
+
+impl ApiError {
+    fn code_status(&self) -> (&'static str, &'static str, StatusCode) {
+        use ApiError::*;
+        match self {
+            UnknownTenant(_) => ("unknown-tenant", "Unknown municipality", StatusCode::NOT_FOUND),
+            TenantSuspended => ("tenant-suspended", "Municipality suspended", StatusCode::SERVICE_UNAVAILABLE),
+            NotFound(_) => ("not-found", "Not found", StatusCode::NOT_FOUND),
+            MalformedJson(_) => ("malformed-json", "Malformed JSON", StatusCode::BAD_REQUEST),
+            UnsupportedMediaType => ("unsupported-media-type", "Unsupported media type", StatusCode::UNSUPPORTED_MEDIA_TYPE),
+            PayloadTooLarge => ("payload-too-large", "Payload too large", StatusCode::PAYLOAD_TOO_LARGE),
+            Validation(_) => ("validation", "Invalid input", StatusCode::UNPROCESSABLE_ENTITY),
+            Unauthenticated => ("unauthenticated", "Not signed in", StatusCode::UNAUTHORIZED),
+            InvalidCredentials => ("invalid-credentials", "Wrong credentials", StatusCode::UNAUTHORIZED),
+            InvalidTotp => ("invalid-totp", "Wrong one-time code", StatusCode::UNAUTHORIZED),
+            MfaRequired => ("mfa-required", "Second factor required", StatusCode::FORBIDDEN),
+            Forbidden => ("forbidden", "Forbidden", StatusCode::FORBIDDEN),
+            Csrf => ("csrf", "CSRF check failed", StatusCode::FORBIDDEN),
+            TooManyAttempts(_) => ("too-many-attempts", "Too many attempts", StatusCode::TOO_MANY_REQUESTS),
+            Conflict(_) => ("conflict", "Conflict", StatusCode::CONFLICT),
+            Internal(_) => ("internal", "Internal error", StatusCode::INTERNAL_SERVER_ERROR),
+        }
+    }
+
+    /// One validation error.
+    pub fn field(field: &str, message: impl Into<String>) -> Self {
+        Self::Validation(vec![FieldError { field: field.to_owned(), message: message.into() }])
+    }
+}
+
+/// A problem response with the given code, title, status and detail.
+pub fn problem_response(code: &str, title: &str, status: StatusCode, detail: String, errors: Vec<FieldError>) -> Response {
+    let body = Problem {
+        type_: format!("urn:kapu:problem:{code}"),
+        title: title.to_owned(),
+        status: status.as_u16(),
+        detail,
+        request_id: None,
+        errors,
+    };
+    let mut res = (status, axum::Json(body)).into_response();
+    res.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static(PROBLEM_JSON));
+    res
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let (code, title, status) = self.code_status();
+        if let ApiError::Internal(cause) = &self {
+            // The cause goes to the log (under the request id), never to the client.
+            tracing::error!(error = %cause, "internal error");
+        }
+        let errors = match &self {
+            ApiError::Validation(e) => e.clone(),
+            _ => Vec::new(),
+        };
+        let detail = match &self {
+            ApiError::Validation(e) if !e.is_empty() => {
+                e.iter().map(|f| format!("{}: {}", f.field, f.message)).collect::<Vec<_>>().join("; ")
+            }
+            other => other.to_string(),
+        };
+        problem_response(code, title, status, detail, errors)
+    }
+}
+
+macro_rules! internal_from {
+    ($($t:ty),*) => {$(
+        impl From<$t> for ApiError {
+            fn from(e: $t) -> Self {
+                ApiError::Internal(e.to_string())
+            }
+        }
+    )*};
+}
+internal_from!(sqlx::Error, kapu_crypto::CryptoError, kapu_audit::AuditError, kapu_jobs::JobsError);
+
+impl From<kapu_core::CoreError> for ApiError {
+    fn from(e: kapu_core::CoreError) -> Self {
+        use kapu_core::CoreError::*;
+        match e {
+            InvalidSlug { .. } => ApiError::field("slug", e.to_string()),
+            UnknownTenant(s) => ApiError::UnknownTenant(s),
+            DuplicateSlug(_) | DuplicateDomain(_) => ApiError::Conflict(e.to_string()),
+            Suspended(_) => ApiError::TenantSuspended,
+            other => ApiError::Internal(other.to_string()),
+        }
+    }
+}
+
+impl From<kapu_staff::StaffError> for ApiError {
+    fn from(e: kapu_staff::StaffError) -> Self {
+        use kapu_staff::StaffError::*;
+        match e {
+            DuplicateEmail(_) => ApiError::Conflict(e.to_string()),
+            WeakPassword(p) => ApiError::field("password", p.to_string()),
+            InvalidEmail(_) => ApiError::field("email", e.to_string()),
+            WrongRole(_) => ApiError::field("role", e.to_string()),
+            InvalidResetToken => ApiError::field("token", e.to_string()),
+            InvalidTotp => ApiError::InvalidTotp,
+            NoEnrolment => ApiError::Conflict(e.to_string()),
+            Locked(until) => ApiError::TooManyAttempts(until.to_rfc3339()),
+            other => ApiError::Internal(other.to_string()),
+        }
+    }
+}
+
+impl From<kapu_clients::ClientError> for ApiError {
+    fn from(e: kapu_clients::ClientError) -> Self {
+        match e {
+            kapu_clients::ClientError::Invalid { field, message } => ApiError::field(field, message),
+            other => ApiError::Internal(other.to_string()),
+        }
+    }
+}
+
+/// A JSON body whose every rejection is a specific problem.
+#[derive(Debug)]
+pub struct Json<T>(pub T);
+
+impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for Json<T> {
+    type Rejection = ApiError;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, ApiError> {
+        match axum::Json::<T>::from_request(req, state).await {
+            Ok(axum::Json(v)) => Ok(Json(v)),
+            Err(JsonRejection::MissingJsonContentType(_)) => Err(ApiError::UnsupportedMediaType),
+            Err(JsonRejection::JsonSyntaxError(e)) => {
+                Err(ApiError::MalformedJson(format!("the body is not valid JSON: {}", source_text(&e))))
+            }
+            Err(JsonRejection::JsonDataError(e)) => Err(data_error(&source_text(&e))),
+            Err(JsonRejection::BytesRejection(e)) if e.status() == StatusCode::PAYLOAD_TOO_LARGE => Err(ApiError::PayloadTooLarge),
+            Err(other) => Err(ApiError::MalformedJson(other.body_text())),
+        }
+    }
+}
+
+fn source_text(e: &dyn std::error::Error) -> String {
+    let mut s = e.source().map(ToString::to_string).unwrap_or_else(|| e.to_string());
+    s.truncate(300);
+    s
+}
+
+/// serde reports "field: message at line x column y"; turn it into a field error.
+fn data_error(text: &str) -> ApiError {
+    let (field, message) = match text.split_once(": ") {
+        Some((path, msg)) if !path.contains(' ') => (path.to_owned(), msg.to_owned()),
+        _ => {
+            let field = text.split('`').nth(1).filter(|_| text.starts_with("missing field")).unwrap_or("body").to_owned();
+            (field, text.to_owned())
+        }
+    };
+    ApiError::Validation(vec![FieldError { field, message }])
+}
+
+impl<T: Serialize> IntoResponse for Json<T> {
+    fn into_response(self) -> Response {
+        axum::Json(self.0).into_response()
+    }
+}
+
+/// Turns any error response that is not yet a problem (axum's own 404/405/413, a panic's
+/// 500, …) into one, and stamps every problem with the request id.
+pub async fn problemize(req: Request, next: Next) -> Response {
+    let method = req.method().clone();
+    let request_id = req.headers().get("x-request-id").and_then(|v| v.to_str().ok()).map(str::to_owned);
+    let res = next.run(req).await;
+    let status = res.status();
+    if !(status.is_client_error() || status.is_server_error()) {
+        return res;
+    }
+    let is_problem = res.headers().get(header::CONTENT_TYPE).is_some_and(|v| v.as_bytes() == PROBLEM_JSON.as_bytes());
+    let res = if is_problem {
+        res
+    } else {
+        let (code, title, detail) = match status {
+            StatusCode::NOT_FOUND => ("not-found", "Not found", "nothing is served at this path".to_owned()),
+            StatusCode::METHOD_NOT_ALLOWED => ("method-not-allowed", "Method not allowed", format!("{method} is not allowed at this path")),
+            StatusCode::PAYLOAD_TOO_LARGE => {
+                ("payload-too-large", "Payload too large", "the request body is larger than this endpoint accepts".to_owned())
+            }
+            StatusCode::UNSUPPORTED_MEDIA_TYPE => {
+                ("unsupported-media-type", "Unsupported media type", "send the body as application/json".to_owned())
+            }
+            StatusCode::BAD_REQUEST => ("bad-request", "Bad request", "the request could not be understood".to_owned()),
+            s if s.is_server_error() => ("internal", "Internal error", "an internal error occurred".to_owned()),
+            s => ("http-error", s.canonical_reason().unwrap_or("Error"), format!("the request failed with status {}", s.as_u16())),
+        };
+        let mut new = problem_response(code, title, status, detail, Vec::new());
+        for (k, v) in res.headers() {
+            if k != header::CONTENT_TYPE && k != header::CONTENT_LENGTH {
+                new.headers_mut().insert(k, v.clone());
+            }
+        }
+        new
+    };
+    match request_id {
+        Some(id) => add_request_id(res, id).await,
+        None => res,
+    }
+}
+
+async fn add_request_id(res: Response, id: String) -> Response {
+    let (parts, body) = res.into_parts();
+    let Ok(bytes) = axum::body::to_bytes(body, 64 * 1024).await else {
+        return Response::from_parts(parts, axum::body::Body::empty());
+    };
+    let mut v: serde_json::Value = serde_json::from_slice(&bytes).unwrap_or_default();
+    if let Some(obj) = v.as_object_mut() {
+        obj.insert("request_id".into(), serde_json::Value::String(id));
+    }
+    let body = serde_json::to_vec(&v).unwrap_or_else(|_| bytes.to_vec());
+    let mut res = Response::from_parts(parts, axum::body::Body::from(body));
+    res.headers_mut().remove(header::CONTENT_LENGTH);
+    res
+}

@@ -1,0 +1,77 @@
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use kapu_core::Db;
+use kapu_crypto::Crypto;
+use kapu_staff::LoginPolicy;
+
+use crate::tenancy::TenantDirectory;
+
+/// HTTP settings.
+#[derive(Clone, Debug)]
+pub struct HttpConfig {
+    /// Host names (without port) that mean "the platform itself", not a tenant.
+    pub platform_hosts: Vec<String>,
+    /// Whether cookies get `Secure` (set when serving TLS).
+    pub secure_cookies: bool,
+    /// Where the built admin UI lives (`admin-ui/dist`).
+    pub admin_ui_dir: PathBuf,
+    /// Where tenant assets live (`tenants/`), for crests.
+    pub tenants_dir: PathBuf,
+    /// Largest accepted request body.
+    pub body_limit: usize,
+    /// Sign-in throttling and session lifetimes.
+    pub login_policy: LoginPolicy,
+    /// Sign-in attempts allowed per client IP per minute.
+    pub login_attempts_per_minute: u32,
+}
+
+impl Default for HttpConfig {
+    fn default() -> Self {
+        Self {
+            platform_hosts: vec!["127.0.0.1".into(), "localhost".into(), "[::1]".into()],
+            secure_cookies: false,
+            admin_ui_dir: PathBuf::from("admin-ui/dist"),
+            tenants_dir: PathBuf::from("tenants"),
+            body_limit: 1024 * 1024,
+            login_policy: LoginPolicy::default(),
+            login_attempts_per_minute: 30,
+        }
+    }
+}
+
+/// What every handler can reach.
+#[derive(Clone)]
+pub struct AppState {
+    /// The database.
+    pub db: Db,
+    /// Keys for personal data.
+    pub crypto: Arc<Crypto>,
+    /// Settings.
+    pub config: Arc<HttpConfig>,
+    /// Cached tenant registry.
+    pub tenants: TenantDirectory,
+    pub(crate) limiter: Arc<crate::auth::IpLimiter>,
+    pub(crate) templates: Arc<minijinja::Environment<'static>>,
+}
+
+impl std::fmt::Debug for AppState {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AppState").finish_non_exhaustive()
+    }
+}
+
+impl AppState {
+    /// Builds the state.
+    pub fn new(db: Db, crypto: Arc<Crypto>, config: HttpConfig) -> Self {
+        let limiter = Arc::new(crate::auth::IpLimiter::new(config.login_attempts_per_minute));
+        Self {
+            tenants: TenantDirectory::new(db.clone()),
+            db,
+            crypto,
+            config: Arc::new(config),
+            limiter,
+            templates: Arc::new(crate::portal::templates()),
+        }
+    }
+}

@@ -1,0 +1,348 @@
+//! Durable, tenant-aware background jobs.
+//!
+//! A job is a row in its tenant's `job` table, written by [`enqueue`] inside the caller's
+//! [`TenantTx`]: it commits with the change that causes it or not at all (the outbox
+//! pattern). Keeping jobs in the tenant's own schema keeps all of a tenant's data together,
+//! so Citus can distribute the schema as it is.
+//!
+//! A [`Worker`] claims a job (state `running`, a lease, attempts + 1) in a short
+//! transaction, then runs the handler in a second transaction that first locks the row,
+//! and marks the job done in that same transaction: a handler's database effects and the
+//! job's completion commit together, exactly once. If the worker dies mid-job, its
+//! transaction is rolled back by PostgreSQL, the lease runs out, and another worker runs
+//! the job again. Failures retry with exponential backoff; a job that exhausts its attempts
+//! (or fails permanently) is `dead`, where operators see it and can retry it.
+
+use std::collections::{BTreeSet, HashMap};
+use std::sync::Arc;
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use kapu_core::{CoreError, Db, TenantSlug, TenantTx};
+use serde::Serialize;
+use sqlx::postgres::PgListener;
+use thiserror::Error;
+use tracing::{info, warn};
+
+/// The notification channel on which enqueues announce their tenant.
+pub const CHANNEL: &str = "kapu_jobs";
+
+/// Errors of the job queue itself.
+#[derive(Debug, Error)]
+pub enum JobsError {
+    /// Database error.
+    #[error("database error: {0}")]
+    Database(#[from] sqlx::Error),
+    /// Tenancy error.
+    #[error(transparent)]
+    Core(#[from] CoreError),
+    /// A payload that does not serialise.
+    #[error("job payload: {0}")]
+    Payload(#[from] serde_json::Error),
+    /// No job with that id in that state.
+    #[error("no dead job {0}")]
+    NotDead(i64),
+}
+
+/// How a handler failed.
+#[derive(Debug, Error)]
+pub enum JobFailure {
+    /// Worth trying again later (e.g. the other system is down).
+    #[error("{0}")]
+    Retry(String),
+    /// Will never succeed (e.g. a malformed payload); the job goes dead at once.
+    #[error("{0}")]
+    Permanent(String),
+}
+
+/// Options for a new job.
+#[derive(Clone, Debug)]
+pub struct NewJob<'a, P: Serialize> {
+    /// Handler name, e.g. `mail.send`.
+    pub kind: &'a str,
+    /// Input for the handler.
+    pub payload: &'a P,
+    /// Earliest start, `None` for now.
+    pub run_at: Option<DateTime<Utc>>,
+    /// How many attempts before the job is dead.
+    pub max_attempts: i32,
+}
+
+impl<'a, P: Serialize> NewJob<'a, P> {
+    /// A job to run now, with the default number of attempts (8).
+    pub fn new(kind: &'a str, payload: &'a P) -> Self {
+        Self { kind, payload, run_at: None, max_attempts: 8 }
+    }
+}
+
+/// Adds a job in the caller's transaction. Returns its id.
+pub async fn enqueue<P: Serialize>(tx: &mut TenantTx, job: NewJob<'_, P>) -> Result<i64, JobsError> {
+    let payload = serde_json::to_value(job.payload)?;
+    let id: i64 =
+        sqlx::query_scalar("INSERT INTO job (kind, payload, run_at, max_attempts) VALUES ($1, $2, COALESCE($3, now()), $4) RETURNING id")
+            .bind(job.kind)
+            .bind(payload)
+            .bind(job.run_at)
+            .bind(job.max_attempts)
+            .fetch_one(tx.conn())
+            .await?;
+    let slug = tx.slug().to_string();
+    sqlx::query("SELECT pg_notify($1, $2)").bind(CHANNEL).bind(slug).execute(tx.conn()).await?;
+    Ok(id)
+}
+
+/// A job as a handler sees it.
+#[derive(Clone, Debug)]
+pub struct Job {
+    /// Row id within the tenant.
+    pub id: i64,
+    /// Handler name.
+    pub kind: String,
+    /// Input.
+    pub payload: serde_json::Value,
+    /// This attempt's number, from 1.
+    pub attempt: i32,
+}
+
+/// Runs one kind of job. The handler gets the job's own transaction: what it writes commits
+/// together with the job's completion.
+#[async_trait::async_trait]
+pub trait JobHandler: Send + Sync {
+    /// Does the work.
+    async fn run(&self, job: &Job, tx: &mut TenantTx) -> Result<(), JobFailure>;
+}
+
+/// A job's row, for operators.
+#[derive(Clone, Debug, Serialize, sqlx::FromRow)]
+pub struct JobInfo {
+    /// Id.
+    pub id: i64,
+    /// Handler name.
+    pub kind: String,
+    /// `pending`, `running`, `done` or `dead`.
+    pub state: String,
+    /// Attempts so far.
+    pub attempts: i32,
+    /// Attempts allowed.
+    pub max_attempts: i32,
+    /// Next run.
+    pub run_at: DateTime<Utc>,
+    /// Why the last attempt failed.
+    pub last_error: Option<String>,
+    /// When it was enqueued.
+    pub created_at: DateTime<Utc>,
+}
+
+/// Jobs in a state, newest first.
+pub async fn list(tx: &mut TenantTx, state: Option<&str>, limit: i64) -> Result<Vec<JobInfo>, JobsError> {
+    Ok(sqlx::query_as(
+        "SELECT id, kind, state, attempts, max_attempts, run_at, last_error, created_at FROM job
+         WHERE $1::text IS NULL OR state = $1 ORDER BY id DESC LIMIT $2",
+    )
+    .bind(state)
+    .bind(limit.clamp(1, 500))
+    .fetch_all(tx.conn())
+    .await?)
+}
+
+/// Counts of pending (including running) and dead jobs.
+pub async fn counts(tx: &mut TenantTx) -> Result<(i64, i64), JobsError> {
+    Ok(sqlx::query_as("SELECT count(*) FILTER (WHERE state IN ('pending', 'running')), count(*) FILTER (WHERE state = 'dead') FROM job")
+        .fetch_one(tx.conn())
+        .await?)
+}
+
+/// Puts a dead job back in the queue with a fresh set of attempts.
+pub async fn retry_dead(tx: &mut TenantTx, id: i64) -> Result<(), JobsError> {
+    let n =
+        sqlx::query("UPDATE job SET state = 'pending', attempts = 0, run_at = now(), last_error = NULL WHERE id = $1 AND state = 'dead'")
+            .bind(id)
+            .execute(tx.conn())
+            .await?
+            .rows_affected();
+    if n == 0 {
+        return Err(JobsError::NotDead(id));
+    }
+    let slug = tx.slug().to_string();
+    sqlx::query("SELECT pg_notify($1, $2)").bind(CHANNEL).bind(slug).execute(tx.conn()).await?;
+    Ok(())
+}
+
+/// What running one job ended in.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Outcome {
+    /// Done.
+    Done,
+    /// Failed; will run again.
+    Retrying,
+    /// Failed for good.
+    Dead,
+    /// Another worker finished it first.
+    Lost,
+}
+
+/// Worker settings.
+#[derive(Clone, Debug)]
+pub struct WorkerConfig {
+    /// How long a claimed job is reserved before another worker may take it over.
+    pub lease: Duration,
+    /// First retry delay; doubles per attempt, up to an hour.
+    pub backoff: Duration,
+    /// How often to look for due jobs without a notification (retries, expired leases).
+    pub poll: Duration,
+}
+
+impl Default for WorkerConfig {
+    fn default() -> Self {
+        Self { lease: Duration::from_secs(300), backoff: Duration::from_secs(10), poll: Duration::from_secs(15) }
+    }
+}
+
+/// Runs jobs of every tenant.
+#[derive(Clone)]
+pub struct Worker {
+    db: Db,
+    handlers: Arc<HashMap<String, Arc<dyn JobHandler>>>,
+    config: WorkerConfig,
+}
+
+impl std::fmt::Debug for Worker {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Worker").field("kinds", &self.handlers.keys().collect::<Vec<_>>()).finish_non_exhaustive()
+    }
+}
+
+impl Worker {
+    /// A worker with no handlers yet.
+    pub fn new(db: Db, config: WorkerConfig) -> Self {
+        Self { db, handlers: Arc::new(HashMap::new()), config }
+    }
+
+    /// Registers the handler of one job kind.
+    pub fn handle(mut self, kind: &str, handler: Arc<dyn JobHandler>) -> Self {
+        Arc::make_mut(&mut self.handlers).insert(kind.to_owned(), handler);
+        self
+    }
+
+    /// Runs until `shutdown` resolves. Wakes on enqueue notifications, and polls every
+    /// `poll` for retries and expired leases.
+    pub async fn run(self, shutdown: impl std::future::Future<Output = ()>) -> Result<(), JobsError> {
+        let mut listener = PgListener::connect_with(self.db.pool()).await?;
+        listener.listen(CHANNEL).await?;
+        tokio::pin!(shutdown);
+        let mut ready: BTreeSet<String> = self.all_tenants().await?;
+        let mut tick = tokio::time::interval(self.config.poll);
+        loop {
+            while let Some(slug) = ready.pop_first() {
+                if let Err(e) = self.drain(&slug).await {
+                    warn!(tenant = %slug, error = %e, "job run failed");
+                }
+            }
+            tokio::select! {
+                () = &mut shutdown => return Ok(()),
+                n = listener.recv() => { ready.insert(n?.payload().to_owned()); }
+                _ = tick.tick() => { ready = self.all_tenants().await?; }
+            }
+        }
+    }
+
+    async fn all_tenants(&self) -> Result<BTreeSet<String>, JobsError> {
+        Ok(sqlx::query_scalar("SELECT slug FROM kapu.tenant WHERE status = 'active'")
+            .fetch_all(self.db.pool())
+            .await?
+            .into_iter()
+            .collect())
+    }
+
+    /// Runs a tenant's due jobs until none is left.
+    pub async fn drain(&self, slug: &str) -> Result<usize, JobsError> {
+        let slug = TenantSlug::parse(slug)?;
+        let mut n = 0;
+        while self.run_one(&slug).await?.is_some() {
+            n += 1;
+        }
+        Ok(n)
+    }
+
+    /// Claims and runs one due job of the tenant, if there is one.
+    pub async fn run_one(&self, slug: &TenantSlug) -> Result<Option<(i64, Outcome)>, JobsError> {
+        let lease = interval(self.config.lease);
+        let mut tx = self.db.tenant_tx_for(slug).await?;
+        let claimed: Option<(i64, String, serde_json::Value, i32, i32)> = sqlx::query_as(
+            "UPDATE job SET state = 'running', attempts = attempts + 1, locked_until = now() + $1::interval
+             WHERE id = (SELECT id FROM job
+                         WHERE (state = 'pending' AND run_at <= now()) OR (state = 'running' AND locked_until < now())
+                         ORDER BY run_at, id LIMIT 1 FOR UPDATE SKIP LOCKED)
+             RETURNING id, kind, payload, attempts, max_attempts",
+        )
+        .bind(&lease)
+        .fetch_optional(tx.conn())
+        .await?;
+        tx.commit().await?;
+        let Some((id, kind, payload, attempt, max_attempts)) = claimed else {
+            return Ok(None);
+        };
+        let job = Job { id, kind, payload, attempt };
+        if attempt > max_attempts {
+            // Claimed again after earlier attempts died with their worker.
+            self.fail(slug, &job, &JobFailure::Permanent("the worker died during every attempt".into()), true).await?;
+            return Ok(Some((id, Outcome::Dead)));
+        }
+        let Some(handler) = self.handlers.get(&job.kind).cloned() else {
+            let failure = JobFailure::Permanent(format!("no handler for job kind {:?}", job.kind));
+            self.fail(slug, &job, &failure, true).await?;
+            return Ok(Some((id, Outcome::Dead)));
+        };
+        let mut tx = self.db.tenant_tx_for(slug).await?;
+        // Wait for any earlier holder of this job to finish, then make sure we still own it.
+        let still_ours: Option<i64> =
+            sqlx::query_scalar("SELECT id FROM job WHERE id = $1 AND state = 'running' AND attempts = $2 FOR UPDATE")
+                .bind(id)
+                .bind(attempt)
+                .fetch_optional(tx.conn())
+                .await?;
+        if still_ours.is_none() {
+            return Ok(Some((id, Outcome::Lost)));
+        }
+        match handler.run(&job, &mut tx).await {
+            Ok(()) => {
+                sqlx::query("UPDATE job SET state = 'done', finished_at = now(), locked_until = NULL, last_error = NULL WHERE id = $1")
+                    .bind(id)
+                    .execute(tx.conn())
+                    .await?;
+                tx.commit().await?;
+                info!(tenant = %slug, job = id, kind = %job.kind, attempt, "job done");
+                Ok(Some((id, Outcome::Done)))
+            }
+            Err(failure) => {
+                tx.rollback().await?;
+                let dead = matches!(failure, JobFailure::Permanent(_)) || attempt >= max_attempts;
+                self.fail(slug, &job, &failure, dead).await?;
+                Ok(Some((id, if dead { Outcome::Dead } else { Outcome::Retrying })))
+            }
+        }
+    }
+
+    async fn fail(&self, slug: &TenantSlug, job: &Job, failure: &JobFailure, dead: bool) -> Result<(), JobsError> {
+        let delay = self.config.backoff.saturating_mul(1 << job.attempt.clamp(1, 16) >> 1).min(Duration::from_secs(3600));
+        let mut tx = self.db.tenant_tx_for(slug).await?;
+        sqlx::query(
+            "UPDATE job SET state = $3, run_at = now() + $4::interval, last_error = $5, locked_until = NULL
+             WHERE id = $1 AND attempts = $2",
+        )
+        .bind(job.id)
+        .bind(job.attempt)
+        .bind(if dead { "dead" } else { "pending" })
+        .bind(interval(delay))
+        .bind(failure.to_string())
+        .execute(tx.conn())
+        .await?;
+        tx.commit().await?;
+        warn!(tenant = %slug, job = job.id, kind = %job.kind, attempt = job.attempt, dead, error = %failure, "job failed");
+        Ok(())
+    }
+}
+
+fn interval(d: Duration) -> String {
+    format!("{} milliseconds", d.as_millis())
+}

@@ -1,0 +1,82 @@
+//! `kapu-sim`: runs local simulators of the external systems Kapu talks to.
+
+use anyhow::{Context, Result};
+use clap::{Args, Parser, Subcommand};
+use kapu_sim::smtp;
+use tracing_subscriber::EnvFilter;
+
+/// Local simulators of the external systems Kapu talks to, speaking their wire protocols.
+#[derive(Parser)]
+#[command(name = "kapu-sim", version, about)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Runs the SMTP simulator: an SMTP server that keeps mail in memory, and its HTTP API.
+    Smtp(SmtpArgs),
+    /// Runs every simulator on its default ports.
+    All,
+}
+
+#[derive(Args)]
+struct SmtpArgs {
+    /// SMTP port on 127.0.0.1 (0 picks a free one).
+    #[arg(long, default_value_t = smtp::DEFAULT_SMTP_PORT)]
+    smtp_port: u16,
+    /// HTTP API port on 127.0.0.1 (0 picks a free one).
+    #[arg(long, default_value_t = smtp::DEFAULT_HTTP_PORT)]
+    http_port: u16,
+    /// Largest accepted message in bytes.
+    #[arg(long, default_value_t = smtp::DEFAULT_MAX_MESSAGE_SIZE)]
+    max_message_size: usize,
+    /// Do not offer STARTTLS.
+    #[arg(long)]
+    no_starttls: bool,
+}
+
+impl Default for SmtpArgs {
+    fn default() -> Self {
+        Self {
+            smtp_port: smtp::DEFAULT_SMTP_PORT,
+            http_port: smtp::DEFAULT_HTTP_PORT,
+            max_message_size: smtp::DEFAULT_MAX_MESSAGE_SIZE,
+            no_starttls: false,
+        }
+    }
+}
+
+async fn start_smtp(args: SmtpArgs) -> Result<smtp::SmtpSim> {
+    smtp::start_with(smtp::SmtpSimConfig {
+        smtp_port: args.smtp_port,
+        http_port: args.http_port,
+        max_message_size: args.max_message_size,
+        starttls: !args.no_starttls,
+        ..smtp::SmtpSimConfig::default()
+    })
+    .await
+    .with_context(|| format!("starting the SMTP simulator on ports {} and {}", args.smtp_port, args.http_port))
+}
+
+#[tokio::main]
+async fn main() -> Result<()> {
+    tracing_subscriber::fmt()
+        .with_writer(std::io::stderr)
+        .with_env_filter(EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info")))
+        .init();
+    let cli = Cli::parse();
+    let sims = match cli.command {
+        Command::Smtp(args) => vec![start_smtp(args).await?],
+        Command::All => vec![start_smtp(SmtpArgs::default()).await?],
+    };
+    for endpoint in sims.iter().flat_map(|sim| sim.endpoints()) {
+        println!("{endpoint}");
+    }
+    tokio::signal::ctrl_c().await.context("waiting for Ctrl-C")?;
+    for sim in sims {
+        sim.shutdown().await;
+    }
+    Ok(())
+}

@@ -1,0 +1,88 @@
+//! Roles and permissions: the one place that says who may do what.
+
+use serde::{Deserialize, Serialize};
+
+/// A staff member's role.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Role {
+    /// Handles cases and clients (ügyintéző).
+    Clerk,
+    /// Administers the tenant: staff, configuration, audit.
+    Admin,
+    /// Runs the deployment: tenants, jobs.
+    Operator,
+}
+
+/// Something a staff member may be allowed to do.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Permission {
+    /// See the tenant's overview page.
+    ViewOverview,
+    /// Read clients' personal data.
+    ReadClients,
+    /// Create and change clients.
+    WriteClients,
+    /// Create and change staff accounts.
+    ManageStaff,
+    /// Browse and verify the audit log.
+    ViewAudit,
+    /// See and retry background jobs.
+    ManageJobs,
+    /// List, create and change tenants.
+    ManageTenants,
+}
+
+impl Role {
+    /// Parses the stored value.
+    pub fn parse(s: &str) -> Option<Self> {
+        match s {
+            "clerk" => Some(Self::Clerk),
+            "admin" => Some(Self::Admin),
+            "operator" => Some(Self::Operator),
+            _ => None,
+        }
+    }
+
+    /// The stored value.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Clerk => "clerk",
+            Self::Admin => "admin",
+            Self::Operator => "operator",
+        }
+    }
+
+    /// Whether this role may do `p`.
+    pub fn permits(self, p: Permission) -> bool {
+        use Permission::*;
+        match self {
+            Self::Clerk => matches!(p, ViewOverview | ReadClients | WriteClients),
+            Self::Admin => matches!(p, ViewOverview | ReadClients | WriteClients | ManageStaff | ViewAudit | ManageJobs),
+            Self::Operator => matches!(p, ManageTenants | ManageJobs),
+        }
+    }
+
+    /// Whether this role must use a second factor.
+    pub fn requires_totp(self) -> bool {
+        matches!(self, Self::Admin | Self::Operator)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn permission_table() {
+        assert!(Role::Clerk.permits(Permission::ReadClients));
+        assert!(!Role::Clerk.permits(Permission::ViewAudit));
+        assert!(!Role::Clerk.permits(Permission::ManageStaff));
+        assert!(Role::Admin.permits(Permission::ViewAudit));
+        assert!(!Role::Admin.permits(Permission::ManageTenants));
+        assert!(Role::Operator.permits(Permission::ManageTenants));
+        assert!(!Role::Operator.permits(Permission::ReadClients));
+        assert!(!Role::Clerk.requires_totp());
+        assert!(Role::Admin.requires_totp());
+    }
+}

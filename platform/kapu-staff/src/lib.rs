@@ -1,0 +1,18 @@
+//! Staff and operator accounts: argon2id passwords, sessions, TOTP second factor, login
+//! throttling, password reset, and the one table of who may do what.
+//!
+//! The same code serves a tenant's clerks and admins (tables in the tenant's schema) and
+//! the platform's operators (the same tables in schema `kapu`), through [`ScopedTx`].
+
+mod authz;
+mod password;
+mod session;
+mod totp;
+
+pub use authz::{Permission, Role};
+pub use password::{PasswordPolicyError, check_password_policy, hash_password, verify_password};
+pub use session::{
+    LoginOutcome, LoginPolicy, Mfa, NewStaff, Session, SessionToken, Staff, StaffError, authenticate, count_staff, create_staff,
+    find_staff_by_email, list_staff, login, logout, request_password_reset, reset_password, set_password,
+};
+pub use totp::{TotpEnrolment, confirm_totp, enable_totp_with_secret, start_totp_enrolment, verify_totp};

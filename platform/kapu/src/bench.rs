@@ -1,0 +1,284 @@
+//! `kapu bench`: provisioning, migration and API read throughput at 1 and at N tenants,
+//! against `pgbench -S` on the same PostgreSQL in the same run.
+//!
+//! The server runs in this process on a loopback port; the load generator is a fixed number
+//! of keep-alive HTTP clients (as many as pgbench's clients) that each send requests back to
+//! back for a fixed time. Latencies are recorded per request and reported as p50/p99.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, Result, bail};
+use indicatif::{ProgressBar, ProgressStyle};
+use kapu_core::{NewTenant, TenantSlug};
+use kapu_http::{AppState, HttpConfig};
+
+use crate::settings::{Settings, connect};
+
+/// Options of `kapu bench`.
+#[derive(Clone, Debug, clap::Args)]
+pub struct BenchOpts {
+    /// Tenants to provision in all.
+    #[arg(long, default_value_t = 1000)]
+    pub tenants: usize,
+    /// Seconds per throughput run.
+    #[arg(long, default_value_t = 10)]
+    pub seconds: u64,
+    /// Concurrent clients (HTTP and pgbench alike).
+    #[arg(long, default_value_t = 2)]
+    pub clients: usize,
+    /// Tenants signed in to and read from in the N-tenant run (spread evenly).
+    #[arg(long, default_value_t = 100)]
+    pub sample: usize,
+    /// Where to put the private PostgreSQL cluster (when KAPU_DATABASE_URL is unset).
+    #[arg(long, default_value = "/var/tmp/kapu-bench")]
+    pub dir: PathBuf,
+}
+
+const PASSWORD: &str = "Bench-Clerk-Password-1";
+
+struct Load {
+    requests: usize,
+    rps: f64,
+    p50: Duration,
+    p99: Duration,
+}
+
+/// Runs the benchmark and prints its figures.
+pub async fn run(mut settings: Settings, opts: BenchOpts) -> Result<()> {
+    let mut cluster = None;
+    if settings.database_url.is_none() {
+        let _ = std::fs::remove_dir_all(&opts.dir);
+        std::fs::create_dir_all(&opts.dir)?;
+        let pg = opts.dir.join("pg");
+        let c = tokio::task::spawn_blocking(move || kapu_pgcluster::PgCluster::start(&pg, 0)).await??;
+        let admin = connect(&c.url("postgres"), "x", 1).await?;
+        sqlx::query("CREATE DATABASE kapu_bench").execute(admin.pool()).await?;
+        sqlx::query("CREATE DATABASE pgbench").execute(admin.pool()).await?;
+        admin.pool().close().await;
+        settings.database_url = Some(c.url("kapu_bench"));
+        cluster = Some(c);
+    }
+    if settings.master_key.is_none() && settings.master_key_file.is_none() {
+        settings.master_key = Some(kapu_crypto::MasterKey::generate_base64());
+    }
+    settings.role_prefix = "kbench".into();
+    settings.db_pool = u32::try_from(opts.clients * 2 + 4).unwrap_or(8);
+    let db = settings.db().await?;
+    let crypto = settings.crypto()?;
+    kapu_core::migrate_platform(&db).await?;
+
+    let state = AppState::new(db.clone(), crypto.clone(), HttpConfig { login_attempts_per_minute: u32::MAX, ..HttpConfig::default() });
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+    let addr = listener.local_addr()?;
+    let (stop_tx, mut stop_rx) = tokio::sync::watch::channel(false);
+    let server = tokio::spawn(crate::wiring::serve(kapu_http::app(state), listener, None, async move {
+        let _ = stop_rx.changed().await;
+    }));
+    let base = format!("http://{addr}");
+
+    println!("Provisioning {} tenants (schema, role, migrations, one clerk) …", opts.tenants);
+    let bar = ProgressBar::new(opts.tenants as u64);
+    bar.set_style(
+        ProgressStyle::with_template("{bar:40} {pos}/{len} tenants {per_sec} eta {eta}").unwrap_or_else(|_| ProgressStyle::default_bar()),
+    );
+    let mut provision_times = Vec::with_capacity(opts.tenants);
+    let mut slugs = Vec::with_capacity(opts.tenants);
+    let mut one_tenant = None;
+    for i in 0..opts.tenants {
+        let slug = TenantSlug::parse(&format!("bench-{i:05}"))?;
+        let start = Instant::now();
+        let seed: kapu_core::Seeder<'static> = Box::new(|tx| {
+            Box::pin(async move {
+                let email = format!("clerk@{}.example", tx.slug());
+                kapu_staff::create_staff(
+                    tx,
+                    kapu_staff::NewStaff {
+                        email,
+                        display_name: "Bench Clerk".into(),
+                        role: kapu_staff::Role::Clerk,
+                        password: PASSWORD.into(),
+                    },
+                )
+                .await
+                .map(|_| ())
+                .map_err(|e| e.to_string())
+            })
+        });
+        kapu_core::provision_tenant(
+            &db,
+            NewTenant { slug: slug.clone(), name: format!("Bench {i}"), domains: vec![], settings: serde_json::json!({}) },
+            Some(seed),
+        )
+        .await?;
+        provision_times.push(start.elapsed());
+        slugs.push(slug);
+        bar.inc(1);
+        if i == 0 {
+            bar.suspend(|| println!("Reading from 1 tenant for {} s …", opts.seconds));
+            let sessions = sign_in(&base, &slugs[..1]).await?;
+            one_tenant = Some(load(&base, &sessions, opts.clients, opts.seconds).await?);
+        }
+    }
+    bar.finish();
+    provision_times.sort();
+    let median_provision = provision_times[provision_times.len() / 2];
+
+    let start = Instant::now();
+    let report = db.migrate_all_tenants(|_| {}).await?;
+    let migrate_all = start.elapsed();
+    if report.failures().next().is_some() {
+        bail!("migrating the tenants failed");
+    }
+
+    let step = (opts.tenants / opts.sample.max(1)).max(1);
+    let sample: Vec<TenantSlug> = slugs.iter().step_by(step).cloned().collect();
+    println!("Signing in to {} tenants spread over all {} …", sample.len(), opts.tenants);
+    let sessions = sign_in(&base, &sample).await?;
+    println!("Reading from {} tenants for {} s …", sample.len(), opts.seconds);
+    let many = load(&base, &sessions, opts.clients, opts.seconds).await?;
+
+    let pgbench_tps = match &cluster {
+        Some(c) => Some(pgbench(c.port(), opts.clients, opts.seconds).await?),
+        None => None,
+    };
+    let _ = stop_tx.send(true);
+    server.await??;
+    db.pool().close().await;
+
+    let one = one_tenant.context("no 1-tenant run")?;
+    println!();
+    println!("Kapu benchmark ({} clients, {} s per run, GET /t/<slug>/api/v1/me with a session cookie)", opts.clients, opts.seconds);
+    println!("  tenant provisioning, median          {:>10.1} ms   (target < 1000 ms)", ms(median_provision));
+    println!("  migration pass over {:>5} tenants     {:>10.1} ms   (nothing pending: checks every tenant)", opts.tenants, ms(migrate_all));
+    println!(
+        "  API read at 1 tenant                 {:>10.0} req/s  p50 {:.2} ms  p99 {:.2} ms  ({} requests)",
+        one.rps,
+        ms(one.p50),
+        ms(one.p99),
+        one.requests
+    );
+    println!(
+        "  API read at {:>5} tenants            {:>10.0} req/s  p50 {:.2} ms  p99 {:.2} ms  ({} requests)",
+        opts.tenants,
+        many.rps,
+        ms(many.p50),
+        ms(many.p99),
+        many.requests
+    );
+    println!(
+        "  {} tenants vs 1 tenant: throughput {:+.1} %, p99 {:+.1} %   (target within 10 %)",
+        opts.tenants,
+        pct(many.rps, one.rps),
+        pct(ms(many.p99), ms(one.p99))
+    );
+    if let Some(tps) = pgbench_tps {
+        println!("  pgbench -S ({} clients)               {:>10.0} tps", opts.clients, tps);
+        println!("  API read / pgbench -S                {:>10.1} %    (target >= 10 %)", many.rps / tps * 100.0);
+    }
+    if let Some(mut c) = cluster {
+        tokio::task::spawn_blocking(move || c.stop()).await??;
+    }
+    Ok(())
+}
+
+fn ms(d: Duration) -> f64 {
+    d.as_secs_f64() * 1000.0
+}
+
+fn pct(a: f64, b: f64) -> f64 {
+    (a - b) / b * 100.0
+}
+
+async fn sign_in(base: &str, slugs: &[TenantSlug]) -> Result<Vec<(String, String)>> {
+    let client = reqwest::Client::new();
+    let mut out = Vec::new();
+    for slug in slugs {
+        let res = client
+            .post(format!("{base}/t/{slug}/api/v1/auth/login"))
+            .json(&serde_json::json!({ "email": format!("clerk@{slug}.example"), "password": PASSWORD }))
+            .send()
+            .await?;
+        if !res.status().is_success() {
+            bail!("signing in to {slug} failed: {}", res.text().await?);
+        }
+        let cookie = res
+            .headers()
+            .get_all(reqwest::header::SET_COOKIE)
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .find_map(|v| v.split(';').next().filter(|c| c.starts_with("kapu_staff=")).map(str::to_owned))
+            .context("no session cookie")?;
+        out.push((format!("{base}/t/{slug}/api/v1/me"), cookie));
+    }
+    Ok(out)
+}
+
+async fn load(_base: &str, targets: &[(String, String)], clients: usize, seconds: u64) -> Result<Load> {
+    let targets = Arc::new(targets.to_vec());
+    let deadline = Instant::now() + Duration::from_secs(seconds);
+    let started = Instant::now();
+    let mut tasks = Vec::new();
+    for c in 0..clients {
+        let targets = targets.clone();
+        tasks.push(tokio::spawn(async move {
+            let client = reqwest::Client::builder().pool_max_idle_per_host(1).build()?;
+            let mut lat = Vec::with_capacity(100_000);
+            let mut i = c;
+            while Instant::now() < deadline {
+                let (url, cookie) = &targets[i % targets.len()];
+                i += clients;
+                let t = Instant::now();
+                let res = client.get(url).header(reqwest::header::COOKIE, cookie).send().await?;
+                let status = res.status();
+                res.bytes().await?;
+                if !status.is_success() {
+                    bail!("read failed with {status}");
+                }
+                lat.push(t.elapsed());
+            }
+            Ok::<_, anyhow::Error>(lat)
+        }));
+    }
+    let mut all = Vec::new();
+    for t in tasks {
+        all.extend(t.await??);
+    }
+    let elapsed = started.elapsed();
+    all.sort();
+    if all.is_empty() {
+        bail!("no request finished");
+    }
+    let at = |q: f64| all[((all.len() as f64 * q) as usize).min(all.len() - 1)];
+    Ok(Load { requests: all.len(), rps: all.len() as f64 / elapsed.as_secs_f64(), p50: at(0.50), p99: at(0.99) })
+}
+
+async fn pgbench(port: u16, clients: usize, seconds: u64) -> Result<f64> {
+    let bin =
+        kapu_pgcluster::find_binaries().map(|d| d.join("pgbench")).ok().filter(|p| p.exists()).unwrap_or_else(|| PathBuf::from("pgbench"));
+    let port = port.to_string();
+    let common = ["-h", "127.0.0.1", "-p", port.as_str(), "-U", "postgres"];
+    let init = tokio::process::Command::new(&bin)
+        .args(common)
+        .args(["-i", "-s", "10", "-q", "pgbench"])
+        .output()
+        .await
+        .context("running pgbench -i")?;
+    if !init.status.success() {
+        bail!("pgbench -i failed: {}", String::from_utf8_lossy(&init.stderr));
+    }
+    println!("Running pgbench -S with {clients} clients for {seconds} s …");
+    let c = clients.to_string();
+    let t = seconds.to_string();
+    let out = tokio::process::Command::new(&bin)
+        .args(common)
+        .args(["-S", "-c", c.as_str(), "-j", c.as_str(), "-T", t.as_str(), "pgbench"])
+        .output()
+        .await
+        .context("running pgbench -S")?;
+    let text = String::from_utf8_lossy(&out.stdout);
+    text.lines()
+        .find_map(|l| l.strip_prefix("tps = ").and_then(|r| r.split_whitespace().next()).and_then(|n| n.parse().ok()))
+        .with_context(|| format!("no tps in pgbench's output: {text}"))
+}

@@ -1,0 +1,185 @@
+//! `kapu demo`: a private PostgreSQL, the demo tenant, the simulators and the server, all
+//! in one command; Ctrl-C stops everything it started, a second run reuses the data.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use anyhow::{Context, Result};
+use kapu_core::PLATFORM_SCOPE;
+use kapu_http::{AppState, HttpConfig};
+use kapu_mail::SmtpConfig;
+
+use crate::settings::{Settings, connect};
+use crate::tenant_config::{self, Applied};
+
+/// The demo operator's sign-in.
+pub const OPERATOR_EMAIL: &str = "operator@kapu.localhost";
+/// The demo operator's password.
+pub const OPERATOR_PASSWORD: &str = "Platform-Ops-Tavasz-2026";
+/// The demo operator's TOTP secret (base32).
+pub const OPERATOR_TOTP: &str = "KAPUDEMOOPERATORKAPUDEMOOPERATOR";
+
+/// Options of `kapu demo`.
+#[derive(Clone, Debug, clap::Args)]
+pub struct DemoOpts {
+    /// Where the demo keeps its PostgreSQL cluster and master key.
+    #[arg(long, env = "KAPU_DEMO_DIR", default_value = "/var/tmp/kapu-demo")]
+    pub dir: PathBuf,
+    /// Address to serve on.
+    #[arg(long, default_value = "127.0.0.1:8080")]
+    pub listen: String,
+    /// The tenant folders.
+    #[arg(long, env = "KAPU_TENANTS_DIR", default_value = "tenants")]
+    pub tenants_dir: PathBuf,
+    /// The built admin UI.
+    #[arg(long, env = "KAPU_ADMIN_UI_DIR", default_value = "admin-ui/dist")]
+    pub admin_ui_dir: PathBuf,
+    /// SMTP simulator port.
+    #[arg(long, default_value_t = 2525)]
+    pub smtp_port: u16,
+    /// SMTP simulator's HTTP API port (received messages).
+    #[arg(long, default_value_t = 8025)]
+    pub mailbox_port: u16,
+}
+
+fn master_key(dir: &Path) -> Result<String> {
+    let path = dir.join("master.key");
+    if let Ok(k) = std::fs::read_to_string(&path) {
+        return Ok(k.trim().to_owned());
+    }
+    let k = kapu_crypto::MasterKey::generate_base64();
+    std::fs::write(&path, &k).with_context(|| format!("writing {}", path.display()))?;
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600))?;
+    }
+    Ok(k)
+}
+
+/// Runs the demo until Ctrl-C.
+pub async fn run(mut settings: Settings, opts: DemoOpts) -> Result<()> {
+    std::fs::create_dir_all(&opts.dir).with_context(|| format!("creating {}", opts.dir.display()))?;
+    let mut cluster = None;
+    if settings.database_url.is_none() {
+        eprintln!("Starting a private PostgreSQL cluster in {} …", opts.dir.join("pg").display());
+        let pg_dir = opts.dir.join("pg");
+        let c = tokio::task::spawn_blocking(move || kapu_pgcluster::PgCluster::start(&pg_dir, 0)).await??;
+        let admin = connect(&c.url("postgres"), &settings.role_prefix, 1).await?;
+        let exists: bool =
+            sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM pg_database WHERE datname = 'kapu')").fetch_one(admin.pool()).await?;
+        if !exists {
+            sqlx::query("CREATE DATABASE kapu").execute(admin.pool()).await?;
+        }
+        admin.pool().close().await;
+        settings.database_url = Some(c.url("kapu"));
+        cluster = Some(c);
+    }
+    if settings.master_key.is_none() && settings.master_key_file.is_none() {
+        settings.master_key = Some(master_key(&opts.dir)?);
+    }
+    let db = settings.db().await?;
+    let crypto = settings.crypto()?;
+    kapu_core::migrate_platform(&db).await?;
+    let report = db.migrate_all_tenants(|_| {}).await?;
+    if let Some(f) = report.failures().next() {
+        anyhow::bail!("migrating tenant {} failed: {:?}", f.slug, f.result);
+    }
+    let dir = tenant_config::load(&opts.tenants_dir.join("hegyvidek"))?;
+    let seed = dir.demo.clone().map(|d| tenant_config::demo_seeder(d, crypto.clone()));
+    match tenant_config::apply(&db, &dir, seed, false).await? {
+        Applied::Created(t) => eprintln!("Provisioned the demo tenant {}.", t.slug),
+        Applied::Updated(t) => eprintln!("Updated the demo tenant {} from its folder.", t.slug),
+    }
+    ensure_operator(&db, &crypto).await?;
+
+    let mail = kapu_sim::smtp::start(opts.smtp_port, opts.mailbox_port).await.context("starting the SMTP simulator")?;
+    let smtp = SmtpConfig {
+        host: "127.0.0.1".into(),
+        port: mail.smtp_addr.port(),
+        from: "Kapu <noreply@kapu.localhost>".into(),
+        tls: Default::default(),
+        username: None,
+        password: None,
+    };
+    let http = HttpConfig { admin_ui_dir: opts.admin_ui_dir.clone(), tenants_dir: opts.tenants_dir.clone(), ..HttpConfig::default() };
+    let state = AppState::new(db.clone(), crypto.clone(), http);
+    let listener = tokio::net::TcpListener::bind(&opts.listen).await.with_context(|| format!("binding {}", opts.listen))?;
+    let addr = listener.local_addr()?;
+    let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+    let worker = crate::wiring::worker(db.clone(), &smtp, Default::default())?;
+    let mut rx = stop_rx.clone();
+    let worker_task = tokio::spawn(async move {
+        worker
+            .run(async move {
+                let _ = rx.changed().await;
+            })
+            .await
+    });
+    let mut rx = stop_rx.clone();
+    let server = tokio::spawn(crate::wiring::serve(kapu_http::app(state), listener, None, async move {
+        let _ = rx.changed().await;
+    }));
+
+    let port = addr.port();
+    println!();
+    println!("Kapu demo is running.");
+    println!("  Citizen portal (Hegyvidék):  http://hegyvidek.localhost:{port}/   or  http://{addr}/t/hegyvidek/");
+    println!("  Staff admin UI:              http://hegyvidek.localhost:{port}/admin/   or  http://{addr}/t/hegyvidek/admin/");
+    println!("  Operators' console:          http://{addr}/admin/");
+    println!("  API docs:                    http://{addr}/t/hegyvidek/api/v1/docs/");
+    println!("  Health / metrics:            http://{addr}/healthz  http://{addr}/metrics");
+    println!("  SMTP simulator:              smtp://{}   mailbox: {}/messages", mail.smtp_addr, mail.http_url());
+    println!();
+    println!("Demo logins (TOTP secrets are base32; add them to an authenticator app):");
+    if let Some(demo) = &dir.demo {
+        for s in &demo.staff {
+            println!(
+                "  {:<8} {:<32} password {:<24} TOTP {}",
+                s.role,
+                s.email,
+                s.password,
+                s.totp_secret.as_deref().unwrap_or("(sets up at first sign-in)")
+            );
+        }
+    }
+    println!("  {:<8} {:<32} password {:<24} TOTP {}", "operator", OPERATOR_EMAIL, OPERATOR_PASSWORD, OPERATOR_TOTP);
+    println!("  Current code for a secret: kapu totp <SECRET>");
+    println!();
+    println!("Press Ctrl-C to stop.");
+
+    tokio::signal::ctrl_c().await?;
+    eprintln!("Stopping …");
+    let _ = stop_tx.send(true);
+    server.await??;
+    worker_task.await??;
+    mail.shutdown().await;
+    db.pool().close().await;
+    if let Some(mut c) = cluster {
+        tokio::task::spawn_blocking(move || c.stop()).await??;
+    }
+    eprintln!("Stopped.");
+    Ok(())
+}
+
+/// Creates the demo operator when missing.
+pub async fn ensure_operator(db: &kapu_core::Db, crypto: &Arc<kapu_crypto::Crypto>) -> Result<()> {
+    let mut tx = db.platform_tx().await?;
+    if kapu_staff::find_staff_by_email(&mut tx, OPERATOR_EMAIL).await?.is_none() {
+        let op = kapu_staff::create_staff(
+            &mut tx,
+            kapu_staff::NewStaff {
+                email: OPERATOR_EMAIL.into(),
+                display_name: "Demo Operator".into(),
+                role: kapu_staff::Role::Operator,
+                password: OPERATOR_PASSWORD.into(),
+            },
+        )
+        .await?;
+        let ring = crypto.keyring(tx.conn(), PLATFORM_SCOPE).await?;
+        let secret = totp_rs::Secret::Encoded(OPERATOR_TOTP.into()).to_bytes().map_err(|e| anyhow::anyhow!("{e:?}"))?;
+        kapu_staff::enable_totp_with_secret(&mut tx, &ring, op.id, &secret).await?;
+    }
+    tx.commit().await?;
+    Ok(())
+}

@@ -1,0 +1,9 @@
+//! The `kapu` command's library: settings, tenant configuration files, and the wiring of
+//! server, worker and demo. `main.rs` only parses the command line; the test kit uses this
+//! library to boot the very same server.
+
+pub mod bench;
+pub mod demo;
+pub mod settings;
+pub mod tenant_config;
+pub mod wiring;

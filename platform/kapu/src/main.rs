@@ -1,0 +1,482 @@
+//! The `kapu` command.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use anyhow::{Context, Result, bail};
+use clap::{Parser, Subcommand};
+use indicatif::{ProgressBar, ProgressStyle};
+use kapu::demo::{self, DemoOpts};
+use kapu::settings::Settings;
+use kapu::tenant_config::{self, Applied};
+use kapu_core::{NewTenant, TenantSlug};
+use kapu_http::{AppState, HttpConfig};
+use kapu_mail::{SmtpConfig, SmtpTls};
+
+/// Kapu: a multi-tenant e-government platform for municipalities.
+#[derive(Parser)]
+#[command(name = "kapu", version, about)]
+struct Cli {
+    #[command(flatten)]
+    settings: Settings,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run the platform with the demo tenant, a private PostgreSQL and the simulators.
+    Demo(DemoOpts),
+    /// Serve the platform (and run the job worker, unless --no-worker).
+    Serve(ServeOpts),
+    /// Run only the job worker.
+    Worker(SmtpOpts),
+    /// Apply platform and tenant migrations.
+    Migrate,
+    /// Manage tenants.
+    #[command(subcommand)]
+    Tenant(TenantCmd),
+    /// Manage platform operators.
+    #[command(subcommand)]
+    Operator(OperatorCmd),
+    /// Manage a tenant's staff.
+    #[command(subcommand)]
+    Staff(StaffCmd),
+    /// The audit log.
+    #[command(subcommand)]
+    Audit(AuditCmd),
+    /// Master and data keys.
+    #[command(subcommand)]
+    Keys(KeysCmd),
+    /// Print the OpenAPI document.
+    Openapi,
+    /// Print the current TOTP code of a base32 secret (for the demo logins).
+    Totp {
+        /// Base32 secret.
+        secret: String,
+    },
+    /// Benchmark provisioning, migration and API reads (see the README).
+    Bench(kapu::bench::BenchOpts),
+}
+
+#[derive(clap::Args)]
+struct SmtpOpts {
+    /// SMTP server host for outgoing e-mail.
+    #[arg(long, env = "KAPU_SMTP_HOST", default_value = "127.0.0.1")]
+    smtp_host: String,
+    /// SMTP port.
+    #[arg(long, env = "KAPU_SMTP_PORT", default_value_t = 2525)]
+    smtp_port: u16,
+    /// Sender address.
+    #[arg(long, env = "KAPU_SMTP_FROM", default_value = "Kapu <noreply@kapu.localhost>")]
+    smtp_from: String,
+    /// Use STARTTLS.
+    #[arg(long, env = "KAPU_SMTP_STARTTLS")]
+    smtp_starttls: bool,
+}
+
+impl SmtpOpts {
+    fn config(&self) -> SmtpConfig {
+        SmtpConfig {
+            host: self.smtp_host.clone(),
+            port: self.smtp_port,
+            from: self.smtp_from.clone(),
+            tls: if self.smtp_starttls { SmtpTls::StartTls } else { SmtpTls::None },
+            username: std::env::var("KAPU_SMTP_USERNAME").ok(),
+            password: std::env::var("KAPU_SMTP_PASSWORD").ok(),
+        }
+    }
+}
+
+#[derive(clap::Args)]
+struct ServeOpts {
+    /// Address to listen on.
+    #[arg(long, env = "KAPU_LISTEN", default_value = "127.0.0.1:8080")]
+    listen: String,
+    /// PEM certificate chain; serve HTTPS with it.
+    #[arg(long, env = "KAPU_TLS_CERT", requires = "tls_key")]
+    tls_cert: Option<PathBuf>,
+    /// PEM private key.
+    #[arg(long, env = "KAPU_TLS_KEY", requires = "tls_cert")]
+    tls_key: Option<PathBuf>,
+    /// Serve HTTPS with a fresh self-signed certificate (development only).
+    #[arg(long, conflicts_with = "tls_cert")]
+    dev_tls: bool,
+    /// Do not run the job worker in this process.
+    #[arg(long)]
+    no_worker: bool,
+    /// The tenant folders.
+    #[arg(long, env = "KAPU_TENANTS_DIR", default_value = "tenants")]
+    tenants_dir: PathBuf,
+    /// The built admin UI.
+    #[arg(long, env = "KAPU_ADMIN_UI_DIR", default_value = "admin-ui/dist")]
+    admin_ui_dir: PathBuf,
+    #[command(flatten)]
+    smtp: SmtpOpts,
+}
+
+#[derive(Subcommand)]
+enum TenantCmd {
+    /// Create a tenant.
+    Create {
+        /// Slug (a-z, 0-9, hyphens).
+        slug: String,
+        /// Display name.
+        #[arg(long)]
+        name: String,
+        /// Host name (repeatable).
+        #[arg(long = "domain")]
+        domains: Vec<String>,
+    },
+    /// List tenants.
+    List,
+    /// Create or update a tenant from its folder (tenant.toml).
+    Apply {
+        /// The folder, e.g. tenants/hegyvidek.
+        dir: PathBuf,
+        /// Also create the demo staff of demo.toml (new tenants only).
+        #[arg(long)]
+        with_demo_data: bool,
+    },
+    /// Write a tenant's configuration to a folder.
+    Export {
+        /// Slug.
+        slug: String,
+        /// Output folder.
+        dir: PathBuf,
+    },
+    /// Create a tenant from an exported folder; refuses an existing slug.
+    Import {
+        /// The folder.
+        dir: PathBuf,
+    },
+    /// Delete a tenant and all its data.
+    Delete {
+        /// Slug.
+        slug: String,
+        /// Confirm.
+        #[arg(long)]
+        yes: bool,
+    },
+    /// Start using a new data key for the tenant and re-encrypt its personal data.
+    RotateKey {
+        /// Slug.
+        slug: String,
+    },
+}
+
+#[derive(Subcommand)]
+enum OperatorCmd {
+    /// Create an operator (password from KAPU_NEW_PASSWORD).
+    Create {
+        /// E-mail.
+        #[arg(long)]
+        email: String,
+        /// Name.
+        #[arg(long)]
+        name: String,
+    },
+}
+
+#[derive(Subcommand)]
+enum StaffCmd {
+    /// Create a staff account (password from KAPU_NEW_PASSWORD).
+    Create {
+        /// Tenant slug.
+        #[arg(long)]
+        tenant: String,
+        /// E-mail.
+        #[arg(long)]
+        email: String,
+        /// Name.
+        #[arg(long)]
+        name: String,
+        /// clerk or admin.
+        #[arg(long, default_value = "clerk")]
+        role: String,
+    },
+}
+
+#[derive(Subcommand)]
+enum AuditCmd {
+    /// Recompute the hash chain of one tenant, or of all.
+    Verify {
+        /// Tenant slug; all tenants when omitted.
+        #[arg(long)]
+        tenant: Option<String>,
+    },
+}
+
+#[derive(Subcommand)]
+enum KeysCmd {
+    /// Print a new random master key.
+    Generate,
+    /// Re-wrap every data key under the current master key (after changing it).
+    Rewrap,
+}
+
+fn init_logs(json: bool) {
+    let filter =
+        tracing_subscriber::EnvFilter::try_from_env("KAPU_LOG").unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info,sqlx=warn"));
+    let b = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
+    if json { b.json().init() } else { b.compact().init() }
+}
+
+fn new_password() -> Result<String> {
+    std::env::var("KAPU_NEW_PASSWORD").context("set KAPU_NEW_PASSWORD to the new account's password")
+}
+
+#[tokio::main]
+async fn main() -> Result<()> {
+    let cli = Cli::parse();
+    let s = cli.settings;
+    match cli.command {
+        Command::Demo(opts) => {
+            init_logs(true);
+            demo::run(s, opts).await
+        }
+        Command::Serve(opts) => {
+            init_logs(true);
+            serve(s, opts).await
+        }
+        Command::Worker(smtp) => {
+            init_logs(true);
+            let db = s.db().await?;
+            let w = kapu::wiring::worker(db, &smtp.config(), Default::default())?;
+            w.run(async {
+                let _ = tokio::signal::ctrl_c().await;
+            })
+            .await?;
+            Ok(())
+        }
+        Command::Migrate => {
+            init_logs(false);
+            migrate(&s).await
+        }
+        Command::Tenant(cmd) => {
+            init_logs(false);
+            tenant(&s, cmd).await
+        }
+        Command::Operator(OperatorCmd::Create { email, name }) => {
+            let db = s.db().await?;
+            let mut tx = db.platform_tx().await?;
+            let op = kapu_staff::create_staff(
+                &mut tx,
+                kapu_staff::NewStaff { email, display_name: name, role: kapu_staff::Role::Operator, password: new_password()? },
+            )
+            .await?;
+            tx.commit().await?;
+            println!("Created operator {} ({}); TOTP is set up at first sign-in.", op.email, op.id);
+            Ok(())
+        }
+        Command::Staff(StaffCmd::Create { tenant, email, name, role }) => {
+            let db = s.db().await?;
+            let role = match kapu_staff::Role::parse(&role) {
+                Some(r @ (kapu_staff::Role::Clerk | kapu_staff::Role::Admin)) => r,
+                _ => bail!("--role must be clerk or admin"),
+            };
+            let slug = TenantSlug::parse(&tenant)?;
+            let mut tx = db.tenant_tx_for(&slug).await.with_context(|| format!("tenant {tenant:?}"))?;
+            let st = kapu_staff::create_staff(&mut tx, kapu_staff::NewStaff { email, display_name: name, role, password: new_password()? })
+                .await?;
+            tx.commit().await?;
+            println!("Created {} {} ({}).", role.as_str(), st.email, st.id);
+            Ok(())
+        }
+        Command::Audit(AuditCmd::Verify { tenant }) => audit_verify(&s, tenant).await,
+        Command::Keys(KeysCmd::Generate) => {
+            println!("{}", kapu_crypto::MasterKey::generate_base64());
+            Ok(())
+        }
+        Command::Keys(KeysCmd::Rewrap) => rewrap(&s).await,
+        Command::Openapi => {
+            println!("{}", kapu_http::openapi::json());
+            Ok(())
+        }
+        Command::Totp { secret } => {
+            let bytes = totp_rs::Secret::Encoded(secret).to_bytes().map_err(|_| anyhow::anyhow!("the secret is not base32"))?;
+            let t = totp_rs::TOTP::new_unchecked(totp_rs::Algorithm::SHA1, 6, 1, 30, bytes, None, String::new());
+            println!("{}", t.generate_current()?);
+            Ok(())
+        }
+        Command::Bench(opts) => {
+            init_logs(false);
+            kapu::bench::run(s, opts).await
+        }
+    }
+}
+
+async fn serve(s: Settings, opts: ServeOpts) -> Result<()> {
+    let db = s.db().await?;
+    let crypto = s.crypto()?;
+    kapu_core::migrate_platform(&db).await?;
+    let tls = match (&opts.tls_cert, &opts.tls_key, opts.dev_tls) {
+        (Some(c), Some(k), _) => Some(kapu_http::tls::server_config(&std::fs::read(c)?, &std::fs::read(k)?)?),
+        (_, _, true) => {
+            let (c, k) = kapu_http::tls::dev_certificate(&[])?;
+            eprintln!("Serving HTTPS with a self-signed development certificate.");
+            Some(kapu_http::tls::server_config(c.as_bytes(), k.as_bytes())?)
+        }
+        _ => None,
+    };
+    let http = HttpConfig {
+        secure_cookies: tls.is_some(),
+        admin_ui_dir: opts.admin_ui_dir,
+        tenants_dir: opts.tenants_dir,
+        ..HttpConfig::default()
+    };
+    let state = AppState::new(db.clone(), crypto, http);
+    let listener = tokio::net::TcpListener::bind(&opts.listen).await.with_context(|| format!("binding {}", opts.listen))?;
+    tracing::info!(addr = %listener.local_addr()?, tls = tls.is_some(), "serving");
+    let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+    let worker = if opts.no_worker {
+        None
+    } else {
+        let w = kapu::wiring::worker(db.clone(), &opts.smtp.config(), Default::default())?;
+        let mut rx = stop_rx.clone();
+        Some(tokio::spawn(async move {
+            w.run(async move {
+                let _ = rx.changed().await;
+            })
+            .await
+        }))
+    };
+    let mut rx = stop_rx.clone();
+    let server = tokio::spawn(kapu::wiring::serve(kapu_http::app(state), listener, tls, async move {
+        let _ = rx.changed().await;
+    }));
+    tokio::signal::ctrl_c().await?;
+    let _ = stop_tx.send(true);
+    server.await??;
+    if let Some(w) = worker {
+        w.await??;
+    }
+    Ok(())
+}
+
+async fn migrate(s: &Settings) -> Result<()> {
+    let db = s.db().await?;
+    let n = kapu_core::migrate_platform(&db).await?;
+    println!("Platform: {n} migration(s) applied.");
+    let count: i64 = sqlx::query_scalar("SELECT count(*) FROM kapu.tenant").fetch_one(db.pool()).await?;
+    let bar = ProgressBar::new(u64::try_from(count).unwrap_or(0));
+    bar.set_style(ProgressStyle::with_template("{bar:40} {pos}/{len} tenants {msg}").unwrap_or_else(|_| ProgressStyle::default_bar()));
+    let report = db
+        .migrate_all_tenants(|o| {
+            bar.inc(1);
+            if let Err(e) = &o.result {
+                bar.println(format!("tenant {}: FAILED: {e}", o.slug));
+            }
+        })
+        .await?;
+    bar.finish();
+    let applied: usize = report.tenants.iter().filter_map(|t| t.result.as_ref().ok()).sum();
+    let failed = report.failures().count();
+    println!("Tenants: {} migrated, {applied} migration(s) applied, {failed} failed.", report.tenants.len() - failed);
+    if failed > 0 {
+        bail!("{failed} tenant(s) failed to migrate; fix the cause and run `kapu migrate` again: it continues where it stopped");
+    }
+    Ok(())
+}
+
+async fn tenant(s: &Settings, cmd: TenantCmd) -> Result<()> {
+    let db = s.db().await?;
+    match cmd {
+        TenantCmd::Create { slug, name, domains } => {
+            let slug = TenantSlug::parse(&slug)?;
+            let t = kapu_core::provision_tenant(&db, NewTenant { slug, name, domains, settings: serde_json::json!({}) }, None).await?;
+            println!("Created tenant {} ({}).", t.slug, t.name);
+        }
+        TenantCmd::List => {
+            let mut conn = db.pool().acquire().await?;
+            for t in kapu_core::list_tenants(&mut conn).await? {
+                println!("{:<24} {:<10} {:<40} {}", t.slug, t.status.as_str(), t.name, t.domains.join(", "));
+            }
+        }
+        TenantCmd::Apply { dir, with_demo_data } => {
+            let d = tenant_config::load(&dir)?;
+            let seed = match (with_demo_data, d.demo.clone()) {
+                (true, Some(demo)) => Some(tenant_config::demo_seeder(demo, s.crypto()?)),
+                (true, None) => bail!("{} has no demo.toml", dir.display()),
+                _ => None,
+            };
+            match tenant_config::apply(&db, &d, seed, false).await? {
+                Applied::Created(t) => println!("Created tenant {}.", t.slug),
+                Applied::Updated(t) => println!("Updated tenant {}.", t.slug),
+            }
+        }
+        TenantCmd::Export { slug, dir } => {
+            tenant_config::export(&db, &slug, &dir).await?;
+            println!("Exported {slug} to {}.", dir.display());
+        }
+        TenantCmd::Import { dir } => {
+            let d = tenant_config::load(&dir)?;
+            tenant_config::apply(&db, &d, None, true).await?;
+            println!("Imported tenant {}.", d.file.slug);
+        }
+        TenantCmd::Delete { slug, yes } => {
+            if !yes {
+                bail!("deleting a tenant removes all its data; add --yes to confirm");
+            }
+            kapu_core::delete_tenant(&db, &TenantSlug::parse(&slug)?).await?;
+            println!("Deleted tenant {slug}.");
+        }
+        TenantCmd::RotateKey { slug } => {
+            let crypto = s.crypto()?;
+            let slug = TenantSlug::parse(&slug)?;
+            let mut tx = db.tenant_tx_for(&slug).await?;
+            let v = crypto.rotate_data_key(tx.conn(), slug.as_str()).await?;
+            let ring = crypto.keyring(tx.conn(), slug.as_str()).await?;
+            let n = kapu_clients::reencrypt_all(&mut tx, &ring).await?;
+            tx.commit().await?;
+            println!("Tenant {slug}: data key {v} is active; {n} client(s) re-encrypted.");
+        }
+    }
+    Ok(())
+}
+
+async fn audit_verify(s: &Settings, tenant: Option<String>) -> Result<()> {
+    let db = s.db().await?;
+    let slugs = match tenant {
+        Some(t) => vec![TenantSlug::parse(&t)?],
+        None => {
+            let mut conn = db.pool().acquire().await?;
+            kapu_core::list_tenants(&mut conn).await?.into_iter().map(|t| t.slug).collect()
+        }
+    };
+    let mut broken = 0;
+    for slug in slugs {
+        let mut tx = db.tenant_tx_for(&slug).await?;
+        let v = kapu_audit::verify(&mut tx).await?;
+        tx.commit().await?;
+        match v.broken {
+            None => println!("{slug}: intact, {} record(s)", v.records),
+            Some(b) => {
+                broken += 1;
+                println!("{slug}: BROKEN at record {}: {}", b.seq, b.problem);
+            }
+        }
+    }
+    if broken > 0 {
+        bail!("{broken} tenant(s) have a broken audit chain");
+    }
+    Ok(())
+}
+
+async fn rewrap(s: &Settings) -> Result<()> {
+    let db = s.db().await?;
+    let crypto: Arc<kapu_crypto::Crypto> = s.crypto()?;
+    let mut tx = db.platform_tx().await?;
+    let mut n = crypto.rewrap(tx.conn(), kapu_core::PLATFORM_SCOPE).await?;
+    tx.commit().await?;
+    let mut conn = db.pool().acquire().await?;
+    let tenants = kapu_core::list_tenants(&mut conn).await?;
+    drop(conn);
+    for t in tenants {
+        let mut tx = db.tenant_tx(&t).await?;
+        n += crypto.rewrap(tx.conn(), t.slug.as_str()).await?;
+        tx.commit().await?;
+    }
+    println!("Re-wrapped {n} data key(s) under master key {}.", crypto.master_key_id());
+    Ok(())
+}

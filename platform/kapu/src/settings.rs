@@ -1,0 +1,71 @@
+//! Deployment settings from the environment.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use anyhow::{Context, Result, bail};
+use kapu_core::Db;
+use kapu_crypto::{Crypto, MasterKey};
+use sqlx::postgres::PgPoolOptions;
+
+/// Where the database is and how to reach the keys.
+#[derive(Clone, Debug, clap::Args)]
+pub struct Settings {
+    /// PostgreSQL URL. `kapu demo` starts its own cluster when this is not set.
+    #[arg(long, env = "KAPU_DATABASE_URL", global = true)]
+    pub database_url: Option<String>,
+    /// The master key (32 bytes, base64) that wraps the tenants' data keys.
+    #[arg(long, env = "KAPU_MASTER_KEY", hide_env_values = true, global = true)]
+    pub master_key: Option<String>,
+    /// A file holding the master key, instead of `--master-key`.
+    #[arg(long, env = "KAPU_MASTER_KEY_FILE", global = true)]
+    pub master_key_file: Option<PathBuf>,
+    /// Earlier master keys (comma-separated), still accepted until `kapu keys rewrap` ran.
+    #[arg(long, env = "KAPU_OLD_MASTER_KEYS", hide_env_values = true, global = true)]
+    pub old_master_keys: Option<String>,
+    /// Prefix of the tenants' PostgreSQL role names (roles are cluster-wide).
+    #[arg(long, env = "KAPU_ROLE_PREFIX", default_value = "kapu", global = true)]
+    pub role_prefix: String,
+    /// Database connections in the pool.
+    #[arg(long, env = "KAPU_DB_POOL", default_value_t = 16, global = true)]
+    pub db_pool: u32,
+}
+
+impl Settings {
+    /// Connects to the database.
+    pub async fn db(&self) -> Result<Db> {
+        let url = self.database_url.as_deref().context("set KAPU_DATABASE_URL (or use `kapu demo`, which starts its own PostgreSQL)")?;
+        connect(url, &self.role_prefix, self.db_pool).await
+    }
+
+    /// The master keys.
+    pub fn crypto(&self) -> Result<Arc<Crypto>> {
+        let current = match (&self.master_key, &self.master_key_file) {
+            (Some(k), _) => k.clone(),
+            (None, Some(f)) => std::fs::read_to_string(f).with_context(|| format!("reading the master key file {}", f.display()))?,
+            (None, None) => bail!("set KAPU_MASTER_KEY or KAPU_MASTER_KEY_FILE (make one with `kapu keys generate`)"),
+        };
+        let current = MasterKey::from_base64(&current).context("KAPU_MASTER_KEY")?;
+        let old = self
+            .old_master_keys
+            .as_deref()
+            .unwrap_or("")
+            .split(',')
+            .filter(|s| !s.trim().is_empty())
+            .map(MasterKey::from_base64)
+            .collect::<Result<Vec<_>, _>>()
+            .context("KAPU_OLD_MASTER_KEYS")?;
+        Ok(Arc::new(Crypto::new(current, old)))
+    }
+}
+
+/// A pool on `url`.
+pub async fn connect(url: &str, role_prefix: &str, max: u32) -> Result<Db> {
+    let pool = PgPoolOptions::new()
+        .max_connections(max)
+        .acquire_timeout(std::time::Duration::from_secs(10))
+        .connect(url)
+        .await
+        .context("connecting to PostgreSQL")?;
+    Ok(Db::new(pool, role_prefix))
+}

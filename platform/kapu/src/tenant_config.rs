@@ -1,0 +1,233 @@
+//! Tenant configuration folders: `tenants/<slug>/tenant.toml` plus the files it names.
+//!
+//! `kapu tenant apply` creates the tenant from its folder or updates it; `export` writes a
+//! folder back; `import` is `apply` that refuses an existing tenant.
+
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, Result, bail};
+use kapu_core::{Db, NewTenant, Seeder, Tenant, TenantSlug};
+use serde::{Deserialize, Serialize};
+
+/// `tenant.toml`.
+#[derive(Clone, Debug, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct TenantFile {
+    /// Slug.
+    pub slug: String,
+    /// Display name.
+    pub name: String,
+    /// Host names.
+    #[serde(default)]
+    pub domains: Vec<String>,
+    /// Branding.
+    #[serde(default)]
+    pub branding: Branding,
+}
+
+/// Branding of the portal.
+#[derive(Clone, Debug, Default, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct Branding {
+    /// Header background, `#rrggbb`.
+    pub primary_colour: Option<String>,
+    /// Header text, `#rrggbb`.
+    pub on_primary_colour: Option<String>,
+    /// Accent, `#rrggbb`.
+    pub accent_colour: Option<String>,
+    /// Crest SVG file, relative to the folder.
+    pub crest: Option<String>,
+}
+
+/// Demo data (`demo.toml`): staff accounts with known passwords and TOTP secrets.
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DemoFile {
+    /// Staff accounts.
+    #[serde(default)]
+    pub staff: Vec<DemoStaff>,
+}
+
+/// One demo account.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DemoStaff {
+    /// E-mail.
+    pub email: String,
+    /// Name.
+    pub display_name: String,
+    /// `clerk` or `admin`.
+    pub role: String,
+    /// Password.
+    pub password: String,
+    /// Base32 TOTP secret, to enable TOTP at once.
+    pub totp_secret: Option<String>,
+}
+
+/// A loaded, checked tenant folder.
+#[derive(Clone, Debug)]
+pub struct TenantDir {
+    /// The folder.
+    pub path: PathBuf,
+    /// Its `tenant.toml`.
+    pub file: TenantFile,
+    /// The registry settings made from it (branding with the crest inlined).
+    pub settings: serde_json::Value,
+    /// Its `demo.toml`, if any.
+    pub demo: Option<DemoFile>,
+}
+
+fn check_colour(field: &str, v: &Option<String>, errors: &mut Vec<String>) {
+    if let Some(c) = v {
+        if !(c.len() == 7 && c.starts_with('#') && c[1..].chars().all(|x| x.is_ascii_hexdigit())) {
+            errors.push(format!("branding.{field}: {c:?} is not a colour of the form #rrggbb"));
+        }
+    }
+}
+
+/// Reads and checks a tenant folder; every problem is reported with the file it is in.
+pub fn load(dir: &Path) -> Result<TenantDir> {
+    let toml_path = dir.join("tenant.toml");
+    let text = std::fs::read_to_string(&toml_path).with_context(|| format!("reading {}", toml_path.display()))?;
+    let file: TenantFile = toml::from_str(&text).map_err(|e| anyhow::anyhow!("{}: {e}", toml_path.display()))?;
+    let mut errors = Vec::new();
+    if let Err(e) = TenantSlug::parse(&file.slug) {
+        errors.push(format!("slug: {e}"));
+    }
+    if file.name.trim().is_empty() || file.name.len() > 200 {
+        errors.push("name: must be 1 to 200 characters".into());
+    }
+    for d in &file.domains {
+        let ok = !d.is_empty()
+            && d.len() <= 253
+            && d.split('.').all(|l| !l.is_empty() && l.len() <= 63 && l.chars().all(|c| c.is_ascii_alphanumeric() || c == '-'));
+        if !ok {
+            errors.push(format!("domains: {d:?} is not a host name"));
+        }
+    }
+    let b = &file.branding;
+    check_colour("primary_colour", &b.primary_colour, &mut errors);
+    check_colour("on_primary_colour", &b.on_primary_colour, &mut errors);
+    check_colour("accent_colour", &b.accent_colour, &mut errors);
+    let crest_svg = match &b.crest {
+        Some(c) => match std::fs::read_to_string(dir.join(c)) {
+            Ok(svg) if svg.contains("<svg") => Some(svg),
+            Ok(_) => {
+                errors.push(format!("branding.crest: {c} is not an SVG file"));
+                None
+            }
+            Err(e) => {
+                errors.push(format!("branding.crest: cannot read {c}: {e}"));
+                None
+            }
+        },
+        None => None,
+    };
+    if !errors.is_empty() {
+        bail!("{} is invalid:\n  - {}", toml_path.display(), errors.join("\n  - "));
+    }
+    let demo_path = dir.join("demo.toml");
+    let demo = if demo_path.exists() {
+        let t = std::fs::read_to_string(&demo_path)?;
+        Some(toml::from_str::<DemoFile>(&t).map_err(|e| anyhow::anyhow!("{}: {e}", demo_path.display()))?)
+    } else {
+        None
+    };
+    let settings = serde_json::json!({
+        "branding": {
+            "primary_colour": b.primary_colour,
+            "on_primary_colour": b.on_primary_colour,
+            "accent_colour": b.accent_colour,
+            "crest_svg": crest_svg,
+        }
+    });
+    Ok(TenantDir { path: dir.to_owned(), file, settings, demo })
+}
+
+/// Seeds the demo staff of a folder's `demo.toml`.
+pub fn demo_seeder(demo: DemoFile, crypto: std::sync::Arc<kapu_crypto::Crypto>) -> Seeder<'static> {
+    Box::new(move |tx| {
+        Box::pin(async move {
+            let scope = tx.slug().to_string();
+            let ring = crypto.keyring(tx.conn(), &scope).await.map_err(|e| e.to_string())?;
+            for s in demo.staff {
+                let role = kapu_staff::Role::parse(&s.role).ok_or_else(|| format!("demo.toml: unknown role {:?}", s.role))?;
+                let staff = kapu_staff::create_staff(
+                    tx,
+                    kapu_staff::NewStaff { email: s.email, display_name: s.display_name, role, password: s.password },
+                )
+                .await
+                .map_err(|e| format!("demo.toml: {e}"))?;
+                if let Some(secret) = s.totp_secret {
+                    let bytes =
+                        totp_rs::Secret::Encoded(secret).to_bytes().map_err(|_| "demo.toml: totp_secret is not base32".to_owned())?;
+                    kapu_staff::enable_totp_with_secret(tx, &ring, staff.id, &bytes).await.map_err(|e| e.to_string())?;
+                }
+            }
+            Ok(())
+        })
+    })
+}
+
+/// What `apply` did.
+#[derive(Debug)]
+pub enum Applied {
+    /// A new tenant.
+    Created(Tenant),
+    /// An existing tenant's settings were replaced.
+    Updated(Tenant),
+}
+
+/// Creates the tenant of a folder, or updates its name, domains and branding.
+pub async fn apply(db: &Db, dir: &TenantDir, seed: Option<Seeder<'_>>, create_only: bool) -> Result<Applied> {
+    let slug = TenantSlug::parse(&dir.file.slug)?;
+    let mut conn = db.pool().acquire().await?;
+    let existing = kapu_core::find_tenant_by_slug(&mut conn, slug.as_str()).await?;
+    drop(conn);
+    match existing {
+        Some(_) if create_only => bail!("a tenant with slug {slug:?} already exists; use `kapu tenant apply` to update it"),
+        Some(mut t) => {
+            t.name = dir.file.name.clone();
+            t.domains = dir.file.domains.clone();
+            t.settings = dir.settings.clone();
+            let mut tx = db.platform_tx().await?;
+            kapu_core::update_tenant(tx.conn(), &t).await?;
+            tx.commit().await?;
+            Ok(Applied::Updated(t))
+        }
+        None => {
+            let t = kapu_core::provision_tenant(
+                db,
+                NewTenant { slug, name: dir.file.name.clone(), domains: dir.file.domains.clone(), settings: dir.settings.clone() },
+                seed,
+            )
+            .await?;
+            Ok(Applied::Created(t))
+        }
+    }
+}
+
+/// Writes a tenant's configuration to a folder in the `tenant.toml` format.
+pub async fn export(db: &Db, slug: &str, out: &Path) -> Result<()> {
+    let mut conn = db.pool().acquire().await?;
+    let t = kapu_core::find_tenant_by_slug(&mut conn, slug).await?.with_context(|| format!("no tenant with slug {slug:?}"))?;
+    std::fs::create_dir_all(out)?;
+    let s = |k: &str| t.settings.pointer(&format!("/branding/{k}")).and_then(|v| v.as_str()).map(str::to_owned);
+    let crest = s("crest_svg");
+    if let Some(svg) = &crest {
+        std::fs::write(out.join("crest.svg"), svg)?;
+    }
+    let file = TenantFile {
+        slug: t.slug.to_string(),
+        name: t.name,
+        domains: t.domains,
+        branding: Branding {
+            primary_colour: s("primary_colour"),
+            on_primary_colour: s("on_primary_colour"),
+            accent_colour: s("accent_colour"),
+            crest: crest.map(|_| "crest.svg".into()),
+        },
+    };
+    std::fs::write(out.join("tenant.toml"), toml::to_string_pretty(&file)?)?;
+    Ok(())
+}

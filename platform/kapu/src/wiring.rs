@@ -1,0 +1,72 @@
+//! Putting the parts together: the HTTP server (plain or TLS), the job worker and its
+//! handlers.
+
+use std::future::Future;
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use anyhow::{Context, Result};
+use kapu_core::{Db, TenantTx};
+use kapu_jobs::{Job, JobFailure, JobHandler, Worker, WorkerConfig};
+use kapu_mail::{MailError, Mailer, OutgoingMail, SmtpConfig};
+
+/// Sends queued e-mail.
+pub struct SendMail(pub Mailer);
+
+#[async_trait::async_trait]
+impl JobHandler for SendMail {
+    async fn run(&self, job: &Job, _tx: &mut TenantTx) -> Result<(), JobFailure> {
+        let mail: OutgoingMail =
+            serde_json::from_value(job.payload.clone()).map_err(|e| JobFailure::Permanent(format!("malformed mail job: {e}")))?;
+        self.0.send(&mail).await.map_err(|e| {
+            // Describe the failure without the addresses: it is stored and logged.
+            let what = describe(&e);
+            if e.is_permanent() { JobFailure::Permanent(what) } else { JobFailure::Retry(what) }
+        })
+    }
+}
+
+fn describe(e: &MailError) -> String {
+    match e {
+        MailError::InvalidAddress { .. } => "invalid e-mail address".into(),
+        MailError::InvalidMessage(_) => "the message could not be built".into(),
+        MailError::Config(_) => "the SMTP settings are invalid".into(),
+        MailError::Rejected(err) => {
+            format!("the SMTP server refused the message ({})", err.status().map(|c| c.to_string()).unwrap_or_default())
+        }
+        MailError::Transport(_) => "the SMTP server could not be reached or failed".into(),
+    }
+}
+
+/// A worker with every job handler Kapu has.
+pub fn worker(db: Db, smtp: &SmtpConfig, config: WorkerConfig) -> Result<Worker> {
+    let mailer = Mailer::new(smtp).context("SMTP settings")?;
+    Ok(Worker::new(db, config).handle(kapu_mail::SEND_JOB, Arc::new(SendMail(mailer))))
+}
+
+/// Serves the app on a bound listener until `shutdown` resolves; with `tls`, over HTTPS.
+pub async fn serve(
+    app: axum::Router,
+    listener: tokio::net::TcpListener,
+    tls: Option<Arc<rustls::ServerConfig>>,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> Result<()> {
+    let make = app.into_make_service_with_connect_info::<SocketAddr>();
+    match tls {
+        None => axum::serve(listener, make).with_graceful_shutdown(shutdown).await.context("HTTP server"),
+        Some(cfg) => {
+            let handle = axum_server::Handle::new();
+            let h = handle.clone();
+            tokio::spawn(async move {
+                shutdown.await;
+                h.graceful_shutdown(Some(std::time::Duration::from_secs(5)));
+            });
+            let std_listener = listener.into_std()?;
+            axum_server::from_tcp_rustls(std_listener, axum_server::tls_rustls::RustlsConfig::from_config(cfg))
+                .handle(handle)
+                .serve(make)
+                .await
+                .context("HTTPS server")
+        }
+    }
+}

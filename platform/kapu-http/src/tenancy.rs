@@ -29,68 +29,73 @@ pub struct ResolvedTenant {
     pub prefix: String,
 }
 
-/// An in-memory copy of the tenant registry, reloaded when stale or on a miss.
+/// An in-memory cache of the tenant registry. Each entry is re-read from the database when
+/// older than a few seconds, and a miss is always looked up, so a tenant created a moment
+/// ago is served at once and a suspension takes effect within seconds.
 #[derive(Clone)]
 pub struct TenantDirectory {
     db: Db,
     inner: Arc<RwLock<Directory>>,
 }
 
+#[derive(Default)]
 struct Directory {
-    by_slug: HashMap<String, Arc<Tenant>>,
-    by_domain: HashMap<String, Arc<Tenant>>,
-    loaded_at: Option<Instant>,
+    by_slug: HashMap<String, (Arc<Tenant>, Instant)>,
+    by_domain: HashMap<String, (Arc<Tenant>, Instant)>,
 }
 
 const FRESH: Duration = Duration::from_secs(5);
-const MISS_RELOAD: Duration = Duration::from_millis(200);
+
+enum Key<'a> {
+    Slug(&'a str),
+    Domain(&'a str),
+}
 
 impl TenantDirectory {
     pub(crate) fn new(db: Db) -> Self {
-        Self { db, inner: Arc::new(RwLock::new(Directory { by_slug: HashMap::new(), by_domain: HashMap::new(), loaded_at: None })) }
+        Self { db, inner: Arc::new(RwLock::new(Directory::default())) }
     }
 
     /// The tenant with this slug.
     pub async fn by_slug(&self, slug: &str) -> Result<Option<Arc<Tenant>>, ApiError> {
-        self.lookup(|d| d.by_slug.get(slug).cloned()).await
+        self.lookup(Key::Slug(slug)).await
     }
 
     /// The tenant that serves this host.
     pub async fn by_domain(&self, host: &str) -> Result<Option<Arc<Tenant>>, ApiError> {
-        self.lookup(|d| d.by_domain.get(host).cloned()).await
+        self.lookup(Key::Domain(host)).await
     }
 
-    /// Forgets the cached registry, so the next lookup reloads it.
-    pub async fn invalidate(&self) {
-        self.inner.write().await.loaded_at = None;
-    }
-
-    async fn lookup(&self, find: impl Fn(&Directory) -> Option<Arc<Tenant>>) -> Result<Option<Arc<Tenant>>, ApiError> {
+    async fn lookup(&self, key: Key<'_>) -> Result<Option<Arc<Tenant>>, ApiError> {
         {
             let d = self.inner.read().await;
-            let age = d.loaded_at.map(|t| t.elapsed());
-            match (find(&d), age) {
-                (Some(t), Some(age)) if age < FRESH => return Ok(Some(t)),
-                (None, Some(age)) if age < MISS_RELOAD => return Ok(None),
-                _ => {}
+            let hit = match key {
+                Key::Slug(s) => d.by_slug.get(s),
+                Key::Domain(h) => d.by_domain.get(h),
+            };
+            if let Some((t, _)) = hit.filter(|(_, at)| at.elapsed() < FRESH) {
+                return Ok(Some(t.clone()));
             }
         }
+        let mut conn = self.db.pool().acquire().await?;
+        let found = match key {
+            Key::Slug(s) => kapu_core::find_tenant_by_slug(&mut conn, s).await?,
+            Key::Domain(h) => kapu_core::find_tenant_by_domain(&mut conn, h).await?,
+        };
+        drop(conn);
         let mut d = self.inner.write().await;
-        if d.loaded_at.is_none_or(|t| t.elapsed() >= MISS_RELOAD) {
-            let mut conn = self.db.pool().acquire().await?;
-            let all = kapu_core::list_tenants(&mut conn).await?;
-            d.by_slug.clear();
-            d.by_domain.clear();
-            for t in all {
-                let t = Arc::new(t);
-                for domain in &t.domains {
-                    d.by_domain.insert(domain.clone(), t.clone());
-                }
-                d.by_slug.insert(t.slug.to_string(), t);
-            }
-            d.loaded_at = Some(Instant::now());
+        match key {
+            Key::Slug(s) => d.by_slug.remove(s),
+            Key::Domain(h) => d.by_domain.remove(h),
+        };
+        let Some(t) = found else { return Ok(None) };
+        let t = Arc::new(t);
+        let now = Instant::now();
+        d.by_slug.insert(t.slug.to_string(), (t.clone(), now));
+        for domain in &t.domains {
+            d.by_domain.insert(domain.clone(), (t.clone(), now));
         }
-        Ok(find(&d))
+        Ok(Some(t))
     }
 }
 

@@ -30,7 +30,7 @@ enum Command {
     /// Serve the platform (and run the job worker, unless --no-worker).
     Serve(ServeOpts),
     /// Run only the job worker.
-    Worker(SmtpOpts),
+    Worker(WorkerOpts),
     /// Apply platform and tenant migrations.
     Migrate,
     /// Manage tenants.
@@ -85,6 +85,28 @@ impl SmtpOpts {
             username: std::env::var("KAPU_SMTP_USERNAME").ok(),
             password: std::env::var("KAPU_SMTP_PASSWORD").ok(),
         }
+    }
+}
+
+#[derive(clap::Args)]
+struct WorkerOpts {
+    /// Seconds a claimed job stays reserved before another worker may take it over.
+    #[arg(long, env = "KAPU_JOB_LEASE_SECONDS", default_value_t = 300.0)]
+    lease_seconds: f64,
+    /// First retry delay in seconds (doubles per attempt, up to an hour).
+    #[arg(long, env = "KAPU_JOB_BACKOFF_SECONDS", default_value_t = 10.0)]
+    backoff_seconds: f64,
+    /// Seconds between scans for due retries and expired leases.
+    #[arg(long, env = "KAPU_JOB_POLL_SECONDS", default_value_t = 15.0)]
+    poll_seconds: f64,
+    #[command(flatten)]
+    smtp: SmtpOpts,
+}
+
+impl WorkerOpts {
+    fn config(&self) -> kapu_jobs::WorkerConfig {
+        let d = |s: f64| std::time::Duration::from_secs_f64(s.max(0.01));
+        kapu_jobs::WorkerConfig { lease: d(self.lease_seconds), backoff: d(self.backoff_seconds), poll: d(self.poll_seconds) }
     }
 }
 
@@ -239,10 +261,10 @@ async fn main() -> Result<()> {
             init_logs(true);
             serve(s, opts).await
         }
-        Command::Worker(smtp) => {
+        Command::Worker(opts) => {
             init_logs(true);
             let db = s.db().await?;
-            let w = kapu::wiring::worker(db, &smtp.config(), Default::default())?;
+            let w = kapu::wiring::worker(db, &opts.smtp.config(), opts.config())?;
             w.run(async {
                 let _ = tokio::signal::ctrl_c().await;
             })
@@ -365,7 +387,7 @@ async fn migrate(s: &Settings) -> Result<()> {
         .migrate_all_tenants(|o| {
             bar.inc(1);
             if let Err(e) = &o.result {
-                bar.println(format!("tenant {}: FAILED: {e}", o.slug));
+                bar.suspend(|| println!("tenant {}: FAILED: {e}", o.slug));
             }
         })
         .await?;

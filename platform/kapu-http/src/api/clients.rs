@@ -95,7 +95,8 @@ pub struct ClientSearch {
 }
 
 fn reason(headers: &HeaderMap) -> Result<String, ApiError> {
-    let r = headers.get("x-access-reason").and_then(|v| v.to_str().ok()).map(str::trim).unwrap_or("");
+    // Clerks write the purpose in Hungarian: accept UTF-8, not only visible ASCII.
+    let r = headers.get("x-access-reason").and_then(|v| std::str::from_utf8(v.as_bytes()).ok()).map(str::trim).unwrap_or("");
     if r.is_empty() || r.len() > 200 {
         return Err(ApiError::field(
             "X-Access-Reason",

@@ -1,0 +1,52 @@
+//! The browser tests (tests/browser, headless Chromium) against the real server.
+
+use std::process::Stdio;
+
+use anyhow::{Result, bail};
+use kapu_testkit::{Kit, PASSWORD, workspace_root};
+
+#[tokio::test]
+async fn browser_suite_passes_against_the_real_server() -> Result<()> {
+    let root = workspace_root();
+    let browser = root.join("tests/browser");
+    if !browser.join("node_modules").exists() {
+        bail!("run `npm ci --prefix tests/browser` first (the test script does)");
+    }
+    if !root.join("admin-ui/dist/index.html").exists() {
+        bail!("build the admin UI first: `npm ci --prefix admin-ui && npm run build --prefix admin-ui` (the test script does)");
+    }
+    let kit = Kit::start().await?;
+    let a = kit.tenant("bongeszo-a", "Böngésző A Község").await?;
+    let b = kit.tenant("bongeszo-b", "Böngésző B Város").await?;
+    let (op_email, op_secret) = kit.operator().await?;
+    let b32 = |s: &[u8]| kapu_testkit::TestTenant { admin_totp: s.to_vec(), ..a.clone() }.admin_totp_base32();
+    let out = tokio::process::Command::new("node")
+        .arg("--test")
+        .arg("--test-concurrency=1")
+        .arg(&browser)
+        .current_dir(&root)
+        .env("KAPU_BASE_URL", &kit.base)
+        .env("KAPU_TENANT_A", a.slug())
+        .env("KAPU_TENANT_B", b.slug())
+        .env("KAPU_TENANT_A_NAME", &a.tenant.name)
+        .env("KAPU_TENANT_B_NAME", &b.tenant.name)
+        .env("KAPU_ADMIN_EMAIL", &a.admin_email)
+        .env("KAPU_ADMIN_PASSWORD", PASSWORD)
+        .env("KAPU_ADMIN_TOTP_SECRET", a.admin_totp_base32())
+        .env("KAPU_CLERK_EMAIL", &a.clerk_email)
+        .env("KAPU_CLERK_PASSWORD", PASSWORD)
+        .env("KAPU_OPERATOR_EMAIL", &op_email)
+        .env("KAPU_OPERATOR_PASSWORD", PASSWORD)
+        .env("KAPU_OPERATOR_TOTP_SECRET", b32(&op_secret))
+        .stdin(Stdio::null())
+        .output()
+        .await?;
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    println!("{stdout}");
+    eprintln!("{stderr}");
+    assert!(out.status.success(), "the browser suite failed (output above)");
+    assert!(stdout.contains("# fail 0"), "node reported failures");
+    kit.stop().await;
+    Ok(())
+}

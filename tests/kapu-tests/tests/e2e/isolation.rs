@@ -1,0 +1,132 @@
+//! Tenant isolation: look-alike tenants, every API route tried across tenants, and the
+//! database roles as the backstop.
+
+use anyhow::Result;
+use kapu_testkit::{Kit, TestTenant};
+use reqwest::Method;
+use serde_json::json;
+
+async fn client_of(kit: &Kit, t: &TestTenant, marker: &str) -> Result<String> {
+    let admin = kit.admin(t).await?;
+    let r = admin
+        .send(
+            Method::POST,
+            "/api/v1/clients",
+            Some(&json!({
+                "email": format!("{marker}@example.hu"),
+                "identity": { "family_name": "Kovács", "given_name": marker, "mother_birth_name": "Nagy Ilona",
+                              "birth_place": "Budapest", "birth_date": "1980-05-17" },
+                "id_document": "123456AB"
+            })),
+            &[("x-access-reason", "isolation test")],
+        )
+        .await?;
+    r.expect_status(201)?;
+    Ok(r.json()["id"].as_str().unwrap().to_owned())
+}
+
+/// Every (method, path) of the tenant API, from the served OpenAPI document.
+async fn tenant_routes(kit: &Kit) -> Result<Vec<(Method, String)>> {
+    let doc = kit.platform_client().get("/api/v1/openapi.json").await?.json();
+    let mut out = Vec::new();
+    for (path, item) in doc["paths"].as_object().unwrap() {
+        if path.starts_with("/api/v1/platform") {
+            continue;
+        }
+        for m in item.as_object().unwrap().keys() {
+            let method = Method::from_bytes(m.to_uppercase().as_bytes()).unwrap();
+            out.push((method, path.clone()));
+        }
+    }
+    Ok(out)
+}
+
+#[tokio::test]
+async fn sessions_of_one_tenant_open_nothing_in_another() -> Result<()> {
+    let kit = Kit::start().await?;
+    // Look-alike tenants: same staff e-mails' shape, same password, same client identity.
+    let a = kit.tenant("varos-a", "A Város").await?;
+    let b = kit.tenant("varos-b", "B Város").await?;
+    let a_client = client_of(&kit, &a, "Anna").await?;
+    let b_client = client_of(&kit, &b, "Bella").await?;
+    let routes = tenant_routes(&kit).await?;
+    assert!(routes.len() >= 15, "the OpenAPI document lists the tenant API ({} routes)", routes.len());
+
+    let a_admin = kit.admin(&a).await?;
+    let a_clerk = kit.clerk(&a).await?;
+    for session in [&a_admin, &a_clerk] {
+        // The same cookie and CSRF token, sent to B by prefix and by host.
+        let mut by_prefix = kit.client(b.slug());
+        by_prefix.cookie = session.cookie.clone();
+        by_prefix.csrf = session.csrf.clone();
+        let mut by_host = kit.client_by_host("varos-b.test");
+        by_host.cookie = session.cookie.clone();
+        by_host.csrf = session.csrf.clone();
+        for (method, path) in &routes {
+            let concrete = path.replace("{id}", if path.contains("jobs") { "1" } else { &b_client });
+            for target in [&by_prefix, &by_host] {
+                let r = target.send(method.clone(), &concrete, Some(&json!({})), &[("x-access-reason", "cross-tenant probe")]).await?;
+                assert!(
+                    !(200..300).contains(&r.status) || path.ends_with("/auth/login") || path.ends_with("/password-reset"),
+                    "{method} {concrete} on B with A's session answered {}: {}",
+                    r.status,
+                    r.text
+                );
+                assert!(!r.text.contains("Bella") && !r.text.contains(&b_client), "{method} {concrete} leaked B's data: {}", r.text);
+            }
+        }
+    }
+    // A's own routes do work with the same session, so the probe above could have failed.
+    let me = a_admin.get("/api/v1/me").await?;
+    me.expect_status(200)?;
+    let own = a_admin.send(Method::GET, &format!("/api/v1/clients/{a_client}"), None, &[("x-access-reason", "check")]).await?;
+    own.expect_status(200)?;
+    assert_eq!(own.json()["identity"]["given_name"], "Anna");
+    // B's client id asked of A is simply not found.
+    let cross = a_admin.send(Method::GET, &format!("/api/v1/clients/{b_client}"), None, &[("x-access-reason", "check")]).await?;
+    assert_eq!(cross.status, 404);
+    kit.stop().await;
+    Ok(())
+}
+
+#[tokio::test]
+async fn tenant_roles_cannot_read_each_other() -> Result<()> {
+    let kit = Kit::start().await?;
+    let a = kit.tenant("szerep-a", "Szerep A").await?;
+    let b = kit.tenant("szerep-b", "Szerep B").await?;
+    let su = kit.superuser().await?;
+    let role_a = a.tenant.slug.role(&kit.role_prefix);
+    let schema_b = b.tenant.slug.schema();
+    let denied = |sql: String| {
+        let su = su.clone();
+        let role_a = role_a.clone();
+        async move {
+            let mut tx = su.begin().await?;
+            sqlx::query(&format!("SET LOCAL ROLE \"{role_a}\"")).execute(&mut *tx).await?;
+            let err = sqlx::query(&sql).fetch_all(&mut *tx).await.expect_err(&format!("{sql} must be refused"));
+            let code = err.as_database_error().and_then(|e| e.code()).map(|c| c.to_string());
+            anyhow::Ok(code)
+        }
+    };
+    for sql in [
+        format!("SELECT * FROM \"{schema_b}\".staff"),
+        format!("SELECT * FROM \"{schema_b}\".client"),
+        format!("SELECT * FROM \"{schema_b}\".audit_record"),
+        "SELECT * FROM kapu.tenant".to_owned(),
+        "SELECT * FROM kapu.staff".to_owned(),
+    ] {
+        assert_eq!(denied(sql.clone()).await?.as_deref(), Some("42501"), "{sql}: expected permission denied");
+    }
+    // A's role reads its own schema, and the tenant transaction really runs as that role.
+    let mut tx = kit.db.tenant_tx(&a.tenant).await?;
+    let (user, path): (String, String) =
+        sqlx::query_as("SELECT current_user::text, current_setting('search_path')").fetch_one(tx.conn()).await?;
+    assert_eq!(user, role_a);
+    assert_eq!(path, a.tenant.slug.schema());
+    let n: i64 = sqlx::query_scalar("SELECT count(*) FROM staff").fetch_one(tx.conn()).await?;
+    assert_eq!(n, 2);
+    let err = sqlx::query(&format!("SELECT * FROM \"{schema_b}\".staff")).fetch_all(tx.conn()).await.unwrap_err();
+    assert!(err.to_string().contains("permission denied"), "{err}");
+    kit.stop().await;
+    Ok(())
+}

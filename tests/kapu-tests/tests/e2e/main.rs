@@ -1,0 +1,14 @@
+//! End-to-end tests: each boots the real server (see `kapu-testkit`) against its own
+//! PostgreSQL database and talks to it over real HTTP and SMTP.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod audit_crypto;
+mod auth;
+mod browser;
+mod cli;
+mod isolation;
+mod jobs;
+mod problems;
+mod provisioning;
+mod tls;

@@ -1,0 +1,99 @@
+//! The HTTP conventions: problem+json for every error, request ids, health, metrics, OpenAPI.
+
+use anyhow::Result;
+use kapu_testkit::Kit;
+use reqwest::Method;
+use serde_json::json;
+
+#[tokio::test]
+async fn every_error_is_a_specific_problem() -> Result<()> {
+    let kit = Kit::start().await?;
+    let t = kit.tenant("hibak", "Hibák Városa").await?;
+    let raw = reqwest::Client::new();
+    let login = format!("{}/t/{}/api/v1/auth/login", kit.base, t.slug());
+
+    let check = |r: reqwest::Response, status: u16, code: &'static str| async move {
+        assert_eq!(r.status().as_u16(), status);
+        let ct = r.headers()["content-type"].to_str()?.to_owned();
+        let id = r.headers().get("x-request-id").map(|v| v.to_str().unwrap().to_owned());
+        let body: serde_json::Value = r.json().await?;
+        assert_eq!(ct, "application/problem+json", "{body}");
+        assert_eq!(body["type"], format!("urn:kapu:problem:{code}"), "{body}");
+        assert_eq!(body["status"], status);
+        assert!(!body["detail"].as_str().unwrap().is_empty());
+        assert_eq!(body["request_id"].as_str(), id.as_deref(), "the problem names the request id of the response header");
+        anyhow::Ok(body)
+    };
+
+    let b = check(raw.post(&login).header("content-type", "application/json").body("{\"email\": ").send().await?, 400, "malformed-json")
+        .await?;
+    assert!(b["detail"].as_str().unwrap().contains("not valid JSON"));
+    check(raw.post(&login).header("content-type", "text/plain").body("{}").send().await?, 415, "unsupported-media-type").await?;
+    let b = check(raw.post(&login).json(&json!({ "email": "x@y.hu" })).send().await?, 422, "validation").await?;
+    assert_eq!(b["errors"][0]["field"], "password");
+    let b = check(raw.post(&login).json(&json!({ "email": 5, "password": "x" })).send().await?, 422, "validation").await?;
+    assert!(b["errors"][0]["field"].as_str().unwrap().contains("email"), "{b}");
+    let big = "x".repeat(2 * 1024 * 1024);
+    check(raw.post(&login).header("content-type", "application/json").body(big).send().await?, 413, "payload-too-large").await?;
+    check(raw.get(format!("{}/t/nincs-ilyen/api/v1/me", kit.base)).send().await?, 404, "unknown-tenant").await?;
+    check(raw.get(format!("{}/api/v1/me", kit.base)).header("host", "nincs.example").send().await?, 404, "unknown-tenant").await?;
+    check(raw.get(format!("{}/t/{}/api/v1/nincs", kit.base, t.slug())).send().await?, 404, "not-found").await?;
+    check(raw.get(format!("{}/api/v1/nincs", kit.base)).send().await?, 404, "not-found").await?;
+    check(raw.delete(&login).send().await?, 405, "method-not-allowed").await?;
+    check(raw.get(format!("{}/t/{}/api/v1/overview", kit.base, t.slug())).send().await?, 401, "unauthenticated").await?;
+    let b = check(
+        raw.post(&login).json(&json!({ "email": t.clerk_email, "password": "rossz jelszó" })).send().await?,
+        401,
+        "invalid-credentials",
+    )
+    .await?;
+    assert!(!b.to_string().contains("Tesztelo"), "no secret in a problem");
+
+    // A signed-in request with invalid fields gets per-field errors from the domain.
+    let admin = kit.admin(&t).await?;
+    let r = admin
+        .send(
+            Method::POST,
+            "/api/v1/clients",
+            Some(&json!({ "identity": { "family_name": "", "given_name": "Éva", "mother_birth_name": "X", "birth_place": "Y", "birth_date": "1990-01-01" } })),
+            &[("x-access-reason", "test")],
+        )
+        .await?;
+    assert_eq!(r.status, 422);
+    assert_eq!(r.json()["errors"][0]["field"], "identity.family_name");
+    let r = admin.send(Method::GET, "/api/v1/jobs?state=exploded", None, &[]).await?;
+    assert_eq!(r.problem().as_deref(), Some("validation"));
+    assert_eq!(r.json()["errors"][0]["field"], "state");
+    kit.stop().await;
+    Ok(())
+}
+
+#[tokio::test]
+async fn health_metrics_and_openapi() -> Result<()> {
+    let kit = Kit::start().await?;
+    let p = kit.platform_client();
+    assert_eq!(p.get("/healthz").await?.text, "ok");
+    let ready = p.get("/readyz").await?;
+    assert_eq!(ready.status, 200, "{}", ready.text);
+    let r = p.get("/healthz").await?;
+    assert!(uuid::Uuid::parse_str(&r.header("x-request-id").unwrap()).is_ok());
+    let metrics = p.get("/metrics").await?;
+    assert!(metrics.text.contains("kapu_http_requests_total"), "{}", metrics.text);
+
+    let doc = p.get("/api/v1/openapi.json").await?.json();
+    assert_eq!(doc["openapi"], "3.1.0");
+    for path in ["/api/v1/auth/login", "/api/v1/clients/{id}", "/api/v1/audit/verify", "/api/v1/platform/tenants"] {
+        assert!(doc["paths"][path].is_object(), "{path} is documented");
+    }
+    assert!(doc["components"]["schemas"]["Problem"].is_object());
+    // The document served is the one `kapu openapi` prints (and the admin UI's types come from).
+    assert_eq!(doc, serde_json::from_str::<serde_json::Value>(&kapu_http::openapi::json())?);
+    let docs = p.get("/api/v1/docs/").await?;
+    assert_eq!(docs.status, 200);
+    assert!(docs.text.contains("swagger-ui"), "a browsable docs page");
+    // The same under a tenant's prefix.
+    let t = kit.tenant("doksi", "Doksi").await?;
+    assert_eq!(kit.client(t.slug()).get("/api/v1/openapi.json").await?.json(), doc);
+    kit.stop().await;
+    Ok(())
+}

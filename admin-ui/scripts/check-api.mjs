@@ -1,33 +1,28 @@
-// Fails when src/api/schema.d.ts is not what openapi-typescript makes of openapi.json,
-// i.e. when someone changed the API document without `npm run gen:api` (or edited the types).
-import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+// `npm run check-api`: fails when src/api/schema.d.ts is not what `npm run gen:api` makes of
+// openapi.json, i.e. when the API document changed (e.g. CI ran `kapu openapi > admin-ui/openapi.json`
+// on a changed server) without regenerating the types, or the types were edited by hand.
+// Line endings are ignored (a Windows checkout may turn them into CRLF).
+import { readFileSync } from 'node:fs';
+import { fail, generate, schemaPath } from './api-types.mjs';
 
-const root = join(dirname(fileURLToPath(import.meta.url)), '..');
-const committed = join(root, 'src/api/schema.d.ts');
-const dir = mkdtempSync(join(tmpdir(), 'kapu-check-api-'));
-const fresh = join(dir, 'schema.d.ts');
+const normalise = (s) => s.replace(/\r\n/g, '\n');
+let committed;
 try {
-  const bin = join(root, 'node_modules/openapi-typescript/bin/cli.js');
-  execFileSync(process.execPath, [bin, 'openapi.json', '--output', fresh], { cwd: root, stdio: ['ignore', 'ignore', 'inherit'] });
-  const a = readFileSync(committed, 'utf8');
-  const b = readFileSync(fresh, 'utf8');
-  if (a !== b) {
-    const al = a.split('\n');
-    const bl = b.split('\n');
-    const i = al.findIndex((line, n) => line !== bl[n]);
-    const at = i === -1 ? Math.min(al.length, bl.length) : i;
-    console.error('check-api: src/api/schema.d.ts is out of date with openapi.json.');
-    console.error(`first difference at line ${at + 1}:`);
-    console.error(`  committed: ${JSON.stringify(al[at])}`);
-    console.error(`  generated: ${JSON.stringify(bl[at])}`);
-    console.error('Run `npm run gen:api` in admin-ui/ and then `npm run build` to find the code to fix.');
-    process.exit(1);
-  }
-  console.log('check-api: src/api/schema.d.ts matches openapi.json');
-} finally {
-  rmSync(dir, { recursive: true, force: true });
+  committed = normalise(readFileSync(schemaPath, 'utf8'));
+} catch (e) {
+  fail(`cannot read ${schemaPath} (${e.code ?? e.message}); run \`npm run gen:api\` in admin-ui/`);
 }
+const fresh = normalise(await generate());
+if (committed !== fresh) {
+  const a = committed.split('\n');
+  const b = fresh.split('\n');
+  const i = a.findIndex((line, n) => line !== b[n]);
+  const at = i === -1 ? Math.min(a.length, b.length) : i;
+  console.error('check-api: src/api/schema.d.ts is out of date with openapi.json.');
+  console.error(`first difference at line ${at + 1}:`);
+  console.error(`  committed: ${JSON.stringify(a[at])}`);
+  console.error(`  generated: ${JSON.stringify(b[at])}`);
+  console.error('Run `npm run gen:api` in admin-ui/, then `npm run build` to find the code that must follow the API.');
+  process.exit(1);
+}
+console.log('check-api: src/api/schema.d.ts matches openapi.json');

@@ -24,7 +24,7 @@ const roleLabel: Record<Staff['role'], string> = {
 };
 
 function localError(detail: string, errors: { field: string; message: string }[] = []): ApiError {
-  return new ApiError(400, { type: 'urn:kapu:problem:validation', title: 'Hibás adatok', status: 400, detail, errors });
+  return new ApiError(400, { type: 'urn:kapu:problem:validation', title: 'Hibás adatok', status: 400, detail, errors }, 'hu');
 }
 
 /** Keeps only digits: authenticator apps often show "123 456". */
@@ -312,13 +312,15 @@ export class App {
     } catch (e) {
       return this.handleAuthLoss(e);
     }
-    const statusLabel = { active: 'Aktív', suspended: 'Felfüggesztve' } as const;
+    // `status` is a plain string in the API (`active` or `suspended`); show unknown ones as they are.
+    const statusLabels: Record<string, string> = { active: 'Aktív', suspended: 'Felfüggesztve' };
+    const statusLabel = (status: string) => statusLabels[status] ?? status;
     const rows = list.tenants.map((t) =>
       h('tr', { 'data-testid': 'tenant-row', 'data-slug': t.slug },
         h('th', { scope: 'row' }, t.name),
         h('td', {}, h('code', {}, t.slug)),
         h('td', {}, t.domains.length ? t.domains.join(', ') : '–'),
-        h('td', {}, h('span', { class: `status status-${t.status}` }, statusLabel[t.status])),
+        h('td', {}, h('span', { class: `status status-${t.status}` }, statusLabel(t.status))),
       ));
     this.render('Önkormányzatok', [
       this.heading('Önkormányzatok', 'tenants-heading'),

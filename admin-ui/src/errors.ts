@@ -9,6 +9,33 @@ export interface ErrorSummary {
   clear(): void;
 }
 
+/**
+ * What the app says, in Hungarian, for the server's problem types (`urn:kapu:problem:<code>`).
+ * The server's `detail` is English; it is shown (marked `lang="en"`) only for other types.
+ */
+const MESSAGES: Record<string, string> = {
+  'invalid-credentials': 'Hibás e-mail-cím vagy jelszó.',
+  'invalid-totp': 'Hibás vagy már felhasznált ellenőrző kód. Várja meg, amíg az alkalmazás új kódot mutat, és adja meg azt.',
+  'too-many-attempts': 'Túl sok sikertelen próbálkozás. Várjon egy kicsit, majd próbálja újra.',
+  unauthenticated: 'A munkamenet lejárt. Jelentkezzen be újra.',
+  'mfa-required': 'Előbb fejezze be a kétlépcsős azonosítást.',
+  forbidden: 'Ehhez a művelethez nincs jogosultsága.',
+  csrf: 'A kérés biztonsági ellenőrzése nem sikerült. Töltse újra az oldalt, és próbálja újra.',
+  'unknown-tenant': 'Ezen a címen nem működik önkormányzat.',
+  'tenant-suspended': 'Az önkormányzat szolgáltatása jelenleg szünetel.',
+  internal: 'Belső hiba történt a kiszolgálón. Próbálja újra később.',
+};
+
+/** The summary's main text and its language (`hu` unless it is the server's own wording). */
+export function describeError(err: unknown): { text: string; lang: string } {
+  if (err instanceof ApiError) {
+    if (err.lang !== 'hu' && err.kind in MESSAGES) return { text: MESSAGES[err.kind] as string, lang: 'hu' };
+    return { text: err.problem.detail ?? err.problem.title, lang: err.lang };
+  }
+  if (err instanceof Error) return { text: err.message, lang: 'en' };
+  return { text: String(err), lang: 'en' };
+}
+
 export function errorSummary(): ErrorSummary {
   const el = h('div', {
     class: 'error-summary',
@@ -36,21 +63,17 @@ export function errorSummary(): ErrorSummary {
 
   const show = (err: unknown, fields: Record<string, HTMLInputElement> = {}) => {
     clear();
-    let detail: string;
-    let fieldErrors: FieldError[] = [];
-    if (err instanceof ApiError) {
-      detail = err.problem.detail ?? err.problem.title;
-      fieldErrors = err.problem.errors ?? [];
-    } else if (err instanceof Error) {
-      detail = err.message;
-    } else {
-      detail = String(err);
-    }
+    const detail = describeError(err);
+    const fieldLang = err instanceof ApiError ? err.lang : 'hu';
+    const fieldErrors: FieldError[] = err instanceof ApiError ? (err.problem.errors ?? []) : [];
+    // The request id helps support find the log entry; only worth showing for server faults.
+    const requestId = err instanceof ApiError && err.status >= 500 ? err.problem.request_id : null;
+    const langOf = (lang: string) => (lang === 'hu' ? null : lang);
     const items = fieldErrors.map((fe) => {
       const input = fields[fe.field];
       if (input) {
         input.setAttribute('aria-invalid', 'true');
-        const msg = h('p', { class: 'field-error', id: `${input.id}-error` }, fe.message);
+        const msg = h('p', { class: 'field-error', id: `${input.id}-error`, lang: langOf(fieldLang) }, fe.message);
         const describedBy = input.getAttribute('aria-describedby');
         input.setAttribute('aria-describedby', describedBy ? `${describedBy} ${msg.id}` : msg.id);
         input.insertAdjacentElement('afterend', msg);
@@ -61,15 +84,16 @@ export function errorSummary(): ErrorSummary {
             ev.preventDefault();
             input.focus();
           },
-        }, fe.message));
+        }, h('span', { lang: langOf(fieldLang) }, fe.message)));
       }
-      return h('li', {}, `${fe.field}: ${fe.message}`);
+      return h('li', {}, h('code', {}, fe.field), ': ', h('span', { lang: langOf(fieldLang) }, fe.message));
     });
     replaceChildren(
       el,
       h('h2', { class: 'error-title' }, 'Hiba történt'),
-      h('p', { 'data-testid': 'error-detail' }, detail),
+      h('p', { 'data-testid': 'error-detail', lang: langOf(detail.lang) }, detail.text),
       items.length ? h('ul', {}, items) : null,
+      requestId ? h('p', { class: 'request-id' }, 'Hibaazonosító: ', h('code', { 'data-testid': 'request-id' }, requestId)) : null,
     );
     el.classList.add('visible');
     el.focus();

@@ -18,6 +18,15 @@ import {
   goto,
 } from './helpers.mjs';
 
+// What the admin UI says for the server's problem types (admin-ui/src/errors.ts).
+const MESSAGES = {
+  invalidCredentials: 'Hibás e-mail-cím vagy jelszó.',
+  invalidTotp: 'Hibás vagy már felhasznált ellenőrző kód.',
+};
+
+/** The `lang` attribute of the error summary's main message (null when it is the page's, Hungarian). */
+const langOfDetail = (page) => page.getByTestId('error-detail').getAttribute('lang');
+
 const env = config(
   'KAPU_BASE_URL',
   'KAPU_TENANT_A',
@@ -46,16 +55,18 @@ describe('staff sign-in (tenant admin UI)', { timeout: 180_000 }, () => {
       assert.equal(await page.locator('html').getAttribute('lang'), 'hu', '<html lang> of the admin UI');
       await page.getByTestId('signin-form').waitFor();
 
-      // Wrong password: the server's problem detail is shown in the error summary, which gets focus.
+      // Wrong password: the error summary gets focus and says so in Hungarian (the app words the
+      // server's problem types itself; the server's `detail` is English).
       const refused = problemFrom(page, '/auth/login');
       const first = await signIn(page, env.KAPU_ADMIN_EMAIL, `${env.KAPU_ADMIN_PASSWORD}-wrong`);
       const { status, body } = await refused;
       assert.equal(first, 'error', `a wrong password should show an error, the page went to "${first}"`);
       assert.equal(status, 401, `login with a wrong password: HTTP ${status} ${JSON.stringify(body)}`);
       assert.equal(body?.type, 'urn:kapu:problem:invalid-credentials', 'problem type of a wrong password');
-      const shown = await textOf(errorSummary(page));
       assert.ok(body?.detail, `the 401 problem has no detail: ${JSON.stringify(body)}`);
-      assert.ok(shown.includes(body.detail), `error summary "${shown}" should contain the server's detail "${body.detail}"`);
+      const shown = await textOf(errorSummary(page));
+      assert.ok(shown.includes(MESSAGES.invalidCredentials), `error summary "${shown}" should say "${MESSAGES.invalidCredentials}"`);
+      assert.equal(await langOfDetail(page), null, 'the Hungarian message needs no lang attribute of its own');
       assert.equal(
         await page.evaluate(() => document.activeElement?.getAttribute('data-testid')),
         'error-summary',
@@ -83,7 +94,7 @@ describe('staff sign-in (tenant admin UI)', { timeout: 180_000 }, () => {
       assert.equal(wrong.status, 401, `wrong TOTP: HTTP ${wrong.status} ${JSON.stringify(wrong.body)}`);
       assert.equal(wrong.body?.type, 'urn:kapu:problem:invalid-totp', 'problem type of a wrong TOTP code');
       const wrongShown = await textOf(errorSummary(page));
-      assert.ok(wrongShown.includes(wrong.body.detail ?? wrong.body.title), `TOTP error shown: "${wrongShown}"`);
+      assert.ok(wrongShown.includes(MESSAGES.invalidTotp), `TOTP error shown: "${wrongShown}", expected "${MESSAGES.invalidTotp}"`);
       assert.ok(await page.getByTestId('totp-form').isVisible(), 'still on the TOTP step after a wrong code');
 
       // Right code: the overview of tenant A.
@@ -128,8 +139,33 @@ describe('staff sign-in (tenant admin UI)', { timeout: 180_000 }, () => {
     await withPage(browser, 'cross-tenant-signin', {}, async (page) => {
       await goto(page, tenantUrl(env.KAPU_TENANT_B, 'admin/'));
       await page.getByTestId('signin-form').waitFor();
+      const refused = problemFrom(page, '/auth/login');
       const step = await signIn(page, env.KAPU_CLERK_EMAIL, env.KAPU_CLERK_PASSWORD);
       assert.equal(step, 'error', `tenant A's clerk signing in at tenant B reached "${step}"`);
+      const { status, body } = await refused;
+      assert.equal(status, 401, `A's clerk at B: HTTP ${status} ${JSON.stringify(body)}`);
+      assert.equal(body?.type, 'urn:kapu:problem:invalid-credentials', "A's clerk at B: problem type");
+    });
+  });
+
+  // Optional: only when the harness gives tenant A a host name of its own (e.g. hegyvidek.localhost:8080;
+  // Chromium resolves *.localhost to the loopback address). There the app sits at a bare /admin/ and
+  // must find out by itself that it is the staff app, not the operators' console.
+  const host = process.env.KAPU_TENANT_A_HOST;
+  it("on tenant A's own host, /admin/ is A's staff app", { skip: host ? false : 'KAPU_TENANT_A_HOST not set' }, async () => {
+    await withPage(browser, 'tenant-host-admin', {}, async (page) => {
+      const origin = new URL(env.KAPU_BASE_URL);
+      await goto(page, `${origin.protocol}//${host}/admin/`);
+      await page.getByTestId('signin-form').waitFor();
+      assert.match(await textOf(page.getByTestId('context')), /Ügyintézői felület/, 'the app knows it is the staff app');
+      const step = await signIn(page, env.KAPU_CLERK_EMAIL, env.KAPU_CLERK_PASSWORD);
+      if (step === 'error') assert.fail(`clerk sign-in on the tenant host failed: "${await textOf(errorSummary(page))}"`);
+      assert.equal(step, 'home', 'a clerk without TOTP gets mfa "passed"');
+      const name = page.getByTestId('tenant-name');
+      await name.waitFor();
+      assert.equal(await textOf(name), env.KAPU_TENANT_A_NAME, 'overview heading shows tenant A');
+      await page.getByTestId('signout').click();
+      await page.getByTestId('signin-form').waitFor();
     });
   });
 });

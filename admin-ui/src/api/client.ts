@@ -5,17 +5,18 @@ import createClient, { type Middleware } from 'openapi-fetch';
 import type { components, paths } from './schema';
 
 type Schemas = components['schemas'];
-export type Staff = Schemas['Staff'];
+export type Staff = Schemas['StaffView'];
+export type Role = Schemas['RoleView'];
 export type LoginResponse = Schemas['LoginResponse'];
 export type Me = Schemas['Me'];
-export type MfaState = LoginResponse['mfa'];
-export type Scope = Me['scope'];
+export type MfaState = Schemas['MfaView'];
+export type Scope = Schemas['ScopeView'];
 export type Overview = Schemas['Overview'];
 export type TenantList = Schemas['TenantList'];
-export type TenantSummary = TenantList['tenants'][number];
-export type TotpEnrolment = Schemas['TotpEnrolment'];
+export type TenantSummary = Schemas['TenantView'];
+export type TotpEnrolment = Schemas['TotpEnrolmentView'];
 export type Problem = Schemas['Problem'];
-export type FieldError = NonNullable<Problem['errors']>[number];
+export type FieldError = Schemas['FieldError'];
 
 /** Where the app is mounted: `/t/{slug}/admin/` gives a tenant prefix, anything else none. */
 export interface Mount {
@@ -41,6 +42,11 @@ export class ApiError extends Error {
   constructor(
     readonly status: number,
     readonly problem: Problem,
+    /**
+     * The language of `problem.detail`: the response's `Content-Language`, else `en`
+     * (the server writes its details in English); `hu` for the app's own errors.
+     */
+    readonly lang: string = 'en',
   ) {
     super(problem.detail ?? problem.title);
     this.name = 'ApiError';
@@ -57,14 +63,18 @@ function isProblem(v: unknown): v is Problem {
     && typeof (v as { title?: unknown }).title === 'string';
 }
 
-function toApiError(status: number, body: unknown): ApiError {
-  if (isProblem(body)) return new ApiError(status, { ...body, status: body.status ?? status });
+function toApiError(response: Response, body: unknown): ApiError {
+  const status = response.status;
+  if (isProblem(body)) {
+    const lang = response.headers.get('content-language')?.split(',')[0]?.trim() || 'en';
+    return new ApiError(status, { ...body, status: body.status ?? status }, lang);
+  }
   return new ApiError(status, {
     type: 'about:blank',
     title: `HTTP ${status}`,
     status,
     detail: `Váratlan válasz a kiszolgálótól (HTTP ${status}).`,
-  });
+  }, 'hu');
 }
 
 const networkError = () =>
@@ -73,7 +83,7 @@ const networkError = () =>
     title: 'Network error',
     status: 0,
     detail: 'A kiszolgáló nem érhető el. Ellenőrizze a hálózati kapcsolatot, majd próbálja újra.',
-  });
+  }, 'hu');
 
 interface FetchResult<T> {
   data?: T;
@@ -90,7 +100,7 @@ async function unwrap<T>(call: Promise<FetchResult<T>>): Promise<T> {
     throw networkError();
   }
   if (r.response.ok) return r.data as T;
-  throw toApiError(r.response.status, r.error);
+  throw toApiError(r.response, r.error);
 }
 
 /** Holds the CSRF token from the latest login/me response. */

@@ -4,6 +4,40 @@
  */
 
 export interface paths {
+    "/api/v1/audit": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Browse the audit log. */
+        get: operations["list_audit"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/audit/verify": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Recompute the audit chain and report the first break. */
+        get: operations["verify_audit"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/auth/login": {
         parameters: {
             query?: never;
@@ -13,59 +47,12 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Sign in with email and password */
-        post: operations["staffLogin"];
-        delete?: never;
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
-    };
-    "/api/v1/auth/totp": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        get?: never;
-        put?: never;
-        /** Second factor: TOTP code */
-        post: operations["staffTotp"];
-        delete?: never;
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
-    };
-    "/api/v1/auth/totp/enrol": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        get?: never;
-        put?: never;
-        /** Start TOTP enrolment */
-        post: operations["staffTotpEnrol"];
-        delete?: never;
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
-    };
-    "/api/v1/auth/totp/enrol/confirm": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        get?: never;
-        put?: never;
-        /** Confirm TOTP enrolment */
-        post: operations["staffTotpEnrolConfirm"];
+        /**
+         * Sign in with e-mail and password.
+         * @description Sets the session cookie. Admins must then pass or set up TOTP; accounts lock for a
+         *     growing time after repeated failures.
+         */
+        post: operations["login"];
         delete?: never;
         options?: never;
         head?: never;
@@ -81,8 +68,165 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Sign out */
-        post: operations["staffLogout"];
+        /** Sign out. */
+        post: operations["logout"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/auth/password-reset": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Send a password reset link to a staff member's e-mail.
+         * @description Always answers 202, whether or not the account exists.
+         */
+        post: operations["password_reset"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/auth/password-reset/confirm": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Set a new password with a reset token. */
+        post: operations["password_reset_confirm"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/auth/totp": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Give the TOTP code of an account that has TOTP. */
+        post: operations["totp"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/auth/totp/enrol": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Start setting up TOTP: returns a new secret. */
+        post: operations["totp_enrol"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/auth/totp/enrol/confirm": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Finish setting up TOTP with a first code. */
+        post: operations["totp_enrol_confirm"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/clients": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Find clients by ID document number, or by name and birth date. */
+        get: operations["search_clients"];
+        put?: never;
+        /** Register a natural person. */
+        post: operations["create_client"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/clients/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Read one client. */
+        get: operations["get_client"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/jobs": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The tenant's background jobs. */
+        get: operations["list_jobs"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/jobs/{id}/retry": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Put a dead job back in the queue. */
+        post: operations["retry_job"];
         delete?: never;
         options?: never;
         head?: never;
@@ -96,8 +240,8 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** The signed-in staff member */
-        get: operations["staffMe"];
+        /** The current session. */
+        get: operations["me"];
         put?: never;
         post?: never;
         delete?: never;
@@ -113,8 +257,8 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** The tenant's overview */
-        get: operations["staffOverview"];
+        /** The tenant's overview. */
+        get: operations["overview"];
         put?: never;
         post?: never;
         delete?: never;
@@ -132,59 +276,8 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Sign in with email and password */
-        post: operations["platformLogin"];
-        delete?: never;
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
-    };
-    "/api/v1/platform/auth/totp": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        get?: never;
-        put?: never;
-        /** Second factor: TOTP code */
-        post: operations["platformTotp"];
-        delete?: never;
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
-    };
-    "/api/v1/platform/auth/totp/enrol": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        get?: never;
-        put?: never;
-        /** Start TOTP enrolment */
-        post: operations["platformTotpEnrol"];
-        delete?: never;
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
-    };
-    "/api/v1/platform/auth/totp/enrol/confirm": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        get?: never;
-        put?: never;
-        /** Confirm TOTP enrolment */
-        post: operations["platformTotpEnrolConfirm"];
+        /** Operator sign-in with e-mail and password. */
+        post: operations["platform_login"];
         delete?: never;
         options?: never;
         head?: never;
@@ -200,8 +293,76 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Sign out */
-        post: operations["platformLogout"];
+        /** Operator sign-out. */
+        post: operations["platform_logout"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/platform/auth/totp": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Operator TOTP code. */
+        post: operations["platform_totp"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/platform/auth/totp/enrol": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Start operator TOTP set-up. */
+        post: operations["platform_totp_enrol"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/platform/auth/totp/enrol/confirm": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Finish operator TOTP set-up. */
+        post: operations["platform_totp_enrol_confirm"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/platform/jobs/dead": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Dead-letter jobs across all tenants. */
+        get: operations["platform_dead_jobs"];
+        put?: never;
+        post?: never;
         delete?: never;
         options?: never;
         head?: never;
@@ -215,8 +376,8 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** The signed-in staff member */
-        get: operations["platformMe"];
+        /** The current operator session. */
+        get: operations["platform_me"];
         put?: never;
         post?: never;
         delete?: never;
@@ -232,10 +393,28 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** All tenants */
-        get: operations["platformTenants"];
+        /** The tenant registry. */
+        get: operations["platform_list_tenants"];
         put?: never;
         post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/staff": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** All staff accounts of the tenant. */
+        get: operations["list_staff"];
+        put?: never;
+        /** Create a staff account. */
+        post: operations["create_staff"];
         delete?: never;
         options?: never;
         head?: never;
@@ -246,90 +425,343 @@ export interface paths {
 export type webhooks = Record<string, never>;
 export interface components {
     schemas: {
-        LoginRequest: {
-            email: string;
-            password: string;
+        /** @description Audit records. */
+        AuditList: {
+            /** @description Newest first. */
+            records: components["schemas"]["AuditRecordView"][];
         };
-        TotpCode: {
-            code: string;
+        /** @description One audit record. */
+        AuditRecordView: {
+            /** @description What, e.g. `client.read`. */
+            action: string;
+            /** @description Staff name and e-mail. */
+            actor: string;
+            /**
+             * Format: uuid
+             * @description Staff id.
+             */
+            actor_id?: string | null;
+            /**
+             * Format: date-time
+             * @description When.
+             */
+            at: string;
+            /** @description Specifics (field names, never values). */
+            details: unknown;
+            /** @description Hex SHA-256 of this record. */
+            hash: string;
+            /** @description Hex SHA-256 of the previous record. */
+            prev_hash: string;
+            /** @description Why. */
+            reason: string;
+            /**
+             * Format: int64
+             * @description Position in the chain.
+             */
+            seq: number;
+            /**
+             * Format: uuid
+             * @description Whom.
+             */
+            subject_client_id?: string | null;
         };
-        /** @enum {string} */
-        MfaState: "required" | "enrol" | "passed";
-        /** @enum {string} */
-        StaffRole: "clerk" | "admin" | "operator";
-        Staff: {
-            /** Format: uuid */
+        /** @description The result of verifying the chain. */
+        AuditVerification: {
+            /**
+             * Format: int64
+             * @description Where it breaks.
+             */
+            broken_at?: number | null;
+            /** @description Whether the whole chain is intact. */
+            intact: boolean;
+            /** @description What is wrong there. */
+            problem?: string | null;
+            /**
+             * Format: int64
+             * @description Records checked.
+             */
+            records: number;
+        };
+        /** @description Search results. */
+        ClientList: {
+            /** @description Matching clients. */
+            clients: components["schemas"]["ClientView"][];
+        };
+        /** @description A client. */
+        ClientView: {
+            /** @description Contact e-mail. */
+            email?: string | null;
+            /**
+             * Format: uuid
+             * @description Id.
+             */
             id: string;
-            email: string;
-            display_name: string;
-            role: components["schemas"]["StaffRole"];
+            /** @description ID document number. */
+            id_document?: string | null;
+            /** @description Natural identity data. */
+            identity: components["schemas"]["IdentityView"];
         };
-        LoginResponse: {
-            mfa: components["schemas"]["MfaState"];
-            csrf_token: string;
-            staff: components["schemas"]["Staff"];
+        /** @description Dead jobs of all tenants. */
+        DeadJobs: {
+            /** @description Dead jobs, by tenant. */
+            jobs: components["schemas"]["TenantJob"][];
         };
-        TotpEnrolment: {
-            /** @description base32 */
-            secret: string;
-            otpauth_uri: string;
-        };
-        /** @enum {string} */
-        Scope: "tenant" | "platform";
-        TenantRef: {
-            slug: string;
-            name: string;
-        };
-        Me: {
-            staff: components["schemas"]["Staff"];
-            mfa: components["schemas"]["MfaState"];
-            csrf_token: string;
-            scope: components["schemas"]["Scope"];
-            tenant: components["schemas"]["TenantRef"] | null;
-        };
-        OverviewTenant: {
-            slug: string;
-            name: string;
-            domains: string[];
-        };
-        JobCounts: {
-            /** Format: int64 */
-            pending: number;
-            /** Format: int64 */
-            dead: number;
-        };
-        Overview: {
-            tenant: components["schemas"]["OverviewTenant"];
-            /** Format: int64 */
-            staff_count: number;
-            /** Format: int64 */
-            client_count: number;
-            jobs: components["schemas"]["JobCounts"];
-        };
-        /** @enum {string} */
-        TenantStatus: "active" | "suspended";
-        TenantSummary: {
-            slug: string;
-            name: string;
-            domains: string[];
-            status: components["schemas"]["TenantStatus"];
-        };
-        TenantList: {
-            tenants: components["schemas"]["TenantSummary"][];
-        };
+        /** @description One field's error. */
         FieldError: {
+            /** @description The field's path in the request body or query, e.g. `identity.birth_date`. */
             field: string;
+            /** @description What is wrong with it. */
             message: string;
         };
-        /** @description RFC 9457 problem details */
+        /** @description Natural identity data (természetes személyazonosító adatok). */
+        IdentityView: {
+            /**
+             * Format: date
+             * @description Birth date.
+             */
+            birth_date: string;
+            /** @description Birth name, if different. */
+            birth_name?: string | null;
+            /** @description Birth place. */
+            birth_place: string;
+            /** @description Family name. */
+            family_name: string;
+            /** @description Given name(s). */
+            given_name: string;
+            /** @description Mother's birth name. */
+            mother_birth_name: string;
+        };
+        /** @description Job counts. */
+        JobCounts: {
+            /**
+             * Format: int64
+             * @description Failed for good; needs attention.
+             */
+            dead: number;
+            /**
+             * Format: int64
+             * @description Waiting or running.
+             */
+            pending: number;
+        };
+        /** @description Jobs. */
+        JobList: {
+            /** @description Newest first. */
+            jobs: components["schemas"]["JobView"][];
+        };
+        /** @description A background job. */
+        JobView: {
+            /**
+             * Format: int32
+             * @description Attempts so far.
+             */
+            attempts: number;
+            /**
+             * Format: date-time
+             * @description Enqueued at.
+             */
+            created_at: string;
+            /**
+             * Format: int64
+             * @description Id.
+             */
+            id: number;
+            /** @description Kind, e.g. `mail.send`. */
+            kind: string;
+            /** @description Why the last attempt failed. */
+            last_error?: string | null;
+            /**
+             * Format: int32
+             * @description Attempts allowed.
+             */
+            max_attempts: number;
+            /**
+             * Format: date-time
+             * @description Next run.
+             */
+            run_at: string;
+            /** @description `pending`, `running`, `done` or `dead`. */
+            state: string;
+        };
+        /** @description E-mail and password. */
+        LoginRequest: {
+            /** @description Sign-in e-mail. */
+            email: string;
+            /** @description Password. */
+            password: string;
+        };
+        /** @description The result of a sign-in step. */
+        LoginResponse: {
+            /** @description Send this in `X-CSRF-Token` with every unsafe request. */
+            csrf_token: string;
+            /** @description What the session needs next. */
+            mfa: components["schemas"]["MfaView"];
+            /** @description Who signed in. */
+            staff: components["schemas"]["StaffView"];
+        };
+        /** @description The current session. */
+        Me: {
+            /** @description CSRF token for unsafe requests. */
+            csrf_token: string;
+            /** @description Second-factor state. */
+            mfa: components["schemas"]["MfaView"];
+            /** @description Tenant or platform. */
+            scope: components["schemas"]["ScopeView"];
+            /** @description Who. */
+            staff: components["schemas"]["StaffView"];
+            tenant?: null | components["schemas"]["TenantBrief"];
+        };
+        /**
+         * @description Where a session stands on the second factor.
+         * @enum {string}
+         */
+        MfaView: "required" | "enrol" | "passed";
+        /** @description A new natural person. */
+        NewClientRequest: {
+            /** @description Contact e-mail. */
+            email?: string | null;
+            /** @description ID document number. */
+            id_document?: string | null;
+            /** @description Natural identity data. */
+            identity: components["schemas"]["IdentityView"];
+        };
+        /** @description A new staff account. */
+        NewStaffRequest: {
+            /** @description Name. */
+            display_name: string;
+            /** @description Sign-in e-mail. */
+            email: string;
+            /** @description Initial password (at least 12 characters). */
+            password: string;
+            /** @description `clerk` or `admin`. */
+            role: components["schemas"]["RoleView"];
+        };
+        /** @description The tenant's overview page. */
+        Overview: {
+            /**
+             * Format: int64
+             * @description Registered clients.
+             */
+            client_count: number;
+            /** @description Background jobs. */
+            jobs: components["schemas"]["JobCounts"];
+            /**
+             * Format: int64
+             * @description Active staff accounts.
+             */
+            staff_count: number;
+            /** @description The tenant. */
+            tenant: components["schemas"]["TenantInfo"];
+        };
+        /** @description Set a new password with the token from the e-mail. */
+        PasswordResetConfirm: {
+            /** @description New password (at least 12 characters). */
+            password: string;
+            /** @description Token from the link. */
+            token: string;
+        };
+        /** @description Ask for a password reset e-mail. */
+        PasswordResetRequest: {
+            /** @description The account's e-mail. */
+            email: string;
+        };
+        /** @description A problem details document (RFC 9457). */
         Problem: {
-            /** @example urn:kapu:problem:invalid-credentials */
-            type: string;
-            title: string;
-            /** Format: int32 */
-            status: number;
-            detail?: string;
+            /** @description What went wrong this time, for people. */
+            detail: string;
+            /** @description Per-field errors of a validation problem. */
             errors?: components["schemas"]["FieldError"][];
+            /** @description The request's id, as in the `x-request-id` header and the logs. */
+            request_id?: string | null;
+            /**
+             * Format: int32
+             * @description HTTP status code.
+             */
+            status: number;
+            /** @description Short summary of the problem type. */
+            title: string;
+            /** @description Stable problem type, e.g. `urn:kapu:problem:validation`. */
+            type: string;
+        };
+        /**
+         * @description A staff role.
+         * @enum {string}
+         */
+        RoleView: "clerk" | "admin" | "operator";
+        /**
+         * @description Which side a session is on.
+         * @enum {string}
+         */
+        ScopeView: "tenant" | "platform";
+        /** @description Staff accounts. */
+        StaffList: {
+            /** @description By e-mail. */
+            staff: components["schemas"]["StaffView"][];
+        };
+        /** @description A staff member, as the API shows them. */
+        StaffView: {
+            /** @description Name. */
+            display_name: string;
+            /** @description E-mail. */
+            email: string;
+            /**
+             * Format: uuid
+             * @description Id.
+             */
+            id: string;
+            /** @description `clerk`, `admin` or `operator`. */
+            role: "clerk" | "admin" | "operator";
+        };
+        /** @description A tenant, briefly. */
+        TenantBrief: {
+            /** @description Name. */
+            name: string;
+            /** @description Slug. */
+            slug: string;
+        };
+        /** @description A tenant as its staff see it. */
+        TenantInfo: {
+            /** @description Host names. */
+            domains: string[];
+            /** @description Name. */
+            name: string;
+            /** @description Slug. */
+            slug: string;
+        };
+        /** @description A dead job and its tenant. */
+        TenantJob: {
+            /** @description The job. */
+            job: components["schemas"]["JobView"];
+            /** @description Tenant slug. */
+            tenant: string;
+        };
+        /** @description All tenants. */
+        TenantList: {
+            /** @description Tenants by slug. */
+            tenants: components["schemas"]["TenantView"][];
+        };
+        /** @description A tenant in the registry. */
+        TenantView: {
+            /** @description Host names. */
+            domains: string[];
+            /** @description Name. */
+            name: string;
+            /** @description Slug. */
+            slug: string;
+            /** @description `active` or `suspended`. */
+            status: string;
+        };
+        /** @description A TOTP secret to put into an authenticator app. */
+        TotpEnrolmentView: {
+            /** @description `otpauth://` URI. */
+            otpauth_uri: string;
+            /** @description Base32 secret. */
+            secret: string;
+        };
+        /** @description A six-digit TOTP code. */
+        TotpRequest: {
+            /** @description The code from the authenticator app. */
+            code: string;
         };
     };
     responses: never;
@@ -340,7 +772,84 @@ export interface components {
 }
 export type $defs = Record<string, never>;
 export interface operations {
-    staffLogin: {
+    list_audit: {
+        parameters: {
+            query?: {
+                /** @description Only records about this client. */
+                client?: string | null;
+                /** @description Only records before this sequence number (for paging). */
+                before?: number | null;
+                /** @description At most this many (default 100, at most 500). */
+                limit?: number | null;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AuditList"];
+                };
+            };
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    verify_audit: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AuditVerification"];
+                };
+            };
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    login: {
         parameters: {
             query?: never;
             header?: never;
@@ -353,7 +862,6 @@ export interface operations {
             };
         };
         responses: {
-            /** @description OK */
             200: {
                 headers: {
                     [name: string]: unknown;
@@ -362,16 +870,6 @@ export interface operations {
                     "application/json": components["schemas"]["LoginResponse"];
                 };
             };
-            /** @description Invalid request */
-            400: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description urn:kapu:problem:invalid-credentials */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -380,7 +878,6 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description urn:kapu:problem:too-many-attempts */
             429: {
                 headers: {
                     [name: string]: unknown;
@@ -391,49 +888,7 @@ export interface operations {
             };
         };
     };
-    staffTotp: {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        requestBody: {
-            content: {
-                "application/json": components["schemas"]["TotpCode"];
-            };
-        };
-        responses: {
-            /** @description OK */
-            200: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["LoginResponse"];
-                };
-            };
-            /** @description urn:kapu:problem:invalid-totp */
-            401: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description CSRF */
-            403: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-        };
-    };
-    staffTotpEnrol: {
+    logout: {
         parameters: {
             query?: never;
             header?: never;
@@ -442,95 +897,13 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description OK */
-            200: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["TotpEnrolment"];
-                };
-            };
-            /** @description urn:kapu:problem:unauthenticated */
-            401: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description CSRF */
-            403: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-        };
-    };
-    staffTotpEnrolConfirm: {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        requestBody: {
-            content: {
-                "application/json": components["schemas"]["TotpCode"];
-            };
-        };
-        responses: {
-            /** @description OK */
-            200: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["LoginResponse"];
-                };
-            };
-            /** @description urn:kapu:problem:invalid-totp */
-            401: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description CSRF */
-            403: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-        };
-    };
-    staffLogout: {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        requestBody?: never;
-        responses: {
-            /** @description Signed out */
             204: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content?: never;
             };
-            /** @description CSRF */
-            403: {
+            401: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -540,7 +913,104 @@ export interface operations {
             };
         };
     };
-    staffMe: {
+    password_reset: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["PasswordResetRequest"];
+            };
+        };
+        responses: {
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    password_reset_confirm: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["PasswordResetConfirm"];
+            };
+        };
+        responses: {
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    totp: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["TotpRequest"];
+            };
+        };
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["LoginResponse"];
+                };
+            };
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    totp_enrol: {
         parameters: {
             query?: never;
             header?: never;
@@ -549,7 +1019,326 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["TotpEnrolmentView"];
+                };
+            };
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    totp_enrol_confirm: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["TotpRequest"];
+            };
+        };
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["LoginResponse"];
+                };
+            };
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    search_clients: {
+        parameters: {
+            query?: {
+                /** @description ID document number. */
+                id_document?: string | null;
+                /** @description Family name (with given name and birth date). */
+                family_name?: string | null;
+                /** @description Given name. */
+                given_name?: string | null;
+                /** @description Birth date. */
+                birth_date?: string | null;
+            };
+            header: {
+                /** @description Purpose of the access, for the audit log */
+                "X-Access-Reason": string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ClientList"];
+                };
+            };
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    create_client: {
+        parameters: {
+            query?: never;
+            header: {
+                /** @description Purpose of the access, for the audit log */
+                "X-Access-Reason": string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["NewClientRequest"];
+            };
+        };
+        responses: {
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ClientView"];
+                };
+            };
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    get_client: {
+        parameters: {
+            query?: never;
+            header: {
+                /** @description Purpose of the access, for the audit log */
+                "X-Access-Reason": string;
+            };
+            path: {
+                /** @description Client id */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ClientView"];
+                };
+            };
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    list_jobs: {
+        parameters: {
+            query?: {
+                /** @description Only jobs in this state. */
+                state?: string | null;
+                /** @description At most this many (default 100). */
+                limit?: number | null;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["JobList"];
+                };
+            };
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    retry_job: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Job id */
+                id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    me: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
             200: {
                 headers: {
                     [name: string]: unknown;
@@ -558,7 +1347,6 @@ export interface operations {
                     "application/json": components["schemas"]["Me"];
                 };
             };
-            /** @description urn:kapu:problem:unauthenticated */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -569,7 +1357,7 @@ export interface operations {
             };
         };
     };
-    staffOverview: {
+    overview: {
         parameters: {
             query?: never;
             header?: never;
@@ -578,7 +1366,6 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description OK */
             200: {
                 headers: {
                     [name: string]: unknown;
@@ -587,7 +1374,6 @@ export interface operations {
                     "application/json": components["schemas"]["Overview"];
                 };
             };
-            /** @description urn:kapu:problem:unauthenticated */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -596,7 +1382,6 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description MFA not passed */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -607,7 +1392,7 @@ export interface operations {
             };
         };
     };
-    platformLogin: {
+    platform_login: {
         parameters: {
             query?: never;
             header?: never;
@@ -620,7 +1405,6 @@ export interface operations {
             };
         };
         responses: {
-            /** @description OK */
             200: {
                 headers: {
                     [name: string]: unknown;
@@ -629,16 +1413,6 @@ export interface operations {
                     "application/json": components["schemas"]["LoginResponse"];
                 };
             };
-            /** @description Invalid request */
-            400: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description urn:kapu:problem:invalid-credentials */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -647,7 +1421,6 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description urn:kapu:problem:too-many-attempts */
             429: {
                 headers: {
                     [name: string]: unknown;
@@ -658,49 +1431,7 @@ export interface operations {
             };
         };
     };
-    platformTotp: {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        requestBody: {
-            content: {
-                "application/json": components["schemas"]["TotpCode"];
-            };
-        };
-        responses: {
-            /** @description OK */
-            200: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["LoginResponse"];
-                };
-            };
-            /** @description urn:kapu:problem:invalid-totp */
-            401: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description CSRF */
-            403: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-        };
-    };
-    platformTotpEnrol: {
+    platform_logout: {
         parameters: {
             query?: never;
             header?: never;
@@ -709,94 +1440,139 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description OK */
-            200: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["TotpEnrolment"];
-                };
-            };
-            /** @description urn:kapu:problem:unauthenticated */
-            401: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description CSRF */
-            403: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-        };
-    };
-    platformTotpEnrolConfirm: {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        requestBody: {
-            content: {
-                "application/json": components["schemas"]["TotpCode"];
-            };
-        };
-        responses: {
-            /** @description OK */
-            200: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["LoginResponse"];
-                };
-            };
-            /** @description urn:kapu:problem:invalid-totp */
-            401: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description CSRF */
-            403: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-        };
-    };
-    platformLogout: {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        requestBody?: never;
-        responses: {
-            /** @description Signed out */
             204: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content?: never;
             };
-            /** @description CSRF */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    platform_totp: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["TotpRequest"];
+            };
+        };
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["LoginResponse"];
+                };
+            };
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    platform_totp_enrol: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["TotpEnrolmentView"];
+                };
+            };
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    platform_totp_enrol_confirm: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["TotpRequest"];
+            };
+        };
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["LoginResponse"];
+                };
+            };
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    platform_dead_jobs: {
+        parameters: {
+            query?: {
+                /** @description At most this many per tenant (default 20). */
+                limit?: number | null;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["DeadJobs"];
+                };
+            };
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -807,7 +1583,7 @@ export interface operations {
             };
         };
     };
-    platformMe: {
+    platform_me: {
         parameters: {
             query?: never;
             header?: never;
@@ -816,7 +1592,6 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description OK */
             200: {
                 headers: {
                     [name: string]: unknown;
@@ -825,7 +1600,6 @@ export interface operations {
                     "application/json": components["schemas"]["Me"];
                 };
             };
-            /** @description urn:kapu:problem:unauthenticated */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -836,7 +1610,7 @@ export interface operations {
             };
         };
     };
-    platformTenants: {
+    platform_list_tenants: {
         parameters: {
             query?: never;
             header?: never;
@@ -845,7 +1619,6 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description OK */
             200: {
                 headers: {
                     [name: string]: unknown;
@@ -854,7 +1627,6 @@ export interface operations {
                     "application/json": components["schemas"]["TenantList"];
                 };
             };
-            /** @description urn:kapu:problem:unauthenticated */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -863,8 +1635,97 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description MFA not passed */
             403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    list_staff: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["StaffList"];
+                };
+            };
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    create_staff: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["NewStaffRequest"];
+            };
+        };
+        responses: {
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["StaffView"];
+                };
+            };
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            422: {
                 headers: {
                     [name: string]: unknown;
                 };

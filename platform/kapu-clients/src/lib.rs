@@ -118,10 +118,10 @@ fn validate(p: &NewPerson, now: DateTime<Utc>) -> Result<(), ClientError> {
     if id.birth_date < NaiveDate::from_ymd_opt(1880, 1, 1).unwrap_or_default() {
         return Err(invalid("identity.birth_date", "is implausibly early"));
     }
-    if let Some(e) = &p.email {
-        if !e.split_once('@').is_some_and(|(l, d)| !l.is_empty() && d.contains('.')) || e.len() > 254 {
-            return Err(invalid("email", "is not a valid e-mail address"));
-        }
+    if let Some(e) = &p.email
+        && (!e.split_once('@').is_some_and(|(l, d)| !l.is_empty() && d.contains('.')) || e.len() > 254)
+    {
+        return Err(invalid("email", "is not a valid e-mail address"));
     }
     if let Some(d) = &p.id_document {
         let n = normalize_document(d);

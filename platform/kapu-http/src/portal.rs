@@ -84,7 +84,7 @@ fn language(req: &Request) -> (String, bool) {
 pub(crate) async fn page(state: &AppState, resolved: &ResolvedTenant, req: Request) -> Response {
     let path = req.uri().path();
     let tenant = &resolved.tenant;
-    if path == "/assets/crest.svg" {
+    if path == "/assets/crest.svg" || path == "/favicon.ico" {
         return match tenant.settings.pointer("/branding/crest_svg").and_then(Value::as_str) {
             Some(svg) => {
                 ([(header::CONTENT_TYPE, "image/svg+xml"), (header::CACHE_CONTROL, "public, max-age=300")], svg.to_owned()).into_response()
@@ -123,4 +123,4 @@ pub(crate) async fn page(state: &AppState, resolved: &ResolvedTenant, req: Reque
     res
 }
 
-const DEFAULT_CREST: &str = r##"<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 64 64"><path d="M8 6h48v26c0 14-11 22-24 28C19 54 8 46 8 32z" fill="#fff" stroke="#333" stroke-width="3"/></svg>"##;
+pub(crate) const DEFAULT_CREST: &str = r##"<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 64 64"><path d="M8 6h48v26c0 14-11 22-24 28C19 54 8 46 8 32z" fill="#fff" stroke="#333" stroke-width="3"/></svg>"##;

@@ -152,13 +152,23 @@ impl IntoResponse for ApiError {
             ApiError::Validation(e) => e.clone(),
             _ => Vec::new(),
         };
+        let retry_after = match &self {
+            ApiError::TooManyAttempts(until) => chrono::DateTime::parse_from_rfc3339(until)
+                .ok()
+                .map(|u| (u.with_timezone(&chrono::Utc) - chrono::Utc::now()).num_seconds().max(1)),
+            _ => None,
+        };
         let detail = match &self {
             ApiError::Validation(e) if !e.is_empty() => {
                 e.iter().map(|f| format!("{}: {}", f.field, f.message)).collect::<Vec<_>>().join("; ")
             }
             other => other.to_string(),
         };
-        problem_response(code, title, status, detail, errors)
+        let mut res = problem_response(code, title, status, detail, errors);
+        if let Some(secs) = retry_after {
+            res.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(secs));
+        }
+        res
     }
 }
 

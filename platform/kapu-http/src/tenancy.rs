@@ -125,7 +125,7 @@ fn host_of(req: &Request) -> String {
 
 async fn dispatch(State(r): State<Routers>, mut req: Request) -> Response {
     let host = host_of(&req);
-    let on_platform_host = r.state.config.platform_hosts.iter().any(|h| *h == host);
+    let on_platform_host = r.state.config.platform_hosts.contains(&host);
     let path = req.uri().path().to_owned();
     let (tenant, prefix) = if on_platform_host {
         let Some(rest) = path.strip_prefix("/t/") else {

@@ -139,7 +139,11 @@ pub async fn run(mut settings: Settings, opts: DemoOpts) -> Result<()> {
                 s.role,
                 s.email,
                 s.password,
-                s.totp_secret.as_deref().unwrap_or("(sets up at first sign-in)")
+                s.totp_secret.as_deref().unwrap_or(if s.role == "admin" {
+                    "(set up at first sign-in)"
+                } else {
+                    "(not required for clerks)"
+                })
             );
         }
     }

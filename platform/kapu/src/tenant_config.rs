@@ -78,10 +78,10 @@ pub struct TenantDir {
 }
 
 fn check_colour(field: &str, v: &Option<String>, errors: &mut Vec<String>) {
-    if let Some(c) = v {
-        if !(c.len() == 7 && c.starts_with('#') && c[1..].chars().all(|x| x.is_ascii_hexdigit())) {
-            errors.push(format!("branding.{field}: {c:?} is not a colour of the form #rrggbb"));
-        }
+    if let Some(c) = v
+        && !(c.len() == 7 && c.starts_with('#') && c[1..].chars().all(|x| x.is_ascii_hexdigit()))
+    {
+        errors.push(format!("branding.{field}: {c:?} is not a colour of the form #rrggbb"));
     }
 }
 

@@ -55,7 +55,7 @@ pub struct AuditQuery {
 
 /// Browse the audit log.
 #[utoipa::path(get, path = "/audit", tag = "audit", params(AuditQuery),
-    responses((status = 200, body = AuditList), (status = 401, body = Problem), (status = 403, body = Problem)))]
+    responses((status = 200, body = AuditList), (status = 401, body = Problem, content_type = "application/problem+json"), (status = 403, body = Problem, content_type = "application/problem+json")))]
 pub async fn list_audit(s: SignedIn, Query(q): Query<AuditQuery>) -> Result<Json<AuditList>, ApiError> {
     s.require(Permission::ViewAudit)?;
     let SignedIn(mut a) = s;
@@ -99,7 +99,7 @@ pub struct AuditVerification {
 
 /// Recompute the audit chain and report the first break.
 #[utoipa::path(get, path = "/audit/verify", tag = "audit",
-    responses((status = 200, body = AuditVerification), (status = 401, body = Problem), (status = 403, body = Problem)))]
+    responses((status = 200, body = AuditVerification), (status = 401, body = Problem, content_type = "application/problem+json"), (status = 403, body = Problem, content_type = "application/problem+json")))]
 pub async fn verify_audit(s: SignedIn) -> Result<Json<AuditVerification>, ApiError> {
     s.require(Permission::ViewAudit)?;
     let SignedIn(mut a) = s;

@@ -214,7 +214,7 @@ pub(crate) fn me_of(a: &Authed) -> Me {
 /// Sets the session cookie. Admins must then pass or set up TOTP; accounts lock for a
 /// growing time after repeated failures.
 #[utoipa::path(post, path = "/auth/login", tag = "auth", request_body = LoginRequest,
-    responses((status = 200, body = LoginResponse), (status = 401, body = Problem), (status = 429, body = Problem)))]
+    responses((status = 200, body = LoginResponse), (status = 401, body = Problem, content_type = "application/problem+json"), (status = 429, body = Problem, content_type = "application/problem+json")))]
 pub async fn login(
     State(state): State<AppState>,
     scope: Scope,
@@ -228,21 +228,21 @@ pub async fn login(
 
 /// Give the TOTP code of an account that has TOTP.
 #[utoipa::path(post, path = "/auth/totp", tag = "auth", request_body = TotpRequest,
-    responses((status = 200, body = LoginResponse), (status = 401, body = Problem), (status = 429, body = Problem)))]
+    responses((status = 200, body = LoginResponse), (status = 401, body = Problem, content_type = "application/problem+json"), (status = 429, body = Problem, content_type = "application/problem+json")))]
 pub async fn totp(State(state): State<AppState>, a: Authed, Json(req): Json<TotpRequest>) -> Result<Json<LoginResponse>, ApiError> {
     do_totp(&state, a, &req.code, false).await
 }
 
 /// Start setting up TOTP: returns a new secret.
 #[utoipa::path(post, path = "/auth/totp/enrol", tag = "auth",
-    responses((status = 200, body = TotpEnrolmentView), (status = 401, body = Problem), (status = 409, body = Problem)))]
+    responses((status = 200, body = TotpEnrolmentView), (status = 401, body = Problem, content_type = "application/problem+json"), (status = 409, body = Problem, content_type = "application/problem+json")))]
 pub async fn totp_enrol(State(state): State<AppState>, a: Authed) -> Result<Json<TotpEnrolmentView>, ApiError> {
     do_enrol(&state, a).await
 }
 
 /// Finish setting up TOTP with a first code.
 #[utoipa::path(post, path = "/auth/totp/enrol/confirm", tag = "auth", request_body = TotpRequest,
-    responses((status = 200, body = LoginResponse), (status = 401, body = Problem), (status = 409, body = Problem)))]
+    responses((status = 200, body = LoginResponse), (status = 401, body = Problem, content_type = "application/problem+json"), (status = 409, body = Problem, content_type = "application/problem+json")))]
 pub async fn totp_enrol_confirm(
     State(state): State<AppState>,
     a: Authed,
@@ -252,13 +252,13 @@ pub async fn totp_enrol_confirm(
 }
 
 /// Sign out.
-#[utoipa::path(post, path = "/auth/logout", tag = "auth", responses((status = 204), (status = 401, body = Problem)))]
+#[utoipa::path(post, path = "/auth/logout", tag = "auth", responses((status = 204), (status = 401, body = Problem, content_type = "application/problem+json")))]
 pub async fn logout(State(state): State<AppState>, a: Authed) -> Result<Response, ApiError> {
     do_logout(&state, a).await
 }
 
 /// The current session.
-#[utoipa::path(get, path = "/me", tag = "auth", responses((status = 200, body = Me), (status = 401, body = Problem)))]
+#[utoipa::path(get, path = "/me", tag = "auth", responses((status = 200, body = Me), (status = 401, body = Problem, content_type = "application/problem+json")))]
 pub async fn me(a: Authed) -> Result<Json<Me>, ApiError> {
     let me = me_of(&a);
     a.tx.commit().await?;
@@ -285,7 +285,7 @@ pub struct PasswordResetConfirm {
 ///
 /// Always answers 202, whether or not the account exists.
 #[utoipa::path(post, path = "/auth/password-reset", tag = "auth", request_body = PasswordResetRequest,
-    responses((status = 202), (status = 429, body = Problem)))]
+    responses((status = 202), (status = 429, body = Problem, content_type = "application/problem+json")))]
 pub async fn password_reset(
     State(state): State<AppState>,
     scope: Scope,
@@ -308,7 +308,7 @@ pub async fn password_reset(
 
 /// Set a new password with a reset token.
 #[utoipa::path(post, path = "/auth/password-reset/confirm", tag = "auth", request_body = PasswordResetConfirm,
-    responses((status = 204), (status = 422, body = Problem)))]
+    responses((status = 204), (status = 422, body = Problem, content_type = "application/problem+json")))]
 pub async fn password_reset_confirm(
     State(state): State<AppState>,
     scope: Scope,

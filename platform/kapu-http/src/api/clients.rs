@@ -109,7 +109,7 @@ fn reason(headers: &HeaderMap) -> Result<String, ApiError> {
 /// Register a natural person.
 #[utoipa::path(post, path = "/clients", tag = "clients", request_body = NewClientRequest,
     params(("X-Access-Reason" = String, Header, description = "Purpose of the access, for the audit log")),
-    responses((status = 201, body = ClientView), (status = 401, body = Problem), (status = 403, body = Problem), (status = 422, body = Problem)))]
+    responses((status = 201, body = ClientView), (status = 401, body = Problem, content_type = "application/problem+json"), (status = 403, body = Problem, content_type = "application/problem+json"), (status = 422, body = Problem, content_type = "application/problem+json")))]
 pub async fn create_client(
     State(state): State<AppState>,
     s: SignedIn,
@@ -142,7 +142,7 @@ pub async fn create_client(
 /// Read one client.
 #[utoipa::path(get, path = "/clients/{id}", tag = "clients",
     params(("id" = Uuid, Path, description = "Client id"), ("X-Access-Reason" = String, Header, description = "Purpose of the access, for the audit log")),
-    responses((status = 200, body = ClientView), (status = 401, body = Problem), (status = 403, body = Problem), (status = 404, body = Problem)))]
+    responses((status = 200, body = ClientView), (status = 401, body = Problem, content_type = "application/problem+json"), (status = 403, body = Problem, content_type = "application/problem+json"), (status = 404, body = Problem, content_type = "application/problem+json")))]
 pub async fn get_client(
     State(state): State<AppState>,
     s: SignedIn,
@@ -162,7 +162,7 @@ pub async fn get_client(
 /// Find clients by ID document number, or by name and birth date.
 #[utoipa::path(get, path = "/clients", tag = "clients",
     params(ClientSearch, ("X-Access-Reason" = String, Header, description = "Purpose of the access, for the audit log")),
-    responses((status = 200, body = ClientList), (status = 401, body = Problem), (status = 403, body = Problem), (status = 422, body = Problem)))]
+    responses((status = 200, body = ClientList), (status = 401, body = Problem, content_type = "application/problem+json"), (status = 403, body = Problem, content_type = "application/problem+json"), (status = 422, body = Problem, content_type = "application/problem+json")))]
 pub async fn search_clients(
     State(state): State<AppState>,
     s: SignedIn,

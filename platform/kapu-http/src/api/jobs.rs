@@ -64,13 +64,13 @@ pub struct JobQuery {
 
 /// The tenant's background jobs.
 #[utoipa::path(get, path = "/jobs", tag = "tenant", params(JobQuery),
-    responses((status = 200, body = JobList), (status = 401, body = Problem), (status = 403, body = Problem), (status = 422, body = Problem)))]
+    responses((status = 200, body = JobList), (status = 401, body = Problem, content_type = "application/problem+json"), (status = 403, body = Problem, content_type = "application/problem+json"), (status = 422, body = Problem, content_type = "application/problem+json")))]
 pub async fn list_jobs(s: SignedIn, Query(q): Query<JobQuery>) -> Result<Json<JobList>, ApiError> {
     s.require(Permission::ManageJobs)?;
-    if let Some(st) = q.state.as_deref() {
-        if !matches!(st, "pending" | "running" | "done" | "dead") {
-            return Err(ApiError::field("state", "must be pending, running, done or dead"));
-        }
+    if let Some(st) = q.state.as_deref()
+        && !matches!(st, "pending" | "running" | "done" | "dead")
+    {
+        return Err(ApiError::field("state", "must be pending, running, done or dead"));
     }
     let SignedIn(mut a) = s;
     let jobs = kapu_jobs::list(a.tx.tenant()?, q.state.as_deref(), q.limit.unwrap_or(100)).await?;
@@ -80,7 +80,7 @@ pub async fn list_jobs(s: SignedIn, Query(q): Query<JobQuery>) -> Result<Json<Jo
 
 /// Put a dead job back in the queue.
 #[utoipa::path(post, path = "/jobs/{id}/retry", tag = "tenant", params(("id" = i64, Path, description = "Job id")),
-    responses((status = 204), (status = 401, body = Problem), (status = 403, body = Problem), (status = 404, body = Problem)))]
+    responses((status = 204), (status = 401, body = Problem, content_type = "application/problem+json"), (status = 403, body = Problem, content_type = "application/problem+json"), (status = 404, body = Problem, content_type = "application/problem+json")))]
 pub async fn retry_job(s: SignedIn, Path(id): Path<i64>) -> Result<StatusCode, ApiError> {
     s.require(Permission::ManageJobs)?;
     let SignedIn(mut a) = s;

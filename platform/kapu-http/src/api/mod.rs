@@ -76,6 +76,7 @@ pub(crate) fn platform_router(state: AppState) -> Router {
         .route("/readyz", get(readyz))
         .route("/metrics", get(metrics))
         .route("/", get(platform_home))
+        .route("/favicon.ico", get(favicon))
         .fallback_service(tower::service_fn({
             let state = state.clone();
             move |req: Request| {
@@ -150,4 +151,8 @@ async fn metrics() -> Response {
 
 async fn platform_home() -> Redirect {
     Redirect::temporary("/admin/")
+}
+
+async fn favicon() -> Response {
+    ([(header::CONTENT_TYPE, "image/svg+xml")], crate::portal::DEFAULT_CREST).into_response()
 }

@@ -13,8 +13,8 @@ use crate::auth::{Authed, ClientIp, Scope, SignedIn, check_same_origin};
 use crate::problem::{ApiError, Json, Problem};
 
 /// Operator sign-in with e-mail and password.
-#[utoipa::path(post, path = "/auth/login", tag = "platform", request_body = LoginRequest,
-    responses((status = 200, body = LoginResponse), (status = 401, body = Problem), (status = 429, body = Problem)))]
+#[utoipa::path(operation_id = "platform_login", post, path = "/auth/login", tag = "platform", request_body = LoginRequest,
+    responses((status = 200, body = LoginResponse), (status = 401, body = Problem, content_type = "application/problem+json"), (status = 429, body = Problem, content_type = "application/problem+json")))]
 pub async fn login(
     State(state): State<AppState>,
     ip: ClientIp,
@@ -26,21 +26,21 @@ pub async fn login(
 }
 
 /// Operator TOTP code.
-#[utoipa::path(post, path = "/auth/totp", tag = "platform", request_body = TotpRequest,
-    responses((status = 200, body = LoginResponse), (status = 401, body = Problem)))]
+#[utoipa::path(operation_id = "platform_totp", post, path = "/auth/totp", tag = "platform", request_body = TotpRequest,
+    responses((status = 200, body = LoginResponse), (status = 401, body = Problem, content_type = "application/problem+json")))]
 pub async fn totp(State(state): State<AppState>, a: Authed, Json(req): Json<TotpRequest>) -> Result<Json<LoginResponse>, ApiError> {
     do_totp(&state, a, &req.code, false).await
 }
 
 /// Start operator TOTP set-up.
-#[utoipa::path(post, path = "/auth/totp/enrol", tag = "platform", responses((status = 200, body = TotpEnrolmentView), (status = 401, body = Problem)))]
+#[utoipa::path(operation_id = "platform_totp_enrol", post, path = "/auth/totp/enrol", tag = "platform", responses((status = 200, body = TotpEnrolmentView), (status = 401, body = Problem, content_type = "application/problem+json")))]
 pub async fn totp_enrol(State(state): State<AppState>, a: Authed) -> Result<Json<TotpEnrolmentView>, ApiError> {
     do_enrol(&state, a).await
 }
 
 /// Finish operator TOTP set-up.
-#[utoipa::path(post, path = "/auth/totp/enrol/confirm", tag = "platform", request_body = TotpRequest,
-    responses((status = 200, body = LoginResponse), (status = 401, body = Problem)))]
+#[utoipa::path(operation_id = "platform_totp_enrol_confirm", post, path = "/auth/totp/enrol/confirm", tag = "platform", request_body = TotpRequest,
+    responses((status = 200, body = LoginResponse), (status = 401, body = Problem, content_type = "application/problem+json")))]
 pub async fn totp_enrol_confirm(
     State(state): State<AppState>,
     a: Authed,
@@ -50,13 +50,13 @@ pub async fn totp_enrol_confirm(
 }
 
 /// Operator sign-out.
-#[utoipa::path(post, path = "/auth/logout", tag = "platform", responses((status = 204), (status = 401, body = Problem)))]
+#[utoipa::path(operation_id = "platform_logout", post, path = "/auth/logout", tag = "platform", responses((status = 204), (status = 401, body = Problem, content_type = "application/problem+json")))]
 pub async fn logout(State(state): State<AppState>, a: Authed) -> Result<Response, ApiError> {
     do_logout(&state, a).await
 }
 
 /// The current operator session.
-#[utoipa::path(get, path = "/me", tag = "platform", responses((status = 200, body = Me), (status = 401, body = Problem)))]
+#[utoipa::path(operation_id = "platform_me", get, path = "/me", tag = "platform", responses((status = 200, body = Me), (status = 401, body = Problem, content_type = "application/problem+json")))]
 pub async fn me(a: Authed) -> Result<Json<Me>, ApiError> {
     let me = me_of(&a);
     a.tx.commit().await?;
@@ -84,7 +84,7 @@ pub struct TenantList {
 }
 
 /// The tenant registry.
-#[utoipa::path(get, path = "/tenants", tag = "platform", responses((status = 200, body = TenantList), (status = 401, body = Problem), (status = 403, body = Problem)))]
+#[utoipa::path(operation_id = "platform_list_tenants", get, path = "/tenants", tag = "platform", responses((status = 200, body = TenantList), (status = 401, body = Problem, content_type = "application/problem+json"), (status = 403, body = Problem, content_type = "application/problem+json")))]
 pub async fn list_tenants(s: SignedIn) -> Result<Json<TenantList>, ApiError> {
     s.require(kapu_staff::Permission::ManageTenants)?;
     let SignedIn(mut a) = s;
@@ -122,8 +122,8 @@ pub struct DeadJobs {
 }
 
 /// Dead-letter jobs across all tenants.
-#[utoipa::path(get, path = "/jobs/dead", tag = "platform", params(DeadJobsQuery),
-    responses((status = 200, body = DeadJobs), (status = 401, body = Problem), (status = 403, body = Problem)))]
+#[utoipa::path(operation_id = "platform_dead_jobs", get, path = "/jobs/dead", tag = "platform", params(DeadJobsQuery),
+    responses((status = 200, body = DeadJobs), (status = 401, body = Problem, content_type = "application/problem+json"), (status = 403, body = Problem, content_type = "application/problem+json")))]
 pub async fn dead_jobs(State(state): State<AppState>, s: SignedIn, Query(q): Query<DeadJobsQuery>) -> Result<Json<DeadJobs>, ApiError> {
     s.require(kapu_staff::Permission::ManageJobs)?;
     let SignedIn(mut a) = s;

@@ -46,7 +46,7 @@ pub struct Overview {
 
 /// The tenant's overview.
 #[utoipa::path(get, path = "/overview", tag = "tenant",
-    responses((status = 200, body = Overview), (status = 401, body = Problem), (status = 403, body = Problem)))]
+    responses((status = 200, body = Overview), (status = 401, body = Problem, content_type = "application/problem+json"), (status = 403, body = Problem, content_type = "application/problem+json")))]
 pub async fn overview(s: SignedIn) -> Result<Json<Overview>, ApiError> {
     s.require(Permission::ViewOverview)?;
     let SignedIn(mut a) = s;
@@ -69,7 +69,7 @@ pub struct StaffList {
 
 /// All staff accounts of the tenant.
 #[utoipa::path(get, path = "/staff", tag = "tenant",
-    responses((status = 200, body = StaffList), (status = 401, body = Problem), (status = 403, body = Problem)))]
+    responses((status = 200, body = StaffList), (status = 401, body = Problem, content_type = "application/problem+json"), (status = 403, body = Problem, content_type = "application/problem+json")))]
 pub async fn list_staff(s: SignedIn) -> Result<Json<StaffList>, ApiError> {
     s.require(Permission::ManageStaff)?;
     let SignedIn(mut a) = s;
@@ -93,7 +93,7 @@ pub struct NewStaffRequest {
 
 /// Create a staff account.
 #[utoipa::path(post, path = "/staff", tag = "tenant", request_body = NewStaffRequest,
-    responses((status = 201, body = StaffView), (status = 401, body = Problem), (status = 403, body = Problem), (status = 409, body = Problem), (status = 422, body = Problem)))]
+    responses((status = 201, body = StaffView), (status = 401, body = Problem, content_type = "application/problem+json"), (status = 403, body = Problem, content_type = "application/problem+json"), (status = 409, body = Problem, content_type = "application/problem+json"), (status = 422, body = Problem, content_type = "application/problem+json")))]
 pub async fn create_staff(
     State(_state): State<AppState>,
     s: SignedIn,

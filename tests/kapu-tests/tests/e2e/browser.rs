@@ -16,7 +16,9 @@ async fn browser_suite_passes_against_the_real_server() -> Result<()> {
         bail!("build the admin UI first: `npm ci --prefix admin-ui && npm run build --prefix admin-ui` (the test script does)");
     }
     let kit = Kit::start().await?;
-    let a = kit.tenant("bongeszo-a", "Böngésző A Község").await?;
+    // Chromium resolves *.localhost to loopback, so tenant A is also reached by its host.
+    let a = kit.tenant_with_domains("bongeszo-a", "Böngésző A Község", vec!["bongeszo-a.localhost".into()]).await?;
+    let port = kit.base.rsplit(':').next().unwrap_or_default().to_owned();
     let b = kit.tenant("bongeszo-b", "Böngésző B Város").await?;
     let (op_email, op_secret) = kit.operator().await?;
     let b32 = |s: &[u8]| kapu_testkit::TestTenant { admin_totp: s.to_vec(), ..a.clone() }.admin_totp_base32();
@@ -28,6 +30,7 @@ async fn browser_suite_passes_against_the_real_server() -> Result<()> {
         .env("KAPU_BASE_URL", &kit.base)
         .env("KAPU_TENANT_A", a.slug())
         .env("KAPU_TENANT_B", b.slug())
+        .env("KAPU_TENANT_A_HOST", format!("bongeszo-a.localhost:{port}"))
         .env("KAPU_TENANT_A_NAME", &a.tenant.name)
         .env("KAPU_TENANT_B_NAME", &b.tenant.name)
         .env("KAPU_ADMIN_EMAIL", &a.admin_email)

@@ -54,6 +54,7 @@ async fn a_worker_killed_mid_job_neither_loses_nor_duplicates_the_mail() -> Resu
     assert_eq!(job_states(&kit, &t.tenant).await?, [("running".to_owned(), 1)]);
     first.start_kill()?;
     first.wait().await?;
+    assert!(kit.mail.wait_for_held(0, Duration::from_secs(10)).await, "the SMTP server saw the killed worker's connection close");
     kit.mail.release().await;
     assert!(kit.mail.messages().await.is_empty(), "the killed worker's unacknowledged message was never delivered");
 

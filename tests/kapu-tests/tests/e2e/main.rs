@@ -7,6 +7,7 @@ mod audit_crypto;
 mod auth;
 mod browser;
 mod cli;
+mod demo;
 mod isolation;
 mod jobs;
 mod problems;

@@ -1,0 +1,35 @@
+# Installs what Kapu needs from Debian's packages, only what is missing.
+# Sourced by deploy/demo.sh and deploy/test.sh; runs apt-get as root (or through sudo).
+
+apt_install() {
+    local sudo=""
+    [ "$(id -u)" -eq 0 ] || sudo="sudo"
+    if [ -z "${KAPU_APT_UPDATED:-}" ]; then
+        $sudo apt-get update -qq
+        export KAPU_APT_UPDATED=1
+    fi
+    DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "$@" >/dev/null
+}
+
+have_postgres() {
+    command -v initdb >/dev/null 2>&1 || ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1
+}
+
+need_postgres() {
+    # The demo and the tests start their own cluster from these binaries (as user postgres).
+    have_postgres || apt_install postgresql
+    id postgres >/dev/null 2>&1 || apt_install postgresql
+}
+
+need_node() {
+    command -v node >/dev/null 2>&1 && command -v npm >/dev/null 2>&1 || apt_install nodejs npm
+}
+
+need_chromium() {
+    command -v chromium >/dev/null 2>&1 || apt_install chromium
+}
+
+need_build_tools() {
+    command -v cc >/dev/null 2>&1 || apt_install build-essential
+    command -v pkg-config >/dev/null 2>&1 || apt_install pkg-config
+}

@@ -1,0 +1,50 @@
+#!/usr/bin/env bash
+# Runs every check and test: formatting, clippy, the OpenAPI/admin UI drift check, the
+# admin UI build, all Rust tests (real PostgreSQL, HTTP, SMTP) and the browser tests in
+# headless Chromium. Installs what is missing first. Starts its own PostgreSQL cluster.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+. deploy/deps.sh
+need_build_tools
+need_postgres
+need_node
+need_chromium
+rustup component add rustfmt clippy >/dev/null 2>&1 || true
+
+step() { printf '\n== %s\n' "$*"; }
+
+step "cargo fmt --check"
+cargo fmt --all --check
+
+step "cargo clippy"
+cargo clippy --workspace --all-targets --quiet -- -D warnings
+
+step "build the kapu binary"
+cargo build --quiet -p kapu
+target="${CARGO_TARGET_DIR:-target}"
+
+step "admin UI: types match the server's OpenAPI document, then build"
+npm ci --prefix admin-ui --no-audit --no-fund --silent
+"$target/debug/kapu" openapi > admin-ui/openapi.json
+if ! git diff --quiet -- admin-ui/openapi.json 2>/dev/null; then
+    git --no-pager diff --stat -- admin-ui/openapi.json
+    echo "admin-ui/openapi.json is out of date: run 'kapu openapi > admin-ui/openapi.json && npm run gen:api --prefix admin-ui' and commit" >&2
+    exit 1
+fi
+npm run check-api --prefix admin-ui --silent
+npm run build --prefix admin-ui --silent >/dev/null
+
+step "browser test dependencies"
+npm ci --prefix tests/browser --no-audit --no-fund --silent
+
+step "cargo test (the end-to-end suite starts its own PostgreSQL cluster)"
+log="$(mktemp)"
+trap 'rm -f "$log"' EXIT
+set +e
+cargo test --workspace --all-targets 2>&1 | tee "$log"
+status=${PIPESTATUS[0]}
+set -e
+# One closing line for all test binaries together.
+awk '/^test result:/ { for (i = 1; i <= NF; i++) { if ($(i+1) ~ /^passed;/) p += $i; if ($(i+1) ~ /^failed;/) f += $i } }
+     END { printf "\ntotal: %d passed, %d failed\n", p, f }' "$log"
+exit "$status"

@@ -1,0 +1,147 @@
+//! `kapu demo` (the README's first command) and `kapu serve` as real processes.
+
+use std::process::Stdio;
+use std::time::Duration;
+
+use anyhow::{Context, Result};
+use kapu_testkit::{Kit, PASSWORD, workspace_root};
+use nix::sys::signal::{Signal, kill};
+use nix::unistd::Pid;
+use tokio::io::{AsyncBufReadExt, AsyncReadExt, BufReader};
+
+/// Starts `kapu demo` on free ports and returns it with the portal URL it printed.
+async fn start_demo(dir: &std::path::Path) -> Result<(tokio::process::Child, String, String)> {
+    let mut child = tokio::process::Command::new(Kit::kapu_bin())
+        .args(["demo", "--listen", "127.0.0.1:0", "--smtp-port", "0", "--mailbox-port", "0", "--dir"])
+        .arg(dir)
+        .current_dir(workspace_root())
+        .env_remove("KAPU_DATABASE_URL")
+        .env_remove("KAPU_MASTER_KEY")
+        .env("KAPU_LOG", "warn")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()?;
+    let mut lines = BufReader::new(child.stdout.take().context("stdout")?).lines();
+    let mut printed = String::new();
+    let portal = tokio::time::timeout(Duration::from_secs(120), async {
+        while let Some(line) = lines.next_line().await? {
+            printed.push_str(&line);
+            printed.push('\n');
+            if line.contains("Press Ctrl-C") {
+                let url = printed
+                    .lines()
+                    .find_map(|l| l.split("or  ").nth(1).filter(|_| l.contains("Citizen portal")))
+                    .map(|s| s.trim().to_owned());
+                return anyhow::Ok(url);
+            }
+        }
+        anyhow::Ok(None)
+    })
+    .await
+    .context("the demo did not come up in time")??;
+    let mut err = String::new();
+    if portal.is_none() {
+        child.stderr.take().context("stderr")?.read_to_string(&mut err).await?;
+    }
+    Ok((child, portal.with_context(|| format!("no portal URL in: {printed}{err}"))?, printed))
+}
+
+#[tokio::test]
+async fn the_demo_starts_serves_stops_and_reuses_its_data() -> Result<()> {
+    let dir = tempfile::Builder::new().prefix("kapu-demo-test-").tempdir()?;
+    let (mut child, portal, printed) = start_demo(dir.path()).await?;
+    for needle in ["admin@hegyvidek.localhost", "operator@kapu.localhost", "/admin/", "SMTP simulator"] {
+        assert!(printed.contains(needle), "the demo prints {needle}: {printed}");
+    }
+    let home = reqwest::get(&portal).await?;
+    assert_eq!(home.status(), 200);
+    assert!(home.text().await?.contains("Hegyvidéki Önkormányzat"));
+    kill(Pid::from_raw(i32::try_from(child.id().context("pid")?)?), Signal::SIGINT)?;
+    let status = tokio::time::timeout(Duration::from_secs(60), child.wait()).await??;
+    assert!(status.success(), "Ctrl-C stops the demo cleanly");
+    assert!(!dir.path().join("pg/postmaster.pid").exists(), "and its PostgreSQL");
+
+    // A second run reuses the cluster, the key and the tenant.
+    let (mut child, portal, _) = start_demo(dir.path()).await?;
+    let mut err = String::new();
+    let home = reqwest::get(&portal).await?;
+    assert_eq!(home.status(), 200);
+    kill(Pid::from_raw(i32::try_from(child.id().context("pid")?)?), Signal::SIGINT)?;
+    child.stderr.take().context("stderr")?.read_to_string(&mut err).await?;
+    assert!(err.contains("Updated the demo tenant hegyvidek"), "{err}");
+    assert!(child.wait().await?.success());
+    Ok(())
+}
+
+#[tokio::test]
+async fn server_logs_are_json_and_hold_no_secrets_or_personal_data() -> Result<()> {
+    let kit = Kit::start().await?;
+    let t = kit.tenant("naplok", "Naplók").await?;
+    let port = std::net::TcpListener::bind("127.0.0.1:0")?.local_addr()?.port();
+    let mut serve = kit
+        .kapu_command()
+        .args(["serve", "--no-worker", "--listen"])
+        .arg(format!("127.0.0.1:{port}"))
+        .env("KAPU_LOG", "info")
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()?;
+    let base = format!("http://127.0.0.1:{port}/t/{}", t.slug());
+    let http = reqwest::Client::new();
+    kapu_testkit::eventually(Duration::from_secs(30), "kapu serve to answer", || {
+        let http = http.clone();
+        let base = base.clone();
+        async move { Ok(http.get(format!("{base}/healthz")).send().await.ok().filter(|r| r.status() == 200).map(|_| ())) }
+    })
+    .await?;
+    let login = http
+        .post(format!("{base}/api/v1/auth/login"))
+        .json(&serde_json::json!({ "email": t.clerk_email, "password": PASSWORD }))
+        .send()
+        .await?;
+    let cookie = login.headers()["set-cookie"].to_str()?.split(';').next().unwrap().to_owned();
+    let csrf = login.json::<serde_json::Value>().await?["csrf_token"].as_str().unwrap().to_owned();
+    let mother = "Bodnárné Kelemen Zsuzsanna";
+    let r = http
+        .post(format!("{base}/api/v1/clients?marker=query-secret"))
+        .header("cookie", &cookie)
+        .header("x-csrf-token", &csrf)
+        .header("x-access-reason", "naplóteszt")
+        .json(&serde_json::json!({ "email": "rejtett@example.hu", "identity": { "family_name": "Rejtett", "given_name": "Róza",
+            "mother_birth_name": mother, "birth_place": "Eger", "birth_date": "1970-01-02" }, "id_document": "555666ZZ" }))
+        .send()
+        .await?;
+    assert_eq!(r.status(), 201);
+    http.post(format!("{base}/api/v1/auth/login"))
+        .json(&serde_json::json!({ "email": t.clerk_email, "password": "Hibas-Jelszo-2026" }))
+        .send()
+        .await?;
+    kill(Pid::from_raw(i32::try_from(serve.id().context("pid")?)?), Signal::SIGINT)?;
+    let mut logs = String::new();
+    serve.stderr.take().context("stderr")?.read_to_string(&mut logs).await?;
+    serve.wait().await?;
+    assert!(
+        logs.lines().filter(|l| !l.is_empty()).all(|l| serde_json::from_str::<serde_json::Value>(l).is_ok()),
+        "every log line is JSON:\n{logs}"
+    );
+    assert!(logs.contains("\"status\":201"), "requests are logged:\n{logs}");
+    let session = cookie.split('=').nth(1).unwrap();
+    for secret in [
+        PASSWORD,
+        "Hibas-Jelszo-2026",
+        session,
+        csrf.as_str(),
+        mother,
+        "Rejtett",
+        "555666ZZ",
+        "rejtett@example.hu",
+        "query-secret",
+        &t.clerk_email,
+        &kit.master_key,
+    ] {
+        assert!(!logs.contains(secret), "the logs must not hold {secret:?}");
+    }
+    kit.stop().await;
+    Ok(())
+}

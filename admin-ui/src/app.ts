@@ -1,10 +1,16 @@
-// The staff / operator app: a small state machine over the session, no router.
+// The staff / operator app: a small state machine over the session.
 // Views: sign-in → (TOTP code | TOTP enrolment) → overview (tenant) or tenant list (platform).
+// Tenant admins also get the audit log and the background jobs, reached through fragment
+// links (`#/audit`, `#/jobs`), so the server still serves only index.html and assets.
 import {
   ApiError,
   discover,
+  JOB_STATES,
   mountOf,
   Session,
+  type AuditRecord,
+  type Job,
+  type JobState,
   type LoginResponse,
   type Me,
   type PlatformApi,
@@ -27,6 +33,64 @@ function localError(detail: string, errors: { field: string; message: string }[]
   return new ApiError(400, { type: 'urn:kapu:problem:validation', title: 'Hibás adatok', status: 400, detail, errors }, 'hu');
 }
 
+/** The tenant staff app's pages; everything but the overview is for admins only. */
+type Route = 'overview' | 'audit' | 'jobs';
+
+const ROUTES: { route: Route; hash: string; label: string }[] = [
+  { route: 'overview', hash: '#/', label: 'Áttekintés' },
+  { route: 'audit', hash: '#/audit', label: 'Audit napló' },
+  { route: 'jobs', hash: '#/jobs', label: 'Háttérfeladatok' },
+];
+
+/** The route a fragment names; null for fragments that are no route (e.g. the skip link's `#main`). */
+function routeOf(hash: string): Route | null {
+  if (hash === '' || hash === '#' || hash === '#/') return 'overview';
+  return ROUTES.find((r) => r.hash === hash)?.route ?? null;
+}
+
+const AUDIT_PAGE = 50;
+
+const actionLabels: Record<string, string> = {
+  'client.create': 'Ügyfél felvétele',
+  'client.read': 'Ügyfél adatainak megtekintése',
+  'client.search': 'Ügyfél keresése',
+  'client.update': 'Ügyfél adatainak módosítása',
+};
+
+const jobStateLabels: Record<JobState, string> = {
+  pending: 'Várakozik',
+  running: 'Fut',
+  done: 'Kész',
+  dead: 'Sikertelen',
+};
+const jobStateLabel = (state: string) => jobStateLabels[state as JobState] ?? state;
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+const dateTime = new Intl.DateTimeFormat('hu-HU', { dateStyle: 'short', timeStyle: 'medium' });
+const number = (n: number) => n.toLocaleString('hu-HU');
+
+function timeEl(iso: string): HTMLTimeElement {
+  const d = new Date(iso);
+  return h('time', { datetime: iso }, Number.isNaN(d.getTime()) ? iso : dateTime.format(d));
+}
+
+/** An audit record's `details` as short text: `fields: email, identity`; `–` when empty. */
+function detailsText(details: unknown): string {
+  if (details === null || details === undefined) return '–';
+  if (typeof details !== 'object') return String(details);
+  const entries = Object.entries(details as Record<string, unknown>);
+  if (!entries.length) return '–';
+  return entries
+    .map(([k, v]) => `${k}: ${Array.isArray(v) ? v.map(String).join(', ') : typeof v === 'object' ? JSON.stringify(v) : String(v)}`)
+    .join('; ');
+}
+
+/** A wide table in a keyboard-scrollable region named by the table's caption. */
+function scrollTable(captionId: string, table: HTMLTableElement): HTMLDivElement {
+  return h('div', { class: 'table-scroll', role: 'region', 'aria-labelledby': captionId, tabindex: '0' }, table);
+}
+
 /** Keeps only digits: authenticator apps often show "123 456". */
 function normaliseCode(raw: string): string {
   return raw.replace(/\D/g, '');
@@ -38,9 +102,14 @@ export class App {
   private readonly main = byId('main');
   private readonly context = byId('context');
   private readonly sessionBox = byId('session');
+  private readonly nav = byId('nav');
   private first = true;
+  /** The signed-in session (second factor passed), else null. */
+  private me: Me | null = null;
+  private route: Route = 'overview';
 
   async start(): Promise<void> {
+    window.addEventListener('hashchange', () => void this.onHashChange());
     try {
       const { api, me } = await discover(location.pathname, this.session);
       this.api = api;
@@ -75,9 +144,47 @@ export class App {
     }
   }
 
+  private get isTenantAdmin(): boolean {
+    return this.api?.scope === 'tenant' && this.me?.mfa === 'passed' && this.me.staff.role === 'admin';
+  }
+
+  /** The admin navigation in the header (admins only; clerks have just the overview). */
+  private showNav(): void {
+    if (!this.isTenantAdmin) return replaceChildren(this.nav);
+    replaceChildren(this.nav, h('nav', { 'aria-label': 'Menü', 'data-testid': 'admin-nav' },
+      h('ul', {}, ROUTES.map((r) => h('li', {}, h('a', {
+        href: r.hash,
+        'aria-current': r.route === this.route ? 'page' : null,
+        'data-testid': `nav-${r.route}`,
+      }, r.label))))));
+  }
+
+  private async onHashChange(): Promise<void> {
+    const route = routeOf(location.hash);
+    if (route === null || !this.me || this.me.mfa !== 'passed' || this.api.scope !== 'tenant') return;
+    return this.navigate(this.api, route);
+  }
+
+  /** Shows a page of the tenant app; non-admins always get the overview. */
+  private navigate(api: TenantApi, wanted: Route): Promise<void> {
+    const route = this.isTenantAdmin ? wanted : 'overview';
+    if (route !== wanted) history.replaceState(null, '', `${location.pathname}${location.search}#/`);
+    this.route = route;
+    this.showNav();
+    switch (route) {
+      case 'audit':
+        return this.auditLog(api);
+      case 'jobs':
+        return this.jobs(api);
+      default:
+        return this.overview(api);
+    }
+  }
+
   /** Replaces the main content; moves focus to `focus` (or the h1) except on first paint. */
-  private render(title: string, nodes: (Node | null)[], focus?: HTMLElement): void {
+  private render(title: string, nodes: (Node | null)[], focus?: HTMLElement, wide = false): void {
     document.title = `${title} – ${APP_NAME} ${this.consoleName.toLowerCase()}`;
+    document.body.classList.toggle('wide', wide);
     replaceChildren(this.main, nodes);
     if (this.first) {
       this.first = false;
@@ -91,6 +198,8 @@ export class App {
   }
 
   private async busy<T>(button: HTMLButtonElement, work: () => Promise<T>): Promise<T> {
+    // A disabled button loses focus; give it back afterwards unless the work moved focus elsewhere.
+    const hadFocus = document.activeElement === button;
     button.disabled = true;
     button.setAttribute('aria-busy', 'true');
     try {
@@ -98,6 +207,8 @@ export class App {
     } finally {
       button.disabled = false;
       button.removeAttribute('aria-busy');
+      const lost = document.activeElement === null || document.activeElement === document.body;
+      if (hadFocus && lost && button.isConnected) button.focus();
     }
   }
 
@@ -132,6 +243,8 @@ export class App {
   private handleAuthLoss(e: unknown): void {
     if (e instanceof ApiError && e.status === 401) {
       this.session.csrfToken = null;
+      this.me = null;
+      this.showNav();
       this.showContext(null);
       return this.signIn('A munkamenet lejárt. Jelentkezzen be újra.');
     }
@@ -272,8 +385,325 @@ export class App {
   }
 
   private home(me: Me): Promise<void> {
+    this.me = me;
     this.showContext(me);
-    return this.api.scope === 'platform' ? this.tenantList(this.api) : this.overview(this.api);
+    if (this.api.scope === 'platform') return this.tenantList(this.api);
+    return this.navigate(this.api, routeOf(location.hash) ?? 'overview');
+  }
+
+  /** A page's load failed: signs out on 401, otherwise shows the error on an otherwise empty page. */
+  private loadFailed(title: string, testid: string, e: unknown): void {
+    if (e instanceof ApiError && e.status === 401) return this.handleAuthLoss(e);
+    const errors = errorSummary();
+    this.render(title, [this.heading(title, testid), errors.el]);
+    errors.show(e);
+  }
+
+  /** A polite live region for results of actions (kept in the page so that updates are announced). */
+  private statusLine(testid: string): HTMLParagraphElement {
+    return h('p', { class: 'status-line', role: 'status', 'aria-live': 'polite', 'data-testid': testid, tabindex: '-1' });
+  }
+
+  private async auditLog(api: TenantApi): Promise<void> {
+    const title = 'Audit napló';
+    let client: string | undefined;
+    let first: AuditRecord[];
+    try {
+      first = await api.audit({ limit: AUDIT_PAGE });
+    } catch (e) {
+      return this.loadFailed(title, 'audit-heading', e);
+    }
+
+    const errors = errorSummary();
+
+    // Verification of the hash chain.
+    const verifyStatus = this.statusLine('verify-status');
+    const verifyButton = h('button', { type: 'button', 'data-testid': 'verify-chain' }, 'Lánc ellenőrzése');
+    verifyButton.addEventListener('click', () => void this.busy(verifyButton, async () => {
+      errors.clear();
+      verifyStatus.className = 'status-line';
+      replaceChildren(verifyStatus, 'Ellenőrzés folyamatban…');
+      try {
+        const v = await api.verifyAudit();
+        if (v.intact) {
+          verifyStatus.classList.add('ok');
+          replaceChildren(verifyStatus, `A lánc ép, ${number(v.records)} bejegyzés.`);
+        } else {
+          verifyStatus.classList.add('bad');
+          replaceChildren(verifyStatus,
+            `A lánc sérült a(z) ${v.broken_at === null || v.broken_at === undefined ? '?' : number(v.broken_at)}. bejegyzésnél: `,
+            h('span', { lang: 'en' }, v.problem ?? 'unknown problem'));
+        }
+      } catch (e) {
+        if (e instanceof ApiError && e.status === 401) return this.handleAuthLoss(e);
+        replaceChildren(verifyStatus);
+        errors.show(e);
+      }
+    }));
+
+    // Filter by client.
+    const clientInput = h('input', {
+      id: 'audit-client', name: 'client', type: 'text', spellcheck: 'false', autocapitalize: 'none', autocomplete: 'off',
+      'aria-describedby': 'audit-client-hint', 'data-testid': 'audit-client', class: 'uuid',
+    });
+    const filterButton = h('button', { type: 'submit', 'data-testid': 'audit-filter-submit' }, 'Szűrés');
+    const clearButton = h('button', { type: 'button', class: 'quiet', 'data-testid': 'audit-filter-clear', hidden: true },
+      'Szűrés törlése');
+    const filterForm = h('form', { novalidate: true, class: 'filter', 'data-testid': 'audit-filter', 'aria-labelledby': 'audit-filter-heading' },
+      h('div', { class: 'field' },
+        h('label', { for: 'audit-client' }, 'Ügyfél azonosítója'),
+        h('p', { class: 'hint', id: 'audit-client-hint' }, 'Csak az ügyfélre vonatkozó bejegyzések (UUID). Üresen: minden bejegyzés.'),
+        clientInput),
+      h('div', { class: 'actions' }, filterButton, clearButton),
+    );
+
+    // The list, newest first, with "older" paging.
+    const listStatus = this.statusLine('audit-list-status');
+    const results = h('div', { 'data-testid': 'audit-results' });
+    let shown: AuditRecord[] = [];
+
+    const row = (r: AuditRecord) => h('tr', { 'data-testid': 'audit-row', 'data-seq': String(r.seq) },
+      h('th', { scope: 'row', class: 'num' }, String(r.seq)),
+      h('td', {}, timeEl(r.at)),
+      h('td', {}, r.actor),
+      h('td', {}, actionLabels[r.action] ? [actionLabels[r.action], h('br'), h('code', {}, r.action)] : h('code', {}, r.action)),
+      h('td', {}, r.subject_client_id ? h('code', { class: 'uuid' }, r.subject_client_id) : '–'),
+      h('td', {}, r.reason || '–'),
+      h('td', {}, detailsText(r.details)),
+      h('td', {}, h('code', { class: 'hash' }, r.hash)),
+    );
+
+    const showResults = (records: AuditRecord[]) => {
+      shown = records;
+      if (!records.length) {
+        replaceChildren(results, h('p', { 'data-testid': 'audit-empty' },
+          client ? 'Erről az ügyfélről nincs bejegyzés.' : 'A napló még üres.'));
+        return;
+      }
+      const caption = h('caption', { id: 'audit-caption' });
+      const tbody = h('tbody', {}, records.map(row));
+      const setCaption = () => replaceChildren(caption,
+        `Bejegyzések, a legújabbak elöl${client ? ` (szűrve az ügyfélre: ${client})` : ''}: ${number(shown.length)} megjelenítve.`);
+      setCaption();
+      const table = h('table', { 'data-testid': 'audit-table', class: 'audit' },
+        caption,
+        h('thead', {}, h('tr', {},
+          h('th', { scope: 'col' }, 'Sorszám'),
+          h('th', { scope: 'col' }, 'Időpont'),
+          h('th', { scope: 'col' }, 'Végrehajtó'),
+          h('th', { scope: 'col' }, 'Művelet'),
+          h('th', { scope: 'col' }, 'Ügyfél'),
+          h('th', { scope: 'col' }, 'Indok'),
+          h('th', { scope: 'col' }, 'Részletek'),
+          h('th', { scope: 'col' }, 'Kivonat (SHA-256)'))),
+        tbody);
+      const pager = h('div', { class: 'pager' });
+      const noMore = () => replaceChildren(pager,
+        h('p', { 'data-testid': 'audit-no-more', tabindex: '-1' }, 'Nincs régebbi bejegyzés.'));
+      if (records.length < AUDIT_PAGE) {
+        noMore();
+      } else {
+        const older = h('button', { type: 'button', 'data-testid': 'audit-older' }, 'Régebbiek');
+        older.addEventListener('click', () => void this.busy(older, async () => {
+          errors.clear();
+          const before = Math.min(...shown.map((r) => r.seq));
+          try {
+            const more = await api.audit({ limit: AUDIT_PAGE, before, client });
+            shown = [...shown, ...more];
+            tbody.append(...more.map(row));
+            setCaption();
+            replaceChildren(listStatus, more.length
+              ? `${number(more.length)} régebbi bejegyzés betöltve, összesen ${number(shown.length)} látható.`
+              : 'Nincs régebbi bejegyzés.');
+            if (more.length < AUDIT_PAGE) {
+              noMore();
+              pager.querySelector<HTMLElement>('p')?.focus();
+            }
+          } catch (e) {
+            if (e instanceof ApiError && e.status === 401) return this.handleAuthLoss(e);
+            errors.show(e);
+          }
+        }));
+        replaceChildren(pager, older);
+      }
+      replaceChildren(results, scrollTable('audit-caption', table), pager);
+    };
+
+    filterForm.addEventListener('submit', (ev) => {
+      ev.preventDefault();
+      errors.clear();
+      const value = clientInput.value.trim();
+      if (value && !UUID.test(value)) {
+        return errors.show(localError('Hibás ügyfél-azonosító.', [
+          { field: 'client', message: 'Az ügyfél azonosítója 36 karakteres UUID, pl. 0f8fad5b-d9cb-469f-a165-70867728950e.' },
+        ]), { client: clientInput });
+      }
+      void this.busy(filterButton, async () => {
+        try {
+          const records = await api.audit({ limit: AUDIT_PAGE, client: value || undefined });
+          client = value ? value.toLowerCase() : undefined;
+          clearButton.hidden = !client;
+          showResults(records);
+          replaceChildren(listStatus, client
+            ? `Szűrve az ügyfélre: ${number(records.length)}${records.length === AUDIT_PAGE ? ' (vagy több)' : ''} bejegyzés.`
+            : `Minden bejegyzés: ${number(records.length)}${records.length === AUDIT_PAGE ? ' (vagy több)' : ''} megjelenítve.`);
+        } catch (e) {
+          if (e instanceof ApiError && e.status === 401) return this.handleAuthLoss(e);
+          errors.show(e, { client: clientInput });
+        }
+      });
+    });
+    clearButton.addEventListener('click', () => {
+      clientInput.value = '';
+      filterForm.requestSubmit(filterButton);
+      clientInput.focus();
+    });
+
+    showResults(first);
+    this.render(title, [
+      this.heading(title, 'audit-heading'),
+      h('p', { class: 'lead' },
+        'A személyes adatokhoz való hozzáférések és a fontos műveletek naplója. A bejegyzések láncot alkotnak: ',
+        'mindegyik tartalmazza az előző kivonatát, így utólagos módosításuk kimutatható.'),
+      errors.el,
+      h('section', { 'aria-labelledby': 'verify-heading' },
+        h('h2', { id: 'verify-heading' }, 'A lánc épsége'),
+        h('div', { class: 'actions' }, verifyButton),
+        verifyStatus),
+      h('section', { 'aria-labelledby': 'audit-filter-heading' },
+        h('h2', { id: 'audit-filter-heading' }, 'Szűrés ügyfélre'),
+        filterForm),
+      h('section', { 'aria-labelledby': 'audit-list-heading' },
+        h('h2', { id: 'audit-list-heading' }, 'Bejegyzések'),
+        listStatus,
+        results),
+    ], undefined, true);
+  }
+
+  private async jobs(api: TenantApi): Promise<void> {
+    const title = 'Háttérfeladatok';
+    let state: JobState | undefined;
+    let first: Job[];
+    try {
+      first = await api.jobs();
+    } catch (e) {
+      return this.loadFailed(title, 'jobs-heading', e);
+    }
+
+    const errors = errorSummary();
+    const status = this.statusLine('jobs-status');
+    const results = h('div', { 'data-testid': 'jobs-results' });
+
+    const stateSelect = h('select', { id: 'job-state', name: 'state', 'data-testid': 'job-state' },
+      h('option', { value: '' }, 'Mind'),
+      JOB_STATES.map((st) => h('option', { value: st }, jobStateLabels[st])));
+    const showButton = h('button', { type: 'submit', 'data-testid': 'jobs-filter-submit' }, 'Megjelenítés');
+    const filterForm = h('form', { novalidate: true, class: 'filter', 'data-testid': 'jobs-filter', 'aria-labelledby': 'jobs-filter-heading' },
+      h('div', { class: 'field' }, h('label', { for: 'job-state' }, 'Állapot'), stateSelect),
+      h('div', { class: 'actions' }, showButton),
+    );
+
+    const retry = (job: Job, button: HTMLButtonElement) => this.busy(button, async () => {
+      errors.clear();
+      try {
+        await api.retryJob(job.id);
+        replaceChildren(status, `A(z) ${job.id}. feladat (${job.kind}) visszakerült a várakozók közé.`);
+      } catch (e) {
+        if (e instanceof ApiError && e.status === 401) return this.handleAuthLoss(e);
+        if (e instanceof ApiError && e.kind === 'not-found') {
+          errors.show(localError(`A(z) ${job.id}. feladat már nem sikertelen állapotú; a lista frissült.`));
+        } else {
+          errors.show(e);
+        }
+      }
+      await load(state);
+      if (!errors.el.classList.contains('visible')) status.focus();
+    });
+
+    const showResults = (jobs: Job[]) => {
+      const what = state ? `„${jobStateLabels[state]}” állapotú háttérfeladat` : 'háttérfeladat';
+      if (!jobs.length) {
+        replaceChildren(results, h('p', { 'data-testid': 'jobs-empty' }, `Nincs ${what}.`));
+        return;
+      }
+      const rows = jobs.map((j) => {
+        let action: Node | string = '–';
+        if (j.state === 'dead') {
+          const button = h('button', { type: 'button', class: 'small', 'data-testid': 'job-retry', 'data-job-id': String(j.id) },
+            'Újrapróbálás', h('span', { class: 'visually-hidden' }, ` (${j.id}. feladat)`));
+          button.addEventListener('click', () => void retry(j, button));
+          action = button;
+        }
+        return h('tr', { 'data-testid': 'job-row', 'data-job-id': String(j.id), 'data-state': j.state },
+          h('th', { scope: 'row', class: 'num' }, String(j.id)),
+          h('td', {}, h('code', {}, j.kind)),
+          h('td', {}, h('span', { class: `status job-${j.state}` }, jobStateLabel(j.state))),
+          h('td', { class: 'num' }, `${j.attempts} / ${j.max_attempts}`),
+          h('td', {}, timeEl(j.created_at)),
+          h('td', {}, timeEl(j.run_at)),
+          h('td', {}, j.last_error ? h('span', { lang: 'en' }, j.last_error) : '–'),
+          h('td', {}, action),
+        );
+      });
+      const table = h('table', { 'data-testid': 'jobs-table' },
+        h('caption', { id: 'jobs-caption' }, `${state ? `„${jobStateLabels[state]}” állapotú` : 'Minden'} háttérfeladat, a legújabbak elöl: ${number(jobs.length)}.`),
+        h('thead', {}, h('tr', {},
+          h('th', { scope: 'col' }, 'Azonosító'),
+          h('th', { scope: 'col' }, 'Fajta'),
+          h('th', { scope: 'col' }, 'Állapot'),
+          h('th', { scope: 'col' }, 'Próbálkozások'),
+          h('th', { scope: 'col' }, 'Létrehozva'),
+          h('th', { scope: 'col' }, 'Következő futás'),
+          h('th', { scope: 'col' }, 'Utolsó hiba'),
+          h('th', { scope: 'col' }, 'Teendő'))),
+        h('tbody', {}, rows));
+      replaceChildren(results, scrollTable('jobs-caption', table));
+    };
+
+    const load = async (st: JobState | undefined): Promise<boolean> => {
+      try {
+        const jobs = await api.jobs(st);
+        state = st;
+        showResults(jobs);
+        return true;
+      } catch (e) {
+        if (e instanceof ApiError && e.status === 401) {
+          this.handleAuthLoss(e);
+          return false;
+        }
+        errors.show(e);
+        return false;
+      }
+    };
+
+    filterForm.addEventListener('submit', (ev) => {
+      ev.preventDefault();
+      errors.clear();
+      const value = stateSelect.value;
+      const st = (JOB_STATES as readonly string[]).includes(value) ? (value as JobState) : undefined;
+      void this.busy(showButton, async () => {
+        if (await load(st)) {
+          const count = results.querySelectorAll('[data-testid="job-row"]').length;
+          replaceChildren(status, `${number(count)} feladat látható.`);
+        }
+      });
+    });
+
+    showResults(first);
+    this.render(title, [
+      this.heading(title, 'jobs-heading'),
+      h('p', { class: 'lead' },
+        'Az önkormányzat háttérben futó feladatai (például e-mailek küldése). A végleg sikertelen feladatok ',
+        'hiba elhárítása után újrapróbálhatók.'),
+      errors.el,
+      h('section', { 'aria-labelledby': 'jobs-filter-heading' },
+        h('h2', { id: 'jobs-filter-heading' }, 'Szűrés'),
+        filterForm),
+      h('section', { 'aria-labelledby': 'jobs-list-heading' },
+        h('h2', { id: 'jobs-list-heading' }, 'Feladatok'),
+        status,
+        results),
+    ], undefined, true);
   }
 
   private async overview(api: TenantApi): Promise<void> {
@@ -344,7 +774,11 @@ export class App {
       // Signing out of an already expired session is fine; the server drops the cookie either way.
     }
     this.session.csrfToken = null;
+    this.me = null;
+    this.route = 'overview';
+    this.showNav();
     this.showContext(null);
+    if (location.hash) history.replaceState(null, '', `${location.pathname}${location.search}`);
     this.signIn('Kijelentkezett.');
   }
 }

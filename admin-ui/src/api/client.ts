@@ -17,6 +17,9 @@ export type TenantSummary = Schemas['TenantView'];
 export type TotpEnrolment = Schemas['TotpEnrolmentView'];
 export type Problem = Schemas['Problem'];
 export type FieldError = Schemas['FieldError'];
+export type AuditRecord = Schemas['AuditRecordView'];
+export type AuditVerification = Schemas['AuditVerification'];
+export type Job = Schemas['JobView'];
 
 /** Where the app is mounted: `/t/{slug}/admin/` gives a tenant prefix, anything else none. */
 export interface Mount {
@@ -142,9 +145,29 @@ export interface AuthApi {
   me(): Promise<Me>;
 }
 
+/** Filters and paging of the audit log. */
+export interface AuditQuery {
+  /** only records about this client (UUID) */
+  client?: string;
+  /** only records with a smaller sequence number (the smallest one shown so far) */
+  before?: number;
+  limit?: number;
+}
+
+/** The job states the server knows (`GET /jobs?state=`). */
+export const JOB_STATES = ['pending', 'running', 'done', 'dead'] as const;
+export type JobState = (typeof JOB_STATES)[number];
+
 export interface TenantApi extends AuthApi {
   readonly scope: 'tenant';
   overview(): Promise<Overview>;
+  /** Newest first. Admins only (clerks get 403 `forbidden`). */
+  audit(q: AuditQuery): Promise<AuditRecord[]>;
+  verifyAudit(): Promise<AuditVerification>;
+  /** Newest first; all states when `state` is undefined. Admins only. */
+  jobs(state?: JobState): Promise<Job[]>;
+  /** Puts a dead job back in the queue (404 `not-found` if it is not dead). */
+  retryJob(id: number): Promise<void>;
 }
 
 export interface PlatformApi extends AuthApi {
@@ -164,6 +187,13 @@ export function tenantApi(c: Client): TenantApi {
     },
     me: () => unwrap(c.GET('/api/v1/me')),
     overview: () => unwrap(c.GET('/api/v1/overview')),
+    audit: async ({ client, before, limit }) =>
+      (await unwrap(c.GET('/api/v1/audit', { params: { query: { client, before, limit } } }))).records,
+    verifyAudit: () => unwrap(c.GET('/api/v1/audit/verify')),
+    jobs: async (state) => (await unwrap(c.GET('/api/v1/jobs', { params: { query: { state } } }))).jobs,
+    retryJob: async (id) => {
+      await unwrap(c.POST('/api/v1/jobs/{id}/retry', { params: { path: { id } }, parseAs: 'text' }));
+    },
   };
 }
 

@@ -41,8 +41,15 @@ impl Db {
 
     /// Like [`Db::tenant_tx`] when only the slug is at hand.
     pub async fn tenant_tx_for(&self, slug: &TenantSlug) -> CoreResult<TenantTx> {
-        let mut tx = self.pool.begin().await?;
-        enter_tenant(&mut tx, slug, &self.role_prefix).await?;
+        // One round trip for BEGIN and the switch. Role and schema names come from a checked
+        // slug (lowercase letters, digits, underscores), so quoting them is safe.
+        let sql = format!(
+            "BEGIN; SET LOCAL ROLE \"{}\"; SET LOCAL search_path TO \"{}\"; SET LOCAL kapu.tenant TO '{}'",
+            slug.role(&self.role_prefix),
+            slug.schema(),
+            slug.as_str()
+        );
+        let tx = self.pool.begin_with(sql).await?;
         Ok(TenantTx { tx, slug: slug.clone() })
     }
 }

@@ -36,7 +36,7 @@ pub struct BenchOpts {
     pub dir: PathBuf,
 }
 
-const PASSWORD: &str = "Bench-Clerk-Password-1";
+const PASSWORD: &str = "Merleg-Teszt-Jelszo-2026";
 
 struct Load {
     requests: usize,

@@ -94,6 +94,26 @@ pub struct ClientSearch {
     pub birth_date: Option<NaiveDate>,
 }
 
+/// A staff member's access to personal data: permission checked, purpose stated, the
+/// tenant's keys at hand, the transaction open.
+struct PersonalData {
+    a: crate::auth::Authed,
+    actor: kapu_audit::Actor,
+    reason: String,
+    ring: std::sync::Arc<kapu_crypto::Keyring>,
+}
+
+impl PersonalData {
+    async fn open(state: &AppState, s: SignedIn, headers: &HeaderMap, permission: Permission) -> Result<Self, ApiError> {
+        s.require(permission)?;
+        let reason = reason(headers)?;
+        let actor = s.actor();
+        let SignedIn(mut a) = s;
+        let ring = a.tx.keyring(state).await?;
+        Ok(Self { a, actor, reason, ring })
+    }
+}
+
 fn reason(headers: &HeaderMap) -> Result<String, ApiError> {
     // Clerks write the purpose in Hungarian: accept UTF-8, not only visible ASCII.
     let r = headers.get("x-access-reason").and_then(|v| std::str::from_utf8(v.as_bytes()).ok()).map(str::trim).unwrap_or("");
@@ -116,11 +136,7 @@ pub async fn create_client(
     headers: HeaderMap,
     Json(req): Json<NewClientRequest>,
 ) -> Result<(StatusCode, Json<ClientView>), ApiError> {
-    s.require(Permission::WriteClients)?;
-    let reason = reason(&headers)?;
-    let actor = s.actor();
-    let SignedIn(mut a) = s;
-    let ring = a.tx.keyring(&state).await?;
+    let mut p = PersonalData::open(&state, s, &headers, Permission::WriteClients).await?;
     let i = req.identity;
     let new = NewPerson {
         email: req.email,
@@ -134,8 +150,9 @@ pub async fn create_client(
         },
         id_document: req.id_document,
     };
-    let client = kapu_clients::create_person(a.tx.tenant()?, &ring, Access { actor: &actor, reason: &reason }, new, Utc::now()).await?;
-    a.tx.commit().await?;
+    let client =
+        kapu_clients::create_person(p.a.tx.tenant()?, &p.ring, Access { actor: &p.actor, reason: &p.reason }, new, Utc::now()).await?;
+    p.a.tx.commit().await?;
     Ok((StatusCode::CREATED, Json(client.into())))
 }
 
@@ -149,13 +166,9 @@ pub async fn get_client(
     headers: HeaderMap,
     Path(id): Path<Uuid>,
 ) -> Result<Json<ClientView>, ApiError> {
-    s.require(Permission::ReadClients)?;
-    let reason = reason(&headers)?;
-    let actor = s.actor();
-    let SignedIn(mut a) = s;
-    let ring = a.tx.keyring(&state).await?;
-    let client = kapu_clients::get(a.tx.tenant()?, &ring, Access { actor: &actor, reason: &reason }, id, Utc::now()).await?;
-    a.tx.commit().await?;
+    let mut p = PersonalData::open(&state, s, &headers, Permission::ReadClients).await?;
+    let client = kapu_clients::get(p.a.tx.tenant()?, &p.ring, Access { actor: &p.actor, reason: &p.reason }, id, Utc::now()).await?;
+    p.a.tx.commit().await?;
     client.map(|c| Json(c.into())).ok_or_else(|| ApiError::NotFound(format!("there is no client {id}")))
 }
 
@@ -169,13 +182,9 @@ pub async fn search_clients(
     headers: HeaderMap,
     Query(q): Query<ClientSearch>,
 ) -> Result<Json<ClientList>, ApiError> {
-    s.require(Permission::ReadClients)?;
-    let reason = reason(&headers)?;
-    let actor = s.actor();
-    let SignedIn(mut a) = s;
-    let ring = a.tx.keyring(&state).await?;
+    let mut p = PersonalData::open(&state, s, &headers, Permission::ReadClients).await?;
     let query = ClientQuery { id_document: q.id_document, family_name: q.family_name, given_name: q.given_name, birth_date: q.birth_date };
-    let found = kapu_clients::search(a.tx.tenant()?, &ring, Access { actor: &actor, reason: &reason }, &query, Utc::now()).await?;
-    a.tx.commit().await?;
+    let found = kapu_clients::search(p.a.tx.tenant()?, &p.ring, Access { actor: &p.actor, reason: &p.reason }, &query, Utc::now()).await?;
+    p.a.tx.commit().await?;
     Ok(Json(ClientList { clients: found.into_iter().map(ClientView::from).collect() }))
 }

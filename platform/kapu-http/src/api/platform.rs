@@ -6,7 +6,7 @@ use axum::response::Response;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
-use super::auth::{LoginRequest, LoginResponse, Me, TotpEnrolmentView, TotpRequest, do_enrol, do_login, do_logout, do_totp, me_of};
+use super::auth::{LoginRequest, LoginResponse, Me, TotpEnrolmentView, TotpRequest, do_enrol, do_login, do_logout, do_totp};
 use super::jobs::JobView;
 use crate::AppState;
 use crate::auth::{Authed, ClientIp, Scope, SignedIn, check_same_origin};
@@ -58,9 +58,7 @@ pub async fn logout(State(state): State<AppState>, a: Authed) -> Result<Response
 /// The current operator session.
 #[utoipa::path(operation_id = "platform_me", get, path = "/me", tag = "platform", responses((status = 200, body = Me), (status = 401, body = Problem, content_type = "application/problem+json")))]
 pub async fn me(a: Authed) -> Result<Json<Me>, ApiError> {
-    let me = me_of(&a);
-    a.tx.commit().await?;
-    Ok(Json(me))
+    super::auth::me(a).await
 }
 
 /// A tenant in the registry.

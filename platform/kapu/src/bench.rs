@@ -132,6 +132,12 @@ pub async fn run(mut settings: Settings, opts: BenchOpts) -> Result<()> {
         bail!("migrating the tenants failed");
     }
 
+    // The same single tenant as before, now among all the others: what deployment size
+    // alone costs.
+    println!("Reading from 1 tenant among {} for {} s …", opts.tenants, opts.seconds);
+    let first = sign_in(&base, &slugs[..1]).await?;
+    let one_among_many = load(&base, &first, opts.clients, opts.seconds).await?;
+
     let step = (opts.tenants / opts.sample.max(1)).max(1);
     let sample: Vec<TenantSlug> = slugs.iter().step_by(step).cloned().collect();
     println!("Signing in to {} tenants spread over all {} …", sample.len(), opts.tenants);
@@ -152,30 +158,28 @@ pub async fn run(mut settings: Settings, opts: BenchOpts) -> Result<()> {
     println!("Kapu benchmark ({} clients, {} s per run, GET /t/<slug>/api/v1/me with a session cookie)", opts.clients, opts.seconds);
     println!("  tenant provisioning, median          {:>10.1} ms   (target < 1000 ms)", ms(median_provision));
     println!("  migration pass over {:>5} tenants     {:>10.1} ms   (nothing pending: checks every tenant)", opts.tenants, ms(migrate_all));
+    let row = |label: String, l: &Load| {
+        println!("  {label:<36} {:>10.0} req/s  p50 {:.2} ms  p99 {:.2} ms  ({} requests)", l.rps, ms(l.p50), ms(l.p99), l.requests);
+    };
+    let n = opts.tenants;
+    row("API read, 1 tenant provisioned".into(), &one);
+    row(format!("API read, 1 of {n} tenants"), &one_among_many);
+    row(format!("API read, {} of {n} tenants", sessions.len()), &many);
     println!(
-        "  API read at 1 tenant                 {:>10.0} req/s  p50 {:.2} ms  p99 {:.2} ms  ({} requests)",
-        one.rps,
-        ms(one.p50),
-        ms(one.p99),
-        one.requests
+        "  1 of {n} vs 1 of 1: throughput {:+.1} %, p99 {:+.1} %   (target within 10 %)",
+        pct(one_among_many.rps, one.rps),
+        pct(ms(one_among_many.p99), ms(one.p99))
     );
     println!(
-        "  API read at {:>5} tenants            {:>10.0} req/s  p50 {:.2} ms  p99 {:.2} ms  ({} requests)",
-        opts.tenants,
-        many.rps,
-        ms(many.p50),
-        ms(many.p99),
-        many.requests
-    );
-    println!(
-        "  {} tenants vs 1 tenant: throughput {:+.1} %, p99 {:+.1} %   (target within 10 %)",
-        opts.tenants,
+        "  {} of {n} vs 1 of 1: throughput {:+.1} %, p99 {:+.1} %",
+        sessions.len(),
         pct(many.rps, one.rps),
         pct(ms(many.p99), ms(one.p99))
     );
     if let Some(tps) = pgbench_tps {
         println!("  pgbench -S ({} clients)               {:>10.0} tps", opts.clients, tps);
-        println!("  API read / pgbench -S                {:>10.1} %    (target >= 10 %)", many.rps / tps * 100.0);
+        println!("  API read (1 of {n}) / pgbench -S     {:>10.1} %    (target >= 10 %)", one_among_many.rps / tps * 100.0);
+        println!("  API read ({} of {n}) / pgbench -S   {:>10.1} %", sessions.len(), many.rps / tps * 100.0);
     }
     if let Some(mut c) = cluster {
         tokio::task::spawn_blocking(move || c.stop()).await??;

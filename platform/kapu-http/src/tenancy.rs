@@ -53,7 +53,30 @@ enum Key<'a> {
 
 impl TenantDirectory {
     pub(crate) fn new(db: Db) -> Self {
-        Self { db, inner: Arc::new(RwLock::new(Directory::default())) }
+        let dir = Self { db, inner: Arc::new(RwLock::new(Directory::default())) };
+        dir.follow_changes();
+        dir
+    }
+
+    /// Forgets the cache whenever the registry announces a change (`kapu_tenants`), so a
+    /// suspension or a new domain takes effect at once rather than after [`FRESH`].
+    fn follow_changes(&self) {
+        let Ok(rt) = tokio::runtime::Handle::try_current() else { return };
+        let inner = Arc::downgrade(&self.inner);
+        let pool = self.db.pool().clone();
+        rt.spawn(async move {
+            let Ok(mut listener) = sqlx::postgres::PgListener::connect_with(&pool).await else { return };
+            if listener.listen("kapu_tenants").await.is_err() {
+                return;
+            }
+            // Ends when the directory is dropped or the pool closes.
+            while let Ok(_n) = listener.recv().await {
+                let Some(inner) = inner.upgrade() else { return };
+                let mut d = inner.write().await;
+                d.by_slug.clear();
+                d.by_domain.clear();
+            }
+        });
     }
 
     /// The tenant with this slug.

@@ -180,6 +180,16 @@ enum TenantCmd {
         #[arg(long)]
         yes: bool,
     },
+    /// Stop serving a tenant (its data stays); requests get 503 tenant-suspended.
+    Suspend {
+        /// Slug.
+        slug: String,
+    },
+    /// Serve a suspended tenant again.
+    Resume {
+        /// Slug.
+        slug: String,
+    },
     /// Start using a new data key for the tenant and re-encrypt its personal data.
     RotateKey {
         /// Slug.
@@ -443,6 +453,8 @@ async fn tenant(s: &Settings, cmd: TenantCmd) -> Result<()> {
             kapu_core::delete_tenant(&db, &TenantSlug::parse(&slug)?).await?;
             println!("Deleted tenant {slug}.");
         }
+        TenantCmd::Suspend { slug } => set_status(&db, &slug, kapu_core::TenantStatus::Suspended).await?,
+        TenantCmd::Resume { slug } => set_status(&db, &slug, kapu_core::TenantStatus::Active).await?,
         TenantCmd::RotateKey { slug } => {
             let crypto = s.crypto()?;
             let slug = TenantSlug::parse(&slug)?;
@@ -454,6 +466,16 @@ async fn tenant(s: &Settings, cmd: TenantCmd) -> Result<()> {
             println!("Tenant {slug}: data key {v} is active; {n} client(s) re-encrypted.");
         }
     }
+    Ok(())
+}
+
+async fn set_status(db: &kapu_core::Db, slug: &str, status: kapu_core::TenantStatus) -> Result<()> {
+    let mut tx = db.platform_tx().await?;
+    let mut t = kapu_core::find_tenant_by_slug(tx.conn(), slug).await?.with_context(|| format!("unknown tenant {slug:?}"))?;
+    t.status = status;
+    kapu_core::update_tenant(tx.conn(), &t).await?;
+    tx.commit().await?;
+    println!("Tenant {slug} is {}.", status.as_str());
     Ok(())
 }
 

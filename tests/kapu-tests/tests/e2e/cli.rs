@@ -49,6 +49,24 @@ async fn tenants_are_managed_from_the_command_line() -> Result<()> {
     let copy = kit.client("hegyvidek-masolat").get("/assets/crest.svg").await?;
     assert!(copy.text.contains("Hegyvidék címere"), "the crest travelled with the export");
 
+    // Suspending stops serving (the data stays); resuming serves again.
+    let (ok, _, err) = run(&kit, &["tenant", "suspend", "hegyvidek-masolat"]).await?;
+    assert!(ok, "{err}");
+    let served = |want: u16| {
+        let c = kit.client("hegyvidek-masolat");
+        kapu_testkit::eventually(std::time::Duration::from_secs(10), "the suspension to take effect", move || {
+            let c = c.clone();
+            async move {
+                let r = c.get("/").await?;
+                Ok((r.status == want).then_some(r))
+            }
+        })
+    };
+    let r = served(503).await?;
+    assert_eq!(r.problem().as_deref(), Some("tenant-suspended"));
+    run(&kit, &["tenant", "resume", "hegyvidek-masolat"]).await?;
+    served(200).await?;
+
     let (ok, _, err) = run(&kit, &["tenant", "delete", "hegyvidek-masolat"]).await?;
     assert!(!ok && err.contains("--yes"), "{err}");
     let (ok, _, _) = run(&kit, &["tenant", "delete", "hegyvidek-masolat", "--yes"]).await?;

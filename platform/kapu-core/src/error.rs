@@ -12,6 +12,9 @@ pub enum CoreError {
     /// A tenant with that slug already exists.
     #[error("a tenant with slug {0:?} already exists")]
     DuplicateSlug(String),
+    /// A domain that is not a plain host name.
+    #[error("{0:?} is not a host name (letters, digits, hyphens and dots)")]
+    InvalidDomain(String),
     /// A domain is already claimed by another tenant.
     #[error("the domain {0:?} already belongs to another tenant")]
     DuplicateDomain(String),

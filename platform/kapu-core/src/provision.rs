@@ -32,6 +32,9 @@ pub type Seeder<'a> =
 /// Creates a tenant: registry row, NOLOGIN role, schema owned by that role, tenant
 /// migrations and the seed, in one transaction.
 pub async fn provision_tenant(db: &Db, new: NewTenant, seed: Option<Seeder<'_>>) -> CoreResult<Tenant> {
+    for d in &new.domains {
+        check_domain(d)?;
+    }
     let mut tx = db.pool().begin().await?;
     let id = Uuid::now_v7();
     let role = new.slug.role(db.role_prefix());
@@ -88,4 +91,18 @@ pub async fn delete_tenant(db: &Db, slug: &TenantSlug) -> CoreResult<()> {
     sqlx::query("SELECT pg_notify('kapu_tenants', $1)").bind(slug.as_str()).execute(&mut *tx).await?;
     tx.commit().await?;
     Ok(())
+}
+
+/// Checks that a tenant domain is a plain host name (letters, digits, hyphens, dots).
+pub fn check_domain(d: &str) -> CoreResult<()> {
+    let ok = !d.is_empty()
+        && d.len() <= 253
+        && d.split('.').all(|l| {
+            !l.is_empty()
+                && l.len() <= 63
+                && !l.starts_with('-')
+                && !l.ends_with('-')
+                && l.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
+        });
+    if ok { Ok(()) } else { Err(CoreError::InvalidDomain(d.to_owned())) }
 }

@@ -188,6 +188,7 @@ impl From<kapu_core::CoreError> for ApiError {
         use kapu_core::CoreError::*;
         match e {
             InvalidSlug { .. } => ApiError::field("slug", e.to_string()),
+            InvalidDomain(_) => ApiError::field("domains", e.to_string()),
             UnknownTenant(s) => ApiError::UnknownTenant(s),
             DuplicateSlug(_) | DuplicateDomain(_) => ApiError::Conflict(e.to_string()),
             Suspended(_) => ApiError::TenantSuspended,

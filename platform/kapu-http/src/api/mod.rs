@@ -138,10 +138,16 @@ async fn healthz() -> &'static str {
 }
 
 async fn readyz(State(state): State<AppState>) -> Response {
+    let unavailable = |detail: &str| {
+        crate::problem::problem_response("not-ready", "Not ready", StatusCode::SERVICE_UNAVAILABLE, detail.to_owned(), Vec::new())
+    };
     match sqlx::query_scalar::<_, i64>("SELECT count(*) FROM kapu.schema_migration").fetch_one(state.db.pool()).await {
         Ok(n) if n > 0 => "ready".into_response(),
-        Ok(_) => ApiError::Internal("the platform schema is not migrated".into()).into_response(),
-        Err(e) => ApiError::Internal(format!("database unreachable: {e}")).into_response(),
+        Ok(_) => unavailable("the platform schema is not migrated; run `kapu migrate`"),
+        Err(e) => {
+            tracing::warn!(error = %e, "readiness check failed");
+            unavailable("the database cannot be reached")
+        }
     }
 }
 

@@ -45,8 +45,11 @@ async fn a_failed_provisioning_leaves_nothing_behind() -> Result<()> {
     let err = kapu_core::provision_tenant(&kit.db, new("masik", &["FOGLALT.test"]), None).await.unwrap_err();
     assert!(matches!(err, CoreError::DuplicateDomain(_)), "{err}");
     assert_eq!(leftovers(&kit, "masik").await?, (false, false, false));
-    // The slug rules are enforced before anything is touched.
+    // The slug and domain rules are enforced before anything is touched.
     assert!(TenantSlug::parse("Rossz_Slug").is_err());
+    let err = kapu_core::provision_tenant(&kit.db, new("rossz-domain", &["nem jó/host"]), None).await.unwrap_err();
+    assert!(matches!(err, CoreError::InvalidDomain(_)), "{err}");
+    assert_eq!(leftovers(&kit, "rossz-domain").await?, (false, false, false));
     // A deleted tenant is gone entirely.
     kapu_core::delete_tenant(&kit.db, &TenantSlug::parse("foglalt")?).await?;
     assert_eq!(leftovers(&kit, "foglalt").await?, (false, false, false));

@@ -1,14 +1,17 @@
 // The staff / operator app: a small state machine over the session.
 // Views: sign-in → (TOTP code | TOTP enrolment) → overview (tenant) or tenant list (platform).
-// Tenant admins also get the audit log and the background jobs, reached through fragment
-// links (`#/audit`, `#/jobs`), so the server still serves only index.html and assets.
+// Tenant admins also get the staff accounts, the audit log and the background jobs, reached
+// through fragment links (`#/staff`, `#/audit`, `#/jobs`), so the server still serves only
+// index.html and assets.
 import {
   ApiError,
   discover,
   JOB_STATES,
   mountOf,
   Session,
+  TENANT_ROLES,
   type AuditRecord,
+  type FieldError,
   type Job,
   type JobState,
   type LoginResponse,
@@ -16,9 +19,10 @@ import {
   type PlatformApi,
   type Staff,
   type TenantApi,
+  type TenantRole,
 } from './api/client';
 import { byId, h, replaceChildren } from './dom';
-import { errorSummary } from './errors';
+import { errorSummary, type ShownFieldError } from './errors';
 import { qrSvg } from './qr';
 
 const APP_NAME = 'Kapu';
@@ -34,10 +38,11 @@ function localError(detail: string, errors: { field: string; message: string }[]
 }
 
 /** The tenant staff app's pages; everything but the overview is for admins only. */
-type Route = 'overview' | 'audit' | 'jobs';
+type Route = 'overview' | 'staff' | 'audit' | 'jobs';
 
 const ROUTES: { route: Route; hash: string; label: string }[] = [
   { route: 'overview', hash: '#/', label: 'Áttekintés' },
+  { route: 'staff', hash: '#/staff', label: 'Munkatársak' },
   { route: 'audit', hash: '#/audit', label: 'Audit napló' },
   { route: 'jobs', hash: '#/jobs', label: 'Háttérfeladatok' },
 ];
@@ -64,6 +69,38 @@ const jobStateLabels: Record<JobState, string> = {
   dead: 'Sikertelen',
 };
 const jobStateLabel = (state: string) => jobStateLabels[state as JobState] ?? state;
+
+/** Minimum length of a staff password (the server's policy; it also refuses guessable ones). */
+const PASSWORD_MIN = 12;
+
+/**
+ * The staff form's field errors, in Hungarian where the server's (English) reason is known;
+ * any other message is shown as the server wrote it, in its language.
+ */
+function staffFieldErrors(e: ApiError): ShownFieldError[] {
+  const hu = (fe: FieldError): string | null => {
+    const m = fe.message.toLowerCase();
+    switch (fe.field) {
+      case 'password':
+        if (m.includes('at least')) return `A jelszó legalább ${PASSWORD_MIN} karakter legyen.`;
+        if (m.includes('at most')) return 'A jelszó legfeljebb 256 karakter lehet.';
+        if (m.includes('guess')) {
+          return 'A jelszó túl könnyen kitalálható: ne tartalmazza az e-mail-cím @ előtti részét, és ne álljon egyetlen ismétlődő karakterből.';
+        }
+        return null;
+      case 'email':
+        return m.includes('e-mail') ? 'Adjon meg érvényes e-mail-címet, például nev@hivatal.hu.' : null;
+      case 'role':
+        return 'Válasszon szerepkört: ügyintéző vagy adminisztrátor.';
+      default:
+        return null;
+    }
+  };
+  return (e.problem.errors ?? []).map((fe) => {
+    const message = hu(fe);
+    return message ? { field: fe.field, message, lang: 'hu' } : { ...fe, lang: e.lang };
+  });
+}
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
@@ -172,6 +209,8 @@ export class App {
     this.route = route;
     this.showNav();
     switch (route) {
+      case 'staff':
+        return this.staff(api);
       case 'audit':
         return this.auditLog(api);
       case 'jobs':
@@ -402,6 +441,144 @@ export class App {
   /** A polite live region for results of actions (kept in the page so that updates are announced). */
   private statusLine(testid: string): HTMLParagraphElement {
     return h('p', { class: 'status-line', role: 'status', 'aria-live': 'polite', 'data-testid': testid, tabindex: '-1' });
+  }
+
+  private async staff(api: TenantApi): Promise<void> {
+    const title = 'Munkatársak';
+    let first: Staff[];
+    try {
+      first = await api.staff();
+    } catch (e) {
+      return this.loadFailed(title, 'staff-heading', e);
+    }
+
+    const errors = errorSummary();
+    const status = this.statusLine('staff-status');
+    const results = h('div', { 'data-testid': 'staff-results' });
+
+    const showList = (staff: Staff[], fresh?: string) => {
+      if (!staff.length) {
+        replaceChildren(results, h('p', { 'data-testid': 'staff-empty' }, 'Még nincs munkatárs.'));
+        return;
+      }
+      const rows = staff.map((s) => h('tr', {
+        'data-testid': 'staff-row', 'data-email': s.email, 'data-role': s.role, class: s.id === fresh ? 'fresh' : null,
+      },
+        h('th', { scope: 'row' }, s.display_name),
+        h('td', {}, s.email),
+        h('td', {}, roleLabel[s.role]),
+      ));
+      const table = h('table', { 'data-testid': 'staff-table' },
+        h('caption', { id: 'staff-caption' }, `Az önkormányzat munkatársai e-mail-cím szerint: ${number(staff.length)} fő.`),
+        h('thead', {}, h('tr', {},
+          h('th', { scope: 'col' }, 'Név'),
+          h('th', { scope: 'col' }, 'E-mail-cím'),
+          h('th', { scope: 'col' }, 'Szerepkör'))),
+        h('tbody', {}, rows));
+      replaceChildren(results, scrollTable('staff-caption', table));
+    };
+
+    // The form for a new account.
+    const name = h('input', {
+      id: 'staff-name', name: 'display_name', type: 'text', autocomplete: 'off', required: true, 'data-testid': 'staff-name',
+    });
+    const email = h('input', {
+      id: 'staff-email', name: 'email', type: 'email', autocomplete: 'off', required: true, spellcheck: 'false',
+      autocapitalize: 'none', 'aria-describedby': 'staff-email-hint', 'data-testid': 'staff-email',
+    });
+    const role = h('select', { id: 'staff-role', name: 'role', 'aria-describedby': 'staff-role-hint', 'data-testid': 'staff-role' },
+      TENANT_ROLES.map((r) => h('option', { value: r }, roleLabel[r])));
+    const password = h('input', {
+      id: 'staff-password', name: 'password', type: 'password', autocomplete: 'new-password', required: true,
+      minlength: String(PASSWORD_MIN), 'aria-describedby': 'staff-password-hint', 'data-testid': 'staff-password',
+    });
+    const fields = { display_name: name, email, role, password };
+    const submit = h('button', { type: 'submit', 'data-testid': 'staff-submit' }, 'Munkatárs felvétele');
+    const form = h('form', { novalidate: true, 'data-testid': 'staff-form', 'aria-labelledby': 'staff-new-heading' },
+      h('div', { class: 'field' }, h('label', { for: 'staff-name' }, 'Név'), name),
+      h('div', { class: 'field' },
+        h('label', { for: 'staff-email' }, 'E-mail-cím'),
+        h('p', { class: 'hint', id: 'staff-email-hint' }, 'Ezzel jelentkezik be; önkormányzaton belül egyedi.'),
+        email),
+      h('div', { class: 'field' },
+        h('label', { for: 'staff-role' }, 'Szerepkör'),
+        h('p', { class: 'hint', id: 'staff-role-hint' },
+          'Az adminisztrátor a munkatársakat, az audit naplót és a háttérfeladatokat is kezeli.'),
+        role),
+      h('div', { class: 'field' },
+        h('label', { for: 'staff-password' }, 'Kezdő jelszó'),
+        h('p', { class: 'hint', id: 'staff-password-hint' },
+          `Legalább ${PASSWORD_MIN} karakter, és ne tartalmazza az e-mail-cím @ előtti részét. `,
+          'Az adminisztrátorok az első bejelentkezéskor kétlépcsős azonosítást (hitelesítő alkalmazást) is beállítanak.'),
+        password),
+      submit,
+    );
+
+    form.addEventListener('submit', (ev) => {
+      ev.preventDefault();
+      errors.clear();
+      status.classList.remove('ok');
+      replaceChildren(status);
+      const wanted = {
+        display_name: name.value.trim(),
+        email: email.value.trim(),
+        role: (TENANT_ROLES as readonly string[]).includes(role.value) ? (role.value as TenantRole) : 'clerk',
+        password: password.value,
+      };
+      const missing = [];
+      if (!wanted.display_name) missing.push({ field: 'display_name', message: 'Adja meg a munkatárs nevét.' });
+      if (!wanted.email) missing.push({ field: 'email', message: 'Adja meg a munkatárs e-mail-címét.' });
+      if (!wanted.password) missing.push({ field: 'password', message: 'Adjon meg kezdő jelszót.' });
+      if (missing.length) return errors.show(localError('Hiányzó adatok.', missing), fields);
+      void this.busy(submit, async () => {
+        let created: Staff;
+        try {
+          created = await api.createStaff(wanted);
+        } catch (e) {
+          if (e instanceof ApiError && e.status === 401) return this.handleAuthLoss(e);
+          // A refused password is cleared (it has to be retyped anyway); other fields keep their values.
+          if (e instanceof ApiError && e.problem.errors?.some((fe) => fe.field === 'password')) password.value = '';
+          if (e instanceof ApiError && e.kind === 'conflict') {
+            return errors.show(new ApiError(e.status, {
+              ...e.problem,
+              detail: 'Ezzel az e-mail-címmel már van munkatársi fiók.',
+              errors: [{
+                field: 'email',
+                message: `A(z) ${wanted.email} címmel már van munkatárs ennél az önkormányzatnál. Adjon meg másik e-mail-címet.`,
+              }],
+            }, 'hu'), fields);
+          }
+          if (e instanceof ApiError && e.kind === 'validation') {
+            return errors.show(new ApiError(e.status, { ...e.problem, errors: staffFieldErrors(e) }, e.lang), fields);
+          }
+          return errors.show(e, fields);
+        }
+        form.reset();
+        status.classList.add('ok');
+        replaceChildren(status, `Új munkatárs felvéve: ${created.display_name} (${created.email}), ${roleLabel[created.role]}.`);
+        try {
+          showList(await api.staff(), created.id);
+        } catch (e) {
+          if (e instanceof ApiError && e.status === 401) return this.handleAuthLoss(e);
+          return errors.show(e);
+        }
+        status.focus();
+      });
+    });
+
+    showList(first);
+    this.render(title, [
+      this.heading(title, 'staff-heading'),
+      h('p', { class: 'lead' }, 'Az önkormányzat ügyintézői és adminisztrátorai, akik a Kapu ügyintézői felületére bejelentkezhetnek.'),
+      errors.el,
+      h('section', { 'aria-labelledby': 'staff-list-heading' },
+        h('h2', { id: 'staff-list-heading' }, 'Fiókok'),
+        status,
+        results),
+      h('section', { 'aria-labelledby': 'staff-new-heading' },
+        h('h2', { id: 'staff-new-heading' }, 'Új munkatárs'),
+        form),
+    ]);
   }
 
   private async auditLog(api: TenantApi): Promise<void> {

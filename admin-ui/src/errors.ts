@@ -2,10 +2,23 @@
 import { ApiError, type FieldError } from './api/client';
 import { h, replaceChildren } from './dom';
 
+/** A form control that a field error can be attached to. */
+export type FieldControl = HTMLInputElement | HTMLSelectElement;
+
+/**
+ * A field error as the app shows it: the server's, or one the app worded itself; `lang`
+ * overrides the language of the error as a whole (for messages the app put in Hungarian
+ * next to the server's English ones).
+ */
+export type ShownFieldError = FieldError & { lang?: string };
+
 export interface ErrorSummary {
   readonly el: HTMLElement;
-  /** Shows the message(s) and moves focus to the summary. */
-  show(err: unknown, fields?: Record<string, HTMLInputElement>): void;
+  /**
+   * Shows the message(s) and moves focus to the summary. Field errors whose `field` names a
+   * control in `fields` are also shown under that control (linked by `aria-describedby`).
+   */
+  show(err: unknown, fields?: Record<string, FieldControl>): void;
   clear(): void;
 }
 
@@ -24,6 +37,7 @@ const MESSAGES: Record<string, string> = {
   'unknown-tenant': 'Ezen a címen nem működik önkormányzat.',
   'tenant-suspended': 'Az önkormányzat szolgáltatása jelenleg szünetel.',
   internal: 'Belső hiba történt a kiszolgálón. Próbálja újra később.',
+  validation: 'Hibás adatok. Javítsa a megjelölt mezőket, majd próbálja újra.',
 };
 
 /** The summary's main text and its language (`hu` unless it is the server's own wording). */
@@ -46,7 +60,7 @@ export function errorSummary(): ErrorSummary {
     'aria-atomic': 'true',
     tabindex: '-1',
   });
-  let marked: HTMLInputElement[] = [];
+  let marked: FieldControl[] = [];
 
   const clear = () => {
     replaceChildren(el);
@@ -61,19 +75,20 @@ export function errorSummary(): ErrorSummary {
     marked = [];
   };
 
-  const show = (err: unknown, fields: Record<string, HTMLInputElement> = {}) => {
+  const show = (err: unknown, fields: Record<string, FieldControl> = {}) => {
     clear();
     const detail = describeError(err);
     const fieldLang = err instanceof ApiError ? err.lang : 'hu';
-    const fieldErrors: FieldError[] = err instanceof ApiError ? (err.problem.errors ?? []) : [];
+    const fieldErrors: ShownFieldError[] = err instanceof ApiError ? (err.problem.errors ?? []) : [];
     // The request id helps support find the log entry; only worth showing for server faults.
     const requestId = err instanceof ApiError && err.status >= 500 ? err.problem.request_id : null;
     const langOf = (lang: string) => (lang === 'hu' ? null : lang);
     const items = fieldErrors.map((fe) => {
+      const lang = langOf(fe.lang ?? fieldLang);
       const input = fields[fe.field];
       if (input) {
         input.setAttribute('aria-invalid', 'true');
-        const msg = h('p', { class: 'field-error', id: `${input.id}-error`, lang: langOf(fieldLang) }, fe.message);
+        const msg = h('p', { class: 'field-error', id: `${input.id}-error`, lang }, fe.message);
         const describedBy = input.getAttribute('aria-describedby');
         input.setAttribute('aria-describedby', describedBy ? `${describedBy} ${msg.id}` : msg.id);
         input.insertAdjacentElement('afterend', msg);
@@ -84,9 +99,9 @@ export function errorSummary(): ErrorSummary {
             ev.preventDefault();
             input.focus();
           },
-        }, h('span', { lang: langOf(fieldLang) }, fe.message)));
+        }, h('span', { lang }, fe.message)));
       }
-      return h('li', {}, h('code', {}, fe.field), ': ', h('span', { lang: langOf(fieldLang) }, fe.message));
+      return h('li', {}, h('code', {}, fe.field), ': ', h('span', { lang }, fe.message));
     });
     replaceChildren(
       el,

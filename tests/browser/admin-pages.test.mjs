@@ -88,7 +88,7 @@ describe('tenant admin pages (audit log, background jobs)', { timeout: 240_000 }
       const nav = page.getByRole('navigation', { name: 'Menü' });
       await nav.waitFor();
       const links = await nav.getByRole('link').allInnerTexts();
-      assert.deepEqual(links.map((l) => l.trim()), ['Áttekintés', 'Audit napló', 'Háttérfeladatok'], 'admin navigation links');
+      assert.deepEqual(links.map((l) => l.trim()), ['Áttekintés', 'Munkatársak', 'Audit napló', 'Háttérfeladatok'], 'admin navigation links');
       assert.equal(await page.getByTestId('nav-overview').getAttribute('aria-current'), 'page', 'overview is the current page');
 
       // A client to read, created through the API with the browser's session.
@@ -235,7 +235,7 @@ describe('tenant admin pages (audit log, background jobs)', { timeout: 240_000 }
       assert.equal(await page.getByRole('link', { name: 'Audit napló' }).count(), 0, 'no audit link for a clerk');
       assert.equal(await page.getByTestId('audit-heading').count(), 0, '#/audit shows a clerk the overview');
       // The server agrees: the admin endpoints are forbidden to clerks.
-      for (const rest of ['audit', 'audit/verify', 'jobs']) {
+      for (const rest of ['audit', 'audit/verify', 'jobs', 'staff']) {
         const r = await apiCall(page, 'GET', rest);
         assert.equal(r.status, 403, `clerk GET /${rest}: HTTP ${r.status} ${r.text}`);
         assert.equal(r.json?.type, 'urn:kapu:problem:forbidden', `clerk GET /${rest}: problem type`);

@@ -20,6 +20,11 @@ export type FieldError = Schemas['FieldError'];
 export type AuditRecord = Schemas['AuditRecordView'];
 export type AuditVerification = Schemas['AuditVerification'];
 export type Job = Schemas['JobView'];
+/** A new tenant staff account; tenants make clerks and admins only (operators live on the platform). */
+export type NewStaff = Omit<Schemas['NewStaffRequest'], 'role'> & { role: TenantRole };
+/** The roles a tenant admin can give. */
+export const TENANT_ROLES = ['clerk', 'admin'] as const;
+export type TenantRole = (typeof TENANT_ROLES)[number];
 
 /** Where the app is mounted: `/t/{slug}/admin/` gives a tenant prefix, anything else none. */
 export interface Mount {
@@ -168,6 +173,10 @@ export interface TenantApi extends AuthApi {
   jobs(state?: JobState): Promise<Job[]>;
   /** Puts a dead job back in the queue (404 `not-found` if it is not dead). */
   retryJob(id: number): Promise<void>;
+  /** The tenant's staff accounts, by e-mail. Admins only. */
+  staff(): Promise<Staff[]>;
+  /** Creates a staff account (422 `validation` per field, 409 `conflict` for a taken e-mail). Admins only. */
+  createStaff(s: NewStaff): Promise<Staff>;
 }
 
 export interface PlatformApi extends AuthApi {
@@ -194,6 +203,8 @@ export function tenantApi(c: Client): TenantApi {
     retryJob: async (id) => {
       await unwrap(c.POST('/api/v1/jobs/{id}/retry', { params: { path: { id } }, parseAs: 'text' }));
     },
+    staff: async () => (await unwrap(c.GET('/api/v1/staff'))).staff,
+    createStaff: (body) => unwrap(c.POST('/api/v1/staff', { body })),
   };
 }
 

@@ -92,6 +92,9 @@ pub enum ApiError {
     /// A duplicate or conflicting change.
     #[error("{0}")]
     Conflict(String),
+    /// The database cannot be reached in time.
+    #[error("the service is temporarily unavailable; try again shortly")]
+    Unavailable(String),
     /// Something on our side; details are in the log under the request id.
     #[error("an internal error occurred")]
     Internal(String),
@@ -116,6 +119,7 @@ impl ApiError {
             Csrf => ("csrf", "CSRF check failed", StatusCode::FORBIDDEN),
             TooManyAttempts(_) => ("too-many-attempts", "Too many attempts", StatusCode::TOO_MANY_REQUESTS),
             Conflict(_) => ("conflict", "Conflict", StatusCode::CONFLICT),
+            Unavailable(_) => ("unavailable", "Service unavailable", StatusCode::SERVICE_UNAVAILABLE),
             Internal(_) => ("internal", "Internal error", StatusCode::INTERNAL_SERVER_ERROR),
         }
     }
@@ -144,9 +148,9 @@ pub fn problem_response(code: &str, title: &str, status: StatusCode, detail: Str
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let (code, title, status) = self.code_status();
-        if let ApiError::Internal(cause) = &self {
+        if let ApiError::Internal(cause) | ApiError::Unavailable(cause) = &self {
             // The cause goes to the log (under the request id), never to the client.
-            tracing::error!(error = %cause, "internal error");
+            tracing::error!(error = %cause, "request failed");
         }
         let errors = match &self {
             ApiError::Validation(e) => e.clone(),
@@ -181,7 +185,16 @@ macro_rules! internal_from {
         }
     )*};
 }
-internal_from!(sqlx::Error, kapu_crypto::CryptoError, kapu_audit::AuditError, kapu_jobs::JobsError);
+internal_from!(kapu_crypto::CryptoError, kapu_audit::AuditError, kapu_jobs::JobsError);
+
+impl From<sqlx::Error> for ApiError {
+    fn from(e: sqlx::Error) -> Self {
+        match e {
+            sqlx::Error::PoolTimedOut | sqlx::Error::PoolClosed | sqlx::Error::Io(_) => ApiError::Unavailable(e.to_string()),
+            other => ApiError::Internal(other.to_string()),
+        }
+    }
+}
 
 impl From<kapu_core::CoreError> for ApiError {
     fn from(e: kapu_core::CoreError) -> Self {
@@ -192,6 +205,7 @@ impl From<kapu_core::CoreError> for ApiError {
             UnknownTenant(s) => ApiError::UnknownTenant(s),
             DuplicateSlug(_) | DuplicateDomain(_) => ApiError::Conflict(e.to_string()),
             Suspended(_) => ApiError::TenantSuspended,
+            Database(e) => e.into(),
             other => ApiError::Internal(other.to_string()),
         }
     }
@@ -209,6 +223,7 @@ impl From<kapu_staff::StaffError> for ApiError {
             InvalidTotp => ApiError::InvalidTotp,
             NoEnrolment => ApiError::Conflict(e.to_string()),
             Locked(until) => ApiError::TooManyAttempts(until.to_rfc3339()),
+            Database(e) => e.into(),
             other => ApiError::Internal(other.to_string()),
         }
     }
@@ -218,6 +233,7 @@ impl From<kapu_clients::ClientError> for ApiError {
     fn from(e: kapu_clients::ClientError) -> Self {
         match e {
             kapu_clients::ClientError::Invalid { field, message } => ApiError::field(field, message),
+            kapu_clients::ClientError::Database(e) => e.into(),
             other => ApiError::Internal(other.to_string()),
         }
     }

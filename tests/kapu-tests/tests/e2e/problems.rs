@@ -97,3 +97,35 @@ async fn health_metrics_and_openapi() -> Result<()> {
     kit.stop().await;
     Ok(())
 }
+
+#[tokio::test]
+async fn a_database_outage_is_a_503_problem_not_a_500() -> Result<()> {
+    // A server whose database is gone: nothing listens on port 1.
+    let closed = std::net::TcpListener::bind("127.0.0.1:0")?.local_addr()?.port();
+    let pool = sqlx::postgres::PgPoolOptions::new()
+        .acquire_timeout(std::time::Duration::from_secs(2))
+        .connect_lazy(&format!("postgres://postgres@127.0.0.1:{closed}/kapu"))?;
+    let key = kapu_crypto::MasterKey::from_base64(&kapu_crypto::MasterKey::generate_base64())?;
+    let state = kapu_http::AppState::new(
+        kapu_core::Db::new(pool, "x"),
+        std::sync::Arc::new(kapu_crypto::Crypto::new(key, vec![])),
+        Default::default(),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+    let base = format!("http://{}", listener.local_addr()?);
+    let (stop, mut rx) = tokio::sync::watch::channel(false);
+    let server = tokio::spawn(kapu::wiring::serve(kapu_http::app(state), listener, None, async move {
+        let _ = rx.changed().await;
+    }));
+    let r = reqwest::get(format!("{base}/t/valahol/api/v1/me")).await?;
+    assert_eq!(r.status(), 503);
+    assert_eq!(r.json::<serde_json::Value>().await?["type"], "urn:kapu:problem:unavailable");
+    let r = reqwest::get(format!("{base}/readyz")).await?;
+    assert_eq!(r.status(), 503);
+    let body = r.text().await?;
+    assert!(body.contains("not-ready") && !body.contains(&closed.to_string()), "no connection details leak: {body}");
+    assert_eq!(reqwest::get(format!("{base}/healthz")).await?.status(), 200, "liveness does not depend on the database");
+    let _ = stop.send(true);
+    server.await??;
+    Ok(())
+}

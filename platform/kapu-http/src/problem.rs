@@ -142,6 +142,8 @@ pub fn problem_response(code: &str, title: &str, status: StatusCode, detail: Str
     };
     let mut res = (status, axum::Json(body)).into_response();
     res.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static(PROBLEM_JSON));
+    // `title` and `detail` are English; UIs translate by the stable `type`.
+    res.headers_mut().insert(header::CONTENT_LANGUAGE, HeaderValue::from_static("en"));
     res
 }
 

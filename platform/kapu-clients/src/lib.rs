@@ -5,6 +5,8 @@
 //! read or change goes through this module and writes an audit record in the same
 //! transaction: there is no way to fetch a client without saying who and why.
 
+pub mod account;
+
 use chrono::{DateTime, NaiveDate, Utc};
 use kapu_audit::{Actor, AuditEvent};
 use kapu_core::TenantTx;
@@ -33,6 +35,9 @@ pub enum ClientError {
     /// Audit failed (and with it the access).
     #[error("audit error: {0}")]
     Audit(#[from] kapu_audit::AuditError),
+    /// Queueing an e-mail failed.
+    #[error("job error: {0}")]
+    Jobs(#[from] kapu_jobs::JobsError),
     /// Stored data that does not decode.
     #[error("stored data does not decode: {0}")]
     Decode(#[from] serde_json::Error),

@@ -10,6 +10,8 @@
 //! Every ciphertext is bound to a context string (e.g. `client.identity`) as associated
 //! data, so a value cannot be moved to another column or tenant unnoticed.
 
+pub mod password;
+
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 

@@ -296,7 +296,12 @@ pub async fn problemize(req: Request, next: Next) -> Response {
     if !(status.is_client_error() || status.is_server_error()) {
         return res;
     }
-    let is_problem = res.headers().get(header::CONTENT_TYPE).is_some_and(|v| v.as_bytes() == PROBLEM_JSON.as_bytes());
+    let content_type = res.headers().get(header::CONTENT_TYPE).map(|v| v.as_bytes().to_vec()).unwrap_or_default();
+    let is_problem = content_type == PROBLEM_JSON.as_bytes();
+    // The portal answers people with pages of its own (a form with its errors, say).
+    if content_type.starts_with(b"text/html") {
+        return res;
+    }
     let res = if is_problem {
         res
     } else {

@@ -1,7 +1,6 @@
-//! argon2id password hashing (on the blocking pool) and the password policy.
+//! The staff password policy. Hashing lives in `kapu_crypto::password`.
 
-use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString, rand_core::OsRng};
-use argon2::{Algorithm, Argon2, Params, Version};
+pub use kapu_crypto::password::{hash_password, verify_password};
 use thiserror::Error;
 
 /// Why a password is refused.
@@ -36,29 +35,6 @@ pub fn check_password_policy(password: &str, email: &str) -> Result<(), Password
     Ok(())
 }
 
-fn argon2() -> Argon2<'static> {
-    // OWASP's argon2id baseline: 19 MiB, 2 passes, 1 lane.
-    Argon2::new(Algorithm::Argon2id, Version::V0x13, Params::new(19 * 1024, 2, 1, None).unwrap_or_default())
-}
-
-/// Hashes a password with argon2id, off the async threads.
-pub async fn hash_password(password: String) -> String {
-    tokio::task::spawn_blocking(move || {
-        let salt = SaltString::generate(&mut OsRng);
-        argon2().hash_password(password.as_bytes(), &salt).map(|h| h.to_string()).unwrap_or_default()
-    })
-    .await
-    .unwrap_or_default()
-}
-
-/// Checks a password against a stored hash, off the async threads. An unparsable hash
-/// never matches.
-pub async fn verify_password(password: String, hash: String) -> bool {
-    tokio::task::spawn_blocking(move || PasswordHash::new(&hash).is_ok_and(|h| argon2().verify_password(password.as_bytes(), &h).is_ok()))
-        .await
-        .unwrap_or(false)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -69,14 +45,5 @@ mod tests {
         assert_eq!(check_password_policy("aaaaaaaaaaaaaa", "a@b.hu"), Err(PasswordPolicyError::Guessable));
         assert_eq!(check_password_policy("kovacs.janos-2026", "kovacs.janos@x.hu"), Err(PasswordPolicyError::Guessable));
         assert!(check_password_policy("Hegyvidek-Tavasz-2026", "kovacs.janos@x.hu").is_ok());
-    }
-
-    #[tokio::test]
-    async fn hashes_are_argon2id_and_verify() {
-        let h = hash_password("correct horse battery".into()).await;
-        assert!(h.starts_with("$argon2id$"));
-        assert!(verify_password("correct horse battery".into(), h.clone()).await);
-        assert!(!verify_password("wrong horse battery".into(), h).await);
-        assert!(!verify_password("x".into(), "not a hash".into()).await);
     }
 }

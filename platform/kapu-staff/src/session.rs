@@ -255,8 +255,6 @@ pub enum LoginOutcome {
     Locked(DateTime<Utc>),
 }
 
-const DUMMY_HASH: &str = "$argon2id$v=19$m=19456,t=2,p=1$c29tZXNhbHRzb21lc2FsdA$0bQ5w1cHcsGNu8VZ3M2rW5X5Pc3hZ1Yk8I7oN0mXr6w";
-
 #[derive(sqlx::FromRow)]
 struct LoginRow {
     id: Uuid,
@@ -287,7 +285,7 @@ pub async fn login(
     .await?;
     let Some(row) = row else {
         // Spend the same time as for a real account, so timing does not reveal accounts.
-        verify_password(password.to_owned(), DUMMY_HASH.to_owned()).await;
+        verify_password(password.to_owned(), kapu_crypto::password::DUMMY_HASH.to_owned()).await;
         return Ok(LoginOutcome::InvalidCredentials);
     };
     if let Some(until) = row.locked_until.filter(|u| *u > now) {

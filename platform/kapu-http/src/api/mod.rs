@@ -58,6 +58,7 @@ pub(crate) fn platform_api() -> OpenApiRouter<AppState> {
 pub(crate) fn tenant_router(state: AppState) -> Router {
     let (api, _) = OpenApiRouter::new().nest("/api/v1", tenant_api()).split_for_parts();
     api.merge(crate::openapi::docs_router())
+        .merge(crate::portal::routes())
         .route("/api/v1", get(|| async { Redirect::temporary("v1/docs/") }))
         .fallback_service(tower::service_fn({
             let state = state.clone();

@@ -88,16 +88,12 @@ async fn migrations_report_failed_tenants_and_resume() -> Result<()> {
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert!(stdout.contains("tenant mig-b: FAILED") && stdout.contains("1 failed"), "{stdout}");
 
-    // Fix B by restoring its record; re-running continues where it stopped: nothing is redone.
-    let checksum: Vec<u8> =
-        sqlx::query_scalar(&format!("SELECT checksum FROM {}.schema_migration WHERE version = 1", a.tenant.slug.schema()))
-            .fetch_one(&su)
-            .await?;
+    // Fix B by restoring its records; re-running continues where it stopped: nothing is redone.
     sqlx::query(&format!(
-        "INSERT INTO {}.schema_migration (version, description, checksum) VALUES (1, 'foundation', $1)",
-        b.tenant.slug.schema()
+        "INSERT INTO {}.schema_migration SELECT * FROM {}.schema_migration",
+        b.tenant.slug.schema(),
+        a.tenant.slug.schema()
     ))
-    .bind(checksum)
     .execute(&su)
     .await?;
     let report = kit.db.migrate_all_tenants(|_| {}).await?;

@@ -1,0 +1,401 @@
+//! Client accounts on the citizen portal: self-registration, e-mail verification, sign-in,
+//! sessions and password reset. An account is at identification level `registered` until
+//! the client identifies in person or through the national login (KAÜ).
+
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD as B64URL;
+use chrono::{DateTime, Duration, Utc};
+use kapu_core::TenantTx;
+use kapu_crypto::password::{DUMMY_HASH, hash_password, verify_password};
+use kapu_mail::OutgoingMail;
+use rand::RngCore;
+use serde::Serialize;
+use sha2::{Digest, Sha256};
+use uuid::Uuid;
+
+use crate::ClientError;
+
+/// How strongly a client has proved who they are; case types require a level.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum IdentificationLevel {
+    /// E-mail address verified only.
+    Registered,
+    /// Identified in person at the office, with an ID document.
+    InPerson,
+    /// Identified through the national login (KAÜ / Ügyfélkapu+).
+    Kau,
+}
+
+impl IdentificationLevel {
+    fn parse(s: &str) -> Self {
+        match s {
+            "in_person" => Self::InPerson,
+            "kau" => Self::Kau,
+            _ => Self::Registered,
+        }
+    }
+}
+
+/// A client account.
+#[derive(Clone, Debug, Serialize)]
+pub struct Account {
+    /// Id.
+    pub id: Uuid,
+    /// Sign-in e-mail.
+    pub email: String,
+    /// Name shown on the portal.
+    pub display_name: String,
+    /// Identification level.
+    pub level: IdentificationLevel,
+    /// When the e-mail address was confirmed.
+    pub email_verified_at: Option<DateTime<Utc>>,
+}
+
+/// A registration form's content.
+#[derive(Clone, Debug)]
+pub struct Registration {
+    /// Name.
+    pub display_name: String,
+    /// E-mail.
+    pub email: String,
+    /// Password.
+    pub password: String,
+}
+
+/// The portal's links and name, for the e-mails.
+pub struct Mailing<'a> {
+    /// The municipality's name.
+    pub tenant_name: &'a str,
+    /// Builds the link that carries a one-time token to a portal path.
+    pub link: &'a (dyn Fn(&str, &str) -> String + Sync),
+}
+
+fn invalid(field: &'static str, code: &str) -> ClientError {
+    ClientError::Invalid { field, message: code.to_owned() }
+}
+
+fn valid_email(e: &str) -> bool {
+    e.len() <= 254
+        && !e.chars().any(char::is_whitespace)
+        && e.split_once('@').is_some_and(|(l, d)| !l.is_empty() && d.contains('.') && !d.starts_with('.') && !d.ends_with('.'))
+}
+
+/// Checks a new password: at least 10 characters and not guessable by zxcvbn (score 3 of 4
+/// or better, given the person's own e-mail and name). Errors carry a code the portal words.
+pub fn check_password(password: &str, inputs: &[&str]) -> Result<(), ClientError> {
+    if password.chars().count() < 10 {
+        return Err(invalid("password", "too_short"));
+    }
+    if password.chars().count() > 256 {
+        return Err(invalid("password", "too_long"));
+    }
+    let mut words: Vec<&str> = inputs.to_vec();
+    words.extend(inputs.iter().flat_map(|i| i.split(['@', '.', ' ', '-'])));
+    if (zxcvbn::zxcvbn(password, &words).score() as u8) < 3 {
+        return Err(invalid("password", "weak"));
+    }
+    Ok(())
+}
+
+fn token() -> (String, Vec<u8>) {
+    let mut b = [0u8; 32];
+    rand::rngs::OsRng.fill_bytes(&mut b);
+    let t = B64URL.encode(b);
+    let h = Sha256::digest(t.as_bytes()).to_vec();
+    (t, h)
+}
+
+async fn issue_token(
+    tx: &mut TenantTx,
+    account: Uuid,
+    purpose: &str,
+    valid_for: Duration,
+    now: DateTime<Utc>,
+) -> Result<String, ClientError> {
+    let (t, h) = token();
+    sqlx::query("INSERT INTO client_token (token_hash, account_id, purpose, created_at, expires_at) VALUES ($1, $2, $3, $4, $5)")
+        .bind(h)
+        .bind(account)
+        .bind(purpose)
+        .bind(now)
+        .bind(now + valid_for)
+        .execute(tx.conn())
+        .await?;
+    Ok(t)
+}
+
+async fn send(tx: &mut TenantTx, to: &str, subject: String, text: String) -> Result<(), ClientError> {
+    let mail = OutgoingMail { to: to.to_owned(), subject, text, html: None, message_id: format!("<{}@kapu>", Uuid::now_v7()) };
+    kapu_jobs::enqueue(tx, kapu_jobs::NewJob::new(kapu_mail::SEND_JOB, &mail)).await?;
+    Ok(())
+}
+
+/// Registers an account and e-mails the verification link, in the caller's transaction.
+/// An address that already has an account gets a notice instead, and the caller answers
+/// the same either way, so the form does not reveal who is registered.
+pub async fn register(tx: &mut TenantTx, reg: Registration, mailing: &Mailing<'_>, now: DateTime<Utc>) -> Result<(), ClientError> {
+    let name = reg.display_name.trim();
+    let email = reg.email.trim();
+    if name.is_empty() {
+        return Err(invalid("display_name", "required"));
+    }
+    if name.chars().count() > 100 {
+        return Err(invalid("display_name", "too_long"));
+    }
+    if !valid_email(email) {
+        return Err(invalid("email", "email"));
+    }
+    check_password(&reg.password, &[email, name, mailing.tenant_name])?;
+    let existing: Option<(Uuid, String)> = sqlx::query_as("SELECT id, display_name FROM client_account WHERE lower(email) = lower($1)")
+        .bind(email)
+        .fetch_optional(tx.conn())
+        .await?;
+    if let Some((_, existing_name)) = existing {
+        let link = (mailing.link)("belepes", "");
+        let text = format!(
+            "Kedves {existing_name}!\n\nValaki ezzel az e-mail-címmel próbált regisztrálni a(z) {t} e-ügyintézési portálján. \
+             Önnek már van fiókja: belépni itt tud: {link}\nHa elfelejtette a jelszavát, kérjen újat a belépési oldalon.\n\n---\n\n\
+             Someone tried to register with this address on the {t} portal. You already have an account; sign in here: {link}\n",
+            t = mailing.tenant_name
+        );
+        return send(tx, email, format!("{}: már van fiókja / you already have an account", mailing.tenant_name), text).await;
+    }
+    let id = Uuid::now_v7();
+    let hash = hash_password(reg.password).await;
+    sqlx::query("INSERT INTO client_account (id, email, display_name, password_hash, created_at) VALUES ($1, $2, $3, $4, $5)")
+        .bind(id)
+        .bind(email)
+        .bind(name)
+        .bind(hash)
+        .bind(now)
+        .execute(tx.conn())
+        .await?;
+    let t = issue_token(tx, id, "verify_email", Duration::hours(24), now).await?;
+    let link = (mailing.link)("email-megerosites", &t);
+    let text = format!(
+        "Kedves {name}!\n\nKöszönjük, hogy regisztrált a(z) {tn} e-ügyintézési portálján. E-mail-címe megerősítéséhez \
+         nyissa meg 24 órán belül az alábbi hivatkozást:\n{link}\n\nHa nem Ön regisztrált, hagyja figyelmen kívül ezt a levelet.\n\n---\n\n\
+         Dear {name},\n\nThank you for registering on the {tn} portal. To confirm your e-mail address, open this link within 24 hours:\n{link}\n",
+        tn = mailing.tenant_name
+    );
+    send(tx, email, format!("{}: e-mail-cím megerősítése / confirm your e-mail address", mailing.tenant_name), text).await
+}
+
+async fn use_token(tx: &mut TenantTx, token: &str, purpose: &str, now: DateTime<Utc>) -> Result<Uuid, ClientError> {
+    let h = Sha256::digest(token.as_bytes()).to_vec();
+    let id: Option<Uuid> = sqlx::query_scalar(
+        "UPDATE client_token SET used_at = $3 WHERE token_hash = $1 AND purpose = $2 AND used_at IS NULL AND expires_at > $3 RETURNING account_id",
+    )
+    .bind(h)
+    .bind(purpose)
+    .bind(now)
+    .fetch_optional(tx.conn())
+    .await?;
+    id.ok_or_else(|| invalid("token", "invalid_link"))
+}
+
+const SELECT: &str = "SELECT id, email, display_name, identification_level, email_verified_at FROM client_account";
+
+#[derive(sqlx::FromRow)]
+struct AccountRow {
+    id: Uuid,
+    email: String,
+    display_name: String,
+    identification_level: String,
+    email_verified_at: Option<DateTime<Utc>>,
+}
+
+impl From<AccountRow> for Account {
+    fn from(r: AccountRow) -> Self {
+        Account {
+            id: r.id,
+            email: r.email,
+            display_name: r.display_name,
+            level: IdentificationLevel::parse(&r.identification_level),
+            email_verified_at: r.email_verified_at,
+        }
+    }
+}
+
+/// Confirms an e-mail address with the link's token; a used or expired link is refused.
+pub async fn verify_email(tx: &mut TenantTx, token: &str, now: DateTime<Utc>) -> Result<Account, ClientError> {
+    let id = use_token(tx, token, "verify_email", now).await?;
+    sqlx::query("UPDATE client_account SET email_verified_at = COALESCE(email_verified_at, $2) WHERE id = $1")
+        .bind(id)
+        .bind(now)
+        .execute(tx.conn())
+        .await?;
+    let row: AccountRow = sqlx::query_as(&format!("{SELECT} WHERE id = $1")).bind(id).fetch_one(tx.conn()).await?;
+    Ok(row.into())
+}
+
+/// A signed-in client.
+#[derive(Clone, Debug)]
+pub struct ClientSession {
+    /// The account.
+    pub account: Account,
+    /// Forms must echo this token.
+    pub csrf_token: String,
+    token_hash: Vec<u8>,
+}
+
+/// What a sign-in attempt ended in; the caller commits in every case.
+#[derive(Debug)]
+pub enum SignIn {
+    /// Signed in: the cookie gets the token.
+    SignedIn(String, ClientSession),
+    /// Wrong e-mail or password (not told apart).
+    InvalidCredentials,
+    /// Right password, but the e-mail address is not confirmed yet.
+    Unverified,
+    /// Too many failures.
+    Locked(DateTime<Utc>),
+}
+
+/// Session lifetime for clients.
+pub const SESSION_TTL: Duration = Duration::hours(2);
+
+#[derive(sqlx::FromRow)]
+struct SignInRow {
+    id: Uuid,
+    password_hash: String,
+    failed_logins: i32,
+    locked_until: Option<DateTime<Utc>>,
+    email_verified_at: Option<DateTime<Utc>>,
+}
+
+/// Checks e-mail and password and opens a session.
+pub async fn sign_in(tx: &mut TenantTx, email: &str, password: &str, now: DateTime<Utc>) -> Result<SignIn, ClientError> {
+    let row: Option<SignInRow> = sqlx::query_as(
+        "SELECT id, password_hash, failed_logins, locked_until, email_verified_at FROM client_account WHERE lower(email) = lower($1) FOR UPDATE",
+    )
+    .bind(email.trim())
+    .fetch_optional(tx.conn())
+    .await?;
+    let Some(SignInRow { id, password_hash: hash, failed_logins: failed, locked_until, email_verified_at: verified }) = row else {
+        verify_password(password.to_owned(), DUMMY_HASH.to_owned()).await;
+        return Ok(SignIn::InvalidCredentials);
+    };
+    if let Some(until) = locked_until.filter(|u| *u > now) {
+        return Ok(SignIn::Locked(until));
+    }
+    if !verify_password(password.to_owned(), hash).await {
+        let failed = failed + 1;
+        let lock = (failed >= 5).then(|| now + Duration::minutes(1) * (1 << (failed - 5).clamp(0, 6)));
+        sqlx::query("UPDATE client_account SET failed_logins = $2, locked_until = $3 WHERE id = $1")
+            .bind(id)
+            .bind(failed)
+            .bind(lock)
+            .execute(tx.conn())
+            .await?;
+        return Ok(lock.map_or(SignIn::InvalidCredentials, SignIn::Locked));
+    }
+    sqlx::query("UPDATE client_account SET failed_logins = 0, locked_until = NULL WHERE id = $1").bind(id).execute(tx.conn()).await?;
+    if verified.is_none() {
+        return Ok(SignIn::Unverified);
+    }
+    let (t, h) = token();
+    let (csrf, _) = token();
+    sqlx::query("INSERT INTO client_session (token_hash, account_id, csrf_token, created_at, expires_at, last_seen_at) VALUES ($1, $2, $3, $4, $5, $4)")
+        .bind(&h)
+        .bind(id)
+        .bind(&csrf)
+        .bind(now)
+        .bind(now + SESSION_TTL)
+        .execute(tx.conn())
+        .await?;
+    let account: AccountRow = sqlx::query_as(&format!("{SELECT} WHERE id = $1")).bind(id).fetch_one(tx.conn()).await?;
+    Ok(SignIn::SignedIn(t, ClientSession { account: account.into(), csrf_token: csrf, token_hash: h }))
+}
+
+/// The live session a cookie's token belongs to, if any.
+pub async fn authenticate(tx: &mut TenantTx, token: &str, now: DateTime<Utc>) -> Result<Option<ClientSession>, ClientError> {
+    let h = Sha256::digest(token.as_bytes()).to_vec();
+    let row: Option<(Uuid, String)> =
+        sqlx::query_as("SELECT account_id, csrf_token FROM client_session WHERE token_hash = $1 AND expires_at > $2 AND last_seen_at > $2 - interval '30 minutes'")
+            .bind(&h)
+            .bind(now)
+            .fetch_optional(tx.conn())
+            .await?;
+    let Some((id, csrf)) = row else { return Ok(None) };
+    sqlx::query("UPDATE client_session SET last_seen_at = $2 WHERE token_hash = $1 AND last_seen_at < $2 - interval '1 minute'")
+        .bind(&h)
+        .bind(now)
+        .execute(tx.conn())
+        .await?;
+    let account: AccountRow = sqlx::query_as(&format!("{SELECT} WHERE id = $1")).bind(id).fetch_one(tx.conn()).await?;
+    Ok(Some(ClientSession { account: account.into(), csrf_token: csrf, token_hash: h }))
+}
+
+/// Ends a session.
+pub async fn sign_out(tx: &mut TenantTx, session: &ClientSession) -> Result<(), ClientError> {
+    sqlx::query("DELETE FROM client_session WHERE token_hash = $1").bind(&session.token_hash).execute(tx.conn()).await?;
+    Ok(())
+}
+
+/// E-mails a password reset link when the address has an account; silent otherwise.
+pub async fn request_password_reset(tx: &mut TenantTx, email: &str, mailing: &Mailing<'_>, now: DateTime<Utc>) -> Result<(), ClientError> {
+    let row: Option<(Uuid, String, String)> =
+        sqlx::query_as("SELECT id, email, display_name FROM client_account WHERE lower(email) = lower($1)")
+            .bind(email.trim())
+            .fetch_optional(tx.conn())
+            .await?;
+    let Some((id, to, name)) = row else { return Ok(()) };
+    let t = issue_token(tx, id, "reset_password", Duration::hours(1), now).await?;
+    let link = (mailing.link)("jelszo-visszaallitas", &t);
+    let text = format!(
+        "Kedves {name}!\n\nÚj jelszó beállításához nyissa meg egy órán belül az alábbi hivatkozást:\n{link}\n\n\
+         Ha nem Ön kérte, hagyja figyelmen kívül ezt a levelet.\n\n---\n\nDear {name},\n\nTo set a new password, open this link within one hour:\n{link}\n"
+    );
+    send(tx, &to, format!("{}: jelszó visszaállítása / password reset", mailing.tenant_name), text).await
+}
+
+/// Sets a new password with a reset link's token; ends every session of the account.
+/// A reset also confirms the address, since the link arrived there.
+pub async fn reset_password(tx: &mut TenantTx, token: &str, password: &str, now: DateTime<Utc>) -> Result<(), ClientError> {
+    let h = Sha256::digest(token.as_bytes()).to_vec();
+    let owner: Option<(String, String)> = sqlx::query_as(
+        "SELECT a.email, a.display_name FROM client_token t JOIN client_account a ON a.id = t.account_id
+         WHERE t.token_hash = $1 AND t.purpose = 'reset_password' AND t.used_at IS NULL AND t.expires_at > $2",
+    )
+    .bind(&h)
+    .bind(now)
+    .fetch_optional(tx.conn())
+    .await?;
+    let (email, name) = owner.ok_or_else(|| invalid("token", "invalid_link"))?;
+    check_password(password, &[&email, &name])?;
+    let id = use_token(tx, token, "reset_password", now).await?;
+    let hash = hash_password(password.to_owned()).await;
+    sqlx::query("UPDATE client_account SET password_hash = $2, failed_logins = 0, locked_until = NULL, email_verified_at = COALESCE(email_verified_at, $3) WHERE id = $1")
+        .bind(id)
+        .bind(hash)
+        .bind(now)
+        .execute(tx.conn())
+        .await?;
+    sqlx::query("DELETE FROM client_session WHERE account_id = $1").bind(id).execute(tx.conn()).await?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn password_strength() {
+        let code = |r: Result<(), ClientError>| match r {
+            Err(ClientError::Invalid { message, .. }) => message,
+            _ => "ok".into(),
+        };
+        assert_eq!(code(check_password("rovid", &[])), "too_short");
+        assert_eq!(code(check_password("password123", &[])), "weak");
+        assert_eq!(code(check_password("kovacs.janos@example.hu", &["kovacs.janos@example.hu", "Kovács János"])), "weak");
+        assert_eq!(code(check_password("Zöld-Kerítés-Alatt-Hét-Macska", &["anna@example.hu"])), "ok");
+    }
+
+    #[test]
+    fn levels_are_ordered() {
+        assert!(IdentificationLevel::Registered < IdentificationLevel::InPerson);
+        assert!(IdentificationLevel::InPerson < IdentificationLevel::Kau);
+    }
+}

@@ -1,0 +1,425 @@
+//! Client accounts on the portal: registration, e-mail confirmation, sign-in, the profile
+//! page, sign-out and password reset. Plain HTML forms (no JavaScript); every form carries
+//! a CSRF token, checked against a cookie before sign-in and against the session after.
+
+use std::collections::HashMap;
+
+use axum::Router;
+use axum::extract::{Extension, Form, Query, State};
+use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, Uri, header};
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::routing::{get, post};
+use chrono::Utc;
+use kapu_clients::ClientError;
+use kapu_clients::account::{self, ClientSession, IdentificationLevel, Mailing, Registration, SignIn};
+use minijinja::context;
+use rand::RngCore;
+use subtle::ConstantTimeEq;
+
+use super::{language_of, render, text};
+use crate::AppState;
+use crate::problem::ApiError;
+use crate::tenancy::ResolvedTenant;
+
+const SESSION_COOKIE: &str = "kapu_client";
+const FORM_COOKIE: &str = "kapu_form";
+
+pub(crate) fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/regisztracio", get(register_form).post(register))
+        .route("/email-megerosites", get(confirm_email))
+        .route("/belepes", get(login_form).post(login))
+        .route("/profil", get(profile))
+        .route("/kijelentkezes", post(logout))
+        .route("/elfelejtett-jelszo", get(forgot_form).post(forgot))
+        .route("/jelszo-visszaallitas", get(reset_form).post(reset))
+}
+
+type Fields = HashMap<String, String>;
+
+fn cookie<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
+    headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .filter_map(|kv| kv.trim().split_once('='))
+        .find(|(k, _)| *k == name)
+        .map(|(_, v)| v)
+        .filter(|v| !v.is_empty())
+}
+
+pub(crate) fn has_session_cookie(headers: &HeaderMap) -> bool {
+    cookie(headers, SESSION_COOKIE).is_some()
+}
+
+fn random() -> String {
+    let mut b = [0u8; 24];
+    rand::rngs::OsRng.fill_bytes(&mut b);
+    b.iter().map(|x| format!("{x:02x}")).collect()
+}
+
+fn set_cookie(res: &mut Response, state: &AppState, t: &ResolvedTenant, name: &str, value: &str, max_age: i64, same_site: &str) {
+    let secure = if state.config.secure_cookies { "; Secure" } else { "" };
+    let v = format!("{name}={value}; Path={}/; HttpOnly; SameSite={same_site}; Max-Age={max_age}{secure}", t.prefix);
+    if let Ok(v) = HeaderValue::from_str(&v) {
+        res.headers_mut().append(header::SET_COOKIE, v);
+    }
+}
+
+/// A form page: its CSRF token (re-using the visitor's form cookie) and language.
+struct FormCtx {
+    csrf: String,
+    fresh: bool,
+    lang: String,
+    lang_chosen: bool,
+}
+
+fn form_ctx(headers: &HeaderMap) -> FormCtx {
+    form_ctx_with(None, headers)
+}
+
+fn form_ctx_with(query: Option<&str>, headers: &HeaderMap) -> FormCtx {
+    let (lang, lang_chosen) = language_of(query, headers);
+    let (csrf, fresh) = match cookie(headers, FORM_COOKIE) {
+        Some(c) => (c.to_owned(), false),
+        None => (random(), true),
+    };
+    FormCtx { csrf, fresh, lang, lang_chosen }
+}
+
+fn show_form(
+    state: &AppState,
+    t: &ResolvedTenant,
+    f: &FormCtx,
+    template: &str,
+    status: StatusCode,
+    form: &Fields,
+    errors: &[(String, String)],
+) -> Response {
+    let list: Vec<_> = errors.iter().map(|(field, message)| context! { field, message }).collect();
+    let map: HashMap<&str, &str> = errors.iter().map(|(f, m)| (f.as_str(), m.as_str())).collect();
+    let mut res = render(
+        state,
+        t,
+        &f.lang,
+        f.lang_chosen,
+        template,
+        status,
+        context! { csrf => &f.csrf, form => form, errors => list, field_errors => map },
+    );
+    if f.fresh {
+        set_cookie(&mut res, state, t, FORM_COOKIE, &f.csrf, 7200, "Strict");
+    }
+    res
+}
+
+fn message(
+    state: &AppState,
+    t: &ResolvedTenant,
+    lang: &str,
+    status: StatusCode,
+    heading: &str,
+    body: &str,
+    link: Option<(&str, &str)>,
+) -> Response {
+    let (link, link_text) = link.map_or((String::new(), String::new()), |(href, label)| (format!("{}{href}", t.prefix), text(lang, label)));
+    render(
+        state,
+        t,
+        lang,
+        false,
+        "message.html",
+        status,
+        context! { heading => text(lang, heading), text => text(lang, body), link, link_text },
+    )
+}
+
+/// Refuses a form post that did not come from our own form.
+fn check_form(method: &Method, headers: &HeaderMap, fields: &Fields, expected: Option<&str>) -> Result<(), ApiError> {
+    crate::auth::check_same_origin(method, headers)?;
+    let sent = fields.get("csrf").map(String::as_str).unwrap_or("");
+    let want = expected.or_else(|| cookie(headers, FORM_COOKIE)).unwrap_or("");
+    if want.is_empty() || !bool::from(sent.as_bytes().ct_eq(want.as_bytes())) {
+        return Err(ApiError::Csrf);
+    }
+    Ok(())
+}
+
+fn field_errors(lang: &str, e: ClientError) -> Result<Vec<(String, String)>, ApiError> {
+    match e {
+        ClientError::Invalid { field, message } => Ok(vec![(field.to_owned(), text(lang, &format!("err_{message}")))]),
+        other => Err(other.into()),
+    }
+}
+
+fn mailing_link(state: &AppState, headers: &HeaderMap, t: &ResolvedTenant) -> impl Fn(&str, &str) -> String + Sync + use<> {
+    let host = headers.get(header::HOST).and_then(|h| h.to_str().ok()).unwrap_or("127.0.0.1").to_owned();
+    let scheme = if state.config.secure_cookies { "https" } else { "http" };
+    let prefix = t.prefix.clone();
+    move |path: &str, token: &str| {
+        if token.is_empty() {
+            format!("{scheme}://{host}{prefix}/{path}")
+        } else {
+            format!("{scheme}://{host}{prefix}/{path}?token={token}")
+        }
+    }
+}
+
+async fn register_form(State(state): State<AppState>, Extension(t): Extension<ResolvedTenant>, uri: Uri, headers: HeaderMap) -> Response {
+    show_form(&state, &t, &form_ctx_with(uri.query(), &headers), "register.html", StatusCode::OK, &Fields::new(), &[])
+}
+
+async fn register(
+    State(state): State<AppState>,
+    Extension(t): Extension<ResolvedTenant>,
+    headers: HeaderMap,
+    Form(fields): Form<Fields>,
+) -> Result<Response, ApiError> {
+    let f = form_ctx(&headers);
+    if check_form(&Method::POST, &headers, &fields, None).is_err() {
+        return Ok(show_form(
+            &state,
+            &t,
+            &f,
+            "register.html",
+            StatusCode::FORBIDDEN,
+            &fields,
+            &[("display_name".into(), text(&f.lang, "err_csrf"))],
+        ));
+    }
+    let get = |k: &str| fields.get(k).cloned().unwrap_or_default();
+    let reg = Registration { display_name: get("display_name"), email: get("email"), password: get("password") };
+    let link = mailing_link(&state, &headers, &t);
+    let mailing = Mailing { tenant_name: &t.tenant.name, link: &link };
+    let mut tx = state.db.tenant_tx(&t.tenant).await?;
+    match account::register(&mut tx, reg, &mailing, Utc::now()).await {
+        Ok(()) => {
+            tx.commit().await?;
+            Ok(message(&state, &t, &f.lang, StatusCode::OK, "check_mail_title", "check_mail_text", None))
+        }
+        Err(e) => {
+            let errors = field_errors(&f.lang, e)?;
+            Ok(show_form(&state, &t, &f, "register.html", StatusCode::UNPROCESSABLE_ENTITY, &fields, &errors))
+        }
+    }
+}
+
+async fn confirm_email(
+    State(state): State<AppState>,
+    Extension(t): Extension<ResolvedTenant>,
+    headers: HeaderMap,
+    Query(q): Query<Fields>,
+) -> Result<Response, ApiError> {
+    let (lang, _) = language_of(None, &headers);
+    let mut tx = state.db.tenant_tx(&t.tenant).await?;
+    match account::verify_email(&mut tx, q.get("token").map(String::as_str).unwrap_or(""), Utc::now()).await {
+        Ok(_) => {
+            tx.commit().await?;
+            Ok(message(&state, &t, &lang, StatusCode::OK, "verified_title", "verified_text", Some(("/belepes", "login_link"))))
+        }
+        Err(ClientError::Invalid { .. }) => Ok(message(
+            &state,
+            &t,
+            &lang,
+            StatusCode::BAD_REQUEST,
+            "link_invalid_title",
+            "err_invalid_link",
+            Some(("/belepes", "login_link")),
+        )),
+        Err(e) => Err(e.into()),
+    }
+}
+
+async fn login_form(State(state): State<AppState>, Extension(t): Extension<ResolvedTenant>, uri: Uri, headers: HeaderMap) -> Response {
+    show_form(&state, &t, &form_ctx_with(uri.query(), &headers), "login.html", StatusCode::OK, &Fields::new(), &[])
+}
+
+async fn login(
+    State(state): State<AppState>,
+    Extension(t): Extension<ResolvedTenant>,
+    ip: crate::auth::ClientIp,
+    headers: HeaderMap,
+    Form(fields): Form<Fields>,
+) -> Result<Response, ApiError> {
+    let f = form_ctx(&headers);
+    if check_form(&Method::POST, &headers, &fields, None).is_err() {
+        return Ok(show_form(&state, &t, &f, "login.html", StatusCode::FORBIDDEN, &fields, &[("email".into(), text(&f.lang, "err_csrf"))]));
+    }
+    if state.limiter.check(ip).is_err() {
+        return Ok(show_form(
+            &state,
+            &t,
+            &f,
+            "login.html",
+            StatusCode::TOO_MANY_REQUESTS,
+            &fields,
+            &[("email".into(), text(&f.lang, "err_locked"))],
+        ));
+    }
+    let get = |k: &str| fields.get(k).map(String::as_str).unwrap_or("");
+    let mut tx = state.db.tenant_tx(&t.tenant).await?;
+    let outcome = account::sign_in(&mut tx, get("email"), get("password"), Utc::now()).await?;
+    tx.commit().await?;
+    let (status, key) = match outcome {
+        SignIn::SignedIn(token, _) => {
+            let mut res = Redirect::to(&format!("{}/profil", t.prefix)).into_response();
+            set_cookie(&mut res, &state, &t, SESSION_COOKIE, &token, account::SESSION_TTL.num_seconds(), "Lax");
+            return Ok(res);
+        }
+        SignIn::InvalidCredentials => (StatusCode::UNAUTHORIZED, "err_credentials"),
+        SignIn::Unverified => (StatusCode::FORBIDDEN, "err_unverified"),
+        SignIn::Locked(_) => (StatusCode::TOO_MANY_REQUESTS, "err_locked"),
+    };
+    Ok(show_form(&state, &t, &f, "login.html", status, &fields, &[("email".into(), text(&f.lang, key))]))
+}
+
+async fn session(
+    state: &AppState,
+    t: &ResolvedTenant,
+    headers: &HeaderMap,
+) -> Result<Option<(ClientSession, kapu_core::TenantTx)>, ApiError> {
+    let Some(token) = cookie(headers, SESSION_COOKIE) else { return Ok(None) };
+    let mut tx = state.db.tenant_tx(&t.tenant).await?;
+    Ok(account::authenticate(&mut tx, token, Utc::now()).await?.map(|s| (s, tx)))
+}
+
+async fn profile(State(state): State<AppState>, Extension(t): Extension<ResolvedTenant>, headers: HeaderMap) -> Result<Response, ApiError> {
+    let Some((s, tx)) = session(&state, &t, &headers).await? else {
+        return Ok(Redirect::to(&format!("{}/belepes", t.prefix)).into_response());
+    };
+    tx.commit().await?;
+    let (lang, _) = language_of(None, &headers);
+    let level = text(
+        &lang,
+        match s.account.level {
+            IdentificationLevel::Registered => "level_registered",
+            IdentificationLevel::InPerson => "level_in_person",
+            IdentificationLevel::Kau => "level_kau",
+        },
+    );
+    let mut res = render(
+        &state,
+        &t,
+        &lang,
+        false,
+        "profile.html",
+        StatusCode::OK,
+        context! { account => &s.account, level, csrf => &s.csrf_token, signed_in => true },
+    );
+    res.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    Ok(res)
+}
+
+async fn logout(
+    State(state): State<AppState>,
+    Extension(t): Extension<ResolvedTenant>,
+    headers: HeaderMap,
+    Form(fields): Form<Fields>,
+) -> Result<Response, ApiError> {
+    let Some((s, mut tx)) = session(&state, &t, &headers).await? else {
+        return Ok(Redirect::to(&format!("{}/", t.prefix)).into_response());
+    };
+    check_form(&Method::POST, &headers, &fields, Some(&s.csrf_token))?;
+    account::sign_out(&mut tx, &s).await?;
+    tx.commit().await?;
+    let mut res = Redirect::to(&format!("{}/", t.prefix)).into_response();
+    set_cookie(&mut res, &state, &t, SESSION_COOKIE, "", 0, "Lax");
+    Ok(res)
+}
+
+async fn forgot_form(State(state): State<AppState>, Extension(t): Extension<ResolvedTenant>, uri: Uri, headers: HeaderMap) -> Response {
+    show_form(&state, &t, &form_ctx_with(uri.query(), &headers), "forgot.html", StatusCode::OK, &Fields::new(), &[])
+}
+
+async fn forgot(
+    State(state): State<AppState>,
+    Extension(t): Extension<ResolvedTenant>,
+    ip: crate::auth::ClientIp,
+    headers: HeaderMap,
+    Form(fields): Form<Fields>,
+) -> Result<Response, ApiError> {
+    let f = form_ctx(&headers);
+    if check_form(&Method::POST, &headers, &fields, None).is_err() {
+        return Ok(show_form(
+            &state,
+            &t,
+            &f,
+            "forgot.html",
+            StatusCode::FORBIDDEN,
+            &fields,
+            &[("email".into(), text(&f.lang, "err_csrf"))],
+        ));
+    }
+    let email = fields.get("email").map(String::as_str).unwrap_or("").trim();
+    if !email.contains('@') {
+        return Ok(show_form(
+            &state,
+            &t,
+            &f,
+            "forgot.html",
+            StatusCode::UNPROCESSABLE_ENTITY,
+            &fields,
+            &[("email".into(), text(&f.lang, "err_email"))],
+        ));
+    }
+    state.limiter.check(ip)?;
+    let link = mailing_link(&state, &headers, &t);
+    let mut tx = state.db.tenant_tx(&t.tenant).await?;
+    account::request_password_reset(&mut tx, email, &Mailing { tenant_name: &t.tenant.name, link: &link }, Utc::now()).await?;
+    tx.commit().await?;
+    Ok(message(&state, &t, &f.lang, StatusCode::OK, "reset_sent_title", "reset_sent_text", None))
+}
+
+async fn reset_form(
+    State(state): State<AppState>,
+    Extension(t): Extension<ResolvedTenant>,
+    uri: Uri,
+    headers: HeaderMap,
+    Query(q): Query<Fields>,
+) -> Response {
+    let mut form = Fields::new();
+    form.insert("token".into(), q.get("token").cloned().unwrap_or_default());
+    show_form(&state, &t, &form_ctx_with(uri.query(), &headers), "reset.html", StatusCode::OK, &form, &[])
+}
+
+async fn reset(
+    State(state): State<AppState>,
+    Extension(t): Extension<ResolvedTenant>,
+    headers: HeaderMap,
+    Form(fields): Form<Fields>,
+) -> Result<Response, ApiError> {
+    let f = form_ctx(&headers);
+    if check_form(&Method::POST, &headers, &fields, None).is_err() {
+        return Ok(show_form(
+            &state,
+            &t,
+            &f,
+            "reset.html",
+            StatusCode::FORBIDDEN,
+            &fields,
+            &[("password".into(), text(&f.lang, "err_csrf"))],
+        ));
+    }
+    let get = |k: &str| fields.get(k).map(String::as_str).unwrap_or("");
+    let mut tx = state.db.tenant_tx(&t.tenant).await?;
+    match account::reset_password(&mut tx, get("token"), get("password"), Utc::now()).await {
+        Ok(()) => {
+            tx.commit().await?;
+            Ok(message(&state, &t, &f.lang, StatusCode::OK, "reset_done_title", "reset_done_text", Some(("/belepes", "login_link"))))
+        }
+        Err(ClientError::Invalid { field: "token", .. }) => Ok(message(
+            &state,
+            &t,
+            &f.lang,
+            StatusCode::BAD_REQUEST,
+            "link_invalid_title",
+            "err_invalid_link",
+            Some(("/elfelejtett-jelszo", "forgot_link")),
+        )),
+        Err(e) => {
+            let errors = field_errors(&f.lang, e)?;
+            Ok(show_form(&state, &t, &f, "reset.html", StatusCode::UNPROCESSABLE_ENTITY, &fields, &errors))
+        }
+    }
+}

@@ -1,0 +1,270 @@
+//! The citizen portal: server-rendered pages (minijinja), Hungarian by default with an
+//! English switch, in the tenant's name, crest and colours. Works without JavaScript.
+
+mod account;
+
+pub(crate) use account::routes;
+
+use axum::extract::Request;
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{Html, IntoResponse, Response};
+use minijinja::{Environment, context};
+use serde_json::Value;
+
+use crate::AppState;
+use crate::problem::ApiError;
+use crate::tenancy::ResolvedTenant;
+
+pub(crate) fn templates() -> Environment<'static> {
+    let mut env = Environment::new();
+    for (name, src) in [
+        ("base.html", include_str!("../../templates/base.html")),
+        ("forms.html", include_str!("../../templates/forms.html")),
+        ("home.html", include_str!("../../templates/home.html")),
+        ("not_found.html", include_str!("../../templates/not_found.html")),
+        ("register.html", include_str!("../../templates/register.html")),
+        ("login.html", include_str!("../../templates/login.html")),
+        ("forgot.html", include_str!("../../templates/forgot.html")),
+        ("reset.html", include_str!("../../templates/reset.html")),
+        ("profile.html", include_str!("../../templates/profile.html")),
+        ("message.html", include_str!("../../templates/message.html")),
+    ] {
+        // The templates are part of the binary; a syntax error fails the test suite.
+        if let Err(e) = env.add_template(name, src) {
+            tracing::error!(template = name, error = %e, "portal template does not compile");
+        }
+    }
+    env
+}
+
+fn texts(lang: &str) -> Value {
+    let hu = lang == "hu";
+    let pairs: &[(&str, &str, &str)] = &[
+        ("skip", "Ugrás a tartalomra", "Skip to content"),
+        ("crest_alt", "Címer", "Coat of arms"),
+        ("language_nav", "Nyelv", "Language"),
+        ("home_title", "Elektronikus ügyintézés", "Online services"),
+        (
+            "home_intro",
+            "Intézze ügyeit online, bármikor: adjon be kérelmet, fizessen, és kövesse ügyei állapotát.",
+            "Handle your matters online at any time: file applications, pay fees, and follow your cases.",
+        ),
+        ("card_cases", "Ügyintézés", "Cases"),
+        ("card_cases_text", "Kérelmek benyújtása és követése.", "File applications and follow them."),
+        ("card_payments", "Befizetések", "Payments"),
+        (
+            "card_payments_text",
+            "Díjak és illetékek befizetése bankkártyával vagy átutalással.",
+            "Pay fees and duties by card or bank transfer.",
+        ),
+        ("card_identity", "Azonosítás", "Identification"),
+        (
+            "card_identity_text",
+            "Belépés Ügyfélkapu+ azonosítással vagy személyesen az ügyfélszolgálaton.",
+            "Sign in with the national login or identify yourself in person at the office.",
+        ),
+        ("footer", "Kapu e-ügyintézési platform", "Kapu e-government platform"),
+        ("staff_login", "Belépés munkatársaknak", "Staff sign-in"),
+        ("not_found_title", "Az oldal nem található", "Page not found"),
+        ("not_found_text", "Ezen a címen nincs oldal.", "There is no page at this address."),
+        ("back_home", "Vissza a kezdőlapra", "Back to the home page"),
+        ("account_nav", "Fiók", "Account"),
+        ("login_link", "Belépés", "Sign in"),
+        ("register_link", "Regisztráció", "Register"),
+        ("profile_link", "Adataim", "My account"),
+        ("error_prefix", "Hiba:", "Error:"),
+        ("error_summary", "A kérés nem teljesíthető", "There is a problem"),
+        ("field_name", "Név", "Name"),
+        ("field_email", "E-mail-cím", "E-mail address"),
+        ("field_password", "Jelszó", "Password"),
+        ("field_new_password", "Új jelszó", "New password"),
+        (
+            "password_hint",
+            "Legalább 10 karakter, ne legyen könnyen kitalálható (például ne a neve vagy az e-mail-címe).",
+            "At least 10 characters, and not easy to guess (not your name or e-mail address, for example).",
+        ),
+        ("register_title", "Regisztráció", "Register"),
+        (
+            "register_intro",
+            "A regisztráció után e-mailben küldünk egy hivatkozást, amellyel megerősítheti az e-mail-címét.",
+            "After registering you get an e-mail with a link to confirm your address.",
+        ),
+        ("register_button", "Regisztrálok", "Register"),
+        ("have_account", "Már van fiókja?", "Already have an account?"),
+        ("no_account", "Még nincs fiókja?", "No account yet?"),
+        ("login_title", "Belépés", "Sign in"),
+        ("login_button", "Belépés", "Sign in"),
+        ("forgot_link", "Elfelejtette a jelszavát?", "Forgot your password?"),
+        ("forgot_title", "Elfelejtett jelszó", "Forgotten password"),
+        (
+            "forgot_intro",
+            "Adja meg az e-mail-címét; ha tartozik hozzá fiók, küldünk egy hivatkozást új jelszó beállításához.",
+            "Enter your e-mail address; if it has an account, we send a link to set a new password.",
+        ),
+        ("forgot_button", "Hivatkozás küldése", "Send the link"),
+        ("reset_title", "Új jelszó beállítása", "Set a new password"),
+        ("reset_button", "Jelszó mentése", "Save the password"),
+        ("profile_title", "Adataim", "My account"),
+        ("level_label", "Azonosítási szint", "Identification level"),
+        ("level_registered", "Regisztrált (e-mail-cím megerősítve)", "Registered (e-mail address confirmed)"),
+        ("level_in_person", "Személyesen azonosított", "Identified in person"),
+        ("level_kau", "Ügyfélkapu+ (KAÜ) azonosítással azonosított", "Identified through the national login (KAÜ)"),
+        (
+            "level_hint",
+            "Egyes ügyek intézéséhez magasabb azonosítási szint kell: azonosítsa magát Ügyfélkapu+ belépéssel vagy személyesen az ügyfélszolgálaton.",
+            "Some cases need a higher level: identify yourself through the national login or in person at the office.",
+        ),
+        ("logout_button", "Kilépés", "Sign out"),
+        ("check_mail_title", "Nézze meg a postafiókját", "Check your mailbox"),
+        (
+            "check_mail_text",
+            "Elküldtük a megerősítő hivatkozást a megadott e-mail-címre. A hivatkozás 24 óráig érvényes.",
+            "We have sent a confirmation link to the address you gave. The link is valid for 24 hours.",
+        ),
+        ("verified_title", "E-mail-cím megerősítve", "E-mail address confirmed"),
+        (
+            "verified_text",
+            "Köszönjük, e-mail-címét megerősítettük. Most már beléphet.",
+            "Thank you, your address is confirmed. You can now sign in.",
+        ),
+        ("reset_sent_title", "Nézze meg a postafiókját", "Check your mailbox"),
+        (
+            "reset_sent_text",
+            "Ha ehhez a címhez tartozik fiók, elküldtük rá az új jelszó beállításához szükséges hivatkozást. A hivatkozás egy óráig érvényes.",
+            "If this address has an account, we have sent it a link to set a new password. The link is valid for one hour.",
+        ),
+        ("reset_done_title", "Jelszó megváltoztatva", "Password changed"),
+        (
+            "reset_done_text",
+            "Új jelszavát elmentettük; minden korábbi belépését megszüntettük.",
+            "Your new password is saved; all earlier sessions were ended.",
+        ),
+        ("link_invalid_title", "A hivatkozás nem érvényes", "The link is not valid"),
+        ("err_required", "Töltse ki ezt a mezőt", "Fill in this field"),
+        ("err_email", "Adjon meg egy érvényes e-mail-címet, például nev@example.hu", "Enter a valid e-mail address, like name@example.com"),
+        ("err_too_short", "A jelszó legalább 10 karakter legyen", "The password must be at least 10 characters long"),
+        ("err_too_long", "Túl hosszú", "Too long"),
+        (
+            "err_weak",
+            "Ez a jelszó túl könnyen kitalálható; válasszon hosszabbat vagy kevésbé szokványosat",
+            "This password is too easy to guess; choose a longer or less common one",
+        ),
+        (
+            "err_invalid_link",
+            "A hivatkozás érvénytelen, már felhasználták vagy lejárt; kérjen újat",
+            "The link is invalid, already used or expired; ask for a new one",
+        ),
+        ("err_credentials", "Az e-mail-cím vagy a jelszó hibás", "The e-mail address or the password is wrong"),
+        (
+            "err_unverified",
+            "Először erősítse meg az e-mail-címét a regisztrációkor küldött hivatkozással",
+            "Confirm your e-mail address first, with the link we sent when you registered",
+        ),
+        (
+            "err_locked",
+            "Túl sok sikertelen próbálkozás; próbálja újra néhány perc múlva",
+            "Too many failed attempts; try again in a few minutes",
+        ),
+        ("err_csrf", "Az űrlap lejárt; töltse ki újra", "The form has expired; fill it in again"),
+    ];
+    Value::Object(pairs.iter().map(|(k, h, e)| ((*k).to_owned(), Value::String(if hu { *h } else { *e }.to_owned()))).collect())
+}
+
+fn colour(settings: &Value, key: &str, default: &str) -> String {
+    settings
+        .pointer(&format!("/branding/{key}"))
+        .and_then(Value::as_str)
+        .filter(|c| c.len() == 7 && c.starts_with('#') && c[1..].chars().all(|x| x.is_ascii_hexdigit()))
+        .unwrap_or(default)
+        .to_owned()
+}
+
+/// The portal's language from `?lang=`, else the `kapu_lang` cookie, else Hungarian;
+/// `true` when chosen by the query, so the cookie is set.
+pub(crate) fn language(req: &Request) -> (String, bool) {
+    language_of(req.uri().query(), req.headers())
+}
+
+pub(crate) fn language_of(query: Option<&str>, headers: &axum::http::HeaderMap) -> (String, bool) {
+    let query_lang = query.and_then(|q| {
+        q.split('&').find_map(|kv| match kv {
+            "lang=en" => Some("en"),
+            "lang=hu" => Some("hu"),
+            _ => None,
+        })
+    });
+    if let Some(l) = query_lang {
+        return (l.to_owned(), true);
+    }
+    let cookie_lang =
+        headers.get_all(header::COOKIE).iter().filter_map(|v| v.to_str().ok()).flat_map(|v| v.split(';')).find_map(|kv| match kv.trim() {
+            "kapu_lang=en" => Some("en"),
+            _ => None,
+        });
+    (cookie_lang.unwrap_or("hu").to_owned(), false)
+}
+
+pub(crate) async fn page(state: &AppState, resolved: &ResolvedTenant, req: Request) -> Response {
+    let path = req.uri().path();
+    let tenant = &resolved.tenant;
+    if path == "/assets/crest.svg" || path == "/favicon.ico" {
+        return match tenant.settings.pointer("/branding/crest_svg").and_then(Value::as_str) {
+            Some(svg) => {
+                ([(header::CONTENT_TYPE, "image/svg+xml"), (header::CACHE_CONTROL, "public, max-age=300")], svg.to_owned()).into_response()
+            }
+            None => ([(header::CONTENT_TYPE, "image/svg+xml")], DEFAULT_CREST).into_response(),
+        };
+    }
+    let (lang, chosen) = language(&req);
+    let (template, status) = match path {
+        "/" => ("home.html", StatusCode::OK),
+        _ if path.starts_with("/api/") => return ApiError::NotFound("no API endpoint at this path".into()).into_response(),
+        _ => ("not_found.html", StatusCode::NOT_FOUND),
+    };
+    let signed_in = account::has_session_cookie(req.headers());
+    render(state, resolved, &lang, chosen, template, status, context! { signed_in })
+}
+
+/// Renders a portal page: the tenant's branding and the language's texts, plus `extra`.
+pub(crate) fn render(
+    state: &AppState,
+    resolved: &ResolvedTenant,
+    lang: &str,
+    set_lang_cookie: bool,
+    template: &str,
+    status: StatusCode,
+    extra: minijinja::Value,
+) -> Response {
+    let tenant = &resolved.tenant;
+    let base = context! {
+        lang => lang,
+        t => texts(lang),
+        prefix => &resolved.prefix,
+        tenant => context! { name => &tenant.name, slug => tenant.slug.as_str() },
+        brand => context! {
+            primary => colour(&tenant.settings, "primary_colour", "#1d4f91"),
+            on_primary => colour(&tenant.settings, "on_primary_colour", "#ffffff"),
+            accent => colour(&tenant.settings, "accent_colour", "#c8102e"),
+        },
+    };
+    let ctx = context! { ..extra, ..base };
+    let html = match state.templates.get_template(template).and_then(|t| t.render(ctx)) {
+        Ok(h) => h,
+        Err(e) => return ApiError::Internal(format!("template {template}: {e}")).into_response(),
+    };
+    let mut res = (status, Html(html)).into_response();
+    if set_lang_cookie {
+        let cookie = format!("kapu_lang={lang}; Path={}/; SameSite=Lax; Max-Age=31536000", resolved.prefix);
+        if let Ok(v) = HeaderValue::from_str(&cookie) {
+            res.headers_mut().insert(header::SET_COOKIE, v);
+        }
+    }
+    res
+}
+
+/// A text of the portal's dictionary.
+pub(crate) fn text(lang: &str, key: &str) -> String {
+    texts(lang).get(key).and_then(Value::as_str).unwrap_or(key).to_owned()
+}
+
+pub(crate) const DEFAULT_CREST: &str = r##"<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 64 64"><path d="M8 6h48v26c0 14-11 22-24 28C19 54 8 46 8 32z" fill="#fff" stroke="#333" stroke-width="3"/></svg>"##;

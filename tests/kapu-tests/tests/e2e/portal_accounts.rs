@@ -1,0 +1,162 @@
+//! Client self-registration on the portal: forms, e-mail confirmation over SMTP, sign-in,
+//! the profile page, sign-out and password reset.
+
+use std::time::Duration;
+
+use anyhow::{Context, Result};
+use kapu_testkit::{Kit, KitOptions};
+
+fn hidden(html: &str, name: &str) -> String {
+    let needle = format!("name=\"{name}\" value=\"");
+    html.split(&needle).nth(1).and_then(|r| r.split('"').next()).unwrap_or_default().to_owned()
+}
+
+fn browser() -> reqwest::Client {
+    reqwest::Client::builder().cookie_store(true).redirect(reqwest::redirect::Policy::none()).build().unwrap()
+}
+
+async fn post(c: &reqwest::Client, url: &str, form: &[(&str, &str)]) -> Result<(u16, reqwest::header::HeaderMap, String)> {
+    let r = c.post(url).form(form).send().await?;
+    let status = r.status().as_u16();
+    let headers = r.headers().clone();
+    Ok((status, headers, r.text().await?))
+}
+
+async fn mail_link(kit: &Kit, n: usize, path: &str) -> Result<String> {
+    let msgs = kit.mail.wait_for_messages(n, Duration::from_secs(20)).await.context("the e-mail arrives")?;
+    let msg = kit.mail.message(msgs[n - 1].id).await.context("message")?;
+    let text = msg.text.unwrap_or_default();
+    text.split_whitespace().find(|w| w.contains(path)).map(str::to_owned).with_context(|| format!("a {path} link in: {text}"))
+}
+
+#[tokio::test]
+async fn a_citizen_registers_confirms_signs_in_and_resets_the_password() -> Result<()> {
+    let kit = Kit::start_with(KitOptions { worker: true, ..KitOptions::default() }).await?;
+    let t = kit.tenant("lakos", "Lakos Község").await?;
+    kit.tenant("masik", "Másik Város").await?;
+    let base = format!("{}/t/lakos", kit.base);
+    let c = browser();
+
+    let page = c.get(format!("{base}/regisztracio")).send().await?.text().await?;
+    assert!(page.contains("<html lang=\"hu\">") && page.contains("<h1>Regisztráció</h1>"));
+    let csrf = hidden(&page, "csrf");
+    assert!(!csrf.is_empty());
+    let email = "kiss.anna@example.hu";
+
+    // A guessable password is refused on its field, and nothing is created.
+    let (status, _, html) = post(
+        &c,
+        &format!("{base}/regisztracio"),
+        &[("csrf", &csrf), ("display_name", "Kiss Anna"), ("email", email), ("password", "password123")],
+    )
+    .await?;
+    assert_eq!(status, 422);
+    assert!(
+        html.contains("id=\"password-error\"") && html.contains("túl könnyen kitalálható") && html.contains("href=\"#password\""),
+        "{html}"
+    );
+    assert!(html.contains("value=\"kiss.anna@example.hu\"") && !html.contains("password123"), "keeps what was typed, except the password");
+    let mut tx = kit.db.tenant_tx(&t.tenant).await?;
+    let (accounts, jobs): (i64, i64) =
+        sqlx::query_as("SELECT (SELECT count(*) FROM client_account), (SELECT count(*) FROM job)").fetch_one(tx.conn()).await?;
+    assert_eq!((accounts, jobs), (0, 0));
+    drop(tx);
+    // A post without the form's token is refused.
+    let (status, _, _) = post(
+        &browser(),
+        &format!("{base}/regisztracio"),
+        &[("display_name", "X"), ("email", "x@example.hu"), ("password", "Zold-Kerites-Alatt-Het-Macska")],
+    )
+    .await?;
+    assert_eq!(status, 403);
+
+    let password = "Zöld-Kerítés-Alatt-Hét-Macska";
+    let (status, _, html) = post(
+        &c,
+        &format!("{base}/regisztracio"),
+        &[("csrf", &csrf), ("display_name", "Kiss Anna"), ("email", email), ("password", password)],
+    )
+    .await?;
+    assert_eq!(status, 200);
+    assert!(html.contains("Nézze meg a postafiókját"));
+    let confirm = mail_link(&kit, 1, "/t/lakos/email-megerosites?token=").await?;
+
+    // Not confirmed yet: the right password is told so; a wrong one is not.
+    let (status, _, html) = post(&c, &format!("{base}/belepes"), &[("csrf", &csrf), ("email", email), ("password", password)]).await?;
+    assert_eq!(status, 403);
+    assert!(html.contains("erősítse meg az e-mail-címét"));
+    let (status, _, html) =
+        post(&c, &format!("{base}/belepes"), &[("csrf", &csrf), ("email", email), ("password", "Rossz-Jelszo-Valami-2026")]).await?;
+    assert_eq!(status, 401);
+    assert!(html.contains("hibás"));
+
+    let r = c.get(&confirm).send().await?;
+    assert_eq!(r.status(), 200);
+    assert!(r.text().await?.contains("E-mail-cím megerősítve"));
+    let again = c.get(&confirm).send().await?;
+    assert_eq!(again.status(), 400, "a confirmation link works once");
+
+    let (status, headers, _) = post(&c, &format!("{base}/belepes"), &[("csrf", &csrf), ("email", email), ("password", password)]).await?;
+    assert_eq!(status, 303);
+    assert_eq!(headers["location"], "/t/lakos/profil");
+    let set = headers.get_all("set-cookie").iter().map(|v| v.to_str().unwrap().to_owned()).find(|v| v.starts_with("kapu_client=")).unwrap();
+    assert!(set.contains("HttpOnly") && set.contains("SameSite=Lax") && set.contains("Path=/t/lakos/"), "{set}");
+    let profile = c.get(format!("{base}/profil")).send().await?.text().await?;
+    assert!(profile.contains("Kiss Anna") && profile.contains(email) && profile.contains("Regisztrált"), "{profile}");
+
+    // The same cookie means nothing to another municipality.
+    let session = set.split(';').next().unwrap().to_owned();
+    let other = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build()?;
+    let r = other.get(format!("{}/t/masik/profil", kit.base)).header("cookie", &session).send().await?;
+    assert_eq!(r.status(), 303);
+    assert_eq!(r.headers()["location"], "/t/masik/belepes");
+
+    // Registering the address again answers the same, and mails the owner instead.
+    let (status, _, html) = post(
+        &c,
+        &format!("{base}/regisztracio"),
+        &[("csrf", &csrf), ("display_name", "Valaki Más"), ("email", "KISS.ANNA@example.hu"), ("password", password)],
+    )
+    .await?;
+    assert_eq!((status, html.contains("Nézze meg a postafiókját")), (200, true));
+    let notice = kit.mail.wait_for_messages(2, Duration::from_secs(20)).await.context("notice")?;
+    assert!(notice[1].subject.as_deref().unwrap_or("").contains("már van fiókja"));
+
+    // Sign-out needs the session's token.
+    let profile_csrf = hidden(&profile, "csrf");
+    let (status, _, _) = post(&c, &format!("{base}/kijelentkezes"), &[("csrf", "hamis")]).await?;
+    assert_eq!(status, 403);
+    let (status, _, _) = post(&c, &format!("{base}/kijelentkezes"), &[("csrf", &profile_csrf)]).await?;
+    assert_eq!(status, 303);
+    assert_eq!(c.get(format!("{base}/profil")).send().await?.status(), 303, "signed out");
+
+    // Password reset by e-mail; a weak new password is refused, a strong one works once.
+    let (status, _, html) = post(&c, &format!("{base}/elfelejtett-jelszo"), &[("csrf", &csrf), ("email", email)]).await?;
+    assert_eq!((status, html.contains("Nézze meg a postafiókját")), (200, true));
+    let reset = mail_link(&kit, 3, "/t/lakos/jelszo-visszaallitas?token=").await?;
+    let form = c.get(&reset).send().await?.text().await?;
+    let token = hidden(&form, "token");
+    let (status, _, html) =
+        post(&c, &format!("{base}/jelszo-visszaallitas"), &[("csrf", &csrf), ("token", &token), ("password", "kiss.anna@example.hu")])
+            .await?;
+    assert_eq!(status, 422, "{html}");
+    let (status, _, html) = post(
+        &c,
+        &format!("{base}/jelszo-visszaallitas"),
+        &[("csrf", &csrf), ("token", &token), ("password", "Piros-Villamos-Megy-A-Hidon")],
+    )
+    .await?;
+    assert_eq!((status, html.contains("Jelszó megváltoztatva")), (200, true));
+    let (status, _, _) =
+        post(&c, &format!("{base}/jelszo-visszaallitas"), &[("csrf", &csrf), ("token", &token), ("password", "Masik-Piros-Villamos-Megy")])
+            .await?;
+    assert_eq!(status, 400, "the reset link works once");
+    let (status, _, _) =
+        post(&c, &format!("{base}/belepes"), &[("csrf", &csrf), ("email", email), ("password", "Piros-Villamos-Megy-A-Hidon")]).await?;
+    assert_eq!(status, 303);
+    // In English on request.
+    let en = c.get(format!("{base}/belepes?lang=en")).send().await?.text().await?;
+    assert!(en.contains("<html lang=\"en\">") && en.contains("<h1>Sign in</h1>"));
+    kit.stop().await;
+    Ok(())
+}

@@ -38,15 +38,7 @@ pub(crate) fn routes() -> Router<AppState> {
 type Fields = HashMap<String, String>;
 
 fn cookie<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
-    headers
-        .get_all(header::COOKIE)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(';'))
-        .filter_map(|kv| kv.trim().split_once('='))
-        .find(|(k, _)| *k == name)
-        .map(|(_, v)| v)
-        .filter(|v| !v.is_empty())
+    crate::auth::cookie(headers, name).filter(|v| !v.is_empty())
 }
 
 pub(crate) fn has_session_cookie(headers: &HeaderMap) -> bool {
@@ -146,6 +138,21 @@ fn check_form(method: &Method, headers: &HeaderMap, fields: &Fields, expected: O
     Ok(())
 }
 
+/// The form again with an "expired form" error when a post lacks our form's token.
+fn refuse_foreign_post(
+    state: &AppState,
+    t: &ResolvedTenant,
+    f: &FormCtx,
+    headers: &HeaderMap,
+    fields: &Fields,
+    template: &str,
+    field: &str,
+) -> Option<Response> {
+    check_form(&Method::POST, headers, fields, None)
+        .is_err()
+        .then(|| show_form(state, t, f, template, StatusCode::FORBIDDEN, fields, &[(field.to_owned(), text(&f.lang, "err_csrf"))]))
+}
+
 fn field_errors(lang: &str, e: ClientError) -> Result<Vec<(String, String)>, ApiError> {
     match e {
         ClientError::Invalid { field, message } => Ok(vec![(field.to_owned(), text(lang, &format!("err_{message}")))]),
@@ -177,16 +184,8 @@ async fn register(
     Form(fields): Form<Fields>,
 ) -> Result<Response, ApiError> {
     let f = form_ctx(&headers);
-    if check_form(&Method::POST, &headers, &fields, None).is_err() {
-        return Ok(show_form(
-            &state,
-            &t,
-            &f,
-            "register.html",
-            StatusCode::FORBIDDEN,
-            &fields,
-            &[("display_name".into(), text(&f.lang, "err_csrf"))],
-        ));
+    if let Some(refused) = refuse_foreign_post(&state, &t, &f, &headers, &fields, "register.html", "display_name") {
+        return Ok(refused);
     }
     let get = |k: &str| fields.get(k).cloned().unwrap_or_default();
     let reg = Registration { display_name: get("display_name"), email: get("email"), password: get("password") };
@@ -243,8 +242,8 @@ async fn login(
     Form(fields): Form<Fields>,
 ) -> Result<Response, ApiError> {
     let f = form_ctx(&headers);
-    if check_form(&Method::POST, &headers, &fields, None).is_err() {
-        return Ok(show_form(&state, &t, &f, "login.html", StatusCode::FORBIDDEN, &fields, &[("email".into(), text(&f.lang, "err_csrf"))]));
+    if let Some(refused) = refuse_foreign_post(&state, &t, &f, &headers, &fields, "login.html", "email") {
+        return Ok(refused);
     }
     if state.limiter.check(ip).is_err() {
         return Ok(show_form(
@@ -340,16 +339,8 @@ async fn forgot(
     Form(fields): Form<Fields>,
 ) -> Result<Response, ApiError> {
     let f = form_ctx(&headers);
-    if check_form(&Method::POST, &headers, &fields, None).is_err() {
-        return Ok(show_form(
-            &state,
-            &t,
-            &f,
-            "forgot.html",
-            StatusCode::FORBIDDEN,
-            &fields,
-            &[("email".into(), text(&f.lang, "err_csrf"))],
-        ));
+    if let Some(refused) = refuse_foreign_post(&state, &t, &f, &headers, &fields, "forgot.html", "email") {
+        return Ok(refused);
     }
     let email = fields.get("email").map(String::as_str).unwrap_or("").trim();
     if !email.contains('@') {
@@ -390,16 +381,8 @@ async fn reset(
     Form(fields): Form<Fields>,
 ) -> Result<Response, ApiError> {
     let f = form_ctx(&headers);
-    if check_form(&Method::POST, &headers, &fields, None).is_err() {
-        return Ok(show_form(
-            &state,
-            &t,
-            &f,
-            "reset.html",
-            StatusCode::FORBIDDEN,
-            &fields,
-            &[("password".into(), text(&f.lang, "err_csrf"))],
-        ));
+    if let Some(refused) = refuse_foreign_post(&state, &t, &f, &headers, &fields, "reset.html", "password") {
+        return Ok(refused);
     }
     let get = |k: &str| fields.get(k).map(String::as_str).unwrap_or("");
     let mut tx = state.db.tenant_tx(&t.tenant).await?;

@@ -15,7 +15,8 @@ async fn browser_suite_passes_against_the_real_server() -> Result<()> {
     if !root.join("admin-ui/dist/index.html").exists() {
         bail!("build the admin UI first: `npm ci --prefix admin-ui && npm run build --prefix admin-ui` (the test script does)");
     }
-    let kit = Kit::start().await?;
+    // A worker sends the portal's confirmation e-mails into the SMTP simulator.
+    let kit = Kit::start_with(kapu_testkit::KitOptions { worker: true, ..Default::default() }).await?;
     // Chromium resolves *.localhost to loopback, so tenant A is also reached by its host.
     let a = kit.tenant_with_domains("bongeszo-a", "Böngésző A Község", vec!["bongeszo-a.localhost".into()]).await?;
     let port = kit.base.rsplit(':').next().unwrap_or_default().to_owned();
@@ -30,6 +31,7 @@ async fn browser_suite_passes_against_the_real_server() -> Result<()> {
         .env("KAPU_BASE_URL", &kit.base)
         .env("KAPU_TENANT_A", a.slug())
         .env("KAPU_TENANT_B", b.slug())
+        .env("KAPU_MAILBOX_URL", kit.mail.http_url())
         .env("KAPU_TENANT_A_HOST", format!("bongeszo-a.localhost:{port}"))
         .env("KAPU_TENANT_A_NAME", &a.tenant.name)
         .env("KAPU_TENANT_B_NAME", &b.tenant.name)

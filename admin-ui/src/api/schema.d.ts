@@ -233,6 +233,40 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/mandates": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Record a mandate. */
+        post: operations["grant_mandate"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/mandates/{id}/revoke": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Revoke a mandate. */
+        post: operations["revoke_mandate"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/me": {
         parameters: {
             query?: never;
@@ -242,6 +276,40 @@ export interface paths {
         };
         /** The current session. */
         get: operations["me"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/organisations": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Register an organisation. */
+        post: operations["create_organisation"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/organisations/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Read an organisation. */
+        get: operations["get_organisation"];
         put?: never;
         post?: never;
         delete?: never;
@@ -425,6 +493,22 @@ export interface paths {
 export type webhooks = Record<string, never>;
 export interface components {
     schemas: {
+        /**
+         * @description What an address is for.
+         * @enum {string}
+         */
+        AddressKindView: "permanent" | "temporary" | "seat";
+        /** @description A postal address. */
+        AddressView: {
+            /** @description Settlement. */
+            city: string;
+            /** @description What it is for. */
+            kind: components["schemas"]["AddressKindView"];
+            /** @description Four-digit postcode. */
+            postcode: string;
+            /** @description Public place and house number. */
+            street: string;
+        };
         /** @description Audit records. */
         AuditList: {
             /** @description Newest first. */
@@ -489,6 +573,8 @@ export interface components {
         };
         /** @description A client. */
         ClientView: {
+            /** @description Addresses. */
+            addresses: components["schemas"]["AddressView"][];
             /** @description Contact e-mail. */
             email?: string | null;
             /**
@@ -500,6 +586,18 @@ export interface components {
             id_document?: string | null;
             /** @description Natural identity data. */
             identity: components["schemas"]["IdentityView"];
+            /** @description Contact phone. */
+            phone?: string | null;
+            /** @description Resident card number. */
+            resident_card?: string | null;
+        };
+        /** @description The id of a new record. */
+        Created: {
+            /**
+             * Format: uuid
+             * @description Id.
+             */
+            id: string;
         };
         /** @description Dead jobs of all tenants. */
         DeadJobs: {
@@ -618,12 +716,57 @@ export interface components {
         MfaView: "required" | "enrol" | "passed";
         /** @description A new natural person. */
         NewClientRequest: {
+            /** @description Permanent and temporary addresses. */
+            addresses?: components["schemas"]["AddressView"][];
             /** @description Contact e-mail. */
             email?: string | null;
             /** @description ID document number. */
             id_document?: string | null;
             /** @description Natural identity data. */
             identity: components["schemas"]["IdentityView"];
+            /** @description Contact phone. */
+            phone?: string | null;
+            /** @description Resident card number. */
+            resident_card?: string | null;
+        };
+        /** @description A new mandate: a representative's client account acting for a principal. */
+        NewMandateRequest: {
+            /**
+             * Format: uuid
+             * @description The organisation or person represented.
+             */
+            principal_client_id: string;
+            /**
+             * Format: uuid
+             * @description The representative's client account.
+             */
+            representative_account_id: string;
+            /** @description Case type codes covered, or `["*"]` for all. */
+            scope: string[];
+            /**
+             * Format: date
+             * @description First valid day.
+             */
+            valid_from: string;
+            /**
+             * Format: date
+             * @description Last valid day, if limited.
+             */
+            valid_until?: string | null;
+        };
+        /** @description A new organisation. */
+        NewOrganisationRequest: {
+            /** @description Contact e-mail. */
+            email?: string | null;
+            /** @description Registered name. */
+            name: string;
+            /** @description Contact phone. */
+            phone?: string | null;
+            /** @description Company registration number. */
+            registration_number?: string | null;
+            seat?: null | components["schemas"]["AddressView"];
+            /** @description Tax number (adószám), `xxxxxxxx-y-zz`; the check digit is verified. */
+            tax_number: string;
         };
         /** @description A new staff account. */
         NewStaffRequest: {
@@ -635,6 +778,25 @@ export interface components {
             password: string;
             /** @description `clerk` or `admin`. */
             role: components["schemas"]["RoleView"];
+        };
+        /** @description An organisation. */
+        OrganisationView: {
+            /** @description Contact e-mail. */
+            email?: string | null;
+            /**
+             * Format: uuid
+             * @description Client id.
+             */
+            id: string;
+            /** @description Registered name. */
+            name: string;
+            /** @description Contact phone. */
+            phone?: string | null;
+            /** @description Company registration number. */
+            registration_number?: string | null;
+            seat?: null | components["schemas"]["AddressView"];
+            /** @description Tax number. */
+            tax_number: string;
         };
         /** @description The tenant's overview page. */
         Overview: {
@@ -1951,6 +2113,177 @@ export interface operations {
             };
         };
     };
+    grant_mandate: {
+        parameters: {
+            query?: never;
+            header: {
+                /** @description Purpose of the access, for the audit log */
+                "X-Access-Reason": string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["NewMandateRequest"];
+            };
+        };
+        responses: {
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Created"];
+                };
+            };
+            /** @description `malformed-json`: the body is not valid JSON */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `unknown-tenant` or `not-found` */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `payload-too-large`: the body is over the limit */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `unsupported-media-type`: the body is not application/json */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `validation`: fields are missing or invalid; see `errors` */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `internal`: details are in the log under the request id */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `tenant-suspended` or `unavailable`: the municipality is suspended or the database cannot be reached */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    revoke_mandate: {
+        parameters: {
+            query?: never;
+            header: {
+                /** @description Purpose of the access, for the audit log */
+                "X-Access-Reason": string;
+            };
+            path: {
+                /** @description Mandate id */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `unknown-tenant` or `not-found` */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `internal`: details are in the log under the request id */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `tenant-suspended` or `unavailable`: the municipality is suspended or the database cannot be reached */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
     me: {
         parameters: {
             query?: never;
@@ -1969,6 +2302,179 @@ export interface operations {
                 };
             };
             401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `unknown-tenant` or `not-found` */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `internal`: details are in the log under the request id */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `tenant-suspended` or `unavailable`: the municipality is suspended or the database cannot be reached */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    create_organisation: {
+        parameters: {
+            query?: never;
+            header: {
+                /** @description Purpose of the access, for the audit log */
+                "X-Access-Reason": string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["NewOrganisationRequest"];
+            };
+        };
+        responses: {
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["OrganisationView"];
+                };
+            };
+            /** @description `malformed-json`: the body is not valid JSON */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `unknown-tenant` or `not-found` */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `payload-too-large`: the body is over the limit */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `unsupported-media-type`: the body is not application/json */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `validation`: fields are missing or invalid; see `errors` */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `internal`: details are in the log under the request id */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `tenant-suspended` or `unavailable`: the municipality is suspended or the database cannot be reached */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    get_organisation: {
+        parameters: {
+            query?: never;
+            header: {
+                /** @description Purpose of the access, for the audit log */
+                "X-Access-Reason": string;
+            };
+            path: {
+                /** @description Client id */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["OrganisationView"];
+                };
+            };
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            403: {
                 headers: {
                     [name: string]: unknown;
                 };

@@ -237,6 +237,8 @@ pub struct ClientSession {
     pub account: Account,
     /// Forms must echo this token.
     pub csrf_token: String,
+    /// The client this representative acts for now, under a mandate; `None`: for themselves.
+    pub acting_for: Option<Uuid>,
     token_hash: Vec<u8>,
 }
 
@@ -306,26 +308,58 @@ pub async fn sign_in(tx: &mut TenantTx, email: &str, password: &str, now: DateTi
         .execute(tx.conn())
         .await?;
     let account: AccountRow = sqlx::query_as(&format!("{SELECT} WHERE id = $1")).bind(id).fetch_one(tx.conn()).await?;
-    Ok(SignIn::SignedIn(t, ClientSession { account: account.into(), csrf_token: csrf, token_hash: h }))
+    Ok(SignIn::SignedIn(t, ClientSession { account: account.into(), csrf_token: csrf, acting_for: None, token_hash: h }))
 }
 
 /// The live session a cookie's token belongs to, if any.
 pub async fn authenticate(tx: &mut TenantTx, token: &str, now: DateTime<Utc>) -> Result<Option<ClientSession>, ClientError> {
     let h = Sha256::digest(token.as_bytes()).to_vec();
-    let row: Option<(Uuid, String)> =
-        sqlx::query_as("SELECT account_id, csrf_token FROM client_session WHERE token_hash = $1 AND expires_at > $2 AND last_seen_at > $2 - interval '30 minutes'")
+    let row: Option<(Uuid, String, Option<Uuid>)> = sqlx::query_as(
+        "SELECT account_id, csrf_token, acting_for_client_id FROM client_session WHERE token_hash = $1 AND expires_at > $2 AND last_seen_at > $2 - interval '30 minutes'",
+    )
             .bind(&h)
             .bind(now)
             .fetch_optional(tx.conn())
             .await?;
-    let Some((id, csrf)) = row else { return Ok(None) };
+    let Some((id, csrf, acting_for)) = row else { return Ok(None) };
     sqlx::query("UPDATE client_session SET last_seen_at = $2 WHERE token_hash = $1 AND last_seen_at < $2 - interval '1 minute'")
         .bind(&h)
         .bind(now)
         .execute(tx.conn())
         .await?;
     let account: AccountRow = sqlx::query_as(&format!("{SELECT} WHERE id = $1")).bind(id).fetch_one(tx.conn()).await?;
-    Ok(Some(ClientSession { account: account.into(), csrf_token: csrf, token_hash: h }))
+    Ok(Some(ClientSession { account: account.into(), csrf_token: csrf, acting_for, token_hash: h }))
+}
+
+/// Switches whom the session acts for: `Some(principal)` needs a mandate valid on `today`;
+/// `None` goes back to acting for oneself.
+pub async fn act_for(
+    tx: &mut TenantTx,
+    session: &mut ClientSession,
+    principal: Option<Uuid>,
+    today: chrono::NaiveDate,
+) -> Result<(), ClientError> {
+    if let Some(p) = principal {
+        let held: bool = sqlx::query_scalar(
+            "SELECT EXISTS (SELECT 1 FROM mandate WHERE representative_account_id = $1 AND principal_client_id = $2 AND revoked_at IS NULL
+             AND valid_from <= $3 AND (valid_until IS NULL OR valid_until >= $3))",
+        )
+        .bind(session.account.id)
+        .bind(p)
+        .bind(today)
+        .fetch_one(tx.conn())
+        .await?;
+        if !held {
+            return Err(invalid("principal", "no_mandate"));
+        }
+    }
+    sqlx::query("UPDATE client_session SET acting_for_client_id = $2 WHERE token_hash = $1")
+        .bind(&session.token_hash)
+        .bind(principal)
+        .execute(tx.conn())
+        .await?;
+    session.acting_for = principal;
+    Ok(())
 }
 
 /// Ends a session.

@@ -6,6 +6,7 @@
 //! transaction: there is no way to fetch a client without saying who and why.
 
 pub mod account;
+pub mod organisation;
 
 use chrono::{DateTime, NaiveDate, Utc};
 use kapu_audit::{Actor, AuditEvent};
@@ -74,6 +75,12 @@ pub struct Client {
     pub identity: NaturalIdentity,
     /// Number of the ID document shown in person, if recorded.
     pub id_document: Option<String>,
+    /// Permanent and temporary addresses.
+    pub addresses: Vec<organisation::Address>,
+    /// Contact phone.
+    pub phone: Option<String>,
+    /// Resident card number (e.g. Hegyvidék Kártya).
+    pub resident_card: Option<String>,
     /// When registered.
     pub created_at: DateTime<Utc>,
 }
@@ -87,6 +94,15 @@ pub struct NewPerson {
     pub identity: NaturalIdentity,
     /// ID document number.
     pub id_document: Option<String>,
+    /// Permanent and temporary addresses.
+    #[serde(default)]
+    pub addresses: Vec<organisation::Address>,
+    /// Contact phone.
+    #[serde(default)]
+    pub phone: Option<String>,
+    /// Resident card number.
+    #[serde(default)]
+    pub resident_card: Option<String>,
 }
 
 /// Staff access context: who reads or writes, and why. Required by every function here.
@@ -128,6 +144,10 @@ fn validate(p: &NewPerson, now: DateTime<Utc>) -> Result<(), ClientError> {
     {
         return Err(invalid("email", "is not a valid e-mail address"));
     }
+    organisation::check_addresses(&p.addresses)?;
+    if p.addresses.iter().any(|a| a.kind == organisation::AddressKind::Seat) {
+        return Err(invalid("addresses", "a person has permanent or temporary addresses, not a seat"));
+    }
     if let Some(d) = &p.id_document {
         let n = normalize_document(d);
         if n.len() < 6 || n.len() > 20 {
@@ -164,9 +184,9 @@ pub async fn create_person(
     let doc = new.id_document.as_deref().map(normalize_document);
     let doc_enc = doc.as_deref().map(|d| ring.encrypt(ID_DOCUMENT, d.as_bytes())).transpose()?;
     let doc_bidx = doc.as_deref().map(|d| ring.blind_index(ID_DOCUMENT, d));
-    sqlx::query(
-        "INSERT INTO client (id, kind, email, identity_enc, identity_bidx, id_document_enc, id_document_bidx, created_at, updated_at)
-         VALUES ($1, 'person', $2, $3, $4, $5, $6, $7, $7)",
+    let res = sqlx::query(
+        "INSERT INTO client (id, kind, email, identity_enc, identity_bidx, id_document_enc, id_document_bidx, addresses_enc, phone, resident_card, created_at, updated_at)
+         VALUES ($1, 'person', $2, $3, $4, $5, $6, $7, $8, $9, $10, $10)",
     )
     .bind(id)
     .bind(&new.email)
@@ -174,15 +194,35 @@ pub async fn create_person(
     .bind(identity_bidx)
     .bind(doc_enc)
     .bind(doc_bidx)
+    .bind(organisation::seal_addresses(ring, &new.addresses)?)
+    .bind(&new.phone)
+    .bind(&new.resident_card)
     .bind(now)
     .execute(tx.conn())
-    .await?;
+    .await;
+    match res {
+        Err(sqlx::Error::Database(e)) if e.constraint() == Some("client_resident_card_key") => {
+            return Err(invalid("resident_card", "this resident card number belongs to another client"));
+        }
+        other => {
+            other?;
+        }
+    }
     let fields = if doc.is_some() { vec!["email", "identity", "id_document"] } else { vec!["email", "identity"] };
     audit(tx, &access, "client.create", Some(id), serde_json::json!({ "fields": fields }), now).await?;
-    Ok(Client { id, email: new.email, identity: new.identity, id_document: doc, created_at: now })
+    Ok(Client {
+        id,
+        email: new.email,
+        identity: new.identity,
+        id_document: doc,
+        addresses: new.addresses,
+        phone: new.phone,
+        resident_card: new.resident_card,
+        created_at: now,
+    })
 }
 
-async fn audit(
+pub(crate) async fn audit(
     tx: &mut TenantTx,
     access: &Access<'_>,
     action: &str,
@@ -201,6 +241,9 @@ struct ClientRow {
     email: Option<String>,
     identity_enc: Vec<u8>,
     id_document_enc: Option<Vec<u8>>,
+    addresses_enc: Option<Vec<u8>>,
+    phone: Option<String>,
+    resident_card: Option<String>,
     created_at: DateTime<Utc>,
 }
 
@@ -208,10 +251,20 @@ fn open(ring: &Keyring, row: ClientRow) -> Result<Client, ClientError> {
     let identity = serde_json::from_slice(&ring.decrypt(IDENTITY, &row.identity_enc)?)?;
     let id_document =
         row.id_document_enc.map(|d| ring.decrypt(ID_DOCUMENT, &d).map(|b| String::from_utf8_lossy(&b).into_owned())).transpose()?;
-    Ok(Client { id: row.id, email: row.email, identity, id_document, created_at: row.created_at })
+    let addresses = organisation::open_addresses(ring, row.addresses_enc.as_deref())?;
+    Ok(Client {
+        id: row.id,
+        email: row.email,
+        identity,
+        id_document,
+        addresses,
+        phone: row.phone,
+        resident_card: row.resident_card,
+        created_at: row.created_at,
+    })
 }
 
-const SELECT: &str = "SELECT id, email, identity_enc, id_document_enc, created_at FROM client";
+const SELECT: &str = "SELECT id, email, identity_enc, id_document_enc, addresses_enc, phone, resident_card, created_at FROM client";
 
 /// Reads one client, recording the access.
 pub async fn get(
@@ -221,7 +274,8 @@ pub async fn get(
     id: Uuid,
     now: DateTime<Utc>,
 ) -> Result<Option<Client>, ClientError> {
-    let row: Option<ClientRow> = sqlx::query_as(&format!("{SELECT} WHERE id = $1")).bind(id).fetch_optional(tx.conn()).await?;
+    let row: Option<ClientRow> =
+        sqlx::query_as(&format!("{SELECT} WHERE id = $1 AND kind = 'person'")).bind(id).fetch_optional(tx.conn()).await?;
     let Some(row) = row else { return Ok(None) };
     let client = open(ring, row)?;
     audit(tx, &access, "client.read", Some(id), serde_json::json!({ "fields": ["email", "identity", "id_document"] }), now).await?;
@@ -260,7 +314,7 @@ pub async fn search(
         return Err(invalid("id_document", "give an ID document number, or family name, given name and birth date"));
     }
     let rows: Vec<ClientRow> = sqlx::query_as(&format!(
-        "{SELECT} WHERE ($1::bytea IS NULL OR id_document_bidx = $1) AND ($2::bytea IS NULL OR identity_bidx = $2) ORDER BY created_at LIMIT 100"
+        "{SELECT} WHERE kind = 'person' AND ($1::bytea IS NULL OR id_document_bidx = $1) AND ($2::bytea IS NULL OR identity_bidx = $2) ORDER BY created_at LIMIT 100"
     ))
     .bind(by_doc)
     .bind(by_identity)
@@ -291,20 +345,36 @@ pub async fn count(tx: &mut TenantTx) -> Result<i64, ClientError> {
 /// Re-encrypts every value sealed under an older data key with the active one (after key
 /// rotation). Returns how many clients were rewritten.
 pub async fn reencrypt_all(tx: &mut TenantTx, ring: &Keyring) -> Result<usize, ClientError> {
-    let rows: Vec<ClientRow> = sqlx::query_as(&format!("{SELECT} FOR UPDATE")).fetch_all(tx.conn()).await?;
+    let rows: Vec<ClientRow> = sqlx::query_as(&format!("{SELECT} WHERE kind = 'person' FOR UPDATE")).fetch_all(tx.conn()).await?;
     let mut n = 0;
     for row in rows {
-        let stale = ring.is_stale(&row.identity_enc) || row.id_document_enc.as_deref().is_some_and(|d| ring.is_stale(d));
+        let stale = ring.is_stale(&row.identity_enc)
+            || row.id_document_enc.as_deref().is_some_and(|d| ring.is_stale(d))
+            || row.addresses_enc.as_deref().is_some_and(|d| ring.is_stale(d));
         if !stale {
             continue;
         }
         let c = open(ring, row)?;
         let identity_enc = ring.encrypt(IDENTITY, &serde_json::to_vec(&c.identity)?)?;
         let doc_enc = c.id_document.as_deref().map(|d| ring.encrypt(ID_DOCUMENT, d.as_bytes())).transpose()?;
-        sqlx::query("UPDATE client SET identity_enc = $2, id_document_enc = $3 WHERE id = $1")
+        sqlx::query("UPDATE client SET identity_enc = $2, id_document_enc = $3, addresses_enc = $4 WHERE id = $1")
             .bind(c.id)
             .bind(identity_enc)
             .bind(doc_enc)
+            .bind(organisation::seal_addresses(ring, &c.addresses)?)
+            .execute(tx.conn())
+            .await?;
+        n += 1;
+    }
+    let orgs: Vec<(Uuid, Vec<u8>)> =
+        sqlx::query_as("SELECT id, addresses_enc FROM client WHERE kind = 'organisation' AND addresses_enc IS NOT NULL FOR UPDATE")
+            .fetch_all(tx.conn())
+            .await?;
+    for (id, sealed) in orgs.into_iter().filter(|(_, s)| ring.is_stale(s)) {
+        let addresses = organisation::open_addresses(ring, Some(&sealed))?;
+        sqlx::query("UPDATE client SET addresses_enc = $2 WHERE id = $1")
+            .bind(id)
+            .bind(organisation::seal_addresses(ring, &addresses)?)
             .execute(tx.conn())
             .await?;
         n += 1;

@@ -142,6 +142,10 @@ impl Kit {
 
     /// Boots a kit.
     pub async fn start_with(opts: KitOptions) -> Result<Kit> {
+        // KAPU_TEST_LOG=<filter> shows the server's logs, for debugging a failing test.
+        if let Ok(filter) = std::env::var("KAPU_TEST_LOG") {
+            let _ = tracing_subscriber::fmt().with_env_filter(tracing_subscriber::EnvFilter::new(filter)).with_test_writer().try_init();
+        }
         let admin_url = tokio::task::spawn_blocking(|| cluster().admin_url.clone()).await?;
         let name = random_name("kapu_test_");
         let admin = sqlx::PgPool::connect(&admin_url).await.context("connecting to the test cluster")?;

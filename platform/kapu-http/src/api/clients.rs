@@ -4,6 +4,7 @@
 use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, StatusCode};
 use chrono::{NaiveDate, Utc};
+use kapu_clients::organisation::{Address, AddressKind, NewMandate, NewOrganisation};
 use kapu_clients::{Access, ClientQuery, NaturalIdentity, NewPerson};
 use kapu_staff::Permission;
 use serde::{Deserialize, Serialize};
@@ -31,6 +32,53 @@ pub struct IdentityView {
     pub birth_date: NaiveDate,
 }
 
+/// What an address is for.
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum AddressKindView {
+    /// Lakóhely.
+    Permanent,
+    /// Tartózkodási hely.
+    Temporary,
+    /// Székhely (organisations).
+    Seat,
+}
+
+/// A postal address.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct AddressView {
+    /// What it is for.
+    pub kind: AddressKindView,
+    /// Four-digit postcode.
+    pub postcode: String,
+    /// Settlement.
+    pub city: String,
+    /// Public place and house number.
+    pub street: String,
+}
+
+impl From<AddressView> for Address {
+    fn from(a: AddressView) -> Self {
+        let kind = match a.kind {
+            AddressKindView::Permanent => AddressKind::Permanent,
+            AddressKindView::Temporary => AddressKind::Temporary,
+            AddressKindView::Seat => AddressKind::Seat,
+        };
+        Address { kind, postcode: a.postcode, city: a.city, street: a.street }
+    }
+}
+
+impl From<Address> for AddressView {
+    fn from(a: Address) -> Self {
+        let kind = match a.kind {
+            AddressKind::Permanent => AddressKindView::Permanent,
+            AddressKind::Temporary => AddressKindView::Temporary,
+            AddressKind::Seat => AddressKindView::Seat,
+        };
+        AddressView { kind, postcode: a.postcode, city: a.city, street: a.street }
+    }
+}
+
 /// A new natural person.
 #[derive(Debug, Deserialize, ToSchema)]
 pub struct NewClientRequest {
@@ -40,6 +88,13 @@ pub struct NewClientRequest {
     pub identity: IdentityView,
     /// ID document number.
     pub id_document: Option<String>,
+    /// Permanent and temporary addresses.
+    #[serde(default)]
+    pub addresses: Vec<AddressView>,
+    /// Contact phone.
+    pub phone: Option<String>,
+    /// Resident card number.
+    pub resident_card: Option<String>,
 }
 
 /// A client.
@@ -53,6 +108,12 @@ pub struct ClientView {
     pub identity: IdentityView,
     /// ID document number.
     pub id_document: Option<String>,
+    /// Addresses.
+    pub addresses: Vec<AddressView>,
+    /// Contact phone.
+    pub phone: Option<String>,
+    /// Resident card number.
+    pub resident_card: Option<String>,
 }
 
 impl From<kapu_clients::Client> for ClientView {
@@ -70,6 +131,9 @@ impl From<kapu_clients::Client> for ClientView {
                 birth_date: i.birth_date,
             },
             id_document: c.id_document,
+            addresses: c.addresses.into_iter().map(AddressView::from).collect(),
+            phone: c.phone,
+            resident_card: c.resident_card,
         }
     }
 }
@@ -149,6 +213,9 @@ pub async fn create_client(
             birth_date: i.birth_date,
         },
         id_document: req.id_document,
+        addresses: req.addresses.into_iter().map(Address::from).collect(),
+        phone: req.phone,
+        resident_card: req.resident_card,
     };
     let client =
         kapu_clients::create_person(p.a.tx.tenant()?, &p.ring, Access { actor: &p.actor, reason: &p.reason }, new, Utc::now()).await?;
@@ -187,4 +254,171 @@ pub async fn search_clients(
     let found = kapu_clients::search(p.a.tx.tenant()?, &p.ring, Access { actor: &p.actor, reason: &p.reason }, &query, Utc::now()).await?;
     p.a.tx.commit().await?;
     Ok(Json(ClientList { clients: found.into_iter().map(ClientView::from).collect() }))
+}
+
+/// A new organisation.
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct NewOrganisationRequest {
+    /// Registered name.
+    pub name: String,
+    /// Tax number (adószám), `xxxxxxxx-y-zz`; the check digit is verified.
+    pub tax_number: String,
+    /// Company registration number.
+    pub registration_number: Option<String>,
+    /// Seat.
+    pub seat: Option<AddressView>,
+    /// Contact e-mail.
+    pub email: Option<String>,
+    /// Contact phone.
+    pub phone: Option<String>,
+}
+
+/// An organisation.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct OrganisationView {
+    /// Client id.
+    pub id: Uuid,
+    /// Registered name.
+    pub name: String,
+    /// Tax number.
+    pub tax_number: String,
+    /// Company registration number.
+    pub registration_number: Option<String>,
+    /// Seat.
+    pub seat: Option<AddressView>,
+    /// Contact e-mail.
+    pub email: Option<String>,
+    /// Contact phone.
+    pub phone: Option<String>,
+}
+
+impl From<kapu_clients::organisation::Organisation> for OrganisationView {
+    fn from(o: kapu_clients::organisation::Organisation) -> Self {
+        Self {
+            id: o.id,
+            name: o.name,
+            tax_number: o.tax_number,
+            registration_number: o.registration_number,
+            seat: o.seat.map(AddressView::from),
+            email: o.email,
+            phone: o.phone,
+        }
+    }
+}
+
+/// Register an organisation.
+#[utoipa::path(post, path = "/organisations", tag = "clients", request_body = NewOrganisationRequest,
+    params(("X-Access-Reason" = String, Header, description = "Purpose of the access, for the audit log")),
+    responses((status = 201, body = OrganisationView), (status = 401, body = Problem, content_type = "application/problem+json"), (status = 403, body = Problem, content_type = "application/problem+json")))]
+pub async fn create_organisation(
+    State(state): State<AppState>,
+    s: SignedIn,
+    headers: HeaderMap,
+    Json(req): Json<NewOrganisationRequest>,
+) -> Result<(StatusCode, Json<OrganisationView>), ApiError> {
+    let mut p = PersonalData::open(&state, s, &headers, Permission::WriteClients).await?;
+    let new = NewOrganisation {
+        name: req.name,
+        tax_number: req.tax_number,
+        registration_number: req.registration_number,
+        seat: req.seat.map(Address::from),
+        email: req.email,
+        phone: req.phone,
+    };
+    let org = kapu_clients::organisation::create_organisation(
+        p.a.tx.tenant()?,
+        &p.ring,
+        Access { actor: &p.actor, reason: &p.reason },
+        new,
+        Utc::now(),
+    )
+    .await?;
+    p.a.tx.commit().await?;
+    Ok((StatusCode::CREATED, Json(org.into())))
+}
+
+/// Read an organisation.
+#[utoipa::path(get, path = "/organisations/{id}", tag = "clients",
+    params(("id" = Uuid, Path, description = "Client id"), ("X-Access-Reason" = String, Header, description = "Purpose of the access, for the audit log")),
+    responses((status = 200, body = OrganisationView), (status = 401, body = Problem, content_type = "application/problem+json"), (status = 403, body = Problem, content_type = "application/problem+json")))]
+pub async fn get_organisation(
+    State(state): State<AppState>,
+    s: SignedIn,
+    headers: HeaderMap,
+    Path(id): Path<Uuid>,
+) -> Result<Json<OrganisationView>, ApiError> {
+    let mut p = PersonalData::open(&state, s, &headers, Permission::ReadClients).await?;
+    let org = kapu_clients::organisation::get_organisation(
+        p.a.tx.tenant()?,
+        &p.ring,
+        Access { actor: &p.actor, reason: &p.reason },
+        id,
+        Utc::now(),
+    )
+    .await?;
+    p.a.tx.commit().await?;
+    org.map(|o| Json(o.into())).ok_or_else(|| ApiError::NotFound(format!("there is no organisation {id}")))
+}
+
+/// A new mandate: a representative's client account acting for a principal.
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct NewMandateRequest {
+    /// The organisation or person represented.
+    pub principal_client_id: Uuid,
+    /// The representative's client account.
+    pub representative_account_id: Uuid,
+    /// Case type codes covered, or `["*"]` for all.
+    pub scope: Vec<String>,
+    /// First valid day.
+    pub valid_from: NaiveDate,
+    /// Last valid day, if limited.
+    pub valid_until: Option<NaiveDate>,
+}
+
+/// The id of a new record.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Created {
+    /// Id.
+    pub id: Uuid,
+}
+
+/// Record a mandate.
+#[utoipa::path(post, path = "/mandates", tag = "clients", request_body = NewMandateRequest,
+    params(("X-Access-Reason" = String, Header, description = "Purpose of the access, for the audit log")),
+    responses((status = 201, body = Created), (status = 401, body = Problem, content_type = "application/problem+json"), (status = 403, body = Problem, content_type = "application/problem+json")))]
+pub async fn grant_mandate(
+    State(state): State<AppState>,
+    s: SignedIn,
+    headers: HeaderMap,
+    Json(req): Json<NewMandateRequest>,
+) -> Result<(StatusCode, Json<Created>), ApiError> {
+    let mut p = PersonalData::open(&state, s, &headers, Permission::WriteClients).await?;
+    let new = NewMandate {
+        principal_client_id: req.principal_client_id,
+        representative_account_id: req.representative_account_id,
+        scope: req.scope,
+        valid_from: req.valid_from,
+        valid_until: req.valid_until,
+    };
+    let id =
+        kapu_clients::organisation::grant_mandate(p.a.tx.tenant()?, Access { actor: &p.actor, reason: &p.reason }, new, Utc::now()).await?;
+    p.a.tx.commit().await?;
+    Ok((StatusCode::CREATED, Json(Created { id })))
+}
+
+/// Revoke a mandate.
+#[utoipa::path(post, path = "/mandates/{id}/revoke", tag = "clients",
+    params(("id" = Uuid, Path, description = "Mandate id"), ("X-Access-Reason" = String, Header, description = "Purpose of the access, for the audit log")),
+    responses((status = 204), (status = 401, body = Problem, content_type = "application/problem+json"), (status = 403, body = Problem, content_type = "application/problem+json")))]
+pub async fn revoke_mandate(
+    State(state): State<AppState>,
+    s: SignedIn,
+    headers: HeaderMap,
+    Path(id): Path<Uuid>,
+) -> Result<StatusCode, ApiError> {
+    let mut p = PersonalData::open(&state, s, &headers, Permission::WriteClients).await?;
+    let done =
+        kapu_clients::organisation::revoke_mandate(p.a.tx.tenant()?, Access { actor: &p.actor, reason: &p.reason }, id, Utc::now()).await?;
+    p.a.tx.commit().await?;
+    if done { Ok(StatusCode::NO_CONTENT) } else { Err(ApiError::NotFound(format!("there is no active mandate {id}"))) }
 }

@@ -31,6 +31,7 @@ pub(crate) fn routes() -> Router<AppState> {
         .route("/belepes", get(login_form).post(login))
         .route("/profil", get(profile))
         .route("/kijelentkezes", post(logout))
+        .route("/kepviselet", post(act_for))
         .route("/elfelejtett-jelszo", get(forgot_form).post(forgot))
         .route("/jelszo-visszaallitas", get(reset_form).post(reset))
 }
@@ -284,10 +285,22 @@ async fn session(
 }
 
 async fn profile(State(state): State<AppState>, Extension(t): Extension<ResolvedTenant>, headers: HeaderMap) -> Result<Response, ApiError> {
-    let Some((s, tx)) = session(&state, &t, &headers).await? else {
+    let Some((mut s, mut tx)) = session(&state, &t, &headers).await? else {
         return Ok(Redirect::to(&format!("{}/belepes", t.prefix)).into_response());
     };
+    let ring = state.crypto.keyring(tx.conn(), t.tenant.slug.as_str()).await?;
+    let today = Utc::now().date_naive();
+    let mandates = kapu_clients::organisation::mandates_of(&mut tx, &ring, s.account.id, today).await?;
+    if s.acting_for.is_some_and(|p| !mandates.iter().any(|m| m.principal_client_id == p)) {
+        // The mandate ended since it was chosen: back to acting for oneself.
+        account::act_for(&mut tx, &mut s, None, today).await?;
+    }
     tx.commit().await?;
+    let acting_for = s.acting_for.and_then(|p| mandates.iter().find(|m| m.principal_client_id == p)).map(|m| m.principal_name.clone());
+    let principals: Vec<_> = mandates
+        .iter()
+        .map(|m| context! { id => m.principal_client_id.to_string(), name => &m.principal_name, chosen => s.acting_for == Some(m.principal_client_id) })
+        .collect();
     let (lang, _) = language_of(None, &headers);
     let level = text(
         &lang,
@@ -304,7 +317,7 @@ async fn profile(State(state): State<AppState>, Extension(t): Extension<Resolved
         false,
         "profile.html",
         StatusCode::OK,
-        context! { account => &s.account, level, csrf => &s.csrf_token, signed_in => true },
+        context! { account => &s.account, level, csrf => &s.csrf_token, signed_in => true, principals, acting_for },
     );
     res.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     Ok(res)
@@ -325,6 +338,33 @@ async fn logout(
     let mut res = Redirect::to(&format!("{}/", t.prefix)).into_response();
     set_cookie(&mut res, &state, &t, SESSION_COOKIE, "", 0, "Lax");
     Ok(res)
+}
+
+async fn act_for(
+    State(state): State<AppState>,
+    Extension(t): Extension<ResolvedTenant>,
+    headers: HeaderMap,
+    Form(fields): Form<Fields>,
+) -> Result<Response, ApiError> {
+    let Some((mut s, mut tx)) = session(&state, &t, &headers).await? else {
+        return Ok(Redirect::to(&format!("{}/belepes", t.prefix)).into_response());
+    };
+    check_form(&Method::POST, &headers, &fields, Some(&s.csrf_token))?;
+    let principal = match fields.get("principal").map(String::as_str) {
+        None | Some("self") => None,
+        Some(id) => Some(id.parse().map_err(|_| ApiError::field("principal", "not a client id"))?),
+    };
+    match account::act_for(&mut tx, &mut s, principal, Utc::now().date_naive()).await {
+        Ok(()) => {
+            tx.commit().await?;
+            Ok(Redirect::to(&format!("{}/profil", t.prefix)).into_response())
+        }
+        Err(ClientError::Invalid { .. }) => {
+            let (lang, _) = language_of(None, &headers);
+            Ok(message(&state, &t, &lang, StatusCode::FORBIDDEN, "acting_title", "err_no_mandate", Some(("/profil", "profile_link"))))
+        }
+        Err(e) => Err(e.into()),
+    }
 }
 
 async fn forgot_form(State(state): State<AppState>, Extension(t): Extension<ResolvedTenant>, uri: Uri, headers: HeaderMap) -> Response {

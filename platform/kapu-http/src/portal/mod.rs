@@ -114,6 +114,15 @@ fn texts(lang: &str) -> Value {
             "Egyes ügyek intézéséhez magasabb azonosítási szint kell: azonosítsa magát Ügyfélkapu+ belépéssel vagy személyesen az ügyfélszolgálaton.",
             "Some cases need a higher level: identify yourself through the national login or in person at the office.",
         ),
+        ("acting_title", "Kinek a nevében jár el", "On whose behalf you act"),
+        ("acting_self", "Saját nevemben", "On my own behalf"),
+        ("acting_button", "Kiválasztás", "Choose"),
+        ("acting_now", "Most ennek a nevében jár el:", "You now act on behalf of:"),
+        (
+            "err_no_mandate",
+            "Nincs érvényes meghatalmazása ennek az ügyfélnek a képviseletére",
+            "You hold no valid mandate to act for this client",
+        ),
         ("logout_button", "Kilépés", "Sign out"),
         ("check_mail_title", "Nézze meg a postafiókját", "Check your mailbox"),
         (

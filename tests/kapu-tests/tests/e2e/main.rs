@@ -10,6 +10,7 @@ mod cli;
 mod demo;
 mod isolation;
 mod jobs;
+mod organisations;
 mod portal_accounts;
 mod problems;
 mod provisioning;

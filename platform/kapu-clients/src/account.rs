@@ -433,3 +433,121 @@ mod tests {
         assert!(IdentificationLevel::InPerson < IdentificationLevel::Kau);
     }
 }
+
+/// Everything held about an account's holder, machine-readable (GDPR Art. 15 and 20).
+pub async fn export(
+    tx: &mut TenantTx,
+    ring: &kapu_crypto::Keyring,
+    session: &ClientSession,
+    now: DateTime<Utc>,
+) -> Result<serde_json::Value, ClientError> {
+    let id = session.account.id;
+    let (client_id, created_at): (Option<Uuid>, DateTime<Utc>) =
+        sqlx::query_as("SELECT client_id, created_at FROM client_account WHERE id = $1").bind(id).fetch_one(tx.conn()).await?;
+    let client = match client_id {
+        Some(cid) => {
+            let actor = kapu_audit::Actor { id: None, label: "the client (data export)".into() };
+            crate::get(tx, ring, crate::Access { actor: &actor, reason: "GDPR Art. 15 access request by the client" }, cid, now).await?
+        }
+        None => None,
+    };
+    let sessions: Vec<(DateTime<Utc>, DateTime<Utc>)> =
+        sqlx::query_as("SELECT created_at, last_seen_at FROM client_session WHERE account_id = $1 ORDER BY created_at")
+            .bind(id)
+            .fetch_all(tx.conn())
+            .await?;
+    let mandates = crate::organisation::mandates_of(tx, ring, id, now.date_naive()).await?;
+    let access_log = match client_id {
+        Some(cid) => kapu_audit::list(tx, Some(cid), None, 500).await?,
+        None => Vec::new(),
+    };
+    Ok(serde_json::json!({
+        "exported_at": now,
+        "account": {
+            "id": id,
+            "email": session.account.email,
+            "display_name": session.account.display_name,
+            "identification_level": session.account.level,
+            "email_verified_at": session.account.email_verified_at,
+            "created_at": created_at,
+        },
+        "client": client,
+        "sessions": sessions.iter().map(|(c, l)| serde_json::json!({ "created_at": c, "last_seen_at": l })).collect::<Vec<_>>(),
+        "mandates_held": mandates,
+        "staff_access_to_your_data": access_log.iter().map(|r| serde_json::json!({
+            "at": r.at, "who": r.actor, "what": r.action, "why": r.reason,
+        })).collect::<Vec<_>>(),
+    }))
+}
+
+/// What an erasure removed and what it had to keep.
+#[derive(Clone, Debug, Serialize)]
+pub struct Erasure {
+    /// What was deleted or anonymised.
+    pub removed: Vec<&'static str>,
+    /// What was kept, each with the reason.
+    pub kept: Vec<(&'static str, &'static str)>,
+}
+
+/// Erases an account after the holder confirmed with their password (GDPR Art. 17): the
+/// account, sessions, links, mandates held, queued e-mails to the address and, when no
+/// retention rule keeps it, the linked client record. The audit log is kept: it names only
+/// ids and states who accessed the data, which the office must be able to show.
+pub async fn erase(tx: &mut TenantTx, session: &ClientSession, password: &str, now: DateTime<Utc>) -> Result<Erasure, ClientError> {
+    let id = session.account.id;
+    let (hash, email, client_id): (String, String, Option<Uuid>) =
+        sqlx::query_as("SELECT password_hash, email, client_id FROM client_account WHERE id = $1 FOR UPDATE")
+            .bind(id)
+            .fetch_one(tx.conn())
+            .await?;
+    if !verify_password(password.to_owned(), hash).await {
+        return Err(invalid("password", "wrong_password"));
+    }
+    let mut removed = vec!["account", "sessions", "e-mail links"];
+    sqlx::query("DELETE FROM client_session WHERE account_id = $1").bind(id).execute(tx.conn()).await?;
+    sqlx::query("DELETE FROM client_token WHERE account_id = $1").bind(id).execute(tx.conn()).await?;
+    let mandates =
+        sqlx::query("DELETE FROM mandate WHERE representative_account_id = $1").bind(id).execute(tx.conn()).await?.rows_affected();
+    if mandates > 0 {
+        removed.push("mandates held");
+    }
+    let mails = sqlx::query("DELETE FROM job WHERE kind = $1 AND lower(payload->>'to') = lower($2)")
+        .bind(kapu_mail::SEND_JOB)
+        .bind(&email)
+        .execute(tx.conn())
+        .await?
+        .rows_affected();
+    if mails > 0 {
+        removed.push("e-mails sent or queued to the address");
+    }
+    sqlx::query("DELETE FROM client_account WHERE id = $1").bind(id).execute(tx.conn()).await?;
+    if let Some(cid) = client_id {
+        let principal_of: i64 =
+            sqlx::query_scalar("SELECT count(*) FROM mandate WHERE principal_client_id = $1").bind(cid).fetch_one(tx.conn()).await?;
+        if principal_of == 0 {
+            sqlx::query("DELETE FROM client WHERE id = $1").bind(cid).execute(tx.conn()).await?;
+            removed.push("client record with identity data and addresses");
+        }
+    }
+    let actor = kapu_audit::Actor { id: None, label: "the client (erasure request)".into() };
+    kapu_audit::record(
+        tx,
+        kapu_audit::AuditEvent {
+            actor: &actor,
+            action: "client.erase",
+            subject_client_id: client_id,
+            reason: "GDPR Art. 17 erasure request by the client",
+            details: serde_json::json!({ "removed": removed }),
+        },
+        now,
+    )
+    .await?;
+    let mut kept = vec![(
+        "audit_log",
+        "the record of staff access to your data: it holds ids, not your data, and the office must be able to account for every access",
+    )];
+    if client_id.is_some() && !removed.contains(&"client record with identity data and addresses") {
+        kept.push(("client_record", "you are named in a mandate another client relies on; it is erased when that mandate ends"));
+    }
+    Ok(Erasure { removed, kept })
+}

@@ -32,6 +32,8 @@ pub(crate) fn routes() -> Router<AppState> {
         .route("/profil", get(profile))
         .route("/kijelentkezes", post(logout))
         .route("/kepviselet", post(act_for))
+        .route("/adataim-letoltese", get(download))
+        .route("/fiok-torlese", post(erase))
         .route("/elfelejtett-jelszo", get(forgot_form).post(forgot))
         .route("/jelszo-visszaallitas", get(reset_form).post(reset))
 }
@@ -362,6 +364,56 @@ async fn act_for(
         Err(ClientError::Invalid { .. }) => {
             let (lang, _) = language_of(None, &headers);
             Ok(message(&state, &t, &lang, StatusCode::FORBIDDEN, "acting_title", "err_no_mandate", Some(("/profil", "profile_link"))))
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
+async fn download(
+    State(state): State<AppState>,
+    Extension(t): Extension<ResolvedTenant>,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
+    let Some((s, mut tx)) = session(&state, &t, &headers).await? else {
+        return Ok(Redirect::to(&format!("{}/belepes", t.prefix)).into_response());
+    };
+    let ring = state.crypto.keyring(tx.conn(), t.tenant.slug.as_str()).await?;
+    let data = account::export(&mut tx, &ring, &s, Utc::now()).await?;
+    tx.commit().await?;
+    let body = serde_json::to_vec_pretty(&data).map_err(|e| ApiError::Internal(e.to_string()))?;
+    Ok((
+        [
+            (header::CONTENT_TYPE, "application/json"),
+            (header::CONTENT_DISPOSITION, "attachment; filename=\"adataim.json\""),
+            (header::CACHE_CONTROL, "no-store"),
+        ],
+        body,
+    )
+        .into_response())
+}
+
+async fn erase(
+    State(state): State<AppState>,
+    Extension(t): Extension<ResolvedTenant>,
+    headers: HeaderMap,
+    Form(fields): Form<Fields>,
+) -> Result<Response, ApiError> {
+    let Some((s, mut tx)) = session(&state, &t, &headers).await? else {
+        return Ok(Redirect::to(&format!("{}/belepes", t.prefix)).into_response());
+    };
+    check_form(&Method::POST, &headers, &fields, Some(&s.csrf_token))?;
+    let (lang, _) = language_of(None, &headers);
+    match account::erase(&mut tx, &s, fields.get("password").map(String::as_str).unwrap_or(""), Utc::now()).await {
+        Ok(report) => {
+            tx.commit().await?;
+            let kept: Vec<_> =
+                report.kept.iter().map(|(what, why)| context! { what => text(&lang, &format!("kept_{what}")), why }).collect();
+            let mut res = render(&state, &t, &lang, false, "erased.html", StatusCode::OK, context! { removed => report.removed, kept });
+            set_cookie(&mut res, &state, &t, SESSION_COOKIE, "", 0, "Lax");
+            Ok(res)
+        }
+        Err(ClientError::Invalid { .. }) => {
+            Ok(message(&state, &t, &lang, StatusCode::FORBIDDEN, "erase_title", "err_wrong_password", Some(("/profil", "profile_link"))))
         }
         Err(e) => Err(e.into()),
     }

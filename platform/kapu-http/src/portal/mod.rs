@@ -27,6 +27,7 @@ pub(crate) fn templates() -> Environment<'static> {
         ("forgot.html", include_str!("../../templates/forgot.html")),
         ("reset.html", include_str!("../../templates/reset.html")),
         ("profile.html", include_str!("../../templates/profile.html")),
+        ("erased.html", include_str!("../../templates/erased.html")),
         ("message.html", include_str!("../../templates/message.html")),
     ] {
         // The templates are part of the binary; a syntax error fails the test suite.
@@ -123,6 +124,22 @@ fn texts(lang: &str) -> Value {
             "Nincs érvényes meghatalmazása ennek az ügyfélnek a képviseletére",
             "You hold no valid mandate to act for this client",
         ),
+        ("privacy_title", "Adatvédelem", "Privacy"),
+        ("download_link", "Minden adatom letöltése (JSON)", "Download all my data (JSON)"),
+        ("erase_title", "Fiók törlése", "Delete my account"),
+        (
+            "erase_intro",
+            "A törlés végleges. Amit jogszabály nem ír elő megőrzésre, azt töröljük; a megőrzött adatokat és az okukat a törlés után megmutatjuk.",
+            "Deletion is final. We erase what no legal rule obliges us to keep, and show you afterwards what we kept and why.",
+        ),
+        ("erase_password", "Jelszava a megerősítéshez", "Your password, to confirm"),
+        ("erase_button", "Fiókom végleges törlése", "Delete my account for good"),
+        ("erased_title", "Fiókját töröltük", "Your account is deleted"),
+        ("erased_removed", "Töröltük:", "Erased:"),
+        ("erased_kept", "Megőriztük:", "Kept:"),
+        ("kept_audit_log", "Az adataihoz való hozzáférések naplója", "The log of access to your data"),
+        ("kept_client_record", "Ügyfél-nyilvántartási adatai", "Your client record"),
+        ("err_wrong_password", "A jelszó nem egyezik; a fiókot nem töröltük", "The password does not match; the account was not deleted"),
         ("logout_button", "Kilépés", "Sign out"),
         ("check_mail_title", "Nézze meg a postafiókját", "Check your mailbox"),
         (

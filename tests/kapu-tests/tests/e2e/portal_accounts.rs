@@ -160,3 +160,55 @@ async fn a_citizen_registers_confirms_signs_in_and_resets_the_password() -> Resu
     kit.stop().await;
     Ok(())
 }
+
+#[tokio::test]
+async fn a_client_downloads_their_data_and_erases_the_account() -> Result<()> {
+    let kit = Kit::start_with(KitOptions { worker: true, ..KitOptions::default() }).await?;
+    let t = kit.tenant("adatok", "Adatok Városa").await?;
+    let base = format!("{}/t/adatok", kit.base);
+    let c = browser();
+    let csrf = hidden(&c.get(format!("{base}/regisztracio")).send().await?.text().await?, "csrf");
+    let (email, password) = ("torlendo.tamas@example.hu", "Sárga-Léggömb-Száll-Az-Égen");
+    post(
+        &c,
+        &format!("{base}/regisztracio"),
+        &[("csrf", &csrf), ("display_name", "Törlendő Tamás"), ("email", email), ("password", password)],
+    )
+    .await?;
+    let confirm = mail_link(&kit, 1, "/t/adatok/email-megerosites?token=").await?;
+    assert_eq!(c.get(&confirm).send().await?.status(), 200);
+    let (status, _, _) = post(&c, &format!("{base}/belepes"), &[("csrf", &csrf), ("email", email), ("password", password)]).await?;
+    assert_eq!(status, 303);
+
+    let r = c.get(format!("{base}/adataim-letoltese")).send().await?;
+    assert_eq!(r.status(), 200);
+    assert!(r.headers()["content-disposition"].to_str()?.contains("attachment"));
+    let data: serde_json::Value = r.json().await?;
+    assert_eq!(data["account"]["email"], email);
+    assert_eq!(data["account"]["display_name"], "Törlendő Tamás");
+    assert_eq!(data["account"]["identification_level"], "registered");
+    assert_eq!(data["sessions"].as_array().map(Vec::len), Some(1));
+
+    let profile = c.get(format!("{base}/profil")).send().await?.text().await?;
+    let session_csrf = hidden(&profile, "csrf");
+    let (status, _, html) = post(&c, &format!("{base}/fiok-torlese"), &[("csrf", &session_csrf), ("password", "nem-ez-a-jelszo")]).await?;
+    assert_eq!(status, 403);
+    assert!(html.contains("nem töröltük"));
+    let (status, _, html) = post(&c, &format!("{base}/fiok-torlese"), &[("csrf", &session_csrf), ("password", password)]).await?;
+    assert_eq!(status, 200, "{html}");
+    assert!(html.contains("Fiókját töröltük") && html.contains("hozzáférések naplója"), "says what was kept and why: {html}");
+
+    // Gone: no sign-in, no account, no e-mail to the address left in the queue.
+    let (status, _, _) = post(&c, &format!("{base}/belepes"), &[("csrf", &csrf), ("email", email), ("password", password)]).await?;
+    assert_eq!(status, 401);
+    let mut tx = kit.db.tenant_tx(&t.tenant).await?;
+    let (accounts, mails): (i64, i64) =
+        sqlx::query_as("SELECT (SELECT count(*) FROM client_account), (SELECT count(*) FROM job WHERE payload::text LIKE '%torlendo%')")
+            .fetch_one(tx.conn())
+            .await?;
+    assert_eq!((accounts, mails), (0, 0));
+    let erased: i64 = sqlx::query_scalar("SELECT count(*) FROM audit_record WHERE action = 'client.erase'").fetch_one(tx.conn()).await?;
+    assert_eq!(erased, 1, "the erasure itself is recorded");
+    kit.stop().await;
+    Ok(())
+}

@@ -289,3 +289,32 @@ export async function assertAccessible(page, what) {
     throw new Error(`axe-core: ${violations.length} WCAG 2.1 AA violation(s) on ${what} (${page.url()}):\n${formatViolations(violations)}`);
   }
 }
+
+/**
+ * axe-core for a page opened with JavaScript disabled. There, timers never fire, so axe
+ * cannot run in the page itself (and a second DevTools session cannot turn scripts back
+ * on). Instead the page's current DOM is served, at the same URL, to a fresh context with
+ * JavaScript on (its stylesheets and images still come from the server), and axe checks that.
+ */
+export async function assertAccessibleWithoutScripts(page, what) {
+  const url = page.url();
+  const html = await page.content();
+  const context = await page.context().browser().newContext({
+    bypassCSP: true,
+    javaScriptEnabled: true,
+    locale: 'hu-HU',
+    viewport: page.viewportSize() ?? { width: 1280, height: 900 },
+  });
+  try {
+    context.setDefaultTimeout(30_000);
+    const copy = await context.newPage();
+    await copy.route(
+      (u) => u.href === url,
+      (route) => route.fulfill({ status: 200, contentType: 'text/html; charset=utf-8', body: html }),
+    );
+    await copy.goto(url, { waitUntil: 'load' });
+    await assertAccessible(copy, `${what} (its DOM, rendered without JavaScript)`);
+  } finally {
+    await context.close().catch(() => {});
+  }
+}

@@ -199,6 +199,27 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/clients/{id}/identify": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Identify a client in person: check the document shown and the client's data against the
+         *     central registry. A match records the document and raises the level; a mismatch names
+         *     the differing fields and changes nothing.
+         */
+        post: operations["identify"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/jobs": {
         parameters: {
             query?: never;
@@ -604,12 +625,35 @@ export interface components {
             /** @description Dead jobs, by tenant. */
             jobs: components["schemas"]["TenantJob"][];
         };
+        /**
+         * @description The kind of ID document shown at the counter.
+         * @enum {string}
+         */
+        DocumentKindView: "identity_card" | "passport" | "driving_licence";
         /** @description One field's error. */
         FieldError: {
             /** @description The field's path in the request body or query, e.g. `identity.birth_date`. */
             field: string;
             /** @description What is wrong with it. */
             message: string;
+        };
+        /** @description The outcome of an in-person identification. */
+        IdentificationView: {
+            /** @description Whether a portal account was linked and raised to `in_person`. */
+            account_linked: boolean;
+            /** @description The fields that differ from the registry, on a mismatch. */
+            fields: string[];
+            /** @description `identified`, `mismatch` (nothing changed) or `not_found` (nothing changed). */
+            outcome: string;
+        };
+        /** @description What the clerk records at the counter. */
+        IdentifyRequest: {
+            /** @description The client's portal account to link and raise, by e-mail. */
+            account_email?: string | null;
+            /** @description Kind of the document shown. */
+            document_kind: components["schemas"]["DocumentKindView"];
+            /** @description Its number. */
+            document_number: string;
         };
         /** @description Natural identity data (természetes személyazonosító adatok). */
         IdentityView: {
@@ -1949,6 +1993,114 @@ export interface operations {
                 };
             };
             404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `internal`: details are in the log under the request id */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `tenant-suspended` or `unavailable`: the municipality is suspended or the database cannot be reached */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    identify: {
+        parameters: {
+            query?: never;
+            header: {
+                /** @description Purpose of the access, for the audit log */
+                "X-Access-Reason": string;
+            };
+            path: {
+                /** @description Client id */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["IdentifyRequest"];
+            };
+        };
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["IdentificationView"];
+                };
+            };
+            /** @description `malformed-json`: the body is not valid JSON */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `unknown-tenant` or `not-found` */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `payload-too-large`: the body is over the limit */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `unsupported-media-type`: the body is not application/json */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `validation`: fields are missing or invalid; see `errors` */
+            422: {
                 headers: {
                     [name: string]: unknown;
                 };

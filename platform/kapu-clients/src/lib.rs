@@ -6,6 +6,7 @@
 //! transaction: there is no way to fetch a client without saying who and why.
 
 pub mod account;
+pub mod identification;
 pub mod organisation;
 
 use chrono::{DateTime, NaiveDate, Utc};
@@ -17,7 +18,7 @@ use thiserror::Error;
 use uuid::Uuid;
 
 const IDENTITY: &str = "client.identity";
-const ID_DOCUMENT: &str = "client.id_document";
+pub(crate) const ID_DOCUMENT: &str = "client.id_document";
 
 /// Errors of the client registry.
 #[derive(Debug, Error)]
@@ -36,6 +37,9 @@ pub enum ClientError {
     /// Audit failed (and with it the access).
     #[error("audit error: {0}")]
     Audit(#[from] kapu_audit::AuditError),
+    /// The central registry could not be asked.
+    #[error("the central registry did not answer: {0}")]
+    Registry(String),
     /// Queueing an e-mail failed.
     #[error("job error: {0}")]
     Jobs(#[from] kapu_jobs::JobsError),
@@ -161,7 +165,7 @@ fn normalize_name(s: &str) -> String {
     s.split_whitespace().collect::<Vec<_>>().join(" ").to_lowercase()
 }
 
-fn normalize_document(s: &str) -> String {
+pub(crate) fn normalize_document(s: &str) -> String {
     s.chars().filter(char::is_ascii_alphanumeric).collect::<String>().to_uppercase()
 }
 

@@ -236,6 +236,7 @@ impl From<kapu_clients::ClientError> for ApiError {
         match e {
             kapu_clients::ClientError::Invalid { field, message } => ApiError::field(field, message),
             kapu_clients::ClientError::Database(e) => e.into(),
+            kapu_clients::ClientError::Registry(e) => ApiError::Unavailable(format!("central registry: {e}")),
             other => ApiError::Internal(other.to_string()),
         }
     }

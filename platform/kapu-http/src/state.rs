@@ -51,6 +51,8 @@ pub struct AppState {
     pub config: Arc<HttpConfig>,
     /// Cached tenant registry.
     pub tenants: TenantDirectory,
+    /// The central registry (SZL), for in-person identification; `None` when not configured.
+    pub registry: Option<Arc<dyn kapu_clients::identification::Registry>>,
     pub(crate) limiter: Arc<crate::auth::IpLimiter>,
     pub(crate) templates: Arc<minijinja::Environment<'static>>,
 }
@@ -62,6 +64,12 @@ impl std::fmt::Debug for AppState {
 }
 
 impl AppState {
+    /// Uses this registry for in-person identification.
+    pub fn with_registry(mut self, registry: Arc<dyn kapu_clients::identification::Registry>) -> Self {
+        self.registry = Some(registry);
+        self
+    }
+
     /// Builds the state.
     pub fn new(db: Db, crypto: Arc<Crypto>, config: HttpConfig) -> Self {
         let limiter = Arc::new(crate::auth::IpLimiter::new(config.login_attempts_per_minute));
@@ -71,6 +79,7 @@ impl AppState {
             crypto,
             config: Arc::new(config),
             limiter,
+            registry: None,
             templates: Arc::new(crate::portal::templates()),
         }
     }

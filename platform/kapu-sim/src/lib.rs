@@ -11,10 +11,13 @@
 //!
 //! Simulators:
 //! - [`smtp`]: an SMTP server (RFC 5321) that keeps received mail in memory.
+//! - [`registry`]: the central personal data and address registry's (SZL) identity check, a
+//!   JSON API over HTTP (see `REGISTRY-PROTOCOL.md`).
 
 use std::fmt;
 use std::net::SocketAddr;
 
+pub mod registry;
 pub mod smtp;
 
 /// One address a simulator listens on, as printed by `kapu-sim all`.

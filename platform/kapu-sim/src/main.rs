@@ -2,7 +2,7 @@
 
 use anyhow::{Context, Result};
 use clap::{Args, Parser, Subcommand};
-use kapu_sim::smtp;
+use kapu_sim::{Endpoint, registry, smtp};
 use tracing_subscriber::EnvFilter;
 
 /// Local simulators of the external systems Kapu talks to, speaking their wire protocols.
@@ -17,6 +17,9 @@ struct Cli {
 enum Command {
     /// Runs the SMTP simulator: an SMTP server that keeps mail in memory, and its HTTP API.
     Smtp(SmtpArgs),
+    /// Runs the registry (SZL) simulator: the personal data and address registry's identity
+    /// check over HTTP (see REGISTRY-PROTOCOL.md).
+    Registry(RegistryArgs),
     /// Runs every simulator on its default ports.
     All,
 }
@@ -48,8 +51,55 @@ impl Default for SmtpArgs {
     }
 }
 
-async fn start_smtp(args: SmtpArgs) -> Result<smtp::SmtpSim> {
-    smtp::start_with(smtp::SmtpSimConfig {
+#[derive(Args)]
+struct RegistryArgs {
+    /// HTTP port on 127.0.0.1 (0 picks a free one).
+    #[arg(long, default_value_t = registry::DEFAULT_PORT)]
+    port: u16,
+    /// The API key clients must send as `Authorization: Bearer <key>`.
+    #[arg(long, env = "KAPU_SIM_SZL_API_KEY", default_value = registry::DEFAULT_API_KEY)]
+    api_key: String,
+}
+
+impl Default for RegistryArgs {
+    fn default() -> Self {
+        // `kapu-sim all` honours the key's environment variable too.
+        let api_key = std::env::var("KAPU_SIM_SZL_API_KEY").unwrap_or_else(|_| registry::DEFAULT_API_KEY.to_owned());
+        Self { port: registry::DEFAULT_PORT, api_key }
+    }
+}
+
+/// A running simulator of any kind.
+enum Sim {
+    Smtp(smtp::SmtpSim),
+    Registry(registry::RegistrySim),
+}
+
+impl Sim {
+    fn endpoints(&self) -> Vec<Endpoint> {
+        match self {
+            Sim::Smtp(sim) => sim.endpoints(),
+            Sim::Registry(sim) => sim.endpoints(),
+        }
+    }
+
+    async fn shutdown(self) {
+        match self {
+            Sim::Smtp(sim) => sim.shutdown().await,
+            Sim::Registry(sim) => sim.shutdown().await,
+        }
+    }
+}
+
+async fn start_registry(args: RegistryArgs) -> Result<Sim> {
+    let sim = registry::start(args.port, &args.api_key)
+        .await
+        .with_context(|| format!("starting the registry simulator on port {}", args.port))?;
+    Ok(Sim::Registry(sim))
+}
+
+async fn start_smtp(args: SmtpArgs) -> Result<Sim> {
+    let sim = smtp::start_with(smtp::SmtpSimConfig {
         smtp_port: args.smtp_port,
         http_port: args.http_port,
         max_message_size: args.max_message_size,
@@ -57,7 +107,8 @@ async fn start_smtp(args: SmtpArgs) -> Result<smtp::SmtpSim> {
         ..smtp::SmtpSimConfig::default()
     })
     .await
-    .with_context(|| format!("starting the SMTP simulator on ports {} and {}", args.smtp_port, args.http_port))
+    .with_context(|| format!("starting the SMTP simulator on ports {} and {}", args.smtp_port, args.http_port))?;
+    Ok(Sim::Smtp(sim))
 }
 
 #[tokio::main]
@@ -69,7 +120,8 @@ async fn main() -> Result<()> {
     let cli = Cli::parse();
     let sims = match cli.command {
         Command::Smtp(args) => vec![start_smtp(args).await?],
-        Command::All => vec![start_smtp(SmtpArgs::default()).await?],
+        Command::Registry(args) => vec![start_registry(args).await?],
+        Command::All => vec![start_smtp(SmtpArgs::default()).await?, start_registry(RegistryArgs::default()).await?],
     };
     for endpoint in sims.iter().flat_map(|sim| sim.endpoints()) {
         println!("{endpoint}");

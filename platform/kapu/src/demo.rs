@@ -40,6 +40,9 @@ pub struct DemoOpts {
     /// SMTP simulator's HTTP API port (received messages).
     #[arg(long, default_value_t = 8025)]
     pub mailbox_port: u16,
+    /// Registry (SZL) simulator port.
+    #[arg(long, default_value_t = 8031)]
+    pub registry_port: u16,
 }
 
 fn master_key(dir: &Path) -> Result<String> {
@@ -94,6 +97,9 @@ pub async fn run(mut settings: Settings, opts: DemoOpts) -> Result<()> {
     ensure_operator(&db, &crypto).await?;
 
     let mail = kapu_sim::smtp::start(opts.smtp_port, opts.mailbox_port).await.context("starting the SMTP simulator")?;
+    let registry = kapu_sim::registry::start(opts.registry_port, kapu_sim::registry::DEFAULT_API_KEY)
+        .await
+        .context("starting the registry simulator")?;
     let smtp = SmtpConfig {
         host: "127.0.0.1".into(),
         port: mail.smtp_addr.port(),
@@ -103,7 +109,8 @@ pub async fn run(mut settings: Settings, opts: DemoOpts) -> Result<()> {
         password: None,
     };
     let http = HttpConfig { admin_ui_dir: opts.admin_ui_dir.clone(), tenants_dir: opts.tenants_dir.clone(), ..HttpConfig::default() };
-    let state = AppState::new(db.clone(), crypto.clone(), http);
+    let szl = kapu_registry::SzlClient::new(registry.url(), kapu_sim::registry::DEFAULT_API_KEY);
+    let state = AppState::new(db.clone(), crypto.clone(), http).with_registry(Arc::new(szl));
     let listener = tokio::net::TcpListener::bind(&opts.listen).await.with_context(|| format!("binding {}", opts.listen))?;
     let addr = listener.local_addr()?;
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
@@ -130,6 +137,10 @@ pub async fn run(mut settings: Settings, opts: DemoOpts) -> Result<()> {
     println!("  API docs:                    http://{addr}/t/hegyvidek/api/v1/docs/");
     println!("  Health / metrics:            http://{addr}/healthz  http://{addr}/metrics");
     println!("  SMTP simulator:              smtp://{}   mailbox: {}/messages", mail.smtp_addr, mail.http_url());
+    println!("  Registry (SZL) simulator:    {}   test persons for in-person identification:", registry.url());
+    for p in kapu_sim::registry::test_persons() {
+        println!("    {p}");
+    }
     println!();
     println!("Demo logins (TOTP secrets are base32; add them to an authenticator app):");
     if let Some(demo) = &dir.demo {
@@ -158,6 +169,7 @@ pub async fn run(mut settings: Settings, opts: DemoOpts) -> Result<()> {
     server.await??;
     worker_task.await??;
     mail.shutdown().await;
+    registry.shutdown().await;
     db.pool().close().await;
     if let Some(mut c) = cluster {
         tokio::task::spawn_blocking(move || c.stop()).await??;

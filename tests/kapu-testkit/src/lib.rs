@@ -96,6 +96,8 @@ pub struct Kit {
     pub role_prefix: String,
     /// The SMTP simulator.
     pub mail: SmtpSim,
+    /// The central registry (SZL) simulator.
+    pub registry: kapu_sim::registry::RegistrySim,
     /// SMTP settings pointing at the simulator.
     pub smtp: SmtpConfig,
     stop: tokio::sync::watch::Sender<bool>,
@@ -171,7 +173,9 @@ impl Kit {
             tenants_dir: workspace_root().join("tenants"),
             ..HttpConfig::default()
         };
-        let state = AppState::new(db.clone(), crypto.clone(), http);
+        let registry = kapu_sim::registry::start(0, kapu_sim::registry::DEFAULT_API_KEY).await?;
+        let szl = kapu_registry::SzlClient::new(registry.url(), kapu_sim::registry::DEFAULT_API_KEY);
+        let state = AppState::new(db.clone(), crypto.clone(), http).with_registry(Arc::new(szl));
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
         let base = format!("http://{}", listener.local_addr()?);
         let (stop, rx) = tokio::sync::watch::channel(false);
@@ -194,7 +198,7 @@ impl Kit {
                     .await;
             }));
         }
-        Ok(Kit { base, db, crypto, master_key, database_url, role_prefix, mail, smtp, stop, tasks })
+        Ok(Kit { base, db, crypto, master_key, database_url, role_prefix, mail, registry, smtp, stop, tasks })
     }
 
     /// Stops the server and worker and waits for them.

@@ -422,3 +422,80 @@ pub async fn revoke_mandate(
     p.a.tx.commit().await?;
     if done { Ok(StatusCode::NO_CONTENT) } else { Err(ApiError::NotFound(format!("there is no active mandate {id}"))) }
 }
+
+/// The kind of ID document shown at the counter.
+#[derive(Debug, Clone, Copy, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum DocumentKindView {
+    /// Személyi igazolvány.
+    IdentityCard,
+    /// Útlevél.
+    Passport,
+    /// Vezetői engedély.
+    DrivingLicence,
+}
+
+/// What the clerk records at the counter.
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct IdentifyRequest {
+    /// Kind of the document shown.
+    pub document_kind: DocumentKindView,
+    /// Its number.
+    pub document_number: String,
+    /// The client's portal account to link and raise, by e-mail.
+    pub account_email: Option<String>,
+}
+
+/// The outcome of an in-person identification.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct IdentificationView {
+    /// `identified`, `mismatch` (nothing changed) or `not_found` (nothing changed).
+    pub outcome: String,
+    /// The fields that differ from the registry, on a mismatch.
+    pub fields: Vec<String>,
+    /// Whether a portal account was linked and raised to `in_person`.
+    pub account_linked: bool,
+}
+
+/// Identify a client in person: check the document shown and the client's data against the
+/// central registry. A match records the document and raises the level; a mismatch names
+/// the differing fields and changes nothing.
+#[utoipa::path(post, path = "/clients/{id}/identify", tag = "clients", request_body = IdentifyRequest,
+    params(("id" = Uuid, Path, description = "Client id"), ("X-Access-Reason" = String, Header, description = "Purpose of the access, for the audit log")),
+    responses((status = 200, body = IdentificationView), (status = 401, body = Problem, content_type = "application/problem+json"), (status = 403, body = Problem, content_type = "application/problem+json")))]
+pub async fn identify(
+    State(state): State<AppState>,
+    s: SignedIn,
+    headers: HeaderMap,
+    Path(id): Path<Uuid>,
+    Json(req): Json<IdentifyRequest>,
+) -> Result<Json<IdentificationView>, ApiError> {
+    use kapu_clients::identification::{DocumentKind, IdDocument, Identification, InPerson};
+    let registry = state.registry.clone().ok_or_else(|| ApiError::Unavailable("no central registry is configured".into()))?;
+    let mut p = PersonalData::open(&state, s, &headers, Permission::WriteClients).await?;
+    let kind = match req.document_kind {
+        DocumentKindView::IdentityCard => DocumentKind::IdentityCard,
+        DocumentKindView::Passport => DocumentKind::Passport,
+        DocumentKindView::DrivingLicence => DocumentKind::DrivingLicence,
+    };
+    let in_person =
+        InPerson { client_id: id, document: IdDocument { kind, number: req.document_number }, account_email: req.account_email.as_deref() };
+    let outcome = kapu_clients::identification::identify_in_person(
+        p.a.tx.tenant()?,
+        &p.ring,
+        Access { actor: &p.actor, reason: &p.reason },
+        in_person,
+        registry.as_ref(),
+        Utc::now(),
+    )
+    .await?
+    .ok_or_else(|| ApiError::NotFound(format!("there is no client {id}")))?;
+    p.a.tx.commit().await?;
+    Ok(Json(match outcome {
+        Identification::Identified { account_linked } => {
+            IdentificationView { outcome: "identified".into(), fields: vec![], account_linked }
+        }
+        Identification::Mismatch { fields } => IdentificationView { outcome: "mismatch".into(), fields, account_linked: false },
+        Identification::NotFound => IdentificationView { outcome: "not_found".into(), fields: vec![], account_linked: false },
+    }))
+}

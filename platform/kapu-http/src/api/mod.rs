@@ -36,6 +36,7 @@ pub(crate) fn tenant_api() -> OpenApiRouter<AppState> {
         .routes(routes!(staff::list_staff, staff::create_staff))
         .routes(routes!(clients::create_client, clients::search_clients))
         .routes(routes!(clients::get_client))
+        .routes(routes!(clients::identify))
         .routes(routes!(clients::create_organisation))
         .routes(routes!(clients::get_organisation))
         .routes(routes!(clients::grant_mandate))

@@ -12,7 +12,7 @@ use tokio::io::{AsyncBufReadExt, AsyncReadExt, BufReader};
 /// Starts `kapu demo` on free ports and returns it with the portal URL it printed.
 async fn start_demo(dir: &std::path::Path) -> Result<(tokio::process::Child, String, String)> {
     let mut child = tokio::process::Command::new(Kit::kapu_bin())
-        .args(["demo", "--listen", "127.0.0.1:0", "--smtp-port", "0", "--mailbox-port", "0", "--dir"])
+        .args(["demo", "--listen", "127.0.0.1:0", "--smtp-port", "0", "--mailbox-port", "0", "--registry-port", "0", "--dir"])
         .arg(dir)
         .current_dir(workspace_root())
         .env_remove("KAPU_DATABASE_URL")

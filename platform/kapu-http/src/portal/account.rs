@@ -94,6 +94,7 @@ fn show_form(
 ) -> Response {
     let list: Vec<_> = errors.iter().map(|(field, message)| context! { field, message }).collect();
     let map: HashMap<&str, &str> = errors.iter().map(|(f, m)| (f.as_str(), m.as_str())).collect();
+    let keep_query = form.get("keep_query").cloned().unwrap_or_default();
     let mut res = render(
         state,
         t,
@@ -101,7 +102,7 @@ fn show_form(
         f.lang_chosen,
         template,
         status,
-        context! { csrf => &f.csrf, form => form, errors => list, field_errors => map },
+        context! { csrf => &f.csrf, form => form, errors => list, field_errors => map, keep_query },
     );
     if f.fresh {
         set_cookie(&mut res, state, t, FORM_COOKIE, &f.csrf, 7200, "Strict");
@@ -286,7 +287,12 @@ async fn session(
     Ok(account::authenticate(&mut tx, token, Utc::now()).await?.map(|s| (s, tx)))
 }
 
-async fn profile(State(state): State<AppState>, Extension(t): Extension<ResolvedTenant>, headers: HeaderMap) -> Result<Response, ApiError> {
+async fn profile(
+    State(state): State<AppState>,
+    Extension(t): Extension<ResolvedTenant>,
+    uri: Uri,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
     let Some((mut s, mut tx)) = session(&state, &t, &headers).await? else {
         return Ok(Redirect::to(&format!("{}/belepes", t.prefix)).into_response());
     };
@@ -303,7 +309,7 @@ async fn profile(State(state): State<AppState>, Extension(t): Extension<Resolved
         .iter()
         .map(|m| context! { id => m.principal_client_id.to_string(), name => &m.principal_name, chosen => s.acting_for == Some(m.principal_client_id) })
         .collect();
-    let (lang, _) = language_of(None, &headers);
+    let (lang, lang_chosen) = language_of(uri.query(), &headers);
     let level = text(
         &lang,
         match s.account.level {
@@ -316,7 +322,7 @@ async fn profile(State(state): State<AppState>, Extension(t): Extension<Resolved
         &state,
         &t,
         &lang,
-        false,
+        lang_chosen,
         "profile.html",
         StatusCode::OK,
         context! { account => &s.account, level, csrf => &s.csrf_token, signed_in => true, principals, acting_for },
@@ -462,7 +468,13 @@ async fn reset_form(
     Query(q): Query<Fields>,
 ) -> Response {
     let mut form = Fields::new();
-    form.insert("token".into(), q.get("token").cloned().unwrap_or_default());
+    let token = q.get("token").cloned().unwrap_or_default();
+    // The language switch must keep the token, or the form could no longer be sent.
+    form.insert(
+        "keep_query".into(),
+        format!("token={}&", token.chars().filter(|c| c.is_ascii_alphanumeric() || *c == '-' || *c == '_').collect::<String>()),
+    );
+    form.insert("token".into(), token);
     show_form(&state, &t, &form_ctx_with(uri.query(), &headers), "reset.html", StatusCode::OK, &form, &[])
 }
 

@@ -136,6 +136,7 @@ async fn a_citizen_registers_confirms_signs_in_and_resets_the_password() -> Resu
     let reset = mail_link(&kit, 3, "/t/lakos/jelszo-visszaallitas?token=").await?;
     let form = c.get(&reset).send().await?.text().await?;
     let token = hidden(&form, "token");
+    assert!(form.contains(&format!("href=\"?token={token}&amp;lang=en\"")), "the language switch keeps the token: {form}");
     let (status, _, html) =
         post(&c, &format!("{base}/jelszo-visszaallitas"), &[("csrf", &csrf), ("token", &token), ("password", "kiss.anna@example.hu")])
             .await?;

@@ -1,16 +1,24 @@
 // The staff / operator app: a small state machine over the session.
 // Views: sign-in → (TOTP code | TOTP enrolment) → overview (tenant) or tenant list (platform).
-// Tenant admins also get the staff accounts, the audit log and the background jobs, reached
-// through fragment links (`#/staff`, `#/audit`, `#/jobs`), so the server still serves only
-// index.html and assets.
+// Tenant staff (clerks and admins) get the clients page; tenant admins also the staff accounts,
+// the audit log and the background jobs, reached through fragment links (`#/clients`, `#/staff`,
+// `#/audit`, `#/jobs`), so the server still serves only index.html and assets.
 import {
   ApiError,
+  ASCII_REASON,
   discover,
+  DOCUMENT_KINDS,
   JOB_STATES,
   mountOf,
   Session,
   TENANT_ROLES,
+  type Address,
   type AuditRecord,
+  type ClientQuery,
+  type ClientRecord,
+  type DocumentKind,
+  type Identification,
+  type NewClient,
   type FieldError,
   type Job,
   type JobState,
@@ -22,7 +30,7 @@ import {
   type TenantRole,
 } from './api/client';
 import { byId, h, replaceChildren } from './dom';
-import { errorSummary, type ShownFieldError } from './errors';
+import { errorSummary, type FieldControl, type ShownFieldError } from './errors';
 import { qrSvg } from './qr';
 
 const APP_NAME = 'Kapu';
@@ -37,14 +45,15 @@ function localError(detail: string, errors: { field: string; message: string }[]
   return new ApiError(400, { type: 'urn:kapu:problem:validation', title: 'Hibás adatok', status: 400, detail, errors }, 'hu');
 }
 
-/** The tenant staff app's pages; everything but the overview is for admins only. */
-type Route = 'overview' | 'staff' | 'audit' | 'jobs';
+/** The tenant staff app's pages: the overview and the clients for all staff, the rest for admins only. */
+type Route = 'overview' | 'clients' | 'staff' | 'audit' | 'jobs';
 
-const ROUTES: { route: Route; hash: string; label: string }[] = [
-  { route: 'overview', hash: '#/', label: 'Áttekintés' },
-  { route: 'staff', hash: '#/staff', label: 'Munkatársak' },
-  { route: 'audit', hash: '#/audit', label: 'Audit napló' },
-  { route: 'jobs', hash: '#/jobs', label: 'Háttérfeladatok' },
+const ROUTES: { route: Route; hash: string; label: string; adminOnly: boolean }[] = [
+  { route: 'overview', hash: '#/', label: 'Áttekintés', adminOnly: false },
+  { route: 'clients', hash: '#/clients', label: 'Ügyfelek', adminOnly: false },
+  { route: 'staff', hash: '#/staff', label: 'Munkatársak', adminOnly: true },
+  { route: 'audit', hash: '#/audit', label: 'Audit napló', adminOnly: true },
+  { route: 'jobs', hash: '#/jobs', label: 'Háttérfeladatok', adminOnly: true },
 ];
 
 /** The route a fragment names; null for fragments that are no route (e.g. the skip link's `#main`). */
@@ -60,6 +69,7 @@ const actionLabels: Record<string, string> = {
   'client.read': 'Ügyfél adatainak megtekintése',
   'client.search': 'Ügyfél keresése',
   'client.update': 'Ügyfél adatainak módosítása',
+  'client.identify': 'Személyes azonosítás',
 };
 
 const jobStateLabels: Record<JobState, string> = {
@@ -101,6 +111,116 @@ function staffFieldErrors(e: ApiError): ShownFieldError[] {
     return message ? { field: fe.field, message, lang: 'hu' } : { ...fe, lang: e.lang };
   });
 }
+
+// ---- clients ----------------------------------------------------------------
+
+const documentKindLabels: Record<DocumentKind, string> = {
+  identity_card: 'Személyi igazolvány',
+  passport: 'Útlevél',
+  driving_licence: 'Vezetői engedély',
+};
+
+/** The registry's names of differing fields (`fields` of a mismatch), in Hungarian. */
+const mismatchFieldLabels: Record<string, string> = {
+  family_name: 'családi név',
+  given_name: 'utónév',
+  birth_name: 'születési név',
+  mother_birth_name: 'anyja születési neve',
+  birth_place: 'születési hely',
+  birth_date: 'születési idő',
+  address: 'lakcím',
+  document_validity: 'az okmány érvényessége',
+};
+
+/** The longest purpose the server takes (`X-Access-Reason`, 1 to 200 characters). */
+const REASON_MAX = 200;
+
+/** What is wrong with a purpose as typed, in Hungarian; null when it can be sent. */
+function reasonProblem(value: string): string | null {
+  if (!value) return 'Adja meg az ügyintézés célját: minden ügyféladat-hozzáférés ezzel az indokkal kerül a naplóba.';
+  if (value.length > REASON_MAX) return `Az ügyintézés célja legfeljebb ${REASON_MAX} karakter lehet.`;
+  if (!ASCII_REASON.test(value)) {
+    return 'Az ügyintézés célját ékezet nélkül írja be (például: szemelyes azonositas), mert a böngésző ékezetes betűt nem tud elküldeni.';
+  }
+  return null;
+}
+
+const REGISTRY_DOWN =
+  'A központi személyiadat- és lakcímnyilvántartás (SZL) most nem érhető el, ezért az azonosítás nem történt meg; semmi sem változott. Próbálja újra néhány perc múlva.';
+
+/** The labels of the identity fields, for "must not be empty" messages. */
+const identityLabels: Record<string, string> = {
+  'identity.family_name': 'a családi nevet',
+  'identity.given_name': 'az utónevet',
+  'identity.mother_birth_name': 'az anyja születési nevét',
+  'identity.birth_place': 'a születési helyet',
+};
+
+/**
+ * The client endpoints' field errors, in Hungarian where the server's (English) reason is
+ * known; any other message is shown as the server wrote it, in its language.
+ */
+function clientFieldErrors(e: ApiError): ShownFieldError[] {
+  const hu = (fe: FieldError): string | null => {
+    const m = fe.message.toLowerCase();
+    switch (fe.field) {
+      case 'X-Access-Reason':
+        return `Adja meg az ügyintézés célját (legfeljebb ${REASON_MAX} karakter, ékezet nélkül).`;
+      case 'identity.family_name':
+      case 'identity.given_name':
+      case 'identity.mother_birth_name':
+      case 'identity.birth_place':
+        if (m.includes('empty')) return `Adja meg ${identityLabels[fe.field]}.`;
+        if (m.includes('at most')) return 'Legfeljebb 100 karakter lehet.';
+        return null;
+      case 'identity.birth_date':
+        if (m.includes('future')) return 'A születési idő nem lehet a jövőben.';
+        if (m.includes('early')) return 'A születési idő nem lehet 1880 előtti.';
+        return 'Adja meg a születési időt (év, hónap, nap).';
+      case 'email':
+        return m.includes('e-mail') ? 'Adjon meg érvényes e-mail-címet, például nev@example.hu.' : null;
+      case 'addresses':
+        if (m.includes('postcode')) return 'Az irányítószám négy számjegy, 1000 és 9999 között.';
+        if (m.includes('empty')) return 'Adja meg a lakcím települését és közterületét (házszámmal) is.';
+        return null;
+      case 'resident_card':
+        return m.includes('another client') ? 'Ez a lakossági kártyaszám már egy másik ügyfélé.' : null;
+      case 'document_number':
+        return 'Az okmány száma 6–20 betű és számjegy, például 123456AB.';
+      case 'account_email':
+        return m.includes('no portal account') ? 'Ezzel az e-mail-címmel nincs portálfiók ennél az önkormányzatnál.' : null;
+      case 'id_document':
+      case 'family_name':
+        return 'Adjon meg okmányszámot, vagy családi nevet, utónevet és születési időt.';
+      default:
+        return null;
+    }
+  };
+  return (e.problem.errors ?? []).map((fe) => {
+    const message = hu(fe);
+    return message ? { field: fe.field, message, lang: 'hu' } : { ...fe, lang: e.lang };
+  });
+}
+
+/** A calendar date (`YYYY-MM-DD`) in Hungarian, e.g. "1980. május 17.". */
+const calendarDate = new Intl.DateTimeFormat('hu-HU', { dateStyle: 'long', timeZone: 'UTC' });
+
+function dateEl(iso: string): HTMLTimeElement {
+  const d = new Date(`${iso}T00:00:00Z`);
+  return h('time', { datetime: iso }, Number.isNaN(d.getTime()) ? iso : calendarDate.format(d));
+}
+
+const fullName = (c: ClientRecord) => `${c.identity.family_name} ${c.identity.given_name}`;
+
+/** The document number as the server stores it (letters and digits, upper case). */
+const normaliseDocument = (s: string) => s.replace(/[^0-9a-z]/gi, '').toUpperCase();
+
+function addressText(c: ClientRecord, kind: Address['kind']): string | null {
+  const a = c.addresses.find((x) => x.kind === kind);
+  return a ? `${a.postcode} ${a.city}, ${a.street}` : null;
+}
+
+const DATE = /^\d{4}-\d{2}-\d{2}$/;
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
@@ -144,6 +264,8 @@ export class App {
   /** The signed-in session (second factor passed), else null. */
   private me: Me | null = null;
   private route: Route = 'overview';
+  /** The purpose typed on the clients page; kept while the session lasts, so that it survives page changes. */
+  private clientReason = '';
 
   async start(): Promise<void> {
     window.addEventListener('hashchange', () => void this.onHashChange());
@@ -185,11 +307,22 @@ export class App {
     return this.api?.scope === 'tenant' && this.me?.mfa === 'passed' && this.me.staff.role === 'admin';
   }
 
-  /** The admin navigation in the header (admins only; clerks have just the overview). */
+  private get isTenantStaff(): boolean {
+    return this.api?.scope === 'tenant' && this.me?.mfa === 'passed';
+  }
+
+  /** Whether the signed-in staff member may open the page. */
+  private mayOpen(route: Route): boolean {
+    const r = ROUTES.find((x) => x.route === route);
+    return !!r && this.isTenantStaff && (!r.adminOnly || this.isTenantAdmin);
+  }
+
+  /** The navigation in the header: admins get every page, clerks the overview and the clients. */
   private showNav(): void {
-    if (!this.isTenantAdmin) return replaceChildren(this.nav);
-    replaceChildren(this.nav, h('nav', { 'aria-label': 'Menü', 'data-testid': 'admin-nav' },
-      h('ul', {}, ROUTES.map((r) => h('li', {}, h('a', {
+    if (!this.isTenantStaff) return replaceChildren(this.nav);
+    const admin = this.isTenantAdmin;
+    replaceChildren(this.nav, h('nav', { 'aria-label': 'Menü', 'data-testid': admin ? 'admin-nav' : 'clerk-nav' },
+      h('ul', {}, ROUTES.filter((r) => admin || !r.adminOnly).map((r) => h('li', {}, h('a', {
         href: r.hash,
         'aria-current': r.route === this.route ? 'page' : null,
         'data-testid': `nav-${r.route}`,
@@ -202,13 +335,15 @@ export class App {
     return this.navigate(this.api, route);
   }
 
-  /** Shows a page of the tenant app; non-admins always get the overview. */
+  /** Shows a page of the tenant app; a page the role may not open shows the overview. */
   private navigate(api: TenantApi, wanted: Route): Promise<void> {
-    const route = this.isTenantAdmin ? wanted : 'overview';
+    const route = this.mayOpen(wanted) ? wanted : 'overview';
     if (route !== wanted) history.replaceState(null, '', `${location.pathname}${location.search}#/`);
     this.route = route;
     this.showNav();
     switch (route) {
+      case 'clients':
+        return this.clients(api);
       case 'staff':
         return this.staff(api);
       case 'audit':
@@ -283,6 +418,7 @@ export class App {
     if (e instanceof ApiError && e.status === 401) {
       this.session.csrfToken = null;
       this.me = null;
+      this.clientReason = '';
       this.showNav();
       this.showContext(null);
       return this.signIn('A munkamenet lejárt. Jelentkezzen be újra.');
@@ -883,6 +1019,404 @@ export class App {
     ], undefined, true);
   }
 
+  /**
+   * The clients page (clerks and admins): the purpose of the access, a search by ID document
+   * number or by name and birth date, a new natural person, and the in-person identification
+   * of the selected client against the central registry. Every call sends the purpose as
+   * `X-Access-Reason`; the server records it in the audit log.
+   */
+  private async clients(api: TenantApi): Promise<void> {
+    const title = 'Ügyfelek';
+    const errors = errorSummary();
+
+    // The purpose, shared by every call on the page.
+    const purpose = h('input', {
+      id: 'client-reason', name: 'reason', type: 'text', autocomplete: 'off', required: true,
+      maxlength: String(REASON_MAX), 'aria-describedby': 'client-reason-hint', 'data-testid': 'client-reason',
+      value: this.clientReason,
+    });
+    purpose.addEventListener('input', () => {
+      this.clientReason = purpose.value;
+    });
+    /** The purpose, or a local field error for it (added to `problems`). */
+    const reasonFor = (problems: { field: string; message: string }[]): string => {
+      const value = purpose.value.trim();
+      const problem = reasonProblem(value);
+      if (problem) problems.push({ field: 'X-Access-Reason', message: problem });
+      return value;
+    };
+    /** Shows a failed call: signs out on 401, words the client endpoints' field errors. */
+    const failed = (e: unknown, fields: Record<string, FieldControl>) => {
+      if (e instanceof ApiError && e.status === 401) return this.handleAuthLoss(e);
+      const all = { 'X-Access-Reason': purpose, ...fields };
+      if (e instanceof ApiError && e.kind === 'validation') {
+        return errors.show(new ApiError(e.status, { ...e.problem, errors: clientFieldErrors(e) }, e.lang), all);
+      }
+      return errors.show(e, all);
+    };
+
+    // ---- results and the selected client ----
+    const listStatus = this.statusLine('clients-status');
+    const results = h('div', { 'data-testid': 'client-results' },
+      h('p', { 'data-testid': 'clients-none-yet' }, 'Keressen ügyfelet, vagy vegyen fel újat.'));
+    const selectedBox = h('div', { 'data-testid': 'client-selected' });
+    let shown: ClientRecord[] = [];
+    let shownCaption = '';
+    let selectedId: string | null = null;
+
+    const showResults = (clients: ClientRecord[], caption: string) => {
+      shown = clients;
+      shownCaption = caption;
+      if (!clients.length) {
+        replaceChildren(results, h('p', { 'data-testid': 'clients-empty' }, 'Nincs találat.'));
+        return;
+      }
+      const rows = clients.map((c) => {
+        const select = h('button', { type: 'button', class: 'small', 'data-testid': 'client-select' },
+          'Kiválasztás', h('span', { class: 'visually-hidden' }, ` (${fullName(c)}, ${c.email ?? c.identity.birth_date})`));
+        select.addEventListener('click', () => showSelected(c, true));
+        return h('tr', {
+          'data-testid': 'client-row', 'data-client-id': c.id, 'data-email': c.email ?? '',
+          class: c.id === selectedId ? 'fresh' : null,
+        },
+          h('th', { scope: 'row' }, fullName(c)),
+          h('td', {}, dateEl(c.identity.birth_date)),
+          h('td', {}, c.identity.mother_birth_name),
+          h('td', {}, c.email ?? '–'),
+          h('td', { 'data-testid': 'client-document' }, c.id_document ?? '–'),
+          h('td', {}, select),
+        );
+      });
+      const table = h('table', { 'data-testid': 'clients-table' },
+        h('caption', { id: 'clients-caption' }, caption),
+        h('thead', {}, h('tr', {},
+          h('th', { scope: 'col' }, 'Név'),
+          h('th', { scope: 'col' }, 'Születési idő'),
+          h('th', { scope: 'col' }, 'Anyja születési neve'),
+          h('th', { scope: 'col' }, 'E-mail-cím'),
+          h('th', { scope: 'col' }, 'Okmányszám'),
+          h('th', { scope: 'col' }, 'Teendő'))),
+        h('tbody', {}, rows));
+      replaceChildren(results, scrollTable('clients-caption', table));
+    };
+
+    const showSelected = (c: ClientRecord, focus: boolean) => {
+      errors.clear();
+      selectedId = c.id;
+      showResults(shown, shownCaption);
+      const documentValue = h('dd', { 'data-testid': 'selected-document' }, c.id_document ?? '–');
+      const item = (label: string, value: Node | string | null | undefined) =>
+        [h('dt', {}, label), h('dd', {}, value ?? '–')];
+      const heading = h('h2', { id: 'client-selected-heading', tabindex: '-1', 'data-testid': 'selected-heading' },
+        `Kiválasztott ügyfél: ${fullName(c)}`);
+
+      // In-person identification.
+      const kind = h('select', { id: 'identify-kind', name: 'document_kind', 'data-testid': 'identify-kind' },
+        DOCUMENT_KINDS.map((k) => h('option', { value: k }, documentKindLabels[k])));
+      const number = h('input', {
+        id: 'identify-number', name: 'document_number', type: 'text', autocomplete: 'off', required: true,
+        spellcheck: 'false', autocapitalize: 'characters', 'aria-describedby': 'identify-number-hint',
+        'data-testid': 'identify-number',
+      });
+      const account = h('input', {
+        id: 'identify-account', name: 'account_email', type: 'email', autocomplete: 'off', spellcheck: 'false',
+        autocapitalize: 'none', 'aria-describedby': 'identify-account-hint', 'data-testid': 'identify-account',
+      });
+      const fields = { document_kind: kind, document_number: number, account_email: account };
+      const status = h('div', {
+        class: 'status-line', role: 'status', 'aria-live': 'polite', 'aria-atomic': 'true', tabindex: '-1',
+        'data-testid': 'identify-status',
+      });
+      const submit = h('button', { type: 'submit', 'data-testid': 'identify-submit' }, 'Azonosítás');
+      const form = h('form', { novalidate: true, 'data-testid': 'identify-form', 'aria-labelledby': 'identify-heading' },
+        h('div', { class: 'field' }, h('label', { for: 'identify-kind' }, 'Okmány fajtája'), kind),
+        h('div', { class: 'field' },
+          h('label', { for: 'identify-number' }, 'Okmány száma'),
+          h('p', { class: 'hint', id: 'identify-number-hint' },
+            'Ahogy az okmányon áll, például 123456AB (személyi igazolvány), BE1234567 (útlevél), PA123456 (vezetői engedély).'),
+          number),
+        h('div', { class: 'field' },
+          h('label', { for: 'identify-account' }, 'Portálfiók e-mail-címe (nem kötelező)'),
+          h('p', { class: 'hint', id: 'identify-account-hint' },
+            'Ha az ügyfélnek van portálfiókja, sikeres azonosítás után a fiók szintje „személyesen azonosított” lesz.'),
+          account),
+        submit,
+      );
+      const showOutcome = (r: Identification, doc: string) => {
+        status.className = 'status-line';
+        switch (r.outcome) {
+          case 'identified': {
+            status.classList.add('ok');
+            replaceChildren(status, h('p', {}, r.account_linked
+              ? 'Azonosítva; a portálfiók szintje: személyesen azonosított. Az okmány száma rögzítve.'
+              : 'Azonosítva: az adatok egyeznek a nyilvántartással, az okmány száma rögzítve.'));
+            c.id_document = doc;
+            replaceChildren(documentValue, doc);
+            showResults(shown.map((x) => (x.id === c.id ? { ...x, id_document: doc } : x)), shownCaption);
+            break;
+          }
+          case 'mismatch':
+            status.classList.add('bad');
+            replaceChildren(status,
+              h('p', {}, 'Eltérés a nyilvántartástól. Az eltérő adatok:'),
+              h('ul', { 'data-testid': 'identify-fields' }, r.fields.map((f) =>
+                h('li', {}, mismatchFieldLabels[f] ?? h('code', {}, f)))),
+              h('p', {}, 'Semmi sem változott: az ügyfél adatai és azonosítási szintje a korábbiak. ',
+                'Ellenőrizze az adatokat és az okmányt.'));
+            break;
+          case 'not_found':
+            status.classList.add('bad');
+            replaceChildren(status, h('p', {}, 'A nyilvántartásban nincs ilyen okmány; semmi sem változott.'));
+            break;
+          default:
+            replaceChildren(status, h('p', {}, 'Ismeretlen válasz a nyilvántartástól: ', h('code', {}, r.outcome),
+              '. Semmi sem változott.'));
+        }
+      };
+      form.addEventListener('submit', (ev) => {
+        ev.preventDefault();
+        errors.clear();
+        status.className = 'status-line';
+        replaceChildren(status);
+        const problems: { field: string; message: string }[] = [];
+        const reason = reasonFor(problems);
+        const documentKind = (DOCUMENT_KINDS as readonly string[]).includes(kind.value) ? (kind.value as DocumentKind) : 'identity_card';
+        const documentNumber = number.value.trim();
+        const accountEmail = account.value.trim();
+        if (!documentNumber) problems.push({ field: 'document_number', message: 'Adja meg az okmány számát.' });
+        if (problems.length) return errors.show(localError('Hiányzó vagy hibás adatok.', problems), { 'X-Access-Reason': purpose, ...fields });
+        void this.busy(submit, async () => {
+          let r: Identification;
+          try {
+            r = await api.identifyClient(c.id, {
+              document_kind: documentKind,
+              document_number: documentNumber,
+              account_email: accountEmail || null,
+            }, reason);
+          } catch (e) {
+            if (e instanceof ApiError && e.kind === 'unavailable') {
+              return errors.show(new ApiError(e.status, { ...e.problem, detail: REGISTRY_DOWN }, 'hu'));
+            }
+            if (e instanceof ApiError && e.kind === 'not-found') {
+              return errors.show(new ApiError(e.status, { ...e.problem, detail: 'Ez az ügyfél már nincs meg; keresse újra.' }, 'hu'));
+            }
+            return failed(e, fields);
+          }
+          showOutcome(r, normaliseDocument(documentNumber));
+          status.focus();
+        });
+      });
+
+      replaceChildren(selectedBox, h('section', { 'aria-labelledby': 'client-selected-heading', class: 'selected-client' },
+        heading,
+        h('dl', { class: 'details', 'data-testid': 'selected-details' },
+          item('Név', fullName(c)),
+          item('Születési név', c.identity.birth_name || 'azonos a névvel'),
+          item('Anyja születési neve', c.identity.mother_birth_name),
+          item('Születési hely', c.identity.birth_place),
+          item('Születési idő', dateEl(c.identity.birth_date)),
+          item('E-mail-cím', c.email),
+          item('Állandó lakcím', addressText(c, 'permanent')),
+          item('Lakossági kártya száma', c.resident_card),
+          [h('dt', {}, 'Okmányszám'), documentValue]),
+        h('h3', { id: 'identify-heading' }, 'Személyes azonosítás'),
+        h('p', { class: 'hint' },
+          'Az ügyfél által bemutatott okmányt és az ügyfél adatait a központi nyilvántartás ellenőrzi. ',
+          'Egyezés esetén az okmány száma rögzül; eltérés esetén semmi sem változik.'),
+        form,
+        status));
+      if (focus) heading.focus();
+    };
+
+    // ---- search ----
+    const docInput = h('input', {
+      id: 'search-document', name: 'id_document', type: 'text', autocomplete: 'off', spellcheck: 'false',
+      autocapitalize: 'characters', 'data-testid': 'search-document',
+    });
+    const docSubmit = h('button', { type: 'submit', 'data-testid': 'search-document-submit' }, 'Keresés okmányszámra');
+    const docForm = h('form', { novalidate: true, class: 'filter', 'data-testid': 'search-document-form', 'aria-labelledby': 'search-document-heading' },
+      h('h3', { id: 'search-document-heading' }, 'Okmányszám szerint'),
+      h('div', { class: 'field' }, h('label', { for: 'search-document' }, 'Okmány száma'), docInput),
+      h('div', { class: 'actions' }, docSubmit));
+
+    const searchFamily = h('input', { id: 'search-family', name: 'family_name', type: 'text', autocomplete: 'off', 'data-testid': 'search-family' });
+    const searchGiven = h('input', { id: 'search-given', name: 'given_name', type: 'text', autocomplete: 'off', 'data-testid': 'search-given' });
+    const searchBirth = h('input', { id: 'search-birth', name: 'birth_date', type: 'date', autocomplete: 'off', 'data-testid': 'search-birth' });
+    const nameSubmit = h('button', { type: 'submit', 'data-testid': 'search-name-submit' }, 'Keresés névre');
+    const nameForm = h('form', { novalidate: true, class: 'filter', 'data-testid': 'search-name-form', 'aria-labelledby': 'search-name-heading' },
+      h('h3', { id: 'search-name-heading' }, 'Név és születési idő szerint'),
+      h('div', { class: 'field' }, h('label', { for: 'search-family' }, 'Családi név'), searchFamily),
+      h('div', { class: 'field' }, h('label', { for: 'search-given' }, 'Utónév'), searchGiven),
+      h('div', { class: 'field' }, h('label', { for: 'search-birth' }, 'Születési idő'), searchBirth),
+      h('div', { class: 'actions' }, nameSubmit));
+
+    const search = (button: HTMLButtonElement, query: ClientQuery, reason: string, fields: Record<string, FieldControl>) =>
+      this.busy(button, async () => {
+        let found: ClientRecord[];
+        try {
+          found = await api.searchClients(query, reason);
+        } catch (e) {
+          return failed(e, fields);
+        }
+        showResults(found, `Találatok: ${number(found.length)} ügyfél${found.length === 100 ? ' (legfeljebb 100 látszik)' : ''}.`);
+        replaceChildren(listStatus, found.length ? `${number(found.length)} találat.` : 'Nincs találat.');
+      });
+
+    docForm.addEventListener('submit', (ev) => {
+      ev.preventDefault();
+      errors.clear();
+      const problems: { field: string; message: string }[] = [];
+      const reason = reasonFor(problems);
+      const doc = docInput.value.trim();
+      if (!doc) problems.push({ field: 'id_document', message: 'Adja meg az okmány számát.' });
+      const fields = { id_document: docInput };
+      if (problems.length) return errors.show(localError('Hiányzó vagy hibás adatok.', problems), { 'X-Access-Reason': purpose, ...fields });
+      void search(docSubmit, { id_document: doc }, reason, fields);
+    });
+    nameForm.addEventListener('submit', (ev) => {
+      ev.preventDefault();
+      errors.clear();
+      const problems: { field: string; message: string }[] = [];
+      const reason = reasonFor(problems);
+      const q = { family_name: searchFamily.value.trim(), given_name: searchGiven.value.trim(), birth_date: searchBirth.value };
+      if (!q.family_name) problems.push({ field: 'family_name', message: 'Adja meg a családi nevet.' });
+      if (!q.given_name) problems.push({ field: 'given_name', message: 'Adja meg az utónevet.' });
+      if (!DATE.test(q.birth_date)) problems.push({ field: 'birth_date', message: 'Adja meg a születési időt (év, hónap, nap).' });
+      const fields = { family_name: searchFamily, given_name: searchGiven, birth_date: searchBirth };
+      if (problems.length) return errors.show(localError('Hiányzó vagy hibás adatok.', problems), { 'X-Access-Reason': purpose, ...fields });
+      void search(nameSubmit, q, reason, fields);
+    });
+
+    // ---- a new natural person ----
+    const input = (id: string, name: string, attrs: Record<string, string | boolean> = {}) =>
+      h('input', { id, name, type: 'text', autocomplete: 'off', 'data-testid': id, ...attrs });
+    const family = input('new-family', 'family_name', { required: true });
+    const given = input('new-given', 'given_name', { required: true });
+    const birthName = input('new-birth-name', 'birth_name', { 'aria-describedby': 'new-birth-name-hint' });
+    const mother = input('new-mother', 'mother_birth_name', { required: true, 'aria-describedby': 'new-mother-hint' });
+    const birthPlace = input('new-birth-place', 'birth_place', { required: true, 'aria-describedby': 'new-birth-place-hint' });
+    const birthDate = input('new-birth-date', 'birth_date', { type: 'date', required: true });
+    const email = input('new-email', 'email', { type: 'email', spellcheck: 'false', autocapitalize: 'none' });
+    const postcode = input('new-postcode', 'postcode', { inputmode: 'numeric', maxlength: '4', pattern: '[0-9]{4}', class: 'short' });
+    const city = input('new-city', 'city');
+    const street = input('new-street', 'street', { 'aria-describedby': 'new-street-hint' });
+    const residentCard = input('new-resident-card', 'resident_card', { 'aria-describedby': 'new-resident-card-hint' });
+    const newFields: Record<string, FieldControl> = {
+      'identity.family_name': family,
+      'identity.given_name': given,
+      'identity.birth_name': birthName,
+      'identity.mother_birth_name': mother,
+      'identity.birth_place': birthPlace,
+      'identity.birth_date': birthDate,
+      email,
+      'address.postcode': postcode,
+      'address.city': city,
+      'address.street': street,
+      resident_card: residentCard,
+    };
+    const field = (control: HTMLInputElement, label: string, hint?: string) => h('div', { class: 'field' },
+      h('label', { for: control.id }, label),
+      hint ? h('p', { class: 'hint', id: `${control.id}-hint` }, hint) : null,
+      control);
+    const createSubmit = h('button', { type: 'submit', 'data-testid': 'new-client-submit' }, 'Ügyfél felvétele');
+    const newForm = h('form', { novalidate: true, 'data-testid': 'new-client-form', 'aria-labelledby': 'new-client-heading' },
+      field(family, 'Családi név'),
+      field(given, 'Utónév'),
+      field(birthName, 'Születési név (nem kötelező)', 'Csak ha eltér a jelenlegi névtől; teljes név, a családi névvel kezdve.'),
+      field(mother, 'Anyja születési neve', 'Teljes név, például Kovács Ilona.'),
+      field(birthPlace, 'Születési hely', 'Település; külföldön születetteknél az ország.'),
+      field(birthDate, 'Születési idő'),
+      field(email, 'E-mail-cím (nem kötelező)'),
+      h('fieldset', {},
+        h('legend', {}, 'Állandó lakcím (nem kötelező)'),
+        field(postcode, 'Irányítószám'),
+        field(city, 'Település'),
+        field(street, 'Közterület és házszám', 'Például Böszörményi út 23-25. 2. em. 4.')),
+      field(residentCard, 'Lakossági kártya száma (nem kötelező)', 'Egy kártyaszám csak egy ügyfélhez tartozhat.'),
+      createSubmit);
+
+    newForm.addEventListener('submit', (ev) => {
+      ev.preventDefault();
+      errors.clear();
+      listStatus.classList.remove('ok');
+      replaceChildren(listStatus);
+      const problems: { field: string; message: string }[] = [];
+      const reason = reasonFor(problems);
+      const v = (i: HTMLInputElement) => i.value.trim();
+      const need = (i: HTMLInputElement, key: string, message: string) => {
+        if (!v(i)) problems.push({ field: key, message });
+      };
+      need(family, 'identity.family_name', 'Adja meg a családi nevet.');
+      need(given, 'identity.given_name', 'Adja meg az utónevet.');
+      need(mother, 'identity.mother_birth_name', 'Adja meg az anyja születési nevét.');
+      need(birthPlace, 'identity.birth_place', 'Adja meg a születési helyet.');
+      if (!DATE.test(birthDate.value)) problems.push({ field: 'identity.birth_date', message: 'Adja meg a születési időt (év, hónap, nap).' });
+      const hasAddress = [postcode, city, street].some((i) => v(i));
+      if (hasAddress) {
+        if (!/^[1-9][0-9]{3}$/.test(v(postcode))) {
+          problems.push({ field: 'address.postcode', message: 'Az irányítószám négy számjegy, 1000 és 9999 között.' });
+        }
+        need(city, 'address.city', 'Adja meg a települést, vagy hagyja üresen a lakcím minden mezőjét.');
+        need(street, 'address.street', 'Adja meg a közterületet és a házszámot, vagy hagyja üresen a lakcím minden mezőjét.');
+      }
+      if (problems.length) return errors.show(localError('Hiányzó vagy hibás adatok.', problems), { 'X-Access-Reason': purpose, ...newFields });
+      const body: NewClient = {
+        identity: {
+          family_name: v(family),
+          given_name: v(given),
+          birth_name: v(birthName) || null,
+          mother_birth_name: v(mother),
+          birth_place: v(birthPlace),
+          birth_date: birthDate.value,
+        },
+        email: v(email) || null,
+        addresses: hasAddress ? [{ kind: 'permanent', postcode: v(postcode), city: v(city), street: v(street) }] : [],
+        resident_card: v(residentCard) || null,
+      };
+      void this.busy(createSubmit, async () => {
+        let created: ClientRecord;
+        try {
+          created = await api.createClient(body, reason);
+        } catch (e) {
+          // The server names the address as a whole: show it on the part that is wrong.
+          const addressPart = e instanceof ApiError && e.problem.errors?.some((fe) => fe.field === 'addresses' && /postcode/i.test(fe.message))
+            ? postcode : v(city) ? street : city;
+          return failed(e, { ...newFields, addresses: addressPart });
+        }
+        newForm.reset();
+        listStatus.classList.add('ok');
+        replaceChildren(listStatus, `Új ügyfél felvéve: ${fullName(created)}, született ${calendarDate.format(new Date(`${created.identity.birth_date}T00:00:00Z`))}.`);
+        showResults([created], 'Az újonnan felvett ügyfél.');
+        listStatus.focus();
+      });
+    });
+
+    this.render(title, [
+      this.heading(title, 'clients-heading'),
+      h('p', { class: 'lead' },
+        'Természetes személy ügyfelek keresése, felvétele és személyes azonosítása. ',
+        'Minden hozzáférés a megadott céllal együtt az audit naplóba kerül.'),
+      errors.el,
+      h('div', { class: 'field purpose' },
+        h('label', { for: 'client-reason' }, 'Ügyintézés célja'),
+        h('p', { class: 'hint', id: 'client-reason-hint' },
+          `Kötelező; az audit naplóba kerül. Legfeljebb ${REASON_MAX} karakter, ékezet nélkül `,
+          '(csak angol betűk, számok és írásjelek), például: szemelyes azonositas, lakcimkartya ugyintezes.'),
+        purpose),
+      h('section', { 'aria-labelledby': 'clients-search-heading' },
+        h('h2', { id: 'clients-search-heading' }, 'Keresés'),
+        h('div', { class: 'columns' }, docForm, nameForm)),
+      h('section', { 'aria-labelledby': 'clients-results-heading' },
+        h('h2', { id: 'clients-results-heading' }, 'Találatok'),
+        listStatus,
+        results),
+      selectedBox,
+      h('section', { 'aria-labelledby': 'new-client-heading' },
+        h('h2', { id: 'new-client-heading' }, 'Új ügyfél (természetes személy)'),
+        newForm),
+    ], undefined, true);
+  }
+
   private async overview(api: TenantApi): Promise<void> {
     let o;
     try {
@@ -952,6 +1486,7 @@ export class App {
     }
     this.session.csrfToken = null;
     this.me = null;
+    this.clientReason = '';
     this.route = 'overview';
     this.showNav();
     this.showContext(null);

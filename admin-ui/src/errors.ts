@@ -37,6 +37,7 @@ const MESSAGES: Record<string, string> = {
   'unknown-tenant': 'Ezen a címen nem működik önkormányzat.',
   'tenant-suspended': 'Az önkormányzat szolgáltatása jelenleg szünetel.',
   internal: 'Belső hiba történt a kiszolgálón. Próbálja újra később.',
+  unavailable: 'A szolgáltatás átmenetileg nem érhető el. Próbálja újra néhány perc múlva.',
   validation: 'Hibás adatok. Javítsa a megjelölt mezőket, majd próbálja újra.',
 };
 

@@ -20,6 +20,14 @@ export type FieldError = Schemas['FieldError'];
 export type AuditRecord = Schemas['AuditRecordView'];
 export type AuditVerification = Schemas['AuditVerification'];
 export type Job = Schemas['JobView'];
+export type ClientRecord = Schemas['ClientView'];
+export type NewClient = Schemas['NewClientRequest'];
+export type Address = Schemas['AddressView'];
+export type DocumentKind = Schemas['DocumentKindView'];
+export type IdentifyRequest = Schemas['IdentifyRequest'];
+export type Identification = Schemas['IdentificationView'];
+/** The document kinds the registry knows, in the order the form offers them. */
+export const DOCUMENT_KINDS = ['identity_card', 'passport', 'driving_licence'] as const satisfies readonly DocumentKind[];
 /** A new tenant staff account; tenants make clerks and admins only (operators live on the platform). */
 export type NewStaff = Omit<Schemas['NewStaffRequest'], 'role'> & { role: TenantRole };
 /** The roles a tenant admin can give. */
@@ -163,6 +171,14 @@ export interface AuditQuery {
 export const JOB_STATES = ['pending', 'running', 'done', 'dead'] as const;
 export type JobState = (typeof JOB_STATES)[number];
 
+/**
+ * Client search: by ID document number, or by family name + given name + birth date
+ * (`YYYY-MM-DD`); the server refuses a partial name query.
+ */
+export type ClientQuery =
+  | { id_document: string }
+  | { family_name: string; given_name: string; birth_date: string };
+
 export interface TenantApi extends AuthApi {
   readonly scope: 'tenant';
   overview(): Promise<Overview>;
@@ -177,7 +193,24 @@ export interface TenantApi extends AuthApi {
   staff(): Promise<Staff[]>;
   /** Creates a staff account (422 `validation` per field, 409 `conflict` for a taken e-mail). Admins only. */
   createStaff(s: NewStaff): Promise<Staff>;
+  /**
+   * Client calls (clerks and admins). `reason` is the purpose of the access, sent as
+   * `X-Access-Reason` and recorded in the audit log; the browser can only send it as
+   * ASCII (see `ASCII_REASON`).
+   */
+  searchClients(q: ClientQuery, reason: string): Promise<ClientRecord[]>;
+  /** Registers a natural person (422 `validation` per field). */
+  createClient(c: NewClient, reason: string): Promise<ClientRecord>;
+  /** In-person identification against the central registry (503 `unavailable` if it cannot be reached). */
+  identifyClient(id: string, r: IdentifyRequest, reason: string): Promise<Identification>;
 }
+
+/**
+ * What `X-Access-Reason` may hold when the browser sends it: printable ASCII. fetch only
+ * takes header values as Latin-1 byte strings: it refuses characters above U+00FF (ő, ű)
+ * and sends á, é, ö, ü, … as single Latin-1 bytes, which are not the UTF-8 the server reads.
+ */
+export const ASCII_REASON = /^[\x20-\x7e]+$/;
 
 export interface PlatformApi extends AuthApi {
   readonly scope: 'platform';
@@ -205,6 +238,12 @@ export function tenantApi(c: Client): TenantApi {
     },
     staff: async () => (await unwrap(c.GET('/api/v1/staff'))).staff,
     createStaff: (body) => unwrap(c.POST('/api/v1/staff', { body })),
+    searchClients: async (query, reason) =>
+      (await unwrap(c.GET('/api/v1/clients', { params: { query, header: { 'X-Access-Reason': reason } } }))).clients,
+    createClient: (body, reason) =>
+      unwrap(c.POST('/api/v1/clients', { body, params: { header: { 'X-Access-Reason': reason } } })),
+    identifyClient: (id, body, reason) =>
+      unwrap(c.POST('/api/v1/clients/{id}/identify', { body, params: { path: { id }, header: { 'X-Access-Reason': reason } } })),
   };
 }
 

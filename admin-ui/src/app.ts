@@ -5,7 +5,6 @@
 // `#/audit`, `#/jobs`), so the server still serves only index.html and assets.
 import {
   ApiError,
-  ASCII_REASON,
   discover,
   DOCUMENT_KINDS,
   JOB_STATES,
@@ -139,9 +138,6 @@ const REASON_MAX = 200;
 function reasonProblem(value: string): string | null {
   if (!value) return 'Adja meg az ügyintézés célját: minden ügyféladat-hozzáférés ezzel az indokkal kerül a naplóba.';
   if (value.length > REASON_MAX) return `Az ügyintézés célja legfeljebb ${REASON_MAX} karakter lehet.`;
-  if (!ASCII_REASON.test(value)) {
-    return 'Az ügyintézés célját ékezet nélkül írja be (például: szemelyes azonositas), mert a böngésző ékezetes betűt nem tud elküldeni.';
-  }
   return null;
 }
 
@@ -165,7 +161,7 @@ function clientFieldErrors(e: ApiError): ShownFieldError[] {
     const m = fe.message.toLowerCase();
     switch (fe.field) {
       case 'X-Access-Reason':
-        return `Adja meg az ügyintézés célját (legfeljebb ${REASON_MAX} karakter, ékezet nélkül).`;
+        return `Adja meg az ügyintézés célját (legfeljebb ${REASON_MAX} karakter).`;
       case 'identity.family_name':
       case 'identity.given_name':
       case 'identity.mother_birth_name':
@@ -1400,8 +1396,7 @@ export class App {
       h('div', { class: 'field purpose' },
         h('label', { for: 'client-reason' }, 'Ügyintézés célja'),
         h('p', { class: 'hint', id: 'client-reason-hint' },
-          `Kötelező; az audit naplóba kerül. Legfeljebb ${REASON_MAX} karakter, ékezet nélkül `,
-          '(csak angol betűk, számok és írásjelek), például: szemelyes azonositas, lakcimkartya ugyintezes.'),
+          `Kötelező; az audit naplóba kerül. Legfeljebb ${REASON_MAX} karakter, például: személyes azonosítás, lakcímkártya ügyintézés.`),
         purpose),
       h('section', { 'aria-labelledby': 'clients-search-heading' },
         h('h2', { id: 'clients-search-heading' }, 'Keresés'),

@@ -195,8 +195,7 @@ export interface TenantApi extends AuthApi {
   createStaff(s: NewStaff): Promise<Staff>;
   /**
    * Client calls (clerks and admins). `reason` is the purpose of the access, sent as
-   * `X-Access-Reason` and recorded in the audit log; the browser can only send it as
-   * ASCII (see `ASCII_REASON`).
+   * `X-Access-Reason` (percent-encoded, see `reasonHeader`) and recorded in the audit log.
    */
   searchClients(q: ClientQuery, reason: string): Promise<ClientRecord[]>;
   /** Registers a natural person (422 `validation` per field). */
@@ -206,11 +205,12 @@ export interface TenantApi extends AuthApi {
 }
 
 /**
- * What `X-Access-Reason` may hold when the browser sends it: printable ASCII. fetch only
- * takes header values as Latin-1 byte strings: it refuses characters above U+00FF (ő, ű)
- * and sends á, é, ö, ü, … as single Latin-1 bytes, which are not the UTF-8 the server reads.
+ * The purpose as a header value. fetch only takes header values as Latin-1 byte strings (it
+ * refuses ő and ű), so the purpose travels percent-encoded, as the server expects.
  */
-export const ASCII_REASON = /^[\x20-\x7e]+$/;
+export function reasonHeader(reason: string): string {
+  return encodeURIComponent(reason);
+}
 
 export interface PlatformApi extends AuthApi {
   readonly scope: 'platform';
@@ -239,11 +239,11 @@ export function tenantApi(c: Client): TenantApi {
     staff: async () => (await unwrap(c.GET('/api/v1/staff'))).staff,
     createStaff: (body) => unwrap(c.POST('/api/v1/staff', { body })),
     searchClients: async (query, reason) =>
-      (await unwrap(c.GET('/api/v1/clients', { params: { query, header: { 'X-Access-Reason': reason } } }))).clients,
+      (await unwrap(c.GET('/api/v1/clients', { params: { query, header: { 'X-Access-Reason': reasonHeader(reason) } } }))).clients,
     createClient: (body, reason) =>
-      unwrap(c.POST('/api/v1/clients', { body, params: { header: { 'X-Access-Reason': reason } } })),
+      unwrap(c.POST('/api/v1/clients', { body, params: { header: { 'X-Access-Reason': reasonHeader(reason) } } })),
     identifyClient: (id, body, reason) =>
-      unwrap(c.POST('/api/v1/clients/{id}/identify', { body, params: { path: { id }, header: { 'X-Access-Reason': reason } } })),
+      unwrap(c.POST('/api/v1/clients/{id}/identify', { body, params: { path: { id }, header: { 'X-Access-Reason': reasonHeader(reason) } } })),
   };
 }
 

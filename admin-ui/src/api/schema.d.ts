@@ -1780,7 +1780,7 @@ export interface operations {
                 birth_date?: string | null;
             };
             header: {
-                /** @description Purpose of the access, for the audit log */
+                /** @description Purpose of the access, for the audit log: UTF-8, percent-encoded as encodeURIComponent does (plain ASCII needs no encoding) */
                 "X-Access-Reason": string;
             };
             path?: never;
@@ -1853,7 +1853,7 @@ export interface operations {
         parameters: {
             query?: never;
             header: {
-                /** @description Purpose of the access, for the audit log */
+                /** @description Purpose of the access, for the audit log: UTF-8, percent-encoded as encodeURIComponent does (plain ASCII needs no encoding) */
                 "X-Access-Reason": string;
             };
             path?: never;
@@ -1957,7 +1957,7 @@ export interface operations {
         parameters: {
             query?: never;
             header: {
-                /** @description Purpose of the access, for the audit log */
+                /** @description Purpose of the access, for the audit log: UTF-8, percent-encoded as encodeURIComponent does (plain ASCII needs no encoding) */
                 "X-Access-Reason": string;
             };
             path: {
@@ -2024,7 +2024,7 @@ export interface operations {
         parameters: {
             query?: never;
             header: {
-                /** @description Purpose of the access, for the audit log */
+                /** @description Purpose of the access, for the audit log: UTF-8, percent-encoded as encodeURIComponent does (plain ASCII needs no encoding) */
                 "X-Access-Reason": string;
             };
             path: {
@@ -2269,7 +2269,7 @@ export interface operations {
         parameters: {
             query?: never;
             header: {
-                /** @description Purpose of the access, for the audit log */
+                /** @description Purpose of the access, for the audit log: UTF-8, percent-encoded as encodeURIComponent does (plain ASCII needs no encoding) */
                 "X-Access-Reason": string;
             };
             path?: never;
@@ -2374,7 +2374,7 @@ export interface operations {
         parameters: {
             query?: never;
             header: {
-                /** @description Purpose of the access, for the audit log */
+                /** @description Purpose of the access, for the audit log: UTF-8, percent-encoded as encodeURIComponent does (plain ASCII needs no encoding) */
                 "X-Access-Reason": string;
             };
             path: {
@@ -2494,7 +2494,7 @@ export interface operations {
         parameters: {
             query?: never;
             header: {
-                /** @description Purpose of the access, for the audit log */
+                /** @description Purpose of the access, for the audit log: UTF-8, percent-encoded as encodeURIComponent does (plain ASCII needs no encoding) */
                 "X-Access-Reason": string;
             };
             path?: never;
@@ -2599,7 +2599,7 @@ export interface operations {
         parameters: {
             query?: never;
             header: {
-                /** @description Purpose of the access, for the audit log */
+                /** @description Purpose of the access, for the audit log: UTF-8, percent-encoded as encodeURIComponent does (plain ASCII needs no encoding) */
                 "X-Access-Reason": string;
             };
             path: {

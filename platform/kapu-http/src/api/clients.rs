@@ -179,8 +179,13 @@ impl PersonalData {
 }
 
 fn reason(headers: &HeaderMap) -> Result<String, ApiError> {
-    // Clerks write the purpose in Hungarian: accept UTF-8, not only visible ASCII.
-    let r = headers.get("x-access-reason").and_then(|v| std::str::from_utf8(v.as_bytes()).ok()).map(str::trim).unwrap_or("");
+    // Clerks write the purpose in Hungarian. Browsers cannot put UTF-8 in a header, so it
+    // may come percent-encoded (as encodeURIComponent makes it); raw UTF-8 is accepted too.
+    let raw = headers.get("x-access-reason").and_then(|v| std::str::from_utf8(v.as_bytes()).ok()).unwrap_or("");
+    let decoded = percent_encoding::percent_decode_str(raw)
+        .decode_utf8()
+        .map_err(|_| ApiError::field("X-Access-Reason", "the purpose is not valid UTF-8 after percent-decoding"))?;
+    let r = decoded.trim();
     if r.is_empty() || r.len() > 200 {
         return Err(ApiError::field(
             "X-Access-Reason",
@@ -192,7 +197,7 @@ fn reason(headers: &HeaderMap) -> Result<String, ApiError> {
 
 /// Register a natural person.
 #[utoipa::path(post, path = "/clients", tag = "clients", request_body = NewClientRequest,
-    params(("X-Access-Reason" = String, Header, description = "Purpose of the access, for the audit log")),
+    params(("X-Access-Reason" = String, Header, description = "Purpose of the access, for the audit log: UTF-8, percent-encoded as encodeURIComponent does (plain ASCII needs no encoding)")),
     responses((status = 201, body = ClientView), (status = 401, body = Problem, content_type = "application/problem+json"), (status = 403, body = Problem, content_type = "application/problem+json"), (status = 422, body = Problem, content_type = "application/problem+json")))]
 pub async fn create_client(
     State(state): State<AppState>,
@@ -225,7 +230,7 @@ pub async fn create_client(
 
 /// Read one client.
 #[utoipa::path(get, path = "/clients/{id}", tag = "clients",
-    params(("id" = Uuid, Path, description = "Client id"), ("X-Access-Reason" = String, Header, description = "Purpose of the access, for the audit log")),
+    params(("id" = Uuid, Path, description = "Client id"), ("X-Access-Reason" = String, Header, description = "Purpose of the access, for the audit log: UTF-8, percent-encoded as encodeURIComponent does (plain ASCII needs no encoding)")),
     responses((status = 200, body = ClientView), (status = 401, body = Problem, content_type = "application/problem+json"), (status = 403, body = Problem, content_type = "application/problem+json"), (status = 404, body = Problem, content_type = "application/problem+json")))]
 pub async fn get_client(
     State(state): State<AppState>,
@@ -241,7 +246,7 @@ pub async fn get_client(
 
 /// Find clients by ID document number, or by name and birth date.
 #[utoipa::path(get, path = "/clients", tag = "clients",
-    params(ClientSearch, ("X-Access-Reason" = String, Header, description = "Purpose of the access, for the audit log")),
+    params(ClientSearch, ("X-Access-Reason" = String, Header, description = "Purpose of the access, for the audit log: UTF-8, percent-encoded as encodeURIComponent does (plain ASCII needs no encoding)")),
     responses((status = 200, body = ClientList), (status = 401, body = Problem, content_type = "application/problem+json"), (status = 403, body = Problem, content_type = "application/problem+json"), (status = 422, body = Problem, content_type = "application/problem+json")))]
 pub async fn search_clients(
     State(state): State<AppState>,
@@ -308,7 +313,7 @@ impl From<kapu_clients::organisation::Organisation> for OrganisationView {
 
 /// Register an organisation.
 #[utoipa::path(post, path = "/organisations", tag = "clients", request_body = NewOrganisationRequest,
-    params(("X-Access-Reason" = String, Header, description = "Purpose of the access, for the audit log")),
+    params(("X-Access-Reason" = String, Header, description = "Purpose of the access, for the audit log: UTF-8, percent-encoded as encodeURIComponent does (plain ASCII needs no encoding)")),
     responses((status = 201, body = OrganisationView), (status = 401, body = Problem, content_type = "application/problem+json"), (status = 403, body = Problem, content_type = "application/problem+json")))]
 pub async fn create_organisation(
     State(state): State<AppState>,
@@ -339,7 +344,7 @@ pub async fn create_organisation(
 
 /// Read an organisation.
 #[utoipa::path(get, path = "/organisations/{id}", tag = "clients",
-    params(("id" = Uuid, Path, description = "Client id"), ("X-Access-Reason" = String, Header, description = "Purpose of the access, for the audit log")),
+    params(("id" = Uuid, Path, description = "Client id"), ("X-Access-Reason" = String, Header, description = "Purpose of the access, for the audit log: UTF-8, percent-encoded as encodeURIComponent does (plain ASCII needs no encoding)")),
     responses((status = 200, body = OrganisationView), (status = 401, body = Problem, content_type = "application/problem+json"), (status = 403, body = Problem, content_type = "application/problem+json")))]
 pub async fn get_organisation(
     State(state): State<AppState>,
@@ -384,7 +389,7 @@ pub struct Created {
 
 /// Record a mandate.
 #[utoipa::path(post, path = "/mandates", tag = "clients", request_body = NewMandateRequest,
-    params(("X-Access-Reason" = String, Header, description = "Purpose of the access, for the audit log")),
+    params(("X-Access-Reason" = String, Header, description = "Purpose of the access, for the audit log: UTF-8, percent-encoded as encodeURIComponent does (plain ASCII needs no encoding)")),
     responses((status = 201, body = Created), (status = 401, body = Problem, content_type = "application/problem+json"), (status = 403, body = Problem, content_type = "application/problem+json")))]
 pub async fn grant_mandate(
     State(state): State<AppState>,
@@ -408,7 +413,7 @@ pub async fn grant_mandate(
 
 /// Revoke a mandate.
 #[utoipa::path(post, path = "/mandates/{id}/revoke", tag = "clients",
-    params(("id" = Uuid, Path, description = "Mandate id"), ("X-Access-Reason" = String, Header, description = "Purpose of the access, for the audit log")),
+    params(("id" = Uuid, Path, description = "Mandate id"), ("X-Access-Reason" = String, Header, description = "Purpose of the access, for the audit log: UTF-8, percent-encoded as encodeURIComponent does (plain ASCII needs no encoding)")),
     responses((status = 204), (status = 401, body = Problem, content_type = "application/problem+json"), (status = 403, body = Problem, content_type = "application/problem+json")))]
 pub async fn revoke_mandate(
     State(state): State<AppState>,
@@ -461,7 +466,7 @@ pub struct IdentificationView {
 /// central registry. A match records the document and raises the level; a mismatch names
 /// the differing fields and changes nothing.
 #[utoipa::path(post, path = "/clients/{id}/identify", tag = "clients", request_body = IdentifyRequest,
-    params(("id" = Uuid, Path, description = "Client id"), ("X-Access-Reason" = String, Header, description = "Purpose of the access, for the audit log")),
+    params(("id" = Uuid, Path, description = "Client id"), ("X-Access-Reason" = String, Header, description = "Purpose of the access, for the audit log: UTF-8, percent-encoded as encodeURIComponent does (plain ASCII needs no encoding)")),
     responses((status = 200, body = IdentificationView), (status = 401, body = Problem, content_type = "application/problem+json"), (status = 403, body = Problem, content_type = "application/problem+json")))]
 pub async fn identify(
     State(state): State<AppState>,

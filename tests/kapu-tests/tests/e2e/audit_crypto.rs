@@ -41,14 +41,22 @@ async fn staff_access_is_audited_in_a_verifiable_chain() -> Result<()> {
         clerk.send(Method::GET, &format!("/api/v1/clients/{id}"), None, &[("x-access-reason", "parkolási kérelem ellenőrzése")]).await?;
     r.expect_status(200)?;
     assert_eq!(r.json()["identity"]["mother_birth_name"], MOTHER);
-    let r =
-        clerk.send(Method::GET, &format!("/api/v1/clients?id_document={}", "987654 xy"), None, &[("x-access-reason", "keresés")]).await?;
+    // Browsers send the purpose percent-encoded; it is recorded decoded.
+    let r = clerk
+        .send(
+            Method::GET,
+            &format!("/api/v1/clients?id_document={}", "987654 xy"),
+            None,
+            &[("x-access-reason", "keres%C3%A9s az %C5%B1rlapon")],
+        )
+        .await?;
     assert_eq!(r.json()["clients"][0]["id"], id.as_str(), "the blind index finds the client by document number");
 
     let log = admin.get(&format!("/api/v1/audit?client={id}")).await?.json();
     let recs = log["records"].as_array().unwrap();
     let actions: Vec<&str> = recs.iter().map(|r| r["action"].as_str().unwrap()).collect();
     assert_eq!(actions, ["client.read", "client.read", "client.create"]);
+    assert_eq!(recs[0]["reason"], "keresés az űrlapon");
     assert!(recs[1]["actor"].as_str().unwrap().contains(&t.clerk_email), "who");
     assert_eq!(recs[1]["subject_client_id"], id.as_str(), "whom");
     assert_eq!(recs[1]["reason"], "parkolási kérelem ellenőrzése", "why");

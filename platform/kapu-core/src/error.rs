@@ -18,9 +18,6 @@ pub enum CoreError {
     /// A domain is already claimed by another tenant.
     #[error("the domain {0:?} already belongs to another tenant")]
     DuplicateDomain(String),
-    /// The tenant is suspended and serves nothing.
-    #[error("tenant {0:?} is suspended")]
-    Suspended(String),
     /// A migration that was already applied has changed on disk.
     #[error(
         "migration {version} ({description}) was changed after it was applied; restore the original file and add a new migration instead"

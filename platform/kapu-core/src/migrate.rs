@@ -41,14 +41,6 @@ pub async fn migrate_tenant(db: &Db, slug: &TenantSlug) -> CoreResult<usize> {
     Ok(applied)
 }
 
-/// How many tenant migrations a tenant still lacks.
-pub async fn pending_tenant_migrations(db: &Db, slug: &TenantSlug) -> CoreResult<usize> {
-    let mut tx = db.tenant_tx_for(slug).await?;
-    ensure_table(tx.conn()).await?;
-    let done: Vec<i64> = sqlx::query_scalar("SELECT version FROM schema_migration").fetch_all(tx.conn()).await?;
-    Ok(TENANT.iter().filter(|m| !done.contains(&m.version)).count())
-}
-
 /// The outcome of migrating one tenant.
 #[derive(Debug)]
 pub struct TenantMigrationOutcome {

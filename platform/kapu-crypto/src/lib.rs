@@ -301,11 +301,6 @@ impl Keyring {
         key_version(blob).is_ok_and(|v| v != self.active)
     }
 
-    /// The version of the active data key.
-    pub fn active_version(&self) -> u32 {
-        self.active
-    }
-
     /// A keyed blind index of an already normalised value, for equality search.
     pub fn blind_index(&self, context: &str, normalized: &str) -> Vec<u8> {
         // HMAC accepts keys of any length, so this cannot fail.

@@ -206,7 +206,6 @@ impl From<kapu_core::CoreError> for ApiError {
             InvalidDomain(_) => ApiError::field("domains", e.to_string()),
             UnknownTenant(s) => ApiError::UnknownTenant(s),
             DuplicateSlug(_) | DuplicateDomain(_) => ApiError::Conflict(e.to_string()),
-            Suspended(_) => ApiError::TenantSuspended,
             Database(e) => e.into(),
             other => ApiError::Internal(other.to_string()),
         }

@@ -18,6 +18,9 @@ import {
   type DocumentKind,
   type Identification,
   type NewClient,
+  type NewMandate,
+  type NewOrganisation,
+  type Organisation,
   type FieldError,
   type Job,
   type JobState,
@@ -69,6 +72,8 @@ const actionLabels: Record<string, string> = {
   'client.search': 'Ügyfél keresése',
   'client.update': 'Ügyfél adatainak módosítása',
   'client.identify': 'Személyes azonosítás',
+  'mandate.grant': 'Meghatalmazás rögzítése',
+  'mandate.revoke': 'Meghatalmazás visszavonása',
 };
 
 const jobStateLabels: Record<JobState, string> = {
@@ -198,6 +203,80 @@ function clientFieldErrors(e: ApiError): ShownFieldError[] {
   });
 }
 
+// ---- organisations and mandates ------------------------------------------------
+
+/** A mandate recorded on this page (the API has no list of an organisation's mandates yet). */
+interface RecordedMandate {
+  id: string;
+  representativeAccountId: string;
+  scope: string[];
+  validFrom: string;
+  validUntil: string | null;
+  revoked: boolean;
+}
+
+/** The organisation the clerk works with (the one last registered), with the mandates recorded for it. */
+interface SelectedOrganisation {
+  org: Organisation;
+  mandates: RecordedMandate[];
+}
+
+/** A Hungarian tax number as the clerk types it: 8, 1 and 2 digits, dashes and spaces optional. */
+const TAX_NUMBER_SHAPE = /^\d{8}-?\d-?\d{2}$/;
+
+const ACCOUNT_ID_HINT = 'A portálfiók 36 karakteres azonosítója kötőjelekkel, például 0190f3c2-7a1b-7c3d-9e4f-1a2b3c4d5e6f. '
+  + 'Portálfiókot e-mail-cím szerint itt még nem lehet keresni.';
+
+/**
+ * The organisation and mandate endpoints' field errors, in Hungarian where the server's (English)
+ * reason is known; any other message is shown as the server wrote it, in its language.
+ */
+function organisationFieldErrors(e: ApiError): ShownFieldError[] {
+  const hu = (fe: FieldError): string | null => {
+    const m = fe.message.toLowerCase();
+    switch (fe.field) {
+      case 'X-Access-Reason':
+        return `Adja meg az ügyintézés célját (legfeljebb ${REASON_MAX} karakter).`;
+      case 'name':
+        return 'Adja meg a szervezet nevét (legfeljebb 200 karakter).';
+      case 'tax_number':
+        if (m.includes('check digit')) return 'Az adószám ellenőrző számjegye (8.) nem stimmel: elírás lehet.';
+        if (m.includes('vat code')) return 'Az áfakód (9. számjegy) 1–5 lehet.';
+        if (m.includes('area code')) return 'A területi kód (utolsó két számjegy) nem létező adóhivatali terület.';
+        if (m.includes('11 digits')) return 'Az adószám 11 számjegy, xxxxxxxx-y-zz alakban.';
+        if (m.includes('already registered')) return 'Ezzel az adószámmal már van szervezet.';
+        return null;
+      case 'addresses':
+        if (m.includes('postcode')) return 'Az irányítószám négy számjegy, 1000 és 9999 között.';
+        if (m.includes('empty')) return 'Adja meg a székhely települését és közterületét (házszámmal) is.';
+        return null;
+      case 'scope':
+        return m.includes('case type') ? 'Adjon meg legalább egy ügytípuskódot, vagy * jelet minden ügytípusra.' : null;
+      case 'valid_until':
+        return m.includes('before') ? 'A meghatalmazás utolsó napja nem lehet korábbi az első napjánál.' : null;
+      case 'principal_client_id':
+        return m.includes('no such client') ? 'Ez a szervezet már nincs meg az ügyfelek között; vegye fel újra.' : null;
+      case 'representative_account_id':
+        return m.includes('no such client account')
+          ? 'Nincs ilyen portálfiók ennél az önkormányzatnál; ellenőrizze az azonosítót.'
+          : null;
+      default:
+        return null;
+    }
+  };
+  return (e.problem.errors ?? []).map((fe) => {
+    const message = hu(fe);
+    return message ? { field: fe.field, message, lang: 'hu' } : { ...fe, lang: e.lang };
+  });
+}
+
+/** Today's date where the clerk is, as `YYYY-MM-DD`. */
+function todayIso(): string {
+  const d = new Date();
+  const pad = (n: number) => String(n).padStart(2, '0');
+  return `${d.getFullYear()}-${pad(d.getMonth() + 1)}-${pad(d.getDate())}`;
+}
+
 /** A calendar date (`YYYY-MM-DD`) in Hungarian, e.g. "1980. május 17.". */
 const calendarDate = new Intl.DateTimeFormat('hu-HU', { dateStyle: 'long', timeZone: 'UTC' });
 
@@ -262,6 +341,8 @@ export class App {
   private route: Route = 'overview';
   /** The purpose typed on the clients page; kept while the session lasts, so that it survives page changes. */
   private clientReason = '';
+  /** The organisation registered last on the clients page, for mandates; kept like the purpose. */
+  private organisation: SelectedOrganisation | null = null;
 
   async start(): Promise<void> {
     window.addEventListener('hashchange', () => void this.onHashChange());
@@ -415,6 +496,7 @@ export class App {
       this.session.csrfToken = null;
       this.me = null;
       this.clientReason = '';
+      this.organisation = null;
       this.showNav();
       this.showContext(null);
       return this.signIn('A munkamenet lejárt. Jelentkezzen be újra.');
@@ -1042,11 +1124,11 @@ export class App {
       return value;
     };
     /** Shows a failed call: signs out on 401, words the client endpoints' field errors. */
-    const failed = (e: unknown, fields: Record<string, FieldControl>) => {
+    const failed = (e: unknown, fields: Record<string, FieldControl>, wording: (e: ApiError) => ShownFieldError[] = clientFieldErrors) => {
       if (e instanceof ApiError && e.status === 401) return this.handleAuthLoss(e);
       const all = { 'X-Access-Reason': purpose, ...fields };
       if (e instanceof ApiError && e.kind === 'validation') {
-        return errors.show(new ApiError(e.status, { ...e.problem, errors: clientFieldErrors(e) }, e.lang), all);
+        return errors.show(new ApiError(e.status, { ...e.problem, errors: wording(e) }, e.lang), all);
       }
       return errors.show(e, all);
     };
@@ -1387,10 +1469,248 @@ export class App {
       });
     });
 
+    // ---- a new organisation ----
+    const orgName = input('org-name', 'name', { required: true, 'aria-describedby': 'org-name-hint' });
+    const orgTax = input('org-tax', 'tax_number', {
+      required: true, spellcheck: 'false', 'aria-describedby': 'org-tax-hint', class: 'medium',
+    });
+    const orgRegistration = input('org-registration', 'registration_number', {
+      spellcheck: 'false', 'aria-describedby': 'org-registration-hint', class: 'medium',
+    });
+    const orgPostcode = input('org-postcode', 'postcode', { inputmode: 'numeric', maxlength: '4', pattern: '[0-9]{4}', class: 'short' });
+    const orgCity = input('org-city', 'city');
+    const orgStreet = input('org-street', 'street', { 'aria-describedby': 'org-street-hint' });
+    const orgFields: Record<string, FieldControl> = {
+      name: orgName,
+      tax_number: orgTax,
+      registration_number: orgRegistration,
+      'seat.postcode': orgPostcode,
+      'seat.city': orgCity,
+      'seat.street': orgStreet,
+    };
+    const orgSubmit = h('button', { type: 'submit', 'data-testid': 'org-submit' }, 'Szervezet felvétele');
+    const orgForm = h('form', { novalidate: true, 'data-testid': 'org-form', 'aria-labelledby': 'new-organisation-heading' },
+      field(orgName, 'Szervezet neve', 'A bejegyzett név, például Minta Kereskedelmi Kft.'),
+      field(orgTax, 'Adószám', 'xxxxxxxx-y-zz alakban, például 12345676-2-41; a 8. számjegy ellenőrző számjegy.'),
+      field(orgRegistration, 'Cégjegyzékszám (nem kötelező)', 'Például 01-09-123456; más nyilvántartásban szereplő szervezetnél annak száma.'),
+      h('fieldset', {},
+        h('legend', {}, 'Székhely (nem kötelező)'),
+        field(orgPostcode, 'Irányítószám'),
+        field(orgCity, 'Település'),
+        field(orgStreet, 'Közterület és házszám', 'Például Fő utca 1.')),
+      orgSubmit);
+    const orgStatus = this.statusLine('org-status');
+    const orgSelected = h('div', { 'data-testid': 'org-selected' });
+
+    // ---- a mandate for the selected organisation ----
+    const mandateBox = h('div', { 'data-testid': 'mandate-box' });
+    const mandateStatus = this.statusLine('mandate-status');
+
+    const showOrganisation = () => {
+      const sel = this.organisation;
+      if (!sel) {
+        replaceChildren(orgSelected);
+        return;
+      }
+      const o = sel.org;
+      replaceChildren(orgSelected, h('div', { class: 'selected-client' },
+        h('h3', { id: 'org-selected-heading' }, `Kiválasztott szervezet: ${o.name}`),
+        h('dl', { class: 'details', 'data-testid': 'org-details' },
+          h('dt', {}, 'Név'), h('dd', { 'data-testid': 'org-detail-name' }, o.name),
+          h('dt', {}, 'Adószám'), h('dd', { 'data-testid': 'org-detail-tax' }, o.tax_number),
+          h('dt', {}, 'Cégjegyzékszám'), h('dd', {}, o.registration_number || '–'),
+          h('dt', {}, 'Székhely'), h('dd', {}, o.seat ? `${o.seat.postcode} ${o.seat.city}, ${o.seat.street}` : '–'),
+          h('dt', {}, 'Ügyfélazonosító'), h('dd', {}, h('code', { 'data-testid': 'org-detail-id' }, o.id)))));
+    };
+
+    const showMandates = () => {
+      const sel = this.organisation;
+      if (!sel) {
+        replaceChildren(mandateBox, h('p', { 'data-testid': 'mandate-none' },
+          'Előbb vegyen fel egy szervezetet az „Új szervezet” űrlappal: a meghatalmazást a kiválasztott szervezet adja.'));
+        return;
+      }
+      const principal = h('input', {
+        id: 'mandate-principal', name: 'principal', type: 'text', readonly: true, 'data-testid': 'mandate-principal',
+        'aria-describedby': 'mandate-principal-hint', value: `${sel.org.name} (adószám: ${sel.org.tax_number})`,
+      });
+      const representative = input('mandate-representative', 'representative_account_id', {
+        required: true, spellcheck: 'false', autocapitalize: 'none', 'aria-describedby': 'mandate-representative-hint',
+      });
+      const scope = input('mandate-scope', 'scope', { required: true, spellcheck: 'false', 'aria-describedby': 'mandate-scope-hint', value: '*' });
+      const from = input('mandate-from', 'valid_from', { type: 'date', required: true, value: todayIso() });
+      const until = input('mandate-until', 'valid_until', { type: 'date', 'aria-describedby': 'mandate-until-hint' });
+      const fields: Record<string, FieldControl> = {
+        principal_client_id: principal,
+        representative_account_id: representative,
+        scope,
+        valid_from: from,
+        valid_until: until,
+      };
+      const submit = h('button', { type: 'submit', 'data-testid': 'mandate-submit' }, 'Meghatalmazás rögzítése');
+      const form = h('form', { novalidate: true, 'data-testid': 'mandate-form', 'aria-labelledby': 'mandate-heading' },
+        field(principal, 'Meghatalmazó szervezet', 'A kiválasztott szervezet; másikhoz vegye fel azt az „Új szervezet” űrlappal.'),
+        field(representative, 'Képviselő portálfiókjának azonosítója', ACCOUNT_ID_HINT),
+        field(scope, 'Ügytípusok', 'Ügytípuskódok vesszővel elválasztva, vagy * minden ügytípusra.'),
+        field(from, 'Érvényesség első napja'),
+        field(until, 'Érvényesség utolsó napja (nem kötelező)', 'Üresen hagyva visszavonásig érvényes.'),
+        submit);
+
+      form.addEventListener('submit', (ev) => {
+        ev.preventDefault();
+        errors.clear();
+        mandateStatus.classList.remove('ok');
+        replaceChildren(mandateStatus);
+        const problems: { field: string; message: string }[] = [];
+        const reason = reasonFor(problems);
+        const accountId = representative.value.trim();
+        const codes = scope.value.split(',').map((c) => c.trim()).filter(Boolean);
+        if (!UUID.test(accountId)) {
+          problems.push({
+            field: 'representative_account_id',
+            message: accountId
+              ? 'Az azonosító 36 karakter: 8-4-4-4-12 hexadecimális jegy kötőjelekkel elválasztva.'
+              : 'Adja meg a képviselő portálfiókjának azonosítóját.',
+          });
+        }
+        if (!codes.length) problems.push({ field: 'scope', message: 'Adjon meg legalább egy ügytípuskódot, vagy * jelet minden ügytípusra.' });
+        if (!DATE.test(from.value)) problems.push({ field: 'valid_from', message: 'Adja meg az érvényesség első napját (év, hónap, nap).' });
+        if (until.value && !DATE.test(until.value)) {
+          problems.push({ field: 'valid_until', message: 'Adja meg az utolsó napot (év, hónap, nap), vagy hagyja üresen.' });
+        } else if (until.value && DATE.test(from.value) && until.value < from.value) {
+          problems.push({ field: 'valid_until', message: 'A meghatalmazás utolsó napja nem lehet korábbi az első napjánál.' });
+        }
+        if (problems.length) return errors.show(localError('Hiányzó vagy hibás adatok.', problems), { 'X-Access-Reason': purpose, ...fields });
+        const body: NewMandate = {
+          principal_client_id: sel.org.id,
+          representative_account_id: accountId.toLowerCase(),
+          scope: codes,
+          valid_from: from.value,
+          valid_until: until.value || null,
+        };
+        void this.busy(submit, async () => {
+          let id: string;
+          try {
+            id = (await api.grantMandate(body, reason)).id;
+          } catch (e) {
+            return failed(e, fields, organisationFieldErrors);
+          }
+          sel.mandates.push({
+            id,
+            representativeAccountId: body.representative_account_id,
+            scope: codes,
+            validFrom: body.valid_from,
+            validUntil: body.valid_until ?? null,
+            revoked: false,
+          });
+          showMandates();
+          mandateStatus.classList.add('ok');
+          replaceChildren(mandateStatus, 'Meghatalmazás rögzítve, azonosítója: ', h('code', { 'data-testid': 'mandate-created-id' }, id), '.');
+          mandateStatus.focus();
+        });
+      });
+
+      const items = sel.mandates.map((m) => {
+        const revoke = m.revoked ? null : h('button', { type: 'button', class: 'small secondary', 'data-testid': 'mandate-revoke' },
+          'Visszavonás', h('span', { class: 'visually-hidden' }, ` (meghatalmazás ${m.id})`));
+        if (revoke) revoke.addEventListener('click', () => {
+          errors.clear();
+          mandateStatus.classList.remove('ok');
+          replaceChildren(mandateStatus);
+          const problems: { field: string; message: string }[] = [];
+          const reason = reasonFor(problems);
+          if (problems.length) return errors.show(localError('Hiányzó vagy hibás adatok.', problems), { 'X-Access-Reason': purpose });
+          void this.busy(revoke, async () => {
+            try {
+              await api.revokeMandate(m.id, reason);
+            } catch (e) {
+              if (e instanceof ApiError && e.kind === 'not-found') {
+                return errors.show(new ApiError(e.status, {
+                  ...e.problem, detail: 'Ez a meghatalmazás már nincs érvényben (visszavonták, vagy nem létezik); semmi sem változott.',
+                }, 'hu'));
+              }
+              return failed(e, {}, organisationFieldErrors);
+            }
+            m.revoked = true;
+            showMandates();
+            mandateStatus.classList.add('ok');
+            replaceChildren(mandateStatus, 'A meghatalmazás visszavonva: ', h('code', {}, m.id), '.');
+            mandateStatus.focus();
+          });
+        });
+        return h('li', { 'data-testid': 'mandate-item', 'data-mandate-id': m.id },
+          h('code', {}, m.id), ': ',
+          `ügytípusok: ${m.scope.join(', ')}; `,
+          dateEl(m.validFrom), ' – ', m.validUntil ? dateEl(m.validUntil) : 'visszavonásig',
+          m.revoked ? h('strong', { 'data-testid': 'mandate-revoked' }, ' (visszavonva)') : null,
+          revoke ? ' ' : null, revoke);
+      });
+
+      replaceChildren(mandateBox,
+        form,
+        sel.mandates.length
+          ? h('div', {},
+            h('h3', { id: 'mandate-list-heading' }, 'Az itt rögzített meghatalmazások'),
+            h('ul', { 'data-testid': 'mandate-list', 'aria-labelledby': 'mandate-list-heading' }, items))
+          : null);
+    };
+
+    orgForm.addEventListener('submit', (ev) => {
+      ev.preventDefault();
+      errors.clear();
+      orgStatus.classList.remove('ok');
+      replaceChildren(orgStatus);
+      const problems: { field: string; message: string }[] = [];
+      const reason = reasonFor(problems);
+      const v = (i: HTMLInputElement) => i.value.trim();
+      if (!v(orgName)) problems.push({ field: 'name', message: 'Adja meg a szervezet nevét.' });
+      const tax = v(orgTax).replace(/\s+/g, '');
+      if (!tax) problems.push({ field: 'tax_number', message: 'Adja meg az adószámot.' });
+      else if (!TAX_NUMBER_SHAPE.test(tax)) problems.push({ field: 'tax_number', message: 'Az adószám 11 számjegy, xxxxxxxx-y-zz alakban.' });
+      const hasSeat = [orgPostcode, orgCity, orgStreet].some((i) => v(i));
+      if (hasSeat) {
+        if (!/^[1-9][0-9]{3}$/.test(v(orgPostcode))) {
+          problems.push({ field: 'seat.postcode', message: 'Az irányítószám négy számjegy, 1000 és 9999 között.' });
+        }
+        if (!v(orgCity)) problems.push({ field: 'seat.city', message: 'Adja meg a települést, vagy hagyja üresen a székhely minden mezőjét.' });
+        if (!v(orgStreet)) {
+          problems.push({ field: 'seat.street', message: 'Adja meg a közterületet és a házszámot, vagy hagyja üresen a székhely minden mezőjét.' });
+        }
+      }
+      if (problems.length) return errors.show(localError('Hiányzó vagy hibás adatok.', problems), { 'X-Access-Reason': purpose, ...orgFields });
+      const body: NewOrganisation = {
+        name: v(orgName),
+        tax_number: tax,
+        registration_number: v(orgRegistration) || null,
+        seat: hasSeat ? { kind: 'seat', postcode: v(orgPostcode), city: v(orgCity), street: v(orgStreet) } : null,
+      };
+      void this.busy(orgSubmit, async () => {
+        let created: Organisation;
+        try {
+          created = await api.createOrganisation(body, reason);
+        } catch (e) {
+          // The server names the seat as a whole (`addresses`): show it on the part that is wrong.
+          const seatPart = e instanceof ApiError && e.problem.errors?.some((fe) => fe.field === 'addresses' && /postcode/i.test(fe.message))
+            ? orgPostcode : v(orgCity) ? orgStreet : orgCity;
+          return failed(e, { ...orgFields, addresses: seatPart }, organisationFieldErrors);
+        }
+        orgForm.reset();
+        this.organisation = { org: created, mandates: [] };
+        showOrganisation();
+        showMandates();
+        replaceChildren(mandateStatus);
+        orgStatus.classList.add('ok');
+        replaceChildren(orgStatus, `Új szervezet felvéve: ${created.name} (adószám: ${created.tax_number}). A meghatalmazás ennek a szervezetnek a nevében rögzíthető.`);
+        orgStatus.focus();
+      });
+    });
+    showOrganisation();
+    showMandates();
+
     this.render(title, [
       this.heading(title, 'clients-heading'),
       h('p', { class: 'lead' },
-        'Természetes személy ügyfelek keresése, felvétele és személyes azonosítása. ',
+        'Természetes személy ügyfelek keresése, felvétele és személyes azonosítása; szervezetek felvétele és meghatalmazásaik rögzítése. ',
         'Minden hozzáférés a megadott céllal együtt az audit naplóba kerül.'),
       errors.el,
       h('div', { class: 'field purpose' },
@@ -1409,6 +1729,17 @@ export class App {
       h('section', { 'aria-labelledby': 'new-client-heading' },
         h('h2', { id: 'new-client-heading' }, 'Új ügyfél (természetes személy)'),
         newForm),
+      h('section', { 'aria-labelledby': 'new-organisation-heading' },
+        h('h2', { id: 'new-organisation-heading' }, 'Új szervezet'),
+        h('p', { class: 'hint' }, 'Gazdasági társaság vagy más szervezet felvétele ügyfélként. Az adószám ellenőrző számjegyét a kiszolgáló ellenőrzi.'),
+        orgForm,
+        orgStatus,
+        orgSelected),
+      h('section', { 'aria-labelledby': 'mandate-heading' },
+        h('h2', { id: 'mandate-heading' }, 'Meghatalmazás rögzítése'),
+        h('p', { class: 'hint' }, 'A szervezet által aláírt meghatalmazás alapján: a képviselő a portálon a szervezet nevében intézhet ügyeket.'),
+        mandateBox,
+        mandateStatus),
     ], undefined, true);
   }
 
@@ -1482,6 +1813,7 @@ export class App {
     this.session.csrfToken = null;
     this.me = null;
     this.clientReason = '';
+    this.organisation = null;
     this.route = 'overview';
     this.showNav();
     this.showContext(null);

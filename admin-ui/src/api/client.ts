@@ -26,6 +26,10 @@ export type Address = Schemas['AddressView'];
 export type DocumentKind = Schemas['DocumentKindView'];
 export type IdentifyRequest = Schemas['IdentifyRequest'];
 export type Identification = Schemas['IdentificationView'];
+export type Organisation = Schemas['OrganisationView'];
+export type NewOrganisation = Schemas['NewOrganisationRequest'];
+export type NewMandate = Schemas['NewMandateRequest'];
+export type Created = Schemas['Created'];
 /** The document kinds the registry knows, in the order the form offers them. */
 export const DOCUMENT_KINDS = ['identity_card', 'passport', 'driving_licence'] as const satisfies readonly DocumentKind[];
 /** A new tenant staff account; tenants make clerks and admins only (operators live on the platform). */
@@ -202,6 +206,12 @@ export interface TenantApi extends AuthApi {
   createClient(c: NewClient, reason: string): Promise<ClientRecord>;
   /** In-person identification against the central registry (503 `unavailable` if it cannot be reached). */
   identifyClient(id: string, r: IdentifyRequest, reason: string): Promise<Identification>;
+  /** Registers an organisation (422 `validation` per field; a tax number already registered is a `tax_number` error). */
+  createOrganisation(o: NewOrganisation, reason: string): Promise<Organisation>;
+  /** Records a mandate: a representative's portal account acting for a principal (422 `validation` per field). */
+  grantMandate(m: NewMandate, reason: string): Promise<Created>;
+  /** Ends a mandate (404 `not-found` if there is no active mandate with this id). */
+  revokeMandate(id: string, reason: string): Promise<void>;
 }
 
 /**
@@ -244,6 +254,16 @@ export function tenantApi(c: Client): TenantApi {
       unwrap(c.POST('/api/v1/clients', { body, params: { header: { 'X-Access-Reason': reasonHeader(reason) } } })),
     identifyClient: (id, body, reason) =>
       unwrap(c.POST('/api/v1/clients/{id}/identify', { body, params: { path: { id }, header: { 'X-Access-Reason': reasonHeader(reason) } } })),
+    createOrganisation: (body, reason) =>
+      unwrap(c.POST('/api/v1/organisations', { body, params: { header: { 'X-Access-Reason': reasonHeader(reason) } } })),
+    grantMandate: (body, reason) =>
+      unwrap(c.POST('/api/v1/mandates', { body, params: { header: { 'X-Access-Reason': reasonHeader(reason) } } })),
+    revokeMandate: async (id, reason) => {
+      await unwrap(c.POST('/api/v1/mandates/{id}/revoke', {
+        params: { path: { id }, header: { 'X-Access-Reason': reasonHeader(reason) } },
+        parseAs: 'text',
+      }));
+    },
   };
 }
 

@@ -10,6 +10,7 @@ import {
   goto,
   launchBrowser,
   signIn,
+  signInAt,
   tenantUrl,
   textOf,
   totpFor,
@@ -57,11 +58,7 @@ async function apiCall(page, method, rest, { body, csrf } = {}) {
 }
 
 async function signInAdmin(page) {
-  await goto(page, tenantUrl(env.KAPU_TENANT_A, 'admin/'));
-  await page.getByTestId('signin-form').waitFor();
-  const step = await signIn(page, env.KAPU_ADMIN_EMAIL, env.KAPU_ADMIN_PASSWORD);
-  if (step === 'error') assert.fail(`admin sign-in failed: "${await textOf(errorSummary(page))}"`);
-  assert.equal(step, 'totp', 'an admin with TOTP enabled must be asked for a code');
+  await signInAt(page, tenantUrl(env.KAPU_TENANT_A, 'admin/'), env.KAPU_ADMIN_EMAIL, env.KAPU_ADMIN_PASSWORD, 'totp', 'admin');
   await enterTotp(page, totpFor(env.KAPU_ADMIN_TOTP_SECRET));
   await page.getByTestId('tenant-name').waitFor();
 }

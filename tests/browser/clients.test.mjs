@@ -13,6 +13,7 @@ import {
   goto,
   launchBrowser,
   signIn,
+  signInAt,
   tenantUrl,
   textOf,
   withPage,
@@ -143,11 +144,7 @@ describe('clients page (clerk)', { timeout: 240_000 }, () => {
 
   it('clerk: purpose, new clients, search, in-person identification (match and mismatch), accessible', async () => {
     await withPage(browser, 'clients-clerk', {}, async (page) => {
-      await goto(page, tenantUrl(env.KAPU_TENANT_A, 'admin/'));
-      await page.getByTestId('signin-form').waitFor();
-      const step = await signIn(page, env.KAPU_CLERK_EMAIL, env.KAPU_CLERK_PASSWORD);
-      if (step === 'error') assert.fail(`clerk sign-in failed: "${await textOf(errorSummary(page))}"`);
-      assert.equal(step, 'home', 'a clerk without TOTP goes straight in');
+      await signInAt(page, tenantUrl(env.KAPU_TENANT_A, 'admin/'), env.KAPU_CLERK_EMAIL, env.KAPU_CLERK_PASSWORD, 'home', 'clerk');
       await page.getByTestId('tenant-name').waitFor();
 
       // The clerk's navigation: the overview and the clients, nothing of the admin's.

@@ -1,3 +1,4 @@
+import assert from 'node:assert/strict';
 // Shared helpers for the browser tests: configuration, Chromium, TOTP, axe-core.
 // Not a test file itself (node --test only picks up *.test.mjs here).
 import { readFileSync } from 'node:fs';
@@ -232,6 +233,19 @@ export async function signIn(page, email, password) {
  * code of this 30 s step was already used, by an earlier test run or login),
  * waits for the next step by polling the clock and tries once more.
  */
+/**
+ * Opens `url`, waits for the sign-in form, signs in and fails the test unless the step that
+ * follows is `expected` (`home` or `totp`). `who` names the account in failure messages.
+ */
+export async function signInAt(page, url, email, password, expected, who) {
+  await goto(page, url);
+  await page.getByTestId('signin-form').waitFor();
+  const step = await signIn(page, email, password);
+  if (step === 'error') assert.fail(`${who} sign-in failed: "${await textOf(errorSummary(page))}"`);
+  assert.equal(step, expected, `${who}: expected the ${expected} step after the password`);
+  return step;
+}
+
 export async function enterTotp(page, totp) {
   const code = page.getByTestId('totp-code');
   let attempt = await freshCode(totp);

@@ -11,6 +11,7 @@ import {
   goto,
   launchBrowser,
   signIn,
+  signInAt,
   tenantUrl,
   textOf,
   totpFor,
@@ -90,11 +91,7 @@ describe('tenant admin staff page', { timeout: 240_000 }, () => {
 
   it('admin: lists staff, creates a clerk (weak password and duplicate e-mail refused), accessible', async () => {
     await withPage(browser, 'staff-admin', {}, async (page) => {
-      await goto(page, tenantUrl(env.KAPU_TENANT_A, 'admin/'));
-      await page.getByTestId('signin-form').waitFor();
-      const step = await signIn(page, env.KAPU_ADMIN_EMAIL, env.KAPU_ADMIN_PASSWORD);
-      if (step === 'error') assert.fail(`admin sign-in failed: "${await textOf(errorSummary(page))}"`);
-      assert.equal(step, 'totp', 'an admin with TOTP enabled must be asked for a code');
+      await signInAt(page, tenantUrl(env.KAPU_TENANT_A, 'admin/'), env.KAPU_ADMIN_EMAIL, env.KAPU_ADMIN_PASSWORD, 'totp', 'admin');
       await enterTotp(page, totpFor(env.KAPU_ADMIN_TOTP_SECRET));
       await page.getByTestId('tenant-name').waitFor();
 

@@ -15,6 +15,7 @@ import {
   launchBrowser,
   problemFrom,
   signIn,
+  signInAt,
   tenantUrl,
   textOf,
   totpFor,
@@ -73,11 +74,7 @@ describe('TOTP enrolment of a new tenant admin', { timeout: 240_000 }, () => {
 
   it('admin creates a new admin account on the staff page', async () => {
     await withPage(browser, 'enrol-create-admin', {}, async (page) => {
-      await goto(page, tenantUrl(env.KAPU_TENANT_A, 'admin/#/staff'));
-      await page.getByTestId('signin-form').waitFor();
-      const step = await signIn(page, env.KAPU_ADMIN_EMAIL, env.KAPU_ADMIN_PASSWORD);
-      if (step === 'error') assert.fail(`admin sign-in failed: "${await textOf(errorSummary(page))}"`);
-      assert.equal(step, 'totp', 'an admin with TOTP enabled must be asked for a code');
+      await signInAt(page, tenantUrl(env.KAPU_TENANT_A, 'admin/#/staff'), env.KAPU_ADMIN_EMAIL, env.KAPU_ADMIN_PASSWORD, 'totp', 'admin');
       await enterTotp(page, totpFor(env.KAPU_ADMIN_TOTP_SECRET));
       await page.getByTestId('staff-heading').waitFor();
       assert.match(page.url(), /#\/staff$/, 'the fragment survives the sign-in');

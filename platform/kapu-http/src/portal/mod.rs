@@ -38,8 +38,15 @@ pub(crate) fn templates() -> Environment<'static> {
     env
 }
 
-fn texts(lang: &str) -> Value {
-    let hu = lang == "hu";
+/// The portal's dictionary in `lang` (Hungarian unless `en`), built once per language.
+fn texts(lang: &str) -> &'static Value {
+    static HU: std::sync::OnceLock<Value> = std::sync::OnceLock::new();
+    static EN: std::sync::OnceLock<Value> = std::sync::OnceLock::new();
+    let hu = lang != "en";
+    (if hu { &HU } else { &EN }).get_or_init(|| build_texts(hu))
+}
+
+fn build_texts(hu: bool) -> Value {
     let pairs: &[(&str, &str, &str)] = &[
         ("skip", "Ugrás a tartalomra", "Skip to content"),
         ("crest_alt", "Címer", "Coat of arms"),

@@ -1,11 +1,14 @@
+use sqlx::postgres::PgRow;
 use sqlx::{PgConnection, PgPool, Postgres, Transaction};
 
+use crate::read::ReadPool;
 use crate::{CoreResult, Tenant, TenantSlug};
 
 /// The deployment's database: a connection pool plus the prefix of tenant role names.
 #[derive(Clone, Debug)]
 pub struct Db {
     pool: PgPool,
+    reads: ReadPool,
     role_prefix: String,
 }
 
@@ -13,7 +16,8 @@ impl Db {
     /// Wraps a pool. `role_prefix` keeps the tenant roles of several deployments (or test
     /// databases) in one PostgreSQL cluster apart, since roles are cluster-wide.
     pub fn new(pool: PgPool, role_prefix: impl Into<String>) -> Self {
-        Self { pool, role_prefix: role_prefix.into() }
+        let reads = ReadPool::new((*pool.connect_options()).clone(), pool.options().get_max_connections() as usize);
+        Self { pool, reads, role_prefix: role_prefix.into() }
     }
 
     /// The prefix of tenant role names.
@@ -51,6 +55,16 @@ impl Db {
         );
         let tx = self.pool.begin_with(sql).await?;
         Ok(TenantTx { tx, slug: slug.clone() })
+    }
+}
+
+impl Db {
+    /// Runs one `SELECT` as the tenant in a single round trip: the tenant switch and the
+    /// statement travel in one message that PostgreSQL runs as one read-only transaction
+    /// (see the `read` module). Rows come in text format, which `sqlx::FromRow` decodes.
+    /// For reads that need more than one statement, or that write, use [`Db::tenant_tx`].
+    pub async fn tenant_read(&self, slug: &TenantSlug, query: &sea_query::SelectStatement) -> CoreResult<Vec<PgRow>> {
+        self.reads.read(slug, &self.role_prefix, query).await
     }
 }
 

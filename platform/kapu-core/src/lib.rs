@@ -8,6 +8,7 @@ mod db;
 mod error;
 mod migrate;
 mod provision;
+mod read;
 mod tenant;
 
 pub use db::{Db, PLATFORM_SCOPE, PlatformTx, ScopedTx, TenantTx};

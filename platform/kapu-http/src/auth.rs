@@ -196,6 +196,40 @@ impl FromRequestParts<AppState> for Authed {
     }
 }
 
+/// A session checked without opening a transaction, for read handlers that need the session
+/// and nothing else (or read through `Db::tenant_read`): on a tenant, one round trip to the
+/// database. Safe methods only, so there is no CSRF token to check.
+#[derive(Debug)]
+pub struct SessionOnly {
+    /// Tenant or platform.
+    pub scope: Scope,
+    /// The session.
+    pub session: Session,
+}
+
+impl FromRequestParts<AppState> for SessionOnly {
+    type Rejection = ApiError;
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
+        if !matches!(parts.method, Method::GET | Method::HEAD) {
+            return Err(ApiError::Internal("a read-only session extractor on an unsafe method".into()));
+        }
+        let scope = Scope::from_request_parts(parts, state).await?;
+        let token = cookie(&parts.headers, scope.cookie_name()).filter(|t| !t.is_empty()).ok_or(ApiError::Unauthenticated)?;
+        let now = chrono::Utc::now();
+        let policy = &state.config.login_policy;
+        let session = match &scope {
+            Scope::Tenant(t) => kapu_staff::authenticate_read(&state.db, &t.tenant.slug, token, policy, now).await?,
+            Scope::Platform => {
+                let mut tx = scope.tx(state).await?;
+                let s = kapu_staff::authenticate(&mut tx, token, policy, now).await?;
+                tx.commit().await?;
+                s
+            }
+        };
+        Ok(SessionOnly { scope, session: session.ok_or(ApiError::Unauthenticated)? })
+    }
+}
+
 /// A fully signed-in session (second factor passed).
 #[derive(Debug)]
 pub struct SignedIn(pub Authed);

@@ -225,6 +225,7 @@ impl From<kapu_staff::StaffError> for ApiError {
             NoEnrolment => ApiError::Conflict(e.to_string()),
             Locked(until) => ApiError::TooManyAttempts(until.to_rfc3339()),
             Database(e) => e.into(),
+            Core(e) => e.into(),
             other => ApiError::Internal(other.to_string()),
         }
     }

@@ -12,7 +12,7 @@ mod totp;
 pub use authz::{Permission, Role};
 pub use password::{PasswordPolicyError, check_password_policy, hash_password, verify_password};
 pub use session::{
-    LoginOutcome, LoginPolicy, Mfa, NewStaff, Session, SessionToken, Staff, StaffError, authenticate, count_staff, create_staff,
-    find_staff_by_email, list_staff, login, logout, request_password_reset, reset_password, set_password,
+    LoginOutcome, LoginPolicy, Mfa, NewStaff, Session, SessionToken, Staff, StaffError, authenticate, authenticate_read, count_staff,
+    create_staff, find_staff_by_email, list_staff, login, logout, request_password_reset, reset_password, set_password,
 };
 pub use totp::{TotpEnrolment, confirm_totp, enable_totp_with_secret, start_totp_enrolment, verify_totp};

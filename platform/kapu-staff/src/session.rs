@@ -3,10 +3,12 @@
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD as B64URL;
 use chrono::{DateTime, Duration, Utc};
-use kapu_core::{ScopedTx, TenantTx};
+use kapu_core::{CoreError, Db, ScopedTx, TenantSlug, TenantTx};
 use rand::RngCore;
+use sea_query::{Alias, Expr, JoinType, PostgresQueryBuilder, Query, SelectStatement};
 use serde::Serialize;
 use sha2::{Digest, Sha256};
+use sqlx::FromRow;
 use thiserror::Error;
 use uuid::Uuid;
 
@@ -49,6 +51,9 @@ pub enum StaffError {
     /// Database error.
     #[error("database error: {0}")]
     Database(#[from] sqlx::Error),
+    /// Tenant database access failed.
+    #[error(transparent)]
+    Core(#[from] CoreError),
 }
 
 /// Throttling and session lifetimes.
@@ -361,32 +366,34 @@ struct SessionRow {
     last_seen_at: DateTime<Utc>,
 }
 
-/// The live session a cookie's token belongs to, if any. Refreshes its idle timer.
-pub async fn authenticate(
-    tx: &mut impl ScopedTx,
-    token: &str,
-    policy: &LoginPolicy,
-    now: DateTime<Utc>,
-) -> Result<Option<Session>, StaffError> {
-    let token_hash = Sha256::digest(token.as_bytes()).to_vec();
-    let row: Option<SessionRow> = sqlx::query_as(
-        "SELECT s.id, s.email, s.display_name, s.role, s.totp_enabled, s.disabled, x.csrf_token, x.mfa_passed, x.expires_at, x.last_seen_at
-         FROM staff_session x JOIN staff s ON s.id = x.staff_id WHERE x.token_hash = $1",
-    )
-    .bind(&token_hash)
-    .fetch_optional(tx.conn())
-    .await?;
-    let Some(row) = row else { return Ok(None) };
+/// The session lookup by token hash, as one statement for both ways of running it.
+fn session_select(token_hash: &[u8]) -> SelectStatement {
+    let (x, s) = (Alias::new("x"), Alias::new("s"));
+    let mut q = Query::select();
+    for c in ["id", "email", "display_name", "role", "totp_enabled", "disabled"] {
+        q.column((s.clone(), Alias::new(c)));
+    }
+    for c in ["csrf_token", "mfa_passed", "expires_at", "last_seen_at"] {
+        q.column((x.clone(), Alias::new(c)));
+    }
+    q.from_as(Alias::new("staff_session"), x.clone())
+        .join_as(
+            JoinType::InnerJoin,
+            Alias::new("staff"),
+            s.clone(),
+            Expr::col((s, Alias::new("id"))).equals((x.clone(), Alias::new("staff_id"))),
+        )
+        .and_where(Expr::col((x, Alias::new("token_hash"))).eq(token_hash.to_vec()));
+    q
+}
+
+/// The session a row describes, if it is still live, and whether its idle timer is due
+/// for a refresh (at most once a minute, so most requests only read).
+fn live_session(row: SessionRow, token_hash: Vec<u8>, policy: &LoginPolicy, now: DateTime<Utc>) -> Option<(Session, bool)> {
     if row.disabled || row.expires_at <= now || row.last_seen_at + policy.idle_timeout <= now {
-        return Ok(None);
+        return None;
     }
-    if now - row.last_seen_at > Duration::seconds(60) {
-        sqlx::query("UPDATE staff_session SET last_seen_at = $2 WHERE token_hash = $1")
-            .bind(&token_hash)
-            .bind(now)
-            .execute(tx.conn())
-            .await?;
-    }
+    let touch = now - row.last_seen_at > Duration::seconds(60);
     let staff = StaffRow { id: row.id, email: row.email, display_name: row.display_name, role: row.role, totp_enabled: row.totp_enabled }
         .into_staff();
     let mfa = if row.mfa_passed {
@@ -398,7 +405,52 @@ pub async fn authenticate(
     } else {
         Mfa::Passed
     };
-    Ok(Some(Session { staff, mfa, csrf_token: row.csrf_token, expires_at: row.expires_at, token_hash }))
+    Some((Session { staff, mfa, csrf_token: row.csrf_token, expires_at: row.expires_at, token_hash }, touch))
+}
+
+async fn touch_session(tx: &mut impl ScopedTx, token_hash: &[u8], now: DateTime<Utc>) -> Result<(), StaffError> {
+    sqlx::query("UPDATE staff_session SET last_seen_at = $2 WHERE token_hash = $1").bind(token_hash).bind(now).execute(tx.conn()).await?;
+    Ok(())
+}
+
+/// The live session a cookie's token belongs to, if any. Refreshes its idle timer.
+pub async fn authenticate(
+    tx: &mut impl ScopedTx,
+    token: &str,
+    policy: &LoginPolicy,
+    now: DateTime<Utc>,
+) -> Result<Option<Session>, StaffError> {
+    let token_hash = Sha256::digest(token.as_bytes()).to_vec();
+    // The statement's only value is the token hash, bound as $1.
+    let (sql, _) = session_select(&token_hash).build(PostgresQueryBuilder);
+    let row: Option<SessionRow> = sqlx::query_as(&sql).bind(&token_hash).fetch_optional(tx.conn()).await?;
+    let Some((session, touch)) = row.and_then(|r| live_session(r, token_hash, policy, now)) else { return Ok(None) };
+    if touch {
+        touch_session(tx, &session.token_hash, now).await?;
+    }
+    Ok(Some(session))
+}
+
+/// Like [`authenticate`] for a tenant's staff, but in one round trip outside any
+/// transaction ([`Db::tenant_read`]); the idle timer, when due, is refreshed in a
+/// transaction of its own. For requests that need the session and nothing else.
+pub async fn authenticate_read(
+    db: &Db,
+    slug: &TenantSlug,
+    token: &str,
+    policy: &LoginPolicy,
+    now: DateTime<Utc>,
+) -> Result<Option<Session>, StaffError> {
+    let token_hash = Sha256::digest(token.as_bytes()).to_vec();
+    let rows = db.tenant_read(slug, &session_select(&token_hash)).await?;
+    let row = rows.first().map(SessionRow::from_row).transpose()?;
+    let Some((session, touch)) = row.and_then(|r| live_session(r, token_hash, policy, now)) else { return Ok(None) };
+    if touch {
+        let mut tx = db.tenant_tx_for(slug).await?;
+        touch_session(&mut tx, &session.token_hash, now).await?;
+        tx.commit().await?;
+    }
+    Ok(Some(session))
 }
 
 /// Ends a session.

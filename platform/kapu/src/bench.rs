@@ -1,12 +1,11 @@
 //! `kapu bench`: provisioning, migration and API read throughput at 1 and at N tenants,
 //! against `pgbench -S` on the same PostgreSQL in the same run.
 //!
-//! The server runs in this process on a loopback port; the load generator is a fixed number
-//! of keep-alive HTTP clients (as many as pgbench's clients) that each send requests back to
-//! back for a fixed time. Latencies are recorded per request and reported as p50/p99.
+//! The server runs in this process on a loopback port; the load generator is `wrk` with as
+//! many keep-alive connections as pgbench has clients, sending requests back to back for a
+//! fixed time; it reports throughput and the p50/p99 latencies.
 
 use std::path::PathBuf;
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, bail};
@@ -219,43 +218,51 @@ async fn sign_in(base: &str, slugs: &[TenantSlug]) -> Result<Vec<(String, String
     Ok(out)
 }
 
-async fn load(_base: &str, targets: &[(String, String)], clients: usize, seconds: u64) -> Result<Load> {
-    let targets = Arc::new(targets.to_vec());
-    let deadline = Instant::now() + Duration::from_secs(seconds);
-    let started = Instant::now();
-    let mut tasks = Vec::new();
-    for c in 0..clients {
-        let targets = targets.clone();
-        tasks.push(tokio::spawn(async move {
-            let client = reqwest::Client::builder().pool_max_idle_per_host(1).build()?;
-            let mut lat = Vec::with_capacity(100_000);
-            let mut i = c;
-            while Instant::now() < deadline {
-                let (url, cookie) = &targets[i % targets.len()];
-                i += clients;
-                let t = Instant::now();
-                let res = client.get(url).header(reqwest::header::COOKIE, cookie).send().await?;
-                let status = res.status();
-                res.bytes().await?;
-                if !status.is_success() {
-                    bail!("read failed with {status}");
-                }
-                lat.push(t.elapsed());
-            }
-            Ok::<_, anyhow::Error>(lat)
-        }));
+/// Drives `wrk` (a C load generator, as pgbench is a C client) over loopback with `clients`
+/// keep-alive connections, cycling through `targets` (URL, cookie).
+async fn load(base: &str, targets: &[(String, String)], clients: usize, seconds: u64) -> Result<Load> {
+    let dir = tempfile::tempdir()?;
+    let script = dir.path().join("targets.lua");
+    let mut lua = String::from("local targets = {\n");
+    for (url, cookie) in targets {
+        let path = url.strip_prefix(base).context("target outside the server")?;
+        lua.push_str(&format!("  {{ {path:?}, {cookie:?} }},\n"));
     }
-    let mut all = Vec::new();
-    for t in tasks {
-        all.extend(t.await??);
+    lua.push_str(
+        "}\nlocal i = 0\nrequest = function()\n  i = i + 1\n  local t = targets[(i % #targets) + 1]\n  \
+         return wrk.format(\"GET\", t[1], { [\"Cookie\"] = t[2] })\nend\n",
+    );
+    std::fs::write(&script, lua)?;
+    let c = clients.to_string();
+    let out = tokio::process::Command::new("wrk")
+        .args(["-t", &c, "-c", &c, "-d", &format!("{seconds}s"), "--latency", "-s"])
+        .arg(&script)
+        .arg(base)
+        .output()
+        .await
+        .context("running wrk (apt-get install wrk)")?;
+    let text = String::from_utf8_lossy(&out.stdout);
+    if !out.status.success() || text.contains("Non-2xx") || text.contains("Socket errors") {
+        bail!("wrk reported failures:\n{text}{}", String::from_utf8_lossy(&out.stderr));
     }
-    let elapsed = started.elapsed();
-    all.sort();
-    if all.is_empty() {
-        bail!("no request finished");
-    }
-    let at = |q: f64| all[((all.len() as f64 * q) as usize).min(all.len() - 1)];
-    Ok(Load { requests: all.len(), rps: all.len() as f64 / elapsed.as_secs_f64(), p50: at(0.50), p99: at(0.99) })
+    parse_wrk(&text).with_context(|| format!("unexpected wrk output:\n{text}"))
+}
+
+fn parse_wrk(text: &str) -> Option<Load> {
+    let duration = |v: &str| -> Option<Duration> {
+        let (n, unit) = v.split_at(v.find(|c: char| c.is_ascii_alphabetic())?);
+        let n: f64 = n.parse().ok()?;
+        let secs = match unit {
+            "us" => n / 1e6,
+            "ms" => n / 1e3,
+            "s" => n,
+            _ => return None,
+        };
+        Some(Duration::from_secs_f64(secs))
+    };
+    let field = |prefix: &str| text.lines().find_map(|l| l.trim().strip_prefix(prefix).map(|r| r.trim().to_owned()));
+    let requests = text.lines().find_map(|l| l.trim().split_once(" requests in ").and_then(|(n, _)| n.parse().ok()))?;
+    Some(Load { requests, rps: field("Requests/sec:")?.parse().ok()?, p50: duration(&field("50%")?)?, p99: duration(&field("99%")?)? })
 }
 
 async fn pgbench(port: u16, clients: usize, seconds: u64) -> Result<f64> {

@@ -11,7 +11,7 @@ use utoipa::ToSchema;
 use uuid::Uuid;
 
 use crate::AppState;
-use crate::auth::{Authed, ClientIp, Scope, check_same_origin, with_header};
+use crate::auth::{Authed, ClientIp, Scope, SessionOnly, check_same_origin, with_header};
 use crate::problem::{ApiError, Json, Problem};
 
 /// E-mail and password.
@@ -201,12 +201,12 @@ pub(crate) async fn do_logout(state: &AppState, mut a: Authed) -> Result<Respons
     Ok(with_header(StatusCode::NO_CONTENT, header::SET_COOKIE, a.scope.clear_cookie(state)))
 }
 
-pub(crate) fn me_of(a: &Authed) -> Me {
-    let (scope, tenant) = match &a.scope {
+fn me_of(scope: &Scope, session: &Session) -> Me {
+    let (scope, tenant) = match scope {
         Scope::Tenant(t) => (ScopeView::Tenant, Some(TenantBrief { slug: t.tenant.slug.to_string(), name: t.tenant.name.clone() })),
         Scope::Platform => (ScopeView::Platform, None),
     };
-    Me { staff: (&a.session.staff).into(), mfa: a.session.mfa.into(), csrf_token: a.session.csrf_token.clone(), scope, tenant }
+    Me { staff: (&session.staff).into(), mfa: session.mfa.into(), csrf_token: session.csrf_token.clone(), scope, tenant }
 }
 
 /// Sign in with e-mail and password.
@@ -259,10 +259,8 @@ pub async fn logout(State(state): State<AppState>, a: Authed) -> Result<Response
 
 /// The current session.
 #[utoipa::path(get, path = "/me", tag = "auth", responses((status = 200, body = Me), (status = 401, body = Problem, content_type = "application/problem+json")))]
-pub async fn me(a: Authed) -> Result<Json<Me>, ApiError> {
-    let me = me_of(&a);
-    a.tx.commit().await?;
-    Ok(Json(me))
+pub async fn me(a: SessionOnly) -> Result<Json<Me>, ApiError> {
+    Ok(Json(me_of(&a.scope, &a.session)))
 }
 
 /// Ask for a password reset e-mail.

@@ -9,7 +9,7 @@ use utoipa::{IntoParams, ToSchema};
 use super::auth::{LoginRequest, LoginResponse, Me, TotpEnrolmentView, TotpRequest, do_enrol, do_login, do_logout, do_totp};
 use super::jobs::JobView;
 use crate::AppState;
-use crate::auth::{Authed, ClientIp, Scope, SignedIn, check_same_origin};
+use crate::auth::{Authed, ClientIp, Scope, SessionOnly, SignedIn, check_same_origin};
 use crate::problem::{ApiError, Json, Problem};
 
 /// Operator sign-in with e-mail and password.
@@ -57,7 +57,7 @@ pub async fn logout(State(state): State<AppState>, a: Authed) -> Result<Response
 
 /// The current operator session.
 #[utoipa::path(operation_id = "platform_me", get, path = "/me", tag = "platform", responses((status = 200, body = Me), (status = 401, body = Problem, content_type = "application/problem+json")))]
-pub async fn me(a: Authed) -> Result<Json<Me>, ApiError> {
+pub async fn me(a: SessionOnly) -> Result<Json<Me>, ApiError> {
     super::auth::me(a).await
 }
 

@@ -170,6 +170,38 @@ async fn csrf_and_expiry_are_enforced() -> Result<()> {
     Ok(())
 }
 
+/// Backdates the (only) session's last request by `minutes`, if given; returns its time.
+async fn session_idle_since(db: &kapu_core::Db, tenant: &kapu_core::Tenant, minutes: Option<i32>) -> Result<chrono::DateTime<chrono::Utc>> {
+    let mut tx = db.tenant_tx(tenant).await?;
+    if let Some(m) = minutes {
+        sqlx::query("UPDATE staff_session SET last_seen_at = now() - make_interval(mins => $1)").bind(m).execute(tx.conn()).await?;
+    }
+    let at = sqlx::query_scalar("SELECT last_seen_at FROM staff_session").fetch_one(tx.conn()).await?;
+    tx.commit().await?;
+    Ok(at)
+}
+
+#[tokio::test]
+async fn reading_keeps_a_session_alive_and_idle_sessions_end() -> Result<()> {
+    let kit = Kit::start().await?;
+    let t = kit.tenant("tetlen", "Tétlen Város").await?;
+    let c = kit.clerk(&t).await?;
+    let (db, tenant) = (&kit.db, &t.tenant);
+    // Idle for 20 of the 30 minutes allowed: /me (read in one round trip) still answers and
+    // restarts the idle timer.
+    let before = session_idle_since(db, tenant, Some(20)).await?;
+    assert_eq!(c.get("/api/v1/me").await?.status, 200);
+    let after = session_idle_since(db, tenant, None).await?;
+    assert!(after - before >= chrono::Duration::minutes(19), "the idle timer restarted: {before} -> {after}");
+    // Idle for longer than allowed: the session is over, for reads and writes alike.
+    session_idle_since(db, tenant, Some(31)).await?;
+    let r = c.get("/api/v1/me").await?;
+    assert_eq!((r.status, r.problem().as_deref()), (401, Some("unauthenticated")));
+    assert_eq!(c.post("/api/v1/auth/logout", &json!({})).await?.status, 401);
+    kit.stop().await;
+    Ok(())
+}
+
 #[tokio::test]
 async fn password_reset_goes_out_by_smtp() -> Result<()> {
     let kit = Kit::start_with(KitOptions { worker: true, ..KitOptions::default() }).await?;

@@ -5,6 +5,7 @@ use anyhow::Result;
 use kapu_testkit::{Kit, TestTenant};
 use reqwest::Method;
 use serde_json::json;
+use sqlx::Row;
 
 async fn client_of(kit: &Kit, t: &TestTenant, marker: &str) -> Result<String> {
     let admin = kit.admin(t).await?;
@@ -127,6 +128,26 @@ async fn tenant_roles_cannot_read_each_other() -> Result<()> {
     assert_eq!(n, 2);
     let err = sqlx::query(&format!("SELECT * FROM \"{schema_b}\".staff")).fetch_all(tx.conn()).await.unwrap_err();
     assert!(err.to_string().contains("permission denied"), "{err}");
+    tx.commit().await?;
+
+    // One-round-trip reads run as the tenant too, cannot reach another schema, cannot
+    // write, and leave nothing of the switch on the connection.
+    use sea_query::{Alias, Expr, Query};
+    let who = Query::select().expr(Expr::cust("current_user::text")).expr(Expr::cust("current_setting('search_path')")).to_owned();
+    let rows = kit.db.tenant_read(&a.tenant.slug, &who).await?;
+    let (user, path): (String, String) = (rows[0].try_get(0)?, rows[0].try_get(1)?);
+    assert_eq!((user.as_str(), path.as_str()), (role_a.as_str(), a.tenant.slug.schema().as_str()));
+    let other = Query::select().expr(Expr::cust("count(*)")).from((Alias::new(schema_b.clone()), Alias::new("staff"))).to_owned();
+    let err = kit.db.tenant_read(&a.tenant.slug, &other).await.unwrap_err();
+    assert!(err.to_string().contains("permission denied"), "{err}");
+    let write = Query::select().expr(Expr::cust("nextval('job_id_seq')")).to_owned();
+    let err = kit.db.tenant_read(&a.tenant.slug, &write).await.unwrap_err();
+    assert!(err.to_string().contains("read-only transaction"), "{err}");
+    for _ in 0..3 {
+        let rows = kit.db.tenant_read(&b.tenant.slug, &who).await?;
+        let user: String = rows[0].try_get(0)?;
+        assert_eq!(user, b.tenant.slug.role(&kit.role_prefix), "a pooled connection keeps nothing of the previous tenant");
+    }
     kit.stop().await;
     Ok(())
 }

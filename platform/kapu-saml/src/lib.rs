@@ -454,7 +454,7 @@ fn read_verified(
     }
     let audiences: Vec<String> =
         conditions.descendants().filter(|n| is(n, NS_SAML, "Audience")).filter_map(|n| n.text()).map(|t| t.trim().to_owned()).collect();
-    if !audiences.iter().any(|a| *a == sp.entity_id) {
+    if !audiences.contains(&sp.entity_id) {
         return Err(SamlError::WrongAudience { found: audiences.join(", ") });
     }
     let subject = child(assertion, NS_SAML, "Subject").ok_or_else(|| malformed("the assertion has no Subject"))?;

@@ -291,3 +291,56 @@ async fn a_tenant_without_kau_says_so() -> Result<()> {
     kit.stop().await;
     Ok(())
 }
+
+#[tokio::test]
+async fn a_tenant_folder_names_its_kau_identity_provider() -> Result<()> {
+    let kit = Kit::start().await?;
+    let sim = kapu_sim::kau::start(0).await?;
+    let run = |args: Vec<String>| {
+        let mut cmd = kit.kapu_command();
+        cmd.args(args);
+        async move {
+            let out = cmd.output().await?;
+            anyhow::Ok((out.status.success(), String::from_utf8_lossy(&out.stderr).into_owned()))
+        }
+    };
+    let dir = tempfile::tempdir()?;
+    let folder = dir.path().join("kaumappa");
+    std::fs::create_dir(&folder)?;
+    let toml = format!(
+        "slug = \"kaumappa\"\nname = \"KAÜ Mappa\"\n\n[kau]\nidp_entity_id = \"{}\"\nidp_sso_url = \"{}\"\nidp_certificate = \"kau-idp.pem\"\n",
+        sim.entity_id(),
+        sim.sso_url()
+    );
+    std::fs::write(folder.join("tenant.toml"), &toml)?;
+
+    // A certificate that is not one is refused, naming the field, and nothing is created.
+    std::fs::write(folder.join("kau-idp.pem"), "-----BEGIN CERTIFICATE-----\nbm90IGEgY2VydA==\n-----END CERTIFICATE-----\n")?;
+    let (ok, err) = run(vec!["tenant".into(), "apply".into(), folder.display().to_string()]).await?;
+    assert!(!ok && err.contains("kau:") && err.contains("X.509"), "{err}");
+    let mut conn = kit.db.pool().acquire().await?;
+    assert!(kapu_core::find_tenant_by_slug(&mut conn, "kaumappa").await?.is_none());
+    drop(conn);
+
+    std::fs::write(folder.join("kau-idp.pem"), sim.certificate_pem())?;
+    let (ok, err) = run(vec!["tenant".into(), "apply".into(), folder.display().to_string()]).await?;
+    assert!(ok, "{err}");
+    let base = format!("{}/t/kaumappa", kit.base);
+    let c = browser();
+    let (status, location, body) = post_to_acs(&c, &answer(&c, &base, 4, "eszemelyi", "normal").await?).await?;
+    assert_eq!((status, location.as_str()), (303, "/t/kaumappa/profil"), "{body}");
+    let profile = c.get(format!("{base}/profil")).send().await?.text().await?;
+    assert!(profile.contains("Szűcs Ödön") && profile.contains("(KAÜ)"), "{profile}");
+
+    // Export writes the identity provider back as a folder.
+    let out = dir.path().join("export");
+    let (ok, err) = run(vec!["tenant".into(), "export".into(), "kaumappa".into(), out.display().to_string()]).await?;
+    assert!(ok, "{err}");
+    let exported = std::fs::read_to_string(out.join("tenant.toml"))?;
+    assert!(exported.contains("[kau]") && exported.contains(&sim.sso_url()), "{exported}");
+    assert_eq!(std::fs::read_to_string(out.join("kau-idp.pem"))?, sim.certificate_pem());
+
+    sim.shutdown().await;
+    kit.stop().await;
+    Ok(())
+}

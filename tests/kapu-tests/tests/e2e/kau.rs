@@ -344,3 +344,86 @@ async fn a_tenant_folder_names_its_kau_identity_provider() -> Result<()> {
     kit.stop().await;
     Ok(())
 }
+
+/// Runs a command-line tool; returns whether it succeeded and what it printed.
+async fn tool(program: &str, args: &[&str]) -> Result<(bool, String)> {
+    let out = tokio::process::Command::new(program).args(args).output().await.with_context(|| format!("running {program}"))?;
+    Ok((out.status.success(), format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr))))
+}
+
+fn pem(der_b64: &str) -> String {
+    let lines: Vec<String> = der_b64.as_bytes().chunks(64).map(|c| String::from_utf8_lossy(c).into_owned()).collect();
+    format!("-----BEGIN CERTIFICATE-----\n{}\n-----END CERTIFICATE-----\n", lines.join("\n"))
+}
+
+#[tokio::test]
+async fn the_signatures_verify_with_openssl_and_xmlsec1() -> Result<()> {
+    use base64::Engine;
+    let b64 = base64::engine::general_purpose::STANDARD;
+    let kit = Kit::start().await?;
+    let sim = kapu_sim::kau::start(0).await?;
+    tenant_with_kau(&kit, &sim, "eszkoz", "Eszköz Falva").await?;
+    let base = format!("{}/t/eszkoz", kit.base);
+    let dir = tempfile::tempdir()?;
+    let path = |name: &str| dir.path().join(name).display().to_string();
+
+    // The SP's redirect signature, checked by openssl with the certificate in its metadata.
+    let md = browser().get(format!("{base}/kau/metadata")).send().await?.text().await?;
+    let cert = md.split("<ds:X509Certificate>").nth(1).and_then(|r| r.split('<').next()).context("a certificate in the metadata")?;
+    std::fs::write(path("sp.pem"), pem(cert))?;
+    let r = browser().get(format!("{base}/kau/belepes")).send().await?;
+    let location = r.headers()["location"].to_str()?.to_owned();
+    let query = location.split_once('?').map(|(_, q)| q).context("a query")?;
+    let (signed, signature) = query.split_once("&Signature=").context("a signature")?;
+    let signature: String = url_decode(signature);
+    std::fs::write(path("signed.txt"), signed)?;
+    std::fs::write(path("signature.bin"), b64.decode(signature)?)?;
+    let (ok, out) = tool("openssl", &["x509", "-in", &path("sp.pem"), "-pubkey", "-noout", "-out", &path("sp-pub.pem")]).await?;
+    assert!(ok, "{out}");
+    let (ok, out) =
+        tool("openssl", &["dgst", "-sha256", "-verify", &path("sp-pub.pem"), "-signature", &path("signature.bin"), &path("signed.txt")])
+            .await?;
+    assert!(ok && out.contains("Verified OK"), "{out}");
+
+    // The simulator's response, checked by xmlsec1 with the IdP's certificate: the response
+    // and, on its own, the assertion.
+    std::fs::write(path("idp.pem"), sim.certificate_pem())?;
+    let c = browser();
+    let posted = answer(&c, &base, 0, "ugyfelkapu_plus", "normal").await?;
+    let xml = String::from_utf8(b64.decode(&posted.saml_response)?)?;
+    std::fs::write(path("response.xml"), &xml)?;
+    let id_attrs = [
+        "--id-attr:ID",
+        "urn:oasis:names:tc:SAML:2.0:protocol:Response",
+        "--id-attr:ID",
+        "urn:oasis:names:tc:SAML:2.0:assertion:Assertion",
+    ];
+    let verify = |file: String| {
+        let mut args = vec!["--verify".to_owned(), "--pubkey-cert-pem".to_owned(), path("idp.pem")];
+        args.extend(id_attrs.iter().map(|s| (*s).to_owned()));
+        args.push(file);
+        args
+    };
+    let args = verify(path("response.xml"));
+    let (ok, out) = tool("xmlsec1", &args.iter().map(String::as_str).collect::<Vec<_>>()).await?;
+    assert!(ok && out.contains("OK"), "{out}");
+    let start = xml.find("<saml:Assertion").context("an assertion")?;
+    let end = xml.find("</saml:Assertion>").context("its end")? + "</saml:Assertion>".len();
+    std::fs::write(path("assertion.xml"), &xml[start..end])?;
+    let args = verify(path("assertion.xml"));
+    let (ok, out) = tool("xmlsec1", &args.iter().map(String::as_str).collect::<Vec<_>>()).await?;
+    assert!(ok && out.contains("OK"), "{out}");
+    // The same tool refuses the altered one.
+    std::fs::write(path("altered.xml"), xml.replace("Kovács Ilona", "Hamis Anna"))?;
+    let args = verify(path("altered.xml"));
+    let (ok, out) = tool("xmlsec1", &args.iter().map(String::as_str).collect::<Vec<_>>()).await?;
+    assert!(!ok, "{out}");
+
+    sim.shutdown().await;
+    kit.stop().await;
+    Ok(())
+}
+
+fn url_decode(s: &str) -> String {
+    url::form_urlencoded::parse(format!("x={s}").as_bytes()).next().map(|(_, v)| v.into_owned()).unwrap_or_default()
+}

@@ -32,4 +32,16 @@ need_chromium() {
 need_build_tools() {
     command -v cc >/dev/null 2>&1 || apt_install build-essential
     command -v pkg-config >/dev/null 2>&1 || apt_install pkg-config
+    need_saml_libs
+}
+
+need_saml_libs() {
+    # The national login's SAML signatures: samael binds libxmlsec1 (with libxml2 and
+    # OpenSSL) through bindgen, which needs libclang. The tests check signatures with the
+    # xmlsec1 and openssl command-line tools too.
+    local missing=()
+    for p in libxmlsec1-dev libxml2-dev libssl-dev libclang-dev xmlsec1 openssl; do
+        dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+    done
+    [ "${#missing[@]}" -eq 0 ] || apt_install "${missing[@]}"
 }

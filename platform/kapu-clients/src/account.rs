@@ -297,6 +297,11 @@ pub async fn sign_in(tx: &mut TenantTx, email: &str, password: &str, now: DateTi
     if verified.is_none() {
         return Ok(SignIn::Unverified);
     }
+    let (t, session) = open_session(tx, id, now).await?;
+    Ok(SignIn::SignedIn(t, session))
+}
+
+async fn open_session(tx: &mut TenantTx, id: Uuid, now: DateTime<Utc>) -> Result<(String, ClientSession), ClientError> {
     let (t, h) = token();
     let (csrf, _) = token();
     sqlx::query("INSERT INTO client_session (token_hash, account_id, csrf_token, created_at, expires_at, last_seen_at) VALUES ($1, $2, $3, $4, $5, $4)")
@@ -308,7 +313,162 @@ pub async fn sign_in(tx: &mut TenantTx, email: &str, password: &str, now: DateTi
         .execute(tx.conn())
         .await?;
     let account: AccountRow = sqlx::query_as(&format!("{SELECT} WHERE id = $1")).bind(id).fetch_one(tx.conn()).await?;
-    Ok(SignIn::SignedIn(t, ClientSession { account: account.into(), csrf_token: csrf, acting_for: None, token_hash: h }))
+    Ok((t, ClientSession { account: account.into(), csrf_token: csrf, acting_for: None, token_hash: h }))
+}
+
+/// A password hash no password matches: accounts opened through the national login have no
+/// password until their holder sets one with the reset link.
+const NO_PASSWORD: &str = "!national-login";
+
+/// What the national login (KAÜ) asserted about the person signing in.
+#[derive(Clone, Debug)]
+pub struct NationalLogin {
+    /// Natural identity data.
+    pub identity: crate::NaturalIdentity,
+    /// The e-mail address the national login holds for the person.
+    pub email: String,
+    /// The name to show.
+    pub display_name: String,
+    /// The assurance level (authentication context class) it was asserted at.
+    pub assurance: String,
+}
+
+/// What a national sign-in did besides signing in.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+pub struct NationalOutcome {
+    /// A client record was created from the asserted data.
+    pub client_created: bool,
+    /// A portal account was opened.
+    pub account_created: bool,
+}
+
+fn same_name(a: &str, b: &str) -> bool {
+    crate::normalize_name(a) == crate::normalize_name(b)
+}
+
+/// Signs a person in with what the national login asserted: finds the client with the same
+/// natural identity data (or registers one), links the portal account (the one that was
+/// signed in when the login began, else the one linked to the client, else the one with the
+/// asserted e-mail address, else a new one), raises it to level `kau` and opens a session.
+/// An account already linked to another client is refused. Audited as `client.identify_kau`.
+pub async fn sign_in_national(
+    tx: &mut TenantTx,
+    ring: &kapu_crypto::Keyring,
+    login: &NationalLogin,
+    link_account: Option<Uuid>,
+    now: DateTime<Utc>,
+) -> Result<(String, ClientSession, NationalOutcome), ClientError> {
+    let person = crate::NewPerson {
+        email: Some(login.email.clone()),
+        identity: login.identity.clone(),
+        id_document: None,
+        addresses: Vec::new(),
+        phone: None,
+        resident_card: None,
+    };
+    crate::validate(&person, now)?;
+    if !valid_email(&login.email) {
+        return Err(invalid("email", "email"));
+    }
+    let i = &login.identity;
+    let index = crate::identity_index(ring, &i.family_name, &i.given_name, i.birth_date);
+    let rows: Vec<crate::ClientRow> =
+        sqlx::query_as(&format!("{} WHERE kind = 'person' AND identity_bidx = $1 ORDER BY created_at", crate::SELECT))
+            .bind(index)
+            .fetch_all(tx.conn())
+            .await?;
+    let mut client_id = None;
+    for row in rows {
+        let c = crate::open(ring, row)?;
+        if same_name(&c.identity.mother_birth_name, &i.mother_birth_name) && same_name(&c.identity.birth_place, &i.birth_place) {
+            client_id = Some(c.id);
+            break;
+        }
+    }
+    let actor = kapu_audit::Actor { id: None, label: "national login (KAÜ)".into() };
+    let access = crate::Access { actor: &actor, reason: "the person identified themself through the national login (KAÜ)" };
+    let client_created = client_id.is_none();
+    let client_id = match client_id {
+        Some(id) => id,
+        None => crate::create_person(tx, ring, access.clone(), person, now).await?.id,
+    };
+    let linked_to = |found: Option<Uuid>| found.is_some_and(|c| c != client_id);
+    let mut account = None;
+    if let Some(a) = link_account {
+        let row: Option<Option<Uuid>> =
+            sqlx::query_scalar("SELECT client_id FROM client_account WHERE id = $1 FOR UPDATE").bind(a).fetch_optional(tx.conn()).await?;
+        if let Some(current) = row {
+            if linked_to(current) {
+                return Err(invalid("account", "kau_other_person"));
+            }
+            account = Some(a);
+        }
+    }
+    if account.is_none() {
+        account = sqlx::query_scalar("SELECT id FROM client_account WHERE client_id = $1 ORDER BY created_at LIMIT 1 FOR UPDATE")
+            .bind(client_id)
+            .fetch_optional(tx.conn())
+            .await?;
+    }
+    if account.is_none() {
+        let row: Option<(Uuid, Option<Uuid>, Option<DateTime<Utc>>)> =
+            sqlx::query_as("SELECT id, client_id, email_verified_at FROM client_account WHERE lower(email) = lower($1) FOR UPDATE")
+                .bind(login.email.trim())
+                .fetch_optional(tx.conn())
+                .await?;
+        if let Some((id, current, verified)) = row {
+            if linked_to(current) {
+                return Err(invalid("email", "kau_email_taken"));
+            }
+            if verified.is_none() {
+                // Whoever registered the address without confirming it does not get the
+                // identified account: their password goes.
+                sqlx::query("UPDATE client_account SET password_hash = $2 WHERE id = $1")
+                    .bind(id)
+                    .bind(NO_PASSWORD)
+                    .execute(tx.conn())
+                    .await?;
+            }
+            account = Some(id);
+        }
+    }
+    let account_created = account.is_none();
+    let id = match account {
+        Some(id) => id,
+        None => {
+            let id = Uuid::now_v7();
+            sqlx::query("INSERT INTO client_account (id, email, display_name, password_hash, created_at) VALUES ($1, $2, $3, $4, $5)")
+                .bind(id)
+                .bind(login.email.trim())
+                .bind(login.display_name.trim())
+                .bind(NO_PASSWORD)
+                .bind(now)
+                .execute(tx.conn())
+                .await?;
+            id
+        }
+    };
+    sqlx::query(
+        "UPDATE client_account SET client_id = $2, identification_level = 'kau', email_verified_at = COALESCE(email_verified_at, $3),
+         failed_logins = 0, locked_until = NULL WHERE id = $1",
+    )
+    .bind(id)
+    .bind(client_id)
+    .bind(now)
+    .execute(tx.conn())
+    .await?;
+    let outcome = NationalOutcome { client_created, account_created };
+    crate::audit(
+        tx,
+        &access,
+        "client.identify_kau",
+        Some(client_id),
+        serde_json::json!({ "account_id": id, "assurance": login.assurance, "client_created": client_created, "account_created": account_created }),
+        now,
+    )
+    .await?;
+    let (t, session) = open_session(tx, id, now).await?;
+    Ok((t, session, outcome))
 }
 
 /// The live session a cookie's token belongs to, if any.

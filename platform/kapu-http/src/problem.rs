@@ -242,6 +242,18 @@ impl From<kapu_clients::ClientError> for ApiError {
     }
 }
 
+impl From<kapu_kau::KauError> for ApiError {
+    fn from(e: kapu_kau::KauError) -> Self {
+        use kapu_kau::KauError::*;
+        match e {
+            NotConfigured => ApiError::NotFound(e.to_string()),
+            Database(e) => e.into(),
+            Client(e) => e.into(),
+            other => ApiError::Internal(other.to_string()),
+        }
+    }
+}
+
 /// A JSON body whose every rejection is a specific problem.
 #[derive(Debug)]
 pub struct Json<T>(pub T);

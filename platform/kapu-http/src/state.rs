@@ -53,6 +53,8 @@ pub struct AppState {
     pub tenants: TenantDirectory,
     /// The central registry (SZL), for in-person identification; `None` when not configured.
     pub registry: Option<Arc<dyn kapu_clients::identification::Registry>>,
+    /// The SAML service provider implementation, for the national login (KAÜ).
+    pub saml: Arc<dyn kapu_saml::ServiceProviderEngine>,
     pub(crate) limiter: Arc<crate::auth::IpLimiter>,
     pub(crate) templates: Arc<minijinja::Environment<'static>>,
 }
@@ -80,6 +82,7 @@ impl AppState {
             config: Arc::new(config),
             limiter,
             registry: None,
+            saml: Arc::new(kapu_saml::Samael),
             templates: Arc::new(crate::portal::templates()),
         }
     }

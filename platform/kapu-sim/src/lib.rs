@@ -13,10 +13,13 @@
 //! - [`smtp`]: an SMTP server (RFC 5321) that keeps received mail in memory.
 //! - [`registry`]: the central personal data and address registry's (SZL) identity check, a
 //!   JSON API over HTTP (see `REGISTRY-PROTOCOL.md`).
+//! - [`kau`]: the national login (KAÜ), a SAML 2.0 identity provider with a login page of
+//!   test persons (see `KAU-PROFILE.md`).
 
 use std::fmt;
 use std::net::SocketAddr;
 
+pub mod kau;
 pub mod registry;
 pub mod smtp;
 

@@ -2,7 +2,7 @@
 
 use anyhow::{Context, Result};
 use clap::{Args, Parser, Subcommand};
-use kapu_sim::{Endpoint, registry, smtp};
+use kapu_sim::{Endpoint, kau, registry, smtp};
 use tracing_subscriber::EnvFilter;
 
 /// Local simulators of the external systems Kapu talks to, speaking their wire protocols.
@@ -20,6 +20,9 @@ enum Command {
     /// Runs the registry (SZL) simulator: the personal data and address registry's identity
     /// check over HTTP (see REGISTRY-PROTOCOL.md).
     Registry(RegistryArgs),
+    /// Runs the national login (KAÜ) simulator: a SAML 2.0 identity provider with a login
+    /// page of test persons (see KAU-PROFILE.md).
+    Kau(KauArgs),
     /// Runs every simulator on its default ports.
     All,
 }
@@ -69,10 +72,18 @@ impl Default for RegistryArgs {
     }
 }
 
+#[derive(Args)]
+struct KauArgs {
+    /// HTTP port on 127.0.0.1 (0 picks a free one).
+    #[arg(long, default_value_t = kau::DEFAULT_PORT)]
+    port: u16,
+}
+
 /// A running simulator of any kind.
 enum Sim {
     Smtp(smtp::SmtpSim),
     Registry(registry::RegistrySim),
+    Kau(kau::KauSim),
 }
 
 impl Sim {
@@ -80,6 +91,7 @@ impl Sim {
         match self {
             Sim::Smtp(sim) => sim.endpoints(),
             Sim::Registry(sim) => sim.endpoints(),
+            Sim::Kau(sim) => sim.endpoints(),
         }
     }
 
@@ -87,6 +99,7 @@ impl Sim {
         match self {
             Sim::Smtp(sim) => sim.shutdown().await,
             Sim::Registry(sim) => sim.shutdown().await,
+            Sim::Kau(sim) => sim.shutdown().await,
         }
     }
 }
@@ -96,6 +109,12 @@ async fn start_registry(args: RegistryArgs) -> Result<Sim> {
         .await
         .with_context(|| format!("starting the registry simulator on port {}", args.port))?;
     Ok(Sim::Registry(sim))
+}
+
+async fn start_kau(args: KauArgs) -> Result<Sim> {
+    let sim = kau::start(args.port).await.with_context(|| format!("starting the KAÜ simulator on port {}", args.port))?;
+    eprintln!("KAÜ identity provider metadata: {}/kau/metadata", sim.url());
+    Ok(Sim::Kau(sim))
 }
 
 async fn start_smtp(args: SmtpArgs) -> Result<Sim> {
@@ -121,7 +140,12 @@ async fn main() -> Result<()> {
     let sims = match cli.command {
         Command::Smtp(args) => vec![start_smtp(args).await?],
         Command::Registry(args) => vec![start_registry(args).await?],
-        Command::All => vec![start_smtp(SmtpArgs::default()).await?, start_registry(RegistryArgs::default()).await?],
+        Command::Kau(args) => vec![start_kau(args).await?],
+        Command::All => vec![
+            start_smtp(SmtpArgs::default()).await?,
+            start_registry(RegistryArgs::default()).await?,
+            start_kau(KauArgs { port: kau::DEFAULT_PORT }).await?,
+        ],
     };
     for endpoint in sims.iter().flat_map(|sim| sim.endpoints()) {
         println!("{endpoint}");

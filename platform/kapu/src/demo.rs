@@ -43,6 +43,9 @@ pub struct DemoOpts {
     /// Registry (SZL) simulator port.
     #[arg(long, default_value_t = 8031)]
     pub registry_port: u16,
+    /// National login (KAÜ) simulator port.
+    #[arg(long, default_value_t = kapu_sim::kau::DEFAULT_PORT)]
+    pub kau_port: u16,
 }
 
 fn master_key(dir: &Path) -> Result<String> {
@@ -90,11 +93,26 @@ pub async fn run(mut settings: Settings, opts: DemoOpts) -> Result<()> {
     }
     let dir = tenant_config::load(&opts.tenants_dir.join("hegyvidek"))?;
     let seed = dir.demo.clone().map(|d| tenant_config::demo_seeder(d, crypto.clone()));
-    match tenant_config::apply(&db, &dir, seed, false).await? {
-        Applied::Created(t) => eprintln!("Provisioned the demo tenant {}.", t.slug),
-        Applied::Updated(t) => eprintln!("Updated the demo tenant {} from its folder.", t.slug),
-    }
+    let mut tenant = match tenant_config::apply(&db, &dir, seed, false).await? {
+        Applied::Created(t) => {
+            eprintln!("Provisioned the demo tenant {}.", t.slug);
+            t
+        }
+        Applied::Updated(t) => {
+            eprintln!("Updated the demo tenant {} from its folder.", t.slug);
+            t
+        }
+    };
     ensure_operator(&db, &crypto).await?;
+    // The KAÜ simulator makes its keys at start: the demo tenant trusts this run's ones,
+    // unless its folder names an identity provider of its own.
+    let kau = kapu_sim::kau::start(opts.kau_port).await.context("starting the KAÜ simulator")?;
+    if tenant.settings.get("kau").is_none_or(serde_json::Value::is_null) {
+        tenant.settings["kau"] = kau.tenant_settings();
+        let mut tx = db.platform_tx().await?;
+        kapu_core::update_tenant(tx.conn(), &tenant).await?;
+        tx.commit().await?;
+    }
 
     let mail = kapu_sim::smtp::start(opts.smtp_port, opts.mailbox_port).await.context("starting the SMTP simulator")?;
     let registry = kapu_sim::registry::start(opts.registry_port, kapu_sim::registry::DEFAULT_API_KEY)
@@ -141,6 +159,7 @@ pub async fn run(mut settings: Settings, opts: DemoOpts) -> Result<()> {
     for p in kapu_sim::registry::test_persons() {
         println!("    {p}");
     }
+    println!("  KAÜ (national login) simulator: {}/kau/metadata   \"Belépés KAÜ-val\" on the portal's sign-in page", kau.url());
     println!();
     println!("Demo logins (TOTP secrets are base32; add them to an authenticator app):");
     if let Some(demo) = &dir.demo {
@@ -170,6 +189,7 @@ pub async fn run(mut settings: Settings, opts: DemoOpts) -> Result<()> {
     worker_task.await??;
     mail.shutdown().await;
     registry.shutdown().await;
+    kau.shutdown().await;
     db.pool().close().await;
     if let Some(mut c) = cluster {
         tokio::task::spawn_blocking(move || c.stop()).await??;

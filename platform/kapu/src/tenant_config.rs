@@ -23,6 +23,24 @@ pub struct TenantFile {
     /// Branding.
     #[serde(default)]
     pub branding: Branding,
+    /// The national login (KAÜ) identity provider, if the tenant uses it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub kau: Option<KauFile>,
+}
+
+/// `[kau]`: the national login's identity provider, from its metadata.
+#[derive(Clone, Debug, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct KauFile {
+    /// Entity ID.
+    pub idp_entity_id: String,
+    /// Single sign-on URL (HTTP-Redirect binding).
+    pub idp_sso_url: String,
+    /// Its signing certificate, a PEM file relative to the folder.
+    pub idp_certificate: String,
+    /// The lowest assurance level accepted (authentication context class); substantial if unset.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub min_assurance: Option<String>,
 }
 
 /// Branding of the portal.
@@ -123,6 +141,27 @@ pub fn load(dir: &Path) -> Result<TenantDir> {
         },
         None => None,
     };
+    let kau = match &file.kau {
+        Some(k) => match std::fs::read_to_string(dir.join(&k.idp_certificate)) {
+            Ok(pem) => {
+                let v = serde_json::json!({
+                    "idp_entity_id": k.idp_entity_id,
+                    "idp_sso_url": k.idp_sso_url,
+                    "idp_certificate": pem,
+                    "min_assurance": k.min_assurance,
+                });
+                if let Err(e) = kapu_kau::KauConfig::from_settings(&serde_json::json!({ "kau": v })) {
+                    errors.push(format!("kau: {e}"));
+                }
+                v
+            }
+            Err(e) => {
+                errors.push(format!("kau.idp_certificate: cannot read {}: {e}", k.idp_certificate));
+                serde_json::Value::Null
+            }
+        },
+        None => serde_json::Value::Null,
+    };
     if !errors.is_empty() {
         bail!("{} is invalid:\n  - {}", toml_path.display(), errors.join("\n  - "));
     }
@@ -139,7 +178,8 @@ pub fn load(dir: &Path) -> Result<TenantDir> {
             "on_primary_colour": b.on_primary_colour,
             "accent_colour": b.accent_colour,
             "crest_svg": crest_svg,
-        }
+        },
+        "kau": kau,
     });
     Ok(TenantDir { path: dir.to_owned(), file, settings, demo })
 }
@@ -217,6 +257,14 @@ pub async fn export(db: &Db, slug: &str, out: &Path) -> Result<()> {
     if let Some(svg) = &crest {
         std::fs::write(out.join("crest.svg"), svg)?;
     }
+    let kau = |k: &str| t.settings.pointer(&format!("/kau/{k}")).and_then(|v| v.as_str()).map(str::to_owned);
+    let kau = match (kau("idp_entity_id"), kau("idp_sso_url"), kau("idp_certificate")) {
+        (Some(idp_entity_id), Some(idp_sso_url), Some(pem)) => {
+            std::fs::write(out.join("kau-idp.pem"), pem)?;
+            Some(KauFile { idp_entity_id, idp_sso_url, idp_certificate: "kau-idp.pem".into(), min_assurance: kau("min_assurance") })
+        }
+        _ => None,
+    };
     let file = TenantFile {
         slug: t.slug.to_string(),
         name: t.name,
@@ -227,6 +275,7 @@ pub async fn export(db: &Db, slug: &str, out: &Path) -> Result<()> {
             accent_colour: s("accent_colour"),
             crest: crest.map(|_| "crest.svg".into()),
         },
+        kau,
     };
     std::fs::write(out.join("tenant.toml"), toml::to_string_pretty(&file)?)?;
     Ok(())

@@ -21,7 +21,7 @@ use crate::AppState;
 use crate::problem::ApiError;
 use crate::tenancy::ResolvedTenant;
 
-const SESSION_COOKIE: &str = "kapu_client";
+pub(super) const SESSION_COOKIE: &str = "kapu_client";
 const FORM_COOKIE: &str = "kapu_form";
 
 pub(crate) fn routes() -> Router<AppState> {
@@ -54,7 +54,7 @@ fn random() -> String {
     b.iter().map(|x| format!("{x:02x}")).collect()
 }
 
-fn set_cookie(res: &mut Response, state: &AppState, t: &ResolvedTenant, name: &str, value: &str, max_age: i64, same_site: &str) {
+pub(super) fn set_cookie(res: &mut Response, state: &AppState, t: &ResolvedTenant, name: &str, value: &str, max_age: i64, same_site: &str) {
     let secure = if state.config.secure_cookies { "; Secure" } else { "" };
     let v = format!("{name}={value}; Path={}/; HttpOnly; SameSite={same_site}; Max-Age={max_age}{secure}", t.prefix);
     if let Ok(v) = HeaderValue::from_str(&v) {
@@ -110,7 +110,7 @@ fn show_form(
     res
 }
 
-fn message(
+pub(super) fn message(
     state: &AppState,
     t: &ResolvedTenant,
     lang: &str,
@@ -277,7 +277,7 @@ async fn login(
     Ok(show_form(&state, &t, &f, "login.html", status, &fields, &[("email".into(), text(&f.lang, key))]))
 }
 
-async fn session(
+pub(super) async fn session(
     state: &AppState,
     t: &ResolvedTenant,
     headers: &HeaderMap,

@@ -2,8 +2,11 @@
 //! English switch, in the tenant's name, crest and colours. Works without JavaScript.
 
 mod account;
+mod kau;
 
-pub(crate) use account::routes;
+pub(crate) fn routes() -> axum::Router<AppState> {
+    account::routes().merge(kau::routes())
+}
 
 use axum::extract::Request;
 use axum::http::{HeaderValue, StatusCode, header};
@@ -29,6 +32,7 @@ pub(crate) fn templates() -> Environment<'static> {
         ("profile.html", include_str!("../../templates/profile.html")),
         ("erased.html", include_str!("../../templates/erased.html")),
         ("message.html", include_str!("../../templates/message.html")),
+        ("kau_refused.html", include_str!("../../templates/kau_refused.html")),
     ] {
         // The templates are part of the binary; a syntax error fails the test suite.
         if let Err(e) = env.add_template(name, src) {
@@ -199,6 +203,101 @@ fn build_texts(hu: bool) -> Value {
             "Too many failed attempts; try again in a few minutes",
         ),
         ("err_csrf", "Az űrlap lejárt; töltse ki újra", "The form has expired; fill it in again"),
+        ("kau_login_button", "Belépés KAÜ-val", "Sign in with KAÜ"),
+        (
+            "kau_login_intro",
+            "Ügyfélkapu+, DÁP-alkalmazás vagy eSzemélyi: a központi azonosítással belép és egyben azonosítja is magát.",
+            "Ügyfélkapu+, the DÁP app or the eID card: the national login signs you in and identifies you at the same time.",
+        ),
+        ("kau_identify_button", "Azonosítás KAÜ-val", "Identify yourself with KAÜ"),
+        ("kau_or", "vagy", "or"),
+        ("kau_failed_title", "A KAÜ-belépés nem sikerült", "Sign-in through KAÜ failed"),
+        ("kau_nothing_changed", "Nem léptettük be, és semmit nem változtattunk.", "You are not signed in, and nothing was changed."),
+        ("kau_code_label", "Hibakód", "Error code"),
+        ("kau_back", "Vissza a belépéshez", "Back to sign-in"),
+        (
+            "err_kau_not_configured",
+            "Ennél az önkormányzatnál a KAÜ-belépés nincs beállítva.",
+            "The national login (KAÜ) is not set up for this municipality.",
+        ),
+        (
+            "err_kau_config",
+            "A KAÜ-belépés beállítása hibás; kérjük, jelezze az önkormányzatnak.",
+            "The national login is misconfigured; please tell the municipality.",
+        ),
+        (
+            "err_kau_malformed",
+            "A KAÜ-tól érkezett válasz hibás formátumú (nem olvasható SAML-üzenet).",
+            "The answer from KAÜ is malformed (not a readable SAML message).",
+        ),
+        (
+            "err_kau_unsigned",
+            "A KAÜ-tól érkezett válasz nincs aláírva, ezért nem fogadtuk el.",
+            "The answer from KAÜ is not signed, so it was refused.",
+        ),
+        (
+            "err_kau_bad_signature",
+            "A válasz aláírása nem a KAÜ tanúsítványával készült, vagy a választ aláírás után módosították.",
+            "The answer's signature was not made with KAÜ's certificate, or the answer was altered after signing.",
+        ),
+        (
+            "err_kau_wrapping",
+            "A válasz aláíratlan részt is tartalmaz az aláírt mellett (aláírás-becsomagolás), ezért nem fogadtuk el.",
+            "The answer carries unsigned content beside the signed part (signature wrapping), so it was refused.",
+        ),
+        ("err_kau_wrong_issuer", "A választ nem a beállított KAÜ adta ki.", "The answer was not issued by the configured KAÜ."),
+        (
+            "err_kau_wrong_destination",
+            "A válasz egy másik címre szól (Destination / Recipient), nem ide.",
+            "The answer is addressed to another endpoint (Destination / Recipient), not to this one.",
+        ),
+        (
+            "err_kau_wrong_audience",
+            "A válasz egy másik szolgáltatónak szól (Audience), nem ennek az önkormányzatnak.",
+            "The answer is meant for another service provider (Audience), not for this municipality.",
+        ),
+        ("err_kau_expired", "A válasz érvényessége lejárt; kezdje újra a belépést.", "The answer has expired; start the sign-in again."),
+        (
+            "err_kau_not_yet_valid",
+            "A válasz még nem érvényes (az érvényesség kezdete a jövőben van).",
+            "The answer is not valid yet (its validity starts in the future).",
+        ),
+        (
+            "err_kau_status",
+            "A KAÜ nem azonosította Önt (például megszakította a belépést).",
+            "KAÜ did not identify you (you may have cancelled the sign-in).",
+        ),
+        ("err_kau_key", "A válasz kulcsai nem kezelhetők.", "The keys of the answer cannot be handled."),
+        (
+            "err_kau_unknown_request",
+            "Ez a válasz nem egy folyamatban lévő belépésünkre érkezett (ismeretlen, lejárt vagy már felhasznált kérés).",
+            "This answer does not belong to a sign-in in progress here (unknown, expired or already answered request).",
+        ),
+        (
+            "err_kau_replayed",
+            "Ezt a KAÜ-választ már felhasználták; egy válasz csak egyszer érvényes.",
+            "This KAÜ answer has already been used; an answer is valid once.",
+        ),
+        (
+            "err_kau_attribute",
+            "A KAÜ nem adta meg az azonosításhoz szükséges összes adatot.",
+            "KAÜ did not provide all the data needed to identify you.",
+        ),
+        (
+            "err_kau_assurance",
+            "A választott azonosítási mód szintje alacsonyabb a szükségesnél; lépjen be Ügyfélkapu+, DÁP vagy eSzemélyi azonosítással.",
+            "The way you signed in is below the required level; use Ügyfélkapu+, the DÁP app or the eID card.",
+        ),
+        (
+            "err_kau_other_person",
+            "A most bejelentkezett fiók egy másik személyhez tartozik; jelentkezzen ki, és lépjen be újra KAÜ-val.",
+            "The account signed in now belongs to another person; sign out and sign in with KAÜ again.",
+        ),
+        (
+            "err_kau_email_taken",
+            "A KAÜ-ban megadott e-mail-címmel már egy másik személy fiókja él; forduljon az ügyfélszolgálathoz.",
+            "The e-mail address held by KAÜ belongs to another person's account here; please contact the office.",
+        ),
     ];
     Value::Object(pairs.iter().map(|(k, h, e)| ((*k).to_owned(), Value::String(if hu { *h } else { *e }.to_owned()))).collect())
 }
@@ -274,6 +373,7 @@ pub(crate) fn render(
         t => texts(lang),
         prefix => &resolved.prefix,
         tenant => context! { name => &tenant.name, slug => tenant.slug.as_str() },
+        kau_enabled => tenant.settings.get("kau").is_some_and(|v| !v.is_null()),
         brand => context! {
             primary => colour(&tenant.settings, "primary_colour", "#1d4f91"),
             on_primary => colour(&tenant.settings, "on_primary_colour", "#ffffff"),

@@ -21,6 +21,13 @@ async fn browser_suite_passes_against_the_real_server() -> Result<()> {
     let a = kit.tenant_with_domains("bongeszo-a", "Böngésző A Község", vec!["bongeszo-a.localhost".into()]).await?;
     let port = kit.base.rsplit(':').next().unwrap_or_default().to_owned();
     let b = kit.tenant("bongeszo-b", "Böngésző B Város").await?;
+    // Tenant A trusts a KAÜ simulator (the national login tests).
+    let kau = kapu_sim::kau::start(0).await?;
+    let mut with_kau = a.tenant.clone();
+    with_kau.settings["kau"] = kau.tenant_settings();
+    let mut tx = kit.db.platform_tx().await?;
+    kapu_core::update_tenant(tx.conn(), &with_kau).await?;
+    tx.commit().await?;
     let (op_email, op_secret) = kit.operator().await?;
     let b32 = |s: &[u8]| kapu_testkit::TestTenant { admin_totp: s.to_vec(), ..a.clone() }.admin_totp_base32();
     let out = tokio::process::Command::new("node")
@@ -32,6 +39,7 @@ async fn browser_suite_passes_against_the_real_server() -> Result<()> {
         .env("KAPU_TENANT_A", a.slug())
         .env("KAPU_TENANT_B", b.slug())
         .env("KAPU_MAILBOX_URL", kit.mail.http_url())
+        .env("KAPU_KAU_URL", kau.url())
         .env("KAPU_TENANT_A_HOST", format!("bongeszo-a.localhost:{port}"))
         .env("KAPU_TENANT_A_NAME", &a.tenant.name)
         .env("KAPU_TENANT_B_NAME", &b.tenant.name)
@@ -52,6 +60,7 @@ async fn browser_suite_passes_against_the_real_server() -> Result<()> {
     eprintln!("{stderr}");
     assert!(out.status.success(), "the browser suite failed (output above)");
     assert!(stdout.contains("# fail 0"), "node reported failures");
+    kau.shutdown().await;
     kit.stop().await;
     Ok(())
 }

@@ -12,7 +12,20 @@ use tokio::io::{AsyncBufReadExt, AsyncReadExt, BufReader};
 /// Starts `kapu demo` on free ports and returns it with the portal URL it printed.
 async fn start_demo(dir: &std::path::Path) -> Result<(tokio::process::Child, String, String)> {
     let mut child = tokio::process::Command::new(Kit::kapu_bin())
-        .args(["demo", "--listen", "127.0.0.1:0", "--smtp-port", "0", "--mailbox-port", "0", "--registry-port", "0", "--dir"])
+        .args([
+            "demo",
+            "--listen",
+            "127.0.0.1:0",
+            "--smtp-port",
+            "0",
+            "--mailbox-port",
+            "0",
+            "--registry-port",
+            "0",
+            "--kau-port",
+            "0",
+            "--dir",
+        ])
         .arg(dir)
         .current_dir(workspace_root())
         .env_remove("KAPU_DATABASE_URL")
@@ -51,7 +64,7 @@ async fn start_demo(dir: &std::path::Path) -> Result<(tokio::process::Child, Str
 async fn the_demo_starts_serves_stops_and_reuses_its_data() -> Result<()> {
     let dir = tempfile::Builder::new().prefix("kapu-demo-test-").tempdir()?;
     let (mut child, portal, printed) = start_demo(dir.path()).await?;
-    for needle in ["admin@hegyvidek.localhost", "operator@kapu.localhost", "/admin/", "SMTP simulator"] {
+    for needle in ["admin@hegyvidek.localhost", "operator@kapu.localhost", "/admin/", "SMTP simulator", "KAÜ (national login) simulator"] {
         assert!(printed.contains(needle), "the demo prints {needle}: {printed}");
     }
     let home = reqwest::get(&portal).await?;

@@ -78,6 +78,9 @@ pub fn check_definition(file: &str, source: &str, today: NaiveDate) -> Result<Ca
         } else if RESERVED_NAMES.contains(&f.name.split('.').next().unwrap_or("")) {
             e(&p, format!("{:?} starts with a name the platform supplies ({})", f.name, RESERVED_NAMES.join(", ")));
         }
+        if !f.values.is_empty() && f.kind != crate::FactKind::String {
+            e(&format!("facts[{i}].values"), "only string facts list their values".into());
+        }
         if !fact_names.insert(f.name.as_str()) {
             e(&p, "is declared twice".into());
         }

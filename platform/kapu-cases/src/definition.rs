@@ -127,6 +127,9 @@ pub struct FactDecl {
     /// What it means and where it comes from.
     #[serde(default)]
     pub description: String,
+    /// For string facts: the values it can take (rules may look them up in tables).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub values: Vec<String>,
 }
 
 /// The type of a fact.

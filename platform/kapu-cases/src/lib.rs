@@ -33,3 +33,6 @@ pub use rules::{Applicant, Evaluation, FeeAssessment, Outcome, RESERVED_NAMES, R
 pub use store::{
     CaseTypeError, CaseTypeSummary, SavedVersion, StoredVersion, check_form_version, get_version, list_case_types, save_version,
 };
+
+#[cfg(test)]
+mod tests;

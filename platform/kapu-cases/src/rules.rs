@@ -73,7 +73,7 @@ fn fact_ty(k: FactKind) -> Ty {
 /// The facts as a tree of roots, e.g. `vehicle` → `{owner_is_applicant: bool}`.
 #[derive(Clone, Debug)]
 pub(crate) enum FactTree {
-    Leaf(Ty),
+    Leaf(Ty, Vec<String>),
     Node(BTreeMap<String, FactTree>),
 }
 
@@ -90,12 +90,12 @@ pub(crate) fn fact_trees(facts: &[FactDecl]) -> Result<BTreeMap<String, FactTree
                 if map.contains_key(*seg) {
                     return Err((i, format!("`{}` is declared twice, or also as the start of another fact", f.name)));
                 }
-                map.insert((*seg).to_owned(), FactTree::Leaf(fact_ty(f.kind)));
+                map.insert((*seg).to_owned(), FactTree::Leaf(fact_ty(f.kind), f.values.clone()));
             } else {
                 let entry = map.entry((*seg).to_owned()).or_insert_with(|| FactTree::Node(BTreeMap::new()));
                 match entry {
                     FactTree::Node(m) => map = m,
-                    FactTree::Leaf(_) => {
+                    FactTree::Leaf(..) => {
                         return Err((i, format!("`{}` extends `{seg}`, which is declared as a fact of its own", f.name)));
                     }
                 }
@@ -107,7 +107,7 @@ pub(crate) fn fact_trees(facts: &[FactDecl]) -> Result<BTreeMap<String, FactTree
 
 fn tree_ty(t: &FactTree) -> Ty {
     match t {
-        FactTree::Leaf(ty) => ty.clone(),
+        FactTree::Leaf(ty, _) => ty.clone(),
         FactTree::Node(m) => Ty::Map(m.iter().map(|(k, v)| (k.clone(), tree_ty(v))).collect()),
     }
 }
@@ -142,6 +142,38 @@ fn sample_of(ty: &Ty, s: Sample, today: NaiveDate) -> Value {
         (Ty::List(item), Sample::Full) => Value::List(Arc::new(vec![sample_of(item, s, today)])),
         (Ty::List(_), Sample::Sparse) => Value::List(Arc::new(Vec::new())),
         (Ty::Map(fields), _) => map(fields.iter().map(|(k, t)| (k.clone(), sample_of(t, s, today)))),
+    }
+}
+
+fn sample_fact(t: &FactTree, s: Sample, today: NaiveDate) -> Value {
+    match t {
+        FactTree::Leaf(Ty::String, values) if !values.is_empty() => {
+            let v = if s == Sample::Full { values.first() } else { values.last() };
+            Value::String(Arc::new(v.cloned().unwrap_or_default()))
+        }
+        FactTree::Leaf(ty, _) => sample_of(ty, s, today),
+        FactTree::Node(m) => map(m.iter().map(|(k, v)| (k.clone(), sample_fact(v, s, today)))),
+    }
+}
+
+/// Problems with supplied facts' values that the types alone do not catch.
+fn check_fact_values(t: &FactTree, v: &serde_json::Value, path: &str, problems: &mut Vec<FieldProblem>) {
+    match t {
+        FactTree::Leaf(_, values) if !values.is_empty() => {
+            if let Some(s) = v.as_str()
+                && !values.iter().any(|x| x == s)
+            {
+                problems.push(FieldProblem::new(path, format!("{s:?} is not one of the declared values: {}", values.join(", "))));
+            }
+        }
+        FactTree::Leaf(..) => {}
+        FactTree::Node(m) => {
+            for (k, sub) in m {
+                if let Some(x) = v.get(k) {
+                    check_fact_values(sub, x, &format!("{path}.{k}"), problems);
+                }
+            }
+        }
     }
 }
 
@@ -391,7 +423,7 @@ pub(crate) fn check_expressions(def: &Definition, today: NaiveDate) -> Vec<(Stri
     let env = env();
     let mut contexts = Vec::new();
     for s in [Sample::Full, Sample::Sparse] {
-        let facts = trees.iter().map(|(k, t)| (k.clone(), sample_of(&tree_ty(t), s, today))).collect();
+        let facts = trees.iter().map(|(k, t)| (k.clone(), sample_fact(t, s, today))).collect();
         let vars = variables(def, sample_form(&def.fields, s, today), sample_applicant(s), facts, today);
         contexts.push((s, context(&env, vars)));
     }
@@ -566,7 +598,10 @@ pub fn evaluate(def: &Definition, input: &RuleInput<'_>) -> Result<Evaluation, V
     for (root, tree) in &trees {
         match input.facts.get(root) {
             Some(v) => match typed_value(v, &tree_ty(tree), &format!("facts.{root}")) {
-                Ok(x) => facts.push((root.clone(), x)),
+                Ok(x) => {
+                    check_fact_values(tree, v, &format!("facts.{root}"), &mut problems);
+                    facts.push((root.clone(), x));
+                }
                 Err(p) => problems.push(p),
             },
             None => problems.push(FieldProblem::new(&format!("facts.{root}"), "is missing; the rules need it")),

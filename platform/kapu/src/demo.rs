@@ -90,7 +90,7 @@ pub async fn run(mut settings: Settings, opts: DemoOpts) -> Result<()> {
     }
     let dir = tenant_config::load(&opts.tenants_dir.join("hegyvidek"))?;
     let seed = dir.demo.clone().map(|d| tenant_config::demo_seeder(d, crypto.clone()));
-    match tenant_config::apply(&db, &dir, seed, false).await? {
+    match tenant_config::apply(&db, &dir, seed, false).await?.0 {
         Applied::Created(t) => eprintln!("Provisioned the demo tenant {}.", t.slug),
         Applied::Updated(t) => eprintln!("Updated the demo tenant {} from its folder.", t.slug),
     }

@@ -130,7 +130,10 @@ pub fn run_example(ct: &CaseType, ex: &Example, default_today: NaiveDate) -> Exa
     if let (Some(want), Some(ev)) = (&ex.expect.rule, &evaluation)
         && ev.decided_by.as_deref() != Some(want.as_str())
     {
-        mismatches.push(format!("expected rule {want:?} to decide, but {} did", ev.decided_by.as_deref().map_or("none".to_owned(), |r| format!("{r:?}"))));
+        mismatches.push(format!(
+            "expected rule {want:?} to decide, but {} did",
+            ev.decided_by.as_deref().map_or("none".to_owned(), |r| format!("{r:?}"))
+        ));
     }
     if let Some(want) = &ex.expect.fee {
         let got = evaluation.as_ref().and_then(|e| e.fee.as_ref()).map(|f| f.net);
@@ -175,11 +178,8 @@ pub fn load_folder(dir: &Path, today: NaiveDate) -> Result<Vec<LoadedCaseType>, 
         message: format!("cannot read it: {e}"),
     };
     let entries = std::fs::read_dir(dir).map_err(|e| vec![io(&dir.display().to_string(), e)])?;
-    let mut names: Vec<String> = entries
-        .filter_map(|e| e.ok())
-        .map(|e| e.file_name().to_string_lossy().into_owned())
-        .filter(|n| n.ends_with(".toml"))
-        .collect();
+    let mut names: Vec<String> =
+        entries.filter_map(|e| e.ok()).map(|e| e.file_name().to_string_lossy().into_owned()).filter(|n| n.ends_with(".toml")).collect();
     names.sort();
     let mut errors = Vec::new();
     let mut loaded = Vec::new();

@@ -209,11 +209,7 @@ fn validate_field(f: &Field, v: &Value, p: &str, today: NaiveDate, problems: &mu
             let Some(d) = decimal_of(v) else { return err("must be a number".into()) };
             let decimals = f.decimals.unwrap_or(if f.kind == FieldKind::Money { 2 } else { 0 });
             if d.normalize().scale() > decimals {
-                return err(if decimals == 0 {
-                    "must be a whole number".into()
-                } else {
-                    format!("may have at most {decimals} decimals")
-                });
+                return err(if decimals == 0 { "must be a whole number".into() } else { format!("may have at most {decimals} decimals") });
             }
             if let Some(min) = f.min.as_ref().and_then(Limit::decimal)
                 && d < min

@@ -43,22 +43,15 @@ fn field_ty(f: &Field) -> Ty {
         FieldKind::Date => Ty::Date,
         FieldKind::Boolean => Ty::Bool,
         FieldKind::Address => address_ty(),
-        FieldKind::File => Ty::List(Box::new(Ty::Map(vec![
-            ("name".into(), Ty::String),
-            ("content_type".into(), Ty::String),
-            ("size".into(), Ty::Int),
-        ]))),
+        FieldKind::File => {
+            Ty::List(Box::new(Ty::Map(vec![("name".into(), Ty::String), ("content_type".into(), Ty::String), ("size".into(), Ty::Int)])))
+        }
         FieldKind::Group => Ty::List(Box::new(Ty::Map(f.fields.iter().map(|s| (s.name.clone(), field_ty(s))).collect()))),
     }
 }
 
 fn address_ty() -> Ty {
-    Ty::Map(vec![
-        ("postcode".into(), Ty::String),
-        ("city".into(), Ty::String),
-        ("street".into(), Ty::String),
-        ("district".into(), Ty::Int),
-    ])
+    Ty::Map(vec![("postcode".into(), Ty::String), ("city".into(), Ty::String), ("street".into(), Ty::String), ("district".into(), Ty::Int)])
 }
 
 fn fact_ty(k: FactKind) -> Ty {
@@ -355,15 +348,19 @@ fn context(env: &Arc<Env>, vars: Vec<(String, Value)>) -> Context<'static, 'stat
         ctx.add_variable_from_value(k, v);
     }
     // `days_between(from, to)`: whole days from one date to another.
-    let _ = ctx.add_function(
-        "days_between",
-        |a: chrono::DateTime<FixedOffset>, b: chrono::DateTime<FixedOffset>| -> i64 { (b - a).num_days() },
-    );
+    let _ = ctx
+        .add_function("days_between", |a: chrono::DateTime<FixedOffset>, b: chrono::DateTime<FixedOffset>| -> i64 { (b - a).num_days() });
     ctx
 }
 
 /// The variables of one evaluation.
-fn variables(def: &Definition, application: Value, applicant: Value, facts: Vec<(String, Value)>, today: NaiveDate) -> Vec<(String, Value)> {
+fn variables(
+    def: &Definition,
+    application: Value,
+    applicant: Value,
+    facts: Vec<(String, Value)>,
+    today: NaiveDate,
+) -> Vec<(String, Value)> {
     let constants = map(def.constants.iter().map(|(k, v)| (k.clone(), json_to_cel(v))));
     let mut vars = vec![
         ("application".to_owned(), application),
@@ -469,11 +466,11 @@ fn amount_of(v: &Value) -> Result<Decimal, String> {
     let d = match v {
         Value::Int(i) => Decimal::from(*i),
         Value::UInt(u) => Decimal::from(*u),
-        Value::String(s) => {
-            s.trim().parse::<Decimal>().map_err(|_| format!("a fee rule gave {s:?}, which is not a decimal number"))?
-        }
+        Value::String(s) => s.trim().parse::<Decimal>().map_err(|_| format!("a fee rule gave {s:?}, which is not a decimal number"))?,
         Value::Float(_) => {
-            return Err("a fee rule must give an int of forints or a decimal string such as \"1250.50\", not a double (doubles round)".into());
+            return Err(
+                "a fee rule must give an int of forints or a decimal string such as \"1250.50\", not a double (doubles round)".into()
+            );
         }
         other => return Err(format!("a fee rule must give an int of forints or a decimal string, not {}", type_name(other))),
     };
@@ -668,13 +665,21 @@ pub fn evaluate(def: &Definition, input: &RuleInput<'_>) -> Result<Evaluation, V
             }
             Err(e) => {
                 prechecks.push(RuleTrace { name: p.name.clone(), matched: None, error: Some(e.clone()) });
-                return Ok(refer(Some(&p.name), format!("pre-check {:?} failed: {e}; a clerk decides", p.name), prechecks, Vec::new(), None));
+                return Ok(refer(
+                    Some(&p.name),
+                    format!("pre-check {:?} failed: {e}; a clerk decides", p.name),
+                    prechecks,
+                    Vec::new(),
+                    None,
+                ));
             }
         }
     }
     let fee = match fee_assessment(def, &ctx, &env) {
         Ok(f) => f,
-        Err(e) => return Ok(refer(Some("fee"), format!("the fee could not be computed: {e}; a clerk decides"), prechecks, Vec::new(), None)),
+        Err(e) => {
+            return Ok(refer(Some("fee"), format!("the fee could not be computed: {e}; a clerk decides"), prechecks, Vec::new(), None));
+        }
     };
     let mut rules = Vec::new();
     for r in &def.rules {

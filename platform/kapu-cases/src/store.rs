@@ -56,7 +56,8 @@ pub struct SavedVersion {
 /// same as the version in force. Old versions are kept.
 pub async fn save_version(tx: &mut TenantTx, ct: &CaseType, created_by: &str, now: DateTime<Utc>) -> Result<SavedVersion, CaseTypeError> {
     let def = &ct.definition;
-    let definition = serde_json::to_value(def).map_err(|e| CaseTypeError::Corrupt { code: def.code.clone(), version: 0, message: e.to_string() })?;
+    let definition =
+        serde_json::to_value(def).map_err(|e| CaseTypeError::Corrupt { code: def.code.clone(), version: 0, message: e.to_string() })?;
     sqlx::query(
         "INSERT INTO case_type (id, code, name, current_version, created_at, updated_at) VALUES ($1, $2, $3, 1, $4, $4)
          ON CONFLICT (code) DO NOTHING",
@@ -160,8 +161,11 @@ pub async fn get_version(tx: &mut TenantTx, code: &str, version: Option<i32>) ->
             None => format!("there is no case type {code:?}"),
         }));
     };
-    let definition: Definition = serde_json::from_value(definition)
-        .map_err(|e| CaseTypeError::Corrupt { code: code.to_owned(), version, message: e.to_string() })?;
+    let definition: Definition = serde_json::from_value(definition).map_err(|e| CaseTypeError::Corrupt {
+        code: code.to_owned(),
+        version,
+        message: e.to_string(),
+    })?;
     Ok(StoredVersion {
         code: code.to_owned(),
         version,

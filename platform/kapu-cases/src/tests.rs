@@ -74,7 +74,8 @@ fn the_base_definition_passes() {
 #[test]
 fn the_demo_case_types_pass_their_examples() {
     let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tenants/hegyvidek/case-types");
-    let loaded = load_folder(&dir, today()).unwrap_or_else(|e| panic!("{}", e.iter().map(ToString::to_string).collect::<Vec<_>>().join("\n")));
+    let loaded =
+        load_folder(&dir, today()).unwrap_or_else(|e| panic!("{}", e.iter().map(ToString::to_string).collect::<Vec<_>>().join("\n")));
     assert_eq!(loaded.len(), 3);
     for l in &loaded {
         let (_, examples) = l.examples.as_ref().unwrap();
@@ -88,7 +89,8 @@ fn the_demo_case_types_pass_their_examples() {
 
 #[test]
 fn unknown_key_is_located() {
-    let src = BASE.replace("required = true\n\n[[fields]]\nname = \"note\"", "required = true\ncolour = \"red\"\n\n[[fields]]\nname = \"note\"");
+    let src =
+        BASE.replace("required = true\n\n[[fields]]\nname = \"note\"", "required = true\ncolour = \"red\"\n\n[[fields]]\nname = \"note\"");
     let e = one(&src);
     assert_eq!(e.file, "t.toml");
     assert_eq!(e.path, "fields[0].colour");
@@ -148,8 +150,12 @@ fn cel_syntax_error_is_reported() {
 fn optional_fields_need_has() {
     let e = one(&BASE.replace("when = \"vehicle.owner_is_applicant\"", "when = \"application.note == 'x'\""));
     assert!(e.message.contains("has(application."), "{e}");
-    check_definition("t.toml", &BASE.replace("when = \"vehicle.owner_is_applicant\"", "when = \"has(application.note) && application.note == 'x'\""), today())
-        .unwrap();
+    check_definition(
+        "t.toml",
+        &BASE.replace("when = \"vehicle.owner_is_applicant\"", "when = \"has(application.note) && application.note == 'x'\""),
+        today(),
+    )
+    .unwrap();
 }
 
 #[test]
@@ -182,7 +188,10 @@ fn floats_and_bad_fee_settings_are_refused() {
 
 #[test]
 fn field_settings_are_checked_per_type() {
-    let src = BASE.replace("name = \"note\"\nlabel = \"Megjegyzés\"\ntype = \"text\"", "name = \"note\"\nlabel = \"Megjegyzés\"\ntype = \"date\"\npattern = \"[0-9]+\"");
+    let src = BASE.replace(
+        "name = \"note\"\nlabel = \"Megjegyzés\"\ntype = \"text\"",
+        "name = \"note\"\nlabel = \"Megjegyzés\"\ntype = \"date\"\npattern = \"[0-9]+\"",
+    );
     let e = one(&src);
     assert_eq!(e.path, "fields[1].pattern");
     assert_eq!(e.line, Some(21), "{e}");
@@ -194,7 +203,10 @@ fn field_settings_are_checked_per_type() {
 
 #[test]
 fn every_problem_is_reported_at_once() {
-    let src = BASE.replace("name = \"Test\"", "name = \"\"").replace("label = \"Rendszám\"", "label = \"\"").replace("refuse = \"Elutasítva\"", "");
+    let src = BASE
+        .replace("name = \"Test\"", "name = \"\"")
+        .replace("label = \"Rendszám\"", "label = \"\"")
+        .replace("refuse = \"Elutasítva\"", "");
     let paths: Vec<String> = errors(&src).into_iter().map(|e| e.path).collect();
     assert_eq!(paths, ["name", "fields[0].label", "templates"]);
 }
@@ -242,7 +254,8 @@ fn evaluation_traces_the_deciding_rule_and_the_fee() {
     let ev = evaluate(&ct.definition, &RuleInput { application: &app, applicant: &applicant, facts: &facts, today: today() }).unwrap();
     assert_eq!(ev.outcome, Outcome::Refer);
     assert_eq!(ev.rules, vec![RuleTrace { name: "owner".into(), matched: Some(false), error: None }]);
-    let e = evaluate(&ct.definition, &RuleInput { application: &app, applicant: &applicant, facts: &json!({}), today: today() }).unwrap_err();
+    let e =
+        evaluate(&ct.definition, &RuleInput { application: &app, applicant: &applicant, facts: &json!({}), today: today() }).unwrap_err();
     assert_eq!(e[0].path, "facts.vehicle");
 }
 

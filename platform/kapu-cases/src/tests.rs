@@ -57,7 +57,7 @@ refuse = "Elutasítva"
 "#;
 
 fn errors(src: &str) -> Vec<DefinitionError> {
-    check_definition("t.toml", src, today()).err().expect("the definition should be refused")
+    check_definition("t.toml", src, today()).expect_err("the definition should be refused")
 }
 
 fn one(src: &str) -> DefinitionError {

@@ -289,5 +289,17 @@ pub async fn export(db: &Db, slug: &str, out: &Path) -> Result<()> {
         },
     };
     std::fs::write(out.join("tenant.toml"), toml::to_string_pretty(&file)?)?;
+    // Each case type's version in force, as the file it was saved from.
+    drop(conn);
+    let mut tx = db.tenant_tx_for(&TenantSlug::parse(slug)?).await?;
+    let case_types = kapu_cases::list_case_types(&mut tx).await?;
+    if !case_types.is_empty() {
+        std::fs::create_dir_all(out.join("case-types"))?;
+    }
+    for c in case_types {
+        let v = kapu_cases::get_version(&mut tx, &c.code, None).await?;
+        std::fs::write(out.join("case-types").join(format!("{}.toml", c.code)), v.source)?;
+    }
+    tx.commit().await?;
     Ok(())
 }

@@ -87,6 +87,13 @@ async fn tenant_apply_versions_case_types_and_refuses_bad_ones_with_their_locati
     assert_eq!(versions(&kit, "t_ugytipus", "parking-permit").await?.len(), 2);
     assert_eq!(versions(&kit, "t_ugytipus", "official-certificate").await?.len(), 1);
 
+    // Export writes the versions in force back as files.
+    let out = tempfile::tempdir()?;
+    let (ok, _, err) = run(&kit, &["tenant", "export", "ugytipus", out.path().to_str().unwrap()]).await?;
+    assert!(ok, "{err}");
+    let exported = std::fs::read_to_string(out.path().join("case-types/parking-permit.toml"))?;
+    assert!(exported.contains("further_permit_fee = 12000"), "{exported}");
+
     // A stored version cannot be changed behind the platform's back.
     let su = kit.superuser().await?;
     let e = sqlx::query("UPDATE t_ugytipus.case_type_version SET source = 'x'").execute(&su).await.unwrap_err();

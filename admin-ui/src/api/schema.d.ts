@@ -164,6 +164,77 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/case-types": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The tenant's case types. */
+        get: operations["list_case_types"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/case-types/{code}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The version of a case type in force. */
+        get: operations["get_case_type"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/case-types/{code}/versions": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Check a definition and save it as the next version of the case type (unless it is
+         *     unchanged). A bad definition is refused with each error's path and line.
+         */
+        post: operations["save_case_type_version"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/case-types/{code}/versions/{version}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** One version of a case type; old versions are kept. */
+        get: operations["get_case_type_version"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/clients": {
         parameters: {
             query?: never;
@@ -587,6 +658,53 @@ export interface components {
              */
             records: number;
         };
+        /** @description A case type in the list. */
+        CaseTypeItem: {
+            /** @description Code, e.g. `parking-permit`. */
+            code: string;
+            /**
+             * Format: int32
+             * @description The version in force.
+             */
+            current_version: number;
+            /** @description Name of the version in force. */
+            name: string;
+            /**
+             * Format: date-time
+             * @description When the version in force was saved.
+             */
+            updated_at: string;
+        };
+        /** @description The tenant's case types. */
+        CaseTypeList: {
+            /** @description By code. */
+            case_types: components["schemas"]["CaseTypeItem"][];
+        };
+        /** @description One version of a case type. */
+        CaseTypeVersionView: {
+            /** @description Code. */
+            code: string;
+            /** @description SHA-256 of the source, hex. */
+            content_hash: string;
+            /**
+             * Format: date-time
+             * @description When it was saved.
+             */
+            created_at: string;
+            /** @description Who saved it. */
+            created_by: string;
+            /** @description Whether it is the version in force. */
+            current: boolean;
+            /** @description The parsed definition. */
+            definition: Record<string, never>;
+            /** @description The definition file's text (TOML). */
+            source: string;
+            /**
+             * Format: int32
+             * @description Version number.
+             */
+            version: number;
+        };
         /** @description Search results. */
         ClientList: {
             /** @description Matching clients. */
@@ -630,10 +748,27 @@ export interface components {
          * @enum {string}
          */
         DocumentKindView: "identity_card" | "passport" | "driving_licence";
+        /** @description What one example case came to. */
+        ExampleResult: {
+            /** @description The rule or pre-check that decided. */
+            decided_by?: string | null;
+            /** @description Net fee in forints. */
+            fee?: string | null;
+            /** @description How it differs from what the example expects. */
+            mismatches: string[];
+            /** @description The example's name. */
+            name: string;
+            /** @description `grant`, `refuse`, `refer`, `ineligible` or `invalid`. */
+            outcome: string;
+        };
         /** @description One field's error. */
         FieldError: {
             /** @description The field's path in the request body or query, e.g. `identity.birth_date`. */
             field: string;
+            /** @description For errors in an uploaded file: the file's name. */
+            file?: string | null;
+            /** @description For errors in an uploaded file: the 1-based line. */
+            line?: number | null;
             /** @description What is wrong with it. */
             message: string;
         };
@@ -758,6 +893,15 @@ export interface components {
          * @enum {string}
          */
         MfaView: "required" | "enrol" | "passed";
+        /** @description A new version of a case type, as the text of its definition file. */
+        NewCaseTypeVersion: {
+            /** @description Only check; save nothing. */
+            dry_run?: boolean;
+            /** @description Example cases (`<code>.examples.toml`); they must all pass for the version to be saved. */
+            examples?: string | null;
+            /** @description The definition (`<code>.toml`). */
+            source: string;
+        };
         /** @description A new natural person. */
         NewClientRequest: {
             /** @description Permanent and temporary addresses. */
@@ -894,6 +1038,20 @@ export interface components {
          * @enum {string}
          */
         RoleView: "clerk" | "admin" | "operator";
+        /** @description The result of checking (and saving) a definition. */
+        SavedCaseType: {
+            /** @description Code. */
+            code: string;
+            /** @description Whether a new version was written. */
+            created: boolean;
+            /** @description The examples' results. */
+            examples: components["schemas"]["ExampleResult"][];
+            /**
+             * Format: int32
+             * @description The version in force after saving; absent for a dry run.
+             */
+            version?: number | null;
+        };
         /**
          * @description Which side a session is on.
          * @enum {string}
@@ -1740,6 +1898,312 @@ export interface operations {
             };
             /** @description `validation`: fields are missing or invalid; see `errors` */
             422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `internal`: details are in the log under the request id */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `tenant-suspended` or `unavailable`: the municipality is suspended or the database cannot be reached */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    list_case_types: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CaseTypeList"];
+                };
+            };
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `unknown-tenant` or `not-found` */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `internal`: details are in the log under the request id */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `tenant-suspended` or `unavailable`: the municipality is suspended or the database cannot be reached */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    get_case_type: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Case type code */
+                code: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CaseTypeVersionView"];
+                };
+            };
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `internal`: details are in the log under the request id */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `tenant-suspended` or `unavailable`: the municipality is suspended or the database cannot be reached */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    save_case_type_version: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Case type code; the definition's code must match */
+                code: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["NewCaseTypeVersion"];
+            };
+        };
+        responses: {
+            /** @description Unchanged, or a dry run */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SavedCaseType"];
+                };
+            };
+            /** @description A new version was saved */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SavedCaseType"];
+                };
+            };
+            /** @description `malformed-json`: the body is not valid JSON */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `unknown-tenant` or `not-found` */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `payload-too-large`: the body is over the limit */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `unsupported-media-type`: the body is not application/json */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `internal`: details are in the log under the request id */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `tenant-suspended` or `unavailable`: the municipality is suspended or the database cannot be reached */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    get_case_type_version: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Case type code */
+                code: string;
+                /** @description Version number */
+                version: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CaseTypeVersionView"];
+                };
+            };
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            404: {
                 headers: {
                     [name: string]: unknown;
                 };

@@ -42,6 +42,12 @@ pub struct FieldError {
     pub field: String,
     /// What is wrong with it.
     pub message: String,
+    /// For errors in an uploaded file: the file's name.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub file: Option<String>,
+    /// For errors in an uploaded file: the 1-based line.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub line: Option<usize>,
 }
 
 /// Every error a handler can answer with.
@@ -126,7 +132,7 @@ impl ApiError {
 
     /// One validation error.
     pub fn field(field: &str, message: impl Into<String>) -> Self {
-        Self::Validation(vec![FieldError { field: field.to_owned(), message: message.into() }])
+        Self::Validation(vec![FieldError { field: field.to_owned(), message: message.into(), file: None, line: None }])
     }
 }
 
@@ -165,9 +171,15 @@ impl IntoResponse for ApiError {
             _ => None,
         };
         let detail = match &self {
-            ApiError::Validation(e) if !e.is_empty() => {
-                e.iter().map(|f| format!("{}: {}", f.field, f.message)).collect::<Vec<_>>().join("; ")
-            }
+            ApiError::Validation(e) if !e.is_empty() => e
+                .iter()
+                .map(|f| match (&f.file, f.line) {
+                    (Some(file), Some(line)) => format!("{file}:{line}: {}: {}", f.field, f.message),
+                    (Some(file), None) => format!("{file}: {}: {}", f.field, f.message),
+                    _ => format!("{}: {}", f.field, f.message),
+                })
+                .collect::<Vec<_>>()
+                .join("; "),
             other => other.to_string(),
         };
         let mut res = problem_response(code, title, status, detail, errors);
@@ -254,6 +266,34 @@ impl From<kapu_kau::KauError> for ApiError {
     }
 }
 
+impl From<kapu_cases::CaseTypeError> for ApiError {
+    fn from(e: kapu_cases::CaseTypeError) -> Self {
+        use kapu_cases::CaseTypeError::*;
+        match e {
+            NotFound(m) => ApiError::NotFound(m),
+            StaleVersion { .. } => ApiError::Conflict(e.to_string()),
+            Database(e) => e.into(),
+            other => ApiError::Internal(other.to_string()),
+        }
+    }
+}
+
+impl From<Vec<kapu_cases::DefinitionError>> for ApiError {
+    fn from(errors: Vec<kapu_cases::DefinitionError>) -> Self {
+        ApiError::Validation(
+            errors
+                .into_iter()
+                .map(|e| FieldError {
+                    field: if e.path.is_empty() { "source".into() } else { e.path },
+                    message: e.message,
+                    file: Some(e.file),
+                    line: e.line,
+                })
+                .collect(),
+        )
+    }
+}
+
 /// A JSON body whose every rejection is a specific problem.
 #[derive(Debug)]
 pub struct Json<T>(pub T);
@@ -290,7 +330,7 @@ fn data_error(text: &str) -> ApiError {
             (field, text.to_owned())
         }
     };
-    ApiError::Validation(vec![FieldError { field, message }])
+    ApiError::Validation(vec![FieldError { field, message, file: None, line: None }])
 }
 
 impl<T: Serialize> IntoResponse for Json<T> {

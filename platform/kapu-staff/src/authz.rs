@@ -31,6 +31,10 @@ pub enum Permission {
     ManageJobs,
     /// List, create and change tenants.
     ManageTenants,
+    /// Read the case types' definitions and versions.
+    ViewCaseTypes,
+    /// Save new versions of case types.
+    ManageCaseTypes,
 }
 
 impl Role {
@@ -57,8 +61,11 @@ impl Role {
     pub fn permits(self, p: Permission) -> bool {
         use Permission::*;
         match self {
-            Self::Clerk => matches!(p, ViewOverview | ReadClients | WriteClients),
-            Self::Admin => matches!(p, ViewOverview | ReadClients | WriteClients | ManageStaff | ViewAudit | ManageJobs),
+            Self::Clerk => matches!(p, ViewOverview | ReadClients | WriteClients | ViewCaseTypes),
+            Self::Admin => matches!(
+                p,
+                ViewOverview | ReadClients | WriteClients | ManageStaff | ViewAudit | ManageJobs | ViewCaseTypes | ManageCaseTypes
+            ),
             Self::Operator => matches!(p, ManageTenants | ManageJobs),
         }
     }
@@ -82,6 +89,10 @@ mod tests {
         assert!(!Role::Admin.permits(Permission::ManageTenants));
         assert!(Role::Operator.permits(Permission::ManageTenants));
         assert!(!Role::Operator.permits(Permission::ReadClients));
+        assert!(Role::Clerk.permits(Permission::ViewCaseTypes));
+        assert!(!Role::Clerk.permits(Permission::ManageCaseTypes));
+        assert!(Role::Admin.permits(Permission::ManageCaseTypes));
+        assert!(!Role::Operator.permits(Permission::ViewCaseTypes));
         assert!(!Role::Clerk.requires_totp());
         assert!(Role::Admin.requires_totp());
     }

@@ -93,7 +93,7 @@ pub async fn run(mut settings: Settings, opts: DemoOpts) -> Result<()> {
     }
     let dir = tenant_config::load(&opts.tenants_dir.join("hegyvidek"))?;
     let seed = dir.demo.clone().map(|d| tenant_config::demo_seeder(d, crypto.clone()));
-    let mut tenant = match tenant_config::apply(&db, &dir, seed, false).await? {
+    let mut tenant = match tenant_config::apply(&db, &dir, seed, false).await?.0 {
         Applied::Created(t) => {
             eprintln!("Provisioned the demo tenant {}.", t.slug);
             t

@@ -3,6 +3,7 @@
 //! library to boot the very same server.
 
 pub mod bench;
+pub mod case_type_test;
 pub mod demo;
 pub mod settings;
 pub mod tenant_config;

@@ -166,6 +166,11 @@ enum TenantCmd {
         #[arg(long)]
         with_demo_data: bool,
     },
+    /// Check a folder's case types and run the example cases beside them.
+    Test {
+        /// A tenant folder (its case-types/ is tested) or a folder of case types.
+        dir: PathBuf,
+    },
     /// Write a tenant's configuration to a folder.
     Export {
         /// Slug.
@@ -421,6 +426,9 @@ async fn migrate(s: &Settings) -> Result<()> {
 }
 
 async fn tenant(s: &Settings, cmd: TenantCmd) -> Result<()> {
+    if let TenantCmd::Test { dir } = &cmd {
+        return kapu::case_type_test::run(dir);
+    }
     let db = s.db().await?;
     match cmd {
         TenantCmd::Create { slug, name, domains } => {
@@ -441,9 +449,14 @@ async fn tenant(s: &Settings, cmd: TenantCmd) -> Result<()> {
                 (true, None) => bail!("{} has no demo.toml", dir.display()),
                 _ => None,
             };
-            match tenant_config::apply(&db, &d, seed, false).await? {
+            let (applied, case_types) = tenant_config::apply(&db, &d, seed, false).await?;
+            match applied {
                 Applied::Created(t) => println!("Created tenant {}.", t.slug),
                 Applied::Updated(t) => println!("Updated tenant {}.", t.slug),
+            }
+            for c in case_types {
+                let what = if c.created { "saved as version" } else { "unchanged, version" };
+                println!("Case type {}: {what} {}.", c.code, c.version);
             }
         }
         TenantCmd::Export { slug, dir } => {
@@ -462,6 +475,7 @@ async fn tenant(s: &Settings, cmd: TenantCmd) -> Result<()> {
             kapu_core::delete_tenant(&db, &TenantSlug::parse(&slug)?).await?;
             println!("Deleted tenant {slug}.");
         }
+        TenantCmd::Test { .. } => {}
         TenantCmd::Suspend { slug } => set_status(&db, &slug, kapu_core::TenantStatus::Suspended).await?,
         TenantCmd::Resume { slug } => set_status(&db, &slug, kapu_core::TenantStatus::Active).await?,
         TenantCmd::RotateKey { slug } => {

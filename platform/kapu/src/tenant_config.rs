@@ -93,6 +93,21 @@ pub struct TenantDir {
     pub settings: serde_json::Value,
     /// Its `demo.toml`, if any.
     pub demo: Option<DemoFile>,
+    /// Its case types (`case-types/*.toml`), checked.
+    pub case_types: Vec<kapu_cases::LoadedCaseType>,
+}
+
+/// The case types folder of a tenant folder, or `dir` itself when it holds no `tenant.toml`.
+pub fn case_types_dir(dir: &Path) -> PathBuf {
+    if dir.join("tenant.toml").exists() { dir.join("case-types") } else { dir.to_owned() }
+}
+
+/// Reads and checks a folder of case types; every problem is listed with file, line and path.
+pub fn load_case_types(dir: &Path) -> Result<Vec<kapu_cases::LoadedCaseType>> {
+    kapu_cases::load_folder(dir, chrono::Utc::now().date_naive()).map_err(|errors| {
+        let list: Vec<String> = errors.iter().map(|e| format!("{}/{e}", dir.display())).collect();
+        anyhow::anyhow!("case types in {} are invalid:\n  - {}", dir.display(), list.join("\n  - "))
+    })
 }
 
 fn check_colour(field: &str, v: &Option<String>, errors: &mut Vec<String>) {
@@ -181,7 +196,9 @@ pub fn load(dir: &Path) -> Result<TenantDir> {
         },
         "kau": kau,
     });
-    Ok(TenantDir { path: dir.to_owned(), file, settings, demo })
+    let ct_dir = dir.join("case-types");
+    let case_types = if ct_dir.is_dir() { load_case_types(&ct_dir)? } else { Vec::new() };
+    Ok(TenantDir { path: dir.to_owned(), file, settings, demo, case_types })
 }
 
 /// Seeds the demo staff of a folder's `demo.toml`.
@@ -218,8 +235,31 @@ pub enum Applied {
     Updated(Tenant),
 }
 
-/// Creates the tenant of a folder, or updates its name, domains and branding.
-pub async fn apply(db: &Db, dir: &TenantDir, seed: Option<Seeder<'_>>, create_only: bool) -> Result<Applied> {
+/// Who `tenant apply` records as the author of case type versions.
+const APPLY_AUTHOR: &str = "kapu tenant apply";
+
+/// Saves the folder's case types in the tenant's transaction: a changed file becomes a new
+/// version, an unchanged one leaves the version in force.
+async fn save_case_types(
+    tx: &mut kapu_core::TenantTx,
+    case_types: &[kapu_cases::LoadedCaseType],
+) -> Result<Vec<kapu_cases::SavedVersion>, kapu_cases::CaseTypeError> {
+    let now = chrono::Utc::now();
+    let mut saved = Vec::new();
+    for ct in case_types {
+        saved.push(kapu_cases::save_version(tx, &ct.case_type, APPLY_AUTHOR, now).await?);
+    }
+    Ok(saved)
+}
+
+/// Creates the tenant of a folder, or updates its name, domains, branding and case types.
+/// Returns what happened to each case type.
+pub async fn apply(
+    db: &Db,
+    dir: &TenantDir,
+    seed: Option<Seeder<'static>>,
+    create_only: bool,
+) -> Result<(Applied, Vec<kapu_cases::SavedVersion>)> {
     let slug = TenantSlug::parse(&dir.file.slug)?;
     let mut conn = db.pool().acquire().await?;
     let existing = kapu_core::find_tenant_by_slug(&mut conn, slug.as_str()).await?;
@@ -233,16 +273,36 @@ pub async fn apply(db: &Db, dir: &TenantDir, seed: Option<Seeder<'_>>, create_on
             let mut tx = db.platform_tx().await?;
             kapu_core::update_tenant(tx.conn(), &t).await?;
             tx.commit().await?;
-            Ok(Applied::Updated(t))
+            let mut ttx = db.tenant_tx(&t).await?;
+            let saved = save_case_types(&mut ttx, &dir.case_types).await?;
+            ttx.commit().await?;
+            Ok((Applied::Updated(t), saved))
         }
         None => {
+            let results = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+            let out = results.clone();
+            let case_types = dir.case_types.clone();
+            // The case types go in with the seed, inside the provisioning transaction.
+            let seeder: Seeder<'_> = Box::new(move |tx| {
+                Box::pin(async move {
+                    if let Some(seed) = seed {
+                        seed(tx).await?;
+                    }
+                    let saved = save_case_types(tx, &case_types).await.map_err(|e| format!("case types: {e}"))?;
+                    if let Ok(mut o) = out.lock() {
+                        *o = saved;
+                    }
+                    Ok(())
+                })
+            });
             let t = kapu_core::provision_tenant(
                 db,
                 NewTenant { slug, name: dir.file.name.clone(), domains: dir.file.domains.clone(), settings: dir.settings.clone() },
-                seed,
+                Some(seeder),
             )
             .await?;
-            Ok(Applied::Created(t))
+            let saved = results.lock().map(|mut v| std::mem::take(&mut *v)).unwrap_or_default();
+            Ok((Applied::Created(t), saved))
         }
     }
 }
@@ -278,5 +338,17 @@ pub async fn export(db: &Db, slug: &str, out: &Path) -> Result<()> {
         kau,
     };
     std::fs::write(out.join("tenant.toml"), toml::to_string_pretty(&file)?)?;
+    // Each case type's version in force, as the file it was saved from.
+    drop(conn);
+    let mut tx = db.tenant_tx_for(&TenantSlug::parse(slug)?).await?;
+    let case_types = kapu_cases::list_case_types(&mut tx).await?;
+    if !case_types.is_empty() {
+        std::fs::create_dir_all(out.join("case-types"))?;
+    }
+    for c in case_types {
+        let v = kapu_cases::get_version(&mut tx, &c.code, None).await?;
+        std::fs::write(out.join("case-types").join(format!("{}.toml", c.code)), v.source)?;
+    }
+    tx.commit().await?;
     Ok(())
 }

@@ -2,6 +2,7 @@
 
 pub mod audit;
 pub mod auth;
+pub mod case_types;
 pub mod clients;
 pub mod jobs;
 pub mod platform;
@@ -45,6 +46,10 @@ pub(crate) fn tenant_api() -> OpenApiRouter<AppState> {
         .routes(routes!(audit::verify_audit))
         .routes(routes!(jobs::list_jobs))
         .routes(routes!(jobs::retry_job))
+        .routes(routes!(case_types::list_case_types))
+        .routes(routes!(case_types::get_case_type))
+        .routes(routes!(case_types::get_case_type_version))
+        .routes(routes!(case_types::save_case_type_version))
 }
 
 /// The platform API's routes, rooted at `/api/v1/platform`.

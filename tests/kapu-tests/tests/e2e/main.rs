@@ -6,6 +6,7 @@
 mod audit_crypto;
 mod auth;
 mod browser;
+mod case_types;
 mod cli;
 mod demo;
 mod identification;

@@ -1,0 +1,342 @@
+//! Server-side validation of submitted form values against a case type's fields.
+
+use chrono::NaiveDate;
+use rust_decimal::Decimal;
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value, json};
+
+use crate::definition::{Field, FieldKind, Limit};
+
+/// One field's problem in submitted values (or supplied facts).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct FieldProblem {
+    /// The field's path, e.g. `periods[1].from`.
+    pub path: String,
+    /// What is wrong, for the applicant.
+    pub message: String,
+}
+
+impl FieldProblem {
+    /// A problem at `path`.
+    pub fn new(path: &str, message: impl Into<String>) -> Self {
+        Self { path: path.to_owned(), message: message.into() }
+    }
+}
+
+impl std::fmt::Display for FieldProblem {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}: {}", self.path, self.message)
+    }
+}
+
+/// A Hungarian postal address.
+#[derive(Clone, Debug, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct Address {
+    /// Four-digit postcode.
+    pub postcode: String,
+    /// Settlement.
+    pub city: String,
+    /// Public place and house number.
+    pub street: String,
+}
+
+impl Address {
+    /// The Budapest district (1 to 23) the postcode belongs to, or 0 outside Budapest:
+    /// Budapest postcodes are `1DDx` with the district in the middle two digits.
+    pub fn district(&self) -> u32 {
+        let p = self.postcode.trim();
+        if p.len() == 4 && p.starts_with('1') && p.chars().all(|c| c.is_ascii_digit()) {
+            let d: u32 = p[1..3].parse().unwrap_or(0);
+            if (1..=23).contains(&d) {
+                return d;
+            }
+        }
+        0
+    }
+}
+
+/// Normalises a Hungarian vehicle registration number: `ABC-123` (the format until 2022)
+/// or `AA BB-123` (since 2022); spaces, hyphens and case in the input do not matter.
+pub fn normalise_registration(input: &str) -> Option<String> {
+    let s: String = input.chars().filter(|c| !matches!(c, ' ' | '-')).collect::<String>().to_uppercase();
+    let (letters, digits) = s.split_at(s.find(|c: char| c.is_ascii_digit()).unwrap_or(s.len()));
+    if digits.len() != 3 || !digits.chars().all(|c| c.is_ascii_digit()) || !letters.chars().all(|c| c.is_ascii_uppercase()) {
+        return None;
+    }
+    match letters.len() {
+        3 => Some(format!("{letters}-{digits}")),
+        4 => Some(format!("{} {}-{digits}", &letters[..2], &letters[2..])),
+        _ => None,
+    }
+}
+
+/// Resolves a date limit: `today`, `today+N`, `today-N` or `YYYY-MM-DD`.
+pub(crate) fn date_limit(l: &Limit, today: NaiveDate) -> Option<NaiveDate> {
+    let s = l.0.trim();
+    if let Some(rest) = s.strip_prefix("today") {
+        let rest = rest.trim();
+        if rest.is_empty() {
+            return Some(today);
+        }
+        let (sign, n) = rest.split_at(1);
+        let n: u64 = n.trim().parse().ok()?;
+        return match sign {
+            "+" => today.checked_add_days(chrono::Days::new(n)),
+            "-" => today.checked_sub_days(chrono::Days::new(n)),
+            _ => None,
+        };
+    }
+    NaiveDate::parse_from_str(s, "%Y-%m-%d").ok()
+}
+
+fn is_empty(v: &Value) -> bool {
+    match v {
+        Value::Null => true,
+        Value::String(s) => s.trim().is_empty(),
+        Value::Array(a) => a.is_empty(),
+        _ => false,
+    }
+}
+
+fn decimal_of(v: &Value) -> Option<Decimal> {
+    match v {
+        Value::Number(n) => n.to_string().parse().ok(),
+        Value::String(s) => s.trim().replace(' ', "").replace(',', ".").parse().ok(),
+        _ => None,
+    }
+}
+
+/// Checks submitted values against the form. Returns the normalised values (trimmed
+/// text, canonical registration numbers, numbers as JSON integers or decimal strings,
+/// addresses with their district) or every problem, each with its field's path.
+pub fn validate_form(fields: &[Field], input: &Value, today: NaiveDate) -> Result<Value, Vec<FieldProblem>> {
+    let mut problems = Vec::new();
+    let out = validate_object(fields, input, "", today, &mut problems);
+    if problems.is_empty() { Ok(out) } else { Err(problems) }
+}
+
+fn validate_object(fields: &[Field], input: &Value, path: &str, today: NaiveDate, problems: &mut Vec<FieldProblem>) -> Value {
+    let join = |name: &str| if path.is_empty() { name.to_owned() } else { format!("{path}.{name}") };
+    let Some(obj) = input.as_object() else {
+        problems.push(FieldProblem::new(if path.is_empty() { "application" } else { path }, "must be an object of field values"));
+        return Value::Null;
+    };
+    for k in obj.keys() {
+        if !fields.iter().any(|f| &f.name == k) {
+            problems.push(FieldProblem::new(&join(k), "is not a field of this form; it may be from an older version of the form"));
+        }
+    }
+    let mut out = Map::new();
+    for f in fields {
+        let p = join(&f.name);
+        let v = obj.get(&f.name).unwrap_or(&Value::Null);
+        if let Some(x) = validate_field(f, v, &p, today, problems) {
+            out.insert(f.name.clone(), x);
+        }
+    }
+    Value::Object(out)
+}
+
+fn validate_field(f: &Field, v: &Value, p: &str, today: NaiveDate, problems: &mut Vec<FieldProblem>) -> Option<Value> {
+    let mut err = |m: String| {
+        problems.push(FieldProblem::new(p, m));
+        None
+    };
+    if matches!(f.kind, FieldKind::Boolean) {
+        return match v {
+            Value::Null if f.required => err("must be ticked".into()),
+            Value::Null => Some(json!(false)),
+            Value::Bool(true) => Some(json!(true)),
+            Value::Bool(false) if f.required => err("must be ticked".into()),
+            Value::Bool(false) => Some(json!(false)),
+            _ => err("must be true or false".into()),
+        };
+    }
+    if matches!(f.kind, FieldKind::File | FieldKind::Group) {
+        let items = match v {
+            Value::Null => Vec::new(),
+            Value::Array(a) => a.clone(),
+            _ => return err("must be a list".into()),
+        };
+        let min = f.min_items.unwrap_or(u32::from(f.required)) as usize;
+        if items.len() < min {
+            return err(if min == 1 { "give at least one".into() } else { format!("give at least {min}") });
+        }
+        if let Some(max) = f.max_items
+            && items.len() > max as usize
+        {
+            return err(format!("give at most {max}"));
+        }
+        let mut out = Vec::new();
+        for (i, it) in items.iter().enumerate() {
+            let ip = format!("{p}[{i}]");
+            if f.kind == FieldKind::Group {
+                out.push(validate_object(&f.fields, it, &ip, today, problems));
+            } else if let Some(file) = validate_file(f, it, &ip, problems) {
+                out.push(file);
+            }
+        }
+        return Some(Value::Array(out));
+    }
+    if is_empty(v) {
+        return if f.required { err("is required".into()) } else { None };
+    }
+    match f.kind {
+        FieldKind::Text => {
+            let Some(s) = v.as_str() else { return err("must be text".into()) };
+            let s = s.trim();
+            let len = s.chars().count() as u32;
+            if let Some(min) = f.min_length
+                && len < min
+            {
+                return err(format!("must be at least {min} characters"));
+            }
+            if let Some(max) = f.max_length
+                && len > max
+            {
+                return err(format!("must be at most {max} characters"));
+            }
+            if let Some(pat) = &f.pattern
+                && let Ok(re) = regex::Regex::new(&format!("^(?:{pat})$"))
+                && !re.is_match(s)
+            {
+                return err("is not in the expected format".into());
+            }
+            Some(json!(s))
+        }
+        FieldKind::Number | FieldKind::Money => {
+            let Some(d) = decimal_of(v) else { return err("must be a number".into()) };
+            let decimals = f.decimals.unwrap_or(if f.kind == FieldKind::Money { 2 } else { 0 });
+            if d.normalize().scale() > decimals {
+                return err(if decimals == 0 { "must be a whole number".into() } else { format!("may have at most {decimals} decimals") });
+            }
+            if let Some(min) = f.min.as_ref().and_then(Limit::decimal)
+                && d < min
+            {
+                return err(format!("must be at least {min}"));
+            }
+            if let Some(max) = f.max.as_ref().and_then(Limit::decimal)
+                && d > max
+            {
+                return err(format!("must be at most {max}"));
+            }
+            if f.kind == FieldKind::Number && decimals == 0 {
+                let Ok(i) = i64::try_from(d.normalize().mantissa()) else { return err("is too large".into()) };
+                Some(json!(i))
+            } else {
+                Some(json!(d.normalize().to_string()))
+            }
+        }
+        FieldKind::Date => {
+            let Some(d) = v.as_str().and_then(|s| NaiveDate::parse_from_str(s.trim(), "%Y-%m-%d").ok()) else {
+                return err("must be a date, YYYY-MM-DD".into());
+            };
+            if let Some(min) = f.min.as_ref().and_then(|l| date_limit(l, today))
+                && d < min
+            {
+                return err(format!("must be on or after {min}"));
+            }
+            if let Some(max) = f.max.as_ref().and_then(|l| date_limit(l, today))
+                && d > max
+            {
+                return err(format!("must be on or before {max}"));
+            }
+            Some(json!(d.format("%Y-%m-%d").to_string()))
+        }
+        FieldKind::Choice => {
+            let Some(s) = v.as_str() else { return err("must be one of the options".into()) };
+            if !f.options.iter().any(|o| o.value == s) {
+                let values: Vec<&str> = f.options.iter().map(|o| o.value.as_str()).collect();
+                return err(format!("must be one of: {}", values.join(", ")));
+            }
+            Some(json!(s))
+        }
+        FieldKind::VehicleRegistration => {
+            let Some(s) = v.as_str() else { return err("must be text".into()) };
+            match normalise_registration(s) {
+                Some(r) => Some(json!(r)),
+                None => err("is not a Hungarian registration number (ABC-123, or AA BB-123 since 2022)".into()),
+            }
+        }
+        FieldKind::Address => {
+            let a: Address = match serde_json::from_value(v.clone()) {
+                Ok(a) => a,
+                Err(_) => return err("must have postcode, city and street".into()),
+            };
+            let mut ok = true;
+            let pc = a.postcode.trim();
+            if !(pc.len() == 4 && pc.chars().all(|c| c.is_ascii_digit()) && !pc.starts_with('0')) {
+                problems.push(FieldProblem::new(&format!("{p}.postcode"), "must be a four-digit Hungarian postcode"));
+                ok = false;
+            }
+            if a.city.trim().is_empty() {
+                problems.push(FieldProblem::new(&format!("{p}.city"), "is required"));
+                ok = false;
+            }
+            if a.street.trim().is_empty() {
+                problems.push(FieldProblem::new(&format!("{p}.street"), "is required"));
+                ok = false;
+            }
+            ok.then(|| json!({"postcode": pc, "city": a.city.trim(), "street": a.street.trim()}))
+        }
+        FieldKind::Boolean | FieldKind::File | FieldKind::Group => None,
+    }
+}
+
+fn validate_file(f: &Field, v: &Value, p: &str, problems: &mut Vec<FieldProblem>) -> Option<Value> {
+    let name = v.get("name").and_then(Value::as_str).unwrap_or("").trim();
+    let ct = v.get("content_type").and_then(Value::as_str).unwrap_or("").trim().to_ascii_lowercase();
+    let size = v.get("size").and_then(Value::as_u64);
+    let (Some(size), false, false) = (size, name.is_empty(), ct.is_empty()) else {
+        problems.push(FieldProblem::new(p, "must describe an uploaded file: name, content_type and size"));
+        return None;
+    };
+    if !f.accept.iter().any(|a| a.eq_ignore_ascii_case(&ct)) {
+        problems.push(FieldProblem::new(p, format!("{name}: files of type {ct} are not accepted; send {}", f.accept.join(", "))));
+        return None;
+    }
+    if let Some(kb) = f.max_size_kb
+        && size > u64::from(kb) * 1024
+    {
+        problems.push(FieldProblem::new(p, format!("{name} is larger than {kb} kB")));
+        return None;
+    }
+    Some(json!({"name": name, "content_type": ct, "size": size}))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn registrations() {
+        assert_eq!(normalise_registration("abc123").as_deref(), Some("ABC-123"));
+        assert_eq!(normalise_registration("ABC-123").as_deref(), Some("ABC-123"));
+        assert_eq!(normalise_registration("aa bb-123").as_deref(), Some("AA BB-123"));
+        assert_eq!(normalise_registration("AABB123").as_deref(), Some("AA BB-123"));
+        assert_eq!(normalise_registration("AB-123"), None);
+        assert_eq!(normalise_registration("ABC-12"), None);
+        assert_eq!(normalise_registration("ÁBC-123"), None);
+        assert_eq!(normalise_registration("ABCDE-123"), None);
+    }
+
+    #[test]
+    fn districts() {
+        let a = |pc: &str| Address { postcode: pc.into(), city: "Budapest".into(), street: "x".into() }.district();
+        assert_eq!(a("1126"), 12);
+        assert_eq!(a("1011"), 1);
+        assert_eq!(a("1239"), 23);
+        assert_eq!(a("2000"), 0);
+        assert_eq!(a("1x26"), 0);
+    }
+
+    #[test]
+    fn date_limits() {
+        let today = NaiveDate::from_ymd_opt(2026, 3, 2).unwrap();
+        assert_eq!(date_limit(&Limit("today+3".into()), today), NaiveDate::from_ymd_opt(2026, 3, 5));
+        assert_eq!(date_limit(&Limit("today".into()), today), Some(today));
+        assert_eq!(date_limit(&Limit("2026-01-01".into()), today), NaiveDate::from_ymd_opt(2026, 1, 1));
+        assert_eq!(date_limit(&Limit("tomorrow".into()), today), None);
+    }
+}

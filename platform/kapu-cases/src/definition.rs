@@ -90,28 +90,25 @@ pub enum ApplicantKind {
 pub struct Deadline {
     /// How many days.
     pub days: u16,
-    /// Count working days (Monday to Friday) instead of calendar days.
+    /// Count working days instead of calendar days.
     #[serde(default)]
     pub working_days: bool,
 }
 
 impl Deadline {
-    /// The last day of the deadline for a case that started on `start`. Working days skip
-    /// Saturdays and Sundays; public holidays are not known here yet.
-    pub fn due(&self, start: chrono::NaiveDate) -> chrono::NaiveDate {
-        use chrono::Datelike;
-        if !self.working_days {
-            return start + chrono::Days::new(u64::from(self.days));
+    /// The last day of the deadline for a case that started on `start`. Working days follow
+    /// the Hungarian calendar (weekends, public holidays and the decreed rearranged days),
+    /// which fails for a year whose decree is not on file rather than guess.
+    pub fn due(
+        &self,
+        start: chrono::NaiveDate,
+        calendar: &kapu_calendar::Calendar,
+    ) -> Result<chrono::NaiveDate, kapu_calendar::CalendarError> {
+        if self.working_days {
+            calendar.add_working_days(start, u32::from(self.days))
+        } else {
+            Ok(start + chrono::Days::new(u64::from(self.days)))
         }
-        let mut d = start;
-        let mut left = self.days;
-        while left > 0 {
-            d = d.succ_opt().unwrap_or(d);
-            if d.weekday().num_days_from_monday() < 5 {
-                left -= 1;
-            }
-        }
-        d
     }
 }
 

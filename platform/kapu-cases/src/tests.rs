@@ -260,10 +260,14 @@ fn evaluation_traces_the_deciding_rule_and_the_fee() {
 }
 
 #[test]
-fn working_day_deadlines_skip_weekends() {
+fn working_day_deadlines_follow_the_hungarian_calendar() {
+    let cal = kapu_calendar::Calendar::hungary();
+    let day = |m, d| NaiveDate::from_ymd_opt(2026, m, d).unwrap();
     let d = Deadline { days: 3, working_days: true };
-    // Thursday 2026-03-05 + 3 working days = Tuesday 2026-03-10.
-    assert_eq!(d.due(NaiveDate::from_ymd_opt(2026, 3, 5).unwrap()), NaiveDate::from_ymd_opt(2026, 3, 10).unwrap());
+    // Thursday 5 March + 3 working days = Tuesday 10 March (the weekend skipped).
+    assert_eq!(d.due(day(3, 5), &cal).unwrap(), day(3, 10));
+    // Thursday 2 April: Good Friday and Easter Monday are holidays, so Thursday 9 April.
+    assert_eq!(d.due(day(4, 2), &cal).unwrap(), day(4, 9));
     let d = Deadline { days: 8, working_days: false };
-    assert_eq!(d.due(NaiveDate::from_ymd_opt(2026, 3, 5).unwrap()), NaiveDate::from_ymd_opt(2026, 3, 13).unwrap());
+    assert_eq!(d.due(day(3, 5), &cal).unwrap(), day(3, 13));
 }

@@ -23,6 +23,7 @@ use crate::problem::{FieldError, Problem};
         (name = "tenant", description = "The tenant's overview, staff and jobs"),
         (name = "clients", description = "Clients' personal data (audited)"),
         (name = "audit", description = "The audit log"),
+        (name = "oidc", description = "Relying parties of the tenant's OpenID Provider and its signing keys"),
         (name = "platform", description = "Operators: sign-in, tenants, dead jobs"),
     )
 )]

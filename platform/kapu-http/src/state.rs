@@ -54,6 +54,7 @@ pub struct AppState {
     /// The central registry (SZL), for in-person identification; `None` when not configured.
     pub registry: Option<Arc<dyn kapu_clients::identification::Registry>>,
     pub(crate) limiter: Arc<crate::auth::IpLimiter>,
+    pub(crate) oidc_keys: Arc<kapu_oidc::keys::KeyCache>,
     pub(crate) templates: Arc<minijinja::Environment<'static>>,
 }
 
@@ -79,6 +80,7 @@ impl AppState {
             crypto,
             config: Arc::new(config),
             limiter,
+            oidc_keys: Arc::default(),
             registry: None,
             templates: Arc::new(crate::portal::templates()),
         }

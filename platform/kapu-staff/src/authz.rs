@@ -31,6 +31,8 @@ pub enum Permission {
     ManageJobs,
     /// List, create and change tenants.
     ManageTenants,
+    /// Register relying parties of the tenant's OpenID Provider and rotate its keys.
+    ManageRelyingParties,
 }
 
 impl Role {
@@ -58,7 +60,7 @@ impl Role {
         use Permission::*;
         match self {
             Self::Clerk => matches!(p, ViewOverview | ReadClients | WriteClients),
-            Self::Admin => matches!(p, ViewOverview | ReadClients | WriteClients | ManageStaff | ViewAudit | ManageJobs),
+            Self::Admin => matches!(p, ViewOverview | ReadClients | WriteClients | ManageStaff | ViewAudit | ManageJobs | ManageRelyingParties),
             Self::Operator => matches!(p, ManageTenants | ManageJobs),
         }
     }

@@ -4,6 +4,7 @@ pub mod audit;
 pub mod auth;
 pub mod clients;
 pub mod jobs;
+pub mod oidc;
 pub mod platform;
 pub mod staff;
 
@@ -45,6 +46,9 @@ pub(crate) fn tenant_api() -> OpenApiRouter<AppState> {
         .routes(routes!(audit::verify_audit))
         .routes(routes!(jobs::list_jobs))
         .routes(routes!(jobs::retry_job))
+        .routes(routes!(oidc::list_clients, oidc::create_client))
+        .routes(routes!(oidc::get_client, oidc::delete_client))
+        .routes(routes!(oidc::rotate_keys))
 }
 
 /// The platform API's routes, rooted at `/api/v1/platform`.
@@ -64,6 +68,7 @@ pub(crate) fn tenant_router(state: AppState) -> Router {
     let (api, _) = OpenApiRouter::new().nest("/api/v1", tenant_api()).split_for_parts();
     api.merge(crate::openapi::docs_router())
         .merge(crate::portal::routes())
+        .merge(crate::oidc::routes())
         .route("/api/v1", get(|| async { Redirect::temporary("v1/docs/") }))
         .fallback_service(tower::service_fn({
             let state = state.clone();

@@ -11,6 +11,7 @@ mod demo;
 mod identification;
 mod isolation;
 mod jobs;
+mod oidc;
 mod organisations;
 mod portal_accounts;
 mod problems;

@@ -3,6 +3,7 @@
 //! library to boot the very same server.
 
 pub mod bench;
+pub mod bench_oidc;
 pub mod demo;
 pub mod settings;
 pub mod tenant_config;

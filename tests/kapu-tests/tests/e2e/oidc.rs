@@ -553,3 +553,44 @@ async fn tokens_of_one_tenant_are_refused_by_another_and_keys_rotate() -> Result
     kit.stop().await;
     Ok(())
 }
+
+#[tokio::test]
+async fn a_relying_party_we_did_not_write_signs_in_through_chromium() -> Result<()> {
+    let root = kapu_testkit::workspace_root();
+    let browser = root.join("tests/browser");
+    if !browser.join("node_modules/openid-client").exists() {
+        bail!("run `npm ci --prefix tests/browser` first (the test script does)");
+    }
+    let kit = Kit::start().await?;
+    let t = kit.tenant("interop", "Interop Község").await?;
+    citizen(&kit, &t, "Interop Ilona", "ilona@example.hu").await?;
+    let port = std::net::TcpListener::bind("127.0.0.1:0")?.local_addr()?.port();
+    let rp_base = format!("http://127.0.0.1:{port}");
+    let admin = kit.admin(&t).await?;
+    let rp = register_rp(
+        &admin,
+        json!({
+            "name": "Interop RP", "kind": "confidential", "redirect_uris": [format!("{rp_base}/callback")],
+            "post_logout_redirect_uris": [format!("{rp_base}/signed-out")], "allowed_scopes": ["openid", "profile", "email"],
+        }),
+    )
+    .await?;
+    let out = tokio::process::Command::new("node")
+        .arg("--test")
+        .arg(browser.join("oidc-interop.test.mjs"))
+        .current_dir(&root)
+        .env("KAPU_OIDC_ISSUER", format!("{}/t/interop", kit.base))
+        .env("KAPU_OIDC_CLIENT_ID", &rp.client_id)
+        .env("KAPU_OIDC_CLIENT_SECRET", rp.secret.as_deref().unwrap())
+        .env("KAPU_OIDC_RP_PORT", port.to_string())
+        .env("KAPU_OIDC_EMAIL", "ilona@example.hu")
+        .env("KAPU_OIDC_PASSWORD", PASSWORD)
+        .stdin(std::process::Stdio::null())
+        .output()
+        .await?;
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    println!("{stdout}\n{}", String::from_utf8_lossy(&out.stderr));
+    assert!(out.status.success() && stdout.contains("# pass 1") && stdout.contains("# fail 0"), "the interop test failed (output above)");
+    kit.stop().await;
+    Ok(())
+}

@@ -312,7 +312,13 @@ async fn authorize_post(
 
 /// Checks the request, then sends the person to sign in, to the consent screen, or back
 /// to the relying party with a code.
-async fn authorize(state: &AppState, t: &ResolvedTenant, headers: &HeaderMap, lang: &str, req: AuthorizationRequest) -> Result<Response, ApiError> {
+async fn authorize(
+    state: &AppState,
+    t: &ResolvedTenant,
+    headers: &HeaderMap,
+    lang: &str,
+    req: AuthorizationRequest,
+) -> Result<Response, ApiError> {
     let now = Utc::now();
     let iss = issuer(state, headers, t);
     let mut tx = state.db.tenant_tx(&t.tenant).await?;
@@ -356,7 +362,14 @@ fn code_redirect(iss: &str, auth: &ValidAuthorization, code: &str) -> Response {
     redirect_with(&auth.redirect_uri, &p)
 }
 
-fn auth_failure(state: &AppState, t: &ResolvedTenant, lang: &str, iss: &str, req: &AuthorizationRequest, e: OidcError) -> Result<Response, ApiError> {
+fn auth_failure(
+    state: &AppState,
+    t: &ResolvedTenant,
+    lang: &str,
+    iss: &str,
+    req: &AuthorizationRequest,
+    e: OidcError,
+) -> Result<Response, ApiError> {
     match e {
         OidcError::BadAuthorizationRequest(why) => {
             let key = match why {
@@ -437,13 +450,17 @@ fn credentials(headers: &HeaderMap, f: &Fields) -> Result<ClientCredentials, Res
     match basic {
         Some(b) => {
             if f.contains_key("client_secret") {
-                return Err(oauth_error(OAuthCode::InvalidRequest, "use one client authentication method, not both HTTP Basic and client_secret"));
+                return Err(oauth_error(
+                    OAuthCode::InvalidRequest,
+                    "use one client authentication method, not both HTTP Basic and client_secret",
+                ));
             }
             let bad = || oauth_error(OAuthCode::InvalidClient, "the HTTP Basic credentials do not decode");
             let raw = base64::engine::general_purpose::STANDARD.decode(b).map_err(|_| bad())?;
             let raw = String::from_utf8(raw).map_err(|_| bad())?;
             let (id, secret) = raw.split_once(':').ok_or_else(bad)?;
-            let dec = |s: &str| url::form_urlencoded::parse(format!("x={s}").as_bytes()).next().map(|(_, v)| v.into_owned()).unwrap_or_default();
+            let dec =
+                |s: &str| url::form_urlencoded::parse(format!("x={s}").as_bytes()).next().map(|(_, v)| v.into_owned()).unwrap_or_default();
             let id = dec(id);
             if f.get("client_id").is_some_and(|c| *c != id) {
                 return Err(oauth_error(OAuthCode::InvalidRequest, "client_id in the form differs from the HTTP Basic one"));
@@ -497,7 +514,9 @@ async fn token(
                 let keys = tenant_keys(&state, &t, &mut tx).await?;
                 flow::refresh(&mut tx, Issuer { url: &iss, keys: &keys }, &party, rt, get("scope"), now).await
             }
-            None => Err(OidcError::OAuth { code: OAuthCode::InvalidRequest, description: "refresh_token is missing".into(), commit: false }),
+            None => {
+                Err(OidcError::OAuth { code: OAuthCode::InvalidRequest, description: "refresh_token is missing".into(), commit: false })
+            }
         },
         None => Err(OidcError::OAuth { code: OAuthCode::InvalidRequest, description: "grant_type is missing".into(), commit: false }),
         Some(g) => Err(OidcError::OAuth {
@@ -526,7 +545,11 @@ fn bearer_error(iss: &str, code: Option<OAuthCode>, description: &str) -> Respon
     res
 }
 
-async fn userinfo(State(state): State<AppState>, Extension(t): Extension<ResolvedTenant>, headers: HeaderMap) -> Result<Response, ApiError> {
+async fn userinfo(
+    State(state): State<AppState>,
+    Extension(t): Extension<ResolvedTenant>,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
     let now = Utc::now();
     let iss = issuer(&state, &headers, &t);
     let token = headers.get(header::AUTHORIZATION).and_then(|v| v.to_str().ok()).and_then(|v| {
@@ -653,11 +676,7 @@ async fn logout_target(
         }
         None => None,
     };
-    Ok(Ok(LogoutTarget {
-        uri,
-        state: f.get("state").cloned(),
-        hint_sub: hint.as_ref().and_then(|c| c["sub"].as_str().map(str::to_owned)),
-    }))
+    Ok(Ok(LogoutTarget { uri, state: f.get("state").cloned(), hint_sub: hint.as_ref().and_then(|c| c["sub"].as_str().map(str::to_owned)) }))
 }
 
 fn logged_out(state: &AppState, t: &ResolvedTenant, lang: &str, target: &LogoutTarget) -> Response {

@@ -40,11 +40,7 @@ pub async fn userinfo(tx: &mut TenantTx, ring: &Keyring, grant: &AccessGrant, no
         let access = kapu_clients::Access { actor: &actor, reason: &reason };
         if let Some(client) = kapu_clients::get(tx, ring, access, client_id, now).await? {
             if has("address") {
-                let chosen = client
-                    .addresses
-                    .iter()
-                    .find(|a| a.kind == AddressKind::Permanent)
-                    .or_else(|| client.addresses.first());
+                let chosen = client.addresses.iter().find(|a| a.kind == AddressKind::Permanent).or_else(|| client.addresses.first());
                 if let Some(a) = chosen {
                     c.insert(
                         "address".into(),
@@ -68,7 +64,10 @@ pub async fn userinfo(tx: &mut TenantTx, ring: &Keyring, grant: &AccessGrant, no
                 c.insert("family_name".into(), json!(id.family_name));
                 c.insert("given_name".into(), json!(id.given_name));
                 c.insert("birthdate".into(), json!(id.birth_date.format("%Y-%m-%d").to_string()));
-                c.insert("kapu_birth_name".into(), json!(id.birth_name.as_deref().unwrap_or(&format!("{} {}", id.family_name, id.given_name))));
+                c.insert(
+                    "kapu_birth_name".into(),
+                    json!(id.birth_name.as_deref().unwrap_or(&format!("{} {}", id.family_name, id.given_name))),
+                );
                 c.insert("kapu_mother_birth_name".into(), json!(id.mother_birth_name));
                 c.insert("kapu_birth_place".into(), json!(id.birth_place));
             }

@@ -94,7 +94,9 @@ pub async fn check_authorization(tx: &mut TenantTx, req: &AuthorizationRequest) 
     match req.response_type.as_deref() {
         Some("code") => {}
         None => return Err(oauth(OAuthCode::InvalidRequest, "response_type is missing; use code")),
-        Some(other) => return Err(oauth(OAuthCode::UnsupportedResponseType, format!("response_type {other:?} is not supported; use code"))),
+        Some(other) => {
+            return Err(oauth(OAuthCode::UnsupportedResponseType, format!("response_type {other:?} is not supported; use code")));
+        }
     }
     let scopes: Vec<String> = req.scope.as_deref().unwrap_or("").split_ascii_whitespace().map(str::to_owned).collect();
     if !scopes.iter().any(|s| s == "openid") {
@@ -117,10 +119,15 @@ pub async fn check_authorization(tx: &mut TenantTx, req: &AuthorizationRequest) 
         (Some(_), None) | (Some(_), Some("plain")) => {
             return Err(oauth(OAuthCode::InvalidRequest, "code_challenge_method must be S256; plain is not accepted"));
         }
-        (Some(_), Some(m)) => return Err(oauth(OAuthCode::InvalidRequest, format!("code_challenge_method {m:?} is not supported; use S256"))),
+        (Some(_), Some(m)) => {
+            return Err(oauth(OAuthCode::InvalidRequest, format!("code_challenge_method {m:?} is not supported; use S256")));
+        }
         (None, Some(_)) => return Err(oauth(OAuthCode::InvalidRequest, "code_challenge_method without code_challenge")),
         (None, None) if party.kind == ClientKind::Public => {
-            return Err(oauth(OAuthCode::InvalidRequest, "a public client must use PKCE: send code_challenge with code_challenge_method=S256"));
+            return Err(oauth(
+                OAuthCode::InvalidRequest,
+                "a public client must use PKCE: send code_challenge with code_challenge_method=S256",
+            ));
         }
         (None, None) => None,
     };
@@ -303,11 +310,16 @@ async fn issue_tokens(
 }
 
 async fn revoke_grant(tx: &mut TenantTx, grant: Uuid, now: DateTime<Utc>) -> Result<(), OidcError> {
-    sqlx::query("UPDATE oidc_grant SET revoked_at = COALESCE(revoked_at, $2) WHERE id = $1").bind(grant).bind(now).execute(tx.conn()).await?;
+    sqlx::query("UPDATE oidc_grant SET revoked_at = COALESCE(revoked_at, $2) WHERE id = $1")
+        .bind(grant)
+        .bind(now)
+        .execute(tx.conn())
+        .await?;
     Ok(())
 }
 
-type CodeRow = (Uuid, String, String, Option<String>, Option<String>, DateTime<Utc>, Uuid, Vec<String>, DateTime<Utc>, Option<DateTime<Utc>>);
+type CodeRow =
+    (Uuid, String, String, Option<String>, Option<String>, DateTime<Utc>, Uuid, Vec<String>, DateTime<Utc>, Option<DateTime<Utc>>);
 
 /// Exchanges an authorization code (grant type `authorization_code`) for tokens.
 pub async fn exchange_code(
@@ -379,7 +391,8 @@ pub async fn exchange_code(
     issue_tokens(tx, issuer, party, &grant, nonce.as_deref(), now).await
 }
 
-type RefreshRow = (Uuid, Vec<String>, DateTime<Utc>, Option<DateTime<Utc>>, Option<DateTime<Utc>>, String, Uuid, DateTime<Utc>, Option<DateTime<Utc>>);
+type RefreshRow =
+    (Uuid, Vec<String>, DateTime<Utc>, Option<DateTime<Utc>>, Option<DateTime<Utc>>, String, Uuid, DateTime<Utc>, Option<DateTime<Utc>>);
 
 /// Uses a refresh token (grant type `refresh_token`): rotates it and issues new tokens. A
 /// token that was already rotated means it leaked: the whole grant is revoked.

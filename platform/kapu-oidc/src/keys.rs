@@ -96,10 +96,13 @@ impl TenantKeys {
         let sig = match signer {
             Signer::Rsa(k) => {
                 let mut sig = vec![0u8; k.public().modulus_len()];
-                k.sign(&RSA_PKCS1_SHA256, &self.rng, input.as_bytes(), &mut sig).map_err(|_| OidcError::Signing("RSA signing failed".into()))?;
+                k.sign(&RSA_PKCS1_SHA256, &self.rng, input.as_bytes(), &mut sig)
+                    .map_err(|_| OidcError::Signing("RSA signing failed".into()))?;
                 sig
             }
-            Signer::Ec(k) => k.sign(&self.rng, input.as_bytes()).map_err(|_| OidcError::Signing("ECDSA signing failed".into()))?.as_ref().to_vec(),
+            Signer::Ec(k) => {
+                k.sign(&self.rng, input.as_bytes()).map_err(|_| OidcError::Signing("ECDSA signing failed".into()))?.as_ref().to_vec()
+            }
         };
         input.push('.');
         input.push_str(&b64url(&sig));
@@ -195,7 +198,8 @@ async fn load(tx: &mut TenantTx, ring: &Keyring, now: DateTime<Utc>) -> Result<T
             let signer = match alg {
                 Alg::RS256 => Signer::Rsa(RsaKeyPair::from_der(&der).map_err(|e| OidcError::Signing(e.to_string()))?),
                 Alg::ES256 => Signer::Ec(
-                    EcdsaKeyPair::from_pkcs8(&ECDSA_P256_SHA256_FIXED_SIGNING, &der, &rng).map_err(|e| OidcError::Signing(e.to_string()))?,
+                    EcdsaKeyPair::from_pkcs8(&ECDSA_P256_SHA256_FIXED_SIGNING, &der, &rng)
+                        .map_err(|e| OidcError::Signing(e.to_string()))?,
                 ),
             };
             signers.insert(alg, (r.kid.clone(), signer));
@@ -241,7 +245,8 @@ fn generate(alg: Alg) -> Result<(Vec<u8>, Value), OidcError> {
         }
         Alg::ES256 => {
             let rng = SystemRandom::new();
-            let pkcs8 = EcdsaKeyPair::generate_pkcs8(&ECDSA_P256_SHA256_FIXED_SIGNING, &rng).map_err(|e| OidcError::Signing(e.to_string()))?;
+            let pkcs8 =
+                EcdsaKeyPair::generate_pkcs8(&ECDSA_P256_SHA256_FIXED_SIGNING, &rng).map_err(|e| OidcError::Signing(e.to_string()))?;
             let pair = EcdsaKeyPair::from_pkcs8(&ECDSA_P256_SHA256_FIXED_SIGNING, pkcs8.as_ref(), &rng)
                 .map_err(|e| OidcError::Signing(e.to_string()))?;
             use ring::signature::KeyPair;

@@ -189,7 +189,8 @@ pub async fn register(tx: &mut TenantTx, new: NewRelyingParty, now: DateTime<Utc
 
 /// All relying parties, oldest first.
 pub async fn list(tx: &mut TenantTx) -> Result<Vec<RelyingParty>, OidcError> {
-    let rows: Vec<Row> = sqlx::query_as(&format!("SELECT {COLS} FROM oidc_client ORDER BY created_at, client_id")).fetch_all(tx.conn()).await?;
+    let rows: Vec<Row> =
+        sqlx::query_as(&format!("SELECT {COLS} FROM oidc_client ORDER BY created_at, client_id")).fetch_all(tx.conn()).await?;
     Ok(rows.into_iter().map(|r| r.party().0).collect())
 }
 
@@ -199,7 +200,8 @@ pub async fn get(tx: &mut TenantTx, client_id: &str) -> Result<Option<RelyingPar
 }
 
 async fn fetch(tx: &mut TenantTx, client_id: &str) -> Result<Option<(RelyingParty, Option<Vec<u8>>)>, OidcError> {
-    let row: Option<Row> = sqlx::query_as(&format!("SELECT {COLS} FROM oidc_client WHERE client_id = $1")).bind(client_id).fetch_optional(tx.conn()).await?;
+    let row: Option<Row> =
+        sqlx::query_as(&format!("SELECT {COLS} FROM oidc_client WHERE client_id = $1")).bind(client_id).fetch_optional(tx.conn()).await?;
     Ok(row.map(Row::party))
 }
 

@@ -60,7 +60,9 @@ impl Role {
         use Permission::*;
         match self {
             Self::Clerk => matches!(p, ViewOverview | ReadClients | WriteClients),
-            Self::Admin => matches!(p, ViewOverview | ReadClients | WriteClients | ManageStaff | ViewAudit | ManageJobs | ManageRelyingParties),
+            Self::Admin => {
+                matches!(p, ViewOverview | ReadClients | WriteClients | ManageStaff | ViewAudit | ManageJobs | ManageRelyingParties)
+            }
             Self::Operator => matches!(p, ManageTenants | ManageJobs),
         }
     }

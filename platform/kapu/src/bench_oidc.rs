@@ -68,7 +68,8 @@ pub async fn run(mut settings: Settings, opts: BenchOpts) -> Result<()> {
     };
     let mut tx = db.tenant_tx(&tenant).await?;
     let reg = kapu_clients::account::Registration { display_name: "Bench Béla".into(), email: EMAIL.into(), password: PASSWORD.into() };
-    kapu_clients::account::register(&mut tx, reg, &kapu_clients::account::Mailing { tenant_name: "OIDC Bench", link: &link }, Utc::now()).await?;
+    kapu_clients::account::register(&mut tx, reg, &kapu_clients::account::Mailing { tenant_name: "OIDC Bench", link: &link }, Utc::now())
+        .await?;
     let t = token.lock().unwrap_or_else(|e| e.into_inner()).clone();
     kapu_clients::account::verify_email(&mut tx, &t, Utc::now()).await?;
     let (rp, secret) = kapu_oidc::registry::register(
@@ -125,7 +126,8 @@ pub async fn run(mut settings: Settings, opts: BenchOpts) -> Result<()> {
     println!("Kapu: {} clients for {} s …", opts.clients, opts.seconds);
     let kapu = load(dir, &["kapu", &kapu_issuer, &rp.client_id, &secret, REDIRECT, EMAIL, PASSWORD, &c, &s]).await?;
     println!("oidc-provider: {} clients for {} s …", opts.clients, opts.seconds);
-    let op = load(dir, &["oidc-provider", &op_issuer, "bench", "bench-secret-bench-secret-bench-secret", REDIRECT, "-", "-", &c, &s]).await?;
+    let op =
+        load(dir, &["oidc-provider", &op_issuer, "bench", "bench-secret-bench-secret-bench-secret", REDIRECT, "-", "-", &c, &s]).await?;
     let _ = provider.kill().await;
     let _ = stop_tx.send(true);
     server.await??;
@@ -135,7 +137,10 @@ pub async fn run(mut settings: Settings, opts: BenchOpts) -> Result<()> {
     }
 
     println!();
-    println!("OIDC benchmark ({} clients, {} s each; authorize with a session + token + userinfo, RS256, PKCE)", opts.clients, opts.seconds);
+    println!(
+        "OIDC benchmark ({} clients, {} s each; authorize with a session + token + userinfo, RS256, PKCE)",
+        opts.clients, opts.seconds
+    );
     let row = |name: &str, v: &Value| {
         println!(
             "  {name:<14} {:>8.1} flows/s  p50 {:>6.2} ms  p99 {:>6.2} ms  ({} flows)",

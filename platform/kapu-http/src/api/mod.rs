@@ -46,8 +46,8 @@ pub(crate) fn tenant_api() -> OpenApiRouter<AppState> {
         .routes(routes!(audit::verify_audit))
         .routes(routes!(jobs::list_jobs))
         .routes(routes!(jobs::retry_job))
-        .routes(routes!(oidc::list_clients, oidc::create_client))
-        .routes(routes!(oidc::get_client, oidc::delete_client))
+        .routes(routes!(oidc::list_relying_parties, oidc::create_relying_party))
+        .routes(routes!(oidc::get_relying_party, oidc::delete_relying_party))
         .routes(routes!(oidc::rotate_keys))
 }
 

@@ -122,7 +122,7 @@ const P401: &str = "application/problem+json";
 /// The tenant's relying parties.
 #[utoipa::path(get, path = "/oidc/clients", tag = "oidc",
     responses((status = 200, body = RelyingPartyList), (status = 401, body = Problem, content_type = P401), (status = 403, body = Problem, content_type = P401)))]
-pub async fn list_clients(s: SignedIn) -> Result<Json<RelyingPartyList>, ApiError> {
+pub async fn list_relying_parties(s: SignedIn) -> Result<Json<RelyingPartyList>, ApiError> {
     s.require(Permission::ManageRelyingParties)?;
     let SignedIn(mut a) = s;
     let parties = kapu_oidc::registry::list(a.tx.tenant()?).await?;
@@ -133,7 +133,10 @@ pub async fn list_clients(s: SignedIn) -> Result<Json<RelyingPartyList>, ApiErro
 /// Register a relying party.
 #[utoipa::path(post, path = "/oidc/clients", tag = "oidc", request_body = NewRelyingPartyRequest,
     responses((status = 201, body = RegisteredRelyingParty), (status = 401, body = Problem, content_type = P401), (status = 403, body = Problem, content_type = P401), (status = 422, body = Problem, content_type = P401)))]
-pub async fn create_client(s: SignedIn, Json(req): Json<NewRelyingPartyRequest>) -> Result<(StatusCode, Json<RegisteredRelyingParty>), ApiError> {
+pub async fn create_relying_party(
+    s: SignedIn,
+    Json(req): Json<NewRelyingPartyRequest>,
+) -> Result<(StatusCode, Json<RegisteredRelyingParty>), ApiError> {
     s.require(Permission::ManageRelyingParties)?;
     let SignedIn(mut a) = s;
     let new = NewRelyingParty {
@@ -158,7 +161,7 @@ pub async fn create_client(s: SignedIn, Json(req): Json<NewRelyingPartyRequest>)
 /// One relying party.
 #[utoipa::path(get, path = "/oidc/clients/{client_id}", tag = "oidc", params(("client_id" = String, Path)),
     responses((status = 200, body = RelyingPartyView), (status = 401, body = Problem, content_type = P401), (status = 403, body = Problem, content_type = P401), (status = 404, body = Problem, content_type = P401)))]
-pub async fn get_client(s: SignedIn, Path(client_id): Path<String>) -> Result<Json<RelyingPartyView>, ApiError> {
+pub async fn get_relying_party(s: SignedIn, Path(client_id): Path<String>) -> Result<Json<RelyingPartyView>, ApiError> {
     s.require(Permission::ManageRelyingParties)?;
     let SignedIn(mut a) = s;
     let party = kapu_oidc::registry::get(a.tx.tenant()?, &client_id).await?;
@@ -169,7 +172,7 @@ pub async fn get_client(s: SignedIn, Path(client_id): Path<String>) -> Result<Js
 /// Remove a relying party with its consents and tokens.
 #[utoipa::path(delete, path = "/oidc/clients/{client_id}", tag = "oidc", params(("client_id" = String, Path)),
     responses((status = 204), (status = 401, body = Problem, content_type = P401), (status = 403, body = Problem, content_type = P401), (status = 404, body = Problem, content_type = P401)))]
-pub async fn delete_client(s: SignedIn, Path(client_id): Path<String>) -> Result<StatusCode, ApiError> {
+pub async fn delete_relying_party(s: SignedIn, Path(client_id): Path<String>) -> Result<StatusCode, ApiError> {
     s.require(Permission::ManageRelyingParties)?;
     let SignedIn(mut a) = s;
     if !kapu_oidc::registry::delete(a.tx.tenant()?, &client_id).await? {

@@ -194,7 +194,13 @@ async fn exchange(kit: &Kit, slug: &str, rp: &Rp, code: &str, verifier: &str) ->
         kit,
         slug,
         rp,
-        &[("grant_type", "authorization_code"), ("code", code), ("redirect_uri", REDIRECT), ("code_verifier", verifier), ("client_id", &rp.client_id)],
+        &[
+            ("grant_type", "authorization_code"),
+            ("code", code),
+            ("redirect_uri", REDIRECT),
+            ("code_verifier", verifier),
+            ("client_id", &rp.client_id),
+        ],
     )
     .await
 }
@@ -323,7 +329,8 @@ async fn a_citizen_signs_in_to_a_relying_party_with_code_pkce_and_consent() -> R
     let (status, reuse) = token(&kit, "opa", &rp, &[("grant_type", "refresh_token"), ("refresh_token", rt1)]).await?;
     assert_eq!((status, err(&reuse)), (400, "invalid_grant"));
     assert!(reuse["error_description"].as_str().unwrap().contains("already used"), "{reuse}");
-    let (status, dead) = token(&kit, "opa", &rp, &[("grant_type", "refresh_token"), ("refresh_token", r2["refresh_token"].as_str().unwrap())]).await?;
+    let (status, dead) =
+        token(&kit, "opa", &rp, &[("grant_type", "refresh_token"), ("refresh_token", r2["refresh_token"].as_str().unwrap())]).await?;
     assert_eq!((status, err(&dead)), (400, "invalid_grant"), "the rotated token died with the grant");
     assert_eq!(userinfo(&kit, "opa", r2["access_token"].as_str().unwrap()).await?.0, 401);
     assert_eq!(userinfo(&kit, "opa", tokens["access_token"].as_str().unwrap()).await?.0, 401);
@@ -411,7 +418,8 @@ async fn every_bad_input_gets_its_own_error_and_changes_nothing() -> Result<()> 
     let (_, loc, _) = b.post("/t/opb/oidc/consent", &form).await?;
     assert_eq!(query(&loc.unwrap())["error"], "access_denied");
     // A consent post without the session's token is refused.
-    let forged: Vec<_> = hidden_fields(&consent).into_iter().filter(|(k, _)| k != "csrf").chain([("decision".into(), "allow".into())]).collect();
+    let forged: Vec<_> =
+        hidden_fields(&consent).into_iter().filter(|(k, _)| k != "csrf").chain([("decision".into(), "allow".into())]).collect();
     assert_eq!(b.post("/t/opb/oidc/consent", &forged).await?.0, 403);
 
     let q = get_code(&b, &authorize_url(&b, &rp, "openid email", Some(&challenge), &[])).await?;
@@ -469,10 +477,22 @@ async fn every_bad_input_gets_its_own_error_and_changes_nothing() -> Result<()> 
 
     // Registration refusals are problems on the API.
     for (body, field) in [
-        (json!({ "name": "X", "kind": "public", "redirect_uris": ["http://example.com/cb"], "allowed_scopes": ["openid"] }), "redirect_uris"),
-        (json!({ "name": "X", "kind": "public", "redirect_uris": ["https://example.com/cb#x"], "allowed_scopes": ["openid"] }), "redirect_uris"),
-        (json!({ "name": "X", "kind": "public", "redirect_uris": ["https://example.com/cb"], "allowed_scopes": ["email"] }), "allowed_scopes"),
-        (json!({ "name": "X", "kind": "public", "redirect_uris": ["https://example.com/cb"], "allowed_scopes": ["openid", "root"] }), "allowed_scopes"),
+        (
+            json!({ "name": "X", "kind": "public", "redirect_uris": ["http://example.com/cb"], "allowed_scopes": ["openid"] }),
+            "redirect_uris",
+        ),
+        (
+            json!({ "name": "X", "kind": "public", "redirect_uris": ["https://example.com/cb#x"], "allowed_scopes": ["openid"] }),
+            "redirect_uris",
+        ),
+        (
+            json!({ "name": "X", "kind": "public", "redirect_uris": ["https://example.com/cb"], "allowed_scopes": ["email"] }),
+            "allowed_scopes",
+        ),
+        (
+            json!({ "name": "X", "kind": "public", "redirect_uris": ["https://example.com/cb"], "allowed_scopes": ["openid", "root"] }),
+            "allowed_scopes",
+        ),
         (json!({ "name": " ", "kind": "public", "redirect_uris": ["https://example.com/cb"], "allowed_scopes": ["openid"] }), "name"),
     ] {
         let r = admin.post("/api/v1/oidc/clients", &body).await?;
@@ -543,7 +563,9 @@ async fn tokens_of_one_tenant_are_refused_by_another_and_keys_rotate() -> Result
     assert_eq!(jwks["keys"].as_array().unwrap().len(), 4);
     // Once the old tokens have expired, a later rotation drops the old keys.
     let mut tx = kit.db.tenant_tx(&ta.tenant).await?;
-    sqlx::query("UPDATE oidc_signing_key SET retired_at = now() - interval '1 hour' WHERE retired_at IS NOT NULL").execute(tx.conn()).await?;
+    sqlx::query("UPDATE oidc_signing_key SET retired_at = now() - interval '1 hour' WHERE retired_at IS NOT NULL")
+        .execute(tx.conn())
+        .await?;
     tx.commit().await?;
     admin.post("/api/v1/oidc/keys/rotate", &json!({})).await?.expect_status(200)?;
     let jwks: Value = reqwest::get(format!("{}/t/opc/oidc/jwks", kit.base)).await?.json().await?;

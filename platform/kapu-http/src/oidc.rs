@@ -442,7 +442,7 @@ async fn consent(
 
 /// Client credentials from HTTP Basic (form-encoded id and secret, RFC 6749 §2.3.1) or
 /// the form; using both is refused.
-fn credentials(headers: &HeaderMap, f: &Fields) -> Result<ClientCredentials, Response> {
+fn credentials(headers: &HeaderMap, f: &Fields) -> Result<ClientCredentials, (OAuthCode, &'static str)> {
     let basic = headers.get(header::AUTHORIZATION).and_then(|v| v.to_str().ok()).and_then(|v| {
         let (scheme, rest) = v.split_once(' ')?;
         scheme.eq_ignore_ascii_case("basic").then(|| rest.trim().to_owned())
@@ -450,12 +450,9 @@ fn credentials(headers: &HeaderMap, f: &Fields) -> Result<ClientCredentials, Res
     match basic {
         Some(b) => {
             if f.contains_key("client_secret") {
-                return Err(oauth_error(
-                    OAuthCode::InvalidRequest,
-                    "use one client authentication method, not both HTTP Basic and client_secret",
-                ));
+                return Err((OAuthCode::InvalidRequest, "use one client authentication method, not both HTTP Basic and client_secret"));
             }
-            let bad = || oauth_error(OAuthCode::InvalidClient, "the HTTP Basic credentials do not decode");
+            let bad = || (OAuthCode::InvalidClient, "the HTTP Basic credentials do not decode");
             let raw = base64::engine::general_purpose::STANDARD.decode(b).map_err(|_| bad())?;
             let raw = String::from_utf8(raw).map_err(|_| bad())?;
             let (id, secret) = raw.split_once(':').ok_or_else(bad)?;
@@ -463,7 +460,7 @@ fn credentials(headers: &HeaderMap, f: &Fields) -> Result<ClientCredentials, Res
                 |s: &str| url::form_urlencoded::parse(format!("x={s}").as_bytes()).next().map(|(_, v)| v.into_owned()).unwrap_or_default();
             let id = dec(id);
             if f.get("client_id").is_some_and(|c| *c != id) {
-                return Err(oauth_error(OAuthCode::InvalidRequest, "client_id in the form differs from the HTTP Basic one"));
+                return Err((OAuthCode::InvalidRequest, "client_id in the form differs from the HTTP Basic one"));
             }
             Ok(ClientCredentials { client_id: Some(id), secret: Some(dec(secret)) })
         }
@@ -491,7 +488,7 @@ async fn token(
     };
     let creds = match credentials(&headers, &f) {
         Ok(c) => c,
-        Err(r) => return Ok(r),
+        Err((code, why)) => return Ok(oauth_error(code, why)),
     };
     let mut tx = state.db.tenant_tx(&t.tenant).await?;
     let party = match registry::authenticate(&mut tx, &creds).await {
@@ -582,7 +579,7 @@ async fn revoke(
     };
     let creds = match credentials(&headers, &f) {
         Ok(c) => c,
-        Err(r) => return Ok(r),
+        Err((code, why)) => return Ok(oauth_error(code, why)),
     };
     let mut tx = state.db.tenant_tx(&t.tenant).await?;
     let party = match registry::authenticate(&mut tx, &creds).await {
@@ -610,7 +607,7 @@ async fn introspect(
     };
     let creds = match credentials(&headers, &f) {
         Ok(c) => c,
-        Err(r) => return Ok(r),
+        Err((code, why)) => return Ok(oauth_error(code, why)),
     };
     let mut tx = state.db.tenant_tx(&t.tenant).await?;
     let party = match registry::authenticate(&mut tx, &creds).await {

@@ -54,10 +54,8 @@ pub async fn userinfo(tx: &mut TenantTx, ring: &Keyring, grant: &AccessGrant, no
                     );
                 }
             }
-            if has("phone") {
-                if let Some(p) = &client.phone {
-                    c.insert("phone_number".into(), json!(p));
-                }
+            if let (true, Some(p)) = (has("phone"), &client.phone) {
+                c.insert("phone_number".into(), json!(p));
             }
             if has("kapu_identity") {
                 let id = &client.identity;

@@ -446,6 +446,9 @@ pub async fn refresh(
     issue_tokens(tx, issuer, party, &grant, None, now).await
 }
 
+/// Account, client, scopes, issued, expires.
+type TokenRow = (Uuid, String, Vec<String>, DateTime<Utc>, DateTime<Utc>);
+
 /// What a live access token allows.
 #[derive(Clone, Debug)]
 pub struct AccessGrant {
@@ -464,7 +467,7 @@ pub struct AccessGrant {
 /// The grant behind a live access token of this tenant; `None` when it is unknown,
 /// expired or revoked.
 pub async fn access(tx: &mut TenantTx, token: &str, now: DateTime<Utc>) -> Result<Option<AccessGrant>, OidcError> {
-    let row: Option<(Uuid, String, Vec<String>, DateTime<Utc>, DateTime<Utc>)> = sqlx::query_as(
+    let row: Option<TokenRow> = sqlx::query_as(
         "SELECT g.account_id, g.client_id, t.scopes, t.issued_at, t.expires_at FROM oidc_access_token t JOIN oidc_grant g ON g.id = t.grant_id
          WHERE t.token_hash = $1 AND t.revoked_at IS NULL AND g.revoked_at IS NULL AND t.expires_at > $2",
     )
@@ -520,7 +523,7 @@ pub async fn introspect(tx: &mut TenantTx, issuer: &str, token: &str, now: DateT
             "exp": a.expires_at.timestamp(),
         }));
     }
-    let row: Option<(Uuid, String, Vec<String>, DateTime<Utc>, DateTime<Utc>)> = sqlx::query_as(
+    let row: Option<TokenRow> = sqlx::query_as(
         "SELECT g.account_id, g.client_id, r.scopes, r.issued_at, r.expires_at FROM oidc_refresh_token r JOIN oidc_grant g ON g.id = r.grant_id
          WHERE r.token_hash = $1 AND r.revoked_at IS NULL AND r.rotated_at IS NULL AND g.revoked_at IS NULL AND r.expires_at > $2",
     )

@@ -30,6 +30,11 @@ export type Organisation = Schemas['OrganisationView'];
 export type NewOrganisation = Schemas['NewOrganisationRequest'];
 export type NewMandate = Schemas['NewMandateRequest'];
 export type Created = Schemas['Created'];
+export type RelyingParty = Schemas['RelyingPartyView'];
+export type NewRelyingParty = Schemas['NewRelyingPartyRequest'];
+export type RegisteredRelyingParty = Schemas['RegisteredRelyingParty'];
+/** The scopes a relying party may be allowed, in the order the form offers them. */
+export const OIDC_SCOPES = ['openid', 'profile', 'email', 'address', 'phone', 'kapu_identity'] as const;
 /** The document kinds the registry knows, in the order the form offers them. */
 export const DOCUMENT_KINDS = ['identity_card', 'passport', 'driving_licence'] as const satisfies readonly DocumentKind[];
 /** A new tenant staff account; tenants make clerks and admins only (operators live on the platform). */
@@ -212,6 +217,14 @@ export interface TenantApi extends AuthApi {
   grantMandate(m: NewMandate, reason: string): Promise<Created>;
   /** Ends a mandate (404 `not-found` if there is no active mandate with this id). */
   revokeMandate(id: string, reason: string): Promise<void>;
+  /** The OpenID Provider's relying parties, oldest first. Admins only. */
+  relyingParties(): Promise<RelyingParty[]>;
+  /** Registers a relying party; a confidential one's secret is in the answer, once (422 `validation` per field). */
+  createRelyingParty(p: NewRelyingParty): Promise<RegisteredRelyingParty>;
+  /** Removes a relying party with its consents and tokens. */
+  deleteRelyingParty(clientId: string): Promise<void>;
+  /** Rotates the ID-token signing keys; returns the new key ids. */
+  rotateKeys(): Promise<string[]>;
 }
 
 /**
@@ -264,6 +277,12 @@ export function tenantApi(c: Client): TenantApi {
         parseAs: 'text',
       }));
     },
+    relyingParties: async () => (await unwrap(c.GET('/api/v1/oidc/clients'))).relying_parties,
+    createRelyingParty: (body) => unwrap(c.POST('/api/v1/oidc/clients', { body })),
+    deleteRelyingParty: async (client_id) => {
+      await unwrap(c.DELETE('/api/v1/oidc/clients/{client_id}', { params: { path: { client_id } }, parseAs: 'text' }));
+    },
+    rotateKeys: async () => (await unwrap(c.POST('/api/v1/oidc/keys/rotate'))).active_kids,
   };
 }
 

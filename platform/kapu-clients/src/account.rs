@@ -50,6 +50,9 @@ pub struct Account {
     pub level: IdentificationLevel,
     /// When the e-mail address was confirmed.
     pub email_verified_at: Option<DateTime<Utc>>,
+    /// The client record the account is linked to once identified.
+    #[serde(skip)]
+    pub client_id: Option<Uuid>,
 }
 
 /// A registration form's content.
@@ -195,7 +198,7 @@ async fn use_token(tx: &mut TenantTx, token: &str, purpose: &str, now: DateTime<
     id.ok_or_else(|| invalid("token", "invalid_link"))
 }
 
-const SELECT: &str = "SELECT id, email, display_name, identification_level, email_verified_at FROM client_account";
+const SELECT: &str = "SELECT id, email, display_name, identification_level, email_verified_at, client_id FROM client_account";
 
 #[derive(sqlx::FromRow)]
 struct AccountRow {
@@ -204,6 +207,7 @@ struct AccountRow {
     display_name: String,
     identification_level: String,
     email_verified_at: Option<DateTime<Utc>>,
+    client_id: Option<Uuid>,
 }
 
 impl From<AccountRow> for Account {
@@ -214,6 +218,7 @@ impl From<AccountRow> for Account {
             display_name: r.display_name,
             level: IdentificationLevel::parse(&r.identification_level),
             email_verified_at: r.email_verified_at,
+            client_id: r.client_id,
         }
     }
 }
@@ -237,6 +242,8 @@ pub struct ClientSession {
     pub account: Account,
     /// Forms must echo this token.
     pub csrf_token: String,
+    /// When the client signed in.
+    pub signed_in_at: DateTime<Utc>,
     /// The client this representative acts for now, under a mandate; `None`: for themselves.
     pub acting_for: Option<Uuid>,
     token_hash: Vec<u8>,
@@ -313,7 +320,7 @@ async fn open_session(tx: &mut TenantTx, id: Uuid, now: DateTime<Utc>) -> Result
         .execute(tx.conn())
         .await?;
     let account: AccountRow = sqlx::query_as(&format!("{SELECT} WHERE id = $1")).bind(id).fetch_one(tx.conn()).await?;
-    Ok((t, ClientSession { account: account.into(), csrf_token: csrf, acting_for: None, token_hash: h }))
+    Ok((t, ClientSession { account: account.into(), csrf_token: csrf, signed_in_at: now, acting_for: None, token_hash: h }))
 }
 
 /// A password hash no password matches: accounts opened through the national login have no
@@ -474,21 +481,27 @@ pub async fn sign_in_national(
 /// The live session a cookie's token belongs to, if any.
 pub async fn authenticate(tx: &mut TenantTx, token: &str, now: DateTime<Utc>) -> Result<Option<ClientSession>, ClientError> {
     let h = Sha256::digest(token.as_bytes()).to_vec();
-    let row: Option<(Uuid, String, Option<Uuid>)> = sqlx::query_as(
-        "SELECT account_id, csrf_token, acting_for_client_id FROM client_session WHERE token_hash = $1 AND expires_at > $2 AND last_seen_at > $2 - interval '30 minutes'",
+    type Row = (Uuid, String, Option<Uuid>, DateTime<Utc>, DateTime<Utc>);
+    let row: Option<Row> = sqlx::query_as(
+        "SELECT account_id, csrf_token, acting_for_client_id, created_at, last_seen_at FROM client_session
+         WHERE token_hash = $1 AND expires_at > $2 AND last_seen_at > $2 - interval '30 minutes'",
     )
-            .bind(&h)
-            .bind(now)
-            .fetch_optional(tx.conn())
-            .await?;
-    let Some((id, csrf, acting_for)) = row else { return Ok(None) };
-    sqlx::query("UPDATE client_session SET last_seen_at = $2 WHERE token_hash = $1 AND last_seen_at < $2 - interval '1 minute'")
-        .bind(&h)
-        .bind(now)
-        .execute(tx.conn())
-        .await?;
+    .bind(&h)
+    .bind(now)
+    .fetch_optional(tx.conn())
+    .await?;
+    let Some((id, csrf, acting_for, signed_in_at, last_seen_at)) = row else { return Ok(None) };
+    if last_seen_at < now - Duration::minutes(1) {
+        sqlx::query("UPDATE client_session SET last_seen_at = $2 WHERE token_hash = $1").bind(&h).bind(now).execute(tx.conn()).await?;
+    }
     let account: AccountRow = sqlx::query_as(&format!("{SELECT} WHERE id = $1")).bind(id).fetch_one(tx.conn()).await?;
-    Ok(Some(ClientSession { account: account.into(), csrf_token: csrf, acting_for, token_hash: h }))
+    Ok(Some(ClientSession { account: account.into(), csrf_token: csrf, signed_in_at, acting_for, token_hash: h }))
+}
+
+/// An account by id.
+pub async fn get_account(tx: &mut TenantTx, id: Uuid) -> Result<Option<Account>, ClientError> {
+    let row: Option<AccountRow> = sqlx::query_as(&format!("{SELECT} WHERE id = $1")).bind(id).fetch_optional(tx.conn()).await?;
+    Ok(row.map(Into::into))
 }
 
 /// Switches whom the session acts for: `Some(principal)` needs a mandate valid on `today`;

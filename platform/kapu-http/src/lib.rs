@@ -10,6 +10,7 @@
 pub mod api;
 pub mod auth;
 mod observe;
+mod oidc;
 pub mod openapi;
 mod portal;
 pub mod problem;

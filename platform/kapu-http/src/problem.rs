@@ -266,6 +266,20 @@ impl From<kapu_kau::KauError> for ApiError {
     }
 }
 
+impl From<kapu_oidc::OidcError> for ApiError {
+    fn from(e: kapu_oidc::OidcError) -> Self {
+        use kapu_oidc::OidcError::*;
+        match e {
+            Invalid { field, message } => ApiError::field(field, message),
+            Duplicate(_) => ApiError::Conflict(e.to_string()),
+            OAuth { .. } | BadAuthorizationRequest(_) => ApiError::field("request", e.to_string()),
+            Database(e) => e.into(),
+            Clients(e) => e.into(),
+            other => ApiError::Internal(other.to_string()),
+        }
+    }
+}
+
 impl From<kapu_cases::CaseTypeError> for ApiError {
     fn from(e: kapu_cases::CaseTypeError) -> Self {
         use kapu_cases::CaseTypeError::*;
@@ -339,6 +353,11 @@ impl<T: Serialize> IntoResponse for Json<T> {
     }
 }
 
+/// Marks a response as a protocol's own error format (OAuth's JSON errors), which
+/// [`problemize`] leaves as it is.
+#[derive(Clone, Copy, Debug)]
+pub struct ProtocolError;
+
 /// Turns any error response that is not yet a problem (axum's own 404/405/413, a panic's
 /// 500, …) into one, and stamps every problem with the request id.
 pub async fn problemize(req: Request, next: Next) -> Response {
@@ -346,7 +365,7 @@ pub async fn problemize(req: Request, next: Next) -> Response {
     let request_id = req.headers().get("x-request-id").and_then(|v| v.to_str().ok()).map(str::to_owned);
     let res = next.run(req).await;
     let status = res.status();
-    if !(status.is_client_error() || status.is_server_error()) {
+    if !(status.is_client_error() || status.is_server_error()) || res.extensions().get::<ProtocolError>().is_some() {
         return res;
     }
     let content_type = res.headers().get(header::CONTENT_TYPE).map(|v| v.as_bytes().to_vec()).unwrap_or_default();

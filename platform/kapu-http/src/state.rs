@@ -56,6 +56,7 @@ pub struct AppState {
     /// The SAML service provider implementation, for the national login (KAÜ).
     pub saml: Arc<dyn kapu_saml::ServiceProviderEngine>,
     pub(crate) limiter: Arc<crate::auth::IpLimiter>,
+    pub(crate) oidc_keys: Arc<kapu_oidc::keys::KeyCache>,
     pub(crate) templates: Arc<minijinja::Environment<'static>>,
 }
 
@@ -81,6 +82,7 @@ impl AppState {
             crypto,
             config: Arc::new(config),
             limiter,
+            oidc_keys: Arc::default(),
             registry: None,
             saml: Arc::new(kapu_saml::Samael),
             templates: Arc::new(crate::portal::templates()),

@@ -35,6 +35,8 @@ pub enum Permission {
     ViewCaseTypes,
     /// Save new versions of case types.
     ManageCaseTypes,
+    /// Register relying parties of the tenant's OpenID Provider and rotate its keys.
+    ManageRelyingParties,
 }
 
 impl Role {
@@ -64,7 +66,15 @@ impl Role {
             Self::Clerk => matches!(p, ViewOverview | ReadClients | WriteClients | ViewCaseTypes),
             Self::Admin => matches!(
                 p,
-                ViewOverview | ReadClients | WriteClients | ManageStaff | ViewAudit | ManageJobs | ViewCaseTypes | ManageCaseTypes
+                ViewOverview
+                    | ReadClients
+                    | WriteClients
+                    | ManageStaff
+                    | ViewAudit
+                    | ManageJobs
+                    | ViewCaseTypes
+                    | ManageCaseTypes
+                    | ManageRelyingParties
             ),
             Self::Operator => matches!(p, ManageTenants | ManageJobs),
         }

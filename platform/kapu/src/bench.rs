@@ -18,6 +18,9 @@ use crate::settings::{Settings, connect};
 /// Options of `kapu bench`.
 #[derive(Clone, Debug, clap::Args)]
 pub struct BenchOpts {
+    /// `oidc` benchmarks the tenant's OpenID Provider against node oidc-provider instead.
+    #[arg(value_parser = ["oidc"])]
+    pub suite: Option<String>,
     /// Tenants to provision in all.
     #[arg(long, default_value_t = 1000)]
     pub tenants: usize,

@@ -4,6 +4,7 @@
 
 pub mod bench;
 pub mod case_type_test;
+pub mod bench_oidc;
 pub mod demo;
 pub mod settings;
 pub mod tenant_config;

@@ -344,6 +344,9 @@ async fn main() -> Result<()> {
         }
         Command::Bench(opts) => {
             init_logs(false);
+            if opts.suite.as_deref() == Some("oidc") {
+                return kapu::bench_oidc::run(s, opts).await;
+            }
             kapu::bench::run(s, opts).await
         }
     }

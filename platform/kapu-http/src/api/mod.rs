@@ -5,6 +5,7 @@ pub mod auth;
 pub mod case_types;
 pub mod clients;
 pub mod jobs;
+pub mod oidc;
 pub mod platform;
 pub mod staff;
 
@@ -50,6 +51,9 @@ pub(crate) fn tenant_api() -> OpenApiRouter<AppState> {
         .routes(routes!(case_types::get_case_type))
         .routes(routes!(case_types::get_case_type_version))
         .routes(routes!(case_types::save_case_type_version))
+        .routes(routes!(oidc::list_relying_parties, oidc::create_relying_party))
+        .routes(routes!(oidc::get_relying_party, oidc::delete_relying_party))
+        .routes(routes!(oidc::rotate_keys))
 }
 
 /// The platform API's routes, rooted at `/api/v1/platform`.
@@ -69,6 +73,7 @@ pub(crate) fn tenant_router(state: AppState) -> Router {
     let (api, _) = OpenApiRouter::new().nest("/api/v1", tenant_api()).split_for_parts();
     api.merge(crate::openapi::docs_router())
         .merge(crate::portal::routes())
+        .merge(crate::oidc::routes())
         .route("/api/v1", get(|| async { Redirect::temporary("v1/docs/") }))
         .fallback_service(tower::service_fn({
             let state = state.clone();

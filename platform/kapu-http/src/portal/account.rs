@@ -21,7 +21,7 @@ use crate::AppState;
 use crate::problem::ApiError;
 use crate::tenancy::ResolvedTenant;
 
-pub(super) const SESSION_COOKIE: &str = "kapu_client";
+pub(crate) const SESSION_COOKIE: &str = "kapu_client";
 const FORM_COOKIE: &str = "kapu_form";
 
 pub(crate) fn routes() -> Router<AppState> {
@@ -54,7 +54,7 @@ fn random() -> String {
     b.iter().map(|x| format!("{x:02x}")).collect()
 }
 
-pub(super) fn set_cookie(res: &mut Response, state: &AppState, t: &ResolvedTenant, name: &str, value: &str, max_age: i64, same_site: &str) {
+pub(crate) fn set_cookie(res: &mut Response, state: &AppState, t: &ResolvedTenant, name: &str, value: &str, max_age: i64, same_site: &str) {
     let secure = if state.config.secure_cookies { "; Secure" } else { "" };
     let v = format!("{name}={value}; Path={}/; HttpOnly; SameSite={same_site}; Max-Age={max_age}{secure}", t.prefix);
     if let Ok(v) = HeaderValue::from_str(&v) {
@@ -107,6 +107,10 @@ fn show_form(
     if f.fresh {
         set_cookie(&mut res, state, t, FORM_COOKIE, &f.csrf, 7200, "Strict");
     }
+    if let Some(next) = form.get("next").filter(|n| crate::oidc::is_return_path(t, n)) {
+        // Signing in ends with a redirect to a relying party, which the CSP must allow.
+        crate::oidc::allow_form_target(&mut res, next);
+    }
     res
 }
 
@@ -132,7 +136,7 @@ pub(super) fn message(
 }
 
 /// Refuses a form post that did not come from our own form.
-fn check_form(method: &Method, headers: &HeaderMap, fields: &Fields, expected: Option<&str>) -> Result<(), ApiError> {
+pub(crate) fn check_form(method: &Method, headers: &HeaderMap, fields: &Fields, expected: Option<&str>) -> Result<(), ApiError> {
     crate::auth::check_same_origin(method, headers)?;
     let sent = fields.get("csrf").map(String::as_str).unwrap_or("");
     let want = expected.or_else(|| cookie(headers, FORM_COOKIE)).unwrap_or("");
@@ -234,8 +238,20 @@ async fn confirm_email(
     }
 }
 
-async fn login_form(State(state): State<AppState>, Extension(t): Extension<ResolvedTenant>, uri: Uri, headers: HeaderMap) -> Response {
-    show_form(&state, &t, &form_ctx_with(uri.query(), &headers), "login.html", StatusCode::OK, &Fields::new(), &[])
+async fn login_form(
+    State(state): State<AppState>,
+    Extension(t): Extension<ResolvedTenant>,
+    uri: Uri,
+    headers: HeaderMap,
+    Query(q): Query<Fields>,
+) -> Response {
+    let mut form = Fields::new();
+    let next = q.get("next").filter(|n| crate::oidc::is_return_path(&t, n));
+    if let Some(n) = next {
+        form.insert("next".into(), n.clone());
+        form.insert("keep_query".into(), format!("next={}&", percent_encoding::utf8_percent_encode(n, percent_encoding::NON_ALPHANUMERIC)));
+    }
+    show_form(&state, &t, &form_ctx_with(uri.query(), &headers), "login.html", StatusCode::OK, &form, &[])
 }
 
 async fn login(
@@ -266,7 +282,9 @@ async fn login(
     tx.commit().await?;
     let (status, key) = match outcome {
         SignIn::SignedIn(token, _) => {
-            let mut res = Redirect::to(&format!("{}/profil", t.prefix)).into_response();
+            // Back to the authorization request that sent the client here, if any.
+            let to = fields.get("next").filter(|n| crate::oidc::is_return_path(&t, n)).cloned();
+            let mut res = Redirect::to(&to.unwrap_or_else(|| format!("{}/profil", t.prefix))).into_response();
             set_cookie(&mut res, &state, &t, SESSION_COOKIE, &token, account::SESSION_TTL.num_seconds(), "Lax");
             return Ok(res);
         }
@@ -277,7 +295,7 @@ async fn login(
     Ok(show_form(&state, &t, &f, "login.html", status, &fields, &[("email".into(), text(&f.lang, key))]))
 }
 
-pub(super) async fn session(
+pub(crate) async fn session(
     state: &AppState,
     t: &ResolvedTenant,
     headers: &HeaderMap,

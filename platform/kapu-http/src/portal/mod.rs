@@ -1,7 +1,7 @@
 //! The citizen portal: server-rendered pages (minijinja), Hungarian by default with an
 //! English switch, in the tenant's name, crest and colours. Works without JavaScript.
 
-mod account;
+pub(crate) mod account;
 mod kau;
 
 pub(crate) fn routes() -> axum::Router<AppState> {
@@ -33,6 +33,8 @@ pub(crate) fn templates() -> Environment<'static> {
         ("erased.html", include_str!("../../templates/erased.html")),
         ("message.html", include_str!("../../templates/message.html")),
         ("kau_refused.html", include_str!("../../templates/kau_refused.html")),
+        ("consent.html", include_str!("../../templates/consent.html")),
+        ("logout.html", include_str!("../../templates/logout.html")),
     ] {
         // The templates are part of the binary; a syntax error fails the test suite.
         if let Err(e) = env.add_template(name, src) {

@@ -13,6 +13,7 @@ mod identification;
 mod isolation;
 mod jobs;
 mod kau;
+mod oidc;
 mod organisations;
 mod portal_accounts;
 mod problems;

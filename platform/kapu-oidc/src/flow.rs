@@ -1,0 +1,548 @@
+//! The authorization-code flow: checking an authorization request, consent, codes bound to
+//! a PKCE challenge, the token endpoint (code exchange and refresh with rotation and reuse
+//! detection), revocation (RFC 7009) and introspection (RFC 7662).
+//!
+//! A failed request changes nothing (the caller rolls back), except where the
+//! specifications ask for a reaction: a replayed code or a reused refresh token revokes the
+//! grant it belongs to, and the error says so with `commit: true`.
+
+use chrono::{DateTime, Utc};
+use kapu_core::TenantTx;
+use serde::{Deserialize, Serialize};
+use serde_json::{Value, json};
+use sha2::{Digest, Sha256};
+use subtle::ConstantTimeEq;
+use uuid::Uuid;
+
+use crate::keys::TenantKeys;
+use crate::registry::{ClientKind, RelyingParty};
+use crate::{ACCESS_TOKEN_TTL, AuthPageError, CODE_TTL, OAuthCode, OidcError, REFRESH_TOKEN_TTL, b64url, hash, new_token, oauth};
+
+/// An authorization request's parameters, as sent.
+#[derive(Clone, Debug, Default, Deserialize, Serialize)]
+pub struct AuthorizationRequest {
+    /// `client_id`.
+    pub client_id: Option<String>,
+    /// `redirect_uri`.
+    pub redirect_uri: Option<String>,
+    /// `response_type`; only `code`.
+    pub response_type: Option<String>,
+    /// `scope`, space-separated.
+    pub scope: Option<String>,
+    /// `state`, echoed back.
+    pub state: Option<String>,
+    /// `nonce`, put into the ID token.
+    pub nonce: Option<String>,
+    /// PKCE `code_challenge`.
+    pub code_challenge: Option<String>,
+    /// PKCE `code_challenge_method`; only `S256`.
+    pub code_challenge_method: Option<String>,
+    /// `prompt`: `none`, `login` or `consent`.
+    pub prompt: Option<String>,
+}
+
+/// What `prompt` asked for.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Prompt {
+    /// Sign in and consent only when needed.
+    Default,
+    /// No page at all: fail when sign-in or consent is needed.
+    None,
+    /// Sign in again.
+    Login,
+    /// Ask for consent again.
+    Consent,
+}
+
+/// A checked authorization request.
+#[derive(Clone, Debug)]
+pub struct ValidAuthorization {
+    /// The relying party.
+    pub party: RelyingParty,
+    /// The registered redirect URI it named.
+    pub redirect_uri: String,
+    /// The scopes asked for, each allowed for the party.
+    pub scopes: Vec<String>,
+    /// `state`.
+    pub state: Option<String>,
+    /// `nonce`.
+    pub nonce: Option<String>,
+    /// The S256 code challenge.
+    pub code_challenge: Option<String>,
+    /// `prompt`.
+    pub prompt: Prompt,
+}
+
+fn pkce_value_ok(v: &str) -> bool {
+    (43..=128).contains(&v.len()) && v.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~'))
+}
+
+/// Checks an authorization request. Errors before the redirect URI is known to be
+/// registered are [`OidcError::BadAuthorizationRequest`] (show a page); later ones are
+/// OAuth errors to send to the redirect URI with `state`.
+pub async fn check_authorization(tx: &mut TenantTx, req: &AuthorizationRequest) -> Result<ValidAuthorization, OidcError> {
+    let page = OidcError::BadAuthorizationRequest;
+    let Some(client_id) = req.client_id.as_deref().filter(|c| !c.is_empty()) else {
+        return Err(page(AuthPageError::UnknownClient));
+    };
+    let Some(party) = crate::registry::get(tx, client_id).await? else {
+        return Err(page(AuthPageError::UnknownClient));
+    };
+    let Some(redirect_uri) = req.redirect_uri.as_deref().filter(|r| party.redirect_uris.iter().any(|u| u == r)) else {
+        return Err(page(AuthPageError::RedirectMismatch));
+    };
+    match req.response_type.as_deref() {
+        Some("code") => {}
+        None => return Err(oauth(OAuthCode::InvalidRequest, "response_type is missing; use code")),
+        Some(other) => {
+            return Err(oauth(OAuthCode::UnsupportedResponseType, format!("response_type {other:?} is not supported; use code")));
+        }
+    }
+    let scopes: Vec<String> = req.scope.as_deref().unwrap_or("").split_ascii_whitespace().map(str::to_owned).collect();
+    if !scopes.iter().any(|s| s == "openid") {
+        return Err(oauth(OAuthCode::InvalidScope, "the scope must include openid"));
+    }
+    if let Some(s) = scopes.iter().find(|s| !party.allowed_scopes.contains(s)) {
+        return Err(oauth(OAuthCode::InvalidScope, format!("scope {s:?} is not allowed for this client")));
+    }
+    let mut unique: Vec<String> = Vec::with_capacity(scopes.len());
+    for s in scopes {
+        if !unique.contains(&s) {
+            unique.push(s);
+        }
+    }
+    let code_challenge = match (req.code_challenge.as_deref(), req.code_challenge_method.as_deref()) {
+        (Some(c), Some("S256")) if pkce_value_ok(c) => Some(c.to_owned()),
+        (Some(_), Some("S256")) => {
+            return Err(oauth(OAuthCode::InvalidRequest, "code_challenge must be 43 to 128 characters of base64url (RFC 7636)"));
+        }
+        (Some(_), None) | (Some(_), Some("plain")) => {
+            return Err(oauth(OAuthCode::InvalidRequest, "code_challenge_method must be S256; plain is not accepted"));
+        }
+        (Some(_), Some(m)) => {
+            return Err(oauth(OAuthCode::InvalidRequest, format!("code_challenge_method {m:?} is not supported; use S256")));
+        }
+        (None, Some(_)) => return Err(oauth(OAuthCode::InvalidRequest, "code_challenge_method without code_challenge")),
+        (None, None) if party.kind == ClientKind::Public => {
+            return Err(oauth(
+                OAuthCode::InvalidRequest,
+                "a public client must use PKCE: send code_challenge with code_challenge_method=S256",
+            ));
+        }
+        (None, None) => None,
+    };
+    let prompt = match req.prompt.as_deref().map(str::trim) {
+        None | Some("") => Prompt::Default,
+        Some("none") => Prompt::None,
+        Some("login") => Prompt::Login,
+        Some("consent") => Prompt::Consent,
+        Some(p) if p.split_ascii_whitespace().any(|x| x == "none") => {
+            return Err(oauth(OAuthCode::InvalidRequest, "prompt=none cannot be combined with other values"));
+        }
+        Some(p) if p.split_ascii_whitespace().any(|x| x == "login") => Prompt::Login,
+        Some(_) => Prompt::Consent,
+    };
+    for (name, v) in [("state", &req.state), ("nonce", &req.nonce)] {
+        if v.as_ref().is_some_and(|v| v.len() > 512) {
+            return Err(oauth(OAuthCode::InvalidRequest, format!("{name} is longer than 512 characters")));
+        }
+    }
+    Ok(ValidAuthorization {
+        redirect_uri: redirect_uri.to_owned(),
+        party,
+        scopes: unique,
+        state: req.state.clone(),
+        nonce: req.nonce.clone().filter(|n| !n.is_empty()),
+        code_challenge,
+        prompt,
+    })
+}
+
+/// Whether the account still has to consent to these scopes for this party.
+pub async fn needs_consent(tx: &mut TenantTx, account: Uuid, auth: &ValidAuthorization) -> Result<bool, OidcError> {
+    if auth.prompt == Prompt::Consent {
+        return Ok(true);
+    }
+    let granted: Option<Vec<String>> = sqlx::query_scalar("SELECT scopes FROM oidc_consent WHERE account_id = $1 AND client_id = $2")
+        .bind(account)
+        .bind(&auth.party.client_id)
+        .fetch_optional(tx.conn())
+        .await?;
+    Ok(!granted.is_some_and(|g| auth.scopes.iter().all(|s| g.contains(s))))
+}
+
+/// Records the account's consent to these scopes (adding to earlier ones).
+pub async fn record_consent(tx: &mut TenantTx, account: Uuid, auth: &ValidAuthorization, now: DateTime<Utc>) -> Result<(), OidcError> {
+    sqlx::query(
+        "INSERT INTO oidc_consent (account_id, client_id, scopes, granted_at) VALUES ($1, $2, $3, $4)
+         ON CONFLICT (account_id, client_id) DO UPDATE
+         SET scopes = ARRAY(SELECT DISTINCT unnest(oidc_consent.scopes || EXCLUDED.scopes)), granted_at = EXCLUDED.granted_at",
+    )
+    .bind(account)
+    .bind(&auth.party.client_id)
+    .bind(&auth.scopes)
+    .bind(now)
+    .execute(tx.conn())
+    .await?;
+    Ok(())
+}
+
+/// Opens a grant for the account and returns its one-time authorization code.
+pub async fn issue_code(
+    tx: &mut TenantTx,
+    account: Uuid,
+    auth: &ValidAuthorization,
+    auth_time: DateTime<Utc>,
+    now: DateTime<Utc>,
+) -> Result<String, OidcError> {
+    let (code, code_hash) = new_token();
+    sqlx::query(
+        "WITH g AS (INSERT INTO oidc_grant (id, client_id, account_id, scopes, auth_time, created_at) VALUES ($1, $2, $3, $4, $5, $6) RETURNING id)
+         INSERT INTO oidc_code (code_hash, grant_id, redirect_uri, nonce, code_challenge, expires_at) SELECT $7, id, $8, $9, $10, $11 FROM g",
+    )
+    .bind(Uuid::now_v7())
+    .bind(&auth.party.client_id)
+    .bind(account)
+    .bind(&auth.scopes)
+    .bind(auth_time)
+    .bind(now)
+    .bind(code_hash)
+    .bind(&auth.redirect_uri)
+    .bind(&auth.nonce)
+    .bind(&auth.code_challenge)
+    .bind(now + CODE_TTL)
+    .execute(tx.conn())
+    .await?;
+    Ok(code)
+}
+
+/// The token endpoint's answer.
+#[derive(Clone, Debug, Serialize)]
+pub struct TokenResponse {
+    /// The access token (opaque).
+    pub access_token: String,
+    /// Always `Bearer`.
+    pub token_type: &'static str,
+    /// Seconds until the access token expires.
+    pub expires_in: i64,
+    /// The refresh token (rotates on every use).
+    pub refresh_token: String,
+    /// The ID token.
+    pub id_token: String,
+    /// The granted scopes.
+    pub scope: String,
+}
+
+#[derive(Serialize)]
+struct IdTokenClaims<'a> {
+    iss: &'a str,
+    sub: String,
+    aud: &'a str,
+    exp: i64,
+    iat: i64,
+    auth_time: i64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    nonce: Option<&'a str>,
+    at_hash: String,
+    azp: &'a str,
+}
+
+/// What issuing tokens needs besides the grant: the tenant's issuer and keys.
+#[derive(Clone, Copy, Debug)]
+pub struct Issuer<'a> {
+    /// The issuer URL (`https://host` or `http://host/t/slug`), without a trailing slash.
+    pub url: &'a str,
+    /// The tenant's signing keys.
+    pub keys: &'a TenantKeys,
+}
+
+struct GrantInfo {
+    id: Uuid,
+    account: Uuid,
+    scopes: Vec<String>,
+    auth_time: DateTime<Utc>,
+}
+
+async fn issue_tokens(
+    tx: &mut TenantTx,
+    issuer: Issuer<'_>,
+    party: &RelyingParty,
+    grant: &GrantInfo,
+    nonce: Option<&str>,
+    now: DateTime<Utc>,
+) -> Result<TokenResponse, OidcError> {
+    let (access, access_hash) = new_token();
+    let (refresh, refresh_hash) = new_token();
+    sqlx::query(
+        "WITH a AS (INSERT INTO oidc_access_token (token_hash, grant_id, scopes, issued_at, expires_at) VALUES ($1, $3, $4, $5, $6))
+         INSERT INTO oidc_refresh_token (token_hash, grant_id, scopes, issued_at, expires_at) VALUES ($2, $3, $4, $5, $7)",
+    )
+    .bind(access_hash)
+    .bind(refresh_hash)
+    .bind(grant.id)
+    .bind(&grant.scopes)
+    .bind(now)
+    .bind(now + ACCESS_TOKEN_TTL)
+    .bind(now + REFRESH_TOKEN_TTL)
+    .execute(tx.conn())
+    .await?;
+    let digest = Sha256::digest(access.as_bytes());
+    let claims = IdTokenClaims {
+        iss: issuer.url,
+        sub: grant.account.to_string(),
+        aud: &party.client_id,
+        exp: (now + ACCESS_TOKEN_TTL).timestamp(),
+        iat: now.timestamp(),
+        auth_time: grant.auth_time.timestamp(),
+        nonce,
+        at_hash: b64url(&digest[..16]),
+        azp: &party.client_id,
+    };
+    let id_token = issuer.keys.sign(party.id_token_alg, &claims)?;
+    Ok(TokenResponse {
+        access_token: access,
+        token_type: "Bearer",
+        expires_in: ACCESS_TOKEN_TTL.num_seconds(),
+        refresh_token: refresh,
+        id_token,
+        scope: grant.scopes.join(" "),
+    })
+}
+
+async fn revoke_grant(tx: &mut TenantTx, grant: Uuid, now: DateTime<Utc>) -> Result<(), OidcError> {
+    sqlx::query("UPDATE oidc_grant SET revoked_at = COALESCE(revoked_at, $2) WHERE id = $1")
+        .bind(grant)
+        .bind(now)
+        .execute(tx.conn())
+        .await?;
+    Ok(())
+}
+
+type CodeRow =
+    (Uuid, String, String, Option<String>, Option<String>, DateTime<Utc>, Uuid, Vec<String>, DateTime<Utc>, Option<DateTime<Utc>>);
+
+/// Exchanges an authorization code (grant type `authorization_code`) for tokens.
+pub async fn exchange_code(
+    tx: &mut TenantTx,
+    issuer: Issuer<'_>,
+    party: &RelyingParty,
+    code: &str,
+    redirect_uri: Option<&str>,
+    verifier: Option<&str>,
+    now: DateTime<Utc>,
+) -> Result<TokenResponse, OidcError> {
+    let code_hash = hash(code);
+    // The fast path marks the code used; any later refusal rolls that back.
+    let row: Option<CodeRow> = sqlx::query_as(
+        "UPDATE oidc_code c SET used_at = $2 FROM oidc_grant g WHERE c.code_hash = $1 AND g.id = c.grant_id AND c.used_at IS NULL
+         RETURNING c.grant_id, c.redirect_uri, g.client_id, c.nonce, c.code_challenge, c.expires_at, g.account_id, g.scopes, g.auth_time, g.revoked_at",
+    )
+    .bind(&code_hash)
+    .bind(now)
+    .fetch_optional(tx.conn())
+    .await?;
+    let Some((grant_id, stored_redirect, client_id, nonce, challenge, expires_at, account, scopes, auth_time, revoked_at)) = row else {
+        let used: Option<(Uuid, String)> =
+            sqlx::query_as("SELECT c.grant_id, g.client_id FROM oidc_code c JOIN oidc_grant g ON g.id = c.grant_id WHERE c.code_hash = $1")
+                .bind(&code_hash)
+                .fetch_optional(tx.conn())
+                .await?;
+        return Err(match used {
+            Some((grant, owner)) if owner == party.client_id => {
+                revoke_grant(tx, grant, now).await?;
+                OidcError::OAuth {
+                    code: OAuthCode::InvalidGrant,
+                    description: "the authorization code was already used; the tokens issued with it are revoked".into(),
+                    commit: true,
+                }
+            }
+            _ => oauth(OAuthCode::InvalidGrant, "the authorization code is unknown"),
+        });
+    };
+    if client_id != party.client_id {
+        return Err(oauth(OAuthCode::InvalidGrant, "the authorization code was issued to another client"));
+    }
+    if expires_at <= now {
+        return Err(oauth(OAuthCode::InvalidGrant, "the authorization code has expired"));
+    }
+    if revoked_at.is_some() {
+        return Err(oauth(OAuthCode::InvalidGrant, "the grant was revoked"));
+    }
+    match redirect_uri {
+        Some(r) if r == stored_redirect => {}
+        Some(_) => return Err(oauth(OAuthCode::InvalidGrant, "redirect_uri does not match the one of the authorization request")),
+        None => return Err(oauth(OAuthCode::InvalidRequest, "redirect_uri is missing")),
+    }
+    match (challenge.as_deref(), verifier) {
+        (Some(c), Some(v)) => {
+            if !pkce_value_ok(v) {
+                return Err(oauth(OAuthCode::InvalidGrant, "code_verifier must be 43 to 128 characters of base64url (RFC 7636)"));
+            }
+            let computed = b64url(&Sha256::digest(v.as_bytes()));
+            if !bool::from(computed.as_bytes().ct_eq(c.as_bytes())) {
+                return Err(oauth(OAuthCode::InvalidGrant, "the PKCE code_verifier does not match the code_challenge"));
+            }
+        }
+        (Some(_), None) => return Err(oauth(OAuthCode::InvalidGrant, "code_verifier is missing (the request used PKCE)")),
+        (None, Some(_)) => return Err(oauth(OAuthCode::InvalidGrant, "code_verifier sent, but the request had no code_challenge")),
+        (None, None) => {}
+    }
+    let grant = GrantInfo { id: grant_id, account, scopes, auth_time };
+    issue_tokens(tx, issuer, party, &grant, nonce.as_deref(), now).await
+}
+
+type RefreshRow =
+    (Uuid, Vec<String>, DateTime<Utc>, Option<DateTime<Utc>>, Option<DateTime<Utc>>, String, Uuid, DateTime<Utc>, Option<DateTime<Utc>>);
+
+/// Uses a refresh token (grant type `refresh_token`): rotates it and issues new tokens. A
+/// token that was already rotated means it leaked: the whole grant is revoked.
+pub async fn refresh(
+    tx: &mut TenantTx,
+    issuer: Issuer<'_>,
+    party: &RelyingParty,
+    token: &str,
+    scope: Option<&str>,
+    now: DateTime<Utc>,
+) -> Result<TokenResponse, OidcError> {
+    let h = hash(token);
+    let row: Option<RefreshRow> = sqlx::query_as(
+        "SELECT r.grant_id, r.scopes, r.expires_at, r.rotated_at, r.revoked_at, g.client_id, g.account_id, g.auth_time, g.revoked_at
+         FROM oidc_refresh_token r JOIN oidc_grant g ON g.id = r.grant_id WHERE r.token_hash = $1 FOR UPDATE OF r",
+    )
+    .bind(&h)
+    .fetch_optional(tx.conn())
+    .await?;
+    let Some((grant_id, scopes, expires_at, rotated_at, revoked_at, client_id, account, auth_time, grant_revoked)) = row else {
+        return Err(oauth(OAuthCode::InvalidGrant, "the refresh token is unknown"));
+    };
+    if client_id != party.client_id {
+        return Err(oauth(OAuthCode::InvalidGrant, "the refresh token was issued to another client"));
+    }
+    if revoked_at.is_some() || grant_revoked.is_some() {
+        return Err(oauth(OAuthCode::InvalidGrant, "the refresh token was revoked"));
+    }
+    if rotated_at.is_some() {
+        revoke_grant(tx, grant_id, now).await?;
+        return Err(OidcError::OAuth {
+            code: OAuthCode::InvalidGrant,
+            description: "the refresh token was already used; as it may have leaked, the grant and all its tokens are revoked".into(),
+            commit: true,
+        });
+    }
+    if expires_at <= now {
+        return Err(oauth(OAuthCode::InvalidGrant, "the refresh token has expired"));
+    }
+    let scopes = match scope.map(|s| s.split_ascii_whitespace().map(str::to_owned).collect::<Vec<_>>()) {
+        Some(asked) if !asked.is_empty() => {
+            if let Some(s) = asked.iter().find(|s| !scopes.contains(s)) {
+                return Err(oauth(OAuthCode::InvalidScope, format!("scope {s:?} was not granted")));
+            }
+            asked
+        }
+        _ => scopes,
+    };
+    sqlx::query("UPDATE oidc_refresh_token SET rotated_at = $2 WHERE token_hash = $1").bind(&h).bind(now).execute(tx.conn()).await?;
+    let grant = GrantInfo { id: grant_id, account, scopes, auth_time };
+    issue_tokens(tx, issuer, party, &grant, None, now).await
+}
+
+/// Account, client, scopes, issued, expires.
+type TokenRow = (Uuid, String, Vec<String>, DateTime<Utc>, DateTime<Utc>);
+
+/// What a live access token allows.
+#[derive(Clone, Debug)]
+pub struct AccessGrant {
+    /// The account (the `sub`).
+    pub account: Uuid,
+    /// The relying party it was issued to.
+    pub client_id: String,
+    /// Its scopes.
+    pub scopes: Vec<String>,
+    /// When it was issued.
+    pub issued_at: DateTime<Utc>,
+    /// When it expires.
+    pub expires_at: DateTime<Utc>,
+}
+
+/// The grant behind a live access token of this tenant; `None` when it is unknown,
+/// expired or revoked.
+pub async fn access(tx: &mut TenantTx, token: &str, now: DateTime<Utc>) -> Result<Option<AccessGrant>, OidcError> {
+    let row: Option<TokenRow> = sqlx::query_as(
+        "SELECT g.account_id, g.client_id, t.scopes, t.issued_at, t.expires_at FROM oidc_access_token t JOIN oidc_grant g ON g.id = t.grant_id
+         WHERE t.token_hash = $1 AND t.revoked_at IS NULL AND g.revoked_at IS NULL AND t.expires_at > $2",
+    )
+    .bind(hash(token))
+    .bind(now)
+    .fetch_optional(tx.conn())
+    .await?;
+    Ok(row.map(|(account, client_id, scopes, issued_at, expires_at)| AccessGrant { account, client_id, scopes, issued_at, expires_at }))
+}
+
+/// Revokes a token issued to `party` (RFC 7009): an access token alone, a refresh token
+/// with its whole grant. Unknown tokens and other clients' tokens are ignored, as the RFC
+/// asks (the answer is the same).
+pub async fn revoke(tx: &mut TenantTx, party: &RelyingParty, token: &str, now: DateTime<Utc>) -> Result<(), OidcError> {
+    let h = hash(token);
+    let n = sqlx::query(
+        "UPDATE oidc_access_token t SET revoked_at = COALESCE(t.revoked_at, $3) FROM oidc_grant g
+         WHERE t.token_hash = $1 AND g.id = t.grant_id AND g.client_id = $2",
+    )
+    .bind(&h)
+    .bind(&party.client_id)
+    .bind(now)
+    .execute(tx.conn())
+    .await?
+    .rows_affected();
+    if n == 0 {
+        sqlx::query(
+            "WITH r AS (UPDATE oidc_refresh_token r SET revoked_at = COALESCE(r.revoked_at, $3) FROM oidc_grant g
+                        WHERE r.token_hash = $1 AND g.id = r.grant_id AND g.client_id = $2 RETURNING r.grant_id)
+             UPDATE oidc_grant SET revoked_at = COALESCE(revoked_at, $3) WHERE id IN (SELECT grant_id FROM r)",
+        )
+        .bind(&h)
+        .bind(&party.client_id)
+        .bind(now)
+        .execute(tx.conn())
+        .await?;
+    }
+    Ok(())
+}
+
+/// Introspects a token for a confidential client of this tenant (RFC 7662).
+pub async fn introspect(tx: &mut TenantTx, issuer: &str, token: &str, now: DateTime<Utc>) -> Result<Value, OidcError> {
+    if let Some(a) = access(tx, token, now).await? {
+        return Ok(json!({
+            "active": true,
+            "token_type": "Bearer",
+            "scope": a.scopes.join(" "),
+            "client_id": a.client_id,
+            "aud": a.client_id,
+            "sub": a.account.to_string(),
+            "iss": issuer,
+            "iat": a.issued_at.timestamp(),
+            "exp": a.expires_at.timestamp(),
+        }));
+    }
+    let row: Option<TokenRow> = sqlx::query_as(
+        "SELECT g.account_id, g.client_id, r.scopes, r.issued_at, r.expires_at FROM oidc_refresh_token r JOIN oidc_grant g ON g.id = r.grant_id
+         WHERE r.token_hash = $1 AND r.revoked_at IS NULL AND r.rotated_at IS NULL AND g.revoked_at IS NULL AND r.expires_at > $2",
+    )
+    .bind(hash(token))
+    .bind(now)
+    .fetch_optional(tx.conn())
+    .await?;
+    Ok(match row {
+        Some((account, client_id, scopes, iat, exp)) => json!({
+            "active": true,
+            "token_type": "refresh_token",
+            "scope": scopes.join(" "),
+            "client_id": client_id,
+            "aud": client_id,
+            "sub": account.to_string(),
+            "iss": issuer,
+            "iat": iat.timestamp(),
+            "exp": exp.timestamp(),
+        }),
+        None => json!({ "active": false }),
+    })
+}

@@ -1,0 +1,238 @@
+//! The relying parties a tenant admin registered: confidential (with a secret) or public
+//! (PKCE only), with their exact redirect URIs and the scopes they may ask for.
+
+use chrono::{DateTime, Utc};
+use kapu_core::TenantTx;
+use serde::{Deserialize, Serialize};
+use subtle::ConstantTimeEq;
+
+use crate::keys::Alg;
+use crate::{OAuthCode, OidcError, SCOPES, hash, invalid, new_token, oauth};
+
+/// Whether a relying party can keep a secret.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ClientKind {
+    /// A server-side application with a client secret.
+    Confidential,
+    /// A browser or mobile application: no secret, PKCE required.
+    Public,
+}
+
+impl ClientKind {
+    fn as_str(self) -> &'static str {
+        match self {
+            Self::Confidential => "confidential",
+            Self::Public => "public",
+        }
+    }
+}
+
+/// A registered relying party.
+#[derive(Clone, Debug, Serialize)]
+pub struct RelyingParty {
+    /// The `client_id`.
+    pub client_id: String,
+    /// The name shown on the consent screen.
+    pub name: String,
+    /// Confidential or public.
+    pub kind: ClientKind,
+    /// The exact redirect URIs allowed.
+    pub redirect_uris: Vec<String>,
+    /// Where RP-initiated logout may return to.
+    pub post_logout_redirect_uris: Vec<String>,
+    /// The scopes it may ask for.
+    pub allowed_scopes: Vec<String>,
+    /// The algorithm of its ID tokens.
+    pub id_token_alg: Alg,
+    /// When registered.
+    pub created_at: DateTime<Utc>,
+}
+
+/// A registration request.
+#[derive(Clone, Debug, Deserialize)]
+pub struct NewRelyingParty {
+    /// Name shown to people.
+    pub name: String,
+    /// Confidential or public.
+    pub kind: ClientKind,
+    /// Exact redirect URIs.
+    pub redirect_uris: Vec<String>,
+    /// Post-logout redirect URIs.
+    #[serde(default)]
+    pub post_logout_redirect_uris: Vec<String>,
+    /// Allowed scopes; must include `openid`.
+    pub allowed_scopes: Vec<String>,
+    /// `RS256` (default) or `ES256`.
+    #[serde(default)]
+    pub id_token_alg: Option<Alg>,
+}
+
+#[derive(sqlx::FromRow)]
+struct Row {
+    client_id: String,
+    name: String,
+    kind: String,
+    secret_hash: Option<Vec<u8>>,
+    redirect_uris: Vec<String>,
+    post_logout_redirect_uris: Vec<String>,
+    allowed_scopes: Vec<String>,
+    id_token_alg: String,
+    created_at: DateTime<Utc>,
+}
+
+impl Row {
+    fn party(self) -> (RelyingParty, Option<Vec<u8>>) {
+        (
+            RelyingParty {
+                client_id: self.client_id,
+                name: self.name,
+                kind: if self.kind == "public" { ClientKind::Public } else { ClientKind::Confidential },
+                redirect_uris: self.redirect_uris,
+                post_logout_redirect_uris: self.post_logout_redirect_uris,
+                allowed_scopes: self.allowed_scopes,
+                id_token_alg: if self.id_token_alg == "ES256" { Alg::ES256 } else { Alg::RS256 },
+                created_at: self.created_at,
+            },
+            self.secret_hash,
+        )
+    }
+}
+
+const COLS: &str = "client_id, name, kind, secret_hash, redirect_uris, post_logout_redirect_uris, allowed_scopes, id_token_alg, created_at";
+
+/// Checks a redirect URI: absolute, no fragment, and `https` unless it points at this
+/// machine (`http://127.0.0.1`, `localhost`, `[::1]`, as RFC 8252 allows for native apps).
+pub fn check_redirect_uri(uri: &str) -> Result<(), String> {
+    let u = url::Url::parse(uri).map_err(|e| format!("{uri:?} is not an absolute URL ({e})"))?;
+    if u.fragment().is_some() {
+        return Err(format!("{uri:?} has a fragment, which redirect URIs must not have"));
+    }
+    let loopback = matches!(u.host_str(), Some("127.0.0.1" | "localhost" | "[::1]"));
+    match u.scheme() {
+        "https" => Ok(()),
+        "http" if loopback => Ok(()),
+        s => Err(format!("{uri:?} uses {s}; use https (http only for 127.0.0.1, localhost or [::1])")),
+    }
+}
+
+fn validate(n: &NewRelyingParty) -> Result<(), OidcError> {
+    let name = n.name.trim();
+    if name.is_empty() || name.chars().count() > 100 {
+        return Err(invalid("name", "give a name of 1 to 100 characters"));
+    }
+    if n.redirect_uris.is_empty() || n.redirect_uris.len() > 10 {
+        return Err(invalid("redirect_uris", "give 1 to 10 redirect URIs"));
+    }
+    for u in &n.redirect_uris {
+        check_redirect_uri(u).map_err(|m| invalid("redirect_uris", m))?;
+    }
+    if n.post_logout_redirect_uris.len() > 10 {
+        return Err(invalid("post_logout_redirect_uris", "give at most 10 URIs"));
+    }
+    for u in &n.post_logout_redirect_uris {
+        check_redirect_uri(u).map_err(|m| invalid("post_logout_redirect_uris", m))?;
+    }
+    if let Some(s) = n.allowed_scopes.iter().find(|s| !SCOPES.contains(&s.as_str())) {
+        return Err(invalid("allowed_scopes", format!("unknown scope {s:?}; known: {}", SCOPES.join(" "))));
+    }
+    if !n.allowed_scopes.iter().any(|s| s == "openid") {
+        return Err(invalid("allowed_scopes", "must include openid"));
+    }
+    Ok(())
+}
+
+fn dedup(v: &[String]) -> Vec<String> {
+    let mut out: Vec<String> = Vec::with_capacity(v.len());
+    for s in v {
+        if !out.contains(s) {
+            out.push(s.clone());
+        }
+    }
+    out
+}
+
+/// Registers a relying party. A confidential one gets its secret here, once; only its hash
+/// is stored.
+pub async fn register(tx: &mut TenantTx, new: NewRelyingParty, now: DateTime<Utc>) -> Result<(RelyingParty, Option<String>), OidcError> {
+    validate(&new)?;
+    let (id, _) = new_token();
+    let client_id = format!("rp_{}", &id[..22]);
+    let (secret, secret_hash) = match new.kind {
+        ClientKind::Confidential => {
+            let (s, h) = new_token();
+            (Some(s), Some(h))
+        }
+        ClientKind::Public => (None, None),
+    };
+    let row: Row = sqlx::query_as(&format!(
+        "INSERT INTO oidc_client (client_id, name, kind, secret_hash, redirect_uris, post_logout_redirect_uris, allowed_scopes, id_token_alg, created_at)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) RETURNING {COLS}"
+    ))
+    .bind(&client_id)
+    .bind(new.name.trim())
+    .bind(new.kind.as_str())
+    .bind(secret_hash)
+    .bind(dedup(&new.redirect_uris))
+    .bind(dedup(&new.post_logout_redirect_uris))
+    .bind(dedup(&new.allowed_scopes))
+    .bind(new.id_token_alg.unwrap_or(Alg::RS256).as_str())
+    .bind(now)
+    .fetch_one(tx.conn())
+    .await
+    .map_err(|e| match &e {
+        sqlx::Error::Database(d) if d.constraint() == Some("oidc_client_pkey") => OidcError::Duplicate(client_id.clone()),
+        _ => e.into(),
+    })?;
+    Ok((row.party().0, secret))
+}
+
+/// All relying parties, oldest first.
+pub async fn list(tx: &mut TenantTx) -> Result<Vec<RelyingParty>, OidcError> {
+    let rows: Vec<Row> =
+        sqlx::query_as(&format!("SELECT {COLS} FROM oidc_client ORDER BY created_at, client_id")).fetch_all(tx.conn()).await?;
+    Ok(rows.into_iter().map(|r| r.party().0).collect())
+}
+
+/// One relying party.
+pub async fn get(tx: &mut TenantTx, client_id: &str) -> Result<Option<RelyingParty>, OidcError> {
+    Ok(fetch(tx, client_id).await?.map(|(p, _)| p))
+}
+
+async fn fetch(tx: &mut TenantTx, client_id: &str) -> Result<Option<(RelyingParty, Option<Vec<u8>>)>, OidcError> {
+    let row: Option<Row> =
+        sqlx::query_as(&format!("SELECT {COLS} FROM oidc_client WHERE client_id = $1")).bind(client_id).fetch_optional(tx.conn()).await?;
+    Ok(row.map(Row::party))
+}
+
+/// Removes a relying party with its consents, grants and tokens. `false` if there was none.
+pub async fn delete(tx: &mut TenantTx, client_id: &str) -> Result<bool, OidcError> {
+    let n = sqlx::query("DELETE FROM oidc_client WHERE client_id = $1").bind(client_id).execute(tx.conn()).await?.rows_affected();
+    Ok(n > 0)
+}
+
+/// How a client authenticated at the token, revocation or introspection endpoint.
+#[derive(Clone, Debug, Default)]
+pub struct ClientCredentials {
+    /// The `client_id` (from HTTP Basic or the form).
+    pub client_id: Option<String>,
+    /// The secret, if one was sent.
+    pub secret: Option<String>,
+}
+
+/// Authenticates a client: a confidential one must send its secret, a public one must not.
+pub async fn authenticate(tx: &mut TenantTx, creds: &ClientCredentials) -> Result<RelyingParty, OidcError> {
+    let fail = |d: &str| OidcError::OAuth { code: OAuthCode::InvalidClient, description: d.to_owned(), commit: false };
+    let Some(id) = creds.client_id.as_deref().filter(|s| !s.is_empty()) else {
+        return Err(fail("client authentication is missing: send client_id (and the secret of a confidential client)"));
+    };
+    let Some((party, secret_hash)) = fetch(tx, id).await? else {
+        return Err(fail("no relying party is registered with this client_id"));
+    };
+    match (party.kind, secret_hash, creds.secret.as_deref()) {
+        (ClientKind::Confidential, Some(h), Some(s)) if bool::from(hash(s).ct_eq(&h)) => Ok(party),
+        (ClientKind::Confidential, _, _) => Err(fail("the client secret is missing or wrong")),
+        (ClientKind::Public, _, None) => Ok(party),
+        (ClientKind::Public, _, Some(_)) => Err(oauth(OAuthCode::InvalidClient, "a public client has no secret")),
+    }
+}

@@ -1,0 +1,168 @@
+//! `kapu bench oidc`: the full authorization-code flow (authorize with an existing session,
+//! code exchange at the token endpoint, userinfo) in flows/s with p50/p99, for one Kapu
+//! tenant's OpenID Provider and, in the same run on the same machine, node `oidc-provider`
+//! configured alike (RS256, PKCE S256 required, client_secret_basic, openid profile email).
+//!
+//! Both are driven by the same load generator, `bench/oidc-provider/load.mjs` (Node's fetch
+//! with keep-alive), which signs each client in once and then loops flows. Kapu keeps codes,
+//! grants and tokens in PostgreSQL; oidc-provider uses its default in-memory storage.
+
+use std::path::Path;
+use std::process::Stdio;
+use std::time::Duration;
+
+use anyhow::{Context, Result, bail};
+use chrono::Utc;
+use kapu_core::{NewTenant, TenantSlug};
+use kapu_http::{AppState, HttpConfig};
+use serde_json::Value;
+
+use crate::bench::BenchOpts;
+use crate::settings::{Settings, connect};
+
+const PASSWORD: &str = "Merleg-Teszt-Jelszo-2026";
+const EMAIL: &str = "bench.citizen@example.hu";
+const REDIRECT: &str = "http://127.0.0.1:9/callback";
+
+/// Runs the OIDC benchmark and prints its figures.
+pub async fn run(mut settings: Settings, opts: BenchOpts) -> Result<()> {
+    let dir = Path::new("bench/oidc-provider");
+    if !dir.join("node_modules/oidc-provider").exists() {
+        bail!("run `npm ci --prefix bench/oidc-provider` first (from the repository root)");
+    }
+    let mut cluster = None;
+    if settings.database_url.is_none() {
+        let _ = std::fs::remove_dir_all(&opts.dir);
+        std::fs::create_dir_all(&opts.dir)?;
+        let pg = opts.dir.join("pg");
+        let c = tokio::task::spawn_blocking(move || kapu_pgcluster::PgCluster::start(&pg, 0)).await??;
+        let admin = connect(&c.url("postgres"), "x", 1).await?;
+        sqlx::query("CREATE DATABASE kapu_bench").execute(admin.pool()).await?;
+        admin.pool().close().await;
+        settings.database_url = Some(c.url("kapu_bench"));
+        cluster = Some(c);
+    }
+    if settings.master_key.is_none() && settings.master_key_file.is_none() {
+        settings.master_key = Some(kapu_crypto::MasterKey::generate_base64());
+    }
+    settings.role_prefix = "kbench".into();
+    settings.db_pool = u32::try_from(opts.clients * 2 + 4).unwrap_or(8);
+    let db = settings.db().await?;
+    let crypto = settings.crypto()?;
+    kapu_core::migrate_platform(&db).await?;
+
+    let slug = TenantSlug::parse("oidc-bench")?;
+    let tenant = kapu_core::provision_tenant(
+        &db,
+        NewTenant { slug: slug.clone(), name: "OIDC Bench".into(), domains: vec![], settings: serde_json::json!({}) },
+        None,
+    )
+    .await?;
+    // A citizen with a confirmed address, and a relying party.
+    let token = std::sync::Mutex::new(String::new());
+    let link = |_: &str, t: &str| {
+        if !t.is_empty() {
+            *token.lock().unwrap_or_else(|e| e.into_inner()) = t.to_owned();
+        }
+        String::new()
+    };
+    let mut tx = db.tenant_tx(&tenant).await?;
+    let reg = kapu_clients::account::Registration { display_name: "Bench Béla".into(), email: EMAIL.into(), password: PASSWORD.into() };
+    kapu_clients::account::register(&mut tx, reg, &kapu_clients::account::Mailing { tenant_name: "OIDC Bench", link: &link }, Utc::now())
+        .await?;
+    let t = token.lock().unwrap_or_else(|e| e.into_inner()).clone();
+    kapu_clients::account::verify_email(&mut tx, &t, Utc::now()).await?;
+    let (rp, secret) = kapu_oidc::registry::register(
+        &mut tx,
+        kapu_oidc::registry::NewRelyingParty {
+            name: "Bench RP".into(),
+            kind: kapu_oidc::registry::ClientKind::Confidential,
+            redirect_uris: vec![REDIRECT.into()],
+            post_logout_redirect_uris: vec![],
+            allowed_scopes: vec!["openid".into(), "profile".into(), "email".into()],
+            id_token_alg: None,
+        },
+        Utc::now(),
+    )
+    .await?;
+    tx.commit().await?;
+    let secret = secret.context("a confidential client has a secret")?;
+
+    let state = AppState::new(db.clone(), crypto.clone(), HttpConfig { login_attempts_per_minute: u32::MAX, ..HttpConfig::default() });
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+    let addr = listener.local_addr()?;
+    let (stop_tx, mut stop_rx) = tokio::sync::watch::channel(false);
+    let server = tokio::spawn(crate::wiring::serve(kapu_http::app(state), listener, None, async move {
+        let _ = stop_rx.changed().await;
+    }));
+    let kapu_issuer = format!("http://{addr}/t/{slug}");
+
+    let port = std::net::TcpListener::bind("127.0.0.1:0")?.local_addr()?.port();
+    let mut provider = tokio::process::Command::new("node")
+        .arg("provider.mjs")
+        .arg(port.to_string())
+        .current_dir(dir)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .kill_on_drop(true)
+        .spawn()
+        .context("starting node oidc-provider")?;
+    let op_issuer = format!("http://127.0.0.1:{port}");
+    let discovery = format!("{op_issuer}/.well-known/openid-configuration");
+    let mut ready = false;
+    for _ in 0..100 {
+        if reqwest::get(&discovery).await.is_ok_and(|r| r.status().is_success()) {
+            ready = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    if !ready {
+        bail!("oidc-provider did not start on port {port}");
+    }
+
+    let c = opts.clients.to_string();
+    let s = opts.seconds.to_string();
+    println!("Kapu: {} clients for {} s …", opts.clients, opts.seconds);
+    let kapu = load(dir, &["kapu", &kapu_issuer, &rp.client_id, &secret, REDIRECT, EMAIL, PASSWORD, &c, &s]).await?;
+    println!("oidc-provider: {} clients for {} s …", opts.clients, opts.seconds);
+    let op =
+        load(dir, &["oidc-provider", &op_issuer, "bench", "bench-secret-bench-secret-bench-secret", REDIRECT, "-", "-", &c, &s]).await?;
+    let _ = provider.kill().await;
+    let _ = stop_tx.send(true);
+    server.await??;
+    db.pool().close().await;
+    if let Some(mut c) = cluster {
+        tokio::task::spawn_blocking(move || c.stop()).await??;
+    }
+
+    println!();
+    println!(
+        "OIDC benchmark ({} clients, {} s each; authorize with a session + token + userinfo, RS256, PKCE)",
+        opts.clients, opts.seconds
+    );
+    let row = |name: &str, v: &Value| {
+        println!(
+            "  {name:<14} {:>8.1} flows/s  p50 {:>6.2} ms  p99 {:>6.2} ms  ({} flows)",
+            v["flows_per_s"].as_f64().unwrap_or(0.0),
+            v["p50_ms"].as_f64().unwrap_or(0.0),
+            v["p99_ms"].as_f64().unwrap_or(0.0),
+            v["flows"]
+        );
+    };
+    row("Kapu", &kapu);
+    row("oidc-provider", &op);
+    let ratio = kapu["flows_per_s"].as_f64().unwrap_or(0.0) / op["flows_per_s"].as_f64().unwrap_or(f64::INFINITY);
+    println!("  Kapu / oidc-provider throughput: {ratio:.2}x   (target >= 3x)");
+    Ok(())
+}
+
+async fn load(dir: &Path, args: &[&str]) -> Result<Value> {
+    let out = tokio::process::Command::new("node").arg("load.mjs").args(args).current_dir(dir).stdin(Stdio::null()).output().await?;
+    if !out.status.success() {
+        bail!("the load generator failed: {}", String::from_utf8_lossy(&out.stderr));
+    }
+    let text = String::from_utf8_lossy(&out.stdout);
+    let line = text.lines().last().context("no output from the load generator")?;
+    Ok(serde_json::from_str(line)?)
+}

@@ -33,3 +33,8 @@ need_build_tools() {
     command -v cc >/dev/null 2>&1 || apt_install build-essential
     command -v pkg-config >/dev/null 2>&1 || apt_install pkg-config
 }
+
+# Plugins are WebAssembly components built for wasm32-wasip2 (rustup ships the target).
+need_wasm_target() {
+    rustup target list --installed 2>/dev/null | grep -qx wasm32-wasip2 || rustup target add wasm32-wasip2
+}

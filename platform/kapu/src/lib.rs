@@ -3,7 +3,9 @@
 //! library to boot the very same server.
 
 pub mod bench;
+pub mod bench_plugins;
 pub mod demo;
+pub mod plugin_cmd;
 pub mod settings;
 pub mod tenant_config;
 pub mod wiring;

@@ -299,8 +299,12 @@ impl Kit {
         Ok(c)
     }
 
-    /// The `kapu` binary (built by `cargo build -p kapu` before the tests).
+    /// The `kapu` binary (built by `cargo build -p kapu` before the tests), or `KAPU_BIN` when
+    /// set (e.g. a copy, when other builds share the target directory).
     pub fn kapu_bin() -> PathBuf {
+        if let Some(bin) = std::env::var_os("KAPU_BIN") {
+            return PathBuf::from(bin);
+        }
         let exe = std::env::current_exe().expect("current exe");
         let dir = exe.parent().and_then(|p| p.parent()).expect("target dir");
         let bin = dir.join("kapu");

@@ -12,6 +12,7 @@ mod identification;
 mod isolation;
 mod jobs;
 mod organisations;
+mod plugins;
 mod portal_accounts;
 mod problems;
 mod provisioning;

@@ -54,15 +54,15 @@ pub enum PluginError {
     /// No plugin of this name is installed for the tenant.
     #[error("no plugin named {0} is installed")]
     NotInstalled(String),
-    /// The plugin implements another world than the one called.
-    #[error("the plugin {name} implements the {actual} world, not {expected}")]
+    /// The plugin implements another world (or version) than the one called.
+    #[error("the plugin {name} implements {actual}, not {expected}")]
     WrongWorld {
         /// The plugin.
         name: String,
-        /// The world it implements.
-        actual: &'static str,
-        /// The world that was called.
-        expected: &'static str,
+        /// The world and version it implements.
+        actual: String,
+        /// The world and version that was called.
+        expected: String,
     },
     /// The host is busy: every instance slot of the pool is in use.
     #[error("the plugin host is at capacity; try again")]

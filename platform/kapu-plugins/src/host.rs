@@ -12,7 +12,6 @@ use wasmtime::component::ResourceTable;
 use wasmtime_wasi::{WasiCtx, WasiCtxBuilder, WasiCtxView, WasiView};
 use wasmtime_wasi_http::{WasiHttpCtx, WasiHttpCtxView, WasiHttpHooks, WasiHttpView};
 
-use crate::bindings::v0_1_0::base::kapu::plugin::{config, kv, log};
 use crate::manifest::HostPattern;
 
 /// Largest key of the key-value store, in bytes.
@@ -288,18 +287,16 @@ impl WasiHttpView for HostState {
     }
 }
 
-impl config::Host for HostState {
-    fn get(&mut self, key: String) -> Option<String> {
-        self.ctx.config.values.get(&key).cloned()
+impl HostState {
+    fn config_get(&self, key: &str) -> Option<String> {
+        self.ctx.config.values.get(key).cloned()
     }
 
-    fn secret(&mut self, key: String) -> Option<String> {
-        self.ctx.config.secrets.get(&key).cloned()
+    fn config_secret(&self, key: &str) -> Option<String> {
+        self.ctx.config.secrets.get(key).cloned()
     }
-}
 
-impl kv::Host for HostState {
-    async fn get(&mut self, key: String) -> Option<Vec<u8>> {
+    async fn kv_get(&mut self, key: String) -> Option<Vec<u8>> {
         if key.len() > KV_MAX_KEY {
             return None;
         }
@@ -312,7 +309,7 @@ impl kv::Host for HostState {
         }
     }
 
-    async fn set(&mut self, key: String, value: Vec<u8>) -> Result<(), String> {
+    async fn kv_set(&mut self, key: String, value: Vec<u8>) -> Result<(), String> {
         if key.is_empty() || key.len() > KV_MAX_KEY {
             return Err(format!("a key must have 1 to {KV_MAX_KEY} bytes"));
         }
@@ -322,15 +319,13 @@ impl kv::Host for HostState {
         self.ctx.kv.set(&self.plugin, &key, &value).await
     }
 
-    async fn delete(&mut self, key: String) {
+    async fn kv_delete(&mut self, key: String) {
         if let Err(e) = self.ctx.kv.delete(&self.plugin, &key).await {
             tracing::warn!(tenant = %self.ctx.tenant, plugin = %self.plugin, error = %e, "plugin kv delete failed");
         }
     }
-}
 
-impl log::Host for HostState {
-    fn log(&mut self, level: log::Level, message: String) {
+    fn log_line(&mut self, level: &'static str, message: String) {
         let mut message = message;
         if message.len() > LOG_MAX {
             let mut end = LOG_MAX;
@@ -340,26 +335,59 @@ impl log::Host for HostState {
             message.truncate(end);
         }
         let (tenant, plugin) = (&self.ctx.tenant, &self.plugin);
-        let level = match level {
-            log::Level::Debug => {
-                tracing::debug!(%tenant, %plugin, "{message}");
-                "debug"
-            }
-            log::Level::Info => {
-                tracing::info!(%tenant, %plugin, "{message}");
-                "info"
-            }
-            log::Level::Warn => {
-                tracing::warn!(%tenant, %plugin, "{message}");
-                "warn"
-            }
-            log::Level::Error => {
-                tracing::error!(%tenant, %plugin, "{message}");
-                "error"
-            }
-        };
+        match level {
+            "debug" => tracing::debug!(%tenant, %plugin, "{message}"),
+            "info" => tracing::info!(%tenant, %plugin, "{message}"),
+            "warn" => tracing::warn!(%tenant, %plugin, "{message}"),
+            _ => tracing::error!(%tenant, %plugin, "{message}"),
+        }
         if self.logs.len() < 1000 {
             self.logs.push(LogLine { level, message });
         }
     }
 }
+
+/// The host capabilities of one contract version, forwarding to the shared implementation.
+macro_rules! capabilities {
+    ($version:ident) => {
+        impl crate::bindings::$version::base::kapu::plugin::config::Host for HostState {
+            fn get(&mut self, key: String) -> Option<String> {
+                self.config_get(&key)
+            }
+
+            fn secret(&mut self, key: String) -> Option<String> {
+                self.config_secret(&key)
+            }
+        }
+
+        impl crate::bindings::$version::base::kapu::plugin::kv::Host for HostState {
+            async fn get(&mut self, key: String) -> Option<Vec<u8>> {
+                self.kv_get(key).await
+            }
+
+            async fn set(&mut self, key: String, value: Vec<u8>) -> Result<(), String> {
+                self.kv_set(key, value).await
+            }
+
+            async fn delete(&mut self, key: String) {
+                self.kv_delete(key).await
+            }
+        }
+
+        impl crate::bindings::$version::base::kapu::plugin::log::Host for HostState {
+            fn log(&mut self, level: crate::bindings::$version::base::kapu::plugin::log::Level, message: String) {
+                use crate::bindings::$version::base::kapu::plugin::log::Level;
+                let level = match level {
+                    Level::Debug => "debug",
+                    Level::Info => "info",
+                    Level::Warn => "warn",
+                    Level::Error => "error",
+                };
+                self.log_line(level, message)
+            }
+        }
+    };
+}
+
+capabilities!(v0_1_0);
+capabilities!(v0_2_0);

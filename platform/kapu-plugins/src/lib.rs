@@ -27,7 +27,4 @@ pub use host::{
     PluginConfig, SentRequest,
 };
 pub use manifest::{Manifest, SUPPORTED_SDK_VERSIONS, World};
-pub use runtime::{
-    CallFuture, Called, FinanceWorld, Limits, ParkingWorld, Plugin, QueueWorld, RecordsWorld, RegistryWorld, Runtime, WorldBinding,
-    WorldPre,
-};
+pub use runtime::{CallFuture, Called, Limits, Plugin, Runtime, WorldBinding, WorldPre, worlds};

@@ -8,7 +8,7 @@ use serde::{Deserialize, Serialize};
 use crate::PluginError;
 
 /// Versions of the `kapu:plugin` contract this host runs, oldest first.
-pub const SUPPORTED_SDK_VERSIONS: &[&str] = &["0.1.0"];
+pub const SUPPORTED_SDK_VERSIONS: &[&str] = &["0.1.0", "0.2.0"];
 
 /// The kinds of integration, one WIT world each.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -283,7 +283,7 @@ kind = "integer"
     #[test]
     fn refuses_an_unsupported_sdk_version() {
         let e = Manifest::parse(&GOOD.replace("sdk = \"0.1.0\"", "sdk = \"9.0.0\"")).expect_err("refused");
-        assert_eq!(e.to_string(), "the plugin needs SDK version 9.0.0, which this platform does not run (supported: 0.1.0)");
+        assert_eq!(e.to_string(), "the plugin needs SDK version 9.0.0, which this platform does not run (supported: 0.1.0, 0.2.0)");
     }
 
     #[test]

@@ -13,7 +13,6 @@ use sha2::{Digest, Sha256};
 use wasmtime::component::{Component, HasSelf, Linker};
 use wasmtime::{Config, Engine, InstanceAllocationStrategy, PoolingAllocationConfig, Store};
 
-use crate::bindings::v0_1_0 as v1;
 use crate::error::{CallFailure, PluginError};
 use crate::host::{CallContext, HostState, LogLine};
 use crate::manifest::{HostPattern, Manifest, World};
@@ -63,59 +62,85 @@ impl Plugin {
     }
 }
 
-/// The pre-instantiated component, per world.
-#[derive(Clone)]
-pub enum WorldPre {
-    /// `parking-plugin@0.1.0`.
-    Parking(v1::parking::ParkingPluginPre<HostState>),
-    /// `records-plugin@0.1.0`.
-    Records(v1::records::RecordsPluginPre<HostState>),
-    /// `finance-plugin@0.1.0`.
-    Finance(v1::finance::FinancePluginPre<HostState>),
-    /// `registry-plugin@0.1.0`.
-    Registry(v1::registry::RegistryPluginPre<HostState>),
-    /// `queue-plugin@0.1.0`.
-    Queue(v1::queue::QueuePluginPre<HostState>),
-}
-
 /// A future borrowed from a call's store.
 pub type CallFuture<'a, R> = Pin<Box<dyn Future<Output = wasmtime::Result<R>> + Send + 'a>>;
 
-/// A world's generated bindings, so that [`Runtime::call`] can instantiate any of them.
+/// A world's generated bindings at one contract version, so that [`Runtime::call`] can
+/// instantiate any of them.
 pub trait WorldBinding {
     /// The instantiated bindings.
     type Bindings: Send + Sync;
     /// The world.
     const WORLD: World;
-    /// Instantiates the plugin if it implements this world.
+    /// The contract version.
+    const SDK: &'static str;
+    /// Instantiates the plugin if it implements this world at this version.
     fn instantiate<'a>(pre: &'a WorldPre, store: &'a mut Store<HostState>) -> Option<CallFuture<'a, Self::Bindings>>;
 }
 
-macro_rules! binding {
-    ($marker:ident, $variant:ident, $module:ident, $bindings:ident) => {
-        #[doc = concat!("Marker of the `", stringify!($module), "` world for [`Runtime::call`].")]
-        #[derive(Debug)]
-        pub struct $marker;
+macro_rules! worlds {
+    ($($variant:ident: $version:ident, $sdk:literal, $world:ident, $module:ident, $bindings:ident, $pre:ident;)*) => {
+        /// The pre-instantiated component, per contract version and world.
+        #[derive(Clone)]
+        pub enum WorldPre {
+            $(
+                #[doc = concat!("`", stringify!($module), "` at ", $sdk, ".")]
+                $variant(crate::bindings::$version::$module::$pre<HostState>),
+            )*
+        }
 
-        impl WorldBinding for $marker {
-            type Bindings = v1::$module::$bindings;
-            const WORLD: World = World::$variant;
-
-            fn instantiate<'a>(pre: &'a WorldPre, store: &'a mut Store<HostState>) -> Option<CallFuture<'a, Self::Bindings>> {
-                match pre {
-                    WorldPre::$variant(p) => Some(Box::pin(p.instantiate_async(store))),
-                    _ => None,
-                }
+        fn world_pre(
+            sdk: &str,
+            world: World,
+            pre: wasmtime::component::InstancePre<HostState>,
+        ) -> Result<WorldPre, PluginError> {
+            let mismatch = |e: wasmtime::Error| PluginError::WorldMismatch(format!("{e:#}"));
+            match (sdk, world) {
+                $(($sdk, World::$world) => Ok(WorldPre::$variant(crate::bindings::$version::$module::$pre::new(pre).map_err(mismatch)?)),)*
+                _ => Err(PluginError::UnsupportedSdk {
+                    requested: sdk.to_owned(),
+                    supported: crate::manifest::SUPPORTED_SDK_VERSIONS.join(", "),
+                }),
             }
+        }
+
+        /// Markers of the worlds, per contract version, for [`Runtime::call`].
+        pub mod worlds {
+            use super::*;
+            $(
+                #[doc = concat!("The `", stringify!($module), "` world at ", $sdk, ".")]
+                #[derive(Debug)]
+                pub struct $variant;
+
+                impl WorldBinding for $variant {
+                    type Bindings = crate::bindings::$version::$module::$bindings;
+                    const WORLD: World = World::$world;
+                    const SDK: &'static str = $sdk;
+
+                    fn instantiate<'a>(pre: &'a WorldPre, store: &'a mut Store<HostState>) -> Option<CallFuture<'a, Self::Bindings>> {
+                        match pre {
+                            WorldPre::$variant(p) => Some(Box::pin(p.instantiate_async(store))),
+                            _ => None,
+                        }
+                    }
+                }
+            )*
         }
     };
 }
 
-binding!(ParkingWorld, Parking, parking, ParkingPlugin);
-binding!(RecordsWorld, Records, records, RecordsPlugin);
-binding!(FinanceWorld, Finance, finance, FinancePlugin);
-binding!(RegistryWorld, Registry, registry, RegistryPlugin);
-binding!(QueueWorld, Queue, queue, QueuePlugin);
+worlds! {
+    ParkingV0_1: v0_1_0, "0.1.0", Parking, parking, ParkingPlugin, ParkingPluginPre;
+    RecordsV0_1: v0_1_0, "0.1.0", Records, records, RecordsPlugin, RecordsPluginPre;
+    FinanceV0_1: v0_1_0, "0.1.0", Finance, finance, FinancePlugin, FinancePluginPre;
+    RegistryV0_1: v0_1_0, "0.1.0", Registry, registry, RegistryPlugin, RegistryPluginPre;
+    QueueV0_1: v0_1_0, "0.1.0", Queue, queue, QueuePlugin, QueuePluginPre;
+    ParkingV0_2: v0_2_0, "0.2.0", Parking, parking, ParkingPlugin, ParkingPluginPre;
+    RecordsV0_2: v0_2_0, "0.2.0", Records, records, RecordsPlugin, RecordsPluginPre;
+    FinanceV0_2: v0_2_0, "0.2.0", Finance, finance, FinancePlugin, FinancePluginPre;
+    RegistryV0_2: v0_2_0, "0.2.0", Registry, registry, RegistryPlugin, RegistryPluginPre;
+    QueueV0_2: v0_2_0, "0.2.0", Queue, queue, QueuePlugin, QueuePluginPre;
+}
 
 /// The outcome of a call together with what the plugin logged.
 #[derive(Debug)]
@@ -170,9 +195,13 @@ impl Runtime {
         let mut linker = Linker::new(&engine);
         wasmtime_wasi::p2::add_to_linker_async(&mut linker).map_err(host)?;
         wasmtime_wasi_http::p2::add_only_http_to_linker_async(&mut linker).map_err(host)?;
-        v1::base::Host_::add_to_linker::<HostState, HasSelf<HostState>>(&mut linker, |s| s).map_err(host)?;
+        crate::bindings::v0_1_0::base::Host_::add_to_linker::<HostState, HasSelf<HostState>>(&mut linker, |s| s)
+            .map_err(host)?;
+        crate::bindings::v0_2_0::base::Host_::add_to_linker::<HostState, HasSelf<HostState>>(&mut linker, |s| s)
+            .map_err(host)?;
         // `types` holds only types, but components import it as an (empty) instance.
-        linker.instance("kapu:plugin/types@0.1.0").map_err(host)?;
+        linker.instance(crate::bindings::v0_1_0::TYPES).map_err(host)?;
+        linker.instance(crate::bindings::v0_2_0::TYPES).map_err(host)?;
         let stop = Arc::new(AtomicBool::new(false));
         let (ticking, flag) = (engine.weak(), stop.clone());
         std::thread::Builder::new()
@@ -228,14 +257,7 @@ impl Runtime {
             )));
         }
         let pre = self.linker.instantiate_pre(&component).map_err(|e| PluginError::WorldMismatch(format!("{e:#}")))?;
-        let mismatch = |e: wasmtime::Error| PluginError::WorldMismatch(format!("{e:#}"));
-        let pre = match manifest.world {
-            World::Parking => WorldPre::Parking(v1::parking::ParkingPluginPre::new(pre).map_err(mismatch)?),
-            World::Records => WorldPre::Records(v1::records::RecordsPluginPre::new(pre).map_err(mismatch)?),
-            World::Finance => WorldPre::Finance(v1::finance::FinancePluginPre::new(pre).map_err(mismatch)?),
-            World::Registry => WorldPre::Registry(v1::registry::RegistryPluginPre::new(pre).map_err(mismatch)?),
-            World::Queue => WorldPre::Queue(v1::queue::QueuePluginPre::new(pre).map_err(mismatch)?),
-        };
+        let pre = world_pre(&manifest.sdk, manifest.world, pre)?;
         let plugin = Plugin(Arc::new(Loaded { manifest: manifest.clone(), digest, hosts: Arc::new(manifest.host_patterns()), pre }));
         self.lock().insert(key, plugin.clone());
         Ok(plugin)
@@ -255,12 +277,12 @@ impl Runtime {
         F: for<'a> FnOnce(&'a W::Bindings, &'a mut Store<HostState>) -> CallFuture<'a, R> + Send,
     {
         let loaded = &plugin.0;
-        if loaded.manifest.world != W::WORLD {
+        if loaded.manifest.world != W::WORLD || loaded.manifest.sdk != W::SDK {
             return Called {
                 result: Err(PluginError::WrongWorld {
                     name: loaded.manifest.name.clone(),
-                    actual: loaded.manifest.world.as_str(),
-                    expected: W::WORLD.as_str(),
+                    actual: format!("{} {}", loaded.manifest.world.as_str(), loaded.manifest.sdk),
+                    expected: format!("{} {}", W::WORLD.as_str(), W::SDK),
                 }),
                 logs: Vec::new(),
             };
@@ -317,10 +339,10 @@ fn wasmparser_is_core_module(bytes: &[u8]) -> bool {
 
 /// Converts a world's `plugin-error` into the host's [`CallFailure`].
 macro_rules! failure_from {
-    ($($module:ident),*) => {$(
-        impl From<v1::$module::kapu::plugin::types::PluginError> for CallFailure {
-            fn from(e: v1::$module::kapu::plugin::types::PluginError) -> Self {
-                use v1::$module::kapu::plugin::types::PluginError as E;
+    ($($version:ident :: $module:ident),*) => {$(
+        impl From<crate::bindings::$version::$module::kapu::plugin::types::PluginError> for CallFailure {
+            fn from(e: crate::bindings::$version::$module::kapu::plugin::types::PluginError) -> Self {
+                use crate::bindings::$version::$module::kapu::plugin::types::PluginError as E;
                 match e {
                     E::Config(m) => CallFailure::Config(m),
                     E::InvalidInput(m) => CallFailure::InvalidInput(m),
@@ -333,4 +355,7 @@ macro_rules! failure_from {
     )*};
 }
 
-failure_from!(parking, records, finance, registry, queue);
+failure_from!(
+    v0_1_0::parking, v0_1_0::records, v0_1_0::finance, v0_1_0::registry, v0_1_0::queue,
+    v0_2_0::parking, v0_2_0::records, v0_2_0::finance, v0_2_0::registry, v0_2_0::queue
+);

@@ -21,7 +21,7 @@ fn components() -> &'static Path {
 fn fixture(name: &str) -> (String, Vec<u8>) {
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../plugins/testing").join(name);
     let manifest = std::fs::read_to_string(root.join("plugin.toml")).expect("manifest");
-    let component = std::fs::read(components().join(format!("{name}.wasm"))).expect("component");
+    let component = std::fs::read(components().join(format!("{}.wasm", name.replace('-', "_")))).expect("component");
     (manifest, component)
 }
 
@@ -50,7 +50,7 @@ fn hostile() -> Harness {
 /// After each misbehaviour, the same host still answers a good call.
 async fn still_serves(h: &Harness) {
     let called = h.runtime().check_person(h.plugin(), h.context(), query("Minta", "Márta")).await;
-    assert_eq!(called.result.expect("a good call"), PersonCheck::Match);
+    assert_eq!(called.result.expect("a good call").check, PersonCheck::Match);
 }
 
 #[tokio::test]
@@ -166,9 +166,32 @@ fn bad_components_and_manifests_are_refused_with_specific_messages() {
     truncated.truncate(component.len() / 2);
     check(runtime.load(&manifest, &truncated, None), "plugin-malformed", "not a valid WebAssembly component");
     let parking = Manifest::parse(&manifest_text.replace("world = \"registry\"", "world = \"parking\"")).expect("manifest");
-    check(runtime.load(&parking, &component, None), "plugin-world-mismatch", "must export kapu:plugin/parking@0.1.0");
+    check(runtime.load(&parking, &component, None), "plugin-world-mismatch", "must export kapu:plugin/parking@0.2.0");
+    let older = Manifest::parse(&manifest_text.replace("sdk = \"0.2.0\"", "sdk = \"0.1.0\"")).expect("manifest");
+    check(runtime.load(&older, &component, None), "plugin-world-mismatch", "must export kapu:plugin/registry@0.1.0");
     check(runtime.load(&manifest, &component, Some(&"0".repeat(64))), "plugin-digest-mismatch", "differs from the expected");
-    let e = Manifest::parse(&manifest_text.replace("sdk = \"0.1.0\"", "sdk = \"0.0.9\"")).expect_err("refused");
+    let e = Manifest::parse(&manifest_text.replace("sdk = \"0.2.0\"", "sdk = \"0.0.9\"")).expect_err("refused");
     assert_eq!(e.code(), "plugin-sdk-unsupported");
     assert!(runtime.load(&manifest, &component, None).is_ok(), "the good component still loads");
+}
+
+#[tokio::test]
+async fn a_plugin_built_against_the_first_contract_still_loads_and_answers() {
+    let (manifest, component) = fixture("old-registry");
+    let h = Harness::from_bytes(&manifest, &component, limits()).expect("the 0.1.0 plugin loads");
+    assert_eq!(h.plugin().manifest().sdk, "0.1.0");
+    let called = h.runtime().check_person(h.plugin(), h.context(), query("Minta", "Márta")).await;
+    let answer = called.result.expect("answered");
+    assert_eq!((answer.check, answer.query_id), (PersonCheck::Match, None), "0.1.0 answers carry no query id");
+    assert_eq!(called.logs.len(), 1, "its log line arrived through the 0.1.0 log interface");
+    let address = Address { postcode: "1126".into(), city: "Budapest".into(), street: "Szamos utca 1.".into() };
+    let a = h.runtime().check_address(h.plugin(), h.context(), address.clone()).await.result.expect("answered");
+    assert_eq!(a.normalised, Some(address));
+    let v = h.runtime().find_vehicle(h.plugin(), h.context(), "LADA-01".into(), None).await.result.expect("answered");
+    assert_eq!(v.expect("a vehicle").make_model, "Lada 1200");
+    // The current fixture answers with the 0.2.0 shape in the same host.
+    let (manifest, component) = fixture("trivial");
+    let new = Harness::from_bytes(&manifest, &component, limits()).expect("trivial loads");
+    let answer = new.runtime().check_person(new.plugin(), new.context(), query("Minta", "Márta")).await.result.expect("answered");
+    assert_eq!(answer.query_id.as_deref(), Some("trivial"));
 }

@@ -42,7 +42,9 @@ async fn the_person_check_speaks_the_szl_protocol() {
     h.check_config().expect("a valid configuration");
     h.reply("POST", CHECK, 200, r#"{"lekerdezes_azonosito":"x","eredmeny":"elter","elteresek":["anyja_neve","okmany_ervenyesseg"]}"#);
     let called = h.runtime().check_person(h.plugin(), h.context(), minta()).await;
-    assert_eq!(called.result.expect("answered"), PersonCheck::Mismatch(vec!["mother-birth-name".into(), "document-validity".into()]));
+    let answer = called.result.expect("answered");
+    assert_eq!(answer.check, PersonCheck::Mismatch(vec!["mother-birth-name".into(), "document-validity".into()]));
+    assert_eq!(answer.query_id.as_deref(), Some("x"));
     let sent = &h.requests()[0];
     assert_eq!((sent.method.as_str(), sent.url.as_str()), ("POST", "https://szl.gov.hu/szl/v1/szemelyazonosito-ellenorzes"));
     assert_eq!(sent.header("authorization"), Some("Bearer secret-key"));
@@ -84,7 +86,9 @@ async fn persons_addresses_and_vehicles_against_the_simulator() {
     let rt = h.runtime();
     let mut q = minta();
     q.address = Some(home());
-    assert_eq!(rt.check_person(h.plugin(), h.network_context(), q).await.result.expect("checked"), PersonCheck::Match);
+    let answer = rt.check_person(h.plugin(), h.network_context(), q).await.result.expect("checked");
+    assert_eq!(answer.check, PersonCheck::Match);
+    assert_eq!(answer.query_id.map(|id| id.len()), Some(36), "the simulator's query id (a UUID) comes back");
     let mut expired = minta();
     expired.family_name = "Próba".into();
     expired.given_name = "Péter".into();
@@ -93,7 +97,7 @@ async fn persons_addresses_and_vehicles_against_the_simulator() {
     expired.birth_date = "1975-11-02".into();
     expired.document.number = "654321CD".into();
     assert_eq!(
-        rt.check_person(h.plugin(), h.network_context(), expired).await.result.expect("checked"),
+        rt.check_person(h.plugin(), h.network_context(), expired).await.result.expect("checked").check,
         PersonCheck::Mismatch(vec!["document-validity".into()])
     );
 

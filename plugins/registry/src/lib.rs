@@ -52,6 +52,8 @@ struct Keres<'a> {
 
 #[derive(Deserialize)]
 struct Valasz {
+    #[serde(default)]
+    lekerdezes_azonosito: Option<String>,
     eredmeny: String,
     #[serde(default)]
     elteresek: Vec<String>,
@@ -136,7 +138,7 @@ fn read<T: for<'de> Deserialize<'de>>(r: Response) -> Result<T, PluginError> {
 }
 
 impl Registry for SzlRegistry {
-    fn check_person(q: PersonQuery) -> Result<PersonCheck, PluginError> {
+    fn check_person(q: PersonQuery) -> Result<PersonAnswer, PluginError> {
         let base = config::require("base-url")?;
         let key = config::require_secret("api-key")?;
         let tipus = match q.document.kind {
@@ -155,9 +157,9 @@ impl Registry for SzlRegistry {
             lakcim: q.address.as_ref().map(Lakcim::from),
         };
         let v: Valasz = post_json(&base, &key, CHECK_PATH, &keres)?;
-        match v.eredmeny.as_str() {
-            "egyezik" => Ok(PersonCheck::Match),
-            "nincs_talalat" => Ok(PersonCheck::NotFound),
+        let check = match v.eredmeny.as_str() {
+            "egyezik" => PersonCheck::Match,
+            "nincs_talalat" => PersonCheck::NotFound,
             "elter" => {
                 let mut fields = Vec::new();
                 for f in &v.elteresek {
@@ -166,10 +168,11 @@ impl Registry for SzlRegistry {
                         None => return Err(PluginError::Protocol(format!("an unknown field {f:?} in elteresek"))),
                     }
                 }
-                Ok(PersonCheck::Mismatch(fields))
+                PersonCheck::Mismatch(fields)
             }
-            other => Err(PluginError::Protocol(format!("an unknown result {other:?}"))),
-        }
+            other => return Err(PluginError::Protocol(format!("an unknown result {other:?}"))),
+        };
+        Ok(PersonAnswer { check, query_id: v.lekerdezes_azonosito })
     }
 
     fn check_address(address: Address) -> Result<AddressCheck, PluginError> {

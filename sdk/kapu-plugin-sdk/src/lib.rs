@@ -11,7 +11,7 @@
 //! struct MyRegistry;
 //!
 //! impl Registry for MyRegistry {
-//!     fn check_person(query: PersonQuery) -> Result<PersonCheck, PluginError> { todo!() }
+//!     fn check_person(query: PersonQuery) -> Result<PersonAnswer, PluginError> { todo!() }
 //!     // ...
 //! }
 //!
@@ -19,7 +19,7 @@
 //! ```
 //!
 //! Host capabilities are in [`config`], [`kv`], [`log`] and [`http`]; the component records the
-//! contract's version in its import and export names (`kapu:plugin/...@0.1.0`), which the host
+//! contract's version in its import and export names (`kapu:plugin/...@0.2.0`), which the host
 //! checks against the plugin's manifest.
 
 #[cfg(any(
@@ -36,14 +36,14 @@ compile_error!("enable one world feature of kapu-plugin-sdk: parking, records, f
 pub mod http;
 
 /// The version of the `kapu:plugin` contract this SDK builds against.
-pub const SDK_VERSION: &str = "0.1.0";
+pub const SDK_VERSION: &str = "0.2.0";
 
 /// Generated bindings (one world, chosen by feature). Use the re-exports instead.
 #[doc(hidden)]
 pub mod bindings {
     #[cfg(feature = "parking")]
     wit_bindgen::generate!({
-        path: "../wit/since_v0.1.0",
+        path: "../wit/since_v0.2.0",
         world: "parking-plugin",
         pub_export_macro: true,
         export_macro_name: "export",
@@ -51,7 +51,7 @@ pub mod bindings {
     });
     #[cfg(feature = "records")]
     wit_bindgen::generate!({
-        path: "../wit/since_v0.1.0",
+        path: "../wit/since_v0.2.0",
         world: "records-plugin",
         pub_export_macro: true,
         export_macro_name: "export",
@@ -59,7 +59,7 @@ pub mod bindings {
     });
     #[cfg(feature = "finance")]
     wit_bindgen::generate!({
-        path: "../wit/since_v0.1.0",
+        path: "../wit/since_v0.2.0",
         world: "finance-plugin",
         pub_export_macro: true,
         export_macro_name: "export",
@@ -67,7 +67,7 @@ pub mod bindings {
     });
     #[cfg(feature = "registry")]
     wit_bindgen::generate!({
-        path: "../wit/since_v0.1.0",
+        path: "../wit/since_v0.2.0",
         world: "registry-plugin",
         pub_export_macro: true,
         export_macro_name: "export",
@@ -75,7 +75,7 @@ pub mod bindings {
     });
     #[cfg(feature = "queue")]
     wit_bindgen::generate!({
-        path: "../wit/since_v0.1.0",
+        path: "../wit/since_v0.2.0",
         world: "queue-plugin",
         pub_export_macro: true,
         export_macro_name: "export",
@@ -112,7 +112,7 @@ pub mod finance {
 #[cfg(feature = "registry")]
 pub mod registry {
     pub use crate::bindings::exports::kapu::plugin::registry::{
-        AddressCheck, Document, DocumentKind, Guest as Registry, PersonCheck, PersonQuery, Vehicle,
+        AddressCheck, Document, DocumentKind, Guest as Registry, PersonAnswer, PersonCheck, PersonQuery, Vehicle,
     };
     pub use crate::{Address, PluginError};
 }

@@ -14,7 +14,7 @@ struct Answer {
 }
 
 impl Registry for MyPlugin {
-    fn check_person(_query: PersonQuery) -> Result<PersonCheck, PluginError> {
+    fn check_person(_query: PersonQuery) -> Result<PersonAnswer, PluginError> {
         Err(PluginError::Rejected("person checks are not offered by this system".into()))
     }
 

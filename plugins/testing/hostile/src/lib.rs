@@ -17,8 +17,8 @@ fn report(a: String, b: String) -> Result<Option<Vehicle>, PluginError> {
 }
 
 impl Registry for Hostile {
-    fn check_person(query: PersonQuery) -> Result<PersonCheck, PluginError> {
-        match query.family_name.as_str() {
+    fn check_person(query: PersonQuery) -> Result<PersonAnswer, PluginError> {
+        let check = match query.family_name.as_str() {
             "loop" => {
                 let mut n: u64 = 0;
                 loop {
@@ -33,9 +33,10 @@ impl Registry for Hostile {
                 }
             }
             "trap" => panic!("hostile plugin traps on purpose"),
-            "garbage" => Ok(PersonCheck::Mismatch(vec!["no-such-field".into()])),
-            _ => Ok(PersonCheck::Match),
-        }
+            "garbage" => PersonCheck::Mismatch(vec!["no-such-field".into()]),
+            _ => PersonCheck::Match,
+        };
+        Ok(PersonAnswer { check, query_id: None })
     }
 
     fn check_address(address: Address) -> Result<AddressCheck, PluginError> {

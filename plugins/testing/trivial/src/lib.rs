@@ -10,8 +10,9 @@ pub mod vehicle;
 pub struct Trivial;
 
 impl Registry for Trivial {
-    fn check_person(query: PersonQuery) -> Result<PersonCheck, PluginError> {
-        if query.document.number.is_empty() { Ok(PersonCheck::NotFound) } else { Ok(PersonCheck::Match) }
+    fn check_person(query: PersonQuery) -> Result<PersonAnswer, PluginError> {
+        let check = if query.document.number.is_empty() { PersonCheck::NotFound } else { PersonCheck::Match };
+        Ok(PersonAnswer { check, query_id: Some("trivial".into()) })
     }
 
     fn check_address(address: Address) -> Result<AddressCheck, PluginError> {

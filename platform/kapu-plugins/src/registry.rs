@@ -3,24 +3,16 @@
 //! the plugin answers. Older versions are converted: a 0.1.0 plugin's person check has no
 //! query id.
 
-use crate::bindings::{v0_1_0 as old, v0_2_0 as new};
 pub use crate::bindings::v0_2_0::registry::exports::kapu::plugin::registry::{
     AddressCheck, Document, DocumentKind, PersonAnswer, PersonCheck, PersonQuery, Vehicle,
 };
 pub use crate::bindings::v0_2_0::registry::kapu::plugin::types::Address;
+use crate::bindings::{v0_1_0 as old, v0_2_0 as new};
 use crate::{CallContext, CallFailure, Called, Plugin, PluginError, Runtime, worlds};
 
 /// The field names a person check may report as differing.
-pub const PERSON_FIELDS: &[&str] = &[
-    "family-name",
-    "given-name",
-    "birth-name",
-    "mother-birth-name",
-    "birth-place",
-    "birth-date",
-    "address",
-    "document-validity",
-];
+pub const PERSON_FIELDS: &[&str] =
+    &["family-name", "given-name", "birth-name", "mother-birth-name", "birth-place", "birth-date", "address", "document-validity"];
 
 fn flatten<T, E: Into<CallFailure>>(called: Called<Result<T, E>>) -> Called<T> {
     Called { result: called.result.and_then(|r| r.map_err(|e| PluginError::Failed(e.into()))), logs: called.logs }
@@ -36,11 +28,7 @@ mod convert {
     use crate::bindings::v0_2_0::registry::exports::kapu::plugin::registry as n;
 
     pub fn address(a: &new::registry::kapu::plugin::types::Address) -> old::registry::kapu::plugin::types::Address {
-        old::registry::kapu::plugin::types::Address {
-            postcode: a.postcode.clone(),
-            city: a.city.clone(),
-            street: a.street.clone(),
-        }
+        old::registry::kapu::plugin::types::Address { postcode: a.postcode.clone(), city: a.city.clone(), street: a.street.clone() }
     }
 
     pub fn address_back(a: old::registry::kapu::plugin::types::Address) -> new::registry::kapu::plugin::types::Address {
@@ -150,9 +138,7 @@ impl Runtime {
         } else {
             let called = self
                 .call::<worlds::RegistryV0_2, _, _>(plugin, ctx, move |b, store| {
-                    Box::pin(async move {
-                        b.kapu_plugin_registry().call_find_vehicle(store, &plate, holder_address.as_ref()).await
-                    })
+                    Box::pin(async move { b.kapu_plugin_registry().call_find_vehicle(store, &plate, holder_address.as_ref()).await })
                 })
                 .await;
             flatten(called)

@@ -195,10 +195,8 @@ impl Runtime {
         let mut linker = Linker::new(&engine);
         wasmtime_wasi::p2::add_to_linker_async(&mut linker).map_err(host)?;
         wasmtime_wasi_http::p2::add_only_http_to_linker_async(&mut linker).map_err(host)?;
-        crate::bindings::v0_1_0::base::Host_::add_to_linker::<HostState, HasSelf<HostState>>(&mut linker, |s| s)
-            .map_err(host)?;
-        crate::bindings::v0_2_0::base::Host_::add_to_linker::<HostState, HasSelf<HostState>>(&mut linker, |s| s)
-            .map_err(host)?;
+        crate::bindings::v0_1_0::base::Host_::add_to_linker::<HostState, HasSelf<HostState>>(&mut linker, |s| s).map_err(host)?;
+        crate::bindings::v0_2_0::base::Host_::add_to_linker::<HostState, HasSelf<HostState>>(&mut linker, |s| s).map_err(host)?;
         // `types` holds only types, but components import it as an (empty) instance.
         linker.instance(crate::bindings::v0_1_0::TYPES).map_err(host)?;
         linker.instance(crate::bindings::v0_2_0::TYPES).map_err(host)?;
@@ -356,6 +354,14 @@ macro_rules! failure_from {
 }
 
 failure_from!(
-    v0_1_0::parking, v0_1_0::records, v0_1_0::finance, v0_1_0::registry, v0_1_0::queue,
-    v0_2_0::parking, v0_2_0::records, v0_2_0::finance, v0_2_0::registry, v0_2_0::queue
+    v0_1_0::parking,
+    v0_1_0::records,
+    v0_1_0::finance,
+    v0_1_0::registry,
+    v0_1_0::queue,
+    v0_2_0::parking,
+    v0_2_0::records,
+    v0_2_0::finance,
+    v0_2_0::registry,
+    v0_2_0::queue
 );

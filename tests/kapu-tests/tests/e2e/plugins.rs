@@ -52,7 +52,7 @@ async fn tenants_install_configure_and_call_their_own_plugins() -> Result<()> {
 
     for t in [a.slug(), b.slug()] {
         let (ok, out, err) = run(&kit, &["plugin", "install", "--tenant", t, "--manifest", manifest, "--component", wasm], &[]).await?;
-        assert!(ok && out.contains("Installed registry 0.1.0 (registry world, SDK 0.1.0)"), "{out}{err}");
+        assert!(ok && out.contains("Installed registry 0.1.0 (registry world, SDK 0.2.0)"), "{out}{err}");
         assert!(out.contains("Configure it before use"), "{out}");
     }
     // A configures the simulator with the right key, B with a wrong one.
@@ -100,13 +100,13 @@ async fn tenants_install_configure_and_call_their_own_plugins() -> Result<()> {
     let before = kit.registry.queries().await;
     let (plugin, ctx) = plugins.context(&slug_a, "registry").await?;
     let called = runtime.check_person(&plugin, ctx, minta()).await;
-    assert_eq!(called.result?, PersonCheck::Match);
+    assert_eq!(called.result?.check, PersonCheck::Match);
     assert_eq!(kit.registry.queries().await, before + 1, "the check went to the simulator");
     let mut wrong = minta();
     wrong.mother_birth_name = "Kovacs Ilona".into();
     let (plugin, ctx) = plugins.context(&slug_a, "registry").await?;
     let called = runtime.check_person(&plugin, ctx, wrong).await;
-    assert_eq!(called.result?, PersonCheck::Mismatch(vec!["mother-birth-name".into()]));
+    assert_eq!(called.result?.check, PersonCheck::Mismatch(vec!["mother-birth-name".into()]));
 
     let (plugin, ctx) = plugins.context(&slug_b, "registry").await?;
     let e = runtime.check_person(&plugin, ctx, minta()).await.result.expect_err("B's key is wrong");
@@ -147,7 +147,7 @@ async fn bad_plugins_and_configurations_are_refused_with_specific_messages() -> 
         std::fs::write(&p, text)?;
         Ok(p.to_str().unwrap().to_owned())
     };
-    let future = write("future.toml", &manifest.replace("sdk = \"0.1.0\"", "sdk = \"0.9.0\""))?;
+    let future = write("future.toml", &manifest.replace("sdk = \"0.2.0\"", "sdk = \"0.9.0\""))?;
     let garbage = write("garbage.wasm", "this is not a component")?;
     let good = write("plugin.toml", &manifest)?;
     let install = |m: String, c: String, extra: Vec<&'static str>| {
@@ -160,7 +160,7 @@ async fn bad_plugins_and_configurations_are_refused_with_specific_messages() -> 
         }
     };
     let (ok, _, err) = install(future, wasm.to_owned(), vec![]).await?;
-    assert!(!ok && err.contains("needs SDK version 0.9.0, which this platform does not run (supported: 0.1.0)"), "{err}");
+    assert!(!ok && err.contains("needs SDK version 0.9.0, which this platform does not run (supported: 0.1.0, 0.2.0)"), "{err}");
     let (ok, _, err) = install(good.clone(), garbage, vec![]).await?;
     assert!(!ok && err.contains("does not start with the WebAssembly magic number"), "{err}");
     let (ok, _, err) = install(good.clone(), wasm.to_owned(), vec!["--sha256", "00"]).await?;

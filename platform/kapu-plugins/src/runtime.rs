@@ -246,7 +246,7 @@ impl Runtime {
         let export = manifest.world.export_name(&manifest.sdk);
         let ty = component.component_type();
         let exports: Vec<String> = ty.exports(&self.engine).map(|(name, _)| name.to_owned()).collect();
-        if !exports.iter().any(|e| *e == export) {
+        if !exports.contains(&export) {
             return Err(PluginError::WorldMismatch(format!(
                 "the manifest says world {} (SDK {}), so the component must export {export}; it exports {}",
                 manifest.world.as_str(),

@@ -2,6 +2,8 @@
 //! wasm32-wasip2 on first use) misbehave on request, and each misbehaviour must fail only its
 //! own call, with a specific error.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, OnceLock};
 use std::time::Duration;

@@ -1,6 +1,8 @@
 //! The registry plugin (`plugins/registry`): against faked replies in the harness, as a
 //! plugin author would test it, and against the SZL simulator over real HTTP.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 

@@ -424,31 +424,31 @@ fn is_json(headers: &HeaderMap) -> bool {
 }
 
 /// The checks every endpoint makes before reading the body: the key, the size, the type.
-fn admit(shared: &Shared, headers: &HeaderMap, body: Result<Bytes, BytesRejection>) -> Result<Map<String, Value>, Response> {
+fn admit(shared: &Shared, headers: &HeaderMap, body: Result<Bytes, BytesRejection>) -> Result<Map<String, Value>, Box<Response>> {
     if !authorized(headers, &shared.api_key) {
         let mut response =
             error(StatusCode::UNAUTHORIZED, "jogosulatlan", "hiányzó vagy érvénytelen API-kulcs (Authorization: Bearer <kulcs>)");
         response.headers_mut().insert(header::WWW_AUTHENTICATE, header::HeaderValue::from_static("Bearer realm=\"szl\""));
-        return Err(response);
+        return Err(Box::new(response));
     }
     let body = match body {
         Ok(body) => body,
         Err(rejection) if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE => {
-            return Err(error(
+            return Err(Box::new(error(
                 StatusCode::PAYLOAD_TOO_LARGE,
                 "tul_nagy_keres",
                 format!("a kérés törzse legfeljebb {MAX_BODY_SIZE} bájt lehet"),
-            ));
+            )));
         }
-        Err(rejection) => return Err(bad_request(format!("a kérés törzse nem olvasható: {rejection}"))),
+        Err(rejection) => return Err(Box::new(bad_request(format!("a kérés törzse nem olvasható: {rejection}")))),
     };
     if !is_json(headers) {
-        return Err(bad_request("a Content-Type fejléc nem application/json"));
+        return Err(Box::new(bad_request("a Content-Type fejléc nem application/json")));
     }
     match serde_json::from_slice(&body) {
         Ok(Value::Object(root)) => Ok(root),
-        Ok(_) => Err(bad_request("a kérés törzse nem JSON objektum")),
-        Err(e) => Err(bad_request(format!("a kérés törzse nem érvényes JSON: {e}"))),
+        Ok(_) => Err(Box::new(bad_request("a kérés törzse nem JSON objektum"))),
+        Err(e) => Err(Box::new(bad_request(format!("a kérés törzse nem érvényes JSON: {e}")))),
     }
 }
 
@@ -463,7 +463,7 @@ fn address_of(object: &Map<String, Value>, prefix: &str) -> Result<RequestAddres
 async fn check_address(State(shared): State<Arc<Shared>>, headers: HeaderMap, body: Result<Bytes, BytesRejection>) -> Response {
     let root = match admit(&shared, &headers, body) {
         Ok(root) => root,
-        Err(response) => return response,
+        Err(response) => return *response,
     };
     let given = match address_of(&root, "") {
         Ok(a) => a,
@@ -487,7 +487,7 @@ fn plate_key(plate: &str) -> String {
 async fn find_vehicle(State(shared): State<Arc<Shared>>, headers: HeaderMap, body: Result<Bytes, BytesRejection>) -> Response {
     let root = match admit(&shared, &headers, body) {
         Ok(root) => root,
-        Err(response) => return response,
+        Err(response) => return *response,
     };
     let parsed = text(&root, "", "rendszam").and_then(|plate| {
         let keeper = nullable_object(&root, "", "uzembentarto_lakcim")?.map(|a| address_of(a, "uzembentarto_lakcim.")).transpose()?;

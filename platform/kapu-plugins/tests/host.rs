@@ -197,3 +197,19 @@ async fn a_plugin_built_against_the_first_contract_still_loads_and_answers() {
     let answer = new.runtime().check_person(new.plugin(), new.context(), query("Minta", "Márta")).await.result.expect("answered");
     assert_eq!(answer.query_id.as_deref(), Some("trivial"));
 }
+
+#[tokio::test]
+async fn the_template_builds_into_a_working_plugin() {
+    let template = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../sdk/template");
+    let out = build_components(&template).expect("the template builds for wasm32-wasip2");
+    let h = Harness::load(template.join("plugin.toml"), out.join("my_plugin.wasm"))
+        .expect("the template loads")
+        .with("base-url", "https://api.example.hu/")
+        .with("api-key", "test-key");
+    h.check_config().expect("the template's configuration fits its schema");
+    h.reply("GET", "/addresses/1126", 200, r#"{"exists": true}"#);
+    let address = Address { postcode: "1126".into(), city: "Budapest".into(), street: "Szamos utca 1.".into() };
+    let called = h.runtime().check_address(h.plugin(), h.context(), address).await;
+    assert!(called.result.expect("answered").exists);
+    assert_eq!(h.requests()[0].header("authorization"), Some("Bearer test-key"));
+}

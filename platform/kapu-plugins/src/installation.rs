@@ -11,7 +11,8 @@ use kapu_crypto::{Crypto, Keyring};
 use serde::Serialize;
 use sqlx::Row;
 
-use crate::{CallContext, HttpMode, KV_MAX_KEYS, KvStore, Manifest, Plugin, PluginConfig, PluginError, Runtime, World};
+use crate::registry::{Address, AddressCheck, PersonAnswer, PersonQuery, Vehicle};
+use crate::{CallContext, Called, HttpMode, KV_MAX_KEYS, KvStore, Manifest, Plugin, PluginConfig, PluginError, Runtime, World};
 
 /// Associated data of the sealed secret settings.
 const SECRETS: &str = "plugin_installation.secrets_enc";
@@ -340,6 +341,49 @@ impl Plugins {
             http: HttpMode::Network,
         };
         Ok((plugin, ctx))
+    }
+
+    /// Runs one call of plugin `name` for tenant `slug` and records a failure for the admin.
+    async fn recorded<R>(
+        &self,
+        slug: &TenantSlug,
+        name: &str,
+        function: &str,
+        now: Now,
+        call: impl AsyncFnOnce(&Runtime, &Plugin, CallContext) -> Called<R>,
+    ) -> Result<R, PluginError> {
+        let result = match self.context(slug, name).await {
+            Ok((plugin, ctx)) => call(&self.runtime, &plugin, ctx).await.result,
+            Err(e) => Err(e),
+        };
+        if let Err(e) = &result
+            && !matches!(e, PluginError::NotInstalled(_))
+        {
+            self.record_failure(slug, name, function, e, now).await;
+        }
+        result
+    }
+
+    /// Checks a person with tenant `slug`'s registry plugin `name`; a failure is recorded.
+    pub async fn check_person(&self, slug: &TenantSlug, name: &str, query: PersonQuery, now: Now) -> Result<PersonAnswer, PluginError> {
+        self.recorded(slug, name, "check-person", now, async |rt, p, ctx| rt.check_person(p, ctx, query).await).await
+    }
+
+    /// Checks an address with tenant `slug`'s registry plugin `name`; a failure is recorded.
+    pub async fn check_address(&self, slug: &TenantSlug, name: &str, address: Address, now: Now) -> Result<AddressCheck, PluginError> {
+        self.recorded(slug, name, "check-address", now, async |rt, p, ctx| rt.check_address(p, ctx, address).await).await
+    }
+
+    /// Looks a vehicle up with tenant `slug`'s registry plugin `name`; a failure is recorded.
+    pub async fn find_vehicle(
+        &self,
+        slug: &TenantSlug,
+        name: &str,
+        plate: String,
+        holder_address: Option<Address>,
+        now: Now,
+    ) -> Result<Option<Vehicle>, PluginError> {
+        self.recorded(slug, name, "find-vehicle", now, async |rt, p, ctx| rt.find_vehicle(p, ctx, plate, holder_address).await).await
     }
 
     /// Records a failed call of `name` for tenant `slug`'s admin (logging, not failing, if

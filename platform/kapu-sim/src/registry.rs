@@ -8,7 +8,11 @@
 //!   number) and the answer says whether every given field matches (`egyezik`), which ones differ
 //!   (`elter`), or that no person has that document (`nincs_talalat`).
 //!
-//! It holds the fixed set of persons [`test_persons`] and knows no one else.
+//! - `POST /szl/v1/lakcim-ellenorzes` (address check) and `POST /kekkh/v1/jarmu-lekerdezes`
+//!   (vehicle registry), as `plugins/registry/PROTOCOL.md` specifies.
+//!
+//! It holds the fixed set of persons [`test_persons`], addresses [`test_addresses`] and
+//! vehicles [`test_vehicles`], and knows nothing else.
 //!
 //! The simulator's own controls (not part of the service, no key needed):
 //! - `GET /sim/queries`: `{"queries": n}`, the checks answered with 200 so far.

@@ -17,7 +17,10 @@ step() { printf '\n== %s\n' "$*"; }
 step "cargo fmt --check"
 cargo fmt --all --check
 
-step "plugins: build the components (wasm32-wasip2), clippy"
+step "plugins: format, build the components (wasm32-wasip2), clippy"
+for m in plugins/Cargo.toml sdk/kapu-plugin-sdk/Cargo.toml sdk/template/Cargo.toml; do
+    cargo fmt --all --check --manifest-path "$m"
+done
 bash plugins/build.sh --quiet
 wasm_target="${KAPU_WASM_TARGET_DIR:-${CARGO_TARGET_DIR:+${CARGO_TARGET_DIR}-wasm}}"
 (cd plugins && CARGO_TARGET_DIR="${wasm_target:-target-wasm}" \

@@ -45,3 +45,8 @@ need_saml_libs() {
     done
     [ "${#missing[@]}" -eq 0 ] || apt_install "${missing[@]}"
 }
+
+# Plugins are WebAssembly components built for wasm32-wasip2 (rustup ships the target).
+need_wasm_target() {
+    rustup target list --installed 2>/dev/null | grep -qx wasm32-wasip2 || rustup target add wasm32-wasip2
+}

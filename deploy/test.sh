@@ -9,12 +9,22 @@ need_build_tools
 need_postgres
 need_node
 need_chromium
+need_wasm_target
 rustup component add rustfmt clippy >/dev/null 2>&1 || true
 
 step() { printf '\n== %s\n' "$*"; }
 
 step "cargo fmt --check"
 cargo fmt --all --check
+
+step "plugins: format, build the components (wasm32-wasip2), clippy"
+for m in plugins/Cargo.toml sdk/kapu-plugin-sdk/Cargo.toml sdk/template/Cargo.toml; do
+    cargo fmt --all --check --manifest-path "$m"
+done
+bash plugins/build.sh --quiet
+wasm_target="${KAPU_WASM_TARGET_DIR:-${CARGO_TARGET_DIR:+${CARGO_TARGET_DIR}-wasm}}"
+(cd plugins && CARGO_TARGET_DIR="${wasm_target:-target-wasm}" \
+    cargo clippy --workspace --release --target wasm32-wasip2 --quiet -- -D warnings)
 
 step "cargo clippy"
 cargo clippy --workspace --all-targets --quiet -- -D warnings

@@ -18,7 +18,8 @@ enum Command {
     /// Runs the SMTP simulator: an SMTP server that keeps mail in memory, and its HTTP API.
     Smtp(SmtpArgs),
     /// Runs the registry (SZL) simulator: the personal data and address registry's identity
-    /// check over HTTP (see REGISTRY-PROTOCOL.md).
+    /// and address checks and the vehicle registry's query over HTTP (see REGISTRY-PROTOCOL.md
+    /// and plugins/registry/PROTOCOL.md).
     Registry(RegistryArgs),
     /// Runs the national login (KAÜ) simulator: a SAML 2.0 identity provider with a login
     /// page of test persons (see KAU-PROFILE.md).

@@ -8,7 +8,11 @@
 //!   number) and the answer says whether every given field matches (`egyezik`), which ones differ
 //!   (`elter`), or that no person has that document (`nincs_talalat`).
 //!
-//! It holds the fixed set of persons [`test_persons`] and knows no one else.
+//! - `POST /szl/v1/lakcim-ellenorzes` (address check) and `POST /kekkh/v1/jarmu-lekerdezes`
+//!   (vehicle registry), as `plugins/registry/PROTOCOL.md` specifies.
+//!
+//! It holds the fixed set of persons [`test_persons`], addresses [`test_addresses`] and
+//! vehicles [`test_vehicles`], and knows nothing else.
 //!
 //! The simulator's own controls (not part of the service, no key needed):
 //! - `GET /sim/queries`: `{"queries": n}`, the checks answered with 200 so far.
@@ -44,6 +48,10 @@ pub const DEFAULT_PORT: u16 = 8031;
 pub const DEFAULT_API_KEY: &str = "kapu-demo-szl-key";
 /// The path of the identity check.
 pub const CHECK_PATH: &str = "/szl/v1/szemelyazonosito-ellenorzes";
+/// The path of the address check (SZL address registry).
+pub const ADDRESS_PATH: &str = "/szl/v1/lakcim-ellenorzes";
+/// The path of the vehicle query (KEKKH vehicle registry).
+pub const VEHICLE_PATH: &str = "/kekkh/v1/jarmu-lekerdezes";
 /// The largest accepted request body in bytes; larger ones get 413.
 pub const MAX_BODY_SIZE: usize = 64 * 1024;
 
@@ -237,6 +245,47 @@ pub fn test_persons() -> Vec<TestPerson> {
     ]
 }
 
+/// A vehicle the simulated vehicle registry knows.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct TestVehicle {
+    /// Registration plate (`rendszam`), e.g. `ABC-123`.
+    pub plate: String,
+    /// Make (`gyartmany`), e.g. `Suzuki`.
+    pub make: String,
+    /// Commercial name (`kereskedelmi_nev`), e.g. `Swift`.
+    pub model: String,
+    /// Category (`kategoria`), e.g. `M1`.
+    pub category: String,
+    /// The keeper's (üzembentartó) address.
+    pub keeper_address: TestAddress,
+}
+
+/// The vehicles the simulated vehicle registry knows: a car kept at Minta Márta's address, one
+/// with a new-format plate kept at Horváth Gábor's temporary address, and a van in Győr.
+pub fn test_vehicles() -> Vec<TestVehicle> {
+    let vehicle = |plate: &str, make: &str, model: &str, category: &str, keeper: TestAddress| TestVehicle {
+        plate: plate.to_owned(),
+        make: make.to_owned(),
+        model: model.to_owned(),
+        category: category.to_owned(),
+        keeper_address: keeper,
+    };
+    vec![
+        vehicle("ABC-123", "Suzuki", "Swift", "M1", address("1126", "Budapest", "Böszörményi út 23-25.")),
+        vehicle("AA-BB-123", "Škoda", "Octavia", "M1", address("7621", "Pécs", "Király utca 15. 2. em. 4.")),
+        vehicle("MNO-456", "Ford", "Transit", "N1", address("9021", "Győr", "Baross Gábor út 12.")),
+    ]
+}
+
+/// The addresses the simulated address registry knows: every test person's, and a few more.
+pub fn test_addresses() -> Vec<TestAddress> {
+    let mut all: Vec<TestAddress> =
+        test_persons().into_iter().flat_map(|p| p.permanent_address.into_iter().chain(p.temporary_address)).collect();
+    all.push(address("1126", "Budapest", "Szamos utca 1."));
+    all.push(address("1121", "Budapest", "Költő utca 21."));
+    all
+}
+
 /// What the server shares with the handle.
 struct Shared {
     api_key: String,
@@ -316,6 +365,8 @@ impl Drop for RegistrySim {
 fn router(shared: Arc<Shared>) -> Router {
     Router::new()
         .route(CHECK_PATH, post(check))
+        .route(ADDRESS_PATH, post(check_address))
+        .route(VEHICLE_PATH, post(find_vehicle))
         .route("/sim/queries", get(queries))
         .route("/sim/persons", get(persons))
         .fallback(not_found)
@@ -374,6 +425,94 @@ fn is_json(headers: &HeaderMap) -> bool {
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.split(';').next())
         .is_some_and(|mime| mime.trim().eq_ignore_ascii_case("application/json"))
+}
+
+/// The checks every endpoint makes before reading the body: the key, the size, the type.
+fn admit(shared: &Shared, headers: &HeaderMap, body: Result<Bytes, BytesRejection>) -> Result<Map<String, Value>, Box<Response>> {
+    if !authorized(headers, &shared.api_key) {
+        let mut response =
+            error(StatusCode::UNAUTHORIZED, "jogosulatlan", "hiányzó vagy érvénytelen API-kulcs (Authorization: Bearer <kulcs>)");
+        response.headers_mut().insert(header::WWW_AUTHENTICATE, header::HeaderValue::from_static("Bearer realm=\"szl\""));
+        return Err(Box::new(response));
+    }
+    let body = match body {
+        Ok(body) => body,
+        Err(rejection) if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE => {
+            return Err(Box::new(error(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "tul_nagy_keres",
+                format!("a kérés törzse legfeljebb {MAX_BODY_SIZE} bájt lehet"),
+            )));
+        }
+        Err(rejection) => return Err(Box::new(bad_request(format!("a kérés törzse nem olvasható: {rejection}")))),
+    };
+    if !is_json(headers) {
+        return Err(Box::new(bad_request("a Content-Type fejléc nem application/json")));
+    }
+    match serde_json::from_slice(&body) {
+        Ok(Value::Object(root)) => Ok(root),
+        Ok(_) => Err(Box::new(bad_request("a kérés törzse nem JSON objektum"))),
+        Err(e) => Err(Box::new(bad_request(format!("a kérés törzse nem érvényes JSON: {e}")))),
+    }
+}
+
+fn address_of(object: &Map<String, Value>, prefix: &str) -> Result<RequestAddress, String> {
+    Ok(RequestAddress {
+        postcode: text(object, prefix, "iranyitoszam")?,
+        city: text(object, prefix, "telepules")?,
+        street: text(object, prefix, "kozterulet")?,
+    })
+}
+
+async fn check_address(State(shared): State<Arc<Shared>>, headers: HeaderMap, body: Result<Bytes, BytesRejection>) -> Response {
+    let root = match admit(&shared, &headers, body) {
+        Ok(root) => root,
+        Err(response) => return *response,
+    };
+    let given = match address_of(&root, "") {
+        Ok(a) => a,
+        Err(message) => return bad_request(message),
+    };
+    let known = test_addresses().into_iter().find(|known| same_address(&given, known));
+    shared.queries.fetch_add(1, Ordering::SeqCst);
+    Json(json!({
+        "lekerdezes_azonosito": Uuid::new_v4(),
+        "letezik": known.is_some(),
+        "lakcim": known.map(|a| json!({"iranyitoszam": a.postcode, "telepules": a.city, "kozterulet": a.street})),
+    }))
+    .into_response()
+}
+
+/// A plate without spaces and hyphens, upper case.
+fn plate_key(plate: &str) -> String {
+    plate.chars().filter(|c| !c.is_whitespace() && *c != '-').flat_map(char::to_uppercase).collect()
+}
+
+async fn find_vehicle(State(shared): State<Arc<Shared>>, headers: HeaderMap, body: Result<Bytes, BytesRejection>) -> Response {
+    let root = match admit(&shared, &headers, body) {
+        Ok(root) => root,
+        Err(response) => return *response,
+    };
+    let parsed = text(&root, "", "rendszam").and_then(|plate| {
+        let keeper = nullable_object(&root, "", "uzembentarto_lakcim")?.map(|a| address_of(a, "uzembentarto_lakcim.")).transpose()?;
+        Ok((plate, keeper))
+    });
+    let (plate, keeper) = match parsed {
+        Ok(p) => p,
+        Err(message) => return bad_request(message),
+    };
+    let found = test_vehicles().into_iter().find(|v| plate_key(&v.plate) == plate_key(&plate));
+    shared.queries.fetch_add(1, Ordering::SeqCst);
+    let answer = match found {
+        None => json!({"lekerdezes_azonosito": Uuid::new_v4(), "talalat": false, "jarmu": null, "lakcim_egyezik": null}),
+        Some(v) => json!({
+            "lekerdezes_azonosito": Uuid::new_v4(),
+            "talalat": true,
+            "jarmu": {"rendszam": v.plate, "gyartmany": v.make, "kereskedelmi_nev": v.model, "kategoria": v.category},
+            "lakcim_egyezik": keeper.map(|k| same_address(&k, &v.keeper_address)),
+        }),
+    };
+    Json(answer).into_response()
 }
 
 async fn check(State(shared): State<Arc<Shared>>, headers: HeaderMap, body: Result<Bytes, BytesRejection>) -> Response {

@@ -36,6 +36,16 @@ pub struct BenchOpts {
     /// Where to put the private PostgreSQL cluster (when KAPU_DATABASE_URL is unset).
     #[arg(long, default_value = "/var/tmp/kapu-bench")]
     pub dir: PathBuf,
+    /// Another benchmark instead of the platform's.
+    #[command(subcommand)]
+    pub other: Option<OtherBench>,
+}
+
+/// The benchmarks besides the platform's.
+#[derive(Clone, Debug, clap::Subcommand)]
+pub enum OtherBench {
+    /// The plugin host: per-call overhead, calls/s and cold load, against native calls.
+    Plugins(crate::bench_plugins::PluginBenchOpts),
 }
 
 const PASSWORD: &str = "Merleg-Teszt-Jelszo-2026";
@@ -49,6 +59,9 @@ struct Load {
 
 /// Runs the benchmark and prints its figures.
 pub async fn run(mut settings: Settings, opts: BenchOpts) -> Result<()> {
+    if let Some(OtherBench::Plugins(plugin_opts)) = opts.other {
+        return crate::bench_plugins::run(plugin_opts).await;
+    }
     let mut cluster = None;
     if settings.database_url.is_none() {
         let _ = std::fs::remove_dir_all(&opts.dir);

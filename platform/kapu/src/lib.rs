@@ -5,7 +5,9 @@
 pub mod bench;
 pub mod case_type_test;
 pub mod bench_oidc;
+pub mod bench_plugins;
 pub mod demo;
+pub mod plugin_cmd;
 pub mod settings;
 pub mod tenant_config;
 pub mod wiring;

@@ -55,8 +55,11 @@ enum Command {
         /// Base32 secret.
         secret: String,
     },
-    /// Benchmark provisioning, migration and API reads (see the README).
+    /// Benchmark provisioning, migration and API reads (see the README); `bench plugins` the plugin host.
     Bench(kapu::bench::BenchOpts),
+    /// Manage a tenant's plugins.
+    #[command(subcommand)]
+    Plugin(kapu::plugin_cmd::PluginCmd),
 }
 
 #[derive(clap::Args)]
@@ -348,6 +351,10 @@ async fn main() -> Result<()> {
                 return kapu::bench_oidc::run(s, opts).await;
             }
             kapu::bench::run(s, opts).await
+        }
+        Command::Plugin(cmd) => {
+            init_logs(false);
+            kapu::plugin_cmd::run(&s, cmd).await
         }
     }
 }

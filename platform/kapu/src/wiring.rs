@@ -70,3 +70,12 @@ pub async fn serve(
         }
     }
 }
+
+/// The plugin host of this process: default limits, compiled components cached in
+/// `KAPU_PLUGIN_CACHE_DIR` (default `/var/tmp/kapu-plugin-cache`).
+pub fn plugin_runtime() -> Result<kapu_plugins::Runtime> {
+    let dir = std::env::var_os("KAPU_PLUGIN_CACHE_DIR")
+        .map(std::path::PathBuf::from)
+        .unwrap_or_else(|| std::path::PathBuf::from("/var/tmp/kapu-plugin-cache"));
+    Ok(kapu_plugins::Runtime::new(kapu_plugins::Limits::default(), Some(dir))?)
+}

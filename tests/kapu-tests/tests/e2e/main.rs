@@ -15,6 +15,7 @@ mod jobs;
 mod kau;
 mod oidc;
 mod organisations;
+mod plugins;
 mod portal_accounts;
 mod problems;
 mod provisioning;

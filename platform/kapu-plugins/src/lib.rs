@@ -1,0 +1,30 @@
+//! The plugin host: runs tenants' connectors to their local systems (parking, records,
+//! finance, registries, queue) as WebAssembly components built against the versioned
+//! `kapu:plugin` WIT contract in `sdk/wit/`.
+//!
+//! - [`manifest`]: `plugin.toml`, its schema for configuration and the allowed hosts.
+//! - [`Runtime`]: wasmtime with a pooling allocator; every call gets a fresh instance under a
+//!   memory cap, an epoch (CPU) deadline and a wall-clock timeout, and outbound HTTP only to the
+//!   manifest's hosts. A plugin that misbehaves fails its own call with a [`PluginError`].
+//! - [`installation`]: per-tenant installation, configuration (secrets sealed by
+//!   `kapu-crypto`), the key-value store and the admin's record of failed calls, all in the
+//!   tenant's schema.
+//! - [`harness`]: hosts a plugin without platform or database, with faked HTTP replies, for
+//!   plugin authors' tests.
+
+pub mod bindings;
+mod error;
+pub mod harness;
+mod host;
+pub mod installation;
+pub mod manifest;
+pub mod registry;
+mod runtime;
+
+pub use error::{CallFailure, PluginError};
+pub use host::{
+    CallContext, FakeHttp, FakeResponse, HostState, HttpMode, KV_MAX_KEY, KV_MAX_KEYS, KV_MAX_VALUE, KvStore, LogLine, MemoryKv,
+    PluginConfig, SentRequest,
+};
+pub use manifest::{Manifest, SUPPORTED_SDK_VERSIONS, World};
+pub use runtime::{CallFuture, Called, Limits, Plugin, Runtime, WorldBinding, WorldPre, worlds};

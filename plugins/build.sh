@@ -1,0 +1,13 @@
+#!/usr/bin/env bash
+# Builds every plugin in this workspace as a WebAssembly component (wasm32-wasip2, release):
+#   bash plugins/build.sh
+# The components land in <target>/wasm32-wasip2/release/<crate>.wasm, where <target> is
+# $KAPU_WASM_TARGET_DIR, else $CARGO_TARGET_DIR with "-wasm" appended, else plugins/target-wasm
+# (the same rule as kapu_plugins::harness::build_components, which the host's tests use).
+set -euo pipefail
+here="$(cd "$(dirname "$0")" && pwd)"
+if [ -n "${KAPU_WASM_TARGET_DIR:-}" ]; then target="$KAPU_WASM_TARGET_DIR"
+elif [ -n "${CARGO_TARGET_DIR:-}" ]; then target="${CARGO_TARGET_DIR}-wasm"
+else target="$here/target-wasm"; fi
+rustup target list --installed 2>/dev/null | grep -qx wasm32-wasip2 || rustup target add wasm32-wasip2
+CARGO_TARGET_DIR="$target" cargo build --manifest-path "$here/Cargo.toml" --workspace --release --target wasm32-wasip2 "$@"

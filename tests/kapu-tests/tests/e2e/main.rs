@@ -8,6 +8,7 @@ mod auth;
 mod browser;
 mod cli;
 mod demo;
+mod documents;
 mod identification;
 mod isolation;
 mod jobs;

@@ -33,3 +33,11 @@ need_build_tools() {
     command -v cc >/dev/null 2>&1 || apt_install build-essential
     command -v pkg-config >/dev/null 2>&1 || apt_install pkg-config
 }
+
+need_document_tools() {
+    # The signed-decision tests check PDFs with poppler's pdfsig, trust the test CA through
+    # NSS's certutil, and check time-stamp tokens with openssl ts -verify.
+    command -v pdfsig >/dev/null 2>&1 || apt_install poppler-utils
+    command -v certutil >/dev/null 2>&1 || apt_install libnss3-tools
+    command -v openssl >/dev/null 2>&1 || apt_install openssl
+}

@@ -9,6 +9,7 @@ need_build_tools
 need_postgres
 need_node
 need_chromium
+need_document_tools
 rustup component add rustfmt clippy >/dev/null 2>&1 || true
 
 step() { printf '\n== %s\n' "$*"; }

@@ -100,10 +100,7 @@ pub fn sign(
         signature: OctetString::new(signature)?,
         unsigned_attrs: None,
     };
-    let certificates = std::iter::once(cert)
-        .chain(signer.chain())
-        .map(|c| CertificateChoices::Certificate(c.clone()))
-        .collect::<Vec<_>>();
+    let certificates = std::iter::once(cert).chain(signer.chain()).map(|c| CertificateChoices::Certificate(c.clone())).collect::<Vec<_>>();
     let econtent = econtent.map(|bytes| any_of(&OctetString::new(bytes.to_vec())?)).transpose()?;
     Ok(SignedData {
         version: if econtent_type == oid::DATA { CmsVersion::V1 } else { CmsVersion::V3 },

@@ -117,17 +117,19 @@ pub async fn issue(
 
 impl Decision {
     /// A sample decision of the demo tenant (a residential parking permit), for the demo, the
-    /// benchmark and the tests. `n` varies the file number.
+    /// benchmark and the tests. `n` varies the file number, the client and the plate number.
     pub fn sample(n: u64) -> Self {
+        const NAMES: [&str; 4] = ["Kovács Éva", "Szőke Ödön Árpád", "dr. Nagy-Kerekes Zsófia", "Ürmössy Győző"];
+        let name = NAMES[usize::try_from(n % 4).unwrap_or(0)];
         Decision {
             authority: "Budapest Főváros XII. kerület Hegyvidéki Önkormányzat Polgármesteri Hivatala".into(),
             authority_address: "1126 Budapest, Böszörményi út 23–25.".into(),
             file_number: format!("XII/{n}-2/2026"),
             subject: "Lakossági várakozási hozzájárulás kiadása".into(),
-            client: DecisionClient { name: "Kovács Éva".into(), address: "1124 Budapest, Csörsz utca 12. 3/8.".into() },
+            client: DecisionClient { name: name.into(), address: "1124 Budapest, Csörsz utca 12. 3/8.".into() },
             simplified: false,
             operative_part: vec![
-                "Kovács Éva kérelmezőnek az ABC-123 forgalmi rendszámú személygépkocsira a 2026. december 1. és 2027. november 30. közötti időszakra lakossági várakozási hozzájárulást adok.".into(),
+                format!("{name} kérelmezőnek az AB-CD-{:03} forgalmi rendszámú személygépkocsira a 2026. december 1. és 2027. november 30. közötti időszakra lakossági várakozási hozzájárulást adok.", n % 1000),
                 "A hozzájárulás a Hegyvidék I. várakozási övezetben érvényes.".into(),
             ],
             reasoning: vec![

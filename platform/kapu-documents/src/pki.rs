@@ -96,7 +96,10 @@ impl TestPki {
         tsa.key_usages = vec![KeyUsagePurpose::DigitalSignature, KeyUsagePurpose::ContentCommitment];
         tsa.use_authority_key_identifier_extension = true;
         // extendedKeyUsage = SEQUENCE { id-kp-timeStamping }, critical (RFC 3161, 2.3).
-        let mut eku = CustomExtension::from_oid_content(&[2, 5, 29, 37], vec![0x30, 0x0a, 0x06, 0x08, 0x2b, 0x06, 0x01, 0x05, 0x05, 0x07, 0x03, 0x08]);
+        let mut eku = CustomExtension::from_oid_content(
+            &[2, 5, 29, 37],
+            vec![0x30, 0x0a, 0x06, 0x08, 0x2b, 0x06, 0x01, 0x05, 0x05, 0x07, 0x03, 0x08],
+        );
         eku.set_criticality(true);
         tsa.custom_extensions.push(eku);
         validity(&mut tsa);
@@ -117,7 +120,8 @@ impl TestPki {
         std::fs::create_dir_all(dir).map_err(|source| PkiError::Write { path: dir.display().to_string(), source })?;
         for (file, text) in FILES.iter().zip(contents) {
             let path = dir.join(file);
-            write_private(&path, text, file.ends_with(".key")).map_err(|source| PkiError::Write { path: path.display().to_string(), source })?;
+            write_private(&path, text, file.ends_with(".key"))
+                .map_err(|source| PkiError::Write { path: path.display().to_string(), source })?;
         }
         Ok(())
     }
@@ -128,7 +132,13 @@ impl TestPki {
             let path = dir.join(file);
             std::fs::read_to_string(&path).map_err(|source| PkiError::Write { path: path.display().to_string(), source })
         };
-        Ok(Self { ca_cert: read(FILES[0])?, seal_cert: read(FILES[1])?, seal_key: read(FILES[2])?, tsa_cert: read(FILES[3])?, tsa_key: read(FILES[4])? })
+        Ok(Self {
+            ca_cert: read(FILES[0])?,
+            seal_cert: read(FILES[1])?,
+            seal_key: read(FILES[2])?,
+            tsa_cert: read(FILES[3])?,
+            tsa_key: read(FILES[4])?,
+        })
     }
 
     /// Reads the PKI in `dir`, or generates one for `tenant_name` and writes it there if `dir`

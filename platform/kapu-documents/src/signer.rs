@@ -124,4 +124,3 @@ pub fn pem_blocks(text: &str, label: &str) -> Vec<Vec<u8>> {
 pub(crate) fn certificate_der(cert: &Certificate) -> Result<Vec<u8>, SignError> {
     cert.to_der().map_err(|e| SignError::Key(format!("a certificate does not encode: {e}")))
 }
-

@@ -67,10 +67,11 @@ pub struct TsaClient {
 impl TsaClient {
     /// A client for the authority in `config`.
     pub fn new(config: TsaConfig) -> Result<Self, TsaError> {
-        let http = reqwest::Client::builder()
-            .timeout(config.timeout)
-            .build()
-            .map_err(|e| TsaError::Unavailable { url: config.url.clone(), attempts: 0, last: e.to_string() })?;
+        let http = reqwest::Client::builder().timeout(config.timeout).build().map_err(|e| TsaError::Unavailable {
+            url: config.url.clone(),
+            attempts: 0,
+            last: e.to_string(),
+        })?;
         Ok(Self { config, http })
     }
 

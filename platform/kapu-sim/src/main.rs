@@ -130,9 +130,7 @@ async fn start_tsa(args: TsaArgs) -> Result<Sim> {
     let pki = kapu_documents::pki::TestPki::load_or_create(&args.pki_dir, "Kapu", chrono::Utc::now())
         .with_context(|| format!("loading the test PKI in {}", args.pki_dir.display()))?;
     let signer = pki.tsa_signer().context("loading the TSA key")?;
-    let sim = tsa::start(args.port, Arc::new(signer))
-        .await
-        .with_context(|| format!("starting the TSA simulator on port {}", args.port))?;
+    let sim = tsa::start(args.port, Arc::new(signer)).await.with_context(|| format!("starting the TSA simulator on port {}", args.port))?;
     println!("tsa      trusts the test CA in {}", args.pki_dir.join("ca.pem").display());
     Ok(Sim::Tsa(sim))
 }

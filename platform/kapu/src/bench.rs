@@ -34,6 +34,16 @@ pub struct BenchOpts {
     /// Where to put the private PostgreSQL cluster (when KAPU_DATABASE_URL is unset).
     #[arg(long, default_value = "/var/tmp/kapu-bench")]
     pub dir: PathBuf,
+    /// Benchmark something else instead.
+    #[command(subcommand)]
+    pub target: Option<BenchTarget>,
+}
+
+/// The other benchmarks: `kapu bench <target>`.
+#[derive(Clone, Debug, clap::Subcommand)]
+pub enum BenchTarget {
+    /// Decisions rendered, sealed and time-stamped per second.
+    Documents(crate::documents::BenchOpts),
 }
 
 const PASSWORD: &str = "Merleg-Teszt-Jelszo-2026";

@@ -4,6 +4,7 @@
 
 pub mod bench;
 pub mod demo;
+pub mod documents;
 pub mod settings;
 pub mod tenant_config;
 pub mod wiring;

@@ -55,8 +55,12 @@ enum Command {
         /// Base32 secret.
         secret: String,
     },
-    /// Benchmark provisioning, migration and API reads (see the README).
+    /// Benchmark provisioning, migration and API reads (see the README); `kapu bench documents`
+    /// benchmarks sealed decisions.
     Bench(kapu::bench::BenchOpts),
+    /// Official documents: a test PKI, issuing a sealed decision.
+    #[command(subcommand)]
+    Documents(kapu::documents::DocumentsCmd),
 }
 
 #[derive(clap::Args)]
@@ -337,9 +341,16 @@ async fn main() -> Result<()> {
             println!("{}", t.generate_current()?);
             Ok(())
         }
-        Command::Bench(opts) => {
+        Command::Bench(mut opts) => {
             init_logs(false);
-            kapu::bench::run(s, opts).await
+            match opts.target.take() {
+                Some(kapu::bench::BenchTarget::Documents(o)) => kapu::documents::bench(o).await,
+                None => kapu::bench::run(s, opts).await,
+            }
+        }
+        Command::Documents(cmd) => {
+            init_logs(false);
+            kapu::documents::run(cmd).await
         }
     }
 }

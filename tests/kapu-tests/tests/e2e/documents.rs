@@ -133,7 +133,8 @@ async fn a_tsa_that_is_down_yields_a_clear_error_and_no_document() -> Result<()>
     let port = std::net::TcpListener::bind("127.0.0.1:0")?.local_addr()?.port();
     let url = format!("http://127.0.0.1:{port}/tsa");
     let signer = s.pki.seal_signer()?;
-    let result = kapu_documents::issue(DEFAULT_DECISION_TEMPLATE, &Decision::sample(2), &signer, &quick_tsa(url.clone())?, Utc::now()).await;
+    let result =
+        kapu_documents::issue(DEFAULT_DECISION_TEMPLATE, &Decision::sample(2), &signer, &quick_tsa(url.clone())?, Utc::now()).await;
     let Err(error) = result else { bail!("a document without a time-stamp") };
     assert!(error.is_transient(), "{error}");
     assert!(matches!(&error, IssueError::Seal(SealError::TimeStamp(TsaError::Unavailable { attempts: 3, .. }))), "{error:?}");
@@ -177,5 +178,66 @@ async fn a_template_error_names_the_line_and_produces_nothing() -> Result<()> {
     let error = kapu_documents::issue(snoop, &Decision::sample(5), &signer, &tsa, Utc::now()).await.expect_err("no file access");
     assert!(error.to_string().contains("not found"), "{error}");
     assert_eq!(s.sim.requests(), 0, "nothing was sent for signing");
+    Ok(())
+}
+
+/// Runs the `kapu` binary (build it first: `cargo build -p kapu`).
+/// Asynchronous, since the simulator answering it runs on this test's runtime.
+async fn kapu(args: &[&str]) -> Result<(bool, String)> {
+    let out = tokio::process::Command::new(kapu_testkit::Kit::kapu_bin()).args(args).env("KAPU_LOG", "error").output().await?;
+    Ok((out.status.success(), format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr))))
+}
+
+#[tokio::test]
+async fn the_command_line_writes_a_sealed_decision_or_nothing() -> Result<()> {
+    let s = setup().await?;
+    let dir = s.dir.path();
+    let pki_dir = dir.join("pki");
+    let (ok, out) = kapu(&["documents", "test-pki", "--dir", path(&pki_dir), "--tenant-name", "Hegyvidéki Önkormányzat"]).await?;
+    assert!(ok, "{out}");
+    let (ok, out) = kapu(&["documents", "test-pki", "--dir", path(&pki_dir)]).await?;
+    assert!(!ok && out.contains("already holds a PKI"), "{out}");
+    // The simulator of this test signs with its own PKI; the seal comes from the new one.
+    let out_pdf = dir.join("out.pdf");
+    let url = s.sim.url();
+    let (ok, out) = kapu(&["documents", "issue", "--pki-dir", path(&pki_dir), "--tsa-url", &url, "--out", path(&out_pdf)]).await?;
+    assert!(ok, "{out}");
+    let (ok, text) = tool("pdfsig", &[path(&out_pdf)])?;
+    assert!(ok && text.contains("Signature is Valid.") && text.contains("Total document signed"), "{text}");
+
+    // A time-stamping authority that is down: a clear message and no file.
+    let port = std::net::TcpListener::bind("127.0.0.1:0")?.local_addr()?.port();
+    let missing = dir.join("never.pdf");
+    let down = format!("http://127.0.0.1:{port}/tsa");
+    let (ok, out) = kapu(&["documents", "issue", "--pki-dir", path(&pki_dir), "--tsa-url", &down, "--out", path(&missing)]).await?;
+    assert!(!ok && out.contains("the time-stamping authority at") && out.contains("is unavailable"), "{out}");
+    assert!(!missing.exists(), "no unsealed decision is written");
+
+    // A template error: its line, and no file.
+    let template = dir.join("broken.typ");
+    std::fs::write(&template, "#let d = json(\"data.json\")\n\n#d.file_numbr\n")?;
+    let (ok, out) = kapu(&[
+        "documents",
+        "issue",
+        "--pki-dir",
+        path(&pki_dir),
+        "--tsa-url",
+        &url,
+        "--template",
+        path(&template),
+        "--out",
+        path(&missing),
+    ])
+    .await?;
+    assert!(!ok && out.contains("template error at line 3") && out.contains("file_numbr"), "{out}");
+    assert!(!missing.exists());
+    // Data that does not fit the template is a template error too.
+    let data = dir.join("data.json");
+    std::fs::write(&data, r#"{"subject": "hiányos"}"#)?;
+    let (ok, out) =
+        kapu(&["documents", "issue", "--pki-dir", path(&pki_dir), "--tsa-url", &url, "--data", path(&data), "--out", path(&missing)])
+            .await?;
+    assert!(!ok && out.contains("template error"), "{out}");
+    assert!(!missing.exists());
     Ok(())
 }

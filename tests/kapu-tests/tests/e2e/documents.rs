@@ -241,3 +241,27 @@ async fn the_command_line_writes_a_sealed_decision_or_nothing() -> Result<()> {
     assert!(!missing.exists());
     Ok(())
 }
+
+#[tokio::test]
+async fn a_simplified_decision_has_no_reasoning_and_its_text_is_extractable() -> Result<()> {
+    let s = setup().await?;
+    let signer = s.pki.seal_signer()?;
+    let tsa = quick_tsa(s.sim.url())?;
+    let full = kapu_documents::issue(DEFAULT_DECISION_TEMPLATE, &Decision::sample(7), &signer, &tsa, Utc::now()).await?;
+    let simplified = Decision { simplified: true, ..Decision::sample(7) };
+    let short = kapu_documents::issue(DEFAULT_DECISION_TEMPLATE, &simplified, &signer, &tsa, Utc::now()).await?;
+    let text = |pdf: &[u8], name: &str| -> Result<String> {
+        let file = s.dir.path().join(name);
+        std::fs::write(&file, pdf)?;
+        let (ok, out) = tool("pdftotext", &[path(&file), "-"])?;
+        assert!(ok, "{out}");
+        Ok(out)
+    };
+    let full = text(&full, "full.pdf")?;
+    let short = text(&short, "short.pdf")?;
+    // The bundled fonts carry Hungarian letters, and the text layer keeps them.
+    assert!(full.contains("HATÁROZAT") && full.contains("Ürmössy Győző") && full.contains("XII/7-2/2026"), "{full}");
+    assert!(full.contains("Indokolás") && full.contains("Jogorvoslat"), "{full}");
+    assert!(short.contains("EGYSZERŰSÍTETT HATÁROZAT") && !short.contains("Indokolás") && short.contains("Jogorvoslat"), "{short}");
+    Ok(())
+}

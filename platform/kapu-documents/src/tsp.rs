@@ -7,6 +7,7 @@ use der::asn1::{Int, OctetString};
 use der::{Any, Decode, Encode};
 use sha2::{Digest, Sha256};
 use spki::AlgorithmIdentifier;
+use x509_cert::Certificate;
 use x509_tsp::{MessageImprint, TimeStampReq, TimeStampResp, TspVersion, TstInfo};
 
 use crate::{cms as kcms, oid};
@@ -48,12 +49,25 @@ pub struct TsaConfig {
     pub backoff: Duration,
     /// The limit for one request.
     pub timeout: Duration,
+    /// Certificates that may issue the authority's certificate (or be it). When not empty, a
+    /// token whose signer chains to none of them is refused.
+    pub trust: Vec<Certificate>,
 }
 
 impl TsaConfig {
     /// The defaults for `url`: 4 attempts, 250 ms first backoff, 10 s per request.
     pub fn new(url: impl Into<String>) -> Self {
-        Self { url: url.into(), attempts: 4, backoff: Duration::from_millis(250), timeout: Duration::from_secs(10) }
+        Self { url: url.into(), attempts: 4, backoff: Duration::from_millis(250), timeout: Duration::from_secs(10), trust: Vec::new() }
+    }
+
+    /// Trusts the certificates in `pem` (see [`TsaConfig::trust`]).
+    pub fn trusting_pem(mut self, pem: &str) -> Result<Self, TsaError> {
+        for der in crate::signer::pem_blocks(pem, "CERTIFICATE") {
+            let cert =
+                Certificate::from_der(&der).map_err(|e| TsaError::InvalidResponse(format!("a trusted certificate does not parse: {e}")))?;
+            self.trust.push(cert);
+        }
+        Ok(self)
     }
 }
 
@@ -95,7 +109,11 @@ impl TsaClient {
                 wait = wait.saturating_mul(2);
             }
             match self.post(&request).await {
-                Ok(body) => return check_response(&body, &digest, nonce),
+                Ok(body) => {
+                    let token = check_response(&body, &digest, nonce)?;
+                    verify_token(&token, &self.config.trust).map_err(TsaError::InvalidResponse)?;
+                    return Ok(token);
+                }
                 Err(Attempt::Retry(why)) => {
                     tracing::warn!(url = %self.config.url, attempt, error = %why, "time-stamping authority unavailable");
                     last = why;
@@ -201,4 +219,65 @@ pub fn token_info(token: &ContentInfo) -> Result<TstInfo, kcms::CmsError> {
     let econtent = signed.encap_content_info.econtent.ok_or(kcms::CmsError::Structure("the token has no TSTInfo"))?;
     let octets = OctetString::from_der(&econtent.to_der()?)?;
     Ok(TstInfo::from_der(octets.as_bytes())?)
+}
+
+/// Checks a token's signature with the certificate it carries, that the signed message digest
+/// is the `TSTInfo`'s, and, when `trust` is not empty, that the certificate is one of `trust`
+/// or is signed by one of them. ECDSA P-256 and RSA (PKCS #1 v1.5) with SHA-256 are supported.
+pub fn verify_token(token: &ContentInfo, trust: &[Certificate]) -> Result<(), String> {
+    let signed = kcms::signed_data(token).map_err(|e| e.to_string())?;
+    let econtent = signed.encap_content_info.econtent.as_ref().ok_or("the token has no TSTInfo")?;
+    let tst_info = OctetString::from_der(&econtent.to_der().map_err(|e| e.to_string())?).map_err(|e| e.to_string())?;
+    let info = signed.signer_infos.0.iter().next().ok_or("the token has no signer")?;
+    let attrs = info.signed_attrs.as_ref().ok_or("the token has no signed attributes")?;
+    let digest_attr =
+        attrs.iter().find(|a| a.oid == oid::MESSAGE_DIGEST).and_then(|a| a.values.iter().next()).ok_or("no message digest")?;
+    let signed_digest = OctetString::from_der(&digest_attr.to_der().map_err(|e| e.to_string())?).map_err(|e| e.to_string())?;
+    if signed_digest.as_bytes() != Sha256::digest(tst_info.as_bytes()).as_slice() {
+        return Err("the token's signed digest is not its TSTInfo's".into());
+    }
+    let cms::signed_data::SignerIdentifier::IssuerAndSerialNumber(sid) = &info.sid else {
+        return Err("the token's signer is not named by issuer and serial number".into());
+    };
+    let signer_cert = signed
+        .certificates
+        .iter()
+        .flat_map(|set| set.0.iter())
+        .find_map(|choice| match choice {
+            cms::cert::CertificateChoices::Certificate(c)
+                if c.tbs_certificate.issuer == sid.issuer && c.tbs_certificate.serial_number == sid.serial_number =>
+            {
+                Some(c)
+            }
+            _ => None,
+        })
+        .ok_or("the token does not carry its signer's certificate")?;
+    let signed_attrs = attrs.to_der().map_err(|e| e.to_string())?;
+    verify_signature(signer_cert, &info.signature_algorithm.oid, &signed_attrs, info.signature.as_bytes())
+        .map_err(|e| format!("the token's signature is invalid ({e})"))?;
+    if trust.is_empty() || trust.contains(signer_cert) {
+        return Ok(());
+    }
+    let tbs = signer_cert.tbs_certificate.to_der().map_err(|e| e.to_string())?;
+    let cert_signature = signer_cert.signature.as_bytes().ok_or("a malformed certificate signature")?;
+    let trusted = trust.iter().any(|ca| {
+        ca.tbs_certificate.subject == signer_cert.tbs_certificate.issuer
+            && verify_signature(ca, &signer_cert.signature_algorithm.oid, &tbs, cert_signature).is_ok()
+    });
+    if trusted { Ok(()) } else { Err("the time-stamping authority's certificate is not issued by a trusted certificate".into()) }
+}
+
+const SHA256_WITH_RSA: der::asn1::ObjectIdentifier = der::asn1::ObjectIdentifier::new_unwrap("1.2.840.113549.1.1.11");
+
+fn verify_signature(cert: &Certificate, algorithm: &der::asn1::ObjectIdentifier, message: &[u8], signature: &[u8]) -> Result<(), String> {
+    use ring::signature::{ECDSA_P256_SHA256_ASN1, RSA_PKCS1_2048_8192_SHA256, UnparsedPublicKey, VerificationAlgorithm};
+    let verifier: &'static dyn VerificationAlgorithm = if *algorithm == oid::ECDSA_WITH_SHA256 {
+        &ECDSA_P256_SHA256_ASN1
+    } else if *algorithm == SHA256_WITH_RSA {
+        &RSA_PKCS1_2048_8192_SHA256
+    } else {
+        return Err(format!("unsupported signature algorithm {algorithm}"));
+    };
+    let key = cert.tbs_certificate.subject_public_key_info.subject_public_key.as_bytes().ok_or("a malformed public key")?;
+    UnparsedPublicKey::new(verifier, key).verify(message, signature).map_err(|_| "the signature does not verify".to_owned())
 }

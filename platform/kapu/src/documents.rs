@@ -44,6 +44,9 @@ pub struct IssueOpts {
     /// The time-stamping authority's RFC 3161 URL.
     #[arg(long, env = "KAPU_TSA_URL", default_value = "http://127.0.0.1:8032/tsa")]
     tsa_url: String,
+    /// PEM certificates trusted to issue the TSA's certificate; the test PKI's ca.pem if absent.
+    #[arg(long, env = "KAPU_TSA_CA")]
+    tsa_ca: Option<PathBuf>,
     /// Where to write the sealed PDF.
     #[arg(long)]
     out: PathBuf,
@@ -79,7 +82,9 @@ async fn issue(opts: IssueOpts) -> Result<()> {
     let pki = TestPki::read_from(&opts.pki_dir)
         .with_context(|| format!("reading the test PKI (run `kapu documents test-pki --dir {}`)", opts.pki_dir.display()))?;
     let signer = pki.seal_signer()?;
-    let tsa = TsaClient::new(TsaConfig::new(opts.tsa_url))?;
+    let tsa_ca = opts.tsa_ca.unwrap_or_else(|| opts.pki_dir.join("ca.pem"));
+    let trust = std::fs::read_to_string(&tsa_ca).with_context(|| format!("reading {}", tsa_ca.display()))?;
+    let tsa = TsaClient::new(TsaConfig::new(opts.tsa_url).trusting_pem(&trust)?)?;
     let pdf = kapu_documents::issue(&template, &data, &signer, &tsa, Utc::now()).await?;
     write_whole(&opts.out, &pdf)?;
     println!("Sealed decision written to {} ({} bytes).", opts.out.display(), pdf.len());
@@ -114,10 +119,10 @@ pub struct BenchOpts {
 pub async fn bench(opts: BenchOpts) -> Result<()> {
     let pki = TestPki::generate("Hegyvidéki Önkormányzat", Utc::now())?;
     let tsa_sim = kapu_sim::tsa::start(0, Arc::new(pki.tsa_signer()?)).await?;
-    let tsa = TsaClient::new(TsaConfig::new(tsa_sim.url()))?;
+    let tsa = TsaClient::new(TsaConfig::new(tsa_sim.url()).trusting_pem(&pki.ca_cert)?)?;
     let signer = Arc::new(pki.seal_signer()?);
     println!(
-        "kapu bench documents: {} task(s) for {} s on {} core(s); each decision is rendered (Typst), sealed (ECDSA P-256 CMS in an incremental update) and time-stamped by the TSA simulator over HTTP on loopback",
+        "kapu bench documents: {} task(s) for {} s on {} core(s); each decision is rendered (Typst), sealed (ECDSA P-256 CMS in an incremental update) and time-stamped by the TSA simulator over HTTP on loopback (token checked against the test CA)",
         opts.concurrency,
         opts.seconds,
         std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1)

@@ -56,15 +56,17 @@ async fn setup() -> Result<Setup> {
     Ok(Setup { dir, pki, sim })
 }
 
-fn quick_tsa(url: String) -> Result<TsaClient> {
-    Ok(TsaClient::new(TsaConfig { attempts: 3, backoff: std::time::Duration::from_millis(20), ..TsaConfig::new(url) })?)
+fn quick_tsa(url: String, pki: &TestPki) -> Result<TsaClient> {
+    let config = TsaConfig { attempts: 3, backoff: std::time::Duration::from_millis(20), ..TsaConfig::new(url) };
+    Ok(TsaClient::new(config.trusting_pem(&pki.ca_cert)?)?)
 }
 
 #[tokio::test]
 async fn a_sealed_decision_is_valid_for_pdfsig_and_its_time_stamp_for_openssl() -> Result<()> {
     let s = setup().await?;
     let signer = s.pki.seal_signer()?;
-    let pdf = kapu_documents::issue(DEFAULT_DECISION_TEMPLATE, &Decision::sample(1), &signer, &quick_tsa(s.sim.url())?, Utc::now()).await?;
+    let pdf = kapu_documents::issue(DEFAULT_DECISION_TEMPLATE, &Decision::sample(1), &signer, &quick_tsa(s.sim.url(), &s.pki)?, Utc::now())
+        .await?;
     let file = s.dir.path().join("decision.pdf");
     std::fs::write(&file, &pdf)?;
 
@@ -134,7 +136,7 @@ async fn a_tsa_that_is_down_yields_a_clear_error_and_no_document() -> Result<()>
     let url = format!("http://127.0.0.1:{port}/tsa");
     let signer = s.pki.seal_signer()?;
     let result =
-        kapu_documents::issue(DEFAULT_DECISION_TEMPLATE, &Decision::sample(2), &signer, &quick_tsa(url.clone())?, Utc::now()).await;
+        kapu_documents::issue(DEFAULT_DECISION_TEMPLATE, &Decision::sample(2), &signer, &quick_tsa(url.clone(), &s.pki)?, Utc::now()).await;
     let Err(error) = result else { bail!("a document without a time-stamp") };
     assert!(error.is_transient(), "{error}");
     assert!(matches!(&error, IssueError::Seal(SealError::TimeStamp(TsaError::Unavailable { attempts: 3, .. }))), "{error:?}");
@@ -148,14 +150,16 @@ async fn a_tsa_that_fails_for_a_while_is_retried() -> Result<()> {
     let s = setup().await?;
     s.sim.fail_next(2);
     let signer = s.pki.seal_signer()?;
-    let pdf = kapu_documents::issue(DEFAULT_DECISION_TEMPLATE, &Decision::sample(3), &signer, &quick_tsa(s.sim.url())?, Utc::now()).await?;
+    let pdf = kapu_documents::issue(DEFAULT_DECISION_TEMPLATE, &Decision::sample(3), &signer, &quick_tsa(s.sim.url(), &s.pki)?, Utc::now())
+        .await?;
     assert_eq!((s.sim.requests(), s.sim.granted()), (3, 1), "two 503s, then a token");
     assert!(pdf.starts_with(b"%PDF-"));
     // Three failures in a row exhaust three attempts.
     s.sim.fail_next(3);
-    let error = kapu_documents::issue(DEFAULT_DECISION_TEMPLATE, &Decision::sample(4), &signer, &quick_tsa(s.sim.url())?, Utc::now())
-        .await
-        .expect_err("no token, no document");
+    let error =
+        kapu_documents::issue(DEFAULT_DECISION_TEMPLATE, &Decision::sample(4), &signer, &quick_tsa(s.sim.url(), &s.pki)?, Utc::now())
+            .await
+            .expect_err("no token, no document");
     assert!(error.to_string().contains("HTTP 503"), "{error}");
     Ok(())
 }
@@ -164,7 +168,7 @@ async fn a_tsa_that_fails_for_a_while_is_retried() -> Result<()> {
 async fn a_template_error_names_the_line_and_produces_nothing() -> Result<()> {
     let s = setup().await?;
     let signer = s.pki.seal_signer()?;
-    let tsa = quick_tsa(s.sim.url())?;
+    let tsa = quick_tsa(s.sim.url(), &s.pki)?;
     let broken = "#let d = json(\"data.json\")\n= Határozat\n#d.no_such_field\n";
     let error = kapu_documents::issue(broken, &Decision::sample(5), &signer, &tsa, Utc::now()).await.expect_err("a template error");
     let message = error.to_string();
@@ -192,12 +196,13 @@ async fn kapu(args: &[&str]) -> Result<(bool, String)> {
 async fn the_command_line_writes_a_sealed_decision_or_nothing() -> Result<()> {
     let s = setup().await?;
     let dir = s.dir.path();
-    let pki_dir = dir.join("pki");
-    let (ok, out) = kapu(&["documents", "test-pki", "--dir", path(&pki_dir), "--tenant-name", "Hegyvidéki Önkormányzat"]).await?;
+    let other_pki = dir.join("other-pki");
+    let (ok, out) = kapu(&["documents", "test-pki", "--dir", path(&other_pki), "--tenant-name", "Másik Önkormányzat"]).await?;
     assert!(ok, "{out}");
-    let (ok, out) = kapu(&["documents", "test-pki", "--dir", path(&pki_dir)]).await?;
+    let (ok, out) = kapu(&["documents", "test-pki", "--dir", path(&other_pki)]).await?;
     assert!(!ok && out.contains("already holds a PKI"), "{out}");
-    // The simulator of this test signs with its own PKI; the seal comes from the new one.
+    // The simulator signs with the PKI in `dir`.
+    let pki_dir = dir.to_path_buf();
     let out_pdf = dir.join("out.pdf");
     let url = s.sim.url();
     let (ok, out) = kapu(&["documents", "issue", "--pki-dir", path(&pki_dir), "--tsa-url", &url, "--out", path(&out_pdf)]).await?;
@@ -205,9 +210,14 @@ async fn the_command_line_writes_a_sealed_decision_or_nothing() -> Result<()> {
     let (ok, text) = tool("pdfsig", &[path(&out_pdf)])?;
     assert!(ok && text.contains("Signature is Valid.") && text.contains("Total document signed"), "{text}");
 
+    // A time-stamp whose authority the other PKI's CA did not certify is refused: no file.
+    let missing = dir.join("never.pdf");
+    let (ok, out) = kapu(&["documents", "issue", "--pki-dir", path(&other_pki), "--tsa-url", &url, "--out", path(&missing)]).await?;
+    assert!(!ok && out.contains("not issued by a trusted certificate"), "{out}");
+    assert!(!missing.exists());
+
     // A time-stamping authority that is down: a clear message and no file.
     let port = std::net::TcpListener::bind("127.0.0.1:0")?.local_addr()?.port();
-    let missing = dir.join("never.pdf");
     let down = format!("http://127.0.0.1:{port}/tsa");
     let (ok, out) = kapu(&["documents", "issue", "--pki-dir", path(&pki_dir), "--tsa-url", &down, "--out", path(&missing)]).await?;
     assert!(!ok && out.contains("the time-stamping authority at") && out.contains("is unavailable"), "{out}");
@@ -246,7 +256,7 @@ async fn the_command_line_writes_a_sealed_decision_or_nothing() -> Result<()> {
 async fn a_simplified_decision_has_no_reasoning_and_its_text_is_extractable() -> Result<()> {
     let s = setup().await?;
     let signer = s.pki.seal_signer()?;
-    let tsa = quick_tsa(s.sim.url())?;
+    let tsa = quick_tsa(s.sim.url(), &s.pki)?;
     let full = kapu_documents::issue(DEFAULT_DECISION_TEMPLATE, &Decision::sample(7), &signer, &tsa, Utc::now()).await?;
     let simplified = Decision { simplified: true, ..Decision::sample(7) };
     let short = kapu_documents::issue(DEFAULT_DECISION_TEMPLATE, &simplified, &signer, &tsa, Utc::now()).await?;

@@ -187,9 +187,7 @@ fn locate_and_fill(mut bytes: Vec<u8>, from: usize) -> Result<Prepared, SealErro
     if bytes.get(contents_end - 1) != Some(&b'>') {
         return Err(SealError::Pdf("the signature placeholder was not written as expected".into()));
     }
-    let prepared = Prepared { bytes: Vec::new(), contents_start, contents_end };
-    let total = bytes.len();
-    let [a, b, c, d] = [0, contents_start, contents_end, total - contents_end];
+    let [a, b, c, d] = [0, contents_start, contents_end, bytes.len() - contents_end];
     let mut range = format!("[{a} {b} {c} {d}]").into_bytes();
     if range.len() > BYTE_RANGE_PLACEHOLDER.len() {
         return Err(SealError::Pdf("the document is too large to sign".into()));
@@ -199,7 +197,7 @@ fn locate_and_fill(mut bytes: Vec<u8>, from: usize) -> Result<Prepared, SealErro
     range.resize(BYTE_RANGE_PLACEHOLDER.len() - 1, b' ');
     range.push(close);
     bytes[range_at..range_at + range.len()].copy_from_slice(&range);
-    Ok(Prepared { bytes, ..prepared })
+    Ok(Prepared { bytes, contents_start, contents_end })
 }
 
 fn find(haystack: &[u8], from: usize, needle: &[u8]) -> Option<usize> {
@@ -236,4 +234,27 @@ pub fn signer_common_name(signer: &dyn Signer) -> String {
         }
     }
     subject.to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_placeholder_spans_the_whole_file_but_the_signature() {
+        let pdf = crate::render::render_pdf(crate::DEFAULT_DECISION_TEMPLATE, &crate::Decision::sample(1), Utc::now()).unwrap();
+        let prepared = prepare(&pdf, "Próba Bélyegző", Utc::now()).unwrap();
+        let [a, b, c, d] = prepared.byte_range();
+        assert_eq!((a, c - b, c + d), (0, 2 * SIGNATURE_SPACE + 2, prepared.bytes.len()));
+        assert!(prepared.bytes.starts_with(&pdf), "an incremental update keeps the original bytes");
+        let text = String::from_utf8_lossy(&prepared.bytes[pdf.len()..]).into_owned();
+        assert!(text.contains(&format!("/ByteRange[0 {b} {c} {d}")), "{}", &text[..400.min(text.len())]);
+    }
+
+    #[test]
+    fn not_a_pdf_is_refused() {
+        assert!(matches!(prepare(b"%PDF-1.7 but not really", "x", Utc::now()), Err(SealError::Pdf(_))));
+        let signed = Prepared { bytes: vec![b'<', b'0', b'0', b'>'], contents_start: 0, contents_end: 4 };
+        assert!(matches!(signed.finish(&[1, 2]), Err(SealError::TooLarge(2))));
+    }
 }

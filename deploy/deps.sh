@@ -50,3 +50,11 @@ need_saml_libs() {
 need_wasm_target() {
     rustup target list --installed 2>/dev/null | grep -qx wasm32-wasip2 || rustup target add wasm32-wasip2
 }
+
+need_document_tools() {
+    # The signed-decision tests check PDFs with poppler's pdfsig, trust the test CA through
+    # NSS's certutil, and check time-stamp tokens with openssl ts -verify.
+    command -v pdfsig >/dev/null 2>&1 || apt_install poppler-utils
+    command -v certutil >/dev/null 2>&1 || apt_install libnss3-tools
+    command -v openssl >/dev/null 2>&1 || apt_install openssl
+}

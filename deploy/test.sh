@@ -10,6 +10,7 @@ need_postgres
 need_node
 need_chromium
 need_wasm_target
+need_document_tools
 rustup component add rustfmt clippy >/dev/null 2>&1 || true
 
 step() { printf '\n== %s\n' "$*"; }

@@ -22,6 +22,7 @@ use std::net::SocketAddr;
 pub mod kau;
 pub mod registry;
 pub mod smtp;
+pub mod tsa;
 
 /// One address a simulator listens on, as printed by `kapu-sim all`.
 #[derive(Clone, Debug, PartialEq, Eq)]

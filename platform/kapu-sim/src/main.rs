@@ -2,7 +2,10 @@
 
 use anyhow::{Context, Result};
 use clap::{Args, Parser, Subcommand};
-use kapu_sim::{Endpoint, kau, registry, smtp};
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use kapu_sim::{Endpoint, kau, registry, smtp, tsa};
 use tracing_subscriber::EnvFilter;
 
 /// Local simulators of the external systems Kapu talks to, speaking their wire protocols.
@@ -24,6 +27,8 @@ enum Command {
     /// Runs the national login (KAÜ) simulator: a SAML 2.0 identity provider with a login
     /// page of test persons (see KAU-PROFILE.md).
     Kau(KauArgs),
+    /// Runs the time-stamping authority: RFC 3161 over HTTP (see TSA-PROTOCOL.md).
+    Tsa(TsaArgs),
     /// Runs every simulator on its default ports.
     All,
 }
@@ -80,11 +85,32 @@ struct KauArgs {
     port: u16,
 }
 
+#[derive(Args)]
+struct TsaArgs {
+    /// HTTP port on 127.0.0.1 (0 picks a free one).
+    #[arg(long, default_value_t = tsa::DEFAULT_PORT)]
+    port: u16,
+    /// The test PKI folder (tsa.pem, tsa.key, ca.pem, …); a new test PKI is made there if it
+    /// has none (`kapu documents test-pki` makes one too).
+    #[arg(long, env = "KAPU_TEST_PKI_DIR", default_value = DEFAULT_PKI_DIR)]
+    pki_dir: PathBuf,
+}
+
+const DEFAULT_PKI_DIR: &str = "/var/tmp/kapu-test-pki";
+
+impl Default for TsaArgs {
+    fn default() -> Self {
+        let pki_dir = std::env::var_os("KAPU_TEST_PKI_DIR").map_or_else(|| PathBuf::from(DEFAULT_PKI_DIR), PathBuf::from);
+        Self { port: tsa::DEFAULT_PORT, pki_dir }
+    }
+}
+
 /// A running simulator of any kind.
 enum Sim {
     Smtp(smtp::SmtpSim),
     Registry(registry::RegistrySim),
     Kau(kau::KauSim),
+    Tsa(tsa::TsaSim),
 }
 
 impl Sim {
@@ -93,6 +119,7 @@ impl Sim {
             Sim::Smtp(sim) => sim.endpoints(),
             Sim::Registry(sim) => sim.endpoints(),
             Sim::Kau(sim) => sim.endpoints(),
+            Sim::Tsa(sim) => sim.endpoints(),
         }
     }
 
@@ -101,6 +128,7 @@ impl Sim {
             Sim::Smtp(sim) => sim.shutdown().await,
             Sim::Registry(sim) => sim.shutdown().await,
             Sim::Kau(sim) => sim.shutdown().await,
+            Sim::Tsa(sim) => sim.shutdown().await,
         }
     }
 }
@@ -116,6 +144,15 @@ async fn start_kau(args: KauArgs) -> Result<Sim> {
     let sim = kau::start(args.port).await.with_context(|| format!("starting the KAÜ simulator on port {}", args.port))?;
     eprintln!("KAÜ identity provider metadata: {}/kau/metadata", sim.url());
     Ok(Sim::Kau(sim))
+}
+
+async fn start_tsa(args: TsaArgs) -> Result<Sim> {
+    let pki = kapu_documents::pki::TestPki::load_or_create(&args.pki_dir, "Kapu", chrono::Utc::now())
+        .with_context(|| format!("loading the test PKI in {}", args.pki_dir.display()))?;
+    let signer = pki.tsa_signer().context("loading the TSA key")?;
+    let sim = tsa::start(args.port, Arc::new(signer)).await.with_context(|| format!("starting the TSA simulator on port {}", args.port))?;
+    println!("tsa      trusts the test CA in {}", args.pki_dir.join("ca.pem").display());
+    Ok(Sim::Tsa(sim))
 }
 
 async fn start_smtp(args: SmtpArgs) -> Result<Sim> {
@@ -142,10 +179,12 @@ async fn main() -> Result<()> {
         Command::Smtp(args) => vec![start_smtp(args).await?],
         Command::Registry(args) => vec![start_registry(args).await?],
         Command::Kau(args) => vec![start_kau(args).await?],
+        Command::Tsa(args) => vec![start_tsa(args).await?],
         Command::All => vec![
             start_smtp(SmtpArgs::default()).await?,
             start_registry(RegistryArgs::default()).await?,
             start_kau(KauArgs { port: kau::DEFAULT_PORT }).await?,
+            start_tsa(TsaArgs::default()).await?,
         ],
     };
     for endpoint in sims.iter().flat_map(|sim| sim.endpoints()) {

@@ -18,9 +18,6 @@ use crate::settings::{Settings, connect};
 /// Options of `kapu bench`.
 #[derive(Clone, Debug, clap::Args)]
 pub struct BenchOpts {
-    /// `oidc` benchmarks the tenant's OpenID Provider against node oidc-provider instead.
-    #[arg(value_parser = ["oidc"])]
-    pub suite: Option<String>,
     /// Tenants to provision in all.
     #[arg(long, default_value_t = 1000)]
     pub tenants: usize,
@@ -38,14 +35,32 @@ pub struct BenchOpts {
     pub dir: PathBuf,
     /// Another benchmark instead of the platform's.
     #[command(subcommand)]
-    pub other: Option<OtherBench>,
+    pub target: Option<BenchTarget>,
 }
 
-/// The benchmarks besides the platform's.
+/// The other benchmarks: `kapu bench <target>`.
 #[derive(Clone, Debug, clap::Subcommand)]
-pub enum OtherBench {
+pub enum BenchTarget {
+    /// The tenant's OpenID Provider against node oidc-provider: authorization-code flows/s.
+    Oidc(OidcBenchOpts),
     /// The plugin host: per-call overhead, calls/s and cold load, against native calls.
     Plugins(crate::bench_plugins::PluginBenchOpts),
+    /// Decisions rendered, sealed and time-stamped per second.
+    Documents(crate::documents::BenchOpts),
+}
+
+/// Options of `kapu bench oidc`.
+#[derive(Clone, Debug, clap::Args)]
+pub struct OidcBenchOpts {
+    /// Seconds per throughput run.
+    #[arg(long, default_value_t = 10)]
+    pub seconds: u64,
+    /// Concurrent clients.
+    #[arg(long, default_value_t = 2)]
+    pub clients: usize,
+    /// Where to put the private PostgreSQL cluster (when KAPU_DATABASE_URL is unset).
+    #[arg(long, default_value = "/var/tmp/kapu-bench")]
+    pub dir: PathBuf,
 }
 
 const PASSWORD: &str = "Merleg-Teszt-Jelszo-2026";
@@ -59,9 +74,6 @@ struct Load {
 
 /// Runs the benchmark and prints its figures.
 pub async fn run(mut settings: Settings, opts: BenchOpts) -> Result<()> {
-    if let Some(OtherBench::Plugins(plugin_opts)) = opts.other {
-        return crate::bench_plugins::run(plugin_opts).await;
-    }
     let mut cluster = None;
     if settings.database_url.is_none() {
         let _ = std::fs::remove_dir_all(&opts.dir);

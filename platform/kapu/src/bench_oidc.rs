@@ -17,7 +17,7 @@ use kapu_core::{NewTenant, TenantSlug};
 use kapu_http::{AppState, HttpConfig};
 use serde_json::Value;
 
-use crate::bench::BenchOpts;
+use crate::bench::OidcBenchOpts;
 use crate::settings::{Settings, connect};
 
 const PASSWORD: &str = "Merleg-Teszt-Jelszo-2026";
@@ -25,7 +25,7 @@ const EMAIL: &str = "bench.citizen@example.hu";
 const REDIRECT: &str = "http://127.0.0.1:9/callback";
 
 /// Runs the OIDC benchmark and prints its figures.
-pub async fn run(mut settings: Settings, opts: BenchOpts) -> Result<()> {
+pub async fn run(mut settings: Settings, opts: OidcBenchOpts) -> Result<()> {
     let dir = Path::new("bench/oidc-provider");
     if !dir.join("node_modules/oidc-provider").exists() {
         bail!("run `npm ci --prefix bench/oidc-provider` first (from the repository root)");

@@ -3,10 +3,11 @@
 //! library to boot the very same server.
 
 pub mod bench;
-pub mod case_type_test;
 pub mod bench_oidc;
 pub mod bench_plugins;
+pub mod case_type_test;
 pub mod demo;
+pub mod documents;
 pub mod plugin_cmd;
 pub mod settings;
 pub mod tenant_config;

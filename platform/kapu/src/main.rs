@@ -55,11 +55,15 @@ enum Command {
         /// Base32 secret.
         secret: String,
     },
-    /// Benchmark provisioning, migration and API reads (see the README); `bench plugins` the plugin host.
+    /// Benchmark provisioning, migration and API reads (see the README); `kapu bench oidc`,
+    /// `plugins` and `documents` benchmark those parts.
     Bench(kapu::bench::BenchOpts),
     /// Manage a tenant's plugins.
     #[command(subcommand)]
     Plugin(kapu::plugin_cmd::PluginCmd),
+    /// Official documents: a test PKI, issuing a sealed decision.
+    #[command(subcommand)]
+    Documents(kapu::documents::DocumentsCmd),
 }
 
 #[derive(clap::Args)]
@@ -345,12 +349,18 @@ async fn main() -> Result<()> {
             println!("{}", t.generate_current()?);
             Ok(())
         }
-        Command::Bench(opts) => {
+        Command::Bench(mut opts) => {
             init_logs(false);
-            if opts.suite.as_deref() == Some("oidc") {
-                return kapu::bench_oidc::run(s, opts).await;
+            match opts.target.take() {
+                Some(kapu::bench::BenchTarget::Oidc(o)) => kapu::bench_oidc::run(s, o).await,
+                Some(kapu::bench::BenchTarget::Plugins(o)) => kapu::bench_plugins::run(o).await,
+                Some(kapu::bench::BenchTarget::Documents(o)) => kapu::documents::bench(o).await,
+                None => kapu::bench::run(s, opts).await,
             }
-            kapu::bench::run(s, opts).await
+        }
+        Command::Documents(cmd) => {
+            init_logs(false);
+            kapu::documents::run(cmd).await
         }
         Command::Plugin(cmd) => {
             init_logs(false);

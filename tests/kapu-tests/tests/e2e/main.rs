@@ -9,6 +9,7 @@ mod browser;
 mod case_types;
 mod cli;
 mod demo;
+mod documents;
 mod identification;
 mod isolation;
 mod jobs;

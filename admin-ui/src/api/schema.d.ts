@@ -376,6 +376,59 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/oidc/clients": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The tenant's relying parties. */
+        get: operations["list_relying_parties"];
+        put?: never;
+        /** Register a relying party. */
+        post: operations["create_relying_party"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/oidc/clients/{client_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** One relying party. */
+        get: operations["get_relying_party"];
+        put?: never;
+        post?: never;
+        /** Remove a relying party with its consents and tokens. */
+        delete: operations["delete_relying_party"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/oidc/keys/rotate": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Rotate the ID-token signing keys. */
+        post: operations["rotate_keys"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/organisations": {
         parameters: {
             query?: never;
@@ -705,6 +758,11 @@ export interface components {
              */
             version: number;
         };
+        /**
+         * @description Confidential (server-side, with a secret) or public (browser or app; PKCE only).
+         * @enum {string}
+         */
+        ClientKindView: "confidential" | "public";
         /** @description Search results. */
         ClientList: {
             /** @description Matching clients. */
@@ -772,6 +830,11 @@ export interface components {
             /** @description What is wrong with it. */
             message: string;
         };
+        /**
+         * @description ID token signature algorithm.
+         * @enum {string}
+         */
+        IdTokenAlg: "RS256" | "ES256";
         /** @description The outcome of an in-person identification. */
         IdentificationView: {
             /** @description Whether a portal account was linked and raised to `in_person`. */
@@ -956,6 +1019,20 @@ export interface components {
             /** @description Tax number (adószám), `xxxxxxxx-y-zz`; the check digit is verified. */
             tax_number: string;
         };
+        /** @description A registration. */
+        NewRelyingPartyRequest: {
+            /** @description Allowed scopes among `openid profile email address phone kapu_identity`; must include `openid`. */
+            allowed_scopes: string[];
+            id_token_alg?: null | components["schemas"]["IdTokenAlg"];
+            /** @description Confidential or public. */
+            kind: components["schemas"]["ClientKindView"];
+            /** @description Name shown to people (1 to 100 characters). */
+            name: string;
+            /** @description Post-logout redirect URIs. */
+            post_logout_redirect_uris?: string[];
+            /** @description Exact redirect URIs (https, or http on 127.0.0.1/localhost/[::1]); 1 to 10. */
+            redirect_uris: string[];
+        };
         /** @description A new staff account. */
         NewStaffRequest: {
             /** @description Name. */
@@ -1033,11 +1110,48 @@ export interface components {
             /** @description Stable problem type, e.g. `urn:kapu:problem:validation`. */
             type: string;
         };
+        /** @description A new relying party with its secret, shown only here. */
+        RegisteredRelyingParty: components["schemas"]["RelyingPartyView"] & {
+            /** @description The client secret of a confidential client; it cannot be shown again. */
+            client_secret?: string | null;
+        };
+        /** @description The relying parties. */
+        RelyingPartyList: {
+            /** @description Oldest first. */
+            relying_parties: components["schemas"]["RelyingPartyView"][];
+        };
+        /** @description A registered relying party. */
+        RelyingPartyView: {
+            /** @description Scopes it may ask for. */
+            allowed_scopes: string[];
+            /** @description The `client_id`. */
+            client_id: string;
+            /**
+             * Format: date-time
+             * @description When registered.
+             */
+            created_at: string;
+            /** @description ID token algorithm. */
+            id_token_alg: components["schemas"]["IdTokenAlg"];
+            /** @description Confidential or public. */
+            kind: components["schemas"]["ClientKindView"];
+            /** @description Name shown on the consent screen. */
+            name: string;
+            /** @description Where RP-initiated logout may return to. */
+            post_logout_redirect_uris: string[];
+            /** @description Exact redirect URIs. */
+            redirect_uris: string[];
+        };
         /**
          * @description A staff role.
          * @enum {string}
          */
         RoleView: "clerk" | "admin" | "operator";
+        /** @description New signing keys. */
+        RotatedKeys: {
+            /** @description The key ids now signing (RS256, ES256); the old keys stay published until their tokens expire. */
+            active_kids: string[];
+        };
         /** @description The result of checking (and saving) a definition. */
         SavedCaseType: {
             /** @description Code. */
@@ -2918,6 +3032,355 @@ export interface operations {
                 };
             };
             401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `unknown-tenant` or `not-found` */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `internal`: details are in the log under the request id */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `tenant-suspended` or `unavailable`: the municipality is suspended or the database cannot be reached */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    list_relying_parties: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RelyingPartyList"];
+                };
+            };
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `unknown-tenant` or `not-found` */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `internal`: details are in the log under the request id */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `tenant-suspended` or `unavailable`: the municipality is suspended or the database cannot be reached */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    create_relying_party: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["NewRelyingPartyRequest"];
+            };
+        };
+        responses: {
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RegisteredRelyingParty"];
+                };
+            };
+            /** @description `malformed-json`: the body is not valid JSON */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `unknown-tenant` or `not-found` */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `payload-too-large`: the body is over the limit */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `unsupported-media-type`: the body is not application/json */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `internal`: details are in the log under the request id */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `tenant-suspended` or `unavailable`: the municipality is suspended or the database cannot be reached */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    get_relying_party: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                client_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RelyingPartyView"];
+                };
+            };
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `internal`: details are in the log under the request id */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `tenant-suspended` or `unavailable`: the municipality is suspended or the database cannot be reached */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    delete_relying_party: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                client_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `internal`: details are in the log under the request id */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `tenant-suspended` or `unavailable`: the municipality is suspended or the database cannot be reached */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    rotate_keys: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RotatedKeys"];
+                };
+            };
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            403: {
                 headers: {
                     [name: string]: unknown;
                 };

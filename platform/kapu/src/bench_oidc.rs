@@ -18,7 +18,7 @@ use kapu_http::{AppState, HttpConfig};
 use serde_json::Value;
 
 use crate::bench::OidcBenchOpts;
-use crate::settings::{Settings, connect};
+use crate::settings::Settings;
 
 const PASSWORD: &str = "Merleg-Teszt-Jelszo-2026";
 const EMAIL: &str = "bench.citizen@example.hu";
@@ -30,26 +30,7 @@ pub async fn run(mut settings: Settings, opts: OidcBenchOpts) -> Result<()> {
     if !dir.join("node_modules/oidc-provider").exists() {
         bail!("run `npm ci --prefix bench/oidc-provider` first (from the repository root)");
     }
-    let mut cluster = None;
-    if settings.database_url.is_none() {
-        let _ = std::fs::remove_dir_all(&opts.dir);
-        std::fs::create_dir_all(&opts.dir)?;
-        let pg = opts.dir.join("pg");
-        let c = tokio::task::spawn_blocking(move || kapu_pgcluster::PgCluster::start(&pg, 0)).await??;
-        let admin = connect(&c.url("postgres"), "x", 1).await?;
-        sqlx::query("CREATE DATABASE kapu_bench").execute(admin.pool()).await?;
-        admin.pool().close().await;
-        settings.database_url = Some(c.url("kapu_bench"));
-        cluster = Some(c);
-    }
-    if settings.master_key.is_none() && settings.master_key_file.is_none() {
-        settings.master_key = Some(kapu_crypto::MasterKey::generate_base64());
-    }
-    settings.role_prefix = "kbench".into();
-    settings.db_pool = u32::try_from(opts.clients * 2 + 4).unwrap_or(8);
-    let db = settings.db().await?;
-    let crypto = settings.crypto()?;
-    kapu_core::migrate_platform(&db).await?;
+    let (db, crypto, cluster) = crate::bench::bench_database(&mut settings, &opts.dir, opts.clients, &[]).await?;
 
     let slug = TenantSlug::parse("oidc-bench")?;
     let tenant = kapu_core::provision_tenant(

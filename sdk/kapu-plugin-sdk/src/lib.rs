@@ -11,8 +11,11 @@
 //! struct MyRegistry;
 //!
 //! impl Registry for MyRegistry {
-//!     fn check_person(query: PersonQuery) -> Result<PersonAnswer, PluginError> { todo!() }
-//!     // ...
+//!     fn check_person(query: PersonQuery) -> Result<PersonAnswer, PluginError> {
+//!         // Ask the registry over HTTP (see `http::Request`) and map its answer.
+//!         Err(PluginError::Unavailable("the registry is not wired up yet".into()))
+//!     }
+//!     // ... the world's other functions
 //! }
 //!
 //! kapu_plugin_sdk::export!(MyRegistry);

@@ -8,6 +8,7 @@ use anyhow::{Context, Result};
 use kapu_core::PLATFORM_SCOPE;
 use kapu_http::{AppState, HttpConfig};
 use kapu_mail::SmtpConfig;
+use tokio::signal::unix::{SignalKind, signal};
 
 use crate::settings::{Settings, connect};
 use crate::tenant_config::{self, Applied};
@@ -65,6 +66,11 @@ fn master_key(dir: &Path) -> Result<String> {
 
 /// Runs the demo until Ctrl-C.
 pub async fn run(mut settings: Settings, opts: DemoOpts) -> Result<()> {
+    // Listen for Ctrl-C (and SIGTERM) before starting anything: a signal that arrives while
+    // the demo is still starting up is kept and stops it once it is up, instead of killing
+    // the process by default and leaving PostgreSQL and the simulators behind.
+    let mut interrupt = signal(SignalKind::interrupt()).context("listening for Ctrl-C")?;
+    let mut terminate = signal(SignalKind::terminate()).context("listening for SIGTERM")?;
     std::fs::create_dir_all(&opts.dir).with_context(|| format!("creating {}", opts.dir.display()))?;
     let mut cluster = None;
     if settings.database_url.is_none() {
@@ -182,17 +188,32 @@ pub async fn run(mut settings: Settings, opts: DemoOpts) -> Result<()> {
     println!();
     println!("Press Ctrl-C to stop.");
 
-    tokio::signal::ctrl_c().await?;
+    tokio::select! {
+        _ = interrupt.recv() => {}
+        _ = terminate.recv() => {}
+    }
     eprintln!("Stopping …");
+    // Each part is stopped in turn, the ones that use the database before the database, and
+    // a part that fails to stop is reported without keeping the others running.
+    let mut failures = Vec::new();
     let _ = stop_tx.send(true);
-    server.await??;
-    worker_task.await??;
+    if let Err(e) = server.await.map_err(anyhow::Error::from).and_then(|r| r) {
+        failures.push(format!("the server: {e:#}"));
+    }
+    if let Err(e) = worker_task.await.map_err(anyhow::Error::from).and_then(|r| r.map_err(anyhow::Error::from)) {
+        failures.push(format!("the job worker: {e:#}"));
+    }
     mail.shutdown().await;
     registry.shutdown().await;
     kau.shutdown().await;
     db.pool().close().await;
-    if let Some(mut c) = cluster {
-        tokio::task::spawn_blocking(move || c.stop()).await??;
+    if let Some(mut c) = cluster
+        && let Err(e) = tokio::task::spawn_blocking(move || c.stop()).await.map_err(anyhow::Error::from).and_then(|r| r.map_err(anyhow::Error::from))
+    {
+        failures.push(format!("PostgreSQL: {e:#}"));
+    }
+    if !failures.is_empty() {
+        anyhow::bail!("stopping the demo failed: {}", failures.join("; "));
     }
     eprintln!("Stopped.");
     Ok(())

@@ -9,8 +9,20 @@ use nix::sys::signal::{Signal, kill};
 use nix::unistd::Pid;
 use tokio::io::{AsyncBufReadExt, AsyncReadExt, BufReader};
 
-/// Starts `kapu demo` on free ports and returns it with the portal URL it printed.
-async fn start_demo(dir: &std::path::Path) -> Result<(tokio::process::Child, String, String)> {
+/// A running `kapu demo`.
+struct Demo {
+    child: tokio::process::Child,
+    /// The portal URL it printed.
+    portal: String,
+    /// All it printed on stdout up to "Press Ctrl-C".
+    printed: String,
+    /// Reads the demo's stderr from the start (so that it never blocks on a full pipe) and
+    /// hands all of it back once the demo has exited.
+    stderr: tokio::task::JoinHandle<String>,
+}
+
+/// Starts `kapu demo` on free ports.
+async fn start_demo(dir: &std::path::Path) -> Result<Demo> {
     let mut child = tokio::process::Command::new(Kit::kapu_bin())
         .args([
             "demo",
@@ -35,6 +47,12 @@ async fn start_demo(dir: &std::path::Path) -> Result<(tokio::process::Child, Str
         .stderr(Stdio::piped())
         .kill_on_drop(true)
         .spawn()?;
+    let mut stderr = child.stderr.take().context("stderr")?;
+    let stderr = tokio::spawn(async move {
+        let mut err = String::new();
+        let _ = stderr.read_to_string(&mut err).await;
+        err
+    });
     let mut lines = BufReader::new(child.stdout.take().context("stdout")?).lines();
     let mut printed = String::new();
     let portal = tokio::time::timeout(Duration::from_secs(120), async {
@@ -53,37 +71,47 @@ async fn start_demo(dir: &std::path::Path) -> Result<(tokio::process::Child, Str
     })
     .await
     .context("the demo did not come up in time")??;
-    let mut err = String::new();
-    if portal.is_none() {
-        child.stderr.take().context("stderr")?.read_to_string(&mut err).await?;
-    }
-    Ok((child, portal.with_context(|| format!("no portal URL in: {printed}{err}"))?, printed))
+    let Some(portal) = portal else {
+        let _ = child.wait().await;
+        let err = stderr.await?;
+        anyhow::bail!("no portal URL in: {printed}{err}");
+    };
+    Ok(Demo { child, portal, printed, stderr })
+}
+
+/// Sends Ctrl-C (SIGINT) to the demo and waits for it to exit; returns whether it exited
+/// cleanly and what it wrote to stderr.
+async fn interrupt(demo: Demo) -> Result<(bool, String)> {
+    let Demo { mut child, stderr, .. } = demo;
+    kill(Pid::from_raw(i32::try_from(child.id().context("pid")?)?), Signal::SIGINT)?;
+    let status = tokio::time::timeout(Duration::from_secs(90), child.wait()).await.context("the demo did not stop in time")??;
+    Ok((status.success(), stderr.await?))
 }
 
 #[tokio::test]
 async fn the_demo_starts_serves_stops_and_reuses_its_data() -> Result<()> {
     let dir = tempfile::Builder::new().prefix("kapu-demo-test-").tempdir()?;
-    let (mut child, portal, printed) = start_demo(dir.path()).await?;
+    let demo = start_demo(dir.path()).await?;
+    let (portal, printed) = (demo.portal.clone(), demo.printed.clone());
     for needle in ["admin@hegyvidek.localhost", "operator@kapu.localhost", "/admin/", "SMTP simulator", "KAÜ (national login) simulator"] {
         assert!(printed.contains(needle), "the demo prints {needle}: {printed}");
     }
     let home = reqwest::get(&portal).await?;
     assert_eq!(home.status(), 200);
     assert!(home.text().await?.contains("Hegyvidéki Önkormányzat"));
-    kill(Pid::from_raw(i32::try_from(child.id().context("pid")?)?), Signal::SIGINT)?;
-    let status = tokio::time::timeout(Duration::from_secs(60), child.wait()).await??;
-    assert!(status.success(), "Ctrl-C stops the demo cleanly");
+    let (clean, err) = interrupt(demo).await?;
+    assert!(clean, "Ctrl-C stops the demo cleanly; it wrote:\n{err}");
+    assert!(err.contains("Stopped."), "{err}");
     assert!(!dir.path().join("pg/postmaster.pid").exists(), "and its PostgreSQL");
 
     // A second run reuses the cluster, the key and the tenant.
-    let (mut child, portal, _) = start_demo(dir.path()).await?;
-    let mut err = String::new();
+    let demo = start_demo(dir.path()).await?;
+    let portal = demo.portal.clone();
     let home = reqwest::get(&portal).await?;
     assert_eq!(home.status(), 200);
-    kill(Pid::from_raw(i32::try_from(child.id().context("pid")?)?), Signal::SIGINT)?;
-    child.stderr.take().context("stderr")?.read_to_string(&mut err).await?;
+    let (clean, err) = interrupt(demo).await?;
     assert!(err.contains("Updated the demo tenant hegyvidek"), "{err}");
-    assert!(child.wait().await?.success());
+    assert!(clean, "the second run stops cleanly too; it wrote:\n{err}");
     Ok(())
 }
 

@@ -31,6 +31,10 @@ pub struct BenchOpts {
     /// Tenants signed in to and read from in the N-tenant run (spread evenly).
     #[arg(long, default_value_t = 100)]
     pub sample: usize,
+    /// Rounds of reads: each round reads 1 of 1, 1 of N and the sample of N in turn, then
+    /// runs pgbench; the medians over the rounds are compared.
+    #[arg(long, default_value_t = 3)]
+    pub rounds: usize,
     /// Where to put the private PostgreSQL cluster (when KAPU_DATABASE_URL is unset).
     #[arg(long, default_value = "/var/tmp/kapu-bench")]
     pub dir: PathBuf,
@@ -74,17 +78,27 @@ struct Load {
 }
 
 /// Runs the benchmark and prints its figures.
+///
+/// The 1-tenant and the N-tenant deployments are two databases in the same cluster, each
+/// served by its own server in this process, so that their reads (and `pgbench -S`) can be
+/// run in turn, round after round: a machine whose speed drifts then slows every figure of
+/// a round alike, and the medians over the rounds are compared.
 pub async fn run(mut settings: Settings, opts: BenchOpts) -> Result<()> {
-    let (db, crypto, cluster) = bench_database(&mut settings, &opts.dir, opts.clients, &["pgbench"]).await?;
+    let (db, crypto, cluster) = bench_database(&mut settings, &opts.dir, opts.clients, &["pgbench", "kapu_bench_one"]).await?;
+    let url = settings.database_url.clone().context("no database")?;
+    let one_url = match url.rsplit_once('/') {
+        Some((server, _)) if cluster.is_some() => format!("{server}/kapu_bench_one"),
+        _ => bail!("the 1-tenant deployment needs a database of its own: run without KAPU_DATABASE_URL"),
+    };
+    let db_one = connect(&one_url, "kbone", settings.db_pool).await?;
+    kapu_core::migrate_platform(&db_one).await?;
 
-    let state = AppState::new(db.clone(), crypto.clone(), HttpConfig { login_attempts_per_minute: u32::MAX, ..HttpConfig::default() });
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
-    let addr = listener.local_addr()?;
-    let (stop_tx, mut stop_rx) = tokio::sync::watch::channel(false);
-    let server = tokio::spawn(crate::wiring::serve(kapu_http::app(state), listener, None, async move {
-        let _ = stop_rx.changed().await;
-    }));
-    let base = format!("http://{addr}");
+    let (base_one, server_one, stop_one) = serve(&db_one, &crypto).await?;
+    let (base, server, stop) = serve(&db, &crypto).await?;
+
+    println!("Provisioning the 1-tenant deployment …");
+    let only = TenantSlug::parse("bench-single")?;
+    provision(&db_one, &only, 0).await?;
 
     println!("Provisioning {} tenants (schema, role, migrations, one clerk) …", opts.tenants);
     let bar = ProgressBar::new(opts.tenants as u64);
@@ -93,41 +107,11 @@ pub async fn run(mut settings: Settings, opts: BenchOpts) -> Result<()> {
     );
     let mut provision_times = Vec::with_capacity(opts.tenants);
     let mut slugs = Vec::with_capacity(opts.tenants);
-    let mut one_tenant = None;
     for i in 0..opts.tenants {
         let slug = TenantSlug::parse(&format!("bench-{i:05}"))?;
-        let start = Instant::now();
-        let seed: kapu_core::Seeder<'static> = Box::new(|tx| {
-            Box::pin(async move {
-                let email = format!("clerk@{}.example", tx.slug());
-                kapu_staff::create_staff(
-                    tx,
-                    kapu_staff::NewStaff {
-                        email,
-                        display_name: "Bench Clerk".into(),
-                        role: kapu_staff::Role::Clerk,
-                        password: PASSWORD.into(),
-                    },
-                )
-                .await
-                .map(|_| ())
-                .map_err(|e| e.to_string())
-            })
-        });
-        kapu_core::provision_tenant(
-            &db,
-            NewTenant { slug: slug.clone(), name: format!("Bench {i}"), domains: vec![], settings: serde_json::json!({}) },
-            Some(seed),
-        )
-        .await?;
-        provision_times.push(start.elapsed());
+        provision_times.push(provision(&db, &slug, i).await?);
         slugs.push(slug);
         bar.inc(1);
-        if i == 0 {
-            bar.suspend(|| println!("Reading from 1 tenant for {} s …", opts.seconds));
-            let sessions = sign_in(&base, &slugs[..1]).await?;
-            one_tenant = Some(load(&base, &sessions, opts.clients, opts.seconds).await?);
-        }
     }
     bar.finish();
     provision_times.sort();
@@ -139,64 +123,158 @@ pub async fn run(mut settings: Settings, opts: BenchOpts) -> Result<()> {
     if report.failures().next().is_some() {
         bail!("migrating the tenants failed");
     }
-    // Provisioning 1,000 tenants is a burst of DDL; let the reads below meet a settled
-    // catalog rather than autovacuum catching up in the middle of them.
-    println!("Vacuuming and analysing after provisioning …");
-    sqlx::query("VACUUM (ANALYZE)").execute(db.pool()).await?;
+    // Provisioning 1,000 tenants is a burst of DDL that leaves the system catalogs full of
+    // dead rows; let the reads below meet settled catalogs rather than autovacuum catching
+    // up in the middle of them (the tenants' own tables are too small to be vacuumed).
+    println!("Vacuuming and analysing the system catalogs after provisioning …");
+    for d in [&db, &db_one] {
+        let catalogs: Vec<String> =
+            sqlx::query_scalar("SELECT format('pg_catalog.%I', relname) FROM pg_class WHERE relnamespace = 'pg_catalog'::regnamespace AND relkind = 'r'")
+                .fetch_all(d.pool())
+                .await?;
+        sqlx::query(&format!("VACUUM (ANALYZE) {}", catalogs.join(", "))).execute(d.pool()).await?;
+    }
 
-    // The same single tenant as before, now among all the others: what deployment size
-    // alone costs.
-    println!("Reading from 1 tenant among {} for {} s …", opts.tenants, opts.seconds);
+    let single = sign_in(&base_one, std::slice::from_ref(&only)).await?;
     let first = sign_in(&base, &slugs[..1]).await?;
-    let one_among_many = load(&base, &first, opts.clients, opts.seconds).await?;
-
     let step = (opts.tenants / opts.sample.max(1)).max(1);
     let sample: Vec<TenantSlug> = slugs.iter().step_by(step).cloned().collect();
     println!("Signing in to {} tenants spread over all {} …", sample.len(), opts.tenants);
-    let sessions = sign_in(&base, &sample).await?;
-    println!("Reading from {} tenants for {} s …", sample.len(), opts.seconds);
-    let many = load(&base, &sessions, opts.clients, opts.seconds).await?;
-
-    let pgbench_tps = match &cluster {
-        Some(c) => Some(pgbench(c.port(), opts.clients, opts.seconds).await?),
+    let spread = sign_in(&base, &sample).await?;
+    let pgbench_bin = match &cluster {
+        Some(c) => Some(pgbench_init(c.port()).await?),
         None => None,
     };
-    let _ = stop_tx.send(true);
-    server.await??;
-    db.pool().close().await;
 
-    let one = one_tenant.context("no 1-tenant run")?;
+    let n = opts.tenants;
+    let rounds = opts.rounds.max(1);
+    let (mut ones, mut among, mut many, mut pgb) = (Vec::new(), Vec::new(), Vec::new(), Vec::new());
+    for round in 1..=rounds {
+        println!("Round {round} of {rounds}: {} s each for 1 of 1, 1 of {n}, {} of {n}, pgbench -S …", opts.seconds, spread.len());
+        ones.push(load(&base_one, &single, opts.clients, opts.seconds).await?);
+        among.push(load(&base, &first, opts.clients, opts.seconds).await?);
+        many.push(load(&base, &spread, opts.clients, opts.seconds).await?);
+        if let (Some(bin), Some(c)) = (&pgbench_bin, &cluster) {
+            pgb.push(pgbench(bin, c.port(), opts.clients, opts.seconds).await?);
+        }
+    }
+    for (tx, task) in [(stop_one, server_one), (stop, server)] {
+        let _ = tx.send(true);
+        task.await??;
+    }
+    db.pool().close().await;
+    db_one.pool().close().await;
+
     println!();
-    println!("Kapu benchmark ({} clients, {} s per run, GET /t/<slug>/api/v1/me with a session cookie)", opts.clients, opts.seconds);
+    println!(
+        "Kapu benchmark ({} clients, {} s per run, {rounds} rounds, GET /t/<slug>/api/v1/me with a session cookie)",
+        opts.clients, opts.seconds
+    );
     println!("  tenant provisioning, median          {:>10.1} ms   (target < 1000 ms)", ms(median_provision));
     println!("  migration pass over {:>5} tenants     {:>10.1} ms   (nothing pending: checks every tenant)", opts.tenants, ms(migrate_all));
+    println!("  per round: req/s (p99 ms)");
+    for r in 0..rounds {
+        let pg = pgb.get(r).map(|t| format!("   pgbench -S {t:.0} tps")).unwrap_or_default();
+        println!(
+            "    round {}: 1 of 1 {:.0} ({:.2})   1 of {n} {:.0} ({:.2})   {} of {n} {:.0} ({:.2}){pg}",
+            r + 1,
+            ones[r].rps,
+            ms(ones[r].p99),
+            among[r].rps,
+            ms(among[r].p99),
+            spread.len(),
+            many[r].rps,
+            ms(many[r].p99),
+        );
+    }
+    let (one, one_among_many, spread_read) = (Load::median(&ones), Load::median(&among), Load::median(&many));
+    println!("  medians over the rounds:");
     let row = |label: String, l: &Load| {
-        println!("  {label:<36} {:>10.0} req/s  p50 {:.2} ms  p99 {:.2} ms  ({} requests)", l.rps, ms(l.p50), ms(l.p99), l.requests);
+        println!("  {label:<36} {:>10.0} req/s  p50 {:.2} ms  p99 {:.2} ms", l.rps, ms(l.p50), ms(l.p99));
     };
-    let n = opts.tenants;
-    row("API read, 1 tenant provisioned".into(), &one);
+    row("API read, 1-tenant deployment".into(), &one);
     row(format!("API read, 1 of {n} tenants"), &one_among_many);
-    row(format!("API read, {} of {n} tenants", sessions.len()), &many);
+    row(format!("API read, {} of {n} tenants", spread.len()), &spread_read);
     println!(
-        "  1 of {n} vs 1 of 1: throughput {:+.1} %, p99 {:+.1} %   (target within 10 %)",
+        "  1 of {n} vs 1 of 1: throughput {:+.1} %, p50 {:+.1} %, p99 {:+.1} %   (target within 10 %)",
         pct(one_among_many.rps, one.rps),
+        pct(ms(one_among_many.p50), ms(one.p50)),
         pct(ms(one_among_many.p99), ms(one.p99))
     );
     println!(
-        "  {} of {n} vs 1 of 1: throughput {:+.1} %, p99 {:+.1} %",
-        sessions.len(),
-        pct(many.rps, one.rps),
-        pct(ms(many.p99), ms(one.p99))
+        "  {} of {n} vs 1 of 1: throughput {:+.1} %, p50 {:+.1} %, p99 {:+.1} %",
+        spread.len(),
+        pct(spread_read.rps, one.rps),
+        pct(ms(spread_read.p50), ms(one.p50)),
+        pct(ms(spread_read.p99), ms(one.p99))
     );
-    if let Some(tps) = pgbench_tps {
-        println!("  pgbench -S ({} clients)               {:>10.0} tps", opts.clients, tps);
+    if !pgb.is_empty() {
+        let tps = median(&pgb);
+        println!("  pgbench -S ({} clients), median       {:>10.0} tps", opts.clients, tps);
         println!("  API read (1 of {n}) / pgbench -S     {:>10.1} %    (target >= 10 %)", one_among_many.rps / tps * 100.0);
-        println!("  API read ({} of {n}) / pgbench -S   {:>10.1} %", sessions.len(), many.rps / tps * 100.0);
+        println!("  API read ({} of {n}) / pgbench -S   {:>10.1} %", spread.len(), spread_read.rps / tps * 100.0);
     }
     if let Some(mut c) = cluster {
         tokio::task::spawn_blocking(move || c.stop()).await??;
     }
     Ok(())
+}
+
+type Server = (String, tokio::task::JoinHandle<Result<()>>, tokio::sync::watch::Sender<bool>);
+
+/// Serves the platform on `db` on a loopback port; returns its base URL, its task and its stop switch.
+async fn serve(db: &Db, crypto: &Arc<kapu_crypto::Crypto>) -> Result<Server> {
+    let state = AppState::new(db.clone(), crypto.clone(), HttpConfig { login_attempts_per_minute: u32::MAX, ..HttpConfig::default() });
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+    let addr = listener.local_addr()?;
+    let (stop_tx, mut stop_rx) = tokio::sync::watch::channel(false);
+    let server = tokio::spawn(crate::wiring::serve(kapu_http::app(state), listener, None, async move {
+        let _ = stop_rx.changed().await;
+    }));
+    Ok((format!("http://{addr}"), server, stop_tx))
+}
+
+/// Provisions one bench tenant with one clerk; returns how long it took.
+async fn provision(db: &Db, slug: &TenantSlug, i: usize) -> Result<Duration> {
+    let start = Instant::now();
+    let seed: kapu_core::Seeder<'static> = Box::new(|tx| {
+        Box::pin(async move {
+            let email = format!("clerk@{}.example", tx.slug());
+            kapu_staff::create_staff(
+                tx,
+                kapu_staff::NewStaff { email, display_name: "Bench Clerk".into(), role: kapu_staff::Role::Clerk, password: PASSWORD.into() },
+            )
+            .await
+            .map(|_| ())
+            .map_err(|e| e.to_string())
+        })
+    });
+    kapu_core::provision_tenant(
+        db,
+        NewTenant { slug: slug.clone(), name: format!("Bench {i}"), domains: vec![], settings: serde_json::json!({}) },
+        Some(seed),
+    )
+    .await?;
+    Ok(start.elapsed())
+}
+
+fn median(values: &[f64]) -> f64 {
+    let mut v = values.to_vec();
+    v.sort_by(f64::total_cmp);
+    v[v.len() / 2]
+}
+
+impl Load {
+    /// Each figure's median over the runs (odd counts give a run's own figure).
+    fn median(runs: &[Load]) -> Load {
+        let pick = |f: &dyn Fn(&Load) -> f64| median(&runs.iter().map(f).collect::<Vec<_>>());
+        Load {
+            requests: runs.iter().map(|l| l.requests).sum(),
+            rps: pick(&|l| l.rps),
+            p50: Duration::from_secs_f64(pick(&|l| l.p50.as_secs_f64())),
+            p99: Duration::from_secs_f64(pick(&|l| l.p99.as_secs_f64())),
+        }
+    }
 }
 
 /// The database a benchmark runs against: a fresh private cluster in `dir` (with the extra
@@ -312,25 +390,29 @@ fn parse_wrk(text: &str) -> Option<Load> {
     Some(Load { requests, rps: field("Requests/sec:")?.parse().ok()?, p50: duration(&field("50%")?)?, p99: duration(&field("99%")?)? })
 }
 
-async fn pgbench(port: u16, clients: usize, seconds: u64) -> Result<f64> {
+/// Initialises pgbench's tables (scale 10) in the database `pgbench`; returns the binary.
+async fn pgbench_init(port: u16) -> Result<PathBuf> {
     let bin =
         kapu_pgcluster::find_binaries().map(|d| d.join("pgbench")).ok().filter(|p| p.exists()).unwrap_or_else(|| PathBuf::from("pgbench"));
     let port = port.to_string();
-    let common = ["-h", "127.0.0.1", "-p", port.as_str(), "-U", "postgres"];
     let init = tokio::process::Command::new(&bin)
-        .args(common)
-        .args(["-i", "-s", "10", "-q", "pgbench"])
+        .args(["-h", "127.0.0.1", "-p", port.as_str(), "-U", "postgres", "-i", "-s", "10", "-q", "pgbench"])
         .output()
         .await
         .context("running pgbench -i")?;
     if !init.status.success() {
         bail!("pgbench -i failed: {}", String::from_utf8_lossy(&init.stderr));
     }
-    println!("Running pgbench -S with {clients} clients for {seconds} s …");
+    Ok(bin)
+}
+
+/// Runs `pgbench -S` with `clients` clients (one thread each) over TCP; returns its tps.
+async fn pgbench(bin: &Path, port: u16, clients: usize, seconds: u64) -> Result<f64> {
+    let port = port.to_string();
     let c = clients.to_string();
     let t = seconds.to_string();
-    let out = tokio::process::Command::new(&bin)
-        .args(common)
+    let out = tokio::process::Command::new(bin)
+        .args(["-h", "127.0.0.1", "-p", port.as_str(), "-U", "postgres"])
         .args(["-S", "-c", c.as_str(), "-j", c.as_str(), "-T", t.as_str(), "pgbench"])
         .output()
         .await

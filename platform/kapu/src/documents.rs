@@ -53,7 +53,8 @@ pub async fn install_seal(settings: &crate::settings::Settings, opts: InstallSea
     let chain = std::fs::read_to_string(&opts.certificates).with_context(|| format!("reading {}", opts.certificates.display()))?;
     let db = settings.db().await?;
     let slug = kapu_core::TenantSlug::parse(&opts.tenant)?;
-    let subject = install_seal_pem(&db, &settings.crypto()?, &slug, &key, &chain).await?;
+    let crypto = settings.crypto()?;
+    let subject = install_seal_pem(&db, &crypto, &slug, &key, &chain).await?;
     println!("Installed the seal of {slug}: {subject}");
     Ok(())
 }

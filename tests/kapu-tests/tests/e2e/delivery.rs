@@ -63,12 +63,12 @@ async fn citizen(kit: &Kit, t: &TestTenant, name: (&str, &str), email: &str) -> 
         .await?;
     assert_eq!(r.status(), 200);
     let mut tx = kit.db.tenant_tx(&t.tenant).await?;
-    sqlx::query(
-        "UPDATE client_account SET email_verified_at = now(), client_id = $1, identification_level = 'in_person' WHERE lower(email) = $2",
+    let account_id: Uuid = sqlx::query_scalar(
+        "UPDATE client_account SET email_verified_at = now(), client_id = $1, identification_level = 'in_person' WHERE lower(email) = $2 RETURNING id",
     )
     .bind(client_id)
     .bind(email)
-    .execute(tx.conn())
+    .fetch_one(tx.conn())
     .await?;
     tx.commit().await?;
     let r = web.post(format!("{base}/belepes")).form(&[("csrf", csrf.as_str()), ("email", email), ("password", PASSWORD)]).send().await?;

@@ -181,6 +181,15 @@ impl std::fmt::Debug for Downloaded {
     }
 }
 
+#[derive(sqlx::FromRow)]
+struct StoredPdf {
+    kind: String,
+    subject_ref: String,
+    pdf_enc: Vec<u8>,
+    issued_at: DateTime<Utc>,
+    deemed_after_working_days: i32,
+}
+
 /// Hands the reader a document of theirs and records the download; the first download of a
 /// decision is its delivery (one row, whichever concurrent download commits first), unless
 /// the decision was deemed delivered already (then that is recorded, if the deadlines job has
@@ -193,14 +202,14 @@ pub async fn download(
     id: Uuid,
     now: DateTime<Utc>,
 ) -> Result<Downloaded, DeliveryError> {
-    let row: Option<(String, String, Vec<u8>, DateTime<Utc>, i32)> = sqlx::query_as(
+    let row: Option<StoredPdf> = sqlx::query_as(
         "SELECT kind, subject_ref, pdf_enc, issued_at, deemed_after_working_days FROM issued_document WHERE id = $1 AND addressee_client_id = $2",
     )
     .bind(id)
     .bind(reader.client_id)
     .fetch_optional(tx.conn())
     .await?;
-    let (kind, subject_ref, pdf_enc, issued_at, deemed_days) = row.ok_or(DeliveryError::NotFound)?;
+    let StoredPdf { kind, subject_ref, pdf_enc, issued_at, deemed_after_working_days: deemed_days } = row.ok_or(DeliveryError::NotFound)?;
     let kind = DocumentKind::parse(&kind).ok_or_else(|| DeliveryError::Corrupt(format!("document kind {kind}")))?;
     let on_behalf = reader.principal_name.as_ref().map(|_| reader.client_id);
     sqlx::query("INSERT INTO document_download (document_id, account_id, on_behalf_of_client_id, downloaded_at) VALUES ($1, $2, $3, $4)")

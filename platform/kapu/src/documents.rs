@@ -30,6 +30,19 @@ pub enum DocumentsCmd {
     /// Install a tenant's seal (a PKCS#8 ECDSA P-256 key and its certificate chain, PEM): the
     /// key is sealed at rest with the tenant's data key. The demo installs the test PKI's seal.
     InstallSeal(InstallSealOpts),
+    /// Issue Kapu's sample decision to a client of a tenant, as a case would (for the demo):
+    /// the worker seals, time-stamps and e-mails it; the client downloads it on the portal.
+    IssueSample {
+        /// The tenant's slug.
+        #[arg(long)]
+        tenant: String,
+        /// The client's id (e.g. of a citizen who signed in through the KAÜ simulator).
+        #[arg(long)]
+        client: uuid::Uuid,
+        /// The case number it belongs to.
+        #[arg(long, default_value = "DEMO-2026-000001")]
+        subject_ref: String,
+    },
 }
 
 /// Options of `kapu documents install-seal`.
@@ -110,6 +123,19 @@ pub async fn run(settings: &crate::settings::Settings, cmd: DocumentsCmd) -> Res
         }
         DocumentsCmd::Issue(opts) => issue(opts).await,
         DocumentsCmd::InstallSeal(opts) => install_seal(settings, opts).await,
+        DocumentsCmd::IssueSample { tenant, client, subject_ref } => {
+            let db = settings.db().await?;
+            let crypto = settings.crypto()?;
+            let slug = kapu_core::TenantSlug::parse(&tenant)?;
+            let mut tx = db.tenant_tx_for(&slug).await?;
+            let ring = crypto.keyring(tx.conn(), slug.as_str()).await?;
+            let addressee = kapu_delivery::issue::Addressee { client_id: client, representative_account_id: None };
+            let req = kapu_delivery::issue::DecisionToIssue { addressee, subject_ref, decision: Decision::sample(1), template: None };
+            let id = kapu_delivery::issue::issue_decision(&mut tx, &ring, req).await?;
+            tx.commit().await?;
+            println!("Decision {id} queued for issuing; the worker seals, time-stamps and e-mails it.");
+            Ok(())
+        }
     }
 }
 

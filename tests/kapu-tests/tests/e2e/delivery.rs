@@ -398,6 +398,27 @@ async fn a_tsa_that_is_down_makes_the_job_retry_and_no_document_exists_until_it_
     assert_eq!(error.0, 1, "a template error is not retried");
     assert!(error.1.contains("template error at line 2"), "{}", error.1);
     assert!(!document_exists(&kit, &t, bad).await?);
+
+    // The command line queues the sample decision (the demo's way to issue one).
+    let out = kit
+        .kapu_command()
+        .args([
+            "documents",
+            "issue-sample",
+            "--tenant",
+            t.slug(),
+            "--client",
+            &anna.client_id.to_string(),
+            "--subject-ref",
+            "IB-2026-000003",
+        ])
+        .output()
+        .await?;
+    let printed = String::from_utf8_lossy(&out.stdout).to_string();
+    assert!(out.status.success(), "{printed}{}", String::from_utf8_lossy(&out.stderr));
+    let sample: Uuid = printed.split_whitespace().nth(1).context("the id")?.parse()?;
+    wait_issued(&kit, &t, sample).await?;
+    assert_eq!(anna.get(&format!("/dokumentumok/{sample}")).await?.status(), 200);
     tsa.shutdown().await;
     kit.stop().await;
     Ok(())

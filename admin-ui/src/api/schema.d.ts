@@ -270,6 +270,23 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/clients/{id}/documents": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The documents issued to a client and their delivery state. */
+        get: operations["client_documents"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/clients/{id}/identify": {
         parameters: {
             query?: never;
@@ -801,6 +818,26 @@ export interface components {
             /** @description Dead jobs, by tenant. */
             jobs: components["schemas"]["TenantJob"][];
         };
+        /** @description A document's delivery. */
+        DeliveryView: {
+            /**
+             * Format: uuid
+             * @description The portal account that downloaded it.
+             */
+            account_id?: string | null;
+            /**
+             * Format: date-time
+             * @description When it took effect.
+             */
+            at: string;
+            /** @description `downloaded` (by the addressee or a representative) or `deemed` (after the period). */
+            how: string;
+            /**
+             * Format: uuid
+             * @description The client that account acted for, if a representative downloaded it.
+             */
+            on_behalf_of_client_id?: string | null;
+        };
         /**
          * @description The kind of ID document shown at the counter.
          * @enum {string}
@@ -870,6 +907,56 @@ export interface components {
             given_name: string;
             /** @description Mother's birth name. */
             mother_birth_name: string;
+        };
+        /** @description A client's issued documents. */
+        IssuedDocumentList: {
+            /** @description Newest first. */
+            documents: components["schemas"]["IssuedDocumentView"][];
+        };
+        /** @description An issued document with its delivery state. */
+        IssuedDocumentView: {
+            /**
+             * Format: uuid
+             * @description The download certificate issued for it.
+             */
+            certificate_id?: string | null;
+            /**
+             * Format: uuid
+             * @description The document a download certificate certifies.
+             */
+            certifies_document_id?: string | null;
+            /** @description Why `deemed_after` cannot be counted yet, if so. */
+            deadline_note?: string | null;
+            /**
+             * Format: date
+             * @description For an undelivered decision: the last day of the period; it is deemed delivered the
+             *     day after.
+             */
+            deemed_after?: string | null;
+            delivery?: null | components["schemas"]["DeliveryView"];
+            /**
+             * Format: uuid
+             * @description Id.
+             */
+            id: string;
+            /**
+             * Format: date-time
+             * @description When it was sealed and made available.
+             */
+            issued_at: string;
+            /** @description `decision`, `simplified_decision` or `download_certificate`. */
+            kind: string;
+            /**
+             * Format: date-time
+             * @description When the reminder was sent.
+             */
+            reminder_sent_at?: string | null;
+            /** @description SHA-256 of the PDF, hex. */
+            sha256: string;
+            /** @description What it belongs to (case number). */
+            subject_ref: string;
+            /** @description Title. */
+            title: string;
         };
         /** @description Job counts. */
         JobCounts: {
@@ -2571,6 +2658,82 @@ export interface operations {
                 };
             };
             404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `internal`: details are in the log under the request id */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `tenant-suspended` or `unavailable`: the municipality is suspended or the database cannot be reached */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    client_documents: {
+        parameters: {
+            query?: never;
+            header: {
+                /** @description Purpose of the access, for the audit log: UTF-8, percent-encoded as encodeURIComponent does (plain ASCII needs no encoding) */
+                "X-Access-Reason": string;
+            };
+            path: {
+                /** @description Client id */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["IssuedDocumentList"];
+                };
+            };
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `unknown-tenant` or `not-found` */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            422: {
                 headers: {
                     [name: string]: unknown;
                 };

@@ -724,3 +724,23 @@ pub async fn erase(tx: &mut TenantTx, session: &ClientSession, password: &str, n
     }
     Ok(Erasure { removed, kept })
 }
+
+/// Whether a client record exists (for a system that addresses a document to it; reads no
+/// personal data, so it is not audited).
+pub async fn client_exists(tx: &mut TenantTx, client_id: Uuid) -> Result<bool, ClientError> {
+    Ok(sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM client WHERE id = $1)").bind(client_id).fetch_one(tx.conn()).await?)
+}
+
+/// The address to notify a client at: the confirmed e-mail address of a portal account
+/// linked to the client (the most recently created), else the client record's own address.
+pub async fn contact_email(tx: &mut TenantTx, client_id: Uuid) -> Result<Option<String>, ClientError> {
+    Ok(sqlx::query_scalar(
+        "SELECT email FROM (
+             SELECT email, 0 AS rank, created_at FROM client_account WHERE client_id = $1 AND email_verified_at IS NOT NULL
+             UNION ALL SELECT email, 1, created_at FROM client WHERE id = $1 AND email IS NOT NULL
+         ) e ORDER BY rank, created_at DESC LIMIT 1",
+    )
+    .bind(client_id)
+    .fetch_optional(tx.conn())
+    .await?)
+}

@@ -292,6 +292,20 @@ impl From<kapu_cases::CaseTypeError> for ApiError {
     }
 }
 
+impl From<kapu_delivery::DeliveryError> for ApiError {
+    fn from(e: kapu_delivery::DeliveryError) -> Self {
+        use kapu_delivery::DeliveryError::*;
+        match e {
+            Invalid { field, message } => ApiError::field(field, message),
+            NotFound => ApiError::NotFound(e.to_string()),
+            NotDownloaded => ApiError::Conflict(e.to_string()),
+            Database(e) => e.into(),
+            Clients(e) => e.into(),
+            other => ApiError::Internal(other.to_string()),
+        }
+    }
+}
+
 impl From<Vec<kapu_cases::DefinitionError>> for ApiError {
     fn from(errors: Vec<kapu_cases::DefinitionError>) -> Self {
         ApiError::Validation(

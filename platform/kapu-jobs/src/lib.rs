@@ -91,6 +91,26 @@ pub async fn enqueue<P: Serialize>(tx: &mut TenantTx, job: NewJob<'_, P>) -> Res
     Ok(id)
 }
 
+/// How many jobs of `kind` are waiting or running, not counting job `except` (for a job
+/// that schedules its own next run and must not start a second chain).
+pub async fn count_open(tx: &mut TenantTx, kind: &str, except: Option<i64>) -> Result<i64, JobsError> {
+    Ok(sqlx::query_scalar("SELECT count(*) FROM job WHERE kind = $1 AND state IN ('pending', 'running') AND id IS DISTINCT FROM $2")
+        .bind(kind)
+        .bind(except)
+        .fetch_one(tx.conn())
+        .await?)
+}
+
+/// The payload of a waiting or running job of `kind` whose payload contains `matching`
+/// (JSON containment, `@>`), if there is one.
+pub async fn find_open(tx: &mut TenantTx, kind: &str, matching: &serde_json::Value) -> Result<Option<serde_json::Value>, JobsError> {
+    Ok(sqlx::query_scalar("SELECT payload FROM job WHERE kind = $1 AND state IN ('pending', 'running') AND payload @> $2 LIMIT 1")
+        .bind(kind)
+        .bind(matching)
+        .fetch_optional(tx.conn())
+        .await?)
+}
+
 /// A job as a handler sees it.
 #[derive(Clone, Debug)]
 pub struct Job {

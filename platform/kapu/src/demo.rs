@@ -47,6 +47,9 @@ pub struct DemoOpts {
     /// National login (KAÜ) simulator port.
     #[arg(long, default_value_t = kapu_sim::kau::DEFAULT_PORT)]
     pub kau_port: u16,
+    /// Time-stamping authority simulator port.
+    #[arg(long, default_value_t = kapu_sim::tsa::DEFAULT_PORT)]
+    pub tsa_port: u16,
 }
 
 fn master_key(dir: &Path) -> Result<String> {
@@ -138,7 +141,9 @@ pub async fn run(mut settings: Settings, opts: DemoOpts) -> Result<()> {
     let listener = tokio::net::TcpListener::bind(&opts.listen).await.with_context(|| format!("binding {}", opts.listen))?;
     let addr = listener.local_addr()?;
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+    let (tsa, delivery) = documents(&opts, &db, &crypto, &tenant, addr).await?;
     let worker = crate::wiring::worker(db.clone(), &smtp, Default::default())?;
+    let worker = crate::wiring::with_delivery(worker, db.clone(), crypto.clone(), &delivery)?;
     let mut rx = stop_rx.clone();
     let worker_task = tokio::spawn(async move {
         worker
@@ -166,6 +171,7 @@ pub async fn run(mut settings: Settings, opts: DemoOpts) -> Result<()> {
         println!("    {p}");
     }
     println!("  KAÜ (national login) simulator: {}/kau/metadata   \"Belépés KAÜ-val\" on the portal's sign-in page", kau.url());
+    println!("  TSA simulator:               {}   test PKI (CA, seal, TSA): {}", tsa.url(), opts.dir.join("pki").display());
     println!();
     println!("Demo logins (TOTP secrets are base32; add them to an authenticator app):");
     if let Some(demo) = &dir.demo {
@@ -206,9 +212,11 @@ pub async fn run(mut settings: Settings, opts: DemoOpts) -> Result<()> {
     mail.shutdown().await;
     registry.shutdown().await;
     kau.shutdown().await;
+    tsa.shutdown().await;
     db.pool().close().await;
     if let Some(mut c) = cluster
-        && let Err(e) = tokio::task::spawn_blocking(move || c.stop()).await.map_err(anyhow::Error::from).and_then(|r| r.map_err(anyhow::Error::from))
+        && let Err(e) =
+            tokio::task::spawn_blocking(move || c.stop()).await.map_err(anyhow::Error::from).and_then(|r| r.map_err(anyhow::Error::from))
     {
         failures.push(format!("PostgreSQL: {e:#}"));
     }
@@ -217,6 +225,22 @@ pub async fn run(mut settings: Settings, opts: DemoOpts) -> Result<()> {
     }
     eprintln!("Stopped.");
     Ok(())
+}
+
+/// The local test PKI, made once in the demo's folder; the tenant's seal installed from it;
+/// the time-stamping authority simulator started with its TSA certificate.
+async fn documents(
+    opts: &DemoOpts,
+    db: &kapu_core::Db,
+    crypto: &Arc<kapu_crypto::Crypto>,
+    tenant: &kapu_core::Tenant,
+    addr: std::net::SocketAddr,
+) -> Result<(kapu_sim::tsa::TsaSim, crate::wiring::DeliveryConfig)> {
+    let pki = kapu_documents::pki::TestPki::load_or_create(&opts.dir.join("pki"), &tenant.name, chrono::Utc::now())?;
+    crate::documents::install_seal_pem(db, crypto, &tenant.slug, &pki.seal_key, &format!("{}{}", pki.seal_cert, pki.ca_cert)).await?;
+    let tsa = kapu_sim::tsa::start(opts.tsa_port, Arc::new(pki.tsa_signer()?)).await.context("starting the TSA simulator")?;
+    let config = crate::wiring::DeliveryConfig::new(tsa.url(), Some(pki.ca_cert.clone()), format!("http://{addr}"));
+    Ok((tsa, config))
 }
 
 /// Creates the demo operator when missing.

@@ -27,6 +27,64 @@ pub enum DocumentsCmd {
     /// Render a decision and seal it as PAdES B-T (seal key from the test PKI, time-stamp from
     /// the TSA). Writes OUT only when everything succeeded.
     Issue(IssueOpts),
+    /// Install a tenant's seal (a PKCS#8 ECDSA P-256 key and its certificate chain, PEM): the
+    /// key is sealed at rest with the tenant's data key. The demo installs the test PKI's seal.
+    InstallSeal(InstallSealOpts),
+    /// Issue Kapu's sample decision to a client of a tenant, as a case would (for the demo):
+    /// the worker seals, time-stamps and e-mails it; the client downloads it on the portal.
+    IssueSample {
+        /// The tenant's slug.
+        #[arg(long)]
+        tenant: String,
+        /// The client's id (e.g. of a citizen who signed in through the KAÜ simulator).
+        #[arg(long)]
+        client: uuid::Uuid,
+        /// The case number it belongs to.
+        #[arg(long, default_value = "DEMO-2026-000001")]
+        subject_ref: String,
+    },
+}
+
+/// Options of `kapu documents install-seal`.
+#[derive(Debug, clap::Args)]
+pub struct InstallSealOpts {
+    /// The tenant's slug.
+    #[arg(long)]
+    tenant: String,
+    /// The private key (PKCS#8 PEM), e.g. the test PKI's seal.key.
+    #[arg(long)]
+    key: PathBuf,
+    /// The certificate chain (PEM, the seal's certificate first), e.g. the test PKI's seal.pem
+    /// followed by ca.pem.
+    #[arg(long)]
+    certificates: PathBuf,
+}
+
+/// Installs a tenant's seal from files.
+pub async fn install_seal(settings: &crate::settings::Settings, opts: InstallSealOpts) -> Result<()> {
+    let key = std::fs::read_to_string(&opts.key).with_context(|| format!("reading {}", opts.key.display()))?;
+    let chain = std::fs::read_to_string(&opts.certificates).with_context(|| format!("reading {}", opts.certificates.display()))?;
+    let db = settings.db().await?;
+    let slug = kapu_core::TenantSlug::parse(&opts.tenant)?;
+    let crypto = settings.crypto()?;
+    let subject = install_seal_pem(&db, &crypto, &slug, &key, &chain).await?;
+    println!("Installed the seal of {slug}: {subject}");
+    Ok(())
+}
+
+/// Installs a seal given as PEM texts in the tenant's schema; returns its subject.
+pub async fn install_seal_pem(
+    db: &kapu_core::Db,
+    crypto: &kapu_crypto::Crypto,
+    slug: &kapu_core::TenantSlug,
+    key_pem: &str,
+    chain_pem: &str,
+) -> Result<String> {
+    let mut tx = db.tenant_tx_for(slug).await?;
+    let ring = crypto.keyring(tx.conn(), slug.as_str()).await?;
+    let subject = kapu_delivery::seal::install(&mut tx, &ring, key_pem, chain_pem, Utc::now()).await?;
+    tx.commit().await?;
+    Ok(subject)
 }
 
 /// Options of `kapu documents issue`.
@@ -53,7 +111,7 @@ pub struct IssueOpts {
 }
 
 /// Runs a `kapu documents` command.
-pub async fn run(cmd: DocumentsCmd) -> Result<()> {
+pub async fn run(settings: &crate::settings::Settings, cmd: DocumentsCmd) -> Result<()> {
     match cmd {
         DocumentsCmd::TestPki { dir, tenant_name } => {
             if pki::FILES.iter().any(|f| dir.join(f).exists()) {
@@ -64,6 +122,20 @@ pub async fn run(cmd: DocumentsCmd) -> Result<()> {
             Ok(())
         }
         DocumentsCmd::Issue(opts) => issue(opts).await,
+        DocumentsCmd::InstallSeal(opts) => install_seal(settings, opts).await,
+        DocumentsCmd::IssueSample { tenant, client, subject_ref } => {
+            let db = settings.db().await?;
+            let crypto = settings.crypto()?;
+            let slug = kapu_core::TenantSlug::parse(&tenant)?;
+            let mut tx = db.tenant_tx_for(&slug).await?;
+            let ring = crypto.keyring(tx.conn(), slug.as_str()).await?;
+            let addressee = kapu_delivery::issue::Addressee { client_id: client, representative_account_id: None };
+            let req = kapu_delivery::issue::DecisionToIssue { addressee, subject_ref, decision: Decision::sample(1), template: None };
+            let id = kapu_delivery::issue::issue_decision(&mut tx, &ring, req).await?;
+            tx.commit().await?;
+            println!("Decision {id} queued for issuing; the worker seals, time-stamps and e-mails it.");
+            Ok(())
+        }
     }
 }
 

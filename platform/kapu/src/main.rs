@@ -96,6 +96,29 @@ impl SmtpOpts {
 }
 
 #[derive(clap::Args)]
+struct DeliveryOpts {
+    /// The time-stamping authority (RFC 3161 over HTTP) that issued documents are stamped by.
+    #[arg(long, env = "KAPU_TSA_URL", default_value = "http://127.0.0.1:8033/tsa")]
+    tsa_url: String,
+    /// PEM certificates trusted to issue the TSA's certificate.
+    #[arg(long, env = "KAPU_TSA_CA")]
+    tsa_ca: Option<PathBuf>,
+    /// The platform's public base URL, for links in e-mails.
+    #[arg(long, env = "KAPU_PUBLIC_URL", default_value = "http://127.0.0.1:8080")]
+    public_url: String,
+}
+
+impl DeliveryOpts {
+    fn config(&self) -> Result<kapu::wiring::DeliveryConfig> {
+        let trust = match &self.tsa_ca {
+            Some(f) => Some(std::fs::read_to_string(f).with_context(|| format!("reading {}", f.display()))?),
+            None => None,
+        };
+        Ok(kapu::wiring::DeliveryConfig::new(self.tsa_url.clone(), trust, self.public_url.clone()))
+    }
+}
+
+#[derive(clap::Args)]
 struct WorkerOpts {
     /// Seconds a claimed job stays reserved before another worker may take it over.
     #[arg(long, env = "KAPU_JOB_LEASE_SECONDS", default_value_t = 300.0)]
@@ -108,6 +131,8 @@ struct WorkerOpts {
     poll_seconds: f64,
     #[command(flatten)]
     smtp: SmtpOpts,
+    #[command(flatten)]
+    delivery: DeliveryOpts,
 }
 
 impl WorkerOpts {
@@ -148,6 +173,8 @@ struct ServeOpts {
     registry_key: String,
     #[command(flatten)]
     smtp: SmtpOpts,
+    #[command(flatten)]
+    delivery: DeliveryOpts,
 }
 
 #[derive(Subcommand)]
@@ -292,7 +319,8 @@ async fn main() -> Result<()> {
         Command::Worker(opts) => {
             init_logs(true);
             let db = s.db().await?;
-            let w = kapu::wiring::worker(db, &opts.smtp.config(), opts.config())?;
+            let w = kapu::wiring::worker(db.clone(), &opts.smtp.config(), opts.config())?;
+            let w = kapu::wiring::with_delivery(w, db, s.crypto()?, &opts.delivery.config()?)?;
             w.run(async {
                 let _ = tokio::signal::ctrl_c().await;
             })
@@ -360,7 +388,7 @@ async fn main() -> Result<()> {
         }
         Command::Documents(cmd) => {
             init_logs(false);
-            kapu::documents::run(cmd).await
+            kapu::documents::run(&s, cmd).await
         }
         Command::Plugin(cmd) => {
             init_logs(false);
@@ -388,7 +416,8 @@ async fn serve(s: Settings, opts: ServeOpts) -> Result<()> {
         tenants_dir: opts.tenants_dir,
         ..HttpConfig::default()
     };
-    let mut state = AppState::new(db.clone(), crypto, http);
+    let delivery = opts.delivery.config()?;
+    let mut state = AppState::new(db.clone(), crypto.clone(), http);
     if let Some(url) = &opts.registry_url {
         state = state.with_registry(std::sync::Arc::new(kapu_registry::SzlClient::new(url.clone(), opts.registry_key.clone())));
     }
@@ -399,6 +428,7 @@ async fn serve(s: Settings, opts: ServeOpts) -> Result<()> {
         None
     } else {
         let w = kapu::wiring::worker(db.clone(), &opts.smtp.config(), Default::default())?;
+        let w = kapu::wiring::with_delivery(w, db.clone(), crypto, &delivery)?;
         let mut rx = stop_rx.clone();
         Some(tokio::spawn(async move {
             w.run(async move {

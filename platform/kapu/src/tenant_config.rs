@@ -26,6 +26,21 @@ pub struct TenantFile {
     /// The national login (KAÜ) identity provider, if the tenant uses it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub kau: Option<KauFile>,
+    /// Delivery of issued documents: the deemed delivery and reminder periods.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub delivery: Option<DeliveryFile>,
+}
+
+/// `[delivery]`: when an unopened decision is deemed delivered, and when the reminder goes.
+#[derive(Clone, Debug, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct DeliveryFile {
+    /// Working days after which an unopened decision is deemed delivered (default 5).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub deemed_after_working_days: Option<u32>,
+    /// The working day on which the reminder goes out (default 3; 0: none).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reminder_after_working_days: Option<u32>,
 }
 
 /// `[kau]`: the national login's identity provider, from its metadata.
@@ -177,6 +192,19 @@ pub fn load(dir: &Path) -> Result<TenantDir> {
         },
         None => serde_json::Value::Null,
     };
+    let delivery = match &file.delivery {
+        Some(d) => {
+            let v = serde_json::json!({
+                "deemed_after_working_days": d.deemed_after_working_days,
+                "reminder_after_working_days": d.reminder_after_working_days,
+            });
+            if let Err(e) = kapu_delivery::DeliverySettings::from_settings(&serde_json::json!({ "delivery": v })) {
+                errors.push(format!("delivery.{e}"));
+            }
+            v
+        }
+        None => serde_json::Value::Null,
+    };
     if !errors.is_empty() {
         bail!("{} is invalid:\n  - {}", toml_path.display(), errors.join("\n  - "));
     }
@@ -195,6 +223,7 @@ pub fn load(dir: &Path) -> Result<TenantDir> {
             "crest_svg": crest_svg,
         },
         "kau": kau,
+        "delivery": delivery,
     });
     let ct_dir = dir.join("case-types");
     let case_types = if ct_dir.is_dir() { load_case_types(&ct_dir)? } else { Vec::new() };
@@ -336,6 +365,13 @@ pub async fn export(db: &Db, slug: &str, out: &Path) -> Result<()> {
             crest: crest.map(|_| "crest.svg".into()),
         },
         kau,
+        delivery: t.settings.get("delivery").filter(|v| !v.is_null()).map(|d| {
+            let days = |k: &str| d.get(k).and_then(serde_json::Value::as_u64).and_then(|n| u32::try_from(n).ok());
+            DeliveryFile {
+                deemed_after_working_days: days("deemed_after_working_days"),
+                reminder_after_working_days: days("reminder_after_working_days"),
+            }
+        }),
     };
     std::fs::write(out.join("tenant.toml"), toml::to_string_pretty(&file)?)?;
     // Each case type's version in force, as the file it was saved from.

@@ -44,6 +44,52 @@ pub fn worker(db: Db, smtp: &SmtpConfig, config: WorkerConfig) -> Result<Worker>
     Ok(Worker::new(db, config).handle(kapu_mail::SEND_JOB, Arc::new(SendMail(mailer))))
 }
 
+/// Where issuing finds its time-stamping authority and how e-mails link to the portal.
+#[derive(Clone, Debug)]
+pub struct DeliveryConfig {
+    /// The time-stamping authority's RFC 3161 URL.
+    pub tsa_url: String,
+    /// PEM certificates trusted to issue the authority's certificate (none: not checked).
+    pub tsa_trust_pem: Option<String>,
+    /// Time-stamp requests per attempt of the issuing job, and the wait before the second.
+    pub tsa_attempts: u32,
+    /// The wait before the second request to the authority; it doubles for each further one.
+    pub tsa_backoff: std::time::Duration,
+    /// The platform's public base URL, e.g. `https://kapu.example.hu`.
+    pub public_url: String,
+}
+
+impl DeliveryConfig {
+    /// The authority at `tsa_url`, trusting `tsa_trust_pem`, with two quick attempts per job run
+    /// (the job itself retries later).
+    pub fn new(tsa_url: impl Into<String>, tsa_trust_pem: Option<String>, public_url: impl Into<String>) -> Self {
+        Self {
+            tsa_url: tsa_url.into(),
+            tsa_trust_pem,
+            tsa_attempts: 2,
+            tsa_backoff: std::time::Duration::from_millis(250),
+            public_url: public_url.into(),
+        }
+    }
+}
+
+/// Adds the handlers that issue documents and run the delivery deadlines.
+pub fn with_delivery(worker: Worker, db: Db, crypto: Arc<kapu_crypto::Crypto>, cfg: &DeliveryConfig) -> Result<Worker> {
+    let mut tsa = kapu_documents::TsaConfig {
+        attempts: cfg.tsa_attempts.max(1),
+        backoff: cfg.tsa_backoff,
+        ..kapu_documents::TsaConfig::new(cfg.tsa_url.clone())
+    };
+    if let Some(pem) = &cfg.tsa_trust_pem {
+        tsa = tsa.trusting_pem(pem).context("the TSA's trusted certificates")?;
+    }
+    let tsa = kapu_documents::TsaClient::new(tsa).context("the TSA client")?;
+    let issue = kapu_delivery::issue::IssueHandler { db: db.clone(), crypto, tsa, public_url: cfg.public_url.clone() };
+    let deadlines =
+        kapu_delivery::deadlines::DeadlinesHandler { db, calendar: kapu_calendar::Calendar::hungary(), public_url: cfg.public_url.clone() };
+    Ok(worker.handle(kapu_delivery::ISSUE_JOB, Arc::new(issue)).handle(kapu_delivery::DEADLINES_JOB, Arc::new(deadlines)))
+}
+
 /// Serves the app on a bound listener until `shutdown` resolves; with `tls`, over HTTPS.
 pub async fn serve(
     app: axum::Router,

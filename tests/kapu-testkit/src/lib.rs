@@ -64,6 +64,9 @@ pub struct KitOptions {
     pub worker_config: kapu_jobs::WorkerConfig,
     /// Point outgoing mail at this port instead of the simulator (e.g. a closed port).
     pub smtp_port: Option<u16>,
+    /// Let the worker issue documents (with this time-stamping authority) and run the
+    /// delivery deadlines. The public URL is the kit's own unless set.
+    pub delivery: Option<kapu::wiring::DeliveryConfig>,
 }
 
 impl Default for KitOptions {
@@ -76,6 +79,7 @@ impl Default for KitOptions {
                 poll: Duration::from_millis(200),
             },
             smtp_port: None,
+            delivery: None,
         }
     }
 }
@@ -188,7 +192,13 @@ impl Kit {
             .await;
         }));
         if opts.worker {
-            let w = kapu::wiring::worker(db.clone(), &smtp, opts.worker_config.clone())?;
+            let mut w = kapu::wiring::worker(db.clone(), &smtp, opts.worker_config.clone())?;
+            if let Some(mut d) = opts.delivery.clone() {
+                if d.public_url.is_empty() {
+                    d.public_url.clone_from(&base);
+                }
+                w = kapu::wiring::with_delivery(w, db.clone(), crypto.clone(), &d)?;
+            }
             let mut wrx = rx.clone();
             tasks.push(tokio::spawn(async move {
                 let _ = w

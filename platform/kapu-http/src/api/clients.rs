@@ -160,15 +160,15 @@ pub struct ClientSearch {
 
 /// A staff member's access to personal data: permission checked, purpose stated, the
 /// tenant's keys at hand, the transaction open.
-struct PersonalData {
-    a: crate::auth::Authed,
-    actor: kapu_audit::Actor,
-    reason: String,
-    ring: std::sync::Arc<kapu_crypto::Keyring>,
+pub(crate) struct PersonalData {
+    pub(crate) a: crate::auth::Authed,
+    pub(crate) actor: kapu_audit::Actor,
+    pub(crate) reason: String,
+    pub(crate) ring: std::sync::Arc<kapu_crypto::Keyring>,
 }
 
 impl PersonalData {
-    async fn open(state: &AppState, s: SignedIn, headers: &HeaderMap, permission: Permission) -> Result<Self, ApiError> {
+    pub(crate) async fn open(state: &AppState, s: SignedIn, headers: &HeaderMap, permission: Permission) -> Result<Self, ApiError> {
         s.require(permission)?;
         let reason = reason(headers)?;
         let actor = s.actor();

@@ -4,6 +4,7 @@ pub mod audit;
 pub mod auth;
 pub mod case_types;
 pub mod clients;
+pub mod documents;
 pub mod jobs;
 pub mod oidc;
 pub mod platform;
@@ -43,6 +44,7 @@ pub(crate) fn tenant_api() -> OpenApiRouter<AppState> {
         .routes(routes!(clients::get_organisation))
         .routes(routes!(clients::grant_mandate))
         .routes(routes!(clients::revoke_mandate))
+        .routes(routes!(documents::client_documents))
         .routes(routes!(audit::list_audit))
         .routes(routes!(audit::verify_audit))
         .routes(routes!(jobs::list_jobs))

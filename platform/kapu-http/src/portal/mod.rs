@@ -2,10 +2,11 @@
 //! English switch, in the tenant's name, crest and colours. Works without JavaScript.
 
 pub(crate) mod account;
+pub(crate) mod documents;
 mod kau;
 
 pub(crate) fn routes() -> axum::Router<AppState> {
-    account::routes().merge(kau::routes())
+    account::routes().merge(kau::routes()).merge(documents::routes())
 }
 
 use axum::extract::Request;
@@ -35,6 +36,7 @@ pub(crate) fn templates() -> Environment<'static> {
         ("kau_refused.html", include_str!("../../templates/kau_refused.html")),
         ("consent.html", include_str!("../../templates/consent.html")),
         ("logout.html", include_str!("../../templates/logout.html")),
+        ("documents.html", include_str!("../../templates/documents.html")),
     ] {
         // The templates are part of the binary; a syntax error fails the test suite.
         if let Err(e) = env.add_template(name, src) {
@@ -205,6 +207,50 @@ fn build_texts(hu: bool) -> Value {
             "Too many failed attempts; try again in a few minutes",
         ),
         ("err_csrf", "Az űrlap lejárt; töltse ki újra", "The form has expired; fill it in again"),
+        ("documents_link", "Dokumentumaim", "My documents"),
+        ("documents_title", "Dokumentumaim", "My documents"),
+        (
+            "documents_intro",
+            "Az önkormányzat által Önnek kiadott, elektronikusan hitelesített dokumentumok. Egy határozat első letöltésével a határozat kézbesítetté válik.",
+            "Documents the municipality issued to you, sealed electronically. The first download of a decision is its delivery.",
+        ),
+        ("documents_none", "Még nincs kiadott dokumentuma.", "No document has been issued to you yet."),
+        (
+            "documents_unlinked",
+            "Fiókja még nincs ügyfélhez kapcsolva: azonosítsa magát Ügyfélkapu+ belépéssel vagy személyesen az ügyfélszolgálaton.",
+            "Your account is not linked to a client yet: identify yourself through the national login or in person at the office.",
+        ),
+        ("kind_decision", "Határozat", "Decision"),
+        ("kind_simplified_decision", "Egyszerűsített határozat", "Simplified decision"),
+        ("kind_download_certificate", "Letöltési igazolás", "Download certificate"),
+        ("doc_kind", "Fajta", "Kind"),
+        ("doc_subject_ref", "Ügyszám", "Case number"),
+        ("doc_issued_at", "Kiadva", "Issued"),
+        ("doc_state", "Kézbesítés", "Delivery"),
+        ("doc_sha256", "SHA-256 lenyomat", "SHA-256 hash"),
+        ("state_downloaded", "Kézbesítve (letöltve)", "Delivered (downloaded)"),
+        ("state_deemed", "Kézbesítettnek minősül", "Deemed delivered"),
+        ("state_waiting", "Még nem töltötte le.", "Not downloaded yet."),
+        (
+            "state_waiting_hint",
+            "Ha a kiadástól számított {n} munkanapon belül nem tölti le, az azt követő napon kézbesítettnek minősül.",
+            "Unless you download it within {n} working days of its issue, it is deemed delivered on the following day.",
+        ),
+        ("doc_download", "Letöltés (PDF)", "Download (PDF)"),
+        ("doc_request_certificate", "Letöltési igazolás kérése", "Request a download certificate"),
+        (
+            "doc_certificate_pending",
+            "A letöltési igazolás készül; hamarosan itt letöltheti, és e-mailt is küldünk róla.",
+            "The download certificate is being issued; it appears here shortly, and we e-mail you.",
+        ),
+        ("doc_certificate_download", "Letöltési igazolás letöltése (PDF)", "Download the download certificate (PDF)"),
+        ("certificate_refused_title", "Letöltési igazolás nem kérhető", "No download certificate yet"),
+        (
+            "certificate_refused_text",
+            "Letöltési igazolás csak a címzett vagy képviselője által már letöltött határozatról kérhető.",
+            "A download certificate can be requested only for a decision the addressee or a representative has downloaded.",
+        ),
+        ("documents_back", "Vissza a dokumentumokhoz", "Back to the documents"),
         ("kau_login_button", "Belépés KAÜ-val", "Sign in with KAÜ"),
         (
             "kau_login_intro",

@@ -36,6 +36,8 @@ async fn start_demo(dir: &std::path::Path) -> Result<Demo> {
             "0",
             "--kau-port",
             "0",
+            "--tsa-port",
+            "0",
             "--dir",
         ])
         .arg(dir)
@@ -93,7 +95,14 @@ async fn the_demo_starts_serves_stops_and_reuses_its_data() -> Result<()> {
     let dir = tempfile::Builder::new().prefix("kapu-demo-test-").tempdir()?;
     let demo = start_demo(dir.path()).await?;
     let (portal, printed) = (demo.portal.clone(), demo.printed.clone());
-    for needle in ["admin@hegyvidek.localhost", "operator@kapu.localhost", "/admin/", "SMTP simulator", "KAÜ (national login) simulator"] {
+    for needle in [
+        "admin@hegyvidek.localhost",
+        "operator@kapu.localhost",
+        "/admin/",
+        "SMTP simulator",
+        "KAÜ (national login) simulator",
+        "TSA simulator",
+    ] {
         assert!(printed.contains(needle), "the demo prints {needle}: {printed}");
     }
     let home = reqwest::get(&portal).await?;
@@ -103,6 +112,8 @@ async fn the_demo_starts_serves_stops_and_reuses_its_data() -> Result<()> {
     assert!(clean, "Ctrl-C stops the demo cleanly; it wrote:\n{err}");
     assert!(err.contains("Stopped."), "{err}");
     assert!(!dir.path().join("pg/postmaster.pid").exists(), "and its PostgreSQL");
+    // The test PKI is made once, in the demo's folder.
+    let ca = std::fs::read_to_string(dir.path().join("pki/ca.pem")).context("the demo's test CA")?;
 
     // A second run reuses the cluster, the key and the tenant.
     let demo = start_demo(dir.path()).await?;
@@ -111,6 +122,7 @@ async fn the_demo_starts_serves_stops_and_reuses_its_data() -> Result<()> {
     assert_eq!(home.status(), 200);
     let (clean, err) = interrupt(demo).await?;
     assert!(err.contains("Updated the demo tenant hegyvidek"), "{err}");
+    assert_eq!(std::fs::read_to_string(dir.path().join("pki/ca.pem"))?, ca, "the second run reuses the test PKI");
     assert!(clean, "the second run stops cleanly too; it wrote:\n{err}");
     Ok(())
 }

@@ -13,13 +13,13 @@ use kapu_documents::pki::TestPki;
 use kapu_documents::{DEFAULT_DECISION_TEMPLATE, Decision, IssueError, SealError, TsaClient, TsaConfig, TsaError};
 use kapu_sim::tsa;
 
-fn tool(program: &str, args: &[&str]) -> Result<(bool, String)> {
+pub(crate) fn tool(program: &str, args: &[&str]) -> Result<(bool, String)> {
     let out = Command::new(program).args(args).output().with_context(|| format!("running {program} (see deploy/deps.sh)"))?;
     let text = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
     Ok((out.status.success(), text))
 }
 
-fn path(p: &Path) -> &str {
+pub(crate) fn path(p: &Path) -> &str {
     p.to_str().expect("utf-8 path")
 }
 
@@ -34,7 +34,7 @@ fn byte_range(pdf: &[u8]) -> Result<[usize; 4]> {
 }
 
 /// The CMS signature in `/Contents` (the hex string between the two byte ranges).
-fn embedded_cms(pdf: &[u8]) -> Result<ContentInfo> {
+pub(crate) fn embedded_cms(pdf: &[u8]) -> Result<ContentInfo> {
     let [_, a, b, _] = byte_range(pdf)?;
     let hex = std::str::from_utf8(&pdf[a + 1..b - 1])?;
     let bytes = (0..hex.len()).step_by(2).map(|i| u8::from_str_radix(&hex[i..i + 2], 16)).collect::<Result<Vec<u8>, _>>()?;

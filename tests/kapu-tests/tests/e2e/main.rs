@@ -8,6 +8,7 @@ mod auth;
 mod browser;
 mod case_types;
 mod cli;
+mod delivery;
 mod demo;
 mod documents;
 mod identification;

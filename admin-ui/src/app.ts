@@ -1310,7 +1310,7 @@ export class App {
       h('caption', {}, 'Az ügy története'),
       h('thead', {}, h('tr', {}, h('th', { scope: 'col' }, 'Időpont'), h('th', { scope: 'col' }, 'Állapot'), h('th', { scope: 'col' }, 'Ki'), h('th', { scope: 'col' }, 'Miért'))),
       h('tbody', {}, c.history.map((e) => h('tr', {}, h('td', {}, timeEl(e.at)), h('td', {}, caseStateLabel(e.to_state)), h('td', {}, e.actor_label), h('td', {}, e.reason)))));
-    const decision = (c.decision ?? null) as { outcome: string; text?: string; drafted_by?: string; signatory_id?: string; approved_by?: string; automatic: boolean } | null;
+    const decision = (c.decision ?? null) as unknown as { outcome: string; text?: string; drafted_by?: string; signatory_id?: string; approved_by?: string; automatic: boolean } | null;
 
     const actions: Node[] = [];
     const open = ['submitted', 'awaiting_payment', 'in_review', 'awaiting_information'].includes(c.state);

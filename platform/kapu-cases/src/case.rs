@@ -753,7 +753,7 @@ pub async fn payment_confirmed(
     if state != CaseState::AwaitingPayment {
         return Err(CaseError::NotAllowed { from: state, action: "paid" });
     }
-    let due = fee.unwrap_or_default();
+    let due = fee.unwrap_or_default().normalize();
     if amount != due {
         return Err(CaseError::WrongAmount { due, paid: amount });
     }

@@ -39,7 +39,7 @@ import {
   type TenantRole,
 } from './api/client';
 import { byId, h, replaceChildren } from './dom';
-import { errorSummary, type FieldControl, type ShownFieldError } from './errors';
+import { errorSummary, type ErrorSummary, type FieldControl, type ShownFieldError } from './errors';
 import { qrSvg } from './qr';
 
 const APP_NAME = 'Kapu';
@@ -1221,7 +1221,7 @@ export class App {
       const rows = cases.map((c) => {
         const open = h('button', { type: 'button', class: 'small', 'data-testid': 'case-open', 'data-case-id': c.id },
           c.number ?? c.id);
-        open.addEventListener('click', () => void this.caseDetail(api, c.id, detail, handlers, reload));
+        open.addEventListener('click', () => void this.caseDetail(api, c.id, detail, handlers, reload, errors));
         return h('tr', { 'data-testid': 'case-row', 'data-case-id': c.id, 'data-state': c.state },
           h('th', { scope: 'row' }, open),
           h('td', {}, c.case_type_name),
@@ -1268,14 +1268,16 @@ export class App {
   }
 
   /** One case: its data, rule trace and history, and the clerk's actions. */
-  private async caseDetail(api: TenantApi, id: string, into: HTMLElement, handlers: CaseHandler[], reload: () => Promise<void>): Promise<void> {
-    const errors = errorSummary();
+  private async caseDetail(
+    api: TenantApi, id: string, into: HTMLElement, handlers: CaseHandler[], reload: () => Promise<void>, errors: ErrorSummary,
+  ): Promise<void> {
+    errors.clear();
     let c: CaseView;
     try {
       c = await api.caseDetail(id);
     } catch (e) {
       if (e instanceof ApiError && e.status === 401) return this.handleAuthLoss(e);
-      replaceChildren(into, errors.el);
+      replaceChildren(into);
       return errors.show(e);
     }
     const status = this.statusLine('case-status');
@@ -1288,7 +1290,7 @@ export class App {
         return errors.show(e);
       }
       await reload();
-      await this.caseDetail(api, id, into, handlers, reload);
+      await this.caseDetail(api, id, into, handlers, reload, errors);
       const line = into.querySelector<HTMLElement>('[data-testid="case-status"]');
       if (line) {
         line.textContent = done;
@@ -1375,7 +1377,7 @@ export class App {
 
     replaceChildren(into,
       h('h2', { id: 'case-heading', tabindex: '-1', 'data-testid': 'case-heading' }, `${c.number ?? ''} – ${c.case_type_name}`),
-      errors.el, status,
+      status,
       h('dl', { class: 'facts' },
         h('dt', {}, 'Állapot'), h('dd', { 'data-testid': 'case-state' }, caseStateLabel(c.state)),
         h('dt', {}, 'Ügytípus-verzió'), h('dd', {}, String(c.case_type_version)),

@@ -14,6 +14,11 @@ import {
   TENANT_ROLES,
   type Address,
   type AuditRecord,
+  CASE_STATES,
+  type CaseHandler,
+  type CaseItem,
+  type CaseState,
+  type CaseView,
   type ClientQuery,
   type ClientRecord,
   type DocumentKind,
@@ -34,7 +39,7 @@ import {
   type TenantRole,
 } from './api/client';
 import { byId, h, replaceChildren } from './dom';
-import { errorSummary, type FieldControl, type ShownFieldError } from './errors';
+import { errorSummary, type ErrorSummary, type FieldControl, type ShownFieldError } from './errors';
 import { qrSvg } from './qr';
 
 const APP_NAME = 'Kapu';
@@ -50,10 +55,11 @@ function localError(detail: string, errors: { field: string; message: string }[]
 }
 
 /** The tenant staff app's pages: the overview and the clients for all staff, the rest for admins only. */
-type Route = 'overview' | 'clients' | 'staff' | 'audit' | 'jobs' | 'oidc';
+type Route = 'overview' | 'cases' | 'clients' | 'staff' | 'audit' | 'jobs' | 'oidc';
 
 const ROUTES: { route: Route; hash: string; label: string; adminOnly: boolean }[] = [
   { route: 'overview', hash: '#/', label: 'Áttekintés', adminOnly: false },
+  { route: 'cases', hash: '#/cases', label: 'Ügyek', adminOnly: false },
   { route: 'clients', hash: '#/clients', label: 'Ügyfelek', adminOnly: false },
   { route: 'staff', hash: '#/staff', label: 'Munkatársak', adminOnly: true },
   { route: 'audit', hash: '#/audit', label: 'Audit napló', adminOnly: true },
@@ -86,7 +92,26 @@ const actionLabels: Record<string, string> = {
   'client.identify': 'Személyes azonosítás',
   'mandate.grant': 'Meghatalmazás rögzítése',
   'mandate.revoke': 'Meghatalmazás visszavonása',
+  'case.read': 'Ügy megtekintése',
+  'case.assign': 'Ügy kiosztása',
+  'case.request_information': 'Hiánypótlási felhívás',
+  'case.draft_decision': 'Döntéstervezet',
+  'case.send_to_signatory': 'Kiadmányozásra küldés',
+  'case.approve': 'Kiadmányozás (jóváhagyás)',
+  'case.reject': 'Ügy visszautasítása',
 };
+
+const caseStateLabels: Record<CaseState, string> = {
+  submitted: 'Beküldve',
+  awaiting_payment: 'Fizetésre vár',
+  in_review: 'Ügyintézés alatt',
+  awaiting_information: 'Hiánypótlásra vár',
+  decided: 'Döntés született',
+  delivered: 'Kézbesítve',
+  rejected: 'Visszautasítva',
+  withdrawn: 'Visszavonva',
+};
+const caseStateLabel = (state: string) => caseStateLabels[state as CaseState] ?? state;
 
 const jobStateLabels: Record<JobState, string> = {
   pending: 'Várakozik',
@@ -431,6 +456,8 @@ export class App {
     this.route = route;
     this.showNav();
     switch (route) {
+      case 'cases':
+        return this.cases(api);
       case 'clients':
         return this.clients(api);
       case 'staff':
@@ -1152,6 +1179,220 @@ export class App {
         h('h2', { id: 'oidc-new-heading' }, 'Új alkalmazás'),
         form),
     ], undefined, true);
+  }
+
+  /** The worklist: filed cases by state, case type, assignee and deadline; a case opens below it. */
+  private async cases(api: TenantApi): Promise<void> {
+    const title = 'Ügyek';
+    let first: CaseItem[];
+    let handlers: CaseHandler[];
+    try {
+      [first, handlers] = await Promise.all([api.cases({}), api.caseHandlers()]);
+    } catch (e) {
+      return this.loadFailed(title, 'cases-heading', e);
+    }
+    const me = this.me?.staff.id ?? '';
+    const errors = errorSummary();
+    const status = this.statusLine('cases-status');
+    const results = h('div', { 'data-testid': 'cases-results' });
+    const detail = h('section', { 'aria-labelledby': 'case-heading', 'data-testid': 'case-detail' });
+
+    const stateSelect = h('select', { id: 'case-state-filter', name: 'state', 'data-testid': 'case-state-filter' },
+      h('option', { value: '' }, 'Mind'),
+      CASE_STATES.map((st) => h('option', { value: st }, caseStateLabels[st])));
+    const typeInput = h('input', { id: 'case-type-filter', name: 'case_type', type: 'text', 'data-testid': 'case-type-filter' });
+    const mine = h('input', { id: 'case-mine', name: 'mine', type: 'checkbox', 'data-testid': 'case-mine' });
+    const overdue = h('input', { id: 'case-overdue', name: 'overdue', type: 'checkbox', 'data-testid': 'case-overdue' });
+    const showButton = h('button', { type: 'submit', 'data-testid': 'cases-filter-submit' }, 'Megjelenítés');
+    const filterForm = h('form', { novalidate: true, class: 'filter', 'data-testid': 'cases-filter', 'aria-label': 'Szűrés' },
+      h('div', { class: 'field' }, h('label', { for: 'case-state-filter' }, 'Állapot'), stateSelect),
+      h('div', { class: 'field' }, h('label', { for: 'case-type-filter' }, 'Ügytípus kódja'), typeInput),
+      h('div', { class: 'field check' }, mine, h('label', { for: 'case-mine' }, 'Csak a nekem kiosztottak')),
+      h('div', { class: 'field check' }, overdue, h('label', { for: 'case-overdue' }, 'Csak a határidőn túliak')),
+      h('div', { class: 'actions' }, showButton));
+
+    const handlerName = (id: string | null | undefined) => handlers.find((x) => x.id === id)?.display_name ?? '–';
+
+    const showResults = (cases: CaseItem[]) => {
+      if (!cases.length) {
+        replaceChildren(results, h('p', { 'data-testid': 'cases-empty' }, 'Nincs a szűrésnek megfelelő ügy.'));
+        return;
+      }
+      const rows = cases.map((c) => {
+        const open = h('button', { type: 'button', class: 'small', 'data-testid': 'case-open', 'data-case-id': c.id },
+          c.number ?? c.id);
+        open.addEventListener('click', () => void this.caseDetail(api, c.id, detail, handlers, reload, errors));
+        return h('tr', { 'data-testid': 'case-row', 'data-case-id': c.id, 'data-state': c.state },
+          h('th', { scope: 'row' }, open),
+          h('td', {}, c.case_type_name),
+          h('td', {}, h('span', { class: `status case-${c.state}` }, caseStateLabel(c.state))),
+          h('td', {}, handlerName(c.assignee_id)),
+          h('td', {}, c.due_date ? dateEl(c.due_date) : '–', c.overdue ? h('strong', { class: 'overdue', 'data-testid': 'case-overdue-flag' }, ' határidőn túl') : null),
+          h('td', { class: 'num' }, c.fee_gross ? `${c.fee_gross} Ft` : '–'));
+      });
+      const table = h('table', { 'data-testid': 'cases-table' },
+        h('caption', { id: 'cases-caption' }, `Ügyek, a legkorábbi határidő elöl: ${number(cases.length)}.`),
+        h('thead', {}, h('tr', {},
+          h('th', { scope: 'col' }, 'Ügyszám'),
+          h('th', { scope: 'col' }, 'Ügytípus'),
+          h('th', { scope: 'col' }, 'Állapot'),
+          h('th', { scope: 'col' }, 'Ügyintéző'),
+          h('th', { scope: 'col' }, 'Határidő'),
+          h('th', { scope: 'col' }, 'Díj'))),
+        h('tbody', {}, rows));
+      replaceChildren(results, scrollTable('cases-caption', table));
+    };
+
+    const reload = async (): Promise<void> => {
+      errors.clear();
+      try {
+        const cases = await api.cases({
+          state: (stateSelect.value || undefined) as CaseState | undefined,
+          case_type: typeInput.value.trim() || undefined,
+          assignee: mine.checked ? me : undefined,
+          overdue: overdue.checked || undefined,
+        });
+        showResults(cases);
+        replaceChildren(status, `${number(cases.length)} ügy.`);
+      } catch (e) {
+        if (e instanceof ApiError && e.status === 401) return this.handleAuthLoss(e);
+        errors.show(e);
+      }
+    };
+    filterForm.addEventListener('submit', (ev) => {
+      ev.preventDefault();
+      void this.busy(showButton, reload);
+    });
+    showResults(first);
+    this.render(title, [this.heading(title, 'cases-heading'), errors.el, filterForm, status, results, detail], undefined, true);
+  }
+
+  /** One case: its data, rule trace and history, and the clerk's actions. */
+  private async caseDetail(
+    api: TenantApi, id: string, into: HTMLElement, handlers: CaseHandler[], reload: () => Promise<void>, errors: ErrorSummary,
+  ): Promise<void> {
+    errors.clear();
+    let c: CaseView;
+    try {
+      c = await api.caseDetail(id);
+    } catch (e) {
+      if (e instanceof ApiError && e.status === 401) return this.handleAuthLoss(e);
+      replaceChildren(into);
+      return errors.show(e);
+    }
+    const status = this.statusLine('case-status');
+    const act = (button: HTMLButtonElement, work: () => Promise<unknown>, done: string) => this.busy(button, async () => {
+      errors.clear();
+      try {
+        await work();
+      } catch (e) {
+        if (e instanceof ApiError && e.status === 401) return this.handleAuthLoss(e);
+        return errors.show(e);
+      }
+      await reload();
+      await this.caseDetail(api, id, into, handlers, reload, errors);
+      const line = into.querySelector<HTMLElement>('[data-testid="case-status"]');
+      if (line) {
+        line.textContent = done;
+        line.focus();
+      }
+    });
+
+    const ev = (c.evaluation ?? {}) as { outcome?: string; decided_by?: string; reason?: string;
+      prechecks?: { name: string; matched: boolean | null; error?: string }[]; rules?: { name: string; matched: boolean | null; error?: string }[] };
+    const traceRows = [...(ev.prechecks ?? []).map((r) => ['Előfeltétel', r] as const), ...(ev.rules ?? []).map((r) => ['Döntési szabály', r] as const)]
+      .map(([kind, r]) => h('tr', { 'data-testid': 'trace-row' },
+        h('td', {}, kind), h('th', { scope: 'row' }, r.name),
+        h('td', {}, r.matched === null ? `nem értékelhető: ${r.error ?? ''}` : r.matched ? 'teljesül' : 'nem teljesül')));
+    const trace = h('table', { 'data-testid': 'rule-trace' },
+      h('caption', {}, `Szabályok: ${ev.outcome ?? '–'} – ${ev.decided_by ?? 'nincs döntő szabály'}. ${ev.reason ?? ''}`),
+      h('thead', {}, h('tr', {}, h('th', { scope: 'col' }, 'Fajta'), h('th', { scope: 'col' }, 'Név'), h('th', { scope: 'col' }, 'Eredmény'))),
+      h('tbody', {}, traceRows));
+    const history = h('table', { 'data-testid': 'case-history' },
+      h('caption', {}, 'Az ügy története'),
+      h('thead', {}, h('tr', {}, h('th', { scope: 'col' }, 'Időpont'), h('th', { scope: 'col' }, 'Állapot'), h('th', { scope: 'col' }, 'Ki'), h('th', { scope: 'col' }, 'Miért'))),
+      h('tbody', {}, c.history.map((e) => h('tr', {}, h('td', {}, timeEl(e.at)), h('td', {}, caseStateLabel(e.to_state)), h('td', {}, e.actor_label), h('td', {}, e.reason)))));
+    const decision = (c.decision ?? null) as unknown as { outcome: string; text?: string; drafted_by?: string; signatory_id?: string; approved_by?: string; automatic: boolean } | null;
+
+    const actions: Node[] = [];
+    const open = ['submitted', 'awaiting_payment', 'in_review', 'awaiting_information'].includes(c.state);
+    const me = this.me?.staff.id ?? '';
+    if (open) {
+      const b = h('button', { type: 'button', 'data-testid': 'case-assign-me' }, 'Magamhoz veszem');
+      b.addEventListener('click', () => void act(b, () => api.assignCase(id, me), 'Az ügyet magához vette.'));
+      actions.push(h('p', {}, b));
+    }
+    if (c.state === 'in_review') {
+      const request = h('textarea', { id: 'info-request', rows: 3, 'data-testid': 'info-request' });
+      const due = h('input', { id: 'info-due', type: 'date', 'data-testid': 'info-due' });
+      const send = h('button', { type: 'submit', 'data-testid': 'info-send' }, 'Hiánypótlási felhívás küldése');
+      const form = h('form', { novalidate: true, 'aria-label': 'Hiánypótlás' },
+        h('div', { class: 'field' }, h('label', { for: 'info-request' }, 'Mi hiányzik?'), request),
+        h('div', { class: 'field' }, h('label', { for: 'info-due' }, 'Határidő'), due), send);
+      form.addEventListener('submit', (e) => {
+        e.preventDefault();
+        void act(send, () => api.requestInformation(id, request.value, due.value), 'A hiánypótlási felhívást elküldtük.');
+      });
+      const outcome = h('select', { id: 'decision-outcome', 'data-testid': 'decision-outcome' },
+        h('option', { value: 'grant' }, 'Helyt adó döntés'), h('option', { value: 'refuse' }, 'Elutasító döntés'));
+      const reason = h('textarea', { id: 'decision-reason', rows: 3, 'data-testid': 'decision-reason' });
+      const draft = h('button', { type: 'submit', 'data-testid': 'decision-draft' }, 'Döntéstervezet készítése');
+      const draftForm = h('form', { novalidate: true, 'aria-label': 'Döntéstervezet' },
+        h('div', { class: 'field' }, h('label', { for: 'decision-outcome' }, 'Döntés'), outcome),
+        h('div', { class: 'field' }, h('label', { for: 'decision-reason' }, 'Indokolás'), reason), draft);
+      draftForm.addEventListener('submit', (e) => {
+        e.preventDefault();
+        void act(draft, () => api.draftDecision(id, outcome.value as 'grant' | 'refuse', reason.value), 'A döntéstervezet elkészült.');
+      });
+      actions.push(h('h3', {}, 'Hiánypótlás'), form, h('h3', {}, 'Döntéstervezet'), draftForm);
+      if (decision?.drafted_by && !decision.signatory_id) {
+        const who = h('select', { id: 'signatory', 'data-testid': 'signatory' },
+          handlers.filter((x) => x.id !== decision.drafted_by).map((x) => h('option', { value: x.id }, `${x.display_name} (${x.email})`)));
+        const sendTo = h('button', { type: 'submit', 'data-testid': 'signatory-send' }, 'Kiadmányozásra küldés');
+        const f = h('form', { novalidate: true, 'aria-label': 'Kiadmányozásra küldés' },
+          h('div', { class: 'field' }, h('label', { for: 'signatory' }, 'Kiadmányozó'), who), sendTo);
+        f.addEventListener('submit', (e) => {
+          e.preventDefault();
+          void act(sendTo, () => api.sendToSignatory(id, who.value), 'A tervezetet kiadmányozásra küldtük.');
+        });
+        actions.push(f);
+      }
+      if (decision?.signatory_id) {
+        const approve = h('button', { type: 'button', 'data-testid': 'decision-approve' }, 'Kiadmányozom (jóváhagyás)');
+        approve.addEventListener('click', () => void act(approve, () => api.approveDecision(id), 'A döntést kiadmányozta.'));
+        actions.push(h('p', {}, approve));
+      }
+    }
+    if (c.state === 'in_review' || c.state === 'awaiting_information') {
+      const why = h('input', { id: 'reject-reason', type: 'text', 'data-testid': 'reject-reason' });
+      const reject = h('button', { type: 'submit', class: 'secondary', 'data-testid': 'case-reject' }, 'Visszautasítás');
+      const f = h('form', { novalidate: true, 'aria-label': 'Visszautasítás' },
+        h('div', { class: 'field' }, h('label', { for: 'reject-reason' }, 'A visszautasítás oka'), why), reject);
+      f.addEventListener('submit', (e) => {
+        e.preventDefault();
+        void act(reject, () => api.rejectCase(id, why.value), 'Az ügyet visszautasította.');
+      });
+      actions.push(h('h3', {}, 'Visszautasítás'), f);
+    }
+
+    replaceChildren(into,
+      h('h2', { id: 'case-heading', tabindex: '-1', 'data-testid': 'case-heading' }, `${c.number ?? ''} – ${c.case_type_name}`),
+      status,
+      h('dl', { class: 'facts' },
+        h('dt', {}, 'Állapot'), h('dd', { 'data-testid': 'case-state' }, caseStateLabel(c.state)),
+        h('dt', {}, 'Ügytípus-verzió'), h('dd', {}, String(c.case_type_version)),
+        h('dt', {}, 'Határidő'), h('dd', {}, c.due_date ? dateEl(c.due_date) : '–', c.overdue ? ' (határidőn túl)' : ''),
+        h('dt', {}, 'Díj'), h('dd', {}, c.fee_gross ? `${c.fee_gross} Ft` : '–', c.payment_reference ? ` (befizetve: ${c.payment_reference})` : ''),
+        c.information_request ? [h('dt', {}, 'Hiánypótlási felhívás'), h('dd', {}, c.information_request)] : null,
+        c.information_answer ? [h('dt', {}, 'Az ügyfél válasza'), h('dd', { 'data-testid': 'info-answer' }, c.information_answer)] : null),
+      h('h3', {}, 'Kérelem'), h('pre', { 'data-testid': 'case-application' }, JSON.stringify(c.application, null, 2)),
+      h('h3', {}, 'Szabályok (döntési nyomvonal)'), trace,
+      h('h3', {}, 'Tények, amelyeket a szabályok olvastak'), h('pre', {}, JSON.stringify(c.inputs, null, 2)),
+      decision ? [h('h3', {}, decision.automatic ? 'Automatikus döntés' : 'Döntés / tervezet'),
+        h('pre', { 'data-testid': 'decision-text' }, decision.text ?? '')] : null,
+      actions,
+      h('h3', {}, 'Történet'), history);
+    (into.querySelector<HTMLElement>('#case-heading'))?.focus();
   }
 
   private async jobs(api: TenantApi): Promise<void> {

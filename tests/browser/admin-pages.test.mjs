@@ -85,7 +85,7 @@ describe('tenant admin pages (audit log, background jobs)', { timeout: 240_000 }
       const nav = page.getByRole('navigation', { name: 'Menü' });
       await nav.waitFor();
       const links = await nav.getByRole('link').allInnerTexts();
-      assert.deepEqual(links.map((l) => l.trim()), ['Áttekintés', 'Ügyfelek', 'Munkatársak', 'Audit napló', 'Háttérfeladatok', 'Alkalmazások (SSO)'], 'admin navigation links');
+      assert.deepEqual(links.map((l) => l.trim()), ['Áttekintés', 'Ügyek', 'Ügyfelek', 'Munkatársak', 'Audit napló', 'Háttérfeladatok', 'Alkalmazások (SSO)'], 'admin navigation links');
       assert.equal(await page.getByTestId('nav-overview').getAttribute('aria-current'), 'page', 'overview is the current page');
 
       // A client to read, created through the API with the browser's session.
@@ -221,7 +221,7 @@ describe('tenant admin pages (audit log, background jobs)', { timeout: 240_000 }
     });
   });
 
-  it('clerk: only the overview and the clients in the navigation; the admin pages fall back to the overview', async () => {
+  it('clerk: only the overview, the cases and the clients in the navigation; the admin pages fall back to the overview', async () => {
     await withPage(browser, 'clerk-no-admin-pages', {}, async (page) => {
       await goto(page, tenantUrl(env.KAPU_TENANT_A, 'admin/#/audit'));
       await page.getByTestId('signin-form').waitFor();
@@ -231,7 +231,7 @@ describe('tenant admin pages (audit log, background jobs)', { timeout: 240_000 }
       assert.equal(await page.getByTestId('admin-nav').count(), 0, 'a clerk has no admin navigation');
       const clerkNav = page.getByRole('navigation', { name: 'Menü' });
       const clerkLinks = (await clerkNav.getByRole('link').allInnerTexts()).map((l) => l.trim());
-      assert.deepEqual(clerkLinks, ['Áttekintés', 'Ügyfelek'], 'a clerk\'s navigation: the overview and the clients');
+      assert.deepEqual(clerkLinks, ['Áttekintés', 'Ügyek', 'Ügyfelek'], 'a clerk\'s navigation: the overview, the cases and the clients');
       assert.equal(await page.getByRole('link', { name: 'Audit napló' }).count(), 0, 'no audit link for a clerk');
       assert.equal(await page.getByTestId('audit-heading').count(), 0, '#/audit shows a clerk the overview');
       // The server agrees: the admin endpoints are forbidden to clerks.

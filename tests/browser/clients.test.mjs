@@ -147,11 +147,11 @@ describe('clients page (clerk)', { timeout: 240_000 }, () => {
       await signInAt(page, tenantUrl(env.KAPU_TENANT_A, 'admin/'), env.KAPU_CLERK_EMAIL, env.KAPU_CLERK_PASSWORD, 'home', 'clerk');
       await page.getByTestId('tenant-name').waitFor();
 
-      // The clerk's navigation: the overview and the clients, nothing of the admin's.
+      // The clerk's navigation: the overview, the cases and the clients, nothing of the admin's.
       const nav = page.getByRole('navigation', { name: 'Menü' });
       await nav.waitFor();
       const links = (await nav.getByRole('link').allInnerTexts()).map((l) => l.trim());
-      assert.deepEqual(links, ['Áttekintés', 'Ügyfelek'], 'clerk navigation links');
+      assert.deepEqual(links, ['Áttekintés', 'Ügyek', 'Ügyfelek'], 'clerk navigation links');
       assert.equal(await page.getByTestId('admin-nav').count(), 0, 'no admin navigation');
       await nav.getByRole('link', { name: 'Ügyfelek', exact: true }).click();
       await page.getByTestId('clients-heading').waitFor();

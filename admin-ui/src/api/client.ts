@@ -33,6 +33,23 @@ export type Created = Schemas['Created'];
 export type RelyingParty = Schemas['RelyingPartyView'];
 export type NewRelyingParty = Schemas['NewRelyingPartyRequest'];
 export type RegisteredRelyingParty = Schemas['RegisteredRelyingParty'];
+export type CaseItem = Schemas['CaseItem'];
+export type CaseView = Schemas['CaseView'];
+export type CaseHandler = Schemas['CaseHandler'];
+
+/** The states of a filed case (`GET /cases?state=`). */
+export const CASE_STATES = [
+  'submitted', 'awaiting_payment', 'in_review', 'awaiting_information', 'decided', 'delivered', 'rejected', 'withdrawn',
+] as const;
+export type CaseState = (typeof CASE_STATES)[number];
+
+/** Worklist filters. */
+export interface CaseFilter {
+  state?: CaseState;
+  case_type?: string;
+  assignee?: string;
+  overdue?: boolean;
+}
 /** The scopes a relying party may be allowed, in the order the form offers them. */
 export const OIDC_SCOPES = ['openid', 'profile', 'email', 'address', 'phone', 'kapu_identity'] as const;
 /** The document kinds the registry knows, in the order the form offers them. */
@@ -225,6 +242,22 @@ export interface TenantApi extends AuthApi {
   deleteRelyingParty(clientId: string): Promise<void>;
   /** Rotates the ID-token signing keys; returns the new key ids. */
   rotateKeys(): Promise<string[]>;
+  /** The worklist, oldest deadline first (clerks and admins). */
+  cases(f: CaseFilter): Promise<CaseItem[]>;
+  /** A case with its history and rule trace; the read is audited. */
+  caseDetail(id: string): Promise<CaseView>;
+  /** Staff who may be assigned cases or sign decisions. */
+  caseHandlers(): Promise<CaseHandler[]>;
+  assignCase(id: string, assigneeId: string | null): Promise<void>;
+  /** Asks the client for missing information by `due` (YYYY-MM-DD); the deadline pauses. */
+  requestInformation(id: string, request: string, due: string): Promise<void>;
+  /** Drafts the decision from the case type's template; returns its text. */
+  draftDecision(id: string, outcome: 'grant' | 'refuse', reason: string): Promise<string>;
+  /** Sends the draft to a signatory other than its drafter (409 `conflict` otherwise). */
+  sendToSignatory(id: string, signatoryId: string): Promise<void>;
+  /** The signatory approves: the case is decided (409 `conflict` for the drafter). */
+  approveDecision(id: string): Promise<void>;
+  rejectCase(id: string, reason: string): Promise<void>;
 }
 
 /**
@@ -283,6 +316,26 @@ export function tenantApi(c: Client): TenantApi {
       await unwrap(c.DELETE('/api/v1/oidc/clients/{client_id}', { params: { path: { client_id } }, parseAs: 'text' }));
     },
     rotateKeys: async () => (await unwrap(c.POST('/api/v1/oidc/keys/rotate'))).active_kids,
+    cases: async (query) => (await unwrap(c.GET('/api/v1/cases', { params: { query } }))).cases,
+    caseDetail: (id) => unwrap(c.GET('/api/v1/cases/{id}', { params: { path: { id } } })),
+    caseHandlers: async () => (await unwrap(c.GET('/api/v1/case-handlers'))).handlers,
+    assignCase: async (id, assigneeId) => {
+      await unwrap(c.POST('/api/v1/cases/{id}/assign', { params: { path: { id } }, body: { assignee_id: assigneeId }, parseAs: 'text' }));
+    },
+    requestInformation: async (id, request, due) => {
+      await unwrap(c.POST('/api/v1/cases/{id}/request-information', { params: { path: { id } }, body: { request, due }, parseAs: 'text' }));
+    },
+    draftDecision: async (id, outcome, reason) =>
+      (await unwrap(c.POST('/api/v1/cases/{id}/draft-decision', { params: { path: { id } }, body: { outcome, reason } }))).text,
+    sendToSignatory: async (id, signatoryId) => {
+      await unwrap(c.POST('/api/v1/cases/{id}/send-to-signatory', { params: { path: { id } }, body: { signatory_id: signatoryId }, parseAs: 'text' }));
+    },
+    approveDecision: async (id) => {
+      await unwrap(c.POST('/api/v1/cases/{id}/approve', { params: { path: { id } }, parseAs: 'text' }));
+    },
+    rejectCase: async (id, reason) => {
+      await unwrap(c.POST('/api/v1/cases/{id}/reject', { params: { path: { id } }, body: { reason }, parseAs: 'text' }));
+    },
   };
 }
 

@@ -13,26 +13,42 @@
 //! - [`save_version`] stores a definition as a new version unless it is unchanged;
 //!   versions are never changed afterwards, so a case keeps the version it started under.
 
+mod case;
 mod check;
 mod definition;
 mod examples;
+mod facts;
 mod form;
+mod handling;
 mod location;
 mod rules;
 mod store;
+mod workflow;
 
+pub use case::{
+    CaseError, DECIDED_JOB, Draft, Filer, Notice, Once, PaymentApplied, Submission, Submitted, get_draft, number_prefix, payment_confirmed,
+    save_draft, set_number_prefix, submit,
+};
 pub use check::{CaseType, check_definition, is_code};
 pub use definition::{
     ApplicantKind, ChoiceOption, Deadline, DecisionRule, Definition, FactDecl, FactKind, FeeKind, FeeRule, Field, FieldKind,
     Identification, Limit, Precheck, RuleOutcome,
 };
 pub use examples::{Example, ExampleRun, Expect, LoadedCaseType, load_folder, parse_examples, run_example};
+pub use facts::{FactQuery, FactSource, FixedFacts, NoFacts};
 pub use form::{Address, FieldProblem, normalise_registration, validate_form};
+pub use handling::{
+    CaseDetail, CaseEvent, CaseSummary, Clerk, DecisionOutcome, DecisionView, OwnCase, StateName, Worklist, answer_information, approve,
+    assign, cases_of_account, decision_document_data, draft_decision, get_case, history, own_case, reject, request_information,
+    send_to_signatory, withdraw, worklist,
+};
 pub use location::DefinitionError;
 pub use rules::{Applicant, Evaluation, FeeAssessment, Outcome, RESERVED_NAMES, RuleInput, RuleTrace, evaluate};
 pub use store::{
     CaseTypeError, CaseTypeSummary, SavedVersion, StoredVersion, check_form_version, get_version, list_case_types, save_version,
 };
+
+pub use workflow::{CaseActor, CaseState};
 
 #[cfg(test)]
 mod tests;

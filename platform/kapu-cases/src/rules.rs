@@ -484,7 +484,7 @@ fn amount_of(v: &Value) -> Result<Decimal, String> {
 }
 
 /// What one rule did.
-#[derive(Clone, Debug, PartialEq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct RuleTrace {
     /// The rule's (or pre-check's) name.
     pub name: String,

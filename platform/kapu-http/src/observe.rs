@@ -66,7 +66,9 @@ pub(crate) fn layers(router: Router, state: &AppState) -> Router {
             .layer(from_fn(crate::problem::problemize))
             .layer(CatchPanicLayer::new())
             .layer(DefaultBodyLimit::max(state.config.body_limit))
-            .layer(RequestBodyLimitLayer::new(state.config.body_limit)),
+            // Extractors hold every route to `body_limit` except the application form,
+            // which raises its own limit for attachments; this is the outer bound.
+            .layer(RequestBodyLimitLayer::new(state.config.body_limit.max(state.config.upload_limit))),
     )
 }
 

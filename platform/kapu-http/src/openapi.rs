@@ -24,6 +24,7 @@ use crate::problem::{FieldError, Problem};
         (name = "clients", description = "Clients' personal data (audited)"),
         (name = "audit", description = "The audit log"),
         (name = "case types", description = "Case types: their definitions and versions"),
+        (name = "cases", description = "Cases: the clerks' worklist, history, rule trace and workflow"),
         (name = "oidc", description = "Relying parties of the tenant's OpenID Provider and its signing keys"),
         (name = "platform", description = "Operators: sign-in, tenants, dead jobs"),
     )

@@ -306,6 +306,26 @@ impl From<kapu_delivery::DeliveryError> for ApiError {
     }
 }
 
+impl From<kapu_cases::CaseError> for ApiError {
+    fn from(e: kapu_cases::CaseError) -> Self {
+        use kapu_cases::CaseError::*;
+        let field = |field: String, message: String| FieldError { field, message, file: None, line: None };
+        match e {
+            NotFound => ApiError::NotFound(e.to_string()),
+            Invalid(problems) => ApiError::Validation(problems.into_iter().map(|p| field(p.path, p.message)).collect()),
+            Ineligible { .. } => ApiError::Validation(vec![field("application".into(), e.to_string())]),
+            NoMandate { .. } => ApiError::Forbidden,
+            BadInput { field: f, message } => ApiError::field(f, message),
+            WrongAmount { .. } => ApiError::field("amount", e.to_string()),
+            NotAllowed { .. } | AlreadyPaid(_) | FourEyes => ApiError::Conflict(e.to_string()),
+            CaseType(e) => e.into(),
+            Clients(e) => e.into(),
+            Database(e) => e.into(),
+            other => ApiError::Internal(other.to_string()),
+        }
+    }
+}
+
 impl From<Vec<kapu_cases::DefinitionError>> for ApiError {
     fn from(errors: Vec<kapu_cases::DefinitionError>) -> Self {
         ApiError::Validation(

@@ -24,6 +24,11 @@ pub struct HttpConfig {
     pub login_policy: LoginPolicy,
     /// Sign-in attempts allowed per client IP per minute.
     pub login_attempts_per_minute: u32,
+    /// Largest accepted application form with its attachments.
+    pub upload_limit: usize,
+    /// Where attachments are stored: a local folder, or an object store URL such as
+    /// `s3://bucket/prefix` (credentials from the usual `AWS_*` variables).
+    pub attachments: String,
 }
 
 impl Default for HttpConfig {
@@ -36,6 +41,8 @@ impl Default for HttpConfig {
             body_limit: 1024 * 1024,
             login_policy: LoginPolicy::default(),
             login_attempts_per_minute: 30,
+            upload_limit: 64 * 1024 * 1024,
+            attachments: "/var/tmp/kapu-attachments".into(),
         }
     }
 }
@@ -58,6 +65,10 @@ pub struct AppState {
     pub(crate) limiter: Arc<crate::auth::IpLimiter>,
     pub(crate) oidc_keys: Arc<kapu_oidc::keys::KeyCache>,
     pub(crate) templates: Arc<minijinja::Environment<'static>>,
+    pub(crate) calendar: Arc<kapu_calendar::Calendar>,
+    /// Where the facts of case types' rules come from (registries, connectors).
+    pub facts: Arc<dyn kapu_cases::FactSource>,
+    pub(crate) attachments: Result<Arc<dyn object_store::ObjectStore>, String>,
 }
 
 impl std::fmt::Debug for AppState {
@@ -73,8 +84,18 @@ impl AppState {
         self
     }
 
+    /// Takes the facts of case types' rules from this source.
+    pub fn with_facts(mut self, facts: Arc<dyn kapu_cases::FactSource>) -> Self {
+        self.facts = facts;
+        self
+    }
+
     /// Builds the state.
     pub fn new(db: Db, crypto: Arc<Crypto>, config: HttpConfig) -> Self {
+        let attachments = attachment_store(&config.attachments);
+        if let Err(e) = &attachments {
+            tracing::error!(error = %e, "attachment storage is not usable; applications with files will fail");
+        }
         let limiter = Arc::new(crate::auth::IpLimiter::new(config.login_attempts_per_minute));
         Self {
             tenants: TenantDirectory::new(db.clone()),
@@ -86,6 +107,23 @@ impl AppState {
             registry: None,
             saml: Arc::new(kapu_saml::Samael),
             templates: Arc::new(crate::portal::templates()),
+            calendar: Arc::new(kapu_calendar::Calendar::hungary()),
+            facts: Arc::new(kapu_cases::NoFacts),
+            attachments,
         }
     }
+}
+
+/// The attachment store of a setting: an object store URL (`s3://…`, `file:///…`), or
+/// else a local folder, made if missing.
+fn attachment_store(setting: &str) -> Result<Arc<dyn object_store::ObjectStore>, String> {
+    if setting.contains("://") {
+        let url = url::Url::parse(setting).map_err(|e| format!("{setting:?}: {e}"))?;
+        let options = std::env::vars().filter(|(k, _)| k.starts_with("AWS_")).map(|(k, v)| (k.to_ascii_lowercase(), v));
+        let (store, _) = object_store::parse_url_opts(&url, options).map_err(|e| format!("{setting:?}: {e}"))?;
+        return Ok(Arc::from(store));
+    }
+    std::fs::create_dir_all(setting).map_err(|e| format!("{setting:?}: {e}"))?;
+    let local = object_store::local::LocalFileSystem::new_with_prefix(setting).map_err(|e| format!("{setting:?}: {e}"))?;
+    Ok(Arc::new(local))
 }

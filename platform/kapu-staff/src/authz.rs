@@ -35,6 +35,8 @@ pub enum Permission {
     ViewCaseTypes,
     /// Save new versions of case types.
     ManageCaseTypes,
+    /// Handle cases: the worklist, assigning, asking for information, deciding.
+    HandleCases,
     /// Register relying parties of the tenant's OpenID Provider and rotate its keys.
     ManageRelyingParties,
 }
@@ -63,7 +65,7 @@ impl Role {
     pub fn permits(self, p: Permission) -> bool {
         use Permission::*;
         match self {
-            Self::Clerk => matches!(p, ViewOverview | ReadClients | WriteClients | ViewCaseTypes),
+            Self::Clerk => matches!(p, ViewOverview | ReadClients | WriteClients | ViewCaseTypes | HandleCases),
             Self::Admin => matches!(
                 p,
                 ViewOverview
@@ -74,6 +76,7 @@ impl Role {
                     | ManageJobs
                     | ViewCaseTypes
                     | ManageCaseTypes
+                    | HandleCases
                     | ManageRelyingParties
             ),
             Self::Operator => matches!(p, ManageTenants | ManageJobs),

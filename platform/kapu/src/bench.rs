@@ -52,6 +52,8 @@ pub enum BenchTarget {
     Plugins(crate::bench_plugins::PluginBenchOpts),
     /// Decisions rendered, sealed and time-stamped per second.
     Documents(crate::documents::BenchOpts),
+    /// Applications submitted per second, for one tenant and across many.
+    Cases(crate::bench_cases::CasesBenchOpts),
 }
 
 /// Options of `kapu bench oidc`.

@@ -135,9 +135,18 @@ pub async fn run(mut settings: Settings, opts: DemoOpts) -> Result<()> {
         username: None,
         password: None,
     };
-    let http = HttpConfig { admin_ui_dir: opts.admin_ui_dir.clone(), tenants_dir: opts.tenants_dir.clone(), ..HttpConfig::default() };
+    let http = HttpConfig {
+        admin_ui_dir: opts.admin_ui_dir.clone(),
+        tenants_dir: opts.tenants_dir.clone(),
+        attachments: opts.dir.join("attachments").display().to_string(),
+        ..HttpConfig::default()
+    };
     let szl = kapu_registry::SzlClient::new(registry.url(), kapu_sim::registry::DEFAULT_API_KEY);
-    let state = AppState::new(db.clone(), crypto.clone(), http).with_registry(Arc::new(szl));
+    let mut facts = kapu_cases::FixedFacts::default();
+    for (code, f) in dir.demo.iter().flat_map(|d| d.facts.iter()) {
+        facts.insert(tenant.slug.as_str(), code, f.clone());
+    }
+    let state = AppState::new(db.clone(), crypto.clone(), http).with_registry(Arc::new(szl)).with_facts(Arc::new(facts));
     let listener = tokio::net::TcpListener::bind(&opts.listen).await.with_context(|| format!("binding {}", opts.listen))?;
     let addr = listener.local_addr()?;
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);

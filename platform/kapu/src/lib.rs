@@ -3,6 +3,7 @@
 //! library to boot the very same server.
 
 pub mod bench;
+pub mod bench_cases;
 pub mod bench_oidc;
 pub mod bench_plugins;
 pub mod case_type_test;

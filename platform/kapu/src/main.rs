@@ -171,6 +171,10 @@ struct ServeOpts {
     /// API key for the registry service.
     #[arg(long, env = "KAPU_REGISTRY_KEY", hide_env_values = true, default_value = "")]
     registry_key: String,
+    /// Where application attachments are stored: a folder, or an object store URL such as
+    /// `s3://bucket/prefix` (credentials from the `AWS_*` variables).
+    #[arg(long, env = "KAPU_ATTACHMENTS", default_value = "/var/tmp/kapu-attachments")]
+    attachments: String,
     #[command(flatten)]
     smtp: SmtpOpts,
     #[command(flatten)]
@@ -383,6 +387,7 @@ async fn main() -> Result<()> {
                 Some(kapu::bench::BenchTarget::Oidc(o)) => kapu::bench_oidc::run(s, o).await,
                 Some(kapu::bench::BenchTarget::Plugins(o)) => kapu::bench_plugins::run(o).await,
                 Some(kapu::bench::BenchTarget::Documents(o)) => kapu::documents::bench(o).await,
+                Some(kapu::bench::BenchTarget::Cases(o)) => kapu::bench_cases::run(s, o).await,
                 None => kapu::bench::run(s, opts).await,
             }
         }
@@ -414,6 +419,7 @@ async fn serve(s: Settings, opts: ServeOpts) -> Result<()> {
         secure_cookies: tls.is_some(),
         admin_ui_dir: opts.admin_ui_dir,
         tenants_dir: opts.tenants_dir,
+        attachments: opts.attachments,
         ..HttpConfig::default()
     };
     let delivery = opts.delivery.config()?;

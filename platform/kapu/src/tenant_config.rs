@@ -29,6 +29,9 @@ pub struct TenantFile {
     /// Delivery of issued documents: the deemed delivery and reminder periods.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub delivery: Option<DeliveryFile>,
+    /// Case handling settings.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cases: Option<CasesFile>,
 }
 
 /// `[delivery]`: when an unopened decision is deemed delivered, and when the reminder goes.
@@ -41,6 +44,14 @@ pub struct DeliveryFile {
     /// The working day on which the reminder goes out (default 3; 0: none).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub reminder_after_working_days: Option<u32>,
+}
+
+/// `[cases]`: how the tenant's cases are numbered.
+#[derive(Clone, Debug, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct CasesFile {
+    /// The case number prefix, e.g. `HV` for `HV-2026-000123`.
+    pub number_prefix: String,
 }
 
 /// `[kau]`: the national login's identity provider, from its metadata.
@@ -79,6 +90,10 @@ pub struct DemoFile {
     /// Staff accounts.
     #[serde(default)]
     pub staff: Vec<DemoStaff>,
+    /// Facts for the rules of each case type (`[facts.<code>]`), standing in for the
+    /// registries and connectors that would supply them.
+    #[serde(default)]
+    pub facts: std::collections::BTreeMap<String, serde_json::Value>,
 }
 
 /// One demo account.
@@ -281,6 +296,14 @@ async fn save_case_types(
     Ok(saved)
 }
 
+/// Saves the folder's case numbering prefix, if it sets one.
+async fn save_case_settings(tx: &mut kapu_core::TenantTx, cases: Option<&CasesFile>) -> Result<(), kapu_cases::CaseError> {
+    match cases {
+        Some(c) => kapu_cases::set_number_prefix(tx, &c.number_prefix).await,
+        None => Ok(()),
+    }
+}
+
 /// Creates the tenant of a folder, or updates its name, domains, branding and case types.
 /// Returns what happened to each case type.
 pub async fn apply(
@@ -304,6 +327,7 @@ pub async fn apply(
             tx.commit().await?;
             let mut ttx = db.tenant_tx(&t).await?;
             let saved = save_case_types(&mut ttx, &dir.case_types).await?;
+            save_case_settings(&mut ttx, dir.file.cases.as_ref()).await?;
             ttx.commit().await?;
             Ok((Applied::Updated(t), saved))
         }
@@ -311,6 +335,7 @@ pub async fn apply(
             let results = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
             let out = results.clone();
             let case_types = dir.case_types.clone();
+            let cases = dir.file.cases.clone();
             // The case types go in with the seed, inside the provisioning transaction.
             let seeder: Seeder<'_> = Box::new(move |tx| {
                 Box::pin(async move {
@@ -318,6 +343,7 @@ pub async fn apply(
                         seed(tx).await?;
                     }
                     let saved = save_case_types(tx, &case_types).await.map_err(|e| format!("case types: {e}"))?;
+                    save_case_settings(tx, cases.as_ref()).await.map_err(|e| format!("cases: {e}"))?;
                     if let Ok(mut o) = out.lock() {
                         *o = saved;
                     }
@@ -372,11 +398,13 @@ pub async fn export(db: &Db, slug: &str, out: &Path) -> Result<()> {
                 reminder_after_working_days: days("reminder_after_working_days"),
             }
         }),
+        cases: None,
     };
-    std::fs::write(out.join("tenant.toml"), toml::to_string_pretty(&file)?)?;
-    // Each case type's version in force, as the file it was saved from.
     drop(conn);
     let mut tx = db.tenant_tx_for(&TenantSlug::parse(slug)?).await?;
+    let file = TenantFile { cases: Some(CasesFile { number_prefix: kapu_cases::number_prefix(&mut tx).await? }), ..file };
+    std::fs::write(out.join("tenant.toml"), toml::to_string_pretty(&file)?)?;
+    // Each case type's version in force, as the file it was saved from.
     let case_types = kapu_cases::list_case_types(&mut tx).await?;
     if !case_types.is_empty() {
         std::fs::create_dir_all(out.join("case-types"))?;

@@ -67,6 +67,8 @@ pub struct KitOptions {
     /// Let the worker issue documents (with this time-stamping authority) and run the
     /// delivery deadlines. The public URL is the kit's own unless set.
     pub delivery: Option<kapu::wiring::DeliveryConfig>,
+    /// Where the rules of case types get their facts; none by default.
+    pub facts: Option<Arc<dyn kapu_cases::FactSource>>,
 }
 
 impl Default for KitOptions {
@@ -80,6 +82,7 @@ impl Default for KitOptions {
             },
             smtp_port: None,
             delivery: None,
+            facts: None,
         }
     }
 }
@@ -106,6 +109,8 @@ pub struct Kit {
     pub smtp: SmtpConfig,
     stop: tokio::sync::watch::Sender<bool>,
     tasks: Vec<tokio::task::JoinHandle<()>>,
+    /// The attachment folder, removed with the kit.
+    pub attachments: tempfile::TempDir,
 }
 
 /// A tenant made by the kit, with an admin (TOTP on, known secret) and a clerk (no TOTP).
@@ -172,14 +177,19 @@ impl Kit {
             username: None,
             password: None,
         };
+        let attachments = tempfile::tempdir()?;
         let http = HttpConfig {
             admin_ui_dir: workspace_root().join("admin-ui/dist"),
             tenants_dir: workspace_root().join("tenants"),
+            attachments: attachments.path().display().to_string(),
             ..HttpConfig::default()
         };
         let registry = kapu_sim::registry::start(0, kapu_sim::registry::DEFAULT_API_KEY).await?;
         let szl = kapu_registry::SzlClient::new(registry.url(), kapu_sim::registry::DEFAULT_API_KEY);
-        let state = AppState::new(db.clone(), crypto.clone(), http).with_registry(Arc::new(szl));
+        let mut state = AppState::new(db.clone(), crypto.clone(), http).with_registry(Arc::new(szl));
+        if let Some(f) = opts.facts.clone() {
+            state = state.with_facts(f);
+        }
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
         let base = format!("http://{}", listener.local_addr()?);
         let (stop, rx) = tokio::sync::watch::channel(false);
@@ -208,7 +218,7 @@ impl Kit {
                     .await;
             }));
         }
-        Ok(Kit { base, db, crypto, master_key, database_url, role_prefix, mail, registry, smtp, stop, tasks })
+        Ok(Kit { base, db, crypto, master_key, database_url, role_prefix, mail, registry, smtp, stop, tasks, attachments })
     }
 
     /// Stops the server and worker and waits for them.

@@ -3,6 +3,7 @@
 pub mod audit;
 pub mod auth;
 pub mod case_types;
+pub mod cases;
 pub mod clients;
 pub mod documents;
 pub mod jobs;
@@ -53,6 +54,15 @@ pub(crate) fn tenant_api() -> OpenApiRouter<AppState> {
         .routes(routes!(case_types::get_case_type))
         .routes(routes!(case_types::get_case_type_version))
         .routes(routes!(case_types::save_case_type_version))
+        .routes(routes!(cases::list_cases))
+        .routes(routes!(cases::get_case))
+        .routes(routes!(cases::assign_case))
+        .routes(routes!(cases::request_information))
+        .routes(routes!(cases::draft_decision))
+        .routes(routes!(cases::send_to_signatory))
+        .routes(routes!(cases::approve_decision))
+        .routes(routes!(cases::reject_case))
+        .routes(routes!(cases::list_case_handlers))
         .routes(routes!(oidc::list_relying_parties, oidc::create_relying_party))
         .routes(routes!(oidc::get_relying_party, oidc::delete_relying_party))
         .routes(routes!(oidc::rotate_keys))
@@ -74,7 +84,7 @@ pub(crate) fn platform_api() -> OpenApiRouter<AppState> {
 pub(crate) fn tenant_router(state: AppState) -> Router {
     let (api, _) = OpenApiRouter::new().nest("/api/v1", tenant_api()).split_for_parts();
     api.merge(crate::openapi::docs_router())
-        .merge(crate::portal::routes())
+        .merge(crate::portal::routes(state.config.upload_limit))
         .merge(crate::oidc::routes())
         .route("/api/v1", get(|| async { Redirect::temporary("v1/docs/") }))
         .fallback_service(tower::service_fn({

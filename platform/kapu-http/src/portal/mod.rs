@@ -2,11 +2,12 @@
 //! English switch, in the tenant's name, crest and colours. Works without JavaScript.
 
 pub(crate) mod account;
+mod cases;
 pub(crate) mod documents;
 mod kau;
 
-pub(crate) fn routes() -> axum::Router<AppState> {
-    account::routes().merge(kau::routes()).merge(documents::routes())
+pub(crate) fn routes(upload_limit: usize) -> axum::Router<AppState> {
+    account::routes().merge(kau::routes()).merge(cases::routes(upload_limit)).merge(documents::routes())
 }
 
 use axum::extract::Request;
@@ -37,6 +38,10 @@ pub(crate) fn templates() -> Environment<'static> {
         ("consent.html", include_str!("../../templates/consent.html")),
         ("logout.html", include_str!("../../templates/logout.html")),
         ("documents.html", include_str!("../../templates/documents.html")),
+        ("case_types.html", include_str!("../../templates/case_types.html")),
+        ("application.html", include_str!("../../templates/application.html")),
+        ("my_cases.html", include_str!("../../templates/my_cases.html")),
+        ("my_case.html", include_str!("../../templates/my_case.html")),
     ] {
         // The templates are part of the binary; a syntax error fails the test suite.
         if let Err(e) = env.add_template(name, src) {
@@ -80,6 +85,54 @@ fn build_texts(hu: bool) -> Value {
             "Sign in with the national login or identify yourself in person at the office.",
         ),
         ("footer", "Kapu e-ügyintézési platform", "Kapu e-government platform"),
+        ("case_types_title", "Ügyintézés: kérelmek", "Cases: applications"),
+        ("sign_in_to_apply", "Kérelem beadásához lépjen be.", "Sign in to file an application."),
+        ("no_case_types", "Jelenleg nincs online intézhető ügy.", "No case can be filed online at the moment."),
+        ("my_cases_title", "Ügyeim", "My cases"),
+        ("new_application", "Új kérelem", "New application"),
+        ("no_cases", "Még nincs ügye.", "You have no cases yet."),
+        ("case_number", "Ügyszám", "Case number"),
+        ("case_type", "Ügytípus", "Case type"),
+        ("case_state", "Állapot", "State"),
+        ("draft_continue", "Piszkozat folytatása", "Continue the draft"),
+        ("optional", "nem kötelező", "optional"),
+        ("choose", "Válasszon…", "Choose…"),
+        ("postcode", "Irányítószám", "Postcode"),
+        ("city", "Település", "Settlement"),
+        ("street", "Közterület és házszám", "Street and number"),
+        ("file_hint", "Elfogadott fájltípusok:", "Accepted file types:"),
+        ("max_size", "legfeljebb", "at most"),
+        ("needs_level", "Az ügy intézéséhez szükséges azonosítási szint:", "This case needs the identification level:"),
+        ("fee_label", "Díj:", "Fee:"),
+        ("no_fee", "díjmentes", "free of charge"),
+        ("add_row", "Újabb sor hozzáadása", "Add another row"),
+        ("submit_application", "Kérelem beküldése", "Submit the application"),
+        ("save_draft", "Mentés piszkozatként", "Save as a draft"),
+        (
+            "draft_saved",
+            "A piszkozatot elmentettük; a csatolt fájlokat beküldéskor adja meg.",
+            "The draft is saved; attach the files when you submit.",
+        ),
+        (
+            "err_stale_form",
+            "Az űrlap időközben megváltozott; töltse ki újra a jelenlegi változatot.",
+            "The form has changed in the meantime; fill in the current version again.",
+        ),
+        ("filed_title", "Kérelmét beküldte", "Your application is submitted"),
+        ("filed_text", "Az ügyszámot e-mailben is elküldtük.", "We have also sent you the case number by e-mail."),
+        ("due_label", "Ügyintézési határidő", "Deadline for the decision"),
+        ("awaiting_payment_text", "Az ügy a díj befizetése után folytatódik.", "The case continues once the fee is paid."),
+        ("decision_granted", "Döntés: a kérelemnek helyt adtunk.", "Decision: the application is granted."),
+        ("decision_refused", "Döntés: a kérelmet elutasítottuk.", "Decision: the application is refused."),
+        ("request_title", "Hiánypótlás", "Missing information"),
+        ("request_due", "Határidő:", "Answer by:"),
+        ("answer_label", "Válasza", "Your answer"),
+        ("answer_button", "Válasz beküldése", "Send the answer"),
+        ("answer_title", "Hiánypótlás", "Missing information"),
+        ("err_answer_empty", "Írja meg a választ a hiánypótlási felhívásra.", "Write your answer to the request."),
+        ("back_to_case", "Vissza az ügyhöz", "Back to the case"),
+        ("history_title", "Az ügy története", "History of the case"),
+        ("withdraw_button", "Kérelem visszavonása", "Withdraw the application"),
         ("staff_login", "Belépés munkatársaknak", "Staff sign-in"),
         ("not_found_title", "Az oldal nem található", "Page not found"),
         ("not_found_text", "Ezen a címen nincs oldal.", "There is no page at this address."),

@@ -16,9 +16,22 @@ async fn browser_suite_passes_against_the_real_server() -> Result<()> {
         bail!("build the admin UI first: `npm ci --prefix admin-ui && npm run build --prefix admin-ui` (the test script does)");
     }
     // A worker sends the portal's confirmation e-mails into the SMTP simulator.
-    let kit = Kit::start_with(kapu_testkit::KitOptions { worker: true, ..Default::default() }).await?;
+    // Tenant A's case types read fixed facts, standing in for the registries.
+    let mut facts = kapu_cases::FixedFacts::default();
+    facts.insert(
+        "bongeszo-a",
+        "parking-permit",
+        serde_json::json!({ "existing_permits": 0,
+        "vehicle": { "owner_is_applicant": true, "keeper_is_applicant": true, "max_mass_kg": 1800 } }),
+    );
+    facts.insert("bongeszo-a", "official-certificate", serde_json::json!({ "tax": { "debt": 0, "registered": true } }));
+    facts.insert("bongeszo-a", "public-space-use", serde_json::json!({ "location": { "zone": "II" } }));
+    let kit =
+        Kit::start_with(kapu_testkit::KitOptions { worker: true, facts: Some(std::sync::Arc::new(facts)), ..Default::default() }).await?;
     // Chromium resolves *.localhost to loopback, so tenant A is also reached by its host.
     let a = kit.tenant_with_domains("bongeszo-a", "Böngésző A Község", vec!["bongeszo-a.localhost".into()]).await?;
+    let citizen = crate::cases::portal_resident(&kit, &a).await?;
+    let payments = crate::cases::confirm_payments(&kit, &a);
     let port = kit.base.rsplit(':').next().unwrap_or_default().to_owned();
     let b = kit.tenant("bongeszo-b", "Böngésző B Város").await?;
     // Tenant A trusts a KAÜ simulator (the national login tests).
@@ -48,6 +61,8 @@ async fn browser_suite_passes_against_the_real_server() -> Result<()> {
         .env("KAPU_ADMIN_TOTP_SECRET", a.admin_totp_base32())
         .env("KAPU_CLERK_EMAIL", &a.clerk_email)
         .env("KAPU_CLERK_PASSWORD", PASSWORD)
+        .env("KAPU_CITIZEN_EMAIL", &citizen)
+        .env("KAPU_CITIZEN_PASSWORD", PASSWORD)
         .env("KAPU_OPERATOR_EMAIL", &op_email)
         .env("KAPU_OPERATOR_PASSWORD", PASSWORD)
         .env("KAPU_OPERATOR_TOTP_SECRET", b32(&op_secret))
@@ -60,6 +75,7 @@ async fn browser_suite_passes_against_the_real_server() -> Result<()> {
     eprintln!("{stderr}");
     assert!(out.status.success(), "the browser suite failed (output above)");
     assert!(stdout.contains("# fail 0"), "node reported failures");
+    payments.abort();
     kau.shutdown().await;
     kit.stop().await;
     Ok(())

@@ -7,6 +7,7 @@ mod audit_crypto;
 mod auth;
 mod browser;
 mod case_types;
+mod cases;
 mod cli;
 mod delivery;
 mod demo;

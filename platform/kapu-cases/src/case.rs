@@ -1,0 +1,823 @@
+//! Cases (ügyek): drafts, submission with a gapless case number, automated decisions, the
+//! payment-confirmed interface, and the history of every transition.
+//!
+//! Form values, the rules' inputs and the decision's data are personal data: they are
+//! sealed with the tenant's data key (`kapu-crypto`) before they reach the database.
+
+use chrono::{DateTime, Datelike, NaiveDate, Utc};
+use kapu_calendar::Calendar;
+use kapu_core::TenantTx;
+use kapu_crypto::Keyring;
+use rust_decimal::Decimal;
+use serde::{Deserialize, Serialize};
+use serde_json::{Value, json};
+use uuid::Uuid;
+
+use crate::definition::{Definition, Identification};
+use crate::facts::{FactQuery, FactSource};
+use crate::form::{Address, FieldProblem, validate_form};
+use crate::rules::{Applicant, Evaluation, Outcome, RuleInput, evaluate};
+use crate::store::{CaseTypeError, check_form_version, get_version};
+use crate::workflow::{CaseActor, CaseState};
+
+/// The job a decided case enqueues (payload `{"case_id": …}`); issuing the sealed
+/// decision document and its delivery handle it.
+pub const DECIDED_JOB: &str = "case.decided";
+
+pub(crate) const APPLICATION: &str = "case.application";
+pub(crate) const INPUTS: &str = "case.inputs";
+pub(crate) const DECISION_TEXT: &str = "case.decision_text";
+pub(crate) const DECISION_DATA: &str = "case.decision_data";
+pub(crate) const ANSWER: &str = "case.information_answer";
+
+/// Errors of the case domain.
+#[derive(Debug, thiserror::Error)]
+pub enum CaseError {
+    /// No such case (or not the caller's).
+    #[error("there is no such case")]
+    NotFound,
+    /// Form values that do not fit the form, each with its field's path.
+    #[error("the application has {} invalid value(s)", .0.len())]
+    Invalid(Vec<FieldProblem>),
+    /// A pre-check (or who may apply, or the identification level) failed.
+    #[error("{message}")]
+    Ineligible {
+        /// The pre-check's name.
+        rule: String,
+        /// What the applicant is told.
+        message: String,
+    },
+    /// The session acts for a principal without a valid mandate for this case type.
+    #[error("you hold no valid mandate to file {code:?} for this client")]
+    NoMandate {
+        /// The case type.
+        code: String,
+    },
+    /// The case type is unknown, or the form version is stale.
+    #[error(transparent)]
+    CaseType(#[from] CaseTypeError),
+    /// A transition the workflow does not allow.
+    #[error("a case that is {from} cannot be {action}")]
+    NotAllowed {
+        /// The case's state.
+        from: CaseState,
+        /// What was tried, in words.
+        action: &'static str,
+    },
+    /// A payment that does not match the fee.
+    #[error("the payment of {paid} Ft does not match the fee of {due} Ft")]
+    WrongAmount {
+        /// The fee.
+        due: Decimal,
+        /// What arrived.
+        paid: Decimal,
+    },
+    /// A second payment-confirmed event with another reference.
+    #[error("the case was already paid with reference {0:?}")]
+    AlreadyPaid(String),
+    /// The approver drafted the decision themselves.
+    #[error("the decision must be approved by someone other than its drafter (four eyes)")]
+    FourEyes,
+    /// Input to a clerk action that is not usable.
+    #[error("{field}: {message}")]
+    BadInput {
+        /// Which input.
+        field: &'static str,
+        /// What is wrong.
+        message: String,
+    },
+    /// The decision template does not render.
+    #[error("the {outcome} decision template does not render: {message}")]
+    Template {
+        /// Which template.
+        outcome: &'static str,
+        /// Why.
+        message: String,
+    },
+    /// The deadline cannot be counted (a year without a decree on file).
+    #[error(transparent)]
+    Calendar(#[from] kapu_calendar::CalendarError),
+    /// Sealing or opening personal data failed.
+    #[error("key error: {0}")]
+    Crypto(#[from] kapu_crypto::CryptoError),
+    /// Reading the applicant's record failed.
+    #[error(transparent)]
+    Clients(#[from] kapu_clients::ClientError),
+    /// Auditing failed (and with it the action).
+    #[error(transparent)]
+    Audit(#[from] kapu_audit::AuditError),
+    /// Queueing a job failed.
+    #[error(transparent)]
+    Jobs(#[from] kapu_jobs::JobsError),
+    /// Stored data that does not decode.
+    #[error("stored data does not decode: {0}")]
+    Decode(#[from] serde_json::Error),
+    /// The database failed.
+    #[error("database error: {0}")]
+    Database(#[from] sqlx::Error),
+}
+
+/// Who files: the signed-in portal account, and whom it acts for.
+#[derive(Clone, Debug)]
+pub struct Filer {
+    /// The portal account.
+    pub account_id: Uuid,
+    /// Its e-mail address (the acknowledgement goes there).
+    pub email: String,
+    /// Its display name.
+    pub display_name: String,
+    /// Its identification level.
+    pub level: Identification,
+    /// The client record the account is linked to, once identified.
+    pub client_id: Option<Uuid>,
+    /// The principal it acts for under a mandate; `None`: for itself.
+    pub acting_for: Option<Uuid>,
+}
+
+/// How a submission is made idempotent.
+#[derive(Clone, Debug)]
+pub enum Once {
+    /// Submitting this draft; a second submission of it gives the same case.
+    Draft(Uuid),
+    /// A key the filer chose; a second submission with it gives the same case.
+    Key(String),
+}
+
+/// An application to submit.
+#[derive(Clone, Debug)]
+pub struct Submission {
+    /// Case type code.
+    pub code: String,
+    /// The version of the case type whose form was filled in.
+    pub form_version: i32,
+    /// The form values.
+    pub values: Value,
+    /// Idempotency.
+    pub once: Once,
+}
+
+/// The portal's name and link for the acknowledgement e-mail.
+pub struct Notice<'a> {
+    /// The municipality's name.
+    pub tenant_name: &'a str,
+    /// The link to the client's cases on the portal.
+    pub cases_link: &'a str,
+}
+
+/// What a submission gave.
+#[derive(Clone, Debug, Serialize)]
+pub struct Submitted {
+    /// The case.
+    pub case_id: Uuid,
+    /// Its number, e.g. `HV-2026-000123`.
+    pub number: String,
+    /// Its state after the rules ran.
+    pub state: CaseState,
+    /// The fee to pay, if any.
+    pub fee_gross: Option<Decimal>,
+    /// False when this repeats an earlier submission (nothing new was made).
+    pub created: bool,
+}
+
+/// The applicant's record as kept with the case (sealed): the rules' view and the name.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub(crate) struct Inputs {
+    applicant: Applicant,
+    applicant_name: String,
+    facts: Value,
+}
+
+fn year_of(now: DateTime<Utc>) -> i32 {
+    // New Year in Hungary is always in winter time, UTC+1.
+    (now + chrono::Duration::hours(1)).year()
+}
+
+pub(crate) fn today_of(now: DateTime<Utc>) -> NaiveDate {
+    (now + chrono::Duration::hours(1)).date_naive()
+}
+
+pub(crate) async fn event(
+    tx: &mut TenantTx,
+    case_id: Uuid,
+    from: Option<CaseState>,
+    to: CaseState,
+    actor: &CaseActor,
+    reason: &str,
+    now: DateTime<Utc>,
+) -> Result<(), CaseError> {
+    let (kind, id, label) = actor.parts();
+    sqlx::query(
+        "INSERT INTO case_event (case_id, at, from_state, to_state, actor_kind, actor_id, actor_label, reason) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+    )
+    .bind(case_id)
+    .bind(now)
+    .bind(from.map(CaseState::as_str))
+    .bind(to.as_str())
+    .bind(kind)
+    .bind(id)
+    .bind(label)
+    .bind(reason)
+    .execute(tx.conn())
+    .await?;
+    Ok(())
+}
+
+/// Moves a case from `from` to `to` (checked against the workflow) and records it.
+pub(crate) async fn transition(
+    tx: &mut TenantTx,
+    case_id: Uuid,
+    from: CaseState,
+    to: CaseState,
+    actor: &CaseActor,
+    reason: &str,
+    now: DateTime<Utc>,
+) -> Result<(), CaseError> {
+    if !from.can_go_to(to) {
+        return Err(CaseError::NotAllowed { from, action: action_of(to) });
+    }
+    sqlx::query(r#"UPDATE "case" SET state = $2, updated_at = $3 WHERE id = $1"#)
+        .bind(case_id)
+        .bind(to.as_str())
+        .bind(now)
+        .execute(tx.conn())
+        .await?;
+    event(tx, case_id, Some(from), to, actor, reason, now).await
+}
+
+fn action_of(to: CaseState) -> &'static str {
+    match to {
+        CaseState::Draft => "made a draft",
+        CaseState::Submitted => "submitted",
+        CaseState::AwaitingPayment => "put to wait for payment",
+        CaseState::InReview => "put in review",
+        CaseState::AwaitingInformation => "put to wait for missing information",
+        CaseState::Decided => "decided",
+        CaseState::Delivered => "delivered",
+        CaseState::Rejected => "rejected",
+        CaseState::Withdrawn => "withdrawn",
+    }
+}
+
+/// The tenant's case number prefix; until one is configured, the slug's first two letters.
+pub async fn number_prefix(tx: &mut TenantTx) -> Result<String, CaseError> {
+    let p: Option<String> = sqlx::query_scalar("SELECT number_prefix FROM case_settings").fetch_optional(tx.conn()).await?;
+    Ok(p.unwrap_or_else(|| tx.slug().as_str().chars().filter(char::is_ascii_alphabetic).take(2).collect::<String>().to_uppercase()))
+}
+
+/// Sets the tenant's case number prefix (from `tenant.toml`): 1 to 10 capital letters or
+/// digits, starting with a letter.
+pub async fn set_number_prefix(tx: &mut TenantTx, prefix: &str) -> Result<(), CaseError> {
+    let ok = !prefix.is_empty()
+        && prefix.len() <= 10
+        && prefix.starts_with(|c: char| c.is_ascii_uppercase())
+        && prefix.chars().all(|c| c.is_ascii_uppercase() || c.is_ascii_digit());
+    if !ok {
+        return Err(CaseError::BadInput {
+            field: "number_prefix",
+            message: format!("{prefix:?} is not 1 to 10 capital letters or digits starting with a letter"),
+        });
+    }
+    sqlx::query(
+        "INSERT INTO case_settings (singleton, number_prefix) VALUES (true, $1) ON CONFLICT (singleton) DO UPDATE SET number_prefix = $1",
+    )
+    .bind(prefix)
+    .execute(tx.conn())
+    .await?;
+    Ok(())
+}
+
+/// The next case number of the year. The counter row stays locked until the submitting
+/// transaction ends, so a rolled-back submission leaves no gap.
+async fn next_number(tx: &mut TenantTx, year: i32) -> Result<(i32, String), CaseError> {
+    let seq: i32 = sqlx::query_scalar(
+        "INSERT INTO case_number_counter (year, last_number) VALUES ($1, 1)
+         ON CONFLICT (year) DO UPDATE SET last_number = case_number_counter.last_number + 1 RETURNING last_number",
+    )
+    .bind(year)
+    .fetch_one(tx.conn())
+    .await?;
+    let prefix = number_prefix(tx).await?;
+    Ok((seq, format!("{prefix}-{year}-{seq:06}")))
+}
+
+/// Saves a draft: new when `draft` is `None`, else the filer's own draft is overwritten.
+/// Drafts keep what was typed, valid or not; they are checked on submission.
+#[allow(clippy::too_many_arguments)]
+pub async fn save_draft(
+    tx: &mut TenantTx,
+    ring: &Keyring,
+    filer: &Filer,
+    code: &str,
+    form_version: i32,
+    values: &Value,
+    draft: Option<Uuid>,
+    now: DateTime<Utc>,
+) -> Result<Uuid, CaseError> {
+    let sealed = ring.encrypt(APPLICATION, &serde_json::to_vec(values)?)?;
+    if let Some(id) = draft {
+        let state: Option<String> = sqlx::query_scalar(r#"SELECT state FROM "case" WHERE id = $1 AND account_id = $2 FOR UPDATE"#)
+            .bind(id)
+            .bind(filer.account_id)
+            .fetch_optional(tx.conn())
+            .await?;
+        let state = state.and_then(|s| CaseState::parse(&s)).ok_or(CaseError::NotFound)?;
+        if state != CaseState::Draft {
+            return Err(CaseError::NotAllowed { from: state, action: "edited as a draft" });
+        }
+        sqlx::query(r#"UPDATE "case" SET application_enc = $2, updated_at = $3 WHERE id = $1"#)
+            .bind(id)
+            .bind(sealed)
+            .bind(now)
+            .execute(tx.conn())
+            .await?;
+        return Ok(id);
+    }
+    let version = get_version(tx, code, Some(form_version)).await?;
+    let type_id: Uuid = sqlx::query_scalar("SELECT id FROM case_type WHERE code = $1").bind(&version.code).fetch_one(tx.conn()).await?;
+    let id = Uuid::now_v7();
+    sqlx::query(
+        r#"INSERT INTO "case" (id, case_type_id, case_type_version, state, account_id, principal_client_id, application_enc, created_at, updated_at)
+           VALUES ($1, $2, $3, 'draft', $4, $5, $6, $7, $7)"#,
+    )
+    .bind(id)
+    .bind(type_id)
+    .bind(form_version)
+    .bind(filer.account_id)
+    .bind(filer.acting_for)
+    .bind(sealed)
+    .bind(now)
+    .execute(tx.conn())
+    .await?;
+    event(tx, id, None, CaseState::Draft, &CaseActor::Client { account_id: filer.account_id }, "draft saved", now).await?;
+    Ok(id)
+}
+
+/// A draft as the portal shows it again.
+#[derive(Clone, Debug)]
+pub struct Draft {
+    /// Id.
+    pub id: Uuid,
+    /// Case type code.
+    pub code: String,
+    /// The form's version.
+    pub form_version: i32,
+    /// What was typed.
+    pub values: Value,
+}
+
+/// One of the filer's drafts.
+pub async fn get_draft(tx: &mut TenantTx, ring: &Keyring, account_id: Uuid, id: Uuid) -> Result<Draft, CaseError> {
+    let row: Option<(String, i32, Vec<u8>)> = sqlx::query_as(
+        r#"SELECT t.code, c.case_type_version, c.application_enc FROM "case" c JOIN case_type t ON t.id = c.case_type_id
+           WHERE c.id = $1 AND c.account_id = $2 AND c.state = 'draft'"#,
+    )
+    .bind(id)
+    .bind(account_id)
+    .fetch_optional(tx.conn())
+    .await?;
+    let (code, form_version, enc) = row.ok_or(CaseError::NotFound)?;
+    let values = serde_json::from_slice(&ring.decrypt(APPLICATION, &enc)?)?;
+    Ok(Draft { id, code, form_version, values })
+}
+
+/// Who applies, as the rules see them, and the applicant's name for the decision.
+async fn applicant_of(
+    tx: &mut TenantTx,
+    ring: &Keyring,
+    filer: &Filer,
+    code: &str,
+    now: DateTime<Utc>,
+) -> Result<(Applicant, String), CaseError> {
+    let today = today_of(now);
+    let actor = kapu_audit::Actor { id: None, label: "case submission".into() };
+    let reason = format!("the rules of case type {code} read the applicant's age and address");
+    let access = || kapu_clients::Access { actor: &actor, reason: &reason };
+    let (client, as_representative) = match filer.acting_for {
+        Some(principal) => {
+            let mandates = kapu_clients::organisation::mandates_of(tx, ring, filer.account_id, today).await?;
+            let covered = mandates.iter().any(|m| m.principal_client_id == principal && m.scope.iter().any(|s| s == "*" || s == code));
+            if !covered {
+                return Err(CaseError::NoMandate { code: code.to_owned() });
+            }
+            (Some(principal), true)
+        }
+        None => (filer.client_id, false),
+    };
+    let mut applicant = Applicant { kind: "person".into(), as_representative, identification: filer.level, age: None, address: None };
+    let mut name = filer.display_name.clone();
+    if let Some(id) = client {
+        if let Some(p) = kapu_clients::get(tx, ring, access(), id, now).await? {
+            let b = p.identity.birth_date;
+            let mut age = today.year() - b.year();
+            if (today.month(), today.day()) < (b.month(), b.day()) {
+                age -= 1;
+            }
+            applicant.age = u32::try_from(age).ok();
+            applicant.address = p
+                .addresses
+                .iter()
+                .find(|a| a.kind == kapu_clients::organisation::AddressKind::Permanent)
+                .map(|a| Address { postcode: a.postcode.clone(), city: a.city.clone(), street: a.street.clone() });
+            name = format!("{} {}", p.identity.family_name, p.identity.given_name);
+        } else if let Some(o) = kapu_clients::organisation::get_organisation(tx, ring, access(), id, now).await? {
+            applicant.kind = "organisation".into();
+            applicant.address = o.seat.map(|a| Address { postcode: a.postcode, city: a.city, street: a.street });
+            name = o.name;
+        }
+    }
+    Ok((applicant, name))
+}
+
+/// Submits an application: checks the form version, the values, who applies and the
+/// pre-checks, asks `source` for the facts, numbers the case, runs the rules (deciding it automatically where they
+/// can and no fee is due) and queues the acknowledgement e-mail, all in `tx`. A
+/// submission repeated with the same draft or key gives the first one's case.
+#[allow(clippy::too_many_arguments)]
+pub async fn submit(
+    tx: &mut TenantTx,
+    ring: &Keyring,
+    calendar: &Calendar,
+    source: &dyn FactSource,
+    filer: &Filer,
+    sub: &Submission,
+    notice: &Notice<'_>,
+    now: DateTime<Utc>,
+) -> Result<Submitted, CaseError> {
+    let today = today_of(now);
+    let draft = match &sub.once {
+        Once::Draft(id) => {
+            let row: Option<(String, Option<String>, Option<Decimal>)> =
+                sqlx::query_as(r#"SELECT state, number, fee_gross FROM "case" WHERE id = $1 AND account_id = $2 FOR UPDATE"#)
+                    .bind(id)
+                    .bind(filer.account_id)
+                    .fetch_optional(tx.conn())
+                    .await?;
+            let (state, number, fee) = row.ok_or(CaseError::NotFound)?;
+            let state = CaseState::parse(&state).ok_or(CaseError::NotFound)?;
+            if let Some(number) = number {
+                return Ok(Submitted { case_id: *id, number, state, fee_gross: fee, created: false });
+            }
+            if state != CaseState::Draft {
+                return Err(CaseError::NotAllowed { from: state, action: "submitted" });
+            }
+            Some(*id)
+        }
+        Once::Key(key) => {
+            if key.is_empty() || key.len() > 200 {
+                return Err(CaseError::BadInput { field: "idempotency_key", message: "must be 1 to 200 characters".into() });
+            }
+            // Serialises submissions with the same key, so that two at once make one case.
+            sqlx::query("SELECT pg_advisory_xact_lock(hashtextextended($1, 0))")
+                .bind(format!("{}:{key}", filer.account_id))
+                .execute(tx.conn())
+                .await?;
+            let row: Option<(Uuid, String, String, Option<Decimal>)> = sqlx::query_as(
+                r#"SELECT id, state, number, fee_gross FROM "case" WHERE account_id = $1 AND idempotency_key = $2 AND number IS NOT NULL"#,
+            )
+            .bind(filer.account_id)
+            .bind(key)
+            .fetch_optional(tx.conn())
+            .await?;
+            if let Some((id, state, number, fee)) = row {
+                let state = CaseState::parse(&state).ok_or(CaseError::NotFound)?;
+                return Ok(Submitted { case_id: id, number, state, fee_gross: fee, created: false });
+            }
+            None
+        }
+    };
+    check_form_version(tx, &sub.code, sub.form_version).await?;
+    let version = get_version(tx, &sub.code, Some(sub.form_version)).await?;
+    let def = &version.definition;
+    let values = validate_form(&def.fields, &sub.values, today).map_err(CaseError::Invalid)?;
+    let (applicant, applicant_name) = applicant_of(tx, ring, filer, &sub.code, now).await?;
+    let slug = tx.slug().as_str().to_owned();
+    let facts = source.facts(FactQuery { tenant: &slug, code: &sub.code, application: &values, applicant: &applicant }).await;
+    let input = RuleInput { application: &values, applicant: &applicant, facts: &facts, today };
+    let evaluation = match evaluate(def, &input) {
+        Ok(e) => e,
+        Err(problems) => {
+            let missing: Vec<String> = problems.iter().map(ToString::to_string).collect();
+            Evaluation {
+                outcome: Outcome::Refer,
+                decided_by: None,
+                reason: format!("the facts the rules need are not available ({}); a clerk decides", missing.join("; ")),
+                prechecks: Vec::new(),
+                rules: Vec::new(),
+                fee: None,
+            }
+        }
+    };
+    if evaluation.outcome == Outcome::Ineligible {
+        return Err(CaseError::Ineligible { rule: evaluation.decided_by.clone().unwrap_or_default(), message: evaluation.reason.clone() });
+    }
+
+    let year = year_of(now);
+    let (seq, number) = next_number(tx, year).await?;
+    let due = def.deadline.due(today, calendar)?;
+    let fee_gross = evaluation.fee.as_ref().map(|f| f.gross);
+    let inputs = Inputs { applicant, applicant_name, facts };
+    let application_enc = ring.encrypt(APPLICATION, &serde_json::to_vec(&values)?)?;
+    let inputs_enc = ring.encrypt(INPUTS, &serde_json::to_vec(&inputs)?)?;
+    let evaluation_json = serde_json::to_value(&evaluation)?;
+    let client = CaseActor::Client { account_id: filer.account_id };
+    let case_id = match draft {
+        Some(id) => {
+            sqlx::query(
+                r#"UPDATE "case" SET state = 'submitted', case_type_version = $2, principal_client_id = $3, application_enc = $4, inputs_enc = $5,
+                   number_year = $6, number_seq = $7, number = $8, submitted_at = $9, evaluation = $10, fee_gross = $11, due_date = $12, updated_at = $9
+                   WHERE id = $1"#,
+            )
+            .bind(id)
+            .bind(sub.form_version)
+            .bind(filer.acting_for)
+            .bind(&application_enc)
+            .bind(&inputs_enc)
+            .bind(year)
+            .bind(seq)
+            .bind(&number)
+            .bind(now)
+            .bind(&evaluation_json)
+            .bind(fee_gross)
+            .bind(due)
+            .execute(tx.conn())
+            .await?;
+            event(tx, id, Some(CaseState::Draft), CaseState::Submitted, &client, "application submitted", now).await?;
+            id
+        }
+        None => {
+            let id = Uuid::now_v7();
+            let key = match &sub.once {
+                Once::Key(k) => Some(k.as_str()),
+                Once::Draft(_) => None,
+            };
+            sqlx::query(
+                r#"INSERT INTO "case" (id, case_type_id, case_type_version, state, account_id, principal_client_id, idempotency_key, application_enc,
+                   inputs_enc, number_year, number_seq, number, submitted_at, evaluation, fee_gross, due_date, created_at, updated_at)
+                   SELECT $1, id, $2, 'submitted', $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $11, $11 FROM case_type WHERE code = $15"#,
+            )
+            .bind(id)
+            .bind(sub.form_version)
+            .bind(filer.account_id)
+            .bind(filer.acting_for)
+            .bind(key)
+            .bind(&application_enc)
+            .bind(&inputs_enc)
+            .bind(year)
+            .bind(seq)
+            .bind(&number)
+            .bind(now)
+            .bind(&evaluation_json)
+            .bind(fee_gross)
+            .bind(due)
+            .bind(&sub.code)
+            .execute(tx.conn())
+            .await?;
+            event(tx, id, None, CaseState::Submitted, &client, "application submitted", now).await?;
+            id
+        }
+    };
+
+    let state = proceed(tx, ring, case_id, CaseState::Submitted, def, &evaluation, &number, &values, &inputs, now).await?;
+    acknowledge(tx, filer, &number, &def.name, fee_gross, state, notice).await?;
+    Ok(Submitted { case_id, number, state, fee_gross, created: true })
+}
+
+/// After submission or payment: waits for the fee, decides automatically where the rules
+/// decided, or hands the case to a clerk.
+#[allow(clippy::too_many_arguments)]
+async fn proceed(
+    tx: &mut TenantTx,
+    ring: &Keyring,
+    case_id: Uuid,
+    from: CaseState,
+    def: &Definition,
+    evaluation: &Evaluation,
+    number: &str,
+    values: &Value,
+    inputs: &Inputs,
+    now: DateTime<Utc>,
+) -> Result<CaseState, CaseError> {
+    let rules = CaseActor::System { label: "rules".into() };
+    let unpaid = from == CaseState::Submitted && evaluation.fee.as_ref().is_some_and(|f| f.gross > Decimal::ZERO);
+    if unpaid {
+        let gross = evaluation.fee.as_ref().map(|f| f.gross).unwrap_or_default();
+        transition(tx, case_id, from, CaseState::AwaitingPayment, &rules, &format!("a fee of {gross} Ft is due"), now).await?;
+        return Ok(CaseState::AwaitingPayment);
+    }
+    let outcome = match evaluation.outcome {
+        Outcome::Grant => "grant",
+        Outcome::Refuse => "refuse",
+        Outcome::Refer | Outcome::Ineligible => {
+            transition(tx, case_id, from, CaseState::InReview, &rules, &evaluation.reason, now).await?;
+            return Ok(CaseState::InReview);
+        }
+    };
+    let data = decision_data(def, number, values, inputs, evaluation, outcome, &evaluation.reason, now);
+    let text = render_decision(def, outcome, &data)?;
+    let by = evaluation.decided_by.as_deref().unwrap_or("rules");
+    sqlx::query(
+        r#"UPDATE "case" SET decision_outcome = $2, decision_reason = $3, decision_text_enc = $4, decision_data_enc = $5,
+           decided_automatically = true, decided_at = $6 WHERE id = $1"#,
+    )
+    .bind(case_id)
+    .bind(outcome)
+    .bind(&evaluation.reason)
+    .bind(ring.encrypt(DECISION_TEXT, text.as_bytes())?)
+    .bind(ring.encrypt(DECISION_DATA, &serde_json::to_vec(&data)?)?)
+    .bind(now)
+    .execute(tx.conn())
+    .await?;
+    transition(tx, case_id, from, CaseState::Decided, &rules, &format!("decided automatically ({outcome}) by rule {by:?}"), now).await?;
+    kapu_jobs::enqueue(tx, kapu_jobs::NewJob::new(DECIDED_JOB, &json!({ "case_id": case_id }))).await?;
+    Ok(CaseState::Decided)
+}
+
+/// The data a decision template reads, kept with the case for the decision document.
+#[allow(clippy::too_many_arguments)]
+pub(crate) fn decision_data(
+    def: &Definition,
+    number: &str,
+    values: &Value,
+    inputs: &Inputs,
+    evaluation: &Evaluation,
+    outcome: &str,
+    reason: &str,
+    now: DateTime<Utc>,
+) -> Value {
+    let fee = evaluation.fee.as_ref().map(|f| {
+        json!({
+            "kind": f.kind.as_str(),
+            "net": f.net.to_string(),
+            "vat_rate": f.vat_rate.map(|r| r.to_string()),
+            "vat": f.vat.to_string(),
+            "gross": f.gross.to_string(),
+        })
+    });
+    json!({
+        "case_number": number,
+        "case_type": { "code": def.code, "name": def.name },
+        "outcome": outcome,
+        "reason": reason,
+        "today": today_of(now).to_string(),
+        "applicant": { "name": inputs.applicant_name, "kind": inputs.applicant.kind, "address": inputs.applicant.address },
+        "application": values,
+        "fee": fee.unwrap_or_else(|| json!({ "net": "0", "vat": "0", "gross": "0" })),
+    })
+}
+
+pub(crate) fn render_decision(def: &Definition, outcome: &'static str, data: &Value) -> Result<String, CaseError> {
+    let template = def.templates.get(outcome).ok_or(CaseError::Template { outcome, message: "the case type has none".into() })?;
+    let mut env = minijinja::Environment::new();
+    env.set_undefined_behavior(minijinja::UndefinedBehavior::Strict);
+    let err = |e: minijinja::Error| CaseError::Template { outcome, message: e.to_string() };
+    env.add_template(outcome, template).map_err(err)?;
+    let mut data = data.clone();
+    // Amounts read as numbers in templates (`fee.gross > 0`).
+    if let Some(fee) = data.get_mut("fee").and_then(Value::as_object_mut) {
+        for v in fee.values_mut() {
+            if let Some(n) = v.as_str().and_then(|s| s.parse::<i64>().ok()) {
+                *v = json!(n);
+            }
+        }
+    }
+    env.get_template(outcome).map_err(err)?.render(&data).map_err(err)
+}
+
+async fn acknowledge(
+    tx: &mut TenantTx,
+    filer: &Filer,
+    number: &str,
+    type_name: &str,
+    fee: Option<Decimal>,
+    state: CaseState,
+    notice: &Notice<'_>,
+) -> Result<(), CaseError> {
+    let pay = match (state, fee) {
+        (CaseState::AwaitingPayment, Some(f)) => {
+            format!("\nFizetendő: {f} Ft. Az ügy a befizetés után folytatódik. / Amount due: {f} Ft.\n")
+        }
+        _ => String::new(),
+    };
+    let text = format!(
+        "Kedves {name}!\n\nKérelmét ({type_name}) {number} ügyszámon iktattuk. Állapota: {label}.{pay}\n\
+         Ügyeit itt követheti: {link}\n\n---\n\nDear {name},\n\nYour application ({type_name}) was filed as case {number}. \
+         Its state: {state}.\nFollow your cases here: {link}\n",
+        name = filer.display_name,
+        label = state.label_hu(),
+        link = notice.cases_link,
+    );
+    let mail = kapu_mail::OutgoingMail {
+        to: filer.email.clone(),
+        subject: format!("{}: kérelme beérkezett, ügyszám {number} / application received", notice.tenant_name),
+        text,
+        html: None,
+        message_id: kapu_mail::new_message_id(),
+    };
+    kapu_jobs::enqueue(tx, kapu_jobs::NewJob::new(kapu_mail::SEND_JOB, &mail)).await?;
+    Ok(())
+}
+
+/// What a payment-confirmed event did.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct PaymentApplied {
+    /// The case's state afterwards.
+    pub state: CaseState,
+    /// False when the same payment had already been confirmed.
+    pub changed: bool,
+}
+
+/// The internal interface of payments: the fee of a case awaiting payment arrived. The
+/// amount must be the fee exactly; the case then goes on as the rules said at submission
+/// (decided automatically, or to a clerk). The same reference twice changes nothing.
+pub async fn payment_confirmed(
+    tx: &mut TenantTx,
+    ring: &Keyring,
+    case_id: Uuid,
+    amount: Decimal,
+    reference: &str,
+    now: DateTime<Utc>,
+) -> Result<PaymentApplied, CaseError> {
+    type Row = (String, Option<Decimal>, Option<String>, Option<String>, Option<Value>, i32, String, Vec<u8>, Option<Vec<u8>>);
+    let row: Option<Row> = sqlx::query_as(
+        r#"SELECT c.state, c.fee_gross, c.payment_reference, c.number, c.evaluation, c.case_type_version, t.code, c.application_enc, c.inputs_enc
+           FROM "case" c JOIN case_type t ON t.id = c.case_type_id WHERE c.id = $1 FOR UPDATE OF c"#,
+    )
+    .bind(case_id)
+    .fetch_optional(tx.conn())
+    .await?;
+    let (state, fee, paid_ref, number, evaluation, version, code, application_enc, inputs_enc) = row.ok_or(CaseError::NotFound)?;
+    let state = CaseState::parse(&state).ok_or(CaseError::NotFound)?;
+    if let Some(r) = paid_ref {
+        return if r == reference { Ok(PaymentApplied { state, changed: false }) } else { Err(CaseError::AlreadyPaid(r)) };
+    }
+    if state != CaseState::AwaitingPayment {
+        return Err(CaseError::NotAllowed { from: state, action: "paid" });
+    }
+    let due = fee.unwrap_or_default().normalize();
+    if amount != due {
+        return Err(CaseError::WrongAmount { due, paid: amount });
+    }
+    let reference = reference.trim();
+    if reference.is_empty() || reference.len() > 200 {
+        return Err(CaseError::BadInput { field: "reference", message: "must be 1 to 200 characters".into() });
+    }
+    sqlx::query(r#"UPDATE "case" SET paid_amount = $2, payment_reference = $3, paid_at = $4 WHERE id = $1"#)
+        .bind(case_id)
+        .bind(amount)
+        .bind(reference)
+        .bind(now)
+        .execute(tx.conn())
+        .await?;
+    let def = get_version(tx, &code, Some(version)).await?.definition;
+    let values: Value = serde_json::from_slice(&ring.decrypt(APPLICATION, &application_enc)?)?;
+    let inputs: Inputs = match inputs_enc {
+        Some(b) => serde_json::from_slice(&ring.decrypt(INPUTS, &b)?)?,
+        None => return Err(CaseError::NotFound),
+    };
+    let evaluation = stored_evaluation(evaluation, &def)?;
+    let payments = CaseActor::System { label: "payments".into() };
+    event(tx, case_id, Some(state), state, &payments, &format!("payment of {amount} Ft confirmed, reference {reference}"), now).await?;
+    let next = proceed(tx, ring, case_id, state, &def, &evaluation, number.as_deref().unwrap_or(""), &values, &inputs, now).await?;
+    Ok(PaymentApplied { state: next, changed: true })
+}
+
+/// An [`Evaluation`] read back from the case (its fee amounts are decimal strings).
+#[derive(Deserialize)]
+struct StoredEvaluation {
+    outcome: Outcome,
+    decided_by: Option<String>,
+    reason: String,
+    #[serde(default)]
+    prechecks: Vec<crate::rules::RuleTrace>,
+    #[serde(default)]
+    rules: Vec<crate::rules::RuleTrace>,
+    fee: Option<StoredFee>,
+}
+
+#[derive(Deserialize)]
+struct StoredFee {
+    net: Decimal,
+    vat_rate: Option<Decimal>,
+    vat: Decimal,
+    gross: Decimal,
+}
+
+impl StoredEvaluation {
+    fn into_evaluation(self, def: &Definition) -> Evaluation {
+        let kind = def.fee.as_ref().map(|f| f.kind).unwrap_or(crate::definition::FeeKind::ServiceFee);
+        Evaluation {
+            outcome: self.outcome,
+            decided_by: self.decided_by,
+            reason: self.reason,
+            prechecks: self.prechecks,
+            rules: self.rules,
+            fee: self.fee.map(|f| crate::rules::FeeAssessment { kind, net: f.net, vat_rate: f.vat_rate, vat: f.vat, gross: f.gross }),
+        }
+    }
+}
+
+/// The evaluation stored with a case, read back.
+pub(crate) fn stored_evaluation(v: Option<Value>, def: &Definition) -> Result<Evaluation, CaseError> {
+    let stored: StoredEvaluation = serde_json::from_value(v.unwrap_or_default())?;
+    Ok(stored.into_evaluation(def))
+}

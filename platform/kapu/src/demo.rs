@@ -133,8 +133,12 @@ pub async fn run(mut settings: Settings, opts: DemoOpts) -> Result<()> {
         password: None,
     };
     let http = HttpConfig { admin_ui_dir: opts.admin_ui_dir.clone(), tenants_dir: opts.tenants_dir.clone(), ..HttpConfig::default() };
-    let szl = kapu_registry::SzlClient::new(registry.url(), kapu_sim::registry::DEFAULT_API_KEY);
-    let state = AppState::new(db.clone(), crypto.clone(), http).with_registry(Arc::new(szl));
+    let runtime = Arc::new(crate::wiring::plugin_runtime()?);
+    let vendors = crate::demo_plugins::Vendors::start().await?;
+    if let Err(e) = vendors.install(&db, &crypto, &runtime, &tenant, Path::new("plugins"), &registry.url()).await {
+        eprintln!("The plugins were not installed for {} ({e:#}); the demo runs without them.", tenant.slug);
+    }
+    let state = AppState::new(db.clone(), crypto.clone(), http).with_plugins(runtime);
     let listener = tokio::net::TcpListener::bind(&opts.listen).await.with_context(|| format!("binding {}", opts.listen))?;
     let addr = listener.local_addr()?;
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
@@ -165,6 +169,7 @@ pub async fn run(mut settings: Settings, opts: DemoOpts) -> Result<()> {
     for p in kapu_sim::registry::test_persons() {
         println!("    {p}");
     }
+    vendors.print();
     println!("  KAÜ (national login) simulator: {}/kau/metadata   \"Belépés KAÜ-val\" on the portal's sign-in page", kau.url());
     println!();
     println!("Demo logins (TOTP secrets are base32; add them to an authenticator app):");
@@ -205,10 +210,12 @@ pub async fn run(mut settings: Settings, opts: DemoOpts) -> Result<()> {
     }
     mail.shutdown().await;
     registry.shutdown().await;
+    vendors.shutdown().await;
     kau.shutdown().await;
     db.pool().close().await;
     if let Some(mut c) = cluster
-        && let Err(e) = tokio::task::spawn_blocking(move || c.stop()).await.map_err(anyhow::Error::from).and_then(|r| r.map_err(anyhow::Error::from))
+        && let Err(e) =
+            tokio::task::spawn_blocking(move || c.stop()).await.map_err(anyhow::Error::from).and_then(|r| r.map_err(anyhow::Error::from))
     {
         failures.push(format!("PostgreSQL: {e:#}"));
     }

@@ -476,7 +476,9 @@ pub async fn identify(
     Json(req): Json<IdentifyRequest>,
 ) -> Result<Json<IdentificationView>, ApiError> {
     use kapu_clients::identification::{DocumentKind, IdDocument, Identification, InPerson};
-    let registry = state.registry.clone().ok_or_else(|| ApiError::Unavailable("no central registry is configured".into()))?;
+    let registry = state.registry.clone().ok_or_else(|| {
+        ApiError::NotConfigured("this deployment runs no plugins, so no central registry can be asked; the operator enables them".into())
+    })?;
     let mut p = PersonalData::open(&state, s, &headers, Permission::WriteClients).await?;
     let kind = match req.document_kind {
         DocumentKindView::IdentityCard => DocumentKind::IdentityCard,

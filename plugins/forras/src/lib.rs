@@ -56,7 +56,12 @@ struct Hiba {
 /// The amount as Forrás wants it: a decimal string with two decimals, above zero.
 fn amount(m: &Money) -> Result<String, PluginError> {
     let bad = || PluginError::InvalidInput(format!("the amount {:?} is not a decimal above zero with at most two decimals", m.amount));
-    let d = Decimal::from_str(m.amount.trim()).map_err(|_| bad())?;
+    // Digits with at most one decimal point: no sign, exponent or separators.
+    let text = m.amount.trim();
+    if text.is_empty() || !text.bytes().all(|b| b.is_ascii_digit() || b == b'.') || text.starts_with('.') || text.ends_with('.') {
+        return Err(bad());
+    }
+    let d = Decimal::from_str(text).map_err(|_| bad())?;
     if d <= Decimal::ZERO || d.scale() > 2 {
         return Err(bad());
     }

@@ -47,6 +47,10 @@ pub struct DemoOpts {
     /// National login (KAÜ) simulator port.
     #[arg(long, default_value_t = kapu_sim::kau::DEFAULT_PORT)]
     pub kau_port: u16,
+    /// First port of the local systems' simulators: Citynform, DMS One, Forrás and Q-Fusion
+    /// listen on it and the next three (0 picks free ports).
+    #[arg(long, default_value_t = kapu_sim::citynform::DEFAULT_PORT)]
+    pub local_systems_port: u16,
 }
 
 fn master_key(dir: &Path) -> Result<String> {
@@ -134,7 +138,7 @@ pub async fn run(mut settings: Settings, opts: DemoOpts) -> Result<()> {
     };
     let http = HttpConfig { admin_ui_dir: opts.admin_ui_dir.clone(), tenants_dir: opts.tenants_dir.clone(), ..HttpConfig::default() };
     let runtime = Arc::new(crate::wiring::plugin_runtime()?);
-    let vendors = crate::demo_plugins::Vendors::start().await?;
+    let vendors = crate::demo_plugins::Vendors::start(opts.local_systems_port).await?;
     if let Err(e) = vendors.install(&db, &crypto, &runtime, &tenant, Path::new("plugins"), &registry.url()).await {
         eprintln!("The plugins were not installed for {} ({e:#}); the demo runs without them.", tenant.slug);
     }

@@ -18,19 +18,18 @@ pub struct Vendors {
 }
 
 impl Vendors {
-    /// Starts the simulators on their default ports.
-    pub async fn start() -> Result<Self> {
+    /// Starts the simulators on `first_port` and the next three (0: free ports).
+    pub async fn start(first_port: u16) -> Result<Self> {
+        let port = |i: u16| if first_port == 0 { 0 } else { first_port + i };
         Ok(Self {
-            citynform: citynform::start(citynform::DEFAULT_PORT, citynform::DEFAULT_API_KEY)
-                .await
-                .context("starting the Citynform simulator")?,
-            dmsone: dmsone::start(dmsone::DEFAULT_PORT, dmsone::DEFAULT_USERNAME, dmsone::DEFAULT_PASSWORD)
+            citynform: citynform::start(port(0), citynform::DEFAULT_API_KEY).await.context("starting the Citynform simulator")?,
+            dmsone: dmsone::start(port(1), dmsone::DEFAULT_USERNAME, dmsone::DEFAULT_PASSWORD)
                 .await
                 .context("starting the DMS One simulator")?,
-            forras: forras::start(forras::DEFAULT_PORT, forras::DEFAULT_USER, forras::DEFAULT_PASSWORD)
+            forras: forras::start(port(2), forras::DEFAULT_USER, forras::DEFAULT_PASSWORD)
                 .await
                 .context("starting the Forrás simulator")?,
-            qfusion: qfusion::start(qfusion::DEFAULT_PORT, qfusion::DEFAULT_SITE, qfusion::DEFAULT_TOKEN)
+            qfusion: qfusion::start(port(3), qfusion::DEFAULT_SITE, qfusion::DEFAULT_TOKEN)
                 .await
                 .context("starting the Q-Fusion simulator")?,
         })

@@ -36,6 +36,8 @@ async fn start_demo(dir: &std::path::Path) -> Result<Demo> {
             "0",
             "--kau-port",
             "0",
+            "--local-systems-port",
+            "0",
             "--dir",
         ])
         .arg(dir)
@@ -93,7 +95,15 @@ async fn the_demo_starts_serves_stops_and_reuses_its_data() -> Result<()> {
     let dir = tempfile::Builder::new().prefix("kapu-demo-test-").tempdir()?;
     let demo = start_demo(dir.path()).await?;
     let (portal, printed) = (demo.portal.clone(), demo.printed.clone());
-    for needle in ["admin@hegyvidek.localhost", "operator@kapu.localhost", "/admin/", "SMTP simulator", "KAÜ (national login) simulator"] {
+    for needle in [
+        "admin@hegyvidek.localhost",
+        "operator@kapu.localhost",
+        "/admin/",
+        "SMTP simulator",
+        "KAÜ (national login) simulator",
+        "Citynform (parking) simulator",
+        "Q-Fusion (queue) simulator",
+    ] {
         assert!(printed.contains(needle), "the demo prints {needle}: {printed}");
     }
     let home = reqwest::get(&portal).await?;
@@ -102,6 +112,7 @@ async fn the_demo_starts_serves_stops_and_reuses_its_data() -> Result<()> {
     let (clean, err) = interrupt(demo).await?;
     assert!(clean, "Ctrl-C stops the demo cleanly; it wrote:\n{err}");
     assert!(err.contains("Stopped."), "{err}");
+    assert!(!err.contains("plugins were not installed"), "the five plugins were installed for hegyvidek: {err}");
     assert!(!dir.path().join("pg/postmaster.pid").exists(), "and its PostgreSQL");
 
     // A second run reuses the cluster, the key and the tenant.

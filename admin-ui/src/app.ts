@@ -1274,12 +1274,12 @@ export class App {
     };
 
     const actions = (p: Plugin) => {
-      const configure = h('button', { type: 'button', class: 'secondary', 'data-testid': 'plugin-configure', 'aria-label': `Beállítás: ${p.name}` }, 'Beállítás');
+      const configure = h('button', { type: 'button', class: 'quiet small', 'data-testid': 'plugin-configure', 'aria-label': `Beállítás: ${p.name}` }, 'Beállítás');
       configure.addEventListener('click', () => {
         errors.clear();
         configForm(p);
       });
-      const errs = h('button', { type: 'button', class: 'secondary', 'data-testid': 'plugin-errors', 'aria-label': `Hibák: ${p.name}` }, 'Hibák');
+      const errs = h('button', { type: 'button', class: 'quiet small', 'data-testid': 'plugin-errors', 'aria-label': `Hibák: ${p.name}` }, 'Hibák');
       errs.addEventListener('click', () => void this.busy(errs, async () => {
         try {
           errorList(p, await api.pluginErrors(p.name));
@@ -1287,7 +1287,7 @@ export class App {
           return failed(e);
         }
       }));
-      const remove = h('button', { type: 'button', class: 'secondary', 'data-testid': 'plugin-remove', 'aria-label': `Eltávolítás: ${p.name}` }, 'Eltávolítás');
+      const remove = h('button', { type: 'button', class: 'quiet small', 'data-testid': 'plugin-remove', 'aria-label': `Eltávolítás: ${p.name}` }, 'Eltávolítás');
       remove.addEventListener('click', () => void this.busy(remove, async () => {
         if (!confirm(`Biztosan eltávolítja: ${p.name}? A beállításai és tárolt adatai is törlődnek.`)) return;
         try {

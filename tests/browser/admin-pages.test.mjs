@@ -85,7 +85,7 @@ describe('tenant admin pages (audit log, background jobs)', { timeout: 240_000 }
       const nav = page.getByRole('navigation', { name: 'Menü' });
       await nav.waitFor();
       const links = await nav.getByRole('link').allInnerTexts();
-      assert.deepEqual(links.map((l) => l.trim()), ['Áttekintés', 'Ügyek', 'Ügyfelek', 'Munkatársak', 'Audit napló', 'Háttérfeladatok', 'Alkalmazások (SSO)'], 'admin navigation links');
+      assert.deepEqual(links.map((l) => l.trim()), ['Áttekintés', 'Ügyek', 'Ügyfelek', 'Munkatársak', 'Audit napló', 'Háttérfeladatok', 'Alkalmazások (SSO)', 'Bővítmények'], 'admin navigation links');
       assert.equal(await page.getByTestId('nav-overview').getAttribute('aria-current'), 'page', 'overview is the current page');
 
       // A client to read, created through the API with the browser's session.

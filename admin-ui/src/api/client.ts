@@ -50,6 +50,10 @@ export interface CaseFilter {
   assignee?: string;
   overdue?: boolean;
 }
+export type Plugin = Schemas['PluginView'];
+export type PluginSetting = Schemas['SettingView'];
+export type PluginCallError = Schemas['CallErrorView'];
+export type InstallPlugin = Schemas['InstallRequest'];
 /** The scopes a relying party may be allowed, in the order the form offers them. */
 export const OIDC_SCOPES = ['openid', 'profile', 'email', 'address', 'phone', 'kapu_identity'] as const;
 /** The document kinds the registry knows, in the order the form offers them. */
@@ -258,6 +262,16 @@ export interface TenantApi extends AuthApi {
   /** The signatory approves: the case is decided (409 `conflict` for the drafter). */
   approveDecision(id: string): Promise<void>;
   rejectCase(id: string, reason: string): Promise<void>;
+  /** The tenant's plugins with manifest, status and latest error, by name. Admins only. */
+  plugins(): Promise<Plugin[]>;
+  /** Installs or upgrades a plugin (422 `validation` on `manifest`, `component` or `sha256`). */
+  installPlugin(p: InstallPlugin): Promise<Plugin>;
+  /** Configures a plugin (422 `validation` per setting, as `values.<setting>`); a secret left out is kept. */
+  configurePlugin(name: string, values: Record<string, string>): Promise<Plugin>;
+  /** Removes a plugin with its configuration. */
+  removePlugin(name: string): Promise<void>;
+  /** The recorded failed calls of a plugin, newest first. */
+  pluginErrors(name: string): Promise<PluginCallError[]>;
 }
 
 /**
@@ -336,6 +350,13 @@ export function tenantApi(c: Client): TenantApi {
     rejectCase: async (id, reason) => {
       await unwrap(c.POST('/api/v1/cases/{id}/reject', { params: { path: { id } }, body: { reason }, parseAs: 'text' }));
     },
+    plugins: async () => (await unwrap(c.GET('/api/v1/plugins'))).plugins,
+    installPlugin: (body) => unwrap(c.POST('/api/v1/plugins', { body })),
+    configurePlugin: (name, values) => unwrap(c.PUT('/api/v1/plugins/{name}/config', { params: { path: { name } }, body: { values } })),
+    removePlugin: async (name) => {
+      await unwrap(c.DELETE('/api/v1/plugins/{name}', { params: { path: { name } }, parseAs: 'text' }));
+    },
+    pluginErrors: async (name) => (await unwrap(c.GET('/api/v1/plugins/{name}/errors', { params: { path: { name } } }))).errors,
   };
 }
 

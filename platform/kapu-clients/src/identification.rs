@@ -1,10 +1,10 @@
 //! In-person identification: a clerk records the ID document a client showed, the platform
 //! checks the natural identity data, the document and the address against the central
-//! registry (SZL), and a match raises the client's identification level. A mismatch names
+//! registry (SZL, through the tenant's registry plugin), and a match raises the client's identification level. A mismatch names
 //! the differing fields and changes nothing. Every check is audited.
 
 use chrono::{DateTime, NaiveDate, Utc};
-use kapu_core::TenantTx;
+use kapu_core::{TenantSlug, TenantTx};
 use kapu_crypto::Keyring;
 use serde::Serialize;
 use uuid::Uuid;
@@ -65,12 +65,23 @@ pub enum RegistryAnswer {
     NotFound,
 }
 
-/// The central personal data and address registry, as Kapu sees it. The HTTP client lives
-/// in `kapu-registry`; a later version moves it behind a plugin.
+/// Why the registry gave no answer.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum RegistryError {
+    /// The tenant has no usable registry connection; the message says what to do.
+    #[error("{0}")]
+    NotConfigured(String),
+    /// The registry (or the connection to it) failed.
+    #[error("{0}")]
+    Failed(String),
+}
+
+/// The central personal data and address registry, as Kapu sees it: each tenant reaches it
+/// through its own connection (in Kapu, the tenant's registry plugin).
 #[async_trait::async_trait]
 pub trait Registry: Send + Sync {
-    /// Checks a person's data against the registry.
-    async fn check(&self, query: &RegistryQuery) -> Result<RegistryAnswer, String>;
+    /// Checks a person's data against the registry on behalf of `tenant`.
+    async fn check(&self, tenant: &TenantSlug, query: &RegistryQuery, now: DateTime<Utc>) -> Result<RegistryAnswer, RegistryError>;
 }
 
 /// The outcome of an in-person identification.
@@ -142,7 +153,10 @@ pub async fn identify_in_person(
         document: IdDocument { kind: document.kind, number: number.clone() },
         address: client.addresses.iter().find(|a| a.kind == AddressKind::Permanent).cloned(),
     };
-    let answer = registry.check(&query).await.map_err(ClientError::Registry)?;
+    let answer = registry.check(tx.slug(), &query, now).await.map_err(|e| match e {
+        RegistryError::NotConfigured(m) => ClientError::NoRegistry(m),
+        RegistryError::Failed(m) => ClientError::Registry(m),
+    })?;
     let outcome = match answer {
         RegistryAnswer::Match => {
             sqlx::query("UPDATE client SET id_document_enc = $2, id_document_bidx = $3, updated_at = $4 WHERE id = $1")

@@ -40,6 +40,9 @@ pub enum ClientError {
     /// The central registry could not be asked.
     #[error("the central registry did not answer: {0}")]
     Registry(String),
+    /// The tenant has no usable connection to the central registry (what to do is said).
+    #[error("{0}")]
+    NoRegistry(String),
     /// Queueing an e-mail failed.
     #[error("job error: {0}")]
     Jobs(#[from] kapu_jobs::JobsError),

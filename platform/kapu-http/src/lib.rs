@@ -14,6 +14,7 @@ mod oidc;
 pub mod openapi;
 mod portal;
 pub mod problem;
+pub mod registry_plugin;
 mod state;
 pub mod tenancy;
 pub mod tls;

@@ -26,6 +26,7 @@ use crate::problem::{FieldError, Problem};
         (name = "case types", description = "Case types: their definitions and versions"),
         (name = "cases", description = "Cases: the clerks' worklist, history, rule trace and workflow"),
         (name = "oidc", description = "Relying parties of the tenant's OpenID Provider and its signing keys"),
+        (name = "plugins", description = "The tenant's plugins: connectors to its local systems and the central registries"),
         (name = "platform", description = "Operators: sign-in, tenants, dead jobs"),
     )
 )]

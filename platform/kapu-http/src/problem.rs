@@ -98,6 +98,9 @@ pub enum ApiError {
     /// A duplicate or conflicting change.
     #[error("{0}")]
     Conflict(String),
+    /// A connection this needs is not set up for the tenant (the message says what to do).
+    #[error("{0}")]
+    NotConfigured(String),
     /// The database cannot be reached in time.
     #[error("the service is temporarily unavailable; try again shortly")]
     Unavailable(String),
@@ -125,6 +128,7 @@ impl ApiError {
             Csrf => ("csrf", "CSRF check failed", StatusCode::FORBIDDEN),
             TooManyAttempts(_) => ("too-many-attempts", "Too many attempts", StatusCode::TOO_MANY_REQUESTS),
             Conflict(_) => ("conflict", "Conflict", StatusCode::CONFLICT),
+            NotConfigured(_) => ("not-configured", "Not configured", StatusCode::CONFLICT),
             Unavailable(_) => ("unavailable", "Service unavailable", StatusCode::SERVICE_UNAVAILABLE),
             Internal(_) => ("internal", "Internal error", StatusCode::INTERNAL_SERVER_ERROR),
         }
@@ -249,6 +253,7 @@ impl From<kapu_clients::ClientError> for ApiError {
             kapu_clients::ClientError::Invalid { field, message } => ApiError::field(field, message),
             kapu_clients::ClientError::Database(e) => e.into(),
             kapu_clients::ClientError::Registry(e) => ApiError::Unavailable(format!("central registry: {e}")),
+            kapu_clients::ClientError::NoRegistry(e) => ApiError::NotConfigured(e),
             other => ApiError::Internal(other.to_string()),
         }
     }
@@ -275,6 +280,27 @@ impl From<kapu_oidc::OidcError> for ApiError {
             OAuth { .. } | BadAuthorizationRequest(_) => ApiError::field("request", e.to_string()),
             Database(e) => e.into(),
             Clients(e) => e.into(),
+            other => ApiError::Internal(other.to_string()),
+        }
+    }
+}
+
+impl From<kapu_plugins::PluginError> for ApiError {
+    fn from(e: kapu_plugins::PluginError) -> Self {
+        use kapu_plugins::PluginError::*;
+        match e {
+            Manifest(_) | UnsupportedSdk { .. } => ApiError::field("manifest", e.to_string()),
+            Malformed(_) | WorldMismatch(_) => ApiError::field("component", e.to_string()),
+            Digest { .. } => ApiError::field("sha256", e.to_string()),
+            InvalidConfig(problems) => ApiError::Validation(
+                problems
+                    .into_iter()
+                    .map(|p| FieldError { field: format!("values.{}", p.setting), message: p.message, file: None, line: None })
+                    .collect(),
+            ),
+            NotInstalled(_) => ApiError::NotFound(e.to_string()),
+            Db(e) => e.into(),
+            Core(e) => e.into(),
             other => ApiError::Internal(other.to_string()),
         }
     }

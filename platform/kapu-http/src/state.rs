@@ -60,6 +60,8 @@ pub struct AppState {
     pub tenants: TenantDirectory,
     /// The central registry (SZL), for in-person identification; `None` when not configured.
     pub registry: Option<Arc<dyn kapu_clients::identification::Registry>>,
+    /// The plugin host and tenants' installations; `None` when plugins are off.
+    pub plugins: Option<kapu_plugins::installation::Plugins>,
     /// The SAML service provider implementation, for the national login (KAÜ).
     pub saml: Arc<dyn kapu_saml::ServiceProviderEngine>,
     pub(crate) limiter: Arc<crate::auth::IpLimiter>,
@@ -90,6 +92,15 @@ impl AppState {
         self
     }
 
+    /// Runs tenants' plugins with this runtime: the plugin admin API, and in-person
+    /// identification through each tenant's registry plugin.
+    pub fn with_plugins(mut self, runtime: Arc<kapu_plugins::Runtime>) -> Self {
+        let plugins = kapu_plugins::installation::Plugins::new(self.db.clone(), self.crypto.clone(), runtime);
+        self.registry = Some(Arc::new(crate::registry_plugin::PluginRegistry(plugins.clone())));
+        self.plugins = Some(plugins);
+        self
+    }
+
     /// Builds the state.
     pub fn new(db: Db, crypto: Arc<Crypto>, config: HttpConfig) -> Self {
         let attachments = attachment_store(&config.attachments);
@@ -105,6 +116,7 @@ impl AppState {
             limiter,
             oidc_keys: Arc::default(),
             registry: None,
+            plugins: None,
             saml: Arc::new(kapu_saml::Samael),
             templates: Arc::new(crate::portal::templates()),
             calendar: Arc::new(kapu_calendar::Calendar::hungary()),

@@ -30,9 +30,12 @@ pub enum PluginError {
         /// The component's actual digest.
         actual: String,
     },
-    /// A configuration does not match the manifest's schema.
+    /// The plugin cannot be used as configured (e.g. it is not configured yet).
     #[error("the configuration does not match the plugin's schema: {0}")]
     Config(String),
+    /// A configuration does not match the manifest's schema: what is wrong, per setting.
+    #[error("the configuration does not match the plugin's schema: {}", .0.iter().map(|p| p.message.as_str()).collect::<Vec<_>>().join("; "))]
+    InvalidConfig(Vec<crate::manifest::ConfigProblem>),
     /// The plugin ran past its deadline.
     #[error("the plugin did not finish within {0} ms and was stopped")]
     Timeout(u64),
@@ -117,7 +120,7 @@ impl PluginError {
             PluginError::Malformed(_) => "plugin-malformed",
             PluginError::WorldMismatch(_) => "plugin-world-mismatch",
             PluginError::Digest { .. } => "plugin-digest-mismatch",
-            PluginError::Config(_) => "plugin-config-invalid",
+            PluginError::Config(_) | PluginError::InvalidConfig(_) => "plugin-config-invalid",
             PluginError::Timeout(_) => "plugin-timeout",
             PluginError::Memory(_) => "plugin-memory",
             PluginError::Trap(_) => "plugin-trap",

@@ -133,8 +133,8 @@ impl Harness {
     }
 }
 
-/// Builds the plugin crate or workspace at `dir` for `wasm32-wasip2` in release mode (the one
-/// documented build command) and returns the target directory's `wasm32-wasip2/release`
+/// Builds the plugin crate or each plugin of the workspace at `dir` for `wasm32-wasip2` in
+/// release mode (the one documented build command, once per plugin) and returns the target directory's `wasm32-wasip2/release`
 /// folder, where each plugin is `<crate name with underscores>.wasm`. The target directory is
 /// `KAPU_WASM_TARGET_DIR`, else `CARGO_TARGET_DIR` with `-wasm` appended, else `target-wasm`
 /// inside `dir`.
@@ -149,19 +149,36 @@ pub fn build_components(dir: impl AsRef<Path>) -> Result<PathBuf, PluginError> {
         (None, None) => dir.join("target-wasm"),
     };
     let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
-    let out = Command::new(cargo)
-        .current_dir(dir)
-        .env("CARGO_TARGET_DIR", &target)
-        .env_remove("RUSTFLAGS")
-        .env_remove("CARGO_ENCODED_RUSTFLAGS")
-        .args(["build", "--release", "--target", "wasm32-wasip2", "--workspace"])
-        .output()
-        .map_err(|e| PluginError::Host(format!("running cargo: {e}")))?;
+    let run = |args: &[&str]| {
+        Command::new(&cargo)
+            .current_dir(dir)
+            .env("CARGO_TARGET_DIR", &target)
+            .env_remove("RUSTFLAGS")
+            .env_remove("CARGO_ENCODED_RUSTFLAGS")
+            .args(args)
+            .output()
+            .map_err(|e| PluginError::Host(format!("running cargo: {e}")))
+    };
+    let out = run(&["metadata", "--no-deps", "--format-version", "1"])?;
     if !out.status.success() {
-        return Err(PluginError::Host(format!(
-            "building the plugin failed (is the target installed? rustup target add wasm32-wasip2):\n{}",
-            String::from_utf8_lossy(&out.stderr)
-        )));
+        return Err(PluginError::Host(format!("cargo metadata failed:\n{}", String::from_utf8_lossy(&out.stderr))));
+    }
+    let metadata: serde_json::Value =
+        serde_json::from_slice(&out.stdout).map_err(|e| PluginError::Host(format!("cargo metadata's answer: {e}")))?;
+    let manifests: Vec<String> = metadata["packages"]
+        .as_array()
+        .map(|ps| ps.iter().filter_map(|p| p["manifest_path"].as_str().map(str::to_owned)).collect())
+        .unwrap_or_default();
+    // One build per plugin: each enables its own world feature of the SDK, and cargo would
+    // unify the features of plugins built together.
+    for manifest in manifests {
+        let out = run(&["build", "--release", "--target", "wasm32-wasip2", "--manifest-path", &manifest])?;
+        if !out.status.success() {
+            return Err(PluginError::Host(format!(
+                "building {manifest} failed (is the target installed? rustup target add wasm32-wasip2):\n{}",
+                String::from_utf8_lossy(&out.stderr)
+            )));
+        }
     }
     Ok(target.join("wasm32-wasip2").join("release"))
 }

@@ -40,6 +40,8 @@ pub struct Installation {
     pub installed_at: Now,
     /// When it was last installed or configured.
     pub updated_at: Now,
+    /// Its manifest (description, allowed hosts, configuration schema).
+    pub manifest: Manifest,
 }
 
 /// A failed call, as recorded for the admin.
@@ -58,7 +60,11 @@ pub struct CallErrorRecord {
 fn installation(row: &sqlx::postgres::PgRow) -> Result<Installation, PluginError> {
     let world: String = row.try_get("world")?;
     let config: serde_json::Value = row.try_get("config")?;
-    let config: BTreeMap<String, String> = serde_json::from_value(config).unwrap_or_default();
+    // The non-secret settings are the stored object's text values; `_secret_names` is ours.
+    let config: BTreeMap<String, String> = config
+        .as_object()
+        .map(|m| m.iter().filter(|(k, _)| !k.starts_with('_')).filter_map(|(k, v)| Some((k.clone(), v.as_str()?.to_owned()))).collect())
+        .unwrap_or_default();
     let secret_names: serde_json::Value = row.try_get("secret_names")?;
     Ok(Installation {
         name: row.try_get("name")?,
@@ -71,10 +77,11 @@ fn installation(row: &sqlx::postgres::PgRow) -> Result<Installation, PluginError
         secrets_set: serde_json::from_value(secret_names).unwrap_or_default(),
         installed_at: row.try_get("installed_at")?,
         updated_at: row.try_get("updated_at")?,
+        manifest: Manifest::parse(&row.try_get::<String, _>("manifest")?)?,
     })
 }
 
-const COLUMNS: &str = "name, version, sdk, world, digest, configured, config, installed_at, updated_at, \
+const COLUMNS: &str = "name, version, sdk, world, digest, configured, config, installed_at, updated_at, manifest, \
     coalesce(config -> '_secret_names', '[]'::jsonb) AS secret_names";
 
 /// Installs (or upgrades) a plugin: the manifest must be valid and the component must load
@@ -130,6 +137,14 @@ pub async fn list(tx: &mut TenantTx) -> Result<Vec<Installation>, PluginError> {
     rows.iter().map(installation).collect()
 }
 
+/// The name of the tenant's plugin of `world` (the first by name, if several are installed).
+pub async fn of_world(tx: &mut TenantTx, world: World) -> Result<Option<String>, PluginError> {
+    Ok(sqlx::query_scalar("SELECT name FROM plugin_installation WHERE world = $1 ORDER BY name LIMIT 1")
+        .bind(world.as_str())
+        .fetch_optional(tx.conn())
+        .await?)
+}
+
 async fn manifest_of(tx: &mut TenantTx, name: &str) -> Result<Manifest, PluginError> {
     let text: Option<String> =
         sqlx::query_scalar("SELECT manifest FROM plugin_installation WHERE name = $1").bind(name).fetch_optional(tx.conn()).await?;
@@ -145,7 +160,45 @@ pub async fn configure(
     values: HashMap<String, String>,
     now: Now,
 ) -> Result<Installation, PluginError> {
+    store_config(tx, ring, name, values, false, now).await
+}
+
+/// Like [`configure`], except that a secret setting left out of `values` keeps its stored
+/// value (an admin edits settings without seeing, or retyping, the secrets); an empty value
+/// clears it.
+pub async fn update_config(
+    tx: &mut TenantTx,
+    ring: &Keyring,
+    name: &str,
+    values: HashMap<String, String>,
+    now: Now,
+) -> Result<Installation, PluginError> {
+    store_config(tx, ring, name, values, true, now).await
+}
+
+async fn store_config(
+    tx: &mut TenantTx,
+    ring: &Keyring,
+    name: &str,
+    mut values: HashMap<String, String>,
+    keep_secrets: bool,
+    now: Now,
+) -> Result<Installation, PluginError> {
     let manifest = manifest_of(tx, name).await?;
+    if keep_secrets {
+        let sealed: Option<Vec<u8>> =
+            sqlx::query_scalar("SELECT secrets_enc FROM plugin_installation WHERE name = $1").bind(name).fetch_one(tx.conn()).await?;
+        if let Some(blob) = sealed {
+            let stored: HashMap<String, String> =
+                serde_json::from_slice(&ring.decrypt(SECRETS, &blob)?).map_err(|e| PluginError::Host(e.to_string()))?;
+            for (k, v) in stored {
+                if manifest.is_secret(&k) {
+                    values.entry(k).or_insert(v);
+                }
+            }
+        }
+    }
+    values.retain(|k, v| !(manifest.is_secret(k) && v.is_empty()));
     manifest.check_config(&values)?;
     let (secrets, plain): (HashMap<_, _>, HashMap<_, _>) = values.into_iter().partition(|(k, _)| manifest.is_secret(k));
     let mut secret_names: Vec<&String> = secrets.keys().collect();
@@ -169,6 +222,16 @@ pub async fn configure(
     .bind(now)
     .fetch_one(tx.conn())
     .await?;
+    installation(&row)
+}
+
+/// One of the tenant's plugins.
+pub async fn get(tx: &mut TenantTx, name: &str) -> Result<Installation, PluginError> {
+    let row = sqlx::query(&format!("SELECT {COLUMNS} FROM plugin_installation WHERE name = $1"))
+        .bind(name)
+        .fetch_optional(tx.conn())
+        .await?
+        .ok_or_else(|| PluginError::NotInstalled(name.to_owned()))?;
     installation(&row)
 }
 
@@ -241,7 +304,11 @@ pub async fn prepare(tx: &mut TenantTx, ring: &Keyring, runtime: &Runtime, name:
     };
     let mut all = values.clone();
     all.extend(secrets.clone());
-    manifest.check_config(&all).map_err(|e| PluginError::Config(format!("{name} is not configured: {e}")))?;
+    let problems = manifest.config_problems(&all);
+    if !problems.is_empty() {
+        let what: Vec<&str> = problems.iter().map(|p| p.message.as_str()).collect();
+        return Err(PluginError::Config(format!("{name} is not configured: {}", what.join("; "))));
+    }
     Ok((plugin, PluginConfig { values, secrets }))
 }
 
@@ -325,6 +392,14 @@ impl Plugins {
     /// The host.
     pub fn runtime(&self) -> &Runtime {
         &self.runtime
+    }
+
+    /// The name of tenant `slug`'s plugin of `world`, if one is installed.
+    pub async fn of_world(&self, slug: &TenantSlug, world: World) -> Result<Option<String>, PluginError> {
+        let mut tx = self.db.tenant_tx_for(slug).await?;
+        let name = of_world(&mut tx, world).await?;
+        tx.commit().await?;
+        Ok(name)
     }
 
     /// The loaded plugin `name` of tenant `slug` and the context to call it in (its own

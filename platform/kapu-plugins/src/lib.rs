@@ -9,15 +9,20 @@
 //! - [`installation`]: per-tenant installation, configuration (secrets sealed by
 //!   `kapu-crypto`), the key-value store and the admin's record of failed calls, all in the
 //!   tenant's schema.
+//! - Typed calls per world: [`parking`], [`records`], [`finance`], [`registry`], [`queue`].
 //! - [`harness`]: hosts a plugin without platform or database, with faked HTTP replies, for
 //!   plugin authors' tests.
 
 pub mod bindings;
 mod error;
+pub mod finance;
 pub mod harness;
 mod host;
 pub mod installation;
 pub mod manifest;
+pub mod parking;
+pub mod queue;
+pub mod records;
 pub mod registry;
 mod runtime;
 
@@ -26,5 +31,5 @@ pub use host::{
     CallContext, FakeHttp, FakeResponse, HostState, HttpMode, KV_MAX_KEY, KV_MAX_KEYS, KV_MAX_VALUE, KvStore, LogLine, MemoryKv,
     PluginConfig, SentRequest,
 };
-pub use manifest::{Manifest, SUPPORTED_SDK_VERSIONS, World};
+pub use manifest::{ConfigProblem, Manifest, SUPPORTED_SDK_VERSIONS, World};
 pub use runtime::{CallFuture, Called, Limits, Plugin, Runtime, WorldBinding, WorldPre, worlds};

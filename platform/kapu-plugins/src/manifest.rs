@@ -147,18 +147,26 @@ impl Manifest {
     }
 
     /// Checks a configuration against the schema: no unknown settings, every required one
-    /// present, each of the right kind, URLs pointing at allowed hosts.
+    /// present, each of the right kind, URLs pointing at allowed hosts. Every problem is named,
+    /// per setting.
     pub fn check_config(&self, values: &HashMap<String, String>) -> Result<(), PluginError> {
-        let bad = |m: String| Err(PluginError::Config(m));
+        let problems = self.config_problems(values);
+        if problems.is_empty() { Ok(()) } else { Err(PluginError::InvalidConfig(problems)) }
+    }
+
+    /// What is wrong with a configuration, per setting (empty if nothing).
+    pub fn config_problems(&self, values: &HashMap<String, String>) -> Vec<ConfigProblem> {
+        let mut problems = Vec::new();
+        let mut bad = |setting: &str, message: String| problems.push(ConfigProblem { setting: setting.to_owned(), message });
         let mut unknown: Vec<&String> = values.keys().filter(|k| !self.config.contains_key(*k)).collect();
         unknown.sort();
-        if let Some(k) = unknown.first() {
-            return bad(format!("{k} is not a setting of {} (settings: {})", self.name, self.setting_names()));
+        for k in unknown {
+            bad(k, format!("{k} is not a setting of {} (settings: {})", self.name, self.setting_names()));
         }
         for (key, setting) in &self.config {
             let Some(v) = values.get(key).filter(|v| !v.trim().is_empty()) else {
                 if setting.required {
-                    return bad(format!("{key} is required"));
+                    bad(key, format!("{key} is required"));
                 }
                 continue;
             };
@@ -166,33 +174,38 @@ impl Manifest {
                 SettingKind::String | SettingKind::Secret => {}
                 SettingKind::Integer => {
                     if v.trim().parse::<i64>().is_err() {
-                        return bad(format!("{key} must be a whole number, not {v:?}"));
+                        bad(key, format!("{key} must be a whole number, not {v:?}"));
                     }
                 }
                 SettingKind::Boolean => {
                     if v != "true" && v != "false" {
-                        return bad(format!("{key} must be true or false, not {v:?}"));
+                        bad(key, format!("{key} must be true or false, not {v:?}"));
                     }
                 }
                 SettingKind::Url => {
                     let Ok(u) = url::Url::parse(v) else {
-                        return bad(format!("{key} must be a URL such as https://example.hu/, not {v:?}"));
+                        bad(key, format!("{key} must be a URL such as https://example.hu/, not {v:?}"));
+                        continue;
                     };
                     if !matches!(u.scheme(), "http" | "https") {
-                        return bad(format!("{key} must be an http:// or https:// URL"));
+                        bad(key, format!("{key} must be an http:// or https:// URL"));
+                        continue;
                     }
                     let host = u.host_str().unwrap_or_default();
                     let port = u.port_or_known_default();
                     if !self.host_patterns().iter().any(|p| p.allows(host, port)) {
-                        return bad(format!(
-                            "{key} points at {host}, which the plugin's manifest does not allow (allowed: {})",
-                            if self.allowed_hosts.is_empty() { "none".to_owned() } else { self.allowed_hosts.join(", ") }
-                        ));
+                        bad(
+                            key,
+                            format!(
+                                "{key} points at {host}, which the plugin's manifest does not allow (allowed: {})",
+                                if self.allowed_hosts.is_empty() { "none".to_owned() } else { self.allowed_hosts.join(", ") }
+                            ),
+                        );
                     }
                 }
             }
         }
-        Ok(())
+        problems
     }
 
     /// Whether setting `key` is a secret.
@@ -211,6 +224,15 @@ fn is_name(s: &str) -> bool {
         && s.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
         && !s.starts_with('-')
         && !s.ends_with('-')
+}
+
+/// What is wrong with one setting of a configuration.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct ConfigProblem {
+    /// The setting, e.g. `base-url`.
+    pub setting: String,
+    /// What is wrong, e.g. `base-url is required`.
+    pub message: String,
 }
 
 /// One entry of `allowed-hosts`.
@@ -319,6 +341,15 @@ kind = "integer"
             let e = m.check_config(&config(values)).expect_err("refused");
             assert!(e.to_string().contains(expected), "{e} should contain {expected}");
         }
+    }
+
+    #[test]
+    fn every_problem_is_named_per_setting() {
+        let m = Manifest::parse(GOOD).expect("good manifest");
+        let problems = m.config_problems(&config(&[("base-url", "ftp://x/"), ("page-size", "ten"), ("colour", "red")]));
+        let settings: Vec<&str> = problems.iter().map(|p| p.setting.as_str()).collect();
+        assert_eq!(settings, vec!["colour", "api-key", "base-url", "page-size"]);
+        assert_eq!(problems[1].message, "api-key is required");
     }
 
     #[test]

@@ -14,7 +14,7 @@ use crate::{CallContext, CallFailure, Called, Plugin, PluginError, Runtime, worl
 pub const PERSON_FIELDS: &[&str] =
     &["family-name", "given-name", "birth-name", "mother-birth-name", "birth-place", "birth-date", "address", "document-validity"];
 
-fn flatten<T, E: Into<CallFailure>>(called: Called<Result<T, E>>) -> Called<T> {
+pub(crate) fn flatten<T, E: Into<CallFailure>>(called: Called<Result<T, E>>) -> Called<T> {
     Called { result: called.result.and_then(|r| r.map_err(|e| PluginError::Failed(e.into()))), logs: called.logs }
 }
 

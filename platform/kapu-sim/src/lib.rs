@@ -15,14 +15,24 @@
 //!   JSON API over HTTP (see `REGISTRY-PROTOCOL.md`).
 //! - [`kau`]: the national login (KAÜ), a SAML 2.0 identity provider with a login page of
 //!   test persons (see `KAU-PROFILE.md`).
+//! - [`tsa`]: a time-stamping authority, RFC 3161 over HTTP (see `TSA-PROTOCOL.md`).
+//! - The municipalities' local systems, each with the protocol in `plugins/<name>/PROTOCOL.md`
+//!   and the shared request record and outage switch of [`vendor`]: [`citynform`] (parking
+//!   permits, REST/JSON), [`dmsone`] (records management, SOAP 1.1), [`forras`] (finance,
+//!   JSON with decimal-string money) and [`qfusion`] (queue system, REST/JSON and an event feed).
 
 use std::fmt;
 use std::net::SocketAddr;
 
+pub mod citynform;
+pub mod dmsone;
+pub mod forras;
 pub mod kau;
+pub mod qfusion;
 pub mod registry;
 pub mod smtp;
 pub mod tsa;
+pub mod vendor;
 
 /// One address a simulator listens on, as printed by `kapu-sim all`.
 #[derive(Clone, Debug, PartialEq, Eq)]

@@ -5,7 +5,7 @@ use clap::{Args, Parser, Subcommand};
 use std::path::PathBuf;
 use std::sync::Arc;
 
-use kapu_sim::{Endpoint, kau, registry, smtp, tsa};
+use kapu_sim::{Endpoint, citynform, dmsone, forras, kau, qfusion, registry, smtp, tsa};
 use tracing_subscriber::EnvFilter;
 
 /// Local simulators of the external systems Kapu talks to, speaking their wire protocols.
@@ -29,6 +29,14 @@ enum Command {
     Kau(KauArgs),
     /// Runs the time-stamping authority: RFC 3161 over HTTP (see TSA-PROTOCOL.md).
     Tsa(TsaArgs),
+    /// Runs the Citynform parking permits simulator (see plugins/citynform/PROTOCOL.md).
+    Citynform(CitynformArgs),
+    /// Runs the DMS One records management simulator, SOAP 1.1 (see plugins/dmsone/PROTOCOL.md).
+    Dmsone(DmsOneArgs),
+    /// Runs the Forrás finance simulator (see plugins/forras/PROTOCOL.md).
+    Forras(ForrasArgs),
+    /// Runs the Q-Fusion queue system simulator (see plugins/qfusion/PROTOCOL.md).
+    Qfusion(QFusionArgs),
     /// Runs every simulator on its default ports.
     All,
 }
@@ -105,12 +113,65 @@ impl Default for TsaArgs {
     }
 }
 
+#[derive(Args)]
+struct CitynformArgs {
+    /// HTTP port on 127.0.0.1 (0 picks a free one).
+    #[arg(long, default_value_t = citynform::DEFAULT_PORT)]
+    port: u16,
+    /// The API key clients must send as `X-Api-Key`.
+    #[arg(long, env = "KAPU_SIM_CITYNFORM_API_KEY", default_value = citynform::DEFAULT_API_KEY)]
+    api_key: String,
+}
+
+#[derive(Args)]
+struct DmsOneArgs {
+    /// HTTP port on 127.0.0.1 (0 picks a free one).
+    #[arg(long, default_value_t = dmsone::DEFAULT_PORT)]
+    port: u16,
+    /// The WS-Security user name.
+    #[arg(long, default_value = dmsone::DEFAULT_USERNAME)]
+    username: String,
+    /// The WS-Security password.
+    #[arg(long, env = "KAPU_SIM_DMSONE_PASSWORD", default_value = dmsone::DEFAULT_PASSWORD)]
+    password: String,
+}
+
+#[derive(Args)]
+struct ForrasArgs {
+    /// HTTP port on 127.0.0.1 (0 picks a free one).
+    #[arg(long, default_value_t = forras::DEFAULT_PORT)]
+    port: u16,
+    /// The HTTP Basic user.
+    #[arg(long, default_value = forras::DEFAULT_USER)]
+    user: String,
+    /// The HTTP Basic password.
+    #[arg(long, env = "KAPU_SIM_FORRAS_PASSWORD", default_value = forras::DEFAULT_PASSWORD)]
+    password: String,
+}
+
+#[derive(Args)]
+struct QFusionArgs {
+    /// HTTP port on 127.0.0.1 (0 picks a free one).
+    #[arg(long, default_value_t = qfusion::DEFAULT_PORT)]
+    port: u16,
+    /// The site id (`X-QF-Site`).
+    #[arg(long, default_value = qfusion::DEFAULT_SITE)]
+    site: String,
+    /// The site's integration token.
+    #[arg(long, env = "KAPU_SIM_QFUSION_TOKEN", default_value = qfusion::DEFAULT_TOKEN)]
+    token: String,
+}
+
 /// A running simulator of any kind.
 enum Sim {
     Smtp(smtp::SmtpSim),
     Registry(registry::RegistrySim),
     Kau(kau::KauSim),
     Tsa(tsa::TsaSim),
+    Citynform(citynform::CitynformSim),
+    DmsOne(dmsone::DmsOneSim),
+    Forras(forras::ForrasSim),
+    QFusion(qfusion::QFusionSim),
 }
 
 impl Sim {
@@ -120,6 +181,10 @@ impl Sim {
             Sim::Registry(sim) => sim.endpoints(),
             Sim::Kau(sim) => sim.endpoints(),
             Sim::Tsa(sim) => sim.endpoints(),
+            Sim::Citynform(sim) => sim.endpoints(),
+            Sim::DmsOne(sim) => sim.endpoints(),
+            Sim::Forras(sim) => sim.endpoints(),
+            Sim::QFusion(sim) => sim.endpoints(),
         }
     }
 
@@ -129,6 +194,10 @@ impl Sim {
             Sim::Registry(sim) => sim.shutdown().await,
             Sim::Kau(sim) => sim.shutdown().await,
             Sim::Tsa(sim) => sim.shutdown().await,
+            Sim::Citynform(sim) => sim.shutdown().await,
+            Sim::DmsOne(sim) => sim.shutdown().await,
+            Sim::Forras(sim) => sim.shutdown().await,
+            Sim::QFusion(sim) => sim.shutdown().await,
         }
     }
 }
@@ -168,6 +237,16 @@ async fn start_smtp(args: SmtpArgs) -> Result<Sim> {
     Ok(Sim::Smtp(sim))
 }
 
+async fn start_vendor(command: Command) -> Result<Sim> {
+    Ok(match command {
+        Command::Citynform(a) => Sim::Citynform(citynform::start(a.port, &a.api_key).await.context("starting the Citynform simulator")?),
+        Command::Dmsone(a) => Sim::DmsOne(dmsone::start(a.port, &a.username, &a.password).await.context("starting the DMS One simulator")?),
+        Command::Forras(a) => Sim::Forras(forras::start(a.port, &a.user, &a.password).await.context("starting the Forrás simulator")?),
+        Command::Qfusion(a) => Sim::QFusion(qfusion::start(a.port, &a.site, &a.token).await.context("starting the Q-Fusion simulator")?),
+        _ => anyhow::bail!("not a vendor simulator"),
+    })
+}
+
 #[tokio::main]
 async fn main() -> Result<()> {
     tracing_subscriber::fmt()
@@ -180,11 +259,35 @@ async fn main() -> Result<()> {
         Command::Registry(args) => vec![start_registry(args).await?],
         Command::Kau(args) => vec![start_kau(args).await?],
         Command::Tsa(args) => vec![start_tsa(args).await?],
+        c @ (Command::Citynform(_) | Command::Dmsone(_) | Command::Forras(_) | Command::Qfusion(_)) => vec![start_vendor(c).await?],
         Command::All => vec![
             start_smtp(SmtpArgs::default()).await?,
             start_registry(RegistryArgs::default()).await?,
             start_kau(KauArgs { port: kau::DEFAULT_PORT }).await?,
             start_tsa(TsaArgs::default()).await?,
+            start_vendor(Command::Citynform(CitynformArgs {
+                port: citynform::DEFAULT_PORT,
+                api_key: std::env::var("KAPU_SIM_CITYNFORM_API_KEY").unwrap_or_else(|_| citynform::DEFAULT_API_KEY.to_owned()),
+            }))
+            .await?,
+            start_vendor(Command::Dmsone(DmsOneArgs {
+                port: dmsone::DEFAULT_PORT,
+                username: dmsone::DEFAULT_USERNAME.to_owned(),
+                password: std::env::var("KAPU_SIM_DMSONE_PASSWORD").unwrap_or_else(|_| dmsone::DEFAULT_PASSWORD.to_owned()),
+            }))
+            .await?,
+            start_vendor(Command::Forras(ForrasArgs {
+                port: forras::DEFAULT_PORT,
+                user: forras::DEFAULT_USER.to_owned(),
+                password: std::env::var("KAPU_SIM_FORRAS_PASSWORD").unwrap_or_else(|_| forras::DEFAULT_PASSWORD.to_owned()),
+            }))
+            .await?,
+            start_vendor(Command::Qfusion(QFusionArgs {
+                port: qfusion::DEFAULT_PORT,
+                site: qfusion::DEFAULT_SITE.to_owned(),
+                token: std::env::var("KAPU_SIM_QFUSION_TOKEN").unwrap_or_else(|_| qfusion::DEFAULT_TOKEN.to_owned()),
+            }))
+            .await?,
         ],
     };
     for endpoint in sims.iter().flat_map(|sim| sim.endpoints()) {

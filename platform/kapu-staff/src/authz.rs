@@ -39,6 +39,8 @@ pub enum Permission {
     HandleCases,
     /// Register relying parties of the tenant's OpenID Provider and rotate its keys.
     ManageRelyingParties,
+    /// Install, configure and remove the tenant's plugins and read their failed calls.
+    ManagePlugins,
 }
 
 impl Role {
@@ -78,6 +80,7 @@ impl Role {
                     | ManageCaseTypes
                     | HandleCases
                     | ManageRelyingParties
+                    | ManagePlugins
             ),
             Self::Operator => matches!(p, ManageTenants | ManageJobs),
         }
@@ -106,6 +109,9 @@ mod tests {
         assert!(!Role::Clerk.permits(Permission::ManageCaseTypes));
         assert!(Role::Admin.permits(Permission::ManageCaseTypes));
         assert!(!Role::Operator.permits(Permission::ViewCaseTypes));
+        assert!(Role::Admin.permits(Permission::ManagePlugins));
+        assert!(!Role::Clerk.permits(Permission::ManagePlugins));
+        assert!(!Role::Operator.permits(Permission::ManagePlugins));
         assert!(!Role::Clerk.requires_totp());
         assert!(Role::Admin.requires_totp());
     }

@@ -50,6 +50,10 @@ pub struct DemoOpts {
     /// Time-stamping authority simulator port.
     #[arg(long, default_value_t = kapu_sim::tsa::DEFAULT_PORT)]
     pub tsa_port: u16,
+    /// First port of the local systems' simulators: Citynform, DMS One, Forrás and Q-Fusion
+    /// listen on it and the next three (0 picks free ports).
+    #[arg(long, default_value_t = kapu_sim::citynform::DEFAULT_PORT)]
+    pub local_systems_port: u16,
 }
 
 fn master_key(dir: &Path) -> Result<String> {
@@ -141,12 +145,16 @@ pub async fn run(mut settings: Settings, opts: DemoOpts) -> Result<()> {
         attachments: opts.dir.join("attachments").display().to_string(),
         ..HttpConfig::default()
     };
-    let szl = kapu_registry::SzlClient::new(registry.url(), kapu_sim::registry::DEFAULT_API_KEY);
+    let runtime = Arc::new(crate::wiring::plugin_runtime()?);
+    let vendors = crate::demo_plugins::Vendors::start(opts.local_systems_port).await?;
+    if let Err(e) = vendors.install(&db, &crypto, &runtime, &tenant, Path::new("plugins"), &registry.url()).await {
+        eprintln!("The plugins were not installed for {} ({e:#}); the demo runs without them.", tenant.slug);
+    }
     let mut facts = kapu_cases::FixedFacts::default();
     for (code, f) in dir.demo.iter().flat_map(|d| d.facts.iter()) {
         facts.insert(tenant.slug.as_str(), code, f.clone());
     }
-    let state = AppState::new(db.clone(), crypto.clone(), http).with_registry(Arc::new(szl)).with_facts(Arc::new(facts));
+    let state = AppState::new(db.clone(), crypto.clone(), http).with_plugins(runtime).with_facts(Arc::new(facts));
     let listener = tokio::net::TcpListener::bind(&opts.listen).await.with_context(|| format!("binding {}", opts.listen))?;
     let addr = listener.local_addr()?;
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
@@ -179,6 +187,7 @@ pub async fn run(mut settings: Settings, opts: DemoOpts) -> Result<()> {
     for p in kapu_sim::registry::test_persons() {
         println!("    {p}");
     }
+    vendors.print();
     println!("  KAÜ (national login) simulator: {}/kau/metadata   \"Belépés KAÜ-val\" on the portal's sign-in page", kau.url());
     println!("  TSA simulator:               {}   test PKI (CA, seal, TSA): {}", tsa.url(), opts.dir.join("pki").display());
     println!();
@@ -220,6 +229,7 @@ pub async fn run(mut settings: Settings, opts: DemoOpts) -> Result<()> {
     }
     mail.shutdown().await;
     registry.shutdown().await;
+    vendors.shutdown().await;
     kau.shutdown().await;
     tsa.shutdown().await;
     db.pool().close().await;

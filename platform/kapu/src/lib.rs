@@ -8,6 +8,7 @@ pub mod bench_oidc;
 pub mod bench_plugins;
 pub mod case_type_test;
 pub mod demo;
+pub mod demo_plugins;
 pub mod documents;
 pub mod plugin_cmd;
 pub mod settings;

@@ -165,12 +165,6 @@ struct ServeOpts {
     /// The built admin UI.
     #[arg(long, env = "KAPU_ADMIN_UI_DIR", default_value = "admin-ui/dist")]
     admin_ui_dir: PathBuf,
-    /// Base URL of the central personal data and address registry (SZL) service.
-    #[arg(long, env = "KAPU_REGISTRY_URL")]
-    registry_url: Option<String>,
-    /// API key for the registry service.
-    #[arg(long, env = "KAPU_REGISTRY_KEY", hide_env_values = true, default_value = "")]
-    registry_key: String,
     /// Where application attachments are stored: a folder, or an object store URL such as
     /// `s3://bucket/prefix` (credentials from the `AWS_*` variables).
     #[arg(long, env = "KAPU_ATTACHMENTS", default_value = "/var/tmp/kapu-attachments")]
@@ -423,10 +417,8 @@ async fn serve(s: Settings, opts: ServeOpts) -> Result<()> {
         ..HttpConfig::default()
     };
     let delivery = opts.delivery.config()?;
-    let mut state = AppState::new(db.clone(), crypto.clone(), http);
-    if let Some(url) = &opts.registry_url {
-        state = state.with_registry(std::sync::Arc::new(kapu_registry::SzlClient::new(url.clone(), opts.registry_key.clone())));
-    }
+    // Tenants reach their local systems and the central registries through their plugins.
+    let state = AppState::new(db.clone(), crypto.clone(), http).with_plugins(std::sync::Arc::new(kapu::wiring::plugin_runtime()?));
     let listener = tokio::net::TcpListener::bind(&opts.listen).await.with_context(|| format!("binding {}", opts.listen))?;
     tracing::info!(addr = %listener.local_addr()?, tls = tls.is_some(), "serving");
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);

@@ -55,6 +55,24 @@ fn random_name(prefix: &str) -> String {
     format!("{prefix}{:012x}", n & 0xffff_ffff_ffff)
 }
 
+/// The plugin host every kit of this test process shares (compiled components are kept in
+/// memory, so each plugin compiles once per process).
+pub fn plugin_runtime() -> Arc<kapu_plugins::Runtime> {
+    static RUNTIME: OnceLock<Arc<kapu_plugins::Runtime>> = OnceLock::new();
+    RUNTIME
+        .get_or_init(|| {
+            let limits = kapu_plugins::Limits { concurrent_calls: 16, ..kapu_plugins::Limits::default() };
+            Arc::new(kapu_plugins::Runtime::new(limits, None).expect("the plugin host starts"))
+        })
+        .clone()
+}
+
+/// The folder of the plugins' components (`plugins/`, built for wasm32-wasip2 on first use).
+pub fn plugin_components() -> &'static std::path::Path {
+    static DIR: OnceLock<PathBuf> = OnceLock::new();
+    DIR.get_or_init(|| kapu_plugins::harness::build_components(workspace_root().join("plugins")).expect("the plugins build"))
+}
+
 /// Kit options.
 #[derive(Clone, Debug)]
 pub struct KitOptions {
@@ -185,8 +203,7 @@ impl Kit {
             ..HttpConfig::default()
         };
         let registry = kapu_sim::registry::start(0, kapu_sim::registry::DEFAULT_API_KEY).await?;
-        let szl = kapu_registry::SzlClient::new(registry.url(), kapu_sim::registry::DEFAULT_API_KEY);
-        let mut state = AppState::new(db.clone(), crypto.clone(), http).with_registry(Arc::new(szl));
+        let mut state = AppState::new(db.clone(), crypto.clone(), http).with_plugins(plugin_runtime());
         if let Some(f) = opts.facts.clone() {
             state = state.with_facts(f);
         }
@@ -228,6 +245,28 @@ impl Kit {
             let _ = t.await;
         }
         self.db.pool().close().await;
+    }
+
+    /// Installs the plugin `plugins/<name>` for tenant `t` and configures it with `values`,
+    /// as its admin would.
+    pub async fn install_plugin(&self, t: &TestTenant, name: &str, values: &[(&str, &str)]) -> Result<()> {
+        let dir = workspace_root().join("plugins").join(name);
+        let manifest = std::fs::read_to_string(dir.join("plugin.toml"))?;
+        let component = std::fs::read(plugin_components().join(format!("{}.wasm", name.replace('-', "_"))))?;
+        let now = chrono::Utc::now();
+        let mut tx = self.db.tenant_tx(&t.tenant).await?;
+        kapu_plugins::installation::install(&mut tx, &plugin_runtime(), &manifest, &component, None, now).await?;
+        let ring = self.crypto.keyring(tx.conn(), t.slug()).await?;
+        let values = values.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect();
+        kapu_plugins::installation::configure(&mut tx, &ring, name, values, now).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// Installs the registry plugin for tenant `t`, configured for the kit's SZL simulator.
+    pub async fn install_registry_plugin(&self, t: &TestTenant) -> Result<()> {
+        let url = self.registry.url();
+        self.install_plugin(t, "registry", &[("base-url", &url), ("api-key", self.registry.api_key())]).await
     }
 
     /// Provisions a tenant with an admin and a clerk, both e-mailed `<role>@<slug>.test`.

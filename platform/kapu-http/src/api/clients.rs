@@ -467,7 +467,8 @@ pub struct IdentificationView {
 /// the differing fields and changes nothing.
 #[utoipa::path(post, path = "/clients/{id}/identify", tag = "clients", request_body = IdentifyRequest,
     params(("id" = Uuid, Path, description = "Client id"), ("X-Access-Reason" = String, Header, description = "Purpose of the access, for the audit log: UTF-8, percent-encoded as encodeURIComponent does (plain ASCII needs no encoding)")),
-    responses((status = 200, body = IdentificationView), (status = 401, body = Problem, content_type = "application/problem+json"), (status = 403, body = Problem, content_type = "application/problem+json")))]
+    responses((status = 200, body = IdentificationView), (status = 401, body = Problem, content_type = "application/problem+json"), (status = 403, body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "`not-configured`: the tenant has no (configured) registry plugin; the detail says what to do", body = Problem, content_type = "application/problem+json")))]
 pub async fn identify(
     State(state): State<AppState>,
     s: SignedIn,
@@ -476,7 +477,9 @@ pub async fn identify(
     Json(req): Json<IdentifyRequest>,
 ) -> Result<Json<IdentificationView>, ApiError> {
     use kapu_clients::identification::{DocumentKind, IdDocument, Identification, InPerson};
-    let registry = state.registry.clone().ok_or_else(|| ApiError::Unavailable("no central registry is configured".into()))?;
+    let registry = state.registry.clone().ok_or_else(|| {
+        ApiError::NotConfigured("this deployment runs no plugins, so no central registry can be asked; the operator enables them".into())
+    })?;
     let mut p = PersonalData::open(&state, s, &headers, Permission::WriteClients).await?;
     let kind = match req.document_kind {
         DocumentKindView::IdentityCard => DocumentKind::IdentityCard,

@@ -9,6 +9,7 @@ pub mod documents;
 pub mod jobs;
 pub mod oidc;
 pub mod platform;
+pub mod plugins;
 pub mod staff;
 
 use axum::Router;
@@ -66,6 +67,10 @@ pub(crate) fn tenant_api() -> OpenApiRouter<AppState> {
         .routes(routes!(oidc::list_relying_parties, oidc::create_relying_party))
         .routes(routes!(oidc::get_relying_party, oidc::delete_relying_party))
         .routes(routes!(oidc::rotate_keys))
+        .routes(routes!(plugins::list_plugins, plugins::install_plugin))
+        .routes(routes!(plugins::get_plugin, plugins::remove_plugin))
+        .routes(routes!(plugins::configure_plugin))
+        .routes(routes!(plugins::plugin_errors))
 }
 
 /// The platform API's routes, rooted at `/api/v1/platform`.

@@ -41,6 +41,11 @@ async fn browser_suite_passes_against_the_real_server() -> Result<()> {
     let mut tx = kit.db.platform_tx().await?;
     kapu_core::update_tenant(tx.conn(), &with_kau).await?;
     tx.commit().await?;
+    // Tenant A checks identities through its registry plugin; the plugins page installs
+    // Citynform, configured for its simulator.
+    kit.install_registry_plugin(&a).await?;
+    let citynform = kapu_sim::citynform::start(0, "bongeszo-citynform-kulcs").await?;
+    let citynform_component = kapu_testkit::plugin_components().join("citynform.wasm");
     let (op_email, op_secret) = kit.operator().await?;
     let b32 = |s: &[u8]| kapu_testkit::TestTenant { admin_totp: s.to_vec(), ..a.clone() }.admin_totp_base32();
     let out = tokio::process::Command::new("node")
@@ -66,6 +71,10 @@ async fn browser_suite_passes_against_the_real_server() -> Result<()> {
         .env("KAPU_OPERATOR_EMAIL", &op_email)
         .env("KAPU_OPERATOR_PASSWORD", PASSWORD)
         .env("KAPU_OPERATOR_TOTP_SECRET", b32(&op_secret))
+        .env("KAPU_CITYNFORM_MANIFEST", root.join("plugins/citynform/plugin.toml"))
+        .env("KAPU_CITYNFORM_COMPONENT", &citynform_component)
+        .env("KAPU_CITYNFORM_URL", citynform.url())
+        .env("KAPU_CITYNFORM_KEY", citynform.api_key())
         .stdin(Stdio::null())
         .output()
         .await?;
@@ -77,6 +86,7 @@ async fn browser_suite_passes_against_the_real_server() -> Result<()> {
     assert!(stdout.contains("# fail 0"), "node reported failures");
     payments.abort();
     kau.shutdown().await;
+    citynform.shutdown().await;
     kit.stop().await;
     Ok(())
 }

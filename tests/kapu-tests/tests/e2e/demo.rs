@@ -38,6 +38,8 @@ async fn start_demo(dir: &std::path::Path) -> Result<Demo> {
             "0",
             "--tsa-port",
             "0",
+            "--local-systems-port",
+            "0",
             "--dir",
         ])
         .arg(dir)
@@ -102,6 +104,8 @@ async fn the_demo_starts_serves_stops_and_reuses_its_data() -> Result<()> {
         "SMTP simulator",
         "KAÜ (national login) simulator",
         "TSA simulator",
+        "Citynform (parking) simulator",
+        "Q-Fusion (queue) simulator",
     ] {
         assert!(printed.contains(needle), "the demo prints {needle}: {printed}");
     }
@@ -111,6 +115,7 @@ async fn the_demo_starts_serves_stops_and_reuses_its_data() -> Result<()> {
     let (clean, err) = interrupt(demo).await?;
     assert!(clean, "Ctrl-C stops the demo cleanly; it wrote:\n{err}");
     assert!(err.contains("Stopped."), "{err}");
+    assert!(!err.contains("plugins were not installed"), "the five plugins were installed for hegyvidek: {err}");
     assert!(!dir.path().join("pg/postmaster.pid").exists(), "and its PostgreSQL");
     // The test PKI is made once, in the demo's folder.
     let ca = std::fs::read_to_string(dir.path().join("pki/ca.pem")).context("the demo's test CA")?;

@@ -1,4 +1,5 @@
-//! In-person identification against the central registry simulator (SZL).
+//! In-person identification against the central registry simulator (SZL), through the
+//! tenant's registry plugin.
 
 use anyhow::Result;
 use kapu_testkit::Kit;
@@ -33,6 +34,7 @@ async fn person(
 async fn a_clerk_identifies_a_client_in_person() -> Result<()> {
     let kit = Kit::start().await?;
     let t = kit.tenant("szemelyes", "Személyes Város").await?;
+    kit.install_registry_plugin(&t).await?;
     let admin = kit.admin(&t).await?;
     let clerk = kit.clerk(&t).await?;
     let home = json!({ "kind": "permanent", "postcode": "1126", "city": "Budapest", "street": "Böszörményi út 23-25" });
@@ -99,6 +101,40 @@ async fn a_clerk_identifies_a_client_in_person() -> Result<()> {
     assert_eq!(identifies.len(), 2);
     assert_eq!(identifies[0]["details"]["result"]["outcome"], "identified");
     assert!(kit.registry.queries().await >= 4, "every check asked the registry over HTTP");
+    kit.stop().await;
+    Ok(())
+}
+
+#[tokio::test]
+async fn without_a_registry_plugin_the_check_says_what_to_do() -> Result<()> {
+    let kit = Kit::start().await?;
+    let t = kit.tenant("nincs-plugin", "Plugin Nélküli Város").await?;
+    let admin = kit.admin(&t).await?;
+    let clerk = kit.clerk(&t).await?;
+    let home = json!({ "kind": "permanent", "postcode": "1126", "city": "Budapest", "street": "Böszörményi út 23-25" });
+    let marta = person(&admin, "Kovács Ilona", "Minta", "Márta", "Budapest", "1980-05-17", home).await?;
+    let path = format!("/api/v1/clients/{marta}/identify");
+    let body = json!({ "document_kind": "identity_card", "document_number": "123456AB" });
+    let before = kit.registry.queries().await;
+    let r = clerk.send(Method::POST, &path, Some(&body), &[WHY]).await?;
+    r.expect_status(409)?;
+    assert_eq!(r.json()["type"], "urn:kapu:problem:not-configured");
+    let detail = r.json()["detail"].as_str().unwrap_or_default().to_owned();
+    assert!(detail.contains("no registry plugin is installed") && detail.contains("kapu plugin install"), "{detail}");
+
+    // Installed with a wrong key: the registry refuses, the clerk gets a 503, nothing changes,
+    // and the admin finds the failed call among the plugin's errors.
+    kit.install_plugin(&t, "registry", &[("base-url", &kit.registry.url()), ("api-key", "rossz-kulcs")]).await?;
+    let r = clerk.send(Method::POST, &path, Some(&body), &[WHY]).await?;
+    r.expect_status(503)?;
+    assert_eq!(kit.registry.queries().await, before, "no check was answered");
+    let got = clerk.send(Method::GET, &format!("/api/v1/clients/{marta}"), None, &[WHY]).await?.json();
+    assert_eq!(got["id_document"], serde_json::Value::Null);
+    let mut tx = kit.db.tenant_tx(&t.tenant).await?;
+    let codes: Vec<String> =
+        sqlx::query_scalar("SELECT code FROM plugin_call_error WHERE plugin = 'registry'").fetch_all(tx.conn()).await?;
+    tx.commit().await?;
+    assert_eq!(codes, vec!["plugin-failed-config".to_owned()]);
     kit.stop().await;
     Ok(())
 }

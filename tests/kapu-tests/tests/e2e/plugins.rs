@@ -193,3 +193,121 @@ async fn bad_plugins_and_configurations_are_refused_with_specific_messages() -> 
     assert!(ok && out.contains("NOT CONFIGURED"), "refused configurations left nothing behind: {out}");
     Ok(())
 }
+
+/// The plugins API as the tenant admin uses it (the admin UI's page calls the same).
+#[tokio::test]
+async fn the_admin_installs_configures_and_removes_plugins_over_the_api() -> Result<()> {
+    use base64::Engine;
+    use reqwest::Method;
+    use serde_json::json;
+
+    let kit = Kit::start().await?;
+    let t = kit.tenant("plug-api", "API Város").await?;
+    let admin = kit.admin(&t).await?;
+    let clerk = kit.clerk(&t).await?;
+    assert_eq!(admin.get("/api/v1/plugins").await?.json(), json!({ "plugins": [] }));
+    clerk.get("/api/v1/plugins").await?.expect_status(403)?;
+
+    let manifest = std::fs::read_to_string(workspace_root().join("plugins/registry/plugin.toml"))?;
+    let component = base64::engine::general_purpose::STANDARD.encode(std::fs::read(components().join("registry.wasm"))?);
+    let install = |manifest: String, component: String| {
+        let admin = admin.clone();
+        async move { admin.send(Method::POST, "/api/v1/plugins", Some(&json!({ "manifest": manifest, "component": component })), &[]).await }
+    };
+    // Bad uploads are refused by field, and leave nothing behind.
+    let field_of = |r: &kapu_testkit::Reply| (r.json()["type"].clone(), r.json()["errors"][0]["field"].clone());
+    let r = install(manifest.replace("sdk = \"0.2.0\"", "sdk = \"0.9.0\""), component.clone()).await?;
+    r.expect_status(422)?;
+    assert_eq!(field_of(&r), (json!("urn:kapu:problem:validation"), json!("manifest")));
+    assert!(r.json()["detail"].as_str().unwrap_or_default().contains("needs SDK version 0.9.0"), "{}", r.text);
+    let r = install(manifest.clone(), base64::engine::general_purpose::STANDARD.encode("not a component")).await?;
+    r.expect_status(422)?;
+    assert_eq!(field_of(&r).1, "component");
+    let r = install(manifest.clone(), "%%%".into()).await?;
+    r.expect_status(422)?;
+    assert_eq!(field_of(&r).1, "component");
+    assert_eq!(admin.get("/api/v1/plugins").await?.json()["plugins"], json!([]));
+
+    let r = install(manifest.clone(), component.clone()).await?;
+    r.expect_status(201)?;
+    let p = r.json();
+    assert_eq!(
+        (p["name"].as_str(), p["world"].as_str(), p["sdk"].as_str(), p["status"].as_str()),
+        (Some("registry"), Some("registry"), Some("0.2.0"), Some("not_configured"))
+    );
+    let settings: Vec<(String, String, bool)> = p["settings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| (s["name"].as_str().unwrap().to_owned(), s["kind"].as_str().unwrap().to_owned(), s["required"].as_bool().unwrap()))
+        .collect();
+    assert!(
+        settings.contains(&("api-key".into(), "secret".into(), true)) && settings.contains(&("base-url".into(), "url".into(), true)),
+        "{settings:?}"
+    );
+
+    // A configuration that does not match the schema: every bad setting is named.
+    let configure = |values: serde_json::Value| {
+        let admin = admin.clone();
+        async move { admin.send(Method::PUT, "/api/v1/plugins/registry/config", Some(&json!({ "values": values })), &[]).await }
+    };
+    let r = configure(json!({ "base-url": "https://evil.example/", "colour": "red", "vehicle-url": "nem url" })).await?;
+    r.expect_status(422)?;
+    let mut fields: Vec<String> = r.json()["errors"].as_array().unwrap().iter().map(|e| e["field"].as_str().unwrap().to_owned()).collect();
+    fields.sort();
+    assert_eq!(fields, vec!["values.api-key", "values.base-url", "values.colour", "values.vehicle-url"]);
+    assert!(r.text.contains("points at evil.example, which the plugin's manifest does not allow"), "{}", r.text);
+
+    let key = kit.registry.api_key().to_owned();
+    let r = configure(json!({ "base-url": kit.registry.url(), "api-key": key })).await?;
+    r.expect_status(200)?;
+    assert_eq!(r.json()["status"], "configured");
+    let api_key = r.json()["settings"].as_array().unwrap().iter().find(|s| s["name"] == "api-key").cloned().unwrap();
+    assert_eq!((api_key["set"].clone(), api_key["value"].clone()), (json!(true), json!(null)));
+    assert!(!r.text.contains(&key), "the secret is never returned");
+    assert!(!admin.get("/api/v1/plugins").await?.text.contains(&key));
+    // Editing the other settings keeps the stored secret.
+    let r = configure(json!({ "base-url": format!("{}/", kit.registry.url()) })).await?;
+    r.expect_status(200)?;
+    assert_eq!(r.json()["status"], "configured");
+
+    // The in-person check now goes through it.
+    let why = ("x-access-reason", "személyes azonosítás");
+    let client = admin
+        .send(
+            Method::POST,
+            "/api/v1/clients",
+            Some(&json!({ "identity": { "family_name": "Minta", "given_name": "Márta", "mother_birth_name": "Kovács Ilona", "birth_place": "Budapest", "birth_date": "1980-05-17" },
+                          "addresses": [{ "kind": "permanent", "postcode": "1126", "city": "Budapest", "street": "Böszörményi út 23-25." }] })),
+            &[why],
+        )
+        .await?;
+    let id = client.json()["id"].as_str().unwrap().to_owned();
+    let identify = json!({ "document_kind": "identity_card", "document_number": "123456AB" });
+    let r = clerk.send(Method::POST, &format!("/api/v1/clients/{id}/identify"), Some(&identify), &[why]).await?;
+    assert_eq!(r.json()["outcome"], "identified", "{}", r.text);
+
+    // A wrong key: the call fails, and the admin reads why.
+    configure(json!({ "base-url": kit.registry.url(), "api-key": "rossz" })).await?.expect_status(200)?;
+    clerk.send(Method::POST, &format!("/api/v1/clients/{id}/identify"), Some(&identify), &[why]).await?.expect_status(503)?;
+    let errors = admin.get("/api/v1/plugins/registry/errors").await?.json();
+    assert_eq!(errors["errors"][0]["function"], "check-person");
+    assert_eq!(errors["errors"][0]["code"], "plugin-failed-config");
+    assert!(errors["errors"][0]["message"].as_str().unwrap().contains("refused the API key (401"), "{errors}");
+    assert_eq!(admin.get("/api/v1/plugins/registry").await?.json()["last_error"]["code"], "plugin-failed-config");
+
+    // Removal, and the audit trail of every change (without the secrets).
+    admin.send(Method::DELETE, "/api/v1/plugins/registry", None, &[]).await?.expect_status(204)?;
+    let r = admin.get("/api/v1/plugins/registry").await?;
+    r.expect_status(404)?;
+    assert_eq!(r.json()["type"], "urn:kapu:problem:not-found");
+    admin.send(Method::DELETE, "/api/v1/plugins/registry", None, &[]).await?.expect_status(404)?;
+    let log = admin.get("/api/v1/audit").await?;
+    let records = log.json()["records"].clone();
+    let actions: Vec<&str> =
+        records.as_array().unwrap().iter().filter_map(|r| r["action"].as_str()).filter(|a| a.starts_with("plugin.")).collect();
+    assert_eq!(actions, vec!["plugin.remove", "plugin.configure", "plugin.configure", "plugin.configure", "plugin.install"]);
+    assert!(!log.text.contains(&key) && !log.text.contains("rossz"), "no secret in the audit log");
+    kit.stop().await;
+    Ok(())
+}

@@ -33,8 +33,9 @@ pub struct Statement {
 }
 
 impl Statement {
-    /// SQL text with `$1`, `$2`, … placeholders, and their values, which sea-query renders
-    /// as quoted literals. The text is `'static`: it is part of the program, never input.
+    /// SQL text of one statement (no transaction control: the message is the transaction)
+    /// with `$1`, `$2`, … placeholders, and their values, which sea-query renders as quoted
+    /// literals. The text is `'static`: it is part of the program, never input.
     ///
     /// # Panics
     /// When the text names a placeholder with no value (a programming error).
@@ -48,7 +49,7 @@ impl Statement {
     }
 }
 
-/// The pool of connections for one-round-trip reads.
+/// The pool of connections for one-round-trip reads and writes.
 #[derive(Clone, Debug)]
 pub(crate) struct ReadPool {
     pool: managed::Pool<Manager>,

@@ -5,12 +5,15 @@
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD as B64URL;
 use chrono::{DateTime, Duration, Utc};
-use kapu_core::TenantTx;
+use kapu_core::{Statement, TenantTx};
 use kapu_crypto::password::{DUMMY_HASH, hash_password, verify_password};
 use kapu_mail::OutgoingMail;
 use rand::RngCore;
+use sea_query::{Alias, Expr, Query, SelectStatement};
 use serde::Serialize;
 use sha2::{Digest, Sha256};
+use sqlx::postgres::PgRow;
+use sqlx::{FromRow, Row};
 use uuid::Uuid;
 
 use crate::ClientError;
@@ -264,6 +267,8 @@ pub enum SignIn {
 
 /// Session lifetime for clients.
 pub const SESSION_TTL: Duration = Duration::hours(2);
+/// A session unused for this long has ended.
+pub const IDLE_TIMEOUT: Duration = Duration::minutes(30);
 
 #[derive(sqlx::FromRow)]
 struct SignInRow {
@@ -484,10 +489,11 @@ pub async fn authenticate(tx: &mut TenantTx, token: &str, now: DateTime<Utc>) ->
     type Row = (Uuid, String, Option<Uuid>, DateTime<Utc>, DateTime<Utc>);
     let row: Option<Row> = sqlx::query_as(
         "SELECT account_id, csrf_token, acting_for_client_id, created_at, last_seen_at FROM client_session
-         WHERE token_hash = $1 AND expires_at > $2 AND last_seen_at > $2 - interval '30 minutes'",
+         WHERE token_hash = $1 AND expires_at > $2 AND last_seen_at > $3",
     )
     .bind(&h)
     .bind(now)
+    .bind(now - IDLE_TIMEOUT)
     .fetch_optional(tx.conn())
     .await?;
     let Some((id, csrf, acting_for, signed_in_at, last_seen_at)) = row else { return Ok(None) };
@@ -496,6 +502,64 @@ pub async fn authenticate(tx: &mut TenantTx, token: &str, now: DateTime<Utc>) ->
     }
     let account: AccountRow = sqlx::query_as(&format!("{SELECT} WHERE id = $1")).bind(id).fetch_one(tx.conn()).await?;
     Ok(Some(ClientSession { account: account.into(), csrf_token: csrf, signed_in_at, acting_for, token_hash: h }))
+}
+
+/// The statement that reads the live session of a cookie's token with its account, for a
+/// one-round-trip read ([`kapu_core::Db::tenant_read_all`]); [`session_from`] reads its rows.
+/// It is what [`authenticate`] reads, so a request that needs the session and other reads
+/// sends them all in one message.
+pub fn session_statement(token: &str, now: DateTime<Utc>) -> Statement {
+    Statement::new(
+        "SELECT s.csrf_token, s.acting_for_client_id, s.created_at, s.last_seen_at,
+                a.id, a.email, a.display_name, a.identification_level, a.email_verified_at, a.client_id
+         FROM client_session s JOIN client_account a ON a.id = s.account_id
+         WHERE s.token_hash = $1 AND s.expires_at > $2 AND s.last_seen_at > $3",
+        [Sha256::digest(token.as_bytes()).to_vec().into(), now.into(), (now - IDLE_TIMEOUT).into()],
+    )
+}
+
+/// The session in the rows of [`session_statement`], and the statement that refreshes its
+/// idle timer when that is due (at most once a minute), to send with the request's write.
+pub fn session_from(rows: &[PgRow], token: &str, now: DateTime<Utc>) -> Result<Option<(ClientSession, Option<Statement>)>, ClientError> {
+    let Some(r) = rows.first() else { return Ok(None) };
+    let token_hash = Sha256::digest(token.as_bytes()).to_vec();
+    let last_seen_at: DateTime<Utc> = r.try_get(3)?;
+    let touch = (last_seen_at < now - Duration::minutes(1)).then(|| {
+        Statement::new("UPDATE client_session SET last_seen_at = $2 WHERE token_hash = $1", [token_hash.clone().into(), now.into()])
+    });
+    let account = AccountRow {
+        id: r.try_get(4)?,
+        email: r.try_get(5)?,
+        display_name: r.try_get(6)?,
+        identification_level: r.try_get(7)?,
+        email_verified_at: r.try_get(8)?,
+        client_id: r.try_get(9)?,
+    };
+    let session = ClientSession {
+        account: account.into(),
+        csrf_token: r.try_get(0)?,
+        acting_for: r.try_get(1)?,
+        signed_in_at: r.try_get(2)?,
+        token_hash,
+    };
+    Ok(Some((session, touch)))
+}
+
+/// The statement that reads the account whose id the query `id` selects (the caller's
+/// sub-query), for a one-round-trip read; [`account_from`] reads its rows.
+pub fn account_statement(id: SelectStatement) -> Statement {
+    let cols = ["id", "email", "display_name", "identification_level", "email_verified_at", "client_id"];
+    let q = Query::select()
+        .columns(cols.map(Alias::new))
+        .from(Alias::new("client_account"))
+        .and_where(Expr::col(Alias::new("id")).in_subquery(id))
+        .to_owned();
+    Statement::query(&q)
+}
+
+/// The account in the rows of [`account_statement`].
+pub fn account_from(rows: &[PgRow]) -> Result<Option<Account>, ClientError> {
+    Ok(rows.first().map(AccountRow::from_row).transpose()?.map(Into::into))
 }
 
 /// An account by id.

@@ -1,7 +1,7 @@
 use sqlx::postgres::PgRow;
 use sqlx::{PgConnection, PgPool, Postgres, Transaction};
 
-use crate::read::ReadPool;
+use crate::read::{ReadPool, Statement};
 use crate::{CoreResult, Tenant, TenantSlug};
 
 /// The deployment's database: a connection pool plus the prefix of tenant role names.
@@ -65,6 +65,20 @@ impl Db {
     /// For reads that need more than one statement, or that write, use [`Db::tenant_tx`].
     pub async fn tenant_read(&self, slug: &TenantSlug, query: &sea_query::SelectStatement) -> CoreResult<Vec<PgRow>> {
         self.reads.read(slug, &self.role_prefix, query).await
+    }
+
+    /// Like [`Db::tenant_read`] for several statements in the same message (one read-only
+    /// transaction, one round trip). Returns each statement's rows, in order.
+    pub async fn tenant_read_all(&self, slug: &TenantSlug, statements: &[Statement]) -> CoreResult<Vec<Vec<PgRow>>> {
+        self.reads.run(slug, &self.role_prefix, statements, true).await
+    }
+
+    /// Runs `statements` as the tenant in one message: one implicit transaction that
+    /// commits when the last statement succeeds and changes nothing when any fails, in one
+    /// round trip. For writes that fit in a few statements (a CTE for several tables).
+    /// Returns each statement's rows (`RETURNING`), in order.
+    pub async fn tenant_write(&self, slug: &TenantSlug, statements: &[Statement]) -> CoreResult<Vec<Vec<PgRow>>> {
+        self.reads.run(slug, &self.role_prefix, statements, false).await
     }
 }
 

@@ -23,6 +23,7 @@ use kapu_oidc::registry::{self, ClientCredentials};
 use kapu_oidc::{AuthPageError, OAuthCode, OidcError};
 use minijinja::context;
 use serde_json::{Value, json};
+use sqlx::postgres::PgRow;
 
 use crate::AppState;
 use crate::portal::account::{SESSION_COOKIE, check_form, session, set_cookie};
@@ -150,10 +151,20 @@ async fn tenant_keys(
     Ok(state.oidc_keys.get(tx, &ring, Utc::now()).await?)
 }
 
-async fn jwks(State(state): State<AppState>, Extension(t): Extension<ResolvedTenant>) -> Result<Response, ApiError> {
+/// The tenant's signing keys: from the cache without touching the database while they are
+/// fresh, else loaded (and made, the first time) in a transaction of their own.
+async fn cached_keys(state: &AppState, t: &ResolvedTenant) -> Result<std::sync::Arc<kapu_oidc::keys::TenantKeys>, ApiError> {
+    if let Some(k) = state.oidc_keys.cached(t.tenant.slug.as_str(), Utc::now()) {
+        return Ok(k);
+    }
     let mut tx = state.db.tenant_tx(&t.tenant).await?;
-    let keys = tenant_keys(&state, &t, &mut tx).await?;
+    let keys = tenant_keys(state, t, &mut tx).await?;
     tx.commit().await?;
+    Ok(keys)
+}
+
+async fn jwks(State(state): State<AppState>, Extension(t): Extension<ResolvedTenant>) -> Result<Response, ApiError> {
+    let keys = cached_keys(&state, &t).await?;
     let mut res = ([(header::CONTENT_TYPE, "application/jwk-set+json")], keys.jwks().to_string()).into_response();
     res.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("public, max-age=60"));
     Ok(res)
@@ -321,16 +332,24 @@ async fn authorize(
 ) -> Result<Response, ApiError> {
     let now = Utc::now();
     let iss = issuer(state, headers, t);
-    let mut tx = state.db.tenant_tx(&t.tenant).await?;
-    let auth = match flow::check_authorization(&mut tx, &req).await {
+    let slug = &t.tenant.slug;
+    // One round trip reads the relying party and the session; one more writes the code.
+    let token = crate::auth::cookie(headers, SESSION_COOKIE).filter(|c| !c.is_empty());
+    let mut reads = vec![registry::party_statement(req.client_id.as_deref().unwrap_or_default())];
+    if let Some(token) = token {
+        reads.push(account::session_statement(token, now));
+    }
+    let rows = state.db.tenant_read_all(slug, &reads).await?;
+    let party = registry::Registered::from_rows(part(&rows, 0))?.map(registry::Registered::into_party);
+    let auth = match flow::check_request(party, &req) {
         Ok(a) => a,
         Err(e) => return auth_failure(state, t, lang, &iss, &req, e),
     };
-    let signed_in = match crate::auth::cookie(headers, SESSION_COOKIE).filter(|c| !c.is_empty()) {
-        Some(token) => account::authenticate(&mut tx, token, now).await?,
+    let signed_in = match token {
+        Some(token) => account::session_from(part(&rows, 1), token, now)?,
         None => None,
     };
-    let session = match (signed_in, auth.prompt) {
+    let (session, touch) = match (signed_in, auth.prompt) {
         (None, Prompt::None) => return Ok(redirect_error(&iss, &req, OAuthCode::LoginRequired, "nobody is signed in")),
         (Some(s), p) if p != Prompt::Login => s,
         _ => {
@@ -343,15 +362,24 @@ async fn authorize(
             return Ok(Redirect::to(&format!("{}/belepes?{login}", t.prefix)).into_response());
         }
     };
-    if flow::needs_consent(&mut tx, session.account.id, &auth).await? {
-        if auth.prompt == Prompt::None {
-            return Ok(redirect_error(&iss, &req, OAuthCode::ConsentRequired, "the person has not consented to these scopes yet"));
+    if auth.prompt != Prompt::Consent {
+        // The code is written only if the person already consented to every scope asked for.
+        let code = flow::issue_code_if_consented(&state.db, slug, session.account.id, &auth, session.signed_in_at, now, touch).await?;
+        if let Some(code) = code {
+            return Ok(code_redirect(&iss, &auth, &code));
         }
-        return Ok(consent_page(state, t, lang, &req, &auth, &session));
+    } else if let Some(touch) = touch {
+        state.db.tenant_write(slug, &[touch]).await?;
     }
-    let code = flow::issue_code(&mut tx, session.account.id, &auth, session.signed_in_at, now).await?;
-    tx.commit().await?;
-    Ok(code_redirect(&iss, &auth, &code))
+    if auth.prompt == Prompt::None {
+        return Ok(redirect_error(&iss, &req, OAuthCode::ConsentRequired, "the person has not consented to these scopes yet"));
+    }
+    Ok(consent_page(state, t, lang, &req, &auth, &session))
+}
+
+/// The rows of the `i`th statement of a one-round-trip read.
+fn part(rows: &[Vec<PgRow>], i: usize) -> &[PgRow] {
+    rows.get(i).map(Vec::as_slice).unwrap_or_default()
 }
 
 fn code_redirect(iss: &str, auth: &ValidAuthorization, code: &str) -> Response {
@@ -490,22 +518,25 @@ async fn token(
         Ok(c) => c,
         Err((code, why)) => return Ok(oauth_error(code, why)),
     };
+    let get = |k: &str| f.get(k).map(String::as_str);
+    let iss = issuer(&state, &headers, &t);
+    if let (Some("authorization_code"), Some(code)) = (get("grant_type"), get("code").filter(|c| !c.is_empty())) {
+        // The code exchange needs no open transaction: a read and a write of one message each.
+        let keys = cached_keys(&state, &t).await?;
+        let issuer = Issuer { url: &iss, keys: &keys };
+        let result =
+            flow::exchange_code(&state.db, &t.tenant.slug, issuer, &creds, code, get("redirect_uri"), get("code_verifier"), now).await;
+        return Ok(oauth_result(result)?.0);
+    }
     let mut tx = state.db.tenant_tx(&t.tenant).await?;
     let party = match registry::authenticate(&mut tx, &creds).await {
         Ok(p) => p,
         Err(e) => return Ok(oauth_result::<()>(Err(e))?.0),
     };
-    let get = |k: &str| f.get(k).map(String::as_str);
-    let iss = issuer(&state, &headers, &t);
     let result = match get("grant_type") {
-        Some("authorization_code") => match get("code").filter(|c| !c.is_empty()) {
-            Some(code) => {
-                let keys = tenant_keys(&state, &t, &mut tx).await?;
-                let issuer = Issuer { url: &iss, keys: &keys };
-                flow::exchange_code(&mut tx, issuer, &party, code, get("redirect_uri"), get("code_verifier"), now).await
-            }
-            None => Err(OidcError::OAuth { code: OAuthCode::InvalidRequest, description: "code is missing".into(), commit: false }),
-        },
+        Some("authorization_code") => {
+            Err(OidcError::OAuth { code: OAuthCode::InvalidRequest, description: "code is missing".into(), commit: false })
+        }
         Some("refresh_token") => match get("refresh_token").filter(|c| !c.is_empty()) {
             Some(rt) => {
                 let keys = tenant_keys(&state, &t, &mut tx).await?;
@@ -556,10 +587,21 @@ async fn userinfo(
     let Some(token) = token else {
         return Ok(bearer_error(&iss, None, "send the access token as Authorization: Bearer"));
     };
-    let mut tx = state.db.tenant_tx(&t.tenant).await?;
-    let Some(grant) = flow::access(&mut tx, &token, now).await? else {
+    // One round trip reads the grant and the account; claims from the client record (an
+    // audited read of personal data) need a transaction.
+    let rows = state.db.tenant_read_all(&t.tenant.slug, &flow::access_statements(&token, now)).await?;
+    let Some(grant) = flow::access_from(part(&rows, 0))? else {
         return Ok(bearer_error(&iss, Some(OAuthCode::InvalidToken), "the access token is unknown here, expired or revoked"));
     };
+    match account::account_from(part(&rows, 1))? {
+        None => return Ok(bearer_error(&iss, Some(OAuthCode::InvalidToken), "the account no longer exists")),
+        Some(a) => {
+            if let Some(claims) = kapu_oidc::claims::without_record(&a, &grant) {
+                return Ok(json_no_store(claims));
+            }
+        }
+    }
+    let mut tx = state.db.tenant_tx(&t.tenant).await?;
     let ring = state.crypto.keyring(tx.conn(), t.tenant.slug.as_str()).await?;
     let Some(claims) = kapu_oidc::claims::userinfo(&mut tx, &ring, &grant, now).await? else {
         return Ok(bearer_error(&iss, Some(OAuthCode::InvalidToken), "the account no longer exists"));

@@ -279,6 +279,7 @@ impl From<kapu_oidc::OidcError> for ApiError {
             Duplicate(_) => ApiError::Conflict(e.to_string()),
             OAuth { .. } | BadAuthorizationRequest(_) => ApiError::field("request", e.to_string()),
             Database(e) => e.into(),
+            Core(e) => e.into(),
             Clients(e) => e.into(),
             other => ApiError::Internal(other.to_string()),
         }

@@ -9,12 +9,17 @@
 //! **Architecture Invariant:** a refused response changes nothing: every check runs in the
 //! caller's transaction, which the caller commits only on success.
 
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use chrono::{DateTime, NaiveDate, Utc};
 use kapu_clients::ClientError;
 use kapu_clients::account::{ClientSession, NationalLogin, NationalOutcome};
 use kapu_core::TenantTx;
 use kapu_crypto::Keyring;
 use kapu_saml::{IdentityProvider, KeyPair, SamlError, ServiceProvider, ServiceProviderEngine};
+use rand::RngCore;
+use sha2::{Digest, Sha256};
+use subtle::ConstantTimeEq;
 use thiserror::Error;
 use uuid::Uuid;
 
@@ -71,6 +76,10 @@ pub enum KauError {
     /// The response answers no request of ours, or one already answered or expired.
     #[error("the response answers no pending sign-in request of this municipality")]
     UnknownRequest,
+    /// The response answers a request that another browser started, or the browser that
+    /// posts it has lost the request's binding cookie (login CSRF).
+    #[error("the response answers a sign-in that was not started in this browser")]
+    OtherBrowser,
     /// The assertion has been used before.
     #[error("this assertion has already been used (replay)")]
     Replayed,
@@ -99,6 +108,7 @@ impl KauError {
             KauError::Config(_) => "kau_config".into(),
             KauError::Refused(e) => format!("kau_{}", e.code()),
             KauError::UnknownRequest => "kau_unknown_request".into(),
+            KauError::OtherBrowser => "kau_other_browser".into(),
             KauError::Replayed => "kau_replayed".into(),
             KauError::Attribute(_) => "kau_attribute".into(),
             KauError::InsufficientAssurance(_) => "kau_assurance".into(),
@@ -187,8 +197,23 @@ pub async fn metadata(
     Ok(engine.metadata(sp, &key, &attr::ALL))
 }
 
-/// Records a new authentication request and returns the URL that carries it to the identity
-/// provider. `account`: the portal account signed in now, to link the national identity to.
+/// A started sign-in: where to send the browser, and the value that binds the request to
+/// it (to keep in a short-lived HttpOnly cookie and give back to [`complete`]).
+#[derive(Debug)]
+pub struct Started {
+    /// The identity provider's URL carrying the signed request.
+    pub redirect_url: String,
+    /// The browser binding: random, only its SHA-256 is stored with the request.
+    pub binding: String,
+}
+
+fn binding_hash(binding: &str) -> Vec<u8> {
+    Sha256::digest(binding.as_bytes()).to_vec()
+}
+
+/// Records a new authentication request, bound to the browser that starts it, and returns
+/// where to send that browser. `account`: the portal account signed in now, to link the
+/// national identity to.
 pub async fn begin(
     tx: &mut TenantTx,
     ring: &Keyring,
@@ -197,19 +222,23 @@ pub async fn begin(
     sp: &ServiceProvider,
     account: Option<Uuid>,
     now: DateTime<Utc>,
-) -> Result<String, KauError> {
+) -> Result<Started, KauError> {
     let key = sp_key(tx, ring, &sp.name, now).await?;
     let request = engine.authn_request(sp, &key, &config.idp, &config.min_assurance, None, now)?;
+    let mut random = [0u8; 32];
+    rand::rngs::OsRng.fill_bytes(&mut random);
+    let binding = URL_SAFE_NO_PAD.encode(random);
     sqlx::query("DELETE FROM kau_request WHERE expires_at < $1").bind(now - chrono::Duration::days(1)).execute(tx.conn()).await?;
     sqlx::query("DELETE FROM kau_assertion_seen WHERE expires_at < $1").bind(now - chrono::Duration::days(1)).execute(tx.conn()).await?;
-    sqlx::query("INSERT INTO kau_request (id, account_id, created_at, expires_at) VALUES ($1, $2, $3, $4)")
+    sqlx::query("INSERT INTO kau_request (id, account_id, created_at, expires_at, browser_hash) VALUES ($1, $2, $3, $4, $5)")
         .bind(&request.id)
         .bind(account)
         .bind(now)
         .bind(now + kapu_saml::REQUEST_TTL)
+        .bind(binding_hash(&binding))
         .execute(tx.conn())
         .await?;
-    Ok(request.redirect_url)
+    Ok(Started { redirect_url: request.redirect_url, binding })
 }
 
 /// A completed national sign-in.
@@ -223,7 +252,11 @@ pub struct Completed {
     pub outcome: NationalOutcome,
 }
 
-/// Verifies a `SAMLResponse` and signs the person in. On `Err` the caller must roll back.
+/// Verifies a `SAMLResponse` and signs the person in. `binding` is the value [`begin`] gave
+/// the browser that started the request (from its cookie): a response posted by any other
+/// browser is refused, so nobody can sign a victim in to the attacker's account with the
+/// attacker's own valid response. On `Err` the caller must roll back.
+#[allow(clippy::too_many_arguments)]
 pub async fn complete(
     tx: &mut TenantTx,
     ring: &Keyring,
@@ -231,6 +264,7 @@ pub async fn complete(
     config: &KauConfig,
     sp: &ServiceProvider,
     saml_response: &str,
+    binding: Option<&str>,
     now: DateTime<Utc>,
 ) -> Result<Completed, KauError> {
     let assertion = engine.read_response(sp, &config.idp, saml_response, now)?;
@@ -245,14 +279,21 @@ pub async fn complete(
     if fresh == 0 {
         return Err(KauError::Replayed);
     }
-    let request: Option<Option<Uuid>> = sqlx::query_scalar(
-        "UPDATE kau_request SET used_at = $2 WHERE id = $1 AND used_at IS NULL AND expires_at > $2 RETURNING account_id",
+    let request: Option<(Option<Uuid>, Option<Vec<u8>>)> = sqlx::query_as(
+        "UPDATE kau_request SET used_at = $2 WHERE id = $1 AND used_at IS NULL AND expires_at > $2 RETURNING account_id, browser_hash",
     )
     .bind(&assertion.in_response_to)
     .bind(now)
     .fetch_optional(tx.conn())
     .await?;
-    let Some(link_account) = request else { return Err(KauError::UnknownRequest) };
+    let Some((link_account, browser_hash)) = request else { return Err(KauError::UnknownRequest) };
+    let same_browser = match (binding.filter(|b| !b.is_empty()), browser_hash) {
+        (Some(b), Some(h)) => bool::from(binding_hash(b).ct_eq(&h)),
+        _ => false,
+    };
+    if !same_browser {
+        return Err(KauError::OtherBrowser);
+    }
     let level = assertion.authn_context.clone().unwrap_or_default();
     if assurance::rank(&level) < assurance::rank(&config.min_assurance) {
         return Err(KauError::InsufficientAssurance(level));

@@ -9,6 +9,7 @@
 //! `kapu_mother_birth_name`, `kapu_birth_place`.
 
 use chrono::{DateTime, Utc};
+use kapu_clients::account::Account;
 use kapu_clients::organisation::AddressKind;
 use kapu_core::TenantTx;
 use kapu_crypto::Keyring;
@@ -17,9 +18,16 @@ use serde_json::{Map, Value, json};
 use crate::OidcError;
 use crate::flow::AccessGrant;
 
-/// The claims `grant` may see. `None` when the account no longer exists.
-pub async fn userinfo(tx: &mut TenantTx, ring: &Keyring, grant: &AccessGrant, now: DateTime<Utc>) -> Result<Option<Value>, OidcError> {
-    let Some(account) = kapu_clients::account::get_account(tx, grant.account).await? else { return Ok(None) };
+/// The claims `grant` may see of `account` when none of them comes from the client record
+/// (so nothing personal is read and no audit record is due); `None` when some do, and
+/// [`userinfo`] must be asked in a transaction.
+pub fn without_record(account: &Account, grant: &AccessGrant) -> Option<Value> {
+    let has = |s: &str| grant.scopes.iter().any(|g| g == s);
+    let wants_record = has("address") || has("phone") || has("kapu_identity");
+    (!(wants_record && account.client_id.is_some())).then(|| Value::Object(account_claims(account, grant)))
+}
+
+fn account_claims(account: &Account, grant: &AccessGrant) -> Map<String, Value> {
     let has = |s: &str| grant.scopes.iter().any(|g| g == s);
     let mut c = Map::new();
     c.insert("sub".into(), json!(account.id.to_string()));
@@ -33,6 +41,14 @@ pub async fn userinfo(tx: &mut TenantTx, ring: &Keyring, grant: &AccessGrant, no
     if has("kapu_identity") {
         c.insert("kapu_identification_level".into(), json!(account.level));
     }
+    c
+}
+
+/// The claims `grant` may see. `None` when the account no longer exists.
+pub async fn userinfo(tx: &mut TenantTx, ring: &Keyring, grant: &AccessGrant, now: DateTime<Utc>) -> Result<Option<Value>, OidcError> {
+    let Some(account) = kapu_clients::account::get_account(tx, grant.account).await? else { return Ok(None) };
+    let has = |s: &str| grant.scopes.iter().any(|g| g == s);
+    let mut c = account_claims(&account, grant);
     let wants_record = has("address") || has("phone") || has("kapu_identity");
     if let (true, Some(client_id)) = (wants_record, account.client_id) {
         let actor = kapu_audit::Actor { id: None, label: format!("relying party {} (OpenID Connect)", grant.client_id) };

@@ -7,15 +7,18 @@
 //! grant it belongs to, and the error says so with `commit: true`.
 
 use chrono::{DateTime, Utc};
-use kapu_core::TenantTx;
+use kapu_core::{Db, Statement, TenantSlug, TenantTx};
+use sea_query::{Alias, ArrayType, Expr, JoinType, Query};
 use serde::{Deserialize, Serialize};
-use serde_json::{Value, json};
+use serde_json::{Value as Json, json};
 use sha2::{Digest, Sha256};
+use sqlx::postgres::PgRow;
+use sqlx::{FromRow, Row};
 use subtle::ConstantTimeEq;
 use uuid::Uuid;
 
 use crate::keys::TenantKeys;
-use crate::registry::{ClientKind, RelyingParty};
+use crate::registry::{ClientCredentials, ClientKind, Registered, RelyingParty, check_credentials, party_statement};
 use crate::{ACCESS_TOKEN_TTL, AuthPageError, CODE_TTL, OAuthCode, OidcError, REFRESH_TOKEN_TTL, b64url, hash, new_token, oauth};
 
 /// An authorization request's parameters, as sent.
@@ -81,11 +84,18 @@ fn pkce_value_ok(v: &str) -> bool {
 /// registered are [`OidcError::BadAuthorizationRequest`] (show a page); later ones are
 /// OAuth errors to send to the redirect URI with `state`.
 pub async fn check_authorization(tx: &mut TenantTx, req: &AuthorizationRequest) -> Result<ValidAuthorization, OidcError> {
-    let page = OidcError::BadAuthorizationRequest;
-    let Some(client_id) = req.client_id.as_deref().filter(|c| !c.is_empty()) else {
-        return Err(page(AuthPageError::UnknownClient));
+    let party = match req.client_id.as_deref().filter(|c| !c.is_empty()) {
+        Some(client_id) => crate::registry::get(tx, client_id).await?,
+        None => None,
     };
-    let Some(party) = crate::registry::get(tx, client_id).await? else {
+    check_request(party, req)
+}
+
+/// [`check_authorization`] with the relying party its `client_id` names already read
+/// (`None`: none is registered).
+pub fn check_request(party: Option<RelyingParty>, req: &AuthorizationRequest) -> Result<ValidAuthorization, OidcError> {
+    let page = OidcError::BadAuthorizationRequest;
+    let Some(party) = party.filter(|p| req.client_id.as_deref() == Some(p.client_id.as_str())) else {
         return Err(page(AuthPageError::UnknownClient));
     };
     let Some(redirect_uri) = req.redirect_uri.as_deref().filter(|r| party.redirect_uris.iter().any(|u| u == r)) else {
@@ -146,6 +156,9 @@ pub async fn check_authorization(tx: &mut TenantTx, req: &AuthorizationRequest) 
         if v.as_ref().is_some_and(|v| v.len() > 512) {
             return Err(oauth(OAuthCode::InvalidRequest, format!("{name} is longer than 512 characters")));
         }
+        if v.as_ref().is_some_and(|v| v.chars().any(char::is_control)) {
+            return Err(oauth(OAuthCode::InvalidRequest, format!("{name} contains a control character")));
+        }
     }
     Ok(ValidAuthorization {
         redirect_uri: redirect_uri.to_owned(),
@@ -156,19 +169,6 @@ pub async fn check_authorization(tx: &mut TenantTx, req: &AuthorizationRequest) 
         code_challenge,
         prompt,
     })
-}
-
-/// Whether the account still has to consent to these scopes for this party.
-pub async fn needs_consent(tx: &mut TenantTx, account: Uuid, auth: &ValidAuthorization) -> Result<bool, OidcError> {
-    if auth.prompt == Prompt::Consent {
-        return Ok(true);
-    }
-    let granted: Option<Vec<String>> = sqlx::query_scalar("SELECT scopes FROM oidc_consent WHERE account_id = $1 AND client_id = $2")
-        .bind(account)
-        .bind(&auth.party.client_id)
-        .fetch_optional(tx.conn())
-        .await?;
-    Ok(!granted.is_some_and(|g| auth.scopes.iter().all(|s| g.contains(s))))
 }
 
 /// Records the account's consent to these scopes (adding to earlier ones).
@@ -214,6 +214,48 @@ pub async fn issue_code(
     .execute(tx.conn())
     .await?;
     Ok(code)
+}
+
+/// Opens a grant and returns its one-time authorization code, in one round trip, if the
+/// account already consented to every scope asked for; `None` (and nothing written) when
+/// it still has to. `with` are statements to run in the same transaction first (e.g. the
+/// session's idle-timer refresh).
+#[allow(clippy::too_many_arguments)]
+pub async fn issue_code_if_consented(
+    db: &Db,
+    slug: &TenantSlug,
+    account: Uuid,
+    auth: &ValidAuthorization,
+    auth_time: DateTime<Utc>,
+    now: DateTime<Utc>,
+    with: Option<Statement>,
+) -> Result<Option<String>, OidcError> {
+    let (code, code_hash) = new_token();
+    let scopes = sea_query::Value::Array(ArrayType::String, Some(Box::new(auth.scopes.iter().map(|s| s.as_str().into()).collect())));
+    let issue = Statement::new(
+        "WITH ok AS (SELECT 1 FROM oidc_consent WHERE account_id = CAST($1 AS uuid) AND client_id = $2 AND scopes @> CAST($3 AS text[])),
+              g AS (INSERT INTO oidc_grant (id, client_id, account_id, scopes, auth_time, created_at)
+                    SELECT CAST($4 AS uuid), $2, CAST($1 AS uuid), CAST($3 AS text[]), CAST($5 AS timestamptz), CAST($6 AS timestamptz) FROM ok
+                    RETURNING id)
+         INSERT INTO oidc_code (code_hash, grant_id, redirect_uri, nonce, code_challenge, expires_at)
+         SELECT CAST($7 AS bytea), id, $8, CAST($9 AS text), CAST($10 AS text), CAST($11 AS timestamptz) FROM g RETURNING grant_id",
+        [
+            account.into(),
+            auth.party.client_id.as_str().into(),
+            scopes,
+            Uuid::now_v7().into(),
+            auth_time.into(),
+            now.into(),
+            code_hash.into(),
+            auth.redirect_uri.as_str().into(),
+            auth.nonce.clone().into(),
+            auth.code_challenge.clone().into(),
+            (now + CODE_TTL).into(),
+        ],
+    );
+    let statements: Vec<Statement> = with.into_iter().chain([issue]).collect();
+    let results = db.tenant_write(slug, &statements).await?;
+    Ok(results.last().is_some_and(|r| !r.is_empty()).then_some(code))
 }
 
 /// The token endpoint's answer.
@@ -286,6 +328,19 @@ async fn issue_tokens(
     .bind(now + REFRESH_TOKEN_TTL)
     .execute(tx.conn())
     .await?;
+    token_response(issuer, party, grant, nonce, access, refresh, now)
+}
+
+/// Signs the ID token that goes with `access` and puts the answer together.
+fn token_response(
+    issuer: Issuer<'_>,
+    party: &RelyingParty,
+    grant: &GrantInfo,
+    nonce: Option<&str>,
+    access: String,
+    refresh: String,
+    now: DateTime<Utc>,
+) -> Result<TokenResponse, OidcError> {
     let digest = Sha256::digest(access.as_bytes());
     let claims = IdTokenClaims {
         iss: issuer.url,
@@ -318,68 +373,95 @@ async fn revoke_grant(tx: &mut TenantTx, grant: Uuid, now: DateTime<Utc>) -> Res
     Ok(())
 }
 
-type CodeRow =
-    (Uuid, String, String, Option<String>, Option<String>, DateTime<Utc>, Uuid, Vec<String>, DateTime<Utc>, Option<DateTime<Utc>>);
+/// An authorization code as stored, with its grant.
+#[derive(sqlx::FromRow)]
+struct CodeRow {
+    grant_id: Uuid,
+    redirect_uri: String,
+    client_id: String,
+    nonce: Option<String>,
+    code_challenge: Option<String>,
+    expires_at: DateTime<Utc>,
+    used_at: Option<DateTime<Utc>>,
+    account_id: Uuid,
+    scopes: Vec<String>,
+    auth_time: DateTime<Utc>,
+    revoked_at: Option<DateTime<Utc>>,
+}
 
-/// Exchanges an authorization code (grant type `authorization_code`) for tokens.
+fn code_statement(code_hash: &[u8]) -> Statement {
+    Statement::new(
+        "SELECT c.grant_id, c.redirect_uri, g.client_id, c.nonce, c.code_challenge, c.expires_at, c.used_at,
+                g.account_id, g.scopes, g.auth_time, g.revoked_at
+         FROM oidc_code c JOIN oidc_grant g ON g.id = c.grant_id WHERE c.code_hash = $1",
+        [code_hash.to_vec().into()],
+    )
+}
+
+fn revoke_statement(grant: Uuid, now: DateTime<Utc>) -> Statement {
+    Statement::new("UPDATE oidc_grant SET revoked_at = COALESCE(revoked_at, $2) WHERE id = $1", [grant.into(), now.into()])
+}
+
+/// Revokes the grant of a code used a second time, and says so.
+async fn replayed(db: &Db, slug: &TenantSlug, grant: Uuid, now: DateTime<Utc>) -> Result<TokenResponse, OidcError> {
+    db.tenant_write(slug, &[revoke_statement(grant, now)]).await?;
+    Err(OidcError::OAuth {
+        code: OAuthCode::InvalidGrant,
+        description: "the authorization code was already used; the tokens issued with it are revoked".into(),
+        commit: true,
+    })
+}
+
+/// Authenticates the client and exchanges an authorization code (grant type
+/// `authorization_code`) for tokens, in two round trips: one read of the client and the
+/// code, and one statement that marks the code used (only if it still is unused and its
+/// grant live) and stores the tokens. A code used twice, even by two concurrent requests,
+/// revokes its grant; any other refusal writes nothing.
+#[allow(clippy::too_many_arguments)]
 pub async fn exchange_code(
-    tx: &mut TenantTx,
+    db: &Db,
+    slug: &TenantSlug,
     issuer: Issuer<'_>,
-    party: &RelyingParty,
+    creds: &ClientCredentials,
     code: &str,
     redirect_uri: Option<&str>,
     verifier: Option<&str>,
     now: DateTime<Utc>,
 ) -> Result<TokenResponse, OidcError> {
     let code_hash = hash(code);
-    // The fast path marks the code used; any later refusal rolls that back.
-    let row: Option<CodeRow> = sqlx::query_as(
-        "UPDATE oidc_code c SET used_at = $2 FROM oidc_grant g WHERE c.code_hash = $1 AND g.id = c.grant_id AND c.used_at IS NULL
-         RETURNING c.grant_id, c.redirect_uri, g.client_id, c.nonce, c.code_challenge, c.expires_at, g.account_id, g.scopes, g.auth_time, g.revoked_at",
-    )
-    .bind(&code_hash)
-    .bind(now)
-    .fetch_optional(tx.conn())
-    .await?;
-    let Some((grant_id, stored_redirect, client_id, nonce, challenge, expires_at, account, scopes, auth_time, revoked_at)) = row else {
-        let used: Option<(Uuid, String)> =
-            sqlx::query_as("SELECT c.grant_id, g.client_id FROM oidc_code c JOIN oidc_grant g ON g.id = c.grant_id WHERE c.code_hash = $1")
-                .bind(&code_hash)
-                .fetch_optional(tx.conn())
-                .await?;
-        return Err(match used {
-            Some((grant, owner)) if owner == party.client_id => {
-                revoke_grant(tx, grant, now).await?;
-                OidcError::OAuth {
-                    code: OAuthCode::InvalidGrant,
-                    description: "the authorization code was already used; the tokens issued with it are revoked".into(),
-                    commit: true,
-                }
-            }
-            _ => oauth(OAuthCode::InvalidGrant, "the authorization code is unknown"),
-        });
-    };
-    if client_id != party.client_id {
+    let rows =
+        db.tenant_read_all(slug, &[party_statement(creds.client_id.as_deref().unwrap_or_default()), code_statement(&code_hash)]).await?;
+    let registered = Registered::from_rows(rows.first().map(Vec::as_slice).unwrap_or_default())?;
+    let party = check_credentials(registered, creds)?;
+    let found = rows.get(1).and_then(|r| r.first()).map(CodeRow::from_row).transpose()?;
+    let Some(c) = found else { return Err(oauth(OAuthCode::InvalidGrant, "the authorization code is unknown")) };
+    if c.used_at.is_some() {
+        if c.client_id == party.client_id {
+            return replayed(db, slug, c.grant_id, now).await;
+        }
+        return Err(oauth(OAuthCode::InvalidGrant, "the authorization code is unknown"));
+    }
+    if c.client_id != party.client_id {
         return Err(oauth(OAuthCode::InvalidGrant, "the authorization code was issued to another client"));
     }
-    if expires_at <= now {
+    if c.expires_at <= now {
         return Err(oauth(OAuthCode::InvalidGrant, "the authorization code has expired"));
     }
-    if revoked_at.is_some() {
+    if c.revoked_at.is_some() {
         return Err(oauth(OAuthCode::InvalidGrant, "the grant was revoked"));
     }
     match redirect_uri {
-        Some(r) if r == stored_redirect => {}
+        Some(r) if r == c.redirect_uri => {}
         Some(_) => return Err(oauth(OAuthCode::InvalidGrant, "redirect_uri does not match the one of the authorization request")),
         None => return Err(oauth(OAuthCode::InvalidRequest, "redirect_uri is missing")),
     }
-    match (challenge.as_deref(), verifier) {
-        (Some(c), Some(v)) => {
+    match (c.code_challenge.as_deref(), verifier) {
+        (Some(ch), Some(v)) => {
             if !pkce_value_ok(v) {
                 return Err(oauth(OAuthCode::InvalidGrant, "code_verifier must be 43 to 128 characters of base64url (RFC 7636)"));
             }
             let computed = b64url(&Sha256::digest(v.as_bytes()));
-            if !bool::from(computed.as_bytes().ct_eq(c.as_bytes())) {
+            if !bool::from(computed.as_bytes().ct_eq(ch.as_bytes())) {
                 return Err(oauth(OAuthCode::InvalidGrant, "the PKCE code_verifier does not match the code_challenge"));
             }
         }
@@ -387,8 +469,35 @@ pub async fn exchange_code(
         (None, Some(_)) => return Err(oauth(OAuthCode::InvalidGrant, "code_verifier sent, but the request had no code_challenge")),
         (None, None) => {}
     }
-    let grant = GrantInfo { id: grant_id, account, scopes, auth_time };
-    issue_tokens(tx, issuer, party, &grant, nonce.as_deref(), now).await
+    let grant = GrantInfo { id: c.grant_id, account: c.account_id, scopes: c.scopes, auth_time: c.auth_time };
+    let (access, access_hash) = new_token();
+    let (refresh, refresh_hash) = new_token();
+    let answer = token_response(issuer, &party, &grant, c.nonce.as_deref(), access, refresh, now)?;
+    let scopes = sea_query::Value::Array(ArrayType::String, Some(Box::new(grant.scopes.iter().map(|s| s.as_str().into()).collect())));
+    let store = Statement::new(
+        "WITH c AS (UPDATE oidc_code SET used_at = CAST($2 AS timestamptz)
+                    WHERE code_hash = CAST($1 AS bytea) AND used_at IS NULL AND grant_id IN (SELECT id FROM oidc_grant WHERE revoked_at IS NULL)
+                    RETURNING grant_id),
+              a AS (INSERT INTO oidc_access_token (token_hash, grant_id, scopes, issued_at, expires_at)
+                    SELECT CAST($3 AS bytea), grant_id, CAST($5 AS text[]), CAST($2 AS timestamptz), CAST($6 AS timestamptz) FROM c)
+         INSERT INTO oidc_refresh_token (token_hash, grant_id, scopes, issued_at, expires_at)
+         SELECT CAST($4 AS bytea), grant_id, CAST($5 AS text[]), CAST($2 AS timestamptz), CAST($7 AS timestamptz) FROM c RETURNING grant_id",
+        [
+            code_hash.into(),
+            now.into(),
+            access_hash.into(),
+            refresh_hash.into(),
+            scopes,
+            (now + ACCESS_TOKEN_TTL).into(),
+            (now + REFRESH_TOKEN_TTL).into(),
+        ],
+    );
+    let stored = db.tenant_write(slug, &[store]).await?;
+    if stored.first().is_none_or(Vec::is_empty) {
+        // Used (or its grant revoked) since the read: a concurrent second use.
+        return replayed(db, slug, grant.id, now).await;
+    }
+    Ok(answer)
 }
 
 type RefreshRow =
@@ -478,6 +587,46 @@ pub async fn access(tx: &mut TenantTx, token: &str, now: DateTime<Utc>) -> Resul
     Ok(row.map(|(account, client_id, scopes, issued_at, expires_at)| AccessGrant { account, client_id, scopes, issued_at, expires_at }))
 }
 
+/// The statements that read, in one round trip, the grant behind a live access token and
+/// the account it is for ([`access_from`] and `kapu_clients::account::account_from` read
+/// their rows).
+pub fn access_statements(token: &str, now: DateTime<Utc>) -> [Statement; 2] {
+    let h = hash(token);
+    let grant = Statement::new(
+        "SELECT g.account_id, g.client_id, t.scopes, t.issued_at, t.expires_at FROM oidc_access_token t JOIN oidc_grant g ON g.id = t.grant_id
+         WHERE t.token_hash = $1 AND t.revoked_at IS NULL AND g.revoked_at IS NULL AND t.expires_at > $2",
+        [h.clone().into(), now.into()],
+    );
+    let (t, g) = (Alias::new("t"), Alias::new("g"));
+    let account_of = Query::select()
+        .column((g.clone(), Alias::new("account_id")))
+        .from_as(Alias::new("oidc_access_token"), t.clone())
+        .join_as(
+            JoinType::InnerJoin,
+            Alias::new("oidc_grant"),
+            g.clone(),
+            Expr::col((g.clone(), Alias::new("id"))).equals((t.clone(), Alias::new("grant_id"))),
+        )
+        .and_where(Expr::col((t.clone(), Alias::new("token_hash"))).eq(h))
+        .and_where(Expr::col((t.clone(), Alias::new("revoked_at"))).is_null())
+        .and_where(Expr::col((g, Alias::new("revoked_at"))).is_null())
+        .and_where(Expr::col((t, Alias::new("expires_at"))).gt(now))
+        .to_owned();
+    [grant, kapu_clients::account::account_statement(account_of)]
+}
+
+/// The grant in the rows of the first of [`access_statements`].
+pub fn access_from(rows: &[PgRow]) -> Result<Option<AccessGrant>, OidcError> {
+    let Some(r) = rows.first() else { return Ok(None) };
+    Ok(Some(AccessGrant {
+        account: r.try_get(0)?,
+        client_id: r.try_get(1)?,
+        scopes: r.try_get(2)?,
+        issued_at: r.try_get(3)?,
+        expires_at: r.try_get(4)?,
+    }))
+}
+
 /// Revokes a token issued to `party` (RFC 7009): an access token alone, a refresh token
 /// with its whole grant. Unknown tokens and other clients' tokens are ignored, as the RFC
 /// asks (the answer is the same).
@@ -509,7 +658,7 @@ pub async fn revoke(tx: &mut TenantTx, party: &RelyingParty, token: &str, now: D
 }
 
 /// Introspects a token for a confidential client of this tenant (RFC 7662).
-pub async fn introspect(tx: &mut TenantTx, issuer: &str, token: &str, now: DateTime<Utc>) -> Result<Value, OidcError> {
+pub async fn introspect(tx: &mut TenantTx, issuer: &str, token: &str, now: DateTime<Utc>) -> Result<Json, OidcError> {
     if let Some(a) = access(tx, token, now).await? {
         return Ok(json!({
             "active": true,

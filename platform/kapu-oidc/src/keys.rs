@@ -151,12 +151,17 @@ impl KeyCache {
     /// The tenant's keys; makes the first ones when it has none.
     pub async fn get(&self, tx: &mut TenantTx, ring: &Keyring, now: DateTime<Utc>) -> Result<Arc<TenantKeys>, OidcError> {
         let scope = tx.slug().as_str().to_owned();
-        if let Some(k) = self.lock().get(&scope).filter(|k| now - k.loaded_at < CACHE_TTL && k.loaded_at <= now) {
-            return Ok(k.clone());
+        if let Some(k) = self.cached(&scope, now) {
+            return Ok(k);
         }
         let keys = Arc::new(load(tx, ring, now).await?);
         self.lock().insert(scope, keys.clone());
         Ok(keys)
+    }
+
+    /// The tenant's keys if they are cached and fresh; `None`: ask [`KeyCache::get`].
+    pub fn cached(&self, scope: &str, now: DateTime<Utc>) -> Option<Arc<TenantKeys>> {
+        self.lock().get(scope).filter(|k| now - k.loaded_at < CACHE_TTL && k.loaded_at <= now).cloned()
     }
 
     /// Drops a tenant's cached keys.

@@ -119,6 +119,9 @@ pub enum OidcError {
     /// Database error.
     #[error("database error: {0}")]
     Database(#[from] sqlx::Error),
+    /// A one-round-trip read or write failed.
+    #[error(transparent)]
+    Core(#[from] kapu_core::CoreError),
 }
 
 /// Why an authorization request gets a page rather than a redirect.

@@ -2,8 +2,10 @@
 //! (PKCE only), with their exact redirect URIs and the scopes they may ask for.
 
 use chrono::{DateTime, Utc};
-use kapu_core::TenantTx;
+use kapu_core::{Statement, TenantTx};
 use serde::{Deserialize, Serialize};
+use sqlx::FromRow;
+use sqlx::postgres::PgRow;
 use subtle::ConstantTimeEq;
 
 use crate::keys::Alg;
@@ -196,13 +198,16 @@ pub async fn list(tx: &mut TenantTx) -> Result<Vec<RelyingParty>, OidcError> {
 
 /// One relying party.
 pub async fn get(tx: &mut TenantTx, client_id: &str) -> Result<Option<RelyingParty>, OidcError> {
-    Ok(fetch(tx, client_id).await?.map(|(p, _)| p))
+    Ok(fetch(tx, client_id).await?.map(Registered::into_party))
 }
 
-async fn fetch(tx: &mut TenantTx, client_id: &str) -> Result<Option<(RelyingParty, Option<Vec<u8>>)>, OidcError> {
+async fn fetch(tx: &mut TenantTx, client_id: &str) -> Result<Option<Registered>, OidcError> {
     let row: Option<Row> =
         sqlx::query_as(&format!("SELECT {COLS} FROM oidc_client WHERE client_id = $1")).bind(client_id).fetch_optional(tx.conn()).await?;
-    Ok(row.map(Row::party))
+    Ok(row.map(|r| {
+        let (party, secret_hash) = r.party();
+        Registered { party, secret_hash }
+    }))
 }
 
 /// Removes a relying party with its consents, grants and tokens. `false` if there was none.
@@ -222,11 +227,58 @@ pub struct ClientCredentials {
 
 /// Authenticates a client: a confidential one must send its secret, a public one must not.
 pub async fn authenticate(tx: &mut TenantTx, creds: &ClientCredentials) -> Result<RelyingParty, OidcError> {
-    let fail = |d: &str| OidcError::OAuth { code: OAuthCode::InvalidClient, description: d.to_owned(), commit: false };
-    let Some(id) = creds.client_id.as_deref().filter(|s| !s.is_empty()) else {
-        return Err(fail("client authentication is missing: send client_id (and the secret of a confidential client)"));
+    let found = match creds.client_id.as_deref().filter(|s| !s.is_empty()) {
+        Some(id) => fetch(tx, id).await?,
+        None => None,
     };
-    let Some((party, secret_hash)) = fetch(tx, id).await? else {
+    check_credentials(found, creds)
+}
+
+/// The statement that reads a relying party with its secret's hash, for a one-round-trip
+/// read ([`kapu_core::Db::tenant_read_all`]); [`Registered::from_rows`] reads its rows.
+pub fn party_statement(client_id: &str) -> Statement {
+    Statement::new(
+        "SELECT client_id, name, kind, secret_hash, redirect_uris, post_logout_redirect_uris, allowed_scopes, id_token_alg, created_at
+         FROM oidc_client WHERE client_id = $1",
+        [client_id.into()],
+    )
+}
+
+/// A registered relying party as read by [`party_statement`], with its secret's hash.
+pub struct Registered {
+    party: RelyingParty,
+    secret_hash: Option<Vec<u8>>,
+}
+
+impl std::fmt::Debug for Registered {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Registered").field("party", &self.party).finish_non_exhaustive()
+    }
+}
+
+impl Registered {
+    /// The relying party in the rows of [`party_statement`], if one is registered.
+    pub fn from_rows(rows: &[PgRow]) -> Result<Option<Self>, OidcError> {
+        Ok(rows.first().map(Row::from_row).transpose()?.map(|r| {
+            let (party, secret_hash) = r.party();
+            Self { party, secret_hash }
+        }))
+    }
+
+    /// The relying party, for requests that do not authenticate it (authorization).
+    pub fn into_party(self) -> RelyingParty {
+        self.party
+    }
+}
+
+/// Authenticates a client with the relying party read for its `client_id` (`None`: none is
+/// registered, or no `client_id` was sent).
+pub fn check_credentials(found: Option<Registered>, creds: &ClientCredentials) -> Result<RelyingParty, OidcError> {
+    let fail = |d: &str| OidcError::OAuth { code: OAuthCode::InvalidClient, description: d.to_owned(), commit: false };
+    if creds.client_id.as_deref().is_none_or(str::is_empty) {
+        return Err(fail("client authentication is missing: send client_id (and the secret of a confidential client)"));
+    }
+    let Some(Registered { party, secret_hash }) = found else {
         return Err(fail("no relying party is registered with this client_id"));
     };
     match (party.kind, secret_hash, creds.secret.as_deref()) {

@@ -3,9 +3,11 @@
 //! tenant's OpenID Provider and, in the same run on the same machine, node `oidc-provider`
 //! configured alike (RS256, PKCE S256 required, client_secret_basic, openid profile email).
 //!
-//! Both are driven by the same load generator, `bench/oidc-provider/load.mjs` (Node's fetch
-//! with keep-alive), which signs each client in once and then loops flows. Kapu keeps codes,
-//! grants and tokens in PostgreSQL; oidc-provider uses its default in-memory storage.
+//! Both are driven by the same load generator, `bench/oidc-provider/load.mjs` (node:http
+//! with one keep-alive connection per client), which signs each client in once and then
+//! loops flows, and reports its own CPU use. Kapu keeps codes, grants and tokens in
+//! PostgreSQL; oidc-provider uses its default in-memory storage. The machine's load average
+//! is printed with each run, since the figures mean little on a busy machine.
 
 use std::path::Path;
 use std::process::Stdio;
@@ -104,11 +106,12 @@ pub async fn run(mut settings: Settings, opts: OidcBenchOpts) -> Result<()> {
 
     let c = opts.clients.to_string();
     let s = opts.seconds.to_string();
-    println!("Kapu: {} clients for {} s …", opts.clients, opts.seconds);
+    println!("Kapu: {} clients for {} s … (load average {})", opts.clients, opts.seconds, load_average());
     let kapu = load(dir, &["kapu", &kapu_issuer, &rp.client_id, &secret, REDIRECT, EMAIL, PASSWORD, &c, &s]).await?;
-    println!("oidc-provider: {} clients for {} s …", opts.clients, opts.seconds);
+    println!("oidc-provider: {} clients for {} s … (load average {})", opts.clients, opts.seconds, load_average());
     let op =
         load(dir, &["oidc-provider", &op_issuer, "bench", "bench-secret-bench-secret-bench-secret", REDIRECT, "-", "-", &c, &s]).await?;
+    println!("done (load average {})", load_average());
     let _ = provider.kill().await;
     let _ = stop_tx.send(true);
     server.await??;
@@ -124,11 +127,12 @@ pub async fn run(mut settings: Settings, opts: OidcBenchOpts) -> Result<()> {
     );
     let row = |name: &str, v: &Value| {
         println!(
-            "  {name:<14} {:>8.1} flows/s  p50 {:>6.2} ms  p99 {:>6.2} ms  ({} flows)",
+            "  {name:<14} {:>8.1} flows/s  p50 {:>6.2} ms  p99 {:>6.2} ms  ({} flows; load generator at {:.0}% of a core)",
             v["flows_per_s"].as_f64().unwrap_or(0.0),
             v["p50_ms"].as_f64().unwrap_or(0.0),
             v["p99_ms"].as_f64().unwrap_or(0.0),
-            v["flows"]
+            v["flows"],
+            v["load_generator_cpu_pct"].as_f64().unwrap_or(0.0),
         );
     };
     row("Kapu", &kapu);
@@ -136,6 +140,13 @@ pub async fn run(mut settings: Settings, opts: OidcBenchOpts) -> Result<()> {
     let ratio = kapu["flows_per_s"].as_f64().unwrap_or(0.0) / op["flows_per_s"].as_f64().unwrap_or(f64::INFINITY);
     println!("  Kapu / oidc-provider throughput: {ratio:.2}x   (target >= 3x)");
     Ok(())
+}
+
+/// The 1, 5 and 15 minute load averages (Linux), or `?`.
+fn load_average() -> String {
+    std::fs::read_to_string("/proc/loadavg")
+        .map(|l| l.split_whitespace().take(3).collect::<Vec<_>>().join(" "))
+        .unwrap_or_else(|_| "?".into())
 }
 
 async fn load(dir: &Path, args: &[&str]) -> Result<Value> {

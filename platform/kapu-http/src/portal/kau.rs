@@ -77,16 +77,35 @@ async fn start(State(state): State<AppState>, Extension(t): Extension<ResolvedTe
         None => (None, state.db.tenant_tx(&t.tenant).await?),
     };
     let ring = state.crypto.keyring(tx.conn(), t.tenant.slug.as_str()).await?;
-    let url = kapu_kau::begin(&mut tx, &ring, state.saml.as_ref(), &config, &sp, account, Utc::now()).await?;
+    let started = kapu_kau::begin(&mut tx, &ring, state.saml.as_ref(), &config, &sp, account, Utc::now()).await?;
     tx.commit().await?;
-    let mut res = Redirect::to(&url).into_response();
+    let mut res = Redirect::to(&started.redirect_url).into_response();
     res.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    binding_cookie(&mut res, &state, &t, &started.binding, kapu_saml::REQUEST_TTL.num_seconds());
     Ok(res)
+}
+
+/// The cookie that binds a sign-in request to the browser that started it.
+const BINDING_COOKIE: &str = "kapu_kau";
+
+/// Sets (or, with `max_age` 0, clears) the binding cookie, sent only to the national login's
+/// paths. The identity provider's page posts the response cross-site, which a SameSite=Lax
+/// or Strict cookie would not follow: under TLS the cookie is `SameSite=None; Secure` (it
+/// authenticates nothing, and only matches the request this browser started); on plain
+/// HTTP, where browsers refuse `SameSite=None`, it is Lax, which reaches an identity
+/// provider on the same site (the simulator on this machine).
+fn binding_cookie(res: &mut Response, state: &AppState, t: &ResolvedTenant, value: &str, max_age: i64) {
+    let same_site = if state.config.secure_cookies { "None; Secure" } else { "Lax" };
+    let v = format!("{BINDING_COOKIE}={value}; Path={}/kau/; HttpOnly; SameSite={same_site}; Max-Age={max_age}", t.prefix);
+    if let Ok(v) = HeaderValue::from_str(&v) {
+        res.headers_mut().append(header::SET_COOKIE, v);
+    }
 }
 
 /// The assertion consumer service (HTTP-POST binding). It is posted to from the identity
 /// provider's page, so it cannot carry our CSRF token: what protects it is the signature,
-/// the audience and destination, the request ID it must answer once, and the replay cache.
+/// the audience and destination, the request ID it must answer once, the replay cache, and
+/// the binding cookie of the browser that started that request (against login CSRF).
 async fn acs(
     State(state): State<AppState>,
     Extension(t): Extension<ResolvedTenant>,
@@ -103,12 +122,14 @@ async fn acs(
         url::form_urlencoded::parse(&body).find(|(k, _)| k == "SAMLResponse").map(|(_, v)| v.into_owned()).unwrap_or_default();
     let mut tx = state.db.tenant_tx(&t.tenant).await?;
     let ring = state.crypto.keyring(tx.conn(), t.tenant.slug.as_str()).await?;
-    match kapu_kau::complete(&mut tx, &ring, state.saml.as_ref(), &config, &sp, &saml_response, Utc::now()).await {
+    let binding = crate::auth::cookie(&headers, BINDING_COOKIE);
+    match kapu_kau::complete(&mut tx, &ring, state.saml.as_ref(), &config, &sp, &saml_response, binding, Utc::now()).await {
         Ok(done) => {
             tx.commit().await?;
             tracing::info!(client_created = done.outcome.client_created, account_created = done.outcome.account_created, "national login");
             let mut res = Redirect::to(&format!("{}/profil", t.prefix)).into_response();
             set_cookie(&mut res, &state, &t, SESSION_COOKIE, &done.token, kapu_clients::account::SESSION_TTL.num_seconds(), "Lax");
+            binding_cookie(&mut res, &state, &t, "", 0);
             Ok(res)
         }
         Err(e) if e.is_refusal() => {

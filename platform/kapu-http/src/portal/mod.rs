@@ -375,6 +375,11 @@ fn build_texts(hu: bool) -> Value {
             "This answer does not belong to a sign-in in progress here (unknown, expired or already answered request).",
         ),
         (
+            "err_kau_other_browser",
+            "Ez a válasz egy másik böngészőben indított belépéshez tartozik (vagy a böngésző elvesztette a belépés sütijét). Biztonsági okból nem léptetjük be; kezdje újra a belépést ebben a böngészőben.",
+            "This answer belongs to a sign-in started in another browser (or this browser lost the sign-in's cookie). For your safety we do not sign you in; start the sign-in again in this browser.",
+        ),
+        (
             "err_kau_replayed",
             "Ezt a KAÜ-választ már felhasználták; egy válasz csak egyszer érvényes.",
             "This KAÜ answer has already been used; an answer is valid once.",

@@ -148,6 +148,31 @@ async fn tenant_roles_cannot_read_each_other() -> Result<()> {
         let user: String = rows[0].try_get(0)?;
         assert_eq!(user, b.tenant.slug.role(&kit.role_prefix), "a pooled connection keeps nothing of the previous tenant");
     }
+
+    // One-message writes: as the tenant, all or nothing, values quoted, rows per statement.
+    use kapu_core::Statement;
+    let now = chrono::Utc::now();
+    let hostile = "x'); DELETE FROM kau_assertion_seen; --\\";
+    let insert = |id: &str| {
+        Statement::new(
+            "INSERT INTO kau_assertion_seen (assertion_id, seen_at, expires_at) VALUES ($1, $2, $2) RETURNING assertion_id",
+            [id.into(), now.into()],
+        )
+    };
+    let rows = kit.db.tenant_write(&a.tenant.slug, &[insert("first"), insert(hostile)]).await?;
+    assert_eq!(rows.len(), 2);
+    assert_eq!(rows[1][0].try_get::<String, _>(0)?, hostile, "the value is stored as sent");
+    let err = kit.db.tenant_write(&a.tenant.slug, &[insert("second"), Statement::new("SELECT 1 / 0", [])]).await.unwrap_err();
+    assert!(err.to_string().contains("division by zero"), "{err}");
+    let into_b = Statement::query(&Query::delete().from_table((Alias::new(schema_b.clone()), Alias::new("staff"))).to_owned());
+    let err = kit.db.tenant_write(&a.tenant.slug, &[into_b]).await.unwrap_err();
+    assert!(err.to_string().contains("permission denied"), "{err}");
+    let seen = Statement::new("SELECT assertion_id FROM kau_assertion_seen ORDER BY assertion_id", []);
+    let rows = kit.db.tenant_read_all(&a.tenant.slug, &[seen.clone(), Statement::query(&who)]).await?;
+    let ids: Vec<String> = rows[0].iter().map(|r| r.try_get(0)).collect::<Result<_, _>>()?;
+    assert_eq!(ids, ["first", hostile], "the failed write left nothing behind");
+    assert_eq!(rows[1][0].try_get::<String, _>(0)?, role_a);
+    assert!(kit.db.tenant_read_all(&b.tenant.slug, &[seen]).await?[0].is_empty(), "B sees none of A's rows");
     kit.stop().await;
     Ok(())
 }

@@ -281,6 +281,51 @@ async fn bad_responses_are_each_refused_with_their_reason_and_change_nothing() -
 }
 
 #[tokio::test]
+async fn a_response_posted_by_another_browser_is_refused_against_login_csrf() -> Result<()> {
+    let kit = Kit::start().await?;
+    let sim = kapu_sim::kau::start(0).await?;
+    let t = tenant_with_kau(&kit, &sim, "csrfvar", "CSRF Vár").await?;
+    let base = format!("{}/t/csrfvar", kit.base);
+
+    // The start of a sign-in binds it to the browser: a short-lived HttpOnly cookie for the
+    // national login's paths only.
+    let r = browser().get(format!("{base}/kau/belepes")).send().await?;
+    let cookie = r.headers().get_all("set-cookie").iter().filter_map(|v| v.to_str().ok()).find(|v| v.starts_with("kapu_kau="));
+    let cookie = cookie.context("a binding cookie")?;
+    assert!(cookie.contains("HttpOnly") && cookie.contains("Path=/t/csrfvar/kau/") && cookie.contains("Max-Age=900"), "{cookie}");
+
+    // The attacker answers a sign-in they started, with their own valid response, and makes
+    // a victim's browser post it: once without any binding cookie, once with the cookie of
+    // a sign-in the victim started in their own browser.
+    let attacker = browser();
+    let posted = answer(&attacker, &base, 0, "ugyfelkapu_plus", "normal").await?;
+    let victim = browser();
+    let victims_own = answer(&victim, &base, 1, "ugyfelkapu_plus", "normal").await?;
+    for c in [browser(), victim.clone()] {
+        let (status, location, body) = post_to_acs(&c, &posted).await?;
+        assert_eq!((status, location.as_str()), (400, ""), "{body}");
+        assert!(body.contains("<code id=\"kau-code\">kau_other_browser</code>"), "{body}");
+        assert!(body.contains("másik böngészőben indított belépéshez tartozik") && body.contains("semmit nem változtattunk"), "{body}");
+        assert_eq!(counts(&kit, &t).await?, (0, 0, 0, 0), "a refused response changes nothing");
+        let profile = c.get(format!("{base}/profil")).send().await?;
+        assert_eq!(profile.status().as_u16(), 303, "the victim is not signed in");
+    }
+
+    // Nothing was used up: the browser that started each sign-in completes it.
+    let (status, location, body) = post_to_acs(&victim, &victims_own).await?;
+    assert_eq!((status, location.as_str()), (303, "/t/csrfvar/profil"), "{body}");
+    let profile = victim.get(format!("{base}/profil")).send().await?.text().await?;
+    assert!(profile.contains("(KAÜ)"), "{profile}");
+    let (status, location, body) = post_to_acs(&attacker, &posted).await?;
+    assert_eq!((status, location.as_str()), (303, "/t/csrfvar/profil"), "{body}");
+    assert_eq!(counts(&kit, &t).await?, (2, 2, 2, 2));
+
+    sim.shutdown().await;
+    kit.stop().await;
+    Ok(())
+}
+
+#[tokio::test]
 async fn a_tenant_without_kau_says_so() -> Result<()> {
     let kit = Kit::start().await?;
     kit.tenant("nincs", "Nincs KAÜ").await?;

@@ -508,6 +508,32 @@ async fn every_bad_input_gets_its_own_error_and_changes_nothing() -> Result<()> 
 }
 
 #[tokio::test]
+async fn a_code_exchanged_twice_at_once_gives_tokens_once_and_the_replay_revokes_them() -> Result<()> {
+    let kit = Kit::start().await?;
+    let t = kit.tenant("ope", "Ope Falu").await?;
+    citizen(&kit, &t, "Tóth Éva", "eva@example.hu").await?;
+    let admin = kit.admin(&t).await?;
+    let rp = register_rp(&admin, confidential("Menza app")).await?;
+    let b = Browser::new(&kit, "ope");
+    b.sign_in("eva@example.hu").await?;
+    for round in 0..5 {
+        let (verifier, challenge) = pkce();
+        let q = get_code(&b, &authorize_url(&b, &rp, "openid email", Some(&challenge), &[])).await?;
+        let code = q["code"].as_str();
+        let (first, second) = tokio::join!(exchange(&kit, "ope", &rp, code, &verifier), exchange(&kit, "ope", &rp, code, &verifier));
+        let mut answers = [first?, second?];
+        answers.sort_by_key(|(status, _)| *status);
+        let [(ok, tokens), (refused, e)] = answers;
+        assert_eq!((ok, refused, err(&e)), (200, 400, "invalid_grant"), "round {round}: {tokens} {e}");
+        assert!(e["error_description"].as_str().unwrap().contains("already used"), "{e}");
+        let access = tokens["access_token"].as_str().unwrap();
+        assert_eq!(userinfo(&kit, "ope", access).await?.0, 401, "round {round}: the second use revoked the tokens of the first");
+    }
+    kit.stop().await;
+    Ok(())
+}
+
+#[tokio::test]
 async fn tokens_of_one_tenant_are_refused_by_another_and_keys_rotate() -> Result<()> {
     let kit = Kit::start().await?;
     let ta = kit.tenant("opc", "Opc").await?;

@@ -423,6 +423,23 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/clients/{id}/documents": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The documents issued to a client and their delivery state. */
+        get: operations["client_documents"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/clients/{id}/identify": {
         parameters: {
             query?: never;
@@ -769,6 +786,84 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/plugins": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The tenant's plugins with their manifests, configuration status and latest error. */
+        get: operations["list_plugins"];
+        put?: never;
+        /**
+         * Install (or upgrade) a plugin from its manifest and component. The component must be a
+         *     WebAssembly component of the manifest's world and SDK version that imports only what the
+         *     platform offers; an upgrade keeps the configuration if the new schema accepts it.
+         */
+        post: operations["install_plugin"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/plugins/{name}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** One plugin. */
+        get: operations["get_plugin"];
+        put?: never;
+        post?: never;
+        /** Remove a plugin with its configuration, stored values and error record. */
+        delete: operations["remove_plugin"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/plugins/{name}/config": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        /**
+         * Configure a plugin. The values must satisfy the manifest's schema; each setting that does
+         *     not is named in the problem's `errors` (field `values.<setting>`). Secrets are sealed and
+         *     never returned.
+         */
+        put: operations["configure_plugin"];
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/plugins/{name}/errors": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The recorded failed calls of a plugin, newest first. */
+        get: operations["plugin_errors"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/staff": {
         parameters: {
             query?: never;
@@ -871,6 +966,25 @@ export interface components {
              * @description Records checked.
              */
             records: number;
+        };
+        /** @description The recorded failed calls. */
+        CallErrorList: {
+            /** @description Newest first, at most 100. */
+            errors: components["schemas"]["CallErrorView"][];
+        };
+        /** @description A failed plugin call, as recorded. */
+        CallErrorView: {
+            /**
+             * Format: date-time
+             * @description When.
+             */
+            at: string;
+            /** @description The stable code, e.g. `plugin-failed-unavailable`. */
+            code: string;
+            /** @description The plugin function, e.g. `check-person`. */
+            function: string;
+            /** @description What happened. */
+            message: string;
         };
         /** @description One transition in a case's history. */
         CaseEventView: {
@@ -1048,6 +1162,16 @@ export interface components {
             /** @description Resident card number. */
             resident_card?: string | null;
         };
+        /**
+         * @description A configuration: every setting's value by name. A secret left out keeps its stored value;
+         *     an empty one clears it.
+         */
+        ConfigureRequest: {
+            /** @description Values by setting name. */
+            values: {
+                [key: string]: string;
+            };
+        };
         /** @description The id of a new record. */
         Created: {
             /**
@@ -1060,6 +1184,26 @@ export interface components {
         DeadJobs: {
             /** @description Dead jobs, by tenant. */
             jobs: components["schemas"]["TenantJob"][];
+        };
+        /** @description A document's delivery. */
+        DeliveryView: {
+            /**
+             * Format: uuid
+             * @description The portal account that downloaded it.
+             */
+            account_id?: string | null;
+            /**
+             * Format: date-time
+             * @description When it took effect.
+             */
+            at: string;
+            /** @description `downloaded` (by the addressee or a representative) or `deemed` (after the period). */
+            how: string;
+            /**
+             * Format: uuid
+             * @description The client that account acted for, if a representative downloaded it.
+             */
+            on_behalf_of_client_id?: string | null;
         };
         /**
          * @description The kind of ID document shown at the counter.
@@ -1152,6 +1296,68 @@ export interface components {
             due: string;
             /** @description What is missing, for the client. */
             request: string;
+        };
+        /** @description A plugin to install (or upgrade): its manifest and its component. */
+        InstallRequest: {
+            /**
+             * @description The component (`.wasm`, built for wasm32-wasip2), base64. The request may be at most
+             *     1 MiB, so a component up to about 750 KiB.
+             */
+            component: string;
+            /** @description The text of its `plugin.toml`. */
+            manifest: string;
+            /** @description The SHA-256 (hex) its vendor published; a different component is refused. */
+            sha256?: string | null;
+        };
+        /** @description A client's issued documents. */
+        IssuedDocumentList: {
+            /** @description Newest first. */
+            documents: components["schemas"]["IssuedDocumentView"][];
+        };
+        /** @description An issued document with its delivery state. */
+        IssuedDocumentView: {
+            /**
+             * Format: uuid
+             * @description The download certificate issued for it.
+             */
+            certificate_id?: string | null;
+            /**
+             * Format: uuid
+             * @description The document a download certificate certifies.
+             */
+            certifies_document_id?: string | null;
+            /** @description Why `deemed_after` cannot be counted yet, if so. */
+            deadline_note?: string | null;
+            /**
+             * Format: date
+             * @description For an undelivered decision: the last day of the period; it is deemed delivered the
+             *     day after.
+             */
+            deemed_after?: string | null;
+            delivery?: null | components["schemas"]["DeliveryView"];
+            /**
+             * Format: uuid
+             * @description Id.
+             */
+            id: string;
+            /**
+             * Format: date-time
+             * @description When it was sealed and made available.
+             */
+            issued_at: string;
+            /** @description `decision`, `simplified_decision` or `download_certificate`. */
+            kind: string;
+            /**
+             * Format: date-time
+             * @description When the reminder was sent.
+             */
+            reminder_sent_at?: string | null;
+            /** @description SHA-256 of the PDF, hex. */
+            sha256: string;
+            /** @description What it belongs to (case number). */
+            subject_ref: string;
+            /** @description Title. */
+            title: string;
         };
         /** @description Job counts. */
         JobCounts: {
@@ -1374,6 +1580,43 @@ export interface components {
             /** @description The account's e-mail. */
             email: string;
         };
+        /** @description The tenant's plugins. */
+        PluginList: {
+            /** @description By name. */
+            plugins: components["schemas"]["PluginView"][];
+        };
+        /** @description An installed plugin with its manifest and status. */
+        PluginView: {
+            /** @description The hosts it may reach. */
+            allowed_hosts: string[];
+            /** @description What it does. */
+            description: string;
+            /**
+             * Format: date-time
+             * @description When it was installed.
+             */
+            installed_at: string;
+            last_error?: null | components["schemas"]["CallErrorView"];
+            /** @description Its name, e.g. `registry`. */
+            name: string;
+            /** @description The contract (SDK) version it was built against. */
+            sdk: string;
+            /** @description Its configuration schema with the current values (secrets only as set or not). */
+            settings: components["schemas"]["SettingView"][];
+            /** @description Its component's SHA-256, hex. */
+            sha256: string;
+            /** @description `configured`, or `not_configured` until a configuration its schema accepts is stored. */
+            status: string;
+            /**
+             * Format: date-time
+             * @description When it was last installed or configured.
+             */
+            updated_at: string;
+            /** @description Its version. */
+            version: string;
+            /** @description `parking`, `records`, `finance`, `registry` or `queue`. */
+            world: string;
+        };
         /** @description A problem details document (RFC 9457). */
         Problem: {
             /** @description What went wrong this time, for people. */
@@ -1458,6 +1701,21 @@ export interface components {
          * @enum {string}
          */
         ScopeView: "tenant" | "platform";
+        /** @description One setting of a plugin's configuration schema. */
+        SettingView: {
+            /** @description What it is. */
+            description: string;
+            /** @description `string`, `url`, `integer`, `boolean` or `secret`. */
+            kind: string;
+            /** @description Its name, e.g. `base-url`. */
+            name: string;
+            /** @description Whether the plugin cannot work without it. */
+            required: boolean;
+            /** @description For secrets: whether one is stored. */
+            set: boolean;
+            /** @description Its value; never given for secrets. */
+            value?: string | null;
+        };
         /** @description Who is to approve the decision. */
         SignatoryRequest: {
             /**
@@ -3680,6 +3938,82 @@ export interface operations {
             };
         };
     };
+    client_documents: {
+        parameters: {
+            query?: never;
+            header: {
+                /** @description Purpose of the access, for the audit log: UTF-8, percent-encoded as encodeURIComponent does (plain ASCII needs no encoding) */
+                "X-Access-Reason": string;
+            };
+            path: {
+                /** @description Client id */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["IssuedDocumentList"];
+                };
+            };
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `unknown-tenant` or `not-found` */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `internal`: details are in the log under the request id */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `tenant-suspended` or `unavailable`: the municipality is suspended or the database cannot be reached */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
     identify: {
         parameters: {
             query?: never;
@@ -3734,6 +4068,15 @@ export interface operations {
             };
             /** @description `unknown-tenant` or `not-found` */
             404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `not-configured`: the tenant has no (configured) registry plugin; the detail says what to do */
+            409: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -5328,6 +5671,457 @@ export interface operations {
                 };
             };
             /** @description `unknown-tenant` or `not-found` */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `internal`: details are in the log under the request id */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `tenant-suspended` or `unavailable`: the municipality is suspended or the database cannot be reached */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    list_plugins: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PluginList"];
+                };
+            };
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `unknown-tenant` or `not-found` */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `internal`: details are in the log under the request id */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `tenant-suspended` or `unavailable`: the municipality is suspended or the database cannot be reached */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    install_plugin: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["InstallRequest"];
+            };
+        };
+        responses: {
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PluginView"];
+                };
+            };
+            /** @description `malformed-json`: the body is not valid JSON */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `unknown-tenant` or `not-found` */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `unsupported-media-type`: the body is not application/json */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `internal`: details are in the log under the request id */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `tenant-suspended` or `unavailable`: the municipality is suspended or the database cannot be reached */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    get_plugin: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                name: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PluginView"];
+                };
+            };
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `internal`: details are in the log under the request id */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `tenant-suspended` or `unavailable`: the municipality is suspended or the database cannot be reached */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    remove_plugin: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                name: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `internal`: details are in the log under the request id */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `tenant-suspended` or `unavailable`: the municipality is suspended or the database cannot be reached */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    configure_plugin: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                name: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ConfigureRequest"];
+            };
+        };
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PluginView"];
+                };
+            };
+            /** @description `malformed-json`: the body is not valid JSON */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `payload-too-large`: the body is over the limit */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `unsupported-media-type`: the body is not application/json */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `internal`: details are in the log under the request id */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `tenant-suspended` or `unavailable`: the municipality is suspended or the database cannot be reached */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    plugin_errors: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                name: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CallErrorList"];
+                };
+            };
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             404: {
                 headers: {
                     [name: string]: unknown;

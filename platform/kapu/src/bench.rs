@@ -130,10 +130,11 @@ pub async fn run(mut settings: Settings, opts: BenchOpts) -> Result<()> {
     // up in the middle of them (the tenants' own tables are too small to be vacuumed).
     println!("Vacuuming and analysing the system catalogs after provisioning …");
     for d in [&db, &db_one] {
-        let catalogs: Vec<String> =
-            sqlx::query_scalar("SELECT format('pg_catalog.%I', relname) FROM pg_class WHERE relnamespace = 'pg_catalog'::regnamespace AND relkind = 'r'")
-                .fetch_all(d.pool())
-                .await?;
+        let catalogs: Vec<String> = sqlx::query_scalar(
+            "SELECT format('pg_catalog.%I', relname) FROM pg_class WHERE relnamespace = 'pg_catalog'::regnamespace AND relkind = 'r'",
+        )
+        .fetch_all(d.pool())
+        .await?;
         sqlx::query(&format!("VACUUM (ANALYZE) {}", catalogs.join(", "))).execute(d.pool()).await?;
     }
 
@@ -244,7 +245,12 @@ async fn provision(db: &Db, slug: &TenantSlug, i: usize) -> Result<Duration> {
             let email = format!("clerk@{}.example", tx.slug());
             kapu_staff::create_staff(
                 tx,
-                kapu_staff::NewStaff { email, display_name: "Bench Clerk".into(), role: kapu_staff::Role::Clerk, password: PASSWORD.into() },
+                kapu_staff::NewStaff {
+                    email,
+                    display_name: "Bench Clerk".into(),
+                    role: kapu_staff::Role::Clerk,
+                    password: PASSWORD.into(),
+                },
             )
             .await
             .map(|_| ())

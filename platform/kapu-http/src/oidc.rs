@@ -34,16 +34,30 @@ use crate::tenancy::ResolvedTenant;
 type Fields = HashMap<String, String>;
 
 pub(crate) fn routes() -> Router<AppState> {
-    Router::new()
+    // What a browser app (a public client running in the page) calls with `fetch`: open to
+    // every origin, without cookies, since these endpoints authenticate by client credentials,
+    // PKCE or bearer token and never by the portal session. The pages (authorize, consent,
+    // logout) are navigated to, not fetched; introspection is for servers.
+    let cross_origin = Router::new()
         .route("/.well-known/openid-configuration", get(discovery))
         .route("/oidc/jwks", get(jwks))
-        .route("/oidc/authorize", get(authorize_get).post(authorize_post))
-        .route("/oidc/consent", post(consent))
         .route("/oidc/token", post(token))
         .route("/oidc/userinfo", get(userinfo).post(userinfo))
         .route("/oidc/revoke", post(revoke))
+        .layer(
+            tower_http::cors::CorsLayer::new()
+                .allow_origin(tower_http::cors::Any)
+                .allow_methods([Method::GET, Method::POST])
+                .allow_headers([header::AUTHORIZATION, header::CONTENT_TYPE])
+                .expose_headers([header::WWW_AUTHENTICATE])
+                .max_age(std::time::Duration::from_secs(3600)),
+        );
+    Router::new()
+        .route("/oidc/authorize", get(authorize_get).post(authorize_post))
+        .route("/oidc/consent", post(consent))
         .route("/oidc/introspect", post(introspect))
         .route("/oidc/logout", get(logout_get).post(logout_post))
+        .merge(cross_origin)
 }
 
 /// The tenant's issuer URL as seen by this request.

@@ -642,3 +642,62 @@ async fn a_relying_party_we_did_not_write_signs_in_through_chromium() -> Result<
     kit.stop().await;
     Ok(())
 }
+
+#[tokio::test]
+async fn a_browser_app_signs_in_as_a_public_client_across_origins() -> Result<()> {
+    let root = kapu_testkit::workspace_root();
+    let browser = root.join("tests/browser");
+    if !browser.join("node_modules/oidc-client-ts").exists() {
+        bail!("run `npm ci --prefix tests/browser` first (the test script does)");
+    }
+    let kit = Kit::start().await?;
+    let t = kit.tenant("spa", "Spa Község").await?;
+    citizen(&kit, &t, "Spa Sára", "sara@example.hu").await?;
+    let port = std::net::TcpListener::bind("127.0.0.1:0")?.local_addr()?.port();
+    let app = format!("http://127.0.0.1:{port}");
+    let admin = kit.admin(&t).await?;
+    let rp = register_rp(
+        &admin,
+        json!({ "name": "Menza app", "kind": "public", "redirect_uris": [format!("{app}/")], "allowed_scopes": ["openid", "profile", "email"] }),
+    )
+    .await?;
+    assert!(rp.secret.is_none(), "a public client has no secret");
+
+    // The preflight a browser sends before userinfo with a bearer token: any origin, no cookies.
+    let pre = reqwest::Client::new()
+        .request(reqwest::Method::OPTIONS, format!("{}/t/spa/oidc/userinfo", kit.base))
+        .header("Origin", &app)
+        .header("Access-Control-Request-Method", "GET")
+        .header("Access-Control-Request-Headers", "authorization")
+        .send()
+        .await?;
+    assert!(pre.status().is_success(), "{}", pre.status());
+    let h = |n: &str| pre.headers().get(n).and_then(|v| v.to_str().ok()).unwrap_or("").to_ascii_lowercase();
+    assert_eq!(h("access-control-allow-origin"), "*");
+    assert!(h("access-control-allow-headers").contains("authorization"), "{}", h("access-control-allow-headers"));
+    assert!(h("access-control-allow-credentials").is_empty(), "cookies are never allowed across origins");
+    // The pages people are sent to are not opened to other origins' scripts.
+    let page = reqwest::Client::new().get(format!("{}/t/spa/oidc/authorize", kit.base)).header("Origin", &app).send().await?;
+    assert!(page.headers().get("access-control-allow-origin").is_none());
+
+    let out = tokio::process::Command::new("node")
+        .arg("--test")
+        .arg(browser.join("oidc-spa.test.mjs"))
+        .current_dir(&root)
+        .env("KAPU_SPA_ISSUER", format!("{}/t/spa", kit.base))
+        .env("KAPU_SPA_CLIENT_ID", &rp.client_id)
+        .env("KAPU_SPA_PORT", port.to_string())
+        .env("KAPU_SPA_EMAIL", "sara@example.hu")
+        .env("KAPU_SPA_PASSWORD", PASSWORD)
+        .stdin(std::process::Stdio::null())
+        .output()
+        .await?;
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    println!("{stdout}\n{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success() && stdout.contains("# pass 1") && stdout.contains("# fail 0"),
+        "the browser app test failed (output above)"
+    );
+    kit.stop().await;
+    Ok(())
+}

@@ -2,7 +2,8 @@
 //!
 //! Published versions never change: a new version gets its own `sdk/wit/since_vX.Y.Z` folder
 //! and its own module here, and the old modules stay. Calls to older versions are converted
-//! to the newest version's types (see `registry.rs`).
+//! to the newest version's types: field by field where a type changed (`registry.rs`), through
+//! serde where it did not ([`older`]).
 
 macro_rules! version {
     ($(#[$doc:meta])* $version:ident, $path:literal, $types:literal) => {
@@ -28,7 +29,7 @@ macro_rules! version {
                             path: $path,
                             world: $world,
                             exports: { default: async },
-                            additional_derives: [PartialEq, Eq],
+                            additional_derives: [PartialEq, Eq, serde::Serialize, serde::Deserialize],
                             with: {
                                 "kapu:plugin/config": super::base::kapu::plugin::config,
                                 "kapu:plugin/kv": super::base::kapu::plugin::kv,
@@ -60,3 +61,60 @@ version!(
     "../../sdk/wit/since_v0.2.0",
     "kapu:plugin/types@0.2.0"
 );
+
+/// Moving values between contract versions whose types have the same shape (every world but
+/// the registry's is unchanged from 0.1.0 to 0.2.0): the generated types of both versions
+/// serialise alike, so a value goes through serde from one to the other.
+pub(crate) mod older {
+    use serde::Serialize;
+    use serde::de::DeserializeOwned;
+
+    use crate::{Called, PluginError};
+
+    /// An argument in an older version's types.
+    pub(crate) fn down<T: Serialize, U: DeserializeOwned>(value: &T) -> Result<U, PluginError> {
+        serde_json::to_value(value)
+            .and_then(serde_json::from_value)
+            .map_err(|e| PluginError::Host(format!("a value does not fit the older contract version: {e}")))
+    }
+
+    /// An older version's answer in the newest types.
+    pub(crate) fn up<T: Serialize, U: DeserializeOwned>(called: Called<T>) -> Called<U> {
+        let result = called.result.and_then(|v| {
+            serde_json::to_value(&v)
+                .and_then(serde_json::from_value)
+                .map_err(|e| PluginError::Garbage(format!("an answer that does not fit the newest contract: {e}")))
+        });
+        Called { result, logs: called.logs }
+    }
+
+    /// A call that failed before it reached the plugin.
+    pub(crate) fn failed<U>(e: PluginError) -> Called<U> {
+        Called { result: Err(e), logs: Vec::new() }
+    }
+}
+
+/// Calls a plugin at the contract version it was built against: at 0.1.0 with the named
+/// arguments moved down to that version's types and the answer moved up (see [`older`]), else
+/// at 0.2.0. The call's tokens are used for both versions, so they must read the same in both.
+///
+/// `call_at_its_version!(runtime, plugin, ctx, ParkingV0_1 / ParkingV0_2, [application],
+/// |b, store| b.kapu_plugin_parking().call_submit(store, &application))`
+macro_rules! call_at_its_version {
+    ($rt:expr, $plugin:expr, $ctx:expr, $v1:ident / $v2:ident, [$($arg:ident),*], |$b:ident, $store:ident| $call:expr) => {{
+        if $plugin.manifest().sdk == "0.1.0" {
+            $(let $arg = match $crate::bindings::older::down(&$arg) {
+                Ok(v) => v,
+                Err(e) => return $crate::bindings::older::failed(e),
+            };)*
+            $crate::bindings::older::up($crate::registry::flatten(
+                $rt.call::<$crate::worlds::$v1, _, _>($plugin, $ctx, move |$b, $store| Box::pin(async move { $call.await })).await,
+            ))
+        } else {
+            $crate::registry::flatten(
+                $rt.call::<$crate::worlds::$v2, _, _>($plugin, $ctx, move |$b, $store| Box::pin(async move { $call.await })).await,
+            )
+        }
+    }};
+}
+pub(crate) use call_at_its_version;

@@ -1,20 +1,17 @@
-//! Typed calls of the parking world (pre-check, submit, status), in the newest contract's
-//! types. Plugins of this world are called at contract 0.2.0; an older one fails its call with
-//! [`PluginError::WrongWorld`].
+//! Typed calls of the parking world (pre-check, submit, status) for plugins of every supported
+//! contract version, in the newest version's types.
 
+use crate::bindings::call_at_its_version;
 pub use crate::bindings::v0_2_0::parking::exports::kapu::plugin::parking::{Permit, PermitApplication, PermitState, PreCheckOutcome};
 pub use crate::bindings::v0_2_0::parking::kapu::plugin::types::Address;
-use crate::{CallContext, Called, Plugin, PluginError, Runtime, worlds};
+use crate::{CallContext, Called, Plugin, PluginError, Runtime};
 
 impl Runtime {
     /// Checks a permit application without submitting it.
     pub async fn parking_pre_check(&self, plugin: &Plugin, ctx: CallContext, application: PermitApplication) -> Called<PreCheckOutcome> {
-        let called = self
-            .call::<worlds::ParkingV0_2, _, _>(plugin, ctx, move |b, store| {
-                Box::pin(async move { b.kapu_plugin_parking().call_pre_check(store, &application).await })
-            })
-            .await;
-        let mut called = crate::registry::flatten(called);
+        let mut called = call_at_its_version!(self, plugin, ctx, ParkingV0_1 / ParkingV0_2, [application], |b, store| b
+            .kapu_plugin_parking()
+            .call_pre_check(store, &application));
         if let Ok(o) = &called.result
             && !o.eligible
             && o.reasons.is_empty()
@@ -26,22 +23,18 @@ impl Runtime {
 
     /// Submits a permit application.
     pub async fn parking_submit(&self, plugin: &Plugin, ctx: CallContext, application: PermitApplication) -> Called<Permit> {
-        let called = self
-            .call::<worlds::ParkingV0_2, _, _>(plugin, ctx, move |b, store| {
-                Box::pin(async move { b.kapu_plugin_parking().call_submit(store, &application).await })
-            })
-            .await;
-        checked_permit(crate::registry::flatten(called))
+        let called = call_at_its_version!(self, plugin, ctx, ParkingV0_1 / ParkingV0_2, [application], |b, store| b
+            .kapu_plugin_parking()
+            .call_submit(store, &application));
+        checked_permit(called)
     }
 
     /// A permit's current state.
     pub async fn parking_status(&self, plugin: &Plugin, ctx: CallContext, permit_id: String) -> Called<Permit> {
-        let called = self
-            .call::<worlds::ParkingV0_2, _, _>(plugin, ctx, move |b, store| {
-                Box::pin(async move { b.kapu_plugin_parking().call_status(store, &permit_id).await })
-            })
-            .await;
-        checked_permit(crate::registry::flatten(called))
+        let called = call_at_its_version!(self, plugin, ctx, ParkingV0_1 / ParkingV0_2, [], |b, store| b
+            .kapu_plugin_parking()
+            .call_status(store, &permit_id));
+        checked_permit(called)
     }
 }
 

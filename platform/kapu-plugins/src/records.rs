@@ -1,9 +1,9 @@
-//! Typed calls of the records world (register, file, issue, status), in the newest
-//! contract's types. Plugins of this world are called at contract 0.2.0; an older one fails
-//! its call with [`PluginError::WrongWorld`].
+//! Typed calls of the records world (register, file, issue, status) for plugins of every
+//! supported contract version, in the newest version's types.
 
+use crate::bindings::call_at_its_version;
 pub use crate::bindings::v0_2_0::records::exports::kapu::plugin::records::{Document, FileStatus, Filing, Registration};
-use crate::{CallContext, Called, Plugin, PluginError, Runtime, worlds};
+use crate::{CallContext, Called, Plugin, PluginError, Runtime};
 
 fn non_empty<T>(mut called: Called<T>, what: &str, get: impl Fn(&T) -> &str) -> Called<T> {
     if let Ok(v) = &called.result
@@ -17,12 +17,10 @@ fn non_empty<T>(mut called: Called<T>, what: &str, get: impl Fn(&T) -> &str) -> 
 impl Runtime {
     /// Registers an incoming document.
     pub async fn records_register_incoming(&self, plugin: &Plugin, ctx: CallContext, document: Document) -> Called<Registration> {
-        let called = self
-            .call::<worlds::RecordsV0_2, _, _>(plugin, ctx, move |b, store| {
-                Box::pin(async move { b.kapu_plugin_records().call_register_incoming(store, &document).await })
-            })
-            .await;
-        non_empty(crate::registry::flatten(called), "arrival number", |r| &r.arrival_number)
+        let called = call_at_its_version!(self, plugin, ctx, RecordsV0_1 / RecordsV0_2, [document], |b, store| b
+            .kapu_plugin_records()
+            .call_register_incoming(store, &document));
+        non_empty(called, "arrival number", |r| &r.arrival_number)
     }
 
     /// Files a registered document, under `main_number` or a new main number.
@@ -33,12 +31,12 @@ impl Runtime {
         arrival_number: String,
         main_number: Option<String>,
     ) -> Called<Filing> {
-        let called = self
-            .call::<worlds::RecordsV0_2, _, _>(plugin, ctx, move |b, store| {
-                Box::pin(async move { b.kapu_plugin_records().call_file(store, &arrival_number, main_number.as_deref()).await })
-            })
-            .await;
-        non_empty(crate::registry::flatten(called), "file number", |f| &f.file_number)
+        let called = call_at_its_version!(self, plugin, ctx, RecordsV0_1 / RecordsV0_2, [], |b, store| b.kapu_plugin_records().call_file(
+            store,
+            &arrival_number,
+            main_number.as_deref()
+        ));
+        non_empty(called, "file number", |f| &f.file_number)
     }
 
     /// Issues an outgoing document under a file number.
@@ -50,21 +48,17 @@ impl Runtime {
         document: Document,
         signer: String,
     ) -> Called<Filing> {
-        let called = self
-            .call::<worlds::RecordsV0_2, _, _>(plugin, ctx, move |b, store| {
-                Box::pin(async move { b.kapu_plugin_records().call_issue(store, &file_number, &document, &signer).await })
-            })
-            .await;
-        non_empty(crate::registry::flatten(called), "file number", |f| &f.file_number)
+        let called = call_at_its_version!(self, plugin, ctx, RecordsV0_1 / RecordsV0_2, [document], |b, store| b
+            .kapu_plugin_records()
+            .call_issue(store, &file_number, &document, &signer));
+        non_empty(called, "file number", |f| &f.file_number)
     }
 
     /// The state of a file.
     pub async fn records_status(&self, plugin: &Plugin, ctx: CallContext, file_number: String) -> Called<FileStatus> {
-        let called = self
-            .call::<worlds::RecordsV0_2, _, _>(plugin, ctx, move |b, store| {
-                Box::pin(async move { b.kapu_plugin_records().call_status(store, &file_number).await })
-            })
-            .await;
-        non_empty(crate::registry::flatten(called), "file number", |s| &s.file_number)
+        let called = call_at_its_version!(self, plugin, ctx, RecordsV0_1 / RecordsV0_2, [], |b, store| b
+            .kapu_plugin_records()
+            .call_status(store, &file_number));
+        non_empty(called, "file number", |s| &s.file_number)
     }
 }

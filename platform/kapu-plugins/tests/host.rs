@@ -199,6 +199,35 @@ async fn a_plugin_built_against_the_first_contract_still_loads_and_answers() {
 }
 
 #[tokio::test]
+async fn a_plugin_of_another_world_built_against_the_first_contract_still_answers() {
+    use kapu_plugins::parking::{Address as ParkingAddress, PermitApplication, PermitState};
+    let (manifest, component) = fixture("old-parking");
+    let h = Harness::from_bytes(&manifest, &component, limits()).expect("the 0.1.0 parking plugin loads");
+    assert_eq!(h.plugin().manifest().sdk, "0.1.0");
+    let application = |postcode: &str| PermitApplication {
+        case_ref: "HV-2026-000001".into(),
+        applicant_name: "Minta Márta".into(),
+        address: ParkingAddress { postcode: postcode.into(), city: "Budapest".into(), street: "Szamos utca 1.".into() },
+        plate: "ABC-123".into(),
+        valid_from: "2026-12-02".into(),
+    };
+    let called = h.runtime().parking_pre_check(h.plugin(), h.context(), application("1126")).await;
+    let outcome = called.result.expect("answered");
+    assert!(outcome.eligible);
+    assert_eq!(outcome.zone.as_deref(), Some("B"));
+    assert_eq!(called.logs.len(), 1, "its log line arrived through the 0.1.0 log interface");
+    let refused = h.runtime().parking_pre_check(h.plugin(), h.context(), application("9999")).await.result.expect("answered");
+    assert_eq!((refused.eligible, refused.reasons), (false, vec!["9999 is outside the zones".to_owned()]));
+    let permit = h.runtime().parking_submit(h.plugin(), h.context(), application("1126")).await.result.expect("answered");
+    assert_eq!(
+        (permit.permit_id.as_str(), permit.state, permit.valid_until.as_deref()),
+        ("P-ABC-123", PermitState::Issued, Some("2027-12-31"))
+    );
+    let status = h.runtime().parking_status(h.plugin(), h.context(), "P-ABC-123".into()).await.result.expect("answered");
+    assert_eq!(status.state, PermitState::Revoked);
+}
+
+#[tokio::test]
 async fn the_template_builds_into_a_working_plugin() {
     let template = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../sdk/template");
     let out = build_components(&template).expect("the template builds for wasm32-wasip2");

@@ -6,8 +6,10 @@
 //! Both are driven by the same load generator, `bench/oidc-provider/load.mjs` (node:http
 //! with one keep-alive connection per client), which signs each client in once and then
 //! loops flows, and reports its own CPU use. Kapu keeps codes, grants and tokens in
-//! PostgreSQL; oidc-provider uses its default in-memory storage. The machine's load average
-//! is printed with each run, since the figures mean little on a busy machine.
+//! PostgreSQL; oidc-provider runs twice, with its default in-memory storage and with its
+//! sessions, grants, codes and tokens in the same PostgreSQL database (a `pg` adapter in
+//! `provider.mjs`). The machine's load average is printed with each run, since the figures
+//! mean little on a busy machine.
 
 use std::path::Path;
 use std::process::Stdio;
@@ -80,39 +82,22 @@ pub async fn run(mut settings: Settings, opts: OidcBenchOpts) -> Result<()> {
     }));
     let kapu_issuer = format!("http://{addr}/t/{slug}");
 
-    let port = std::net::TcpListener::bind("127.0.0.1:0")?.local_addr()?.port();
-    let mut provider = tokio::process::Command::new("node")
-        .arg("provider.mjs")
-        .arg(port.to_string())
-        .current_dir(dir)
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .kill_on_drop(true)
-        .spawn()
-        .context("starting node oidc-provider")?;
-    let op_issuer = format!("http://127.0.0.1:{port}");
-    let discovery = format!("{op_issuer}/.well-known/openid-configuration");
-    let mut ready = false;
-    for _ in 0..100 {
-        if reqwest::get(&discovery).await.is_ok_and(|r| r.status().is_success()) {
-            ready = true;
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    if !ready {
-        bail!("oidc-provider did not start on port {port}");
-    }
+    let (mut memory, memory_issuer) = start_provider(dir, None).await?;
+    let database_url = settings.database_url.clone().context("the bench database")?;
+    let (mut durable, durable_issuer) = start_provider(dir, Some(&database_url)).await?;
 
     let c = opts.clients.to_string();
     let s = opts.seconds.to_string();
     println!("Kapu: {} clients for {} s … (load average {})", opts.clients, opts.seconds, load_average());
     let kapu = load(dir, &["kapu", &kapu_issuer, &rp.client_id, &secret, REDIRECT, EMAIL, PASSWORD, &c, &s]).await?;
-    println!("oidc-provider: {} clients for {} s … (load average {})", opts.clients, opts.seconds, load_average());
-    let op =
-        load(dir, &["oidc-provider", &op_issuer, "bench", "bench-secret-bench-secret-bench-secret", REDIRECT, "-", "-", &c, &s]).await?;
+    let secret_op = "bench-secret-bench-secret-bench-secret";
+    println!("oidc-provider, in memory: {} clients for {} s … (load average {})", opts.clients, opts.seconds, load_average());
+    let op = load(dir, &["oidc-provider", &memory_issuer, "bench", secret_op, REDIRECT, "-", "-", &c, &s]).await?;
+    println!("oidc-provider, PostgreSQL: {} clients for {} s … (load average {})", opts.clients, opts.seconds, load_average());
+    let op_pg = load(dir, &["oidc-provider", &durable_issuer, "bench", secret_op, REDIRECT, "-", "-", &c, &s]).await?;
     println!("done (load average {})", load_average());
-    let _ = provider.kill().await;
+    let _ = memory.kill().await;
+    let _ = durable.kill().await;
     let _ = stop_tx.send(true);
     server.await??;
     db.pool().close().await;
@@ -137,9 +122,39 @@ pub async fn run(mut settings: Settings, opts: OidcBenchOpts) -> Result<()> {
     };
     row("Kapu", &kapu);
     row("oidc-provider", &op);
-    let ratio = kapu["flows_per_s"].as_f64().unwrap_or(0.0) / op["flows_per_s"].as_f64().unwrap_or(f64::INFINITY);
-    println!("  Kapu / oidc-provider throughput: {ratio:.2}x   (target >= 3x)");
+    row("  on PostgreSQL", &op_pg);
+    let rate = |v: &Value| v["flows_per_s"].as_f64().unwrap_or(0.0);
+    let ratio = |v: &Value| rate(&kapu) / rate(v).max(f64::MIN_POSITIVE);
+    println!("  Kapu / oidc-provider in memory:     {:.2}x   (target >= 3x)", ratio(&op));
+    println!("  Kapu / oidc-provider on PostgreSQL: {:.2}x   (both durable, same database)", ratio(&op_pg));
     Ok(())
+}
+
+/// Starts node oidc-provider on a free port, in memory or on `database_url`; returns the
+/// process and its issuer once its discovery answers.
+async fn start_provider(dir: &Path, database_url: Option<&str>) -> Result<(tokio::process::Child, String)> {
+    let port = std::net::TcpListener::bind("127.0.0.1:0")?.local_addr()?.port();
+    let mut cmd = tokio::process::Command::new("node");
+    cmd.arg("provider.mjs").arg(port.to_string());
+    if let Some(url) = database_url {
+        cmd.arg(url);
+    }
+    let provider = cmd
+        .current_dir(dir)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .kill_on_drop(true)
+        .spawn()
+        .context("starting node oidc-provider")?;
+    let issuer = format!("http://127.0.0.1:{port}");
+    let discovery = format!("{issuer}/.well-known/openid-configuration");
+    for _ in 0..100 {
+        if reqwest::get(&discovery).await.is_ok_and(|r| r.status().is_success()) {
+            return Ok((provider, issuer));
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    bail!("oidc-provider did not start on port {port}")
 }
 
 /// The 1, 5 and 15 minute load averages (Linux), or `?`.

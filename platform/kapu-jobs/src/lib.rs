@@ -111,6 +111,12 @@ pub async fn find_open(tx: &mut TenantTx, kind: &str, matching: &serde_json::Val
         .await?)
 }
 
+/// Deletes the finished (`done`) jobs of `kind`: for a job that schedules its own next run
+/// every few seconds, whose finished runs say nothing an operator needs.
+pub async fn purge_done(tx: &mut TenantTx, kind: &str) -> Result<u64, JobsError> {
+    Ok(sqlx::query("DELETE FROM job WHERE kind = $1 AND state = 'done'").bind(kind).execute(tx.conn()).await?.rows_affected())
+}
+
 /// A job as a handler sees it.
 #[derive(Clone, Debug)]
 pub struct Job {

@@ -37,7 +37,7 @@ pub enum QueueError {
     #[error("there is no call {0} to your counter")]
     NoSuchCall(i64),
     /// The queue system (or its plugin) failed; the plugin's words, without personal data.
-    #[error("the queue system did not answer: {0}")]
+    #[error("the queue system failed or refused the request: {0}")]
     QueueSystem(String),
     /// A plugin host error other than a failed call.
     #[error(transparent)]

@@ -1502,12 +1502,13 @@ export class App {
             return failed(e, fields);
           }
           replaceChildren(detail);
-          replaceChildren(status, `Beállítva: ${saved.name}.`);
+          // Announce the change once the list shows it.
           try {
             await refresh(saved.name);
           } catch (e) {
             return failed(e);
           }
+          replaceChildren(status, `Beállítva: ${saved.name}.`);
           status.focus();
         });
       });

@@ -2510,13 +2510,16 @@ export class App {
     const showFeed = (p: CounterPage) => {
       const f = p.feed;
       if (!f) return replaceChildren(feedLine);
-      const last = f.last_success_at ? ['utolsó sikeres olvasás: ', timeEl(f.last_success_at)] : ['még nem sikerült olvasni'];
+      const last = f.last_success_at ? ['utolsó sikeres olvasás: ', timeEl(f.last_success_at)] : ['még nem történt olvasás'];
       if (f.behind) {
         feedLine.className = 'notice warning';
         replaceChildren(feedLine,
           h('strong', {}, 'Az ügyfélhívó rendszer nem érhető el, a hívások késve érkezhetnek. '),
           `A rendszer ${f.failures}. alkalommal próbálkozott sikertelenül, és magától újrapróbálja (`, ...last, '). ',
           'Hiba: ', h('span', { lang: 'en', 'data-testid': 'counter-feed-error' }, f.last_error ?? ''));
+      } else if (!f.last_success_at) {
+        feedLine.className = 'hint';
+        replaceChildren(feedLine, 'Az ügyfélhívó eseményeinek olvasása még nem kezdődött el.');
       } else {
         feedLine.className = 'hint';
         replaceChildren(feedLine, 'Az ügyfélhívó adatai naprakészek (', ...last, ').');

@@ -159,9 +159,7 @@ pub async fn run(mut settings: Settings, opts: DemoOpts) -> Result<()> {
     let addr = listener.local_addr()?;
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
     let (tsa, delivery) = documents(&opts, &db, &crypto, &tenant, addr).await?;
-    // The counters' queue system is read every 2 s; the worker looks for due jobs as often.
-    let config = kapu_jobs::WorkerConfig { poll: std::time::Duration::from_secs(2), ..Default::default() };
-    let worker = crate::wiring::worker(db.clone(), &smtp, config)?;
+    let worker = crate::wiring::worker(db.clone(), &smtp, Default::default())?;
     let worker = crate::wiring::with_delivery(worker, db.clone(), crypto.clone(), &delivery)?;
     let worker = crate::wiring::with_queue(worker, db.clone(), crypto.clone(), runtime, Default::default());
     let mut rx = stop_rx.clone();

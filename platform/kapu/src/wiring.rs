@@ -91,9 +91,7 @@ pub fn with_delivery(worker: Worker, db: Db, crypto: Arc<kapu_crypto::Crypto>, c
 }
 
 /// Adds the handler that follows each tenant's queue system through its queue plugin
-/// (`queue.feed`). A call reaches the clerk within the feed's interval plus the worker's poll
-/// interval (`KAPU_JOB_POLL_SECONDS`): the next read is a job scheduled for later, which the
-/// worker finds on its next scan.
+/// (`queue.feed`, a read every `settings.interval` while the queue system answers).
 pub fn with_queue(
     worker: Worker,
     db: Db,

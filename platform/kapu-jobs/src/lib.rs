@@ -303,7 +303,8 @@ impl Worker {
     async fn next_run(&self, slug: &str) -> Result<Option<DateTime<Utc>>, JobsError> {
         let slug = TenantSlug::parse(slug)?;
         let mut tx = self.db.tenant_tx_for(&slug).await?;
-        let at: Option<DateTime<Utc>> = sqlx::query_scalar("SELECT min(run_at) FROM job WHERE state = 'pending'").fetch_one(tx.conn()).await?;
+        let at: Option<DateTime<Utc>> =
+            sqlx::query_scalar("SELECT min(run_at) FROM job WHERE state = 'pending'").fetch_one(tx.conn()).await?;
         tx.commit().await?;
         Ok(at)
     }

@@ -160,12 +160,16 @@ fn call(row: &sqlx::postgres::PgRow) -> Result<Call, sqlx::Error> {
     })
 }
 
-/// The counter page of `staff`.
+/// The counter page of `staff`. While a clerk with a counter has it open, the feed is kept
+/// running (restarted if it stopped, e.g. after its plugin was reinstalled).
 pub async fn view(tx: &mut TenantTx, staff: Uuid) -> Result<CounterView, QueueError> {
     let Some(plugin) = installation::of_world(tx, World::Queue).await? else {
         return Ok(CounterView { plugin: None, counter: None, feed: None, calls: vec![] });
     };
     let counter = seat(tx, staff).await?;
+    if counter.is_some() {
+        feed::ensure_running(tx).await?;
+    }
     let calls = match &counter {
         Some(c) => sqlx::query(&format!("{CALL} WHERE c.counter = $1 ORDER BY c.id DESC LIMIT $2"))
             .bind(c)

@@ -236,3 +236,61 @@ async fn without_a_queue_plugin_the_counter_page_says_so_and_nothing_is_polled()
     kit.stop().await;
     Ok(())
 }
+
+#[tokio::test]
+async fn the_card_shows_the_identification_level_and_the_open_cases() -> Result<()> {
+    let mut facts = kapu_cases::FixedFacts::default();
+    facts.insert("kartya", "public-space-use", json!({ "location": { "zone": "II" } }));
+    let kit = Kit::start_with(KitOptions { worker: true, facts: Some(std::sync::Arc::new(facts)), ..Default::default() }).await?;
+    let t = kit.tenant("kartya", "Kártya Község").await?;
+    let sim = with_queue(&kit, &t).await?;
+    // A resident identified through KAÜ files a public-space use permit on the portal.
+    let email = crate::cases::portal_resident(&kit, &t).await?;
+    let (portal, base) = crate::cases::portal_client(&kit, &t, &email).await?;
+    let page = portal.get(format!("{base}/ugyintezes/public-space-use")).send().await?.text().await?;
+    let day = |d: i64| (chrono::Utc::now() + chrono::Duration::days(d)).date_naive().to_string();
+    let mut pdf = b"%PDF-1.7\n".to_vec();
+    pdf.resize(2000, b'0');
+    let form = reqwest::multipart::Form::new()
+        .text("csrf", crate::cases::hidden(&page, "csrf"))
+        .text("once", crate::cases::hidden(&page, "once"))
+        .text("form_version", "1")
+        .text("action", "submit")
+        .text("purpose", "scaffolding")
+        .text("location.postcode", "1122")
+        .text("location.city", "Budapest")
+        .text("location.street", "Városmajor utca 14.")
+        .text("area_m2", "12")
+        .text("from", day(10))
+        .text("to", day(19))
+        .text("objects[0].description", "állvány")
+        .text("objects[0].count", "1")
+        .part("site_plan", reqwest::multipart::Part::bytes(pdf).file_name("terv.pdf").mime_str("application/pdf")?);
+    let r = portal.post(format!("{base}/ugyintezes/public-space-use")).multipart(form).send().await?;
+    assert_eq!(r.status(), 303, "the case is filed");
+    let clerk = kit.clerk(&t).await?;
+    let case = clerk.get("/api/v1/cases").await?.json()["cases"][0].clone();
+    assert!(case["number"].as_str().is_some_and(|n| n.starts_with("HV-")), "{case}");
+    let found =
+        clerk.send(Method::GET, "/api/v1/clients?family_name=Hegyi&given_name=Lakos&birth_date=1975-04-02", None, &[WHY]).await?.json();
+    let client_id = found["clients"][0]["id"].as_str().unwrap_or_default().to_owned();
+
+    sit(&clerk, "3").await?;
+    clerk.post("/api/v1/queue/tickets", &json!({ "service": "D", "client_id": client_id })).await?.expect_status(201)?;
+    terminal_calls_next(&sim, "3").await?;
+    let page = eventually(Duration::from_secs(20), "the call at counter 3", || async {
+        let page = counter(&clerk).await?;
+        Ok((!page["calls"].as_array().map(Vec::is_empty).unwrap_or(true)).then_some(page))
+    })
+    .await?;
+    let card = clerk.get(&format!("/api/v1/queue/calls/{}/card", page["calls"][0]["id"])).await?.json();
+    assert_eq!(card["call"]["display_number"], "D001");
+    assert_eq!((card["client"]["family_name"].as_str(), card["client"]["given_name"].as_str()), (Some("Hegyi"), Some("Lakos")));
+    assert_eq!(card["client"]["identification_level"], "kau");
+    let open = card["client"]["open_cases"].as_array().cloned().unwrap_or_default();
+    assert_eq!(open.len(), 1, "{card}");
+    assert_eq!((open[0]["number"].as_str(), open[0]["case_type"].as_str()), (case["number"].as_str(), Some("public-space-use")));
+    sim.shutdown().await;
+    kit.stop().await;
+    Ok(())
+}

@@ -19,6 +19,9 @@ import {
   type CaseItem,
   type CaseState,
   type CaseView,
+  type CalledCard,
+  type CounterPage,
+  type QueueCall,
   type ClientQuery,
   type ClientRecord,
   type DocumentKind,
@@ -57,12 +60,13 @@ function localError(detail: string, errors: { field: string; message: string }[]
 }
 
 /** The tenant staff app's pages: the overview and the clients for all staff, the rest for admins only. */
-type Route = 'overview' | 'cases' | 'clients' | 'staff' | 'audit' | 'jobs' | 'oidc' | 'plugins';
+type Route = 'overview' | 'cases' | 'clients' | 'counter' | 'staff' | 'audit' | 'jobs' | 'oidc' | 'plugins';
 
 const ROUTES: { route: Route; hash: string; label: string; adminOnly: boolean }[] = [
   { route: 'overview', hash: '#/', label: 'Áttekintés', adminOnly: false },
   { route: 'cases', hash: '#/cases', label: 'Ügyek', adminOnly: false },
   { route: 'clients', hash: '#/clients', label: 'Ügyfelek', adminOnly: false },
+  { route: 'counter', hash: '#/counter', label: 'Ügyfélhívó', adminOnly: false },
   { route: 'staff', hash: '#/staff', label: 'Munkatársak', adminOnly: true },
   { route: 'audit', hash: '#/audit', label: 'Audit napló', adminOnly: true },
   { route: 'jobs', hash: '#/jobs', label: 'Háttérfeladatok', adminOnly: true },
@@ -135,6 +139,15 @@ const caseStateLabels: Record<CaseState, string> = {
   withdrawn: 'Visszavonva',
 };
 const caseStateLabel = (state: string) => caseStateLabels[state as CaseState] ?? state;
+
+const identificationLabels: Record<string, string> = {
+  registered: 'regisztrált (e-mail-cím igazolva)',
+  in_person: 'személyesen azonosított',
+  kau: 'KAÜ-val azonosított',
+};
+
+/** How often the counter page asks for new calls (the server's feed reads the queue system as often). */
+const COUNTER_POLL_MS = 2000;
 
 const jobStateLabels: Record<JobState, string> = {
   pending: 'Várakozik',
@@ -483,6 +496,8 @@ export class App {
         return this.cases(api);
       case 'clients':
         return this.clients(api);
+      case 'counter':
+        return this.counter(api);
       case 'staff':
         return this.staff(api);
       case 'audit':
@@ -1487,12 +1502,13 @@ export class App {
             return failed(e, fields);
           }
           replaceChildren(detail);
-          replaceChildren(status, `Beállítva: ${saved.name}.`);
+          // Announce the change once the list shows it.
           try {
             await refresh(saved.name);
           } catch (e) {
             return failed(e);
           }
+          replaceChildren(status, `Beállítva: ${saved.name}.`);
           status.focus();
         });
       });
@@ -1946,6 +1962,41 @@ export class App {
         });
       });
 
+      // A queue ticket for the client (reception): the clerk at the counter it is called to sees the card.
+      const ticketService = h('input', {
+        id: 'ticket-service', name: 'service', type: 'text', autocomplete: 'off', required: true, maxlength: '16',
+        spellcheck: 'false', autocapitalize: 'characters', 'aria-describedby': 'ticket-service-hint', 'data-testid': 'ticket-service', value: 'A',
+      });
+      const ticketSubmit = h('button', { type: 'submit', 'data-testid': 'ticket-submit' }, 'Sorszám kérése');
+      const ticketStatus = this.statusLine('ticket-status');
+      const ticketForm = h('form', { novalidate: true, 'data-testid': 'ticket-form', 'aria-labelledby': 'ticket-heading' },
+        h('div', { class: 'field' },
+          h('label', { for: 'ticket-service' }, 'Szolgáltatás kódja'),
+          h('p', { class: 'hint', id: 'ticket-service-hint' }, 'Az ügyfélhívó rendszer szolgáltatásának betűjele, pl. A (általános ügyintézés).'),
+          ticketService),
+        h('div', { class: 'actions' }, ticketSubmit));
+      ticketForm.addEventListener('submit', (ev) => {
+        ev.preventDefault();
+        errors.clear();
+        const service = ticketService.value.trim().toUpperCase();
+        if (!service) {
+          return errors.show(localError('Hiányzó adat.', [{ field: 'service', message: 'Adja meg a szolgáltatás kódját.' }]), { service: ticketService });
+        }
+        void this.busy(ticketSubmit, async () => {
+          try {
+            const t = await api.issueTicket(service, c.id);
+            ticketStatus.textContent = `Sorszám: ${t.display_number}. Amikor behívják, az ablaknál ülő ügyintéző látja az ügyfél adatait.`;
+            ticketStatus.focus();
+          } catch (e) {
+            if (e instanceof ApiError && e.status === 401) return this.handleAuthLoss(e);
+            if (e instanceof ApiError && e.kind === 'not-configured') {
+              return errors.show(new ApiError(e.status, { ...e.problem, detail: 'Nincs ügyfélhívó rendszer bekötve: egy adminisztrátor telepítheti a bővítményét a Bővítmények oldalon.' }, 'hu'));
+            }
+            return errors.show(e, { service: ticketService });
+          }
+        });
+      });
+
       replaceChildren(selectedBox, h('section', { 'aria-labelledby': 'client-selected-heading', class: 'selected-client' },
         heading,
         h('dl', { class: 'details', 'data-testid': 'selected-details' },
@@ -1963,7 +2014,10 @@ export class App {
           'Az ügyfél által bemutatott okmányt és az ügyfél adatait a központi nyilvántartás ellenőrzi. ',
           'Egyezés esetén az okmány száma rögzül; eltérés esetén semmi sem változik.'),
         form,
-        status));
+        status,
+        h('h3', { id: 'ticket-heading' }, 'Sorszám az ügyfélhívóból'),
+        ticketForm,
+        ticketStatus));
       if (focus) heading.focus();
     };
 
@@ -2402,6 +2456,198 @@ export class App {
         mandateBox,
         mandateStatus),
     ], undefined, true);
+  }
+
+  /**
+   * The clerk's counter: which counter they sit at, the queue system's feed, "call next",
+   * and the card of the client called to this counter. Polls `GET /queue/counter` every
+   * COUNTER_POLL_MS while the page is open; a tenant without a queue plugin gets a notice
+   * and no polling. The card is fetched (an audited read) once per new call with a client.
+   */
+  private async counter(api: TenantApi): Promise<void> {
+    const title = 'Ügyfélhívó';
+    let first: CounterPage;
+    try {
+      first = await api.counter();
+    } catch (e) {
+      return this.loadFailed(title, 'counter-heading', e);
+    }
+    const heading = this.heading(title, 'counter-heading');
+    if (!first.plugin) {
+      this.render(title, [heading,
+        h('p', { 'data-testid': 'counter-no-plugin' },
+          'Ennél az önkormányzatnál nincs ügyfélhívó rendszer bekötve (nincs telepített ügyfélhívó-bővítmény), ',
+          'ezért ez az oldal nem mutat hívásokat. Az ügyfélhívó bővítményét (pl. Q-Fusion) egy adminisztrátor ',
+          'telepítheti és állíthatja be a Bővítmények oldalon.')]);
+      return;
+    }
+    const errors = errorSummary();
+    const failed = (e: unknown, fields?: Record<string, FieldControl>) => {
+      if (e instanceof ApiError && e.status === 401) return this.handleAuthLoss(e);
+      return errors.show(e, fields);
+    };
+    const status = this.statusLine('counter-status');
+    const feedLine = h('p', { 'data-testid': 'counter-feed' });
+    const cardBox = h('section', { 'aria-labelledby': 'counter-card-heading', 'aria-live': 'polite', 'data-testid': 'counter-card' });
+    const earlier = h('div', { 'data-testid': 'counter-calls' });
+
+    const counterInput = h('input', {
+      id: 'counter-input', name: 'counter', type: 'text', autocomplete: 'off', required: true, maxlength: '16',
+      spellcheck: 'false', 'aria-describedby': 'counter-input-hint', 'data-testid': 'counter-input', value: first.counter ?? '',
+    });
+    const save = h('button', { type: 'submit', 'data-testid': 'counter-save' }, 'Mentés');
+    const seatForm = h('form', { novalidate: true, class: 'filter', 'data-testid': 'counter-form', 'aria-labelledby': 'counter-seat-heading' },
+      h('h2', { id: 'counter-seat-heading' }, 'Melyik ablaknál ül?'),
+      h('div', { class: 'field' },
+        h('label', { for: 'counter-input' }, 'Ablak (pult) száma'),
+        h('p', { class: 'hint', id: 'counter-input-hint' }, 'Ahogy az ügyfélhívó rendszer ismeri, pl. 3. A beállítás megmarad a következő belépéskor is.'),
+        counterInput),
+      h('div', { class: 'actions' }, save));
+    const callNext = h('button', { type: 'button', 'data-testid': 'counter-call-next' }, 'Következő ügyfél behívása');
+
+    let shownCall: number | null = null;
+
+    const showFeed = (p: CounterPage) => {
+      const f = p.feed;
+      if (!f) return replaceChildren(feedLine);
+      const last = f.last_success_at ? ['utolsó sikeres olvasás: ', timeEl(f.last_success_at)] : ['még nem történt olvasás'];
+      if (f.behind) {
+        feedLine.className = 'notice warning';
+        replaceChildren(feedLine,
+          h('strong', {}, 'Az ügyfélhívó rendszer nem érhető el, a hívások késve érkezhetnek. '),
+          `A rendszer ${f.failures}. alkalommal próbálkozott sikertelenül, és magától újrapróbálja (`, ...last, '). ',
+          'Hiba: ', h('span', { lang: 'en', 'data-testid': 'counter-feed-error' }, f.last_error ?? ''));
+      } else if (!f.last_success_at) {
+        feedLine.className = 'hint';
+        replaceChildren(feedLine, 'Az ügyfélhívó eseményeinek olvasása még nem kezdődött el.');
+      } else {
+        feedLine.className = 'hint';
+        replaceChildren(feedLine, 'Az ügyfélhívó adatai naprakészek (', ...last, ').');
+      }
+    };
+
+    const showCard = (call: QueueCall, card: CalledCard | null) => {
+      const number = h('p', { class: 'ticket-number', 'data-testid': 'counter-ticket' }, call.display_number);
+      const parts: (Node | null)[] = [
+        h('h2', { id: 'counter-card-heading' }, `Behívott ügyfél – ${call.counter}. ablak`),
+        number,
+        h('p', { class: 'hint' }, 'Behívva: ', timeEl(call.called_at), call.from_button ? ' (a „Következő” gombbal)' : ' (ügyfélhívó)'),
+      ];
+      const client = card?.client;
+      if (!call.has_client || (card && !client)) {
+        parts.push(h('p', { 'data-testid': 'counter-no-client' }, 'A sorszámhoz nem tartozik ügyfél.'));
+      } else if (client) {
+        parts.push(h('dl', { class: 'details', 'data-testid': 'counter-client' },
+          h('dt', {}, 'Név'), h('dd', { 'data-testid': 'counter-client-name' }, `${client.family_name} ${client.given_name}`),
+          h('dt', {}, 'Születési idő'), h('dd', {}, dateEl(client.birth_date)),
+          h('dt', {}, 'Azonosítási szint'), h('dd', { 'data-testid': 'counter-client-level' },
+            client.identification_level ? identificationLabels[client.identification_level] ?? client.identification_level : 'nincs portálfiókja'),
+          h('dt', {}, 'Nyitott ügyek'), h('dd', { 'data-testid': 'counter-client-cases' },
+            client.open_cases.length
+              ? h('ul', {}, client.open_cases.map((c) => h('li', {}, `${c.number ?? '–'} · ${c.case_type_name} · ${caseStateLabel(c.state)}`)))
+              : 'nincs')));
+      } else {
+        parts.push(h('p', {}, 'Az ügyfél adatai betöltés alatt…'));
+      }
+      replaceChildren(cardBox, parts);
+    };
+
+    const showCalls = (p: CounterPage) => {
+      const rest = p.calls.slice(1);
+      if (!rest.length) return replaceChildren(earlier);
+      replaceChildren(earlier, h('h2', { id: 'counter-earlier-heading' }, 'Korábbi hívások ennél az ablaknál'),
+        h('ul', { 'aria-labelledby': 'counter-earlier-heading' }, rest.map((c) =>
+          h('li', { 'data-testid': 'counter-earlier' }, `${c.display_number} · `, timeEl(c.called_at)))));
+    };
+
+    const update = async (p: CounterPage) => {
+      showFeed(p);
+      showCalls(p);
+      callNext.disabled = !p.counter;
+      const newest = p.calls[0];
+      if (!p.counter) {
+        replaceChildren(cardBox, h('h2', { id: 'counter-card-heading' }, 'Behívott ügyfél'),
+          h('p', { 'data-testid': 'counter-unset' }, 'Adja meg, melyik ablaknál ül: csak az oda behívott ügyfeleket látja.'));
+        return;
+      }
+      if (!newest) {
+        shownCall = null;
+        replaceChildren(cardBox, h('h2', { id: 'counter-card-heading' }, 'Behívott ügyfél'),
+          h('p', { 'data-testid': 'counter-waiting' }, `Még nem hívtak ügyfelet a(z) ${p.counter}. ablakhoz.`));
+        return;
+      }
+      if (newest.id === shownCall) return;
+      shownCall = newest.id;
+      showCard(newest, null);
+      if (!newest.has_client) return;
+      try {
+        const card = await api.calledCard(newest.id);
+        if (shownCall === newest.id) showCard(newest, card);
+      } catch (e) {
+        failed(e);
+      }
+    };
+
+    seatForm.addEventListener('submit', (ev) => {
+      ev.preventDefault();
+      errors.clear();
+      const value = counterInput.value.trim();
+      if (!value) {
+        return errors.show(localError('Hiányzó adat.', [{ field: 'counter', message: 'Adja meg az ablak számát.' }]), { counter: counterInput });
+      }
+      void this.busy(save, async () => {
+        try {
+          const p = await api.setCounter(value);
+          shownCall = null;
+          await update(p);
+          status.textContent = `Mentve: a(z) ${value}. ablaknál ül.`;
+        } catch (e) {
+          failed(e, { counter: counterInput });
+        }
+      });
+    });
+    callNext.addEventListener('click', () => {
+      errors.clear();
+      void this.busy(callNext, async () => {
+        try {
+          const call = await api.callNext();
+          if (!call) {
+            status.textContent = 'Nincs várakozó ügyfél.';
+            return;
+          }
+          status.textContent = `Behívva: ${call.display_number}.`;
+          await update(await api.counter());
+        } catch (e) {
+          failed(e);
+        }
+      });
+    });
+
+    this.render(title, [heading,
+      h('p', { class: 'lead' }, 'Az ablakához behívott ügyfél adatai itt jelennek meg, az oldal újratöltése nélkül.'),
+      errors.el,
+      seatForm,
+      feedLine,
+      h('div', { class: 'actions' }, callNext),
+      status,
+      cardBox,
+      earlier]);
+    await update(first);
+
+    // A short poll while this page is shown; it stops when the clerk leaves the page or signs out.
+    const timer = window.setInterval(() => {
+      if (this.route !== 'counter' || !this.me || !document.body.contains(cardBox)) {
+        window.clearInterval(timer);
+        return;
+      }
+      api.counter().then((p) => update(p)).catch((e) => {
+        if (e instanceof ApiError && e.status === 401) {
+          window.clearInterval(timer);
+          return this.handleAuthLoss(e);
+        }
+        // A failed poll is retried on the next tick; the feed line keeps its last state.
+      });
+    }, COUNTER_POLL_MS);
   }
 
   private async overview(api: TenantApi): Promise<void> {

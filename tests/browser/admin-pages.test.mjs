@@ -85,7 +85,7 @@ describe('tenant admin pages (audit log, background jobs)', { timeout: 240_000 }
       const nav = page.getByRole('navigation', { name: 'Menü' });
       await nav.waitFor();
       const links = await nav.getByRole('link').allInnerTexts();
-      assert.deepEqual(links.map((l) => l.trim()), ['Áttekintés', 'Ügyek', 'Ügyfelek', 'Munkatársak', 'Audit napló', 'Háttérfeladatok', 'Alkalmazások (SSO)', 'Bővítmények'], 'admin navigation links');
+      assert.deepEqual(links.map((l) => l.trim()), ['Áttekintés', 'Ügyek', 'Ügyfelek', 'Ügyfélhívó', 'Munkatársak', 'Audit napló', 'Háttérfeladatok', 'Alkalmazások (SSO)', 'Bővítmények'], 'admin navigation links');
       assert.equal(await page.getByTestId('nav-overview').getAttribute('aria-current'), 'page', 'overview is the current page');
 
       // A client to read, created through the API with the browser's session.
@@ -231,7 +231,7 @@ describe('tenant admin pages (audit log, background jobs)', { timeout: 240_000 }
       assert.equal(await page.getByTestId('admin-nav').count(), 0, 'a clerk has no admin navigation');
       const clerkNav = page.getByRole('navigation', { name: 'Menü' });
       const clerkLinks = (await clerkNav.getByRole('link').allInnerTexts()).map((l) => l.trim());
-      assert.deepEqual(clerkLinks, ['Áttekintés', 'Ügyek', 'Ügyfelek'], 'a clerk\'s navigation: the overview, the cases and the clients');
+      assert.deepEqual(clerkLinks, ['Áttekintés', 'Ügyek', 'Ügyfelek', 'Ügyfélhívó'], 'a clerk\'s navigation: the overview, the cases, the clients and the counter');
       assert.equal(await page.getByRole('link', { name: 'Audit napló' }).count(), 0, 'no audit link for a clerk');
       assert.equal(await page.getByTestId('audit-heading').count(), 0, '#/audit shows a clerk the overview');
       // The server agrees: the admin endpoints are forbidden to clerks.

@@ -54,6 +54,10 @@ export type Plugin = Schemas['PluginView'];
 export type PluginSetting = Schemas['SettingView'];
 export type PluginCallError = Schemas['CallErrorView'];
 export type InstallPlugin = Schemas['InstallRequest'];
+export type CounterPage = Schemas['CounterPage'];
+export type QueueCall = Schemas['CallView'];
+export type QueueTicket = Schemas['TicketView'];
+export type CalledCard = Schemas['CardView'];
 /** The scopes a relying party may be allowed, in the order the form offers them. */
 export const OIDC_SCOPES = ['openid', 'profile', 'email', 'address', 'phone', 'kapu_identity'] as const;
 /** The document kinds the registry knows, in the order the form offers them. */
@@ -272,6 +276,16 @@ export interface TenantApi extends AuthApi {
   removePlugin(name: string): Promise<void>;
   /** The recorded failed calls of a plugin, newest first. */
   pluginErrors(name: string): Promise<PluginCallError[]>;
+  /** The clerk's counter page: the queue plugin (none: nothing to poll), the counter, the feed, the latest calls. */
+  counter(): Promise<CounterPage>;
+  /** Sets the counter the clerk sits at (422 `validation` on `counter`, 409 `not-configured` without a queue plugin). */
+  setCounter(counter: string): Promise<CounterPage>;
+  /** The clerk's "call next" (409 `not-configured` without a counter, 502 `local-system-failed`); null when nobody waits. */
+  callNext(): Promise<QueueCall | null>;
+  /** Issues a queue ticket, for a client or none (502 `local-system-failed` when the queue system fails). */
+  issueTicket(service: string, clientId: string | null): Promise<QueueTicket>;
+  /** The called client's card, for the clerk at the counter it was called to; the read is audited. */
+  calledCard(callId: number): Promise<CalledCard>;
 }
 
 /**
@@ -357,6 +371,11 @@ export function tenantApi(c: Client): TenantApi {
       await unwrap(c.DELETE('/api/v1/plugins/{name}', { params: { path: { name } }, parseAs: 'text' }));
     },
     pluginErrors: async (name) => (await unwrap(c.GET('/api/v1/plugins/{name}/errors', { params: { path: { name } } }))).errors,
+    counter: () => unwrap(c.GET('/api/v1/queue/counter')),
+    setCounter: (counter) => unwrap(c.PUT('/api/v1/queue/counter', { body: { counter } })),
+    callNext: async () => (await unwrap(c.POST('/api/v1/queue/counter/call-next'))).call ?? null,
+    issueTicket: (service, clientId) => unwrap(c.POST('/api/v1/queue/tickets', { body: { service, client_id: clientId } })),
+    calledCard: (id) => unwrap(c.GET('/api/v1/queue/calls/{id}/card', { params: { path: { id } } })),
   };
 }
 

@@ -864,6 +864,78 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/queue/calls/{id}/card": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The card of the client called by a call to the clerk's counter: name, identification level
+         *     and open cases. Recorded in the audit log as a read of the client's data.
+         */
+        get: operations["call_card"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/queue/counter": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The clerk's counter page: the counter, the queue system's feed and the latest calls. */
+        get: operations["counter_page"];
+        /** Sets the counter the clerk sits at (kept until changed) and starts following the feed. */
+        put: operations["set_counter"];
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/queue/counter/call-next": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Calls the next waiting ticket to the clerk's counter (the counter terminal's button, in Kapu). */
+        post: operations["call_next"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/queue/tickets": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Issues a queue ticket through the queue system, for a client (from their card) or for none. */
+        post: operations["issue_ticket"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/staff": {
         parameters: {
             query?: never;
@@ -985,6 +1057,62 @@ export interface components {
             function: string;
             /** @description What happened. */
             message: string;
+        };
+        /** @description The outcome of "call next". */
+        CallNextView: {
+            call?: null | components["schemas"]["CallView"];
+        };
+        /** @description A ticket called to a counter (no personal data). */
+        CallView: {
+            /**
+             * Format: date-time
+             * @description When.
+             */
+            called_at: string;
+            /** @description The counter. */
+            counter: string;
+            /** @description The number shown to the client, e.g. `A042` (the ticket id for tickets Kapu did not issue). */
+            display_number: string;
+            /** @description Whether the clerk's own "call next" made it (else the queue system's feed brought it). */
+            from_button: boolean;
+            /** @description Whether a client is tied to the ticket: then `GET /queue/calls/{id}/card` shows them. */
+            has_client: boolean;
+            /**
+             * Format: int64
+             * @description Id; rises with each call.
+             */
+            id: number;
+            /** @description The service's code, for tickets Kapu issued. */
+            service?: string | null;
+            /** @description The queue system's ticket id. */
+            ticket_id: string;
+        };
+        /** @description The called client as the clerk sees them. */
+        CardClientView: {
+            /**
+             * Format: date
+             * @description Birth date.
+             */
+            birth_date: string;
+            /** @description Family name. */
+            family_name: string;
+            /** @description Given name(s). */
+            given_name: string;
+            /**
+             * Format: uuid
+             * @description Id.
+             */
+            id: string;
+            /** @description `registered`, `in_person` or `kau`: the highest level of the client's portal accounts; absent without one. */
+            identification_level?: string | null;
+            /** @description The client's open cases. */
+            open_cases: components["schemas"]["CaseItem"][];
+        };
+        /** @description The card of a called client. */
+        CardView: {
+            /** @description The call. */
+            call: components["schemas"]["CallView"];
+            client?: null | components["schemas"]["CardClientView"];
         };
         /** @description One transition in a case's history. */
         CaseEventView: {
@@ -1172,6 +1300,16 @@ export interface components {
                 [key: string]: string;
             };
         };
+        /** @description The clerk's counter page. */
+        CounterPage: {
+            /** @description The latest calls to the clerk's counter, newest first. */
+            calls: components["schemas"]["CallView"][];
+            /** @description The counter the clerk sits at. */
+            counter?: string | null;
+            feed?: null | components["schemas"]["FeedView"];
+            /** @description The tenant's queue plugin; absent when none is installed (then there is nothing to poll). */
+            plugin?: string | null;
+        };
         /** @description The id of a new record. */
         Created: {
             /**
@@ -1234,6 +1372,35 @@ export interface components {
             name: string;
             /** @description `grant`, `refuse`, `refer`, `ineligible` or `invalid`. */
             outcome: string;
+        };
+        /** @description How Kapu follows the queue system's event feed. */
+        FeedView: {
+            /** @description Whether the latest read failed, so calls may be waiting that Kapu has not seen. */
+            behind: boolean;
+            /**
+             * Format: int64
+             * @description The last event position read.
+             */
+            cursor: number;
+            /**
+             * Format: int32
+             * @description Failed reads since the last successful one; the wait between reads grows with it.
+             */
+            failures: number;
+            /** @description Why the last read failed (the queue system's or plugin's words). */
+            last_error?: string | null;
+            /**
+             * Format: date-time
+             * @description When a read last failed.
+             */
+            last_error_at?: string | null;
+            /**
+             * Format: date-time
+             * @description When a read last succeeded.
+             */
+            last_success_at?: string | null;
+            /** @description Whether a read is scheduled. */
+            scheduled: boolean;
         };
         /** @description One field's error. */
         FieldError: {
@@ -1532,6 +1699,16 @@ export interface components {
             /** @description `clerk` or `admin`. */
             role: components["schemas"]["RoleView"];
         };
+        /** @description A ticket to issue. */
+        NewTicketRequest: {
+            /**
+             * Format: uuid
+             * @description The client the ticket is for.
+             */
+            client_id?: string | null;
+            /** @description The queue system's service code, e.g. `A`. */
+            service: string;
+        };
         /** @description An organisation. */
         OrganisationView: {
             /** @description Contact e-mail. */
@@ -1701,6 +1878,11 @@ export interface components {
          * @enum {string}
          */
         ScopeView: "tenant" | "platform";
+        /** @description Where the clerk sits. */
+        SetCounter: {
+            /** @description The counter as the queue system names it, e.g. `3`. */
+            counter: string;
+        };
         /** @description One setting of a plugin's configuration schema. */
         SettingView: {
             /** @description What it is. */
@@ -1781,6 +1963,25 @@ export interface components {
             slug: string;
             /** @description `active` or `suspended`. */
             status: string;
+        };
+        /** @description A ticket Kapu issued. */
+        TicketView: {
+            /**
+             * Format: uuid
+             * @description The client it is for.
+             */
+            client_id?: string | null;
+            /** @description The number shown to the client, e.g. `A042`. */
+            display_number: string;
+            /**
+             * Format: date-time
+             * @description When.
+             */
+            issued_at: string;
+            /** @description The service's code. */
+            service: string;
+            /** @description The queue system's ticket id. */
+            ticket_id: string;
         };
         /** @description A TOTP secret to put into an authenticator app. */
         TotpEnrolmentView: {
@@ -6132,6 +6333,451 @@ export interface operations {
             };
             /** @description `internal`: details are in the log under the request id */
             500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `tenant-suspended` or `unavailable`: the municipality is suspended or the database cannot be reached */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    call_card: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Call id */
+                id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CardView"];
+                };
+            };
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description no such call to the clerk's counter */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description no counter set */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `internal`: details are in the log under the request id */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `tenant-suspended` or `unavailable`: the municipality is suspended or the database cannot be reached */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    counter_page: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CounterPage"];
+                };
+            };
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `unknown-tenant` or `not-found` */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `internal`: details are in the log under the request id */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `tenant-suspended` or `unavailable`: the municipality is suspended or the database cannot be reached */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    set_counter: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["SetCounter"];
+            };
+        };
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CounterPage"];
+                };
+            };
+            /** @description `malformed-json`: the body is not valid JSON */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `unknown-tenant` or `not-found` */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description no queue plugin is installed */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `payload-too-large`: the body is over the limit */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `unsupported-media-type`: the body is not application/json */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `internal`: details are in the log under the request id */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `tenant-suspended` or `unavailable`: the municipality is suspended or the database cannot be reached */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    call_next: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CallNextView"];
+                };
+            };
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `unknown-tenant` or `not-found` */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description no queue plugin, or no counter set */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `internal`: details are in the log under the request id */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description the queue system failed */
+            502: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `tenant-suspended` or `unavailable`: the municipality is suspended or the database cannot be reached */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    issue_ticket: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["NewTicketRequest"];
+            };
+        };
+        responses: {
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["TicketView"];
+                };
+            };
+            /** @description `malformed-json`: the body is not valid JSON */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `unknown-tenant` or `not-found` */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description no queue plugin is installed */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `payload-too-large`: the body is over the limit */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `unsupported-media-type`: the body is not application/json */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `internal`: details are in the log under the request id */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description the queue system failed */
+            502: {
                 headers: {
                     [name: string]: unknown;
                 };

@@ -148,6 +148,22 @@ pub async fn cases_of_account(tx: &mut TenantTx, account_id: Uuid, now: DateTime
     .await?)
 }
 
+/// A client's open cases (filed, not yet closed), whether filed from an account linked to
+/// the client or for the client as principal under a mandate, oldest deadline first. Reads
+/// no personal data (numbers, types, states), so it is not audited; the caller audits the
+/// client read it belongs to.
+pub async fn open_cases_of_client(tx: &mut TenantTx, client_id: Uuid, now: DateTime<Utc>) -> Result<Vec<CaseSummary>, CaseError> {
+    Ok(sqlx::query_as(&format!(
+        "{SUMMARY} WHERE c.state NOT IN ('draft', 'decided', 'delivered', 'rejected', 'withdrawn')
+         AND (c.principal_client_id = $2 OR c.account_id IN (SELECT id FROM client_account WHERE client_id = $2))
+         ORDER BY c.due_date NULLS LAST, c.number LIMIT 50"
+    ))
+    .bind(today_of(now))
+    .bind(client_id)
+    .fetch_all(tx.conn())
+    .await?)
+}
+
 /// One transition in a case's history.
 #[derive(Clone, Debug, Serialize, sqlx::FromRow)]
 pub struct CaseEvent {

@@ -39,8 +39,8 @@ pub use facts::{FactQuery, FactSource, FixedFacts, NoFacts};
 pub use form::{Address, FieldProblem, normalise_registration, validate_form};
 pub use handling::{
     CaseDetail, CaseEvent, CaseSummary, Clerk, DecisionOutcome, DecisionView, OwnCase, StateName, Worklist, answer_information, approve,
-    assign, cases_of_account, decision_document_data, draft_decision, get_case, history, own_case, reject, request_information,
-    send_to_signatory, withdraw, worklist,
+    assign, cases_of_account, decision_document_data, draft_decision, get_case, history, open_cases_of_client, own_case, reject,
+    request_information, send_to_signatory, withdraw, worklist,
 };
 pub use location::DefinitionError;
 pub use rules::{Applicant, Evaluation, FeeAssessment, Outcome, RESERVED_NAMES, RuleInput, RuleTrace, evaluate};

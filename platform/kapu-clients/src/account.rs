@@ -795,6 +795,16 @@ pub async fn client_exists(tx: &mut TenantTx, client_id: Uuid) -> Result<bool, C
     Ok(sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM client WHERE id = $1)").bind(client_id).fetch_one(tx.conn()).await?)
 }
 
+/// The highest identification level among the portal accounts linked to a client; `None`
+/// when no account is linked. Reads no personal data, so it is not audited.
+pub async fn identification_level_of(tx: &mut TenantTx, client_id: Uuid) -> Result<Option<IdentificationLevel>, ClientError> {
+    let levels: Vec<String> = sqlx::query_scalar("SELECT identification_level FROM client_account WHERE client_id = $1")
+        .bind(client_id)
+        .fetch_all(tx.conn())
+        .await?;
+    Ok(levels.iter().map(|l| IdentificationLevel::parse(l)).max())
+}
+
 /// The address to notify a client at: the confirmed e-mail address of a portal account
 /// linked to the client (the most recently created), else the client record's own address.
 pub async fn contact_email(tx: &mut TenantTx, client_id: Uuid) -> Result<Option<String>, ClientError> {

@@ -101,6 +101,9 @@ pub enum ApiError {
     /// A connection this needs is not set up for the tenant (the message says what to do).
     #[error("{0}")]
     NotConfigured(String),
+    /// A municipality's local system (through its plugin) failed; the detail says how.
+    #[error("{0}")]
+    LocalSystem(String),
     /// The database cannot be reached in time.
     #[error("the service is temporarily unavailable; try again shortly")]
     Unavailable(String),
@@ -129,6 +132,7 @@ impl ApiError {
             TooManyAttempts(_) => ("too-many-attempts", "Too many attempts", StatusCode::TOO_MANY_REQUESTS),
             Conflict(_) => ("conflict", "Conflict", StatusCode::CONFLICT),
             NotConfigured(_) => ("not-configured", "Not configured", StatusCode::CONFLICT),
+            LocalSystem(_) => ("local-system-failed", "Local system failed", StatusCode::BAD_GATEWAY),
             Unavailable(_) => ("unavailable", "Service unavailable", StatusCode::SERVICE_UNAVAILABLE),
             Internal(_) => ("internal", "Internal error", StatusCode::INTERNAL_SERVER_ERROR),
         }
@@ -303,6 +307,25 @@ impl From<kapu_plugins::PluginError> for ApiError {
             Db(e) => e.into(),
             Core(e) => e.into(),
             other => ApiError::Internal(other.to_string()),
+        }
+    }
+}
+
+impl From<kapu_queue::QueueError> for ApiError {
+    fn from(e: kapu_queue::QueueError) -> Self {
+        use kapu_queue::QueueError::*;
+        match e {
+            NoPlugin(m) => ApiError::NotConfigured(m),
+            Invalid { field, message } => ApiError::field(field, message),
+            NoCounter => ApiError::NotConfigured(e.to_string()),
+            NoSuchCall(_) => ApiError::NotFound(e.to_string()),
+            QueueSystem(_) => ApiError::LocalSystem(e.to_string()),
+            Plugin(e) => e.into(),
+            Clients(e) => e.into(),
+            Cases(e) => e.into(),
+            Jobs(e) => e.into(),
+            Audit(e) => e.into(),
+            Database(e) => e.into(),
         }
     }
 }

@@ -111,6 +111,12 @@ pub async fn find_open(tx: &mut TenantTx, kind: &str, matching: &serde_json::Val
         .await?)
 }
 
+/// Deletes the finished (`done`) jobs of `kind`: for a job that schedules its own next run
+/// every few seconds, whose finished runs say nothing an operator needs.
+pub async fn purge_done(tx: &mut TenantTx, kind: &str) -> Result<u64, JobsError> {
+    Ok(sqlx::query("DELETE FROM job WHERE kind = $1 AND state = 'done'").bind(kind).execute(tx.conn()).await?.rows_affected())
+}
+
 /// A job as a handler sees it.
 #[derive(Clone, Debug)]
 pub struct Job {
@@ -244,26 +250,63 @@ impl Worker {
         self
     }
 
-    /// Runs until `shutdown` resolves. Wakes on enqueue notifications, and polls every
-    /// `poll` for retries and expired leases.
+    /// Runs until `shutdown` resolves. Wakes on enqueue notifications, when a job it saw
+    /// scheduled for later (e.g. a self-scheduling job's next run, a retry) falls due, and
+    /// polls every `poll` for the rest (jobs other workers scheduled, expired leases).
     pub async fn run(self, shutdown: impl std::future::Future<Output = ()>) -> Result<(), JobsError> {
         let mut listener = PgListener::connect_with(self.db.pool()).await?;
         listener.listen(CHANNEL).await?;
         tokio::pin!(shutdown);
         let mut ready: BTreeSet<String> = self.all_tenants().await?;
+        // The next run of each tenant's waiting jobs, as seen after draining it.
+        let mut due: HashMap<String, DateTime<Utc>> = HashMap::new();
         let mut tick = tokio::time::interval(self.config.poll);
         loop {
             while let Some(slug) = ready.pop_first() {
                 if let Err(e) = self.drain(&slug).await {
+                    // Left to the next poll rather than retried at once.
                     warn!(tenant = %slug, error = %e, "job run failed");
+                    due.remove(&slug);
+                    continue;
+                }
+                match self.next_run(&slug).await {
+                    Ok(Some(at)) => {
+                        due.insert(slug, at);
+                    }
+                    Ok(None) => {
+                        due.remove(&slug);
+                    }
+                    Err(e) => warn!(tenant = %slug, error = %e, "could not read the next job run"),
                 }
             }
+            // Sleep until the earliest known run, at most one poll interval and at least a
+            // moment (the database's clock may lag this machine's a little).
+            let wait = due
+                .values()
+                .min()
+                .map(|at| (*at - Utc::now()).to_std().unwrap_or_default())
+                .unwrap_or(self.config.poll)
+                .clamp(Duration::from_millis(20), self.config.poll.max(Duration::from_millis(20)));
             tokio::select! {
                 () = &mut shutdown => return Ok(()),
                 n = listener.recv() => { ready.insert(n?.payload().to_owned()); }
                 _ = tick.tick() => { ready = self.all_tenants().await?; }
+                () = tokio::time::sleep(wait) => {
+                    let now = Utc::now();
+                    ready.extend(due.iter().filter(|(_, at)| **at <= now).map(|(slug, _)| slug.clone()));
+                }
             }
         }
+    }
+
+    /// When the tenant's next waiting job is due, if it has one.
+    async fn next_run(&self, slug: &str) -> Result<Option<DateTime<Utc>>, JobsError> {
+        let slug = TenantSlug::parse(slug)?;
+        let mut tx = self.db.tenant_tx_for(&slug).await?;
+        let at: Option<DateTime<Utc>> =
+            sqlx::query_scalar("SELECT min(run_at) FROM job WHERE state = 'pending'").fetch_one(tx.conn()).await?;
+        tx.commit().await?;
+        Ok(at)
     }
 
     async fn all_tenants(&self) -> Result<BTreeSet<String>, JobsError> {

@@ -101,6 +101,7 @@ pub async fn start(port: u16, site: &str, token: &str) -> io::Result<QFusionSim>
         .route("/qfusion/v1/counters/{counter}/call-next", post(call_next))
         .route("/qfusion/v1/events", get(events))
         .route("/sim/tickets/{id}/{outcome}", post(finish))
+        .route("/sim/counters/{counter}/call-next", post(terminal_call_next))
         .fallback(|| async { error(StatusCode::NOT_FOUND, "NOT_FOUND", "No such resource.") })
         .with_state(shared.clone());
     let served = Served::start("qfusion", port, router, failure).await?;
@@ -214,15 +215,24 @@ async fn call_next(State(shared): State<Arc<Shared>>, headers: HeaderMap, Path(c
     if let Err(r) = authorized(&shared, &headers) {
         return r;
     }
-    if !matches!(counter.as_str(), "1" | "2" | "3" | "4" | "5" | "6") {
+    call_next_to(&shared, &counter)
+}
+
+/// The counter terminal's "next" button (a control, so it works during a simulated outage).
+async fn terminal_call_next(State(shared): State<Arc<Shared>>, Path(counter): Path<String>) -> Response {
+    call_next_to(&shared, &counter)
+}
+
+fn call_next_to(shared: &Shared, counter: &str) -> Response {
+    if !matches!(counter, "1" | "2" | "3" | "4" | "5" | "6") {
         return error(StatusCode::NOT_FOUND, "UNKNOWN_COUNTER", &format!("No counter {counter} at this site."));
     }
-    let mut o = office(&shared);
+    let mut o = office(shared);
     let Some(i) = o.waiting.pop_front() else {
         return StatusCode::NO_CONTENT.into_response();
     };
     let ticket = o.tickets[i].clone();
-    o.event("TICKET_CALLED", &ticket.ticket_id, Some(&counter));
+    o.event("TICKET_CALLED", &ticket.ticket_id, Some(counter));
     Json(json!({ "ticket": ticket })).into_response()
 }
 

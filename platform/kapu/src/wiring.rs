@@ -90,6 +90,19 @@ pub fn with_delivery(worker: Worker, db: Db, crypto: Arc<kapu_crypto::Crypto>, c
     Ok(worker.handle(kapu_delivery::ISSUE_JOB, Arc::new(issue)).handle(kapu_delivery::DEADLINES_JOB, Arc::new(deadlines)))
 }
 
+/// Adds the handler that follows each tenant's queue system through its queue plugin
+/// (`queue.feed`, a read every `settings.interval` while the queue system answers).
+pub fn with_queue(
+    worker: Worker,
+    db: Db,
+    crypto: Arc<kapu_crypto::Crypto>,
+    runtime: Arc<kapu_plugins::Runtime>,
+    settings: kapu_queue::FeedSettings,
+) -> Worker {
+    let plugins = kapu_plugins::installation::Plugins::new(db, crypto, runtime);
+    worker.handle(kapu_queue::FEED_JOB, Arc::new(kapu_queue::FeedHandler { plugins, settings }))
+}
+
 /// Serves the app on a bound listener until `shutdown` resolves; with `tls`, over HTTPS.
 pub async fn serve(
     app: axum::Router,

@@ -87,6 +87,8 @@ pub struct KitOptions {
     pub delivery: Option<kapu::wiring::DeliveryConfig>,
     /// Where the rules of case types get their facts; none by default.
     pub facts: Option<Arc<dyn kapu_cases::FactSource>>,
+    /// How the worker's queue feed job paces itself (fast by default, for tests).
+    pub queue_feed: kapu_queue::FeedSettings,
 }
 
 impl Default for KitOptions {
@@ -101,6 +103,7 @@ impl Default for KitOptions {
             smtp_port: None,
             delivery: None,
             facts: None,
+            queue_feed: kapu_queue::FeedSettings { interval: Duration::from_millis(100), max_backoff: Duration::from_secs(2), batch: 100 },
         }
     }
 }
@@ -226,6 +229,7 @@ impl Kit {
                 }
                 w = kapu::wiring::with_delivery(w, db.clone(), crypto.clone(), &d)?;
             }
+            w = kapu::wiring::with_queue(w, db.clone(), crypto.clone(), plugin_runtime(), opts.queue_feed.clone());
             let mut wrx = rx.clone();
             tasks.push(tokio::spawn(async move {
                 let _ = w

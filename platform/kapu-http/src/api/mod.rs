@@ -10,6 +10,7 @@ pub mod jobs;
 pub mod oidc;
 pub mod platform;
 pub mod plugins;
+pub mod queue;
 pub mod staff;
 
 use axum::Router;
@@ -71,6 +72,10 @@ pub(crate) fn tenant_api() -> OpenApiRouter<AppState> {
         .routes(routes!(plugins::get_plugin, plugins::remove_plugin))
         .routes(routes!(plugins::configure_plugin))
         .routes(routes!(plugins::plugin_errors))
+        .routes(routes!(queue::counter_page, queue::set_counter))
+        .routes(routes!(queue::call_next))
+        .routes(routes!(queue::issue_ticket))
+        .routes(routes!(queue::call_card))
 }
 
 /// The platform API's routes, rooted at `/api/v1/platform`.

@@ -46,6 +46,22 @@ async fn browser_suite_passes_against_the_real_server() -> Result<()> {
     kit.install_registry_plugin(&a).await?;
     let citynform = kapu_sim::citynform::start(0, "bongeszo-citynform-kulcs").await?;
     let citynform_component = kapu_testkit::plugin_components().join("citynform.wasm");
+    // Tenant A's counters are called by the Q-Fusion simulator through the qfusion plugin; the
+    // counter page test issues a ticket for this client and sees her card when it is called.
+    let qfusion = kapu_sim::qfusion::start(0, "bongeszo-hivatal", "bongeszo-qfusion-token").await?;
+    kit.install_plugin(&a, "qfusion", &[("base-url", &qfusion.url()), ("site", "bongeszo-hivatal"), ("token", "bongeszo-qfusion-token")])
+        .await?;
+    kit.admin(&a)
+        .await?
+        .send(
+            reqwest::Method::POST,
+            "/api/v1/clients",
+            Some(&serde_json::json!({ "identity": { "family_name": "Hívó", "given_name": "Hanna", "mother_birth_name": "Kovács Ilona",
+                                                    "birth_place": "Budapest", "birth_date": "1975-03-02" } })),
+            &[("x-access-reason", "böngészőteszt: ügyfélhívó")],
+        )
+        .await?
+        .expect_status(201)?;
     let (op_email, op_secret) = kit.operator().await?;
     let b32 = |s: &[u8]| kapu_testkit::TestTenant { admin_totp: s.to_vec(), ..a.clone() }.admin_totp_base32();
     let out = tokio::process::Command::new("node")
@@ -75,6 +91,8 @@ async fn browser_suite_passes_against_the_real_server() -> Result<()> {
         .env("KAPU_CITYNFORM_COMPONENT", &citynform_component)
         .env("KAPU_CITYNFORM_URL", citynform.url())
         .env("KAPU_CITYNFORM_KEY", citynform.api_key())
+        .env("KAPU_QFUSION_URL", qfusion.url())
+        .env("KAPU_TENANT_B_CLERK_EMAIL", &b.clerk_email)
         .stdin(Stdio::null())
         .output()
         .await?;
@@ -87,6 +105,7 @@ async fn browser_suite_passes_against_the_real_server() -> Result<()> {
     payments.abort();
     kau.shutdown().await;
     citynform.shutdown().await;
+    qfusion.shutdown().await;
     kit.stop().await;
     Ok(())
 }

@@ -111,3 +111,35 @@ async fn failing_jobs_back_off_then_go_dead_and_can_be_retried() -> Result<()> {
     kit.stop().await;
     Ok(())
 }
+
+#[tokio::test]
+async fn a_job_scheduled_for_later_runs_when_due_not_at_the_next_scan() -> Result<()> {
+    // The worker scans every minute; the job is due in half a second.
+    let opts = KitOptions {
+        worker: true,
+        worker_config: kapu_jobs::WorkerConfig {
+            lease: Duration::from_secs(2),
+            backoff: Duration::from_millis(50),
+            poll: Duration::from_secs(60),
+        },
+        ..Default::default()
+    };
+    let kit = Kit::start_with(opts).await?;
+    let t = kit.tenant("kesobb", "Később").await?;
+    let mail = kapu_mail::OutgoingMail {
+        to: "later@kesobb.test".into(),
+        subject: "Később".into(),
+        text: "A job scheduled for later.".into(),
+        html: None,
+        message_id: kapu_mail::new_message_id(),
+    };
+    let due = chrono::Utc::now() + chrono::Duration::milliseconds(500);
+    let mut tx = kit.db.tenant_tx(&t.tenant).await?;
+    kapu_jobs::enqueue(&mut tx, kapu_jobs::NewJob { run_at: Some(due), ..kapu_jobs::NewJob::new(kapu_mail::SEND_JOB, &mail) }).await?;
+    tx.commit().await?;
+    let msgs = kit.mail.wait_for_messages(1, Duration::from_secs(10)).await.expect("the job ran when it fell due");
+    assert_eq!(msgs.len(), 1);
+    assert!(chrono::Utc::now() >= due, "not before it was due");
+    kit.stop().await;
+    Ok(())
+}

@@ -22,4 +22,5 @@ mod plugins;
 mod portal_accounts;
 mod problems;
 mod provisioning;
+mod queue;
 mod tls;

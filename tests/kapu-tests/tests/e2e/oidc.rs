@@ -70,9 +70,14 @@ impl Browser {
 
     /// Signs in through the portal's form.
     async fn sign_in(&self, email: &str) -> Result<()> {
+        self.sign_in_as(email, PASSWORD).await
+    }
+
+    /// Signs in through the portal's form with `password`.
+    async fn sign_in_as(&self, email: &str, password: &str) -> Result<()> {
         let (_, _, page) = self.get(&format!("{}/belepes", self.base)).await?;
         let csrf = hidden(&page, "csrf");
-        let form = vec![("csrf".into(), csrf), ("email".into(), email.into()), ("password".into(), PASSWORD.into())];
+        let form = vec![("csrf".into(), csrf), ("email".into(), email.into()), ("password".into(), password.into())];
         let (status, loc, _) = self.post(&format!("{}/belepes", self.base), &form).await?;
         if status != 303 {
             bail!("sign-in failed: {status} {loc:?}");
@@ -698,6 +703,81 @@ async fn a_browser_app_signs_in_as_a_public_client_across_origins() -> Result<()
         out.status.success() && stdout.contains("# pass 1") && stdout.contains("# fail 0"),
         "the browser app test failed (output above)"
     );
+    kit.stop().await;
+    Ok(())
+}
+
+#[tokio::test]
+async fn an_identified_citizen_releases_natural_identity_data_and_address_and_the_release_is_audited() -> Result<()> {
+    let kit = Kit::start().await?;
+    let t = kit.tenant("kelet", "Kelet Község").await?;
+    // A resident identified through KAÜ: her account is linked to a client record.
+    let email = crate::cases::portal_resident(&kit, &t).await?;
+    let admin = kit.admin(&t).await?;
+    let rp = register_rp(
+        &admin,
+        json!({
+            "name": "Menza", "kind": "confidential", "redirect_uris": [REDIRECT],
+            "allowed_scopes": ["openid", "profile", "address", "phone", "kapu_identity"],
+        }),
+    )
+    .await?;
+    let b = Browser::new(&kit, "kelet");
+    b.sign_in_as(&email, kapu_testkit::PASSWORD).await?;
+    let (verifier, challenge) = pkce();
+    let url = authorize_url(&b, &rp, "openid address phone kapu_identity", Some(&challenge), &[]);
+    let (_, _, consent) = b.get(&url).await?;
+    assert!(consent.contains("Menza"), "{consent}");
+    let q = get_code(&b, &url).await?;
+    let (status, tokens) = exchange(&kit, "kelet", &rp, &q["code"], &verifier).await?;
+    assert_eq!(status, 200, "{tokens}");
+    let (status, info) = userinfo(&kit, "kelet", tokens["access_token"].as_str().unwrap()).await?;
+    assert_eq!(status, 200);
+    let sub = info["sub"].as_str().unwrap().to_owned();
+    assert_eq!(
+        info,
+        json!({
+            "sub": sub,
+            "kapu_identification_level": "kau",
+            "family_name": "Hegyi", "given_name": "Lakos", "birthdate": "1975-04-02",
+            "kapu_birth_name": "Hegyi Lakos", "kapu_mother_birth_name": "Völgyi Vera", "kapu_birth_place": "Budapest",
+            "address": {
+                "formatted": "1126 Budapest, Böszörményi út 23.", "street_address": "Böszörményi út 23.",
+                "locality": "Budapest", "postal_code": "1126", "country": "HU",
+            },
+        }),
+        "no phone number is on record, so none is released"
+    );
+
+    // The release is a read of personal data: audited, naming the relying party and the scopes.
+    let clerk = kit.clerk(&t).await?;
+    let found = clerk
+        .send(
+            reqwest::Method::GET,
+            "/api/v1/clients?family_name=Hegyi&given_name=Lakos&birth_date=1975-04-02",
+            None,
+            &[("x-access-reason", "audit check")],
+        )
+        .await?
+        .json();
+    let client = found["clients"][0]["id"].as_str().unwrap().to_owned();
+    let log = admin.get(&format!("/api/v1/audit?client={client}")).await?.json();
+    let released = log["records"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["actor"].as_str().is_some_and(|a| a.contains(&rp.client_id)))
+        .cloned()
+        .expect("an audit record naming the relying party");
+    assert_eq!(released["action"], "client.read");
+    assert!(released["reason"].as_str().unwrap().contains("address phone kapu_identity"), "{released}");
+
+    // Without those scopes nothing personal is read.
+    let (v2, c2) = pkce();
+    let q2 = get_code(&b, &authorize_url(&b, &rp, "openid profile", Some(&c2), &[])).await?;
+    let (_, t2) = exchange(&kit, "kelet", &rp, &q2["code"], &v2).await?;
+    let (_, info) = userinfo(&kit, "kelet", t2["access_token"].as_str().unwrap()).await?;
+    assert_eq!(info, json!({ "sub": sub, "name": "Hegyi Lakos" }));
     kit.stop().await;
     Ok(())
 }

@@ -154,13 +154,14 @@ pub async fn run(mut settings: Settings, opts: DemoOpts) -> Result<()> {
     for (code, f) in dir.demo.iter().flat_map(|d| d.facts.iter()) {
         facts.insert(tenant.slug.as_str(), code, f.clone());
     }
-    let state = AppState::new(db.clone(), crypto.clone(), http).with_plugins(runtime).with_facts(Arc::new(facts));
+    let state = AppState::new(db.clone(), crypto.clone(), http).with_plugins(runtime.clone()).with_facts(Arc::new(facts));
     let listener = tokio::net::TcpListener::bind(&opts.listen).await.with_context(|| format!("binding {}", opts.listen))?;
     let addr = listener.local_addr()?;
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
     let (tsa, delivery) = documents(&opts, &db, &crypto, &tenant, addr).await?;
     let worker = crate::wiring::worker(db.clone(), &smtp, Default::default())?;
     let worker = crate::wiring::with_delivery(worker, db.clone(), crypto.clone(), &delivery)?;
+    let worker = crate::wiring::with_local_systems(worker, db.clone(), crypto.clone(), runtime);
     let mut rx = stop_rx.clone();
     let worker_task = tokio::spawn(async move {
         worker

@@ -318,7 +318,9 @@ async fn main() -> Result<()> {
             init_logs(true);
             let db = s.db().await?;
             let w = kapu::wiring::worker(db.clone(), &opts.smtp.config(), opts.config())?;
-            let w = kapu::wiring::with_delivery(w, db, s.crypto()?, &opts.delivery.config()?)?;
+            let crypto = s.crypto()?;
+            let w = kapu::wiring::with_delivery(w, db.clone(), crypto.clone(), &opts.delivery.config()?)?;
+            let w = kapu::wiring::with_local_systems(w, db, crypto, std::sync::Arc::new(kapu::wiring::plugin_runtime()?));
             w.run(async {
                 let _ = tokio::signal::ctrl_c().await;
             })
@@ -418,7 +420,8 @@ async fn serve(s: Settings, opts: ServeOpts) -> Result<()> {
     };
     let delivery = opts.delivery.config()?;
     // Tenants reach their local systems and the central registries through their plugins.
-    let state = AppState::new(db.clone(), crypto.clone(), http).with_plugins(std::sync::Arc::new(kapu::wiring::plugin_runtime()?));
+    let runtime = std::sync::Arc::new(kapu::wiring::plugin_runtime()?);
+    let state = AppState::new(db.clone(), crypto.clone(), http).with_plugins(runtime.clone());
     let listener = tokio::net::TcpListener::bind(&opts.listen).await.with_context(|| format!("binding {}", opts.listen))?;
     tracing::info!(addr = %listener.local_addr()?, tls = tls.is_some(), "serving");
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
@@ -426,7 +429,8 @@ async fn serve(s: Settings, opts: ServeOpts) -> Result<()> {
         None
     } else {
         let w = kapu::wiring::worker(db.clone(), &opts.smtp.config(), Default::default())?;
-        let w = kapu::wiring::with_delivery(w, db.clone(), crypto, &delivery)?;
+        let w = kapu::wiring::with_delivery(w, db.clone(), crypto.clone(), &delivery)?;
+        let w = kapu::wiring::with_local_systems(w, db.clone(), crypto, runtime);
         let mut rx = stop_rx.clone();
         Some(tokio::spawn(async move {
             w.run(async move {

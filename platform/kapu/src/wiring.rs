@@ -90,6 +90,13 @@ pub fn with_delivery(worker: Worker, db: Db, crypto: Arc<kapu_crypto::Crypto>, c
     Ok(worker.handle(kapu_delivery::ISSUE_JOB, Arc::new(issue)).handle(kapu_delivery::DEADLINES_JOB, Arc::new(deadlines)))
 }
 
+/// Adds the handlers of the cases' work in tenants' local systems (records, finance,
+/// parking), run through their plugins on `runtime`.
+pub fn with_local_systems(worker: Worker, db: Db, crypto: Arc<kapu_crypto::Crypto>, runtime: Arc<kapu_plugins::Runtime>) -> Worker {
+    let plugins = kapu_plugins::installation::Plugins::new(db.clone(), crypto.clone(), runtime);
+    kapu_local_systems::handlers(worker, &kapu_local_systems::LocalSystems::new(db, crypto, plugins))
+}
+
 /// Serves the app on a bound listener until `shutdown` resolves; with `tls`, over HTTPS.
 pub async fn serve(
     app: axum::Router,

@@ -21,7 +21,7 @@ async fn browser_suite_passes_against_the_real_server() -> Result<()> {
     facts.insert(
         "bongeszo-a",
         "parking-permit",
-        serde_json::json!({ "existing_permits": 0,
+        serde_json::json!({ "existing_permits": 0, "parking": { "eligible": true, "zone": "XII-1", "reasons": "" },
         "vehicle": { "owner_is_applicant": true, "keeper_is_applicant": true, "max_mass_kg": 1800 } }),
     );
     facts.insert("bongeszo-a", "official-certificate", serde_json::json!({ "tax": { "debt": 0, "registered": true } }));

@@ -491,8 +491,14 @@ pub async fn submit(
     let values = validate_form(&def.fields, &sub.values, today).map_err(CaseError::Invalid)?;
     let (applicant, applicant_name) = applicant_of(tx, ring, filer, &sub.code, now).await?;
     let slug = tx.slug().as_str().to_owned();
-    let query =
-        FactQuery { tenant: &slug, code: &sub.code, declared: &def.facts, application: &values, applicant: &applicant, applicant_name: &applicant_name };
+    let query = FactQuery {
+        tenant: &slug,
+        code: &sub.code,
+        declared: &def.facts,
+        application: &values,
+        applicant: &applicant,
+        applicant_name: &applicant_name,
+    };
     let facts = source.facts(query).await;
     let input = RuleInput { application: &values, applicant: &applicant, facts: &facts, today };
     let evaluation = match evaluate(def, &input) {

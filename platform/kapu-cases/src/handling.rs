@@ -583,7 +583,10 @@ pub async fn approve(tx: &mut TenantTx, clerk: &Clerk, id: Uuid, now: DateTime<U
     let c = lock(tx, id).await?;
     require(&c, &[CaseState::InReview], "approved")?;
     let (drafted_by, signatory, outcome): (Option<Uuid>, Option<Uuid>, Option<String>) =
-        sqlx::query_as(r#"SELECT drafted_by, signatory_id, decision_outcome FROM "case" WHERE id = $1"#).bind(id).fetch_one(tx.conn()).await?;
+        sqlx::query_as(r#"SELECT drafted_by, signatory_id, decision_outcome FROM "case" WHERE id = $1"#)
+            .bind(id)
+            .fetch_one(tx.conn())
+            .await?;
     if drafted_by == Some(clerk.id) {
         return Err(CaseError::FourEyes);
     }

@@ -269,7 +269,9 @@ pub(crate) async fn run(
     notify(tx, payload, ctx).await?;
     if matches!(payload.kind, DocumentKind::Decision | DocumentKind::SimplifiedDecision) {
         let issued = serde_json::json!({ "document_id": payload.document_id, "subject_ref": payload.subject_ref });
-        kapu_jobs::enqueue(tx, NewJob { max_attempts: ISSUE_ATTEMPTS, ..NewJob::new(ISSUED_JOB, &issued) }).await.map_err(DeliveryError::from)?;
+        kapu_jobs::enqueue(tx, NewJob { max_attempts: ISSUE_ATTEMPTS, ..NewJob::new(ISSUED_JOB, &issued) })
+            .await
+            .map_err(DeliveryError::from)?;
     }
     if payload.kind.needs_delivery() {
         deadlines::ensure_scheduled(tx, now).await?;

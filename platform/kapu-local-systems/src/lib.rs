@@ -127,4 +127,7 @@ pub enum LocalSystemsError {
     /// The job queue failed.
     #[error(transparent)]
     Jobs(#[from] kapu_jobs::JobsError),
+    /// Reading the case failed.
+    #[error(transparent)]
+    Case(#[from] kapu_cases::CaseError),
 }

@@ -41,7 +41,12 @@ pub(crate) async fn record(tx: &mut TenantTx, d: Done<'_>) -> Result<(), sqlx::E
 }
 
 /// A task's stored answer: (installed, reference).
-pub(crate) async fn answer(tx: &mut TenantTx, case_id: Uuid, task: Task, subject: &str) -> Result<Option<(bool, Option<String>)>, sqlx::Error> {
+pub(crate) async fn answer(
+    tx: &mut TenantTx,
+    case_id: Uuid,
+    task: Task,
+    subject: &str,
+) -> Result<Option<(bool, Option<String>)>, sqlx::Error> {
     let row: Option<(String, Option<String>)> =
         sqlx::query_as("SELECT outcome, reference FROM case_local_task WHERE case_id = $1 AND task = $2 AND subject = $3")
             .bind(case_id)
@@ -140,8 +145,16 @@ pub async fn for_case(tx: &mut TenantTx, case_id: Uuid, number: Option<&str>) ->
     if let Some(n) = number {
         matching.push(json!({ "subject_ref": n }));
     }
-    for job in kapu_jobs::open_matching(tx, &JOB_KINDS, &matching).await? {
+    let open = kapu_jobs::open_matching(tx, &JOB_KINDS, &matching).await?;
+    // A granted case queues the parking job whatever its case type; it is parking work only
+    // for a parking case type.
+    let parking =
+        open.iter().any(|j| j.kind == kapu_cases::GRANTED_JOB) && crate::is_parking(&kapu_cases::declared_facts(tx, case_id).await?);
+    for job in open {
         let Some(task) = Task::of_job(&job.kind) else { continue };
+        if task == Task::ParkingSubmit && !parking {
+            continue;
+        }
         let dead = job.state == "dead";
         view.work.push(LocalWork {
             system: task.system(),

@@ -140,7 +140,13 @@ impl Handler {
         store::record(tx, d).await.map_err(|e| retry("database", e))
     }
 
-    async fn answered(&self, tx: &mut TenantTx, case_id: Uuid, task: Task, subject: &str) -> Result<Option<(bool, Option<String>)>, JobFailure> {
+    async fn answered(
+        &self,
+        tx: &mut TenantTx,
+        case_id: Uuid,
+        task: Task,
+        subject: &str,
+    ) -> Result<Option<(bool, Option<String>)>, JobFailure> {
         store::answer(tx, case_id, task, subject).await.map_err(|e| retry("database", e))
     }
 
@@ -169,7 +175,9 @@ impl Handler {
                     media_type: "application/json".into(),
                     content: application_document(&case),
                 };
-                let r = self.call(tx, &name, "register-incoming", async |rt, p, ctx| rt.records_register_incoming(p, ctx, document).await).await?;
+                let r = self
+                    .call(tx, &name, "register-incoming", async |rt, p, ctx| rt.records_register_incoming(p, ctx, document).await)
+                    .await?;
                 // Committed at once: a retry after a failed filing files this registration
                 // rather than registering the application again.
                 let mut own = self.ls.db.tenant_tx_for(tx.slug()).await.map_err(|e| retry("database", e))?;
@@ -214,7 +222,15 @@ impl Handler {
             Some((true, Some(n))) => n,
             Some(_) => {
                 // The case was never filed (no records plugin then): there is no file to issue under.
-                let d = Done { case_id, task: Task::RecordsIssue, subject: &subject, plugin: None, reference: None, detail: json!({}), at: now };
+                let d = Done {
+                    case_id,
+                    task: Task::RecordsIssue,
+                    subject: &subject,
+                    plugin: None,
+                    reference: None,
+                    detail: json!({}),
+                    at: now,
+                };
                 return self.done(tx, d).await;
             }
             None => return Err(JobFailure::Retry("records: waiting for the case to be filed".into())),
@@ -222,7 +238,8 @@ impl Handler {
         let Some(name) = self.plugin(tx, case_id, &subject, now).await? else { return Ok(()) };
         let ring = self.ring(tx).await?;
         let case = self.case(tx, &ring, case_id).await?;
-        let Some((title, _, pdf)) = kapu_delivery::issue::issued_decision_pdf(tx, &ring, p.document_id).await.map_err(|e| retry("the document", e))?
+        let Some((title, _, pdf)) =
+            kapu_delivery::issue::issued_decision_pdf(tx, &ring, p.document_id).await.map_err(|e| retry("the document", e))?
         else {
             return Err(JobFailure::Permanent(format!("there is no issued decision {}", p.document_id)));
         };
@@ -234,8 +251,9 @@ impl Handler {
             media_type: "application/pdf".into(),
             content: pdf,
         };
-        let filing =
-            self.call(tx, &name, "issue", async |rt, pl, ctx| rt.records_issue(pl, ctx, file_number.clone(), document, signer).await).await?;
+        let filing = self
+            .call(tx, &name, "issue", async |rt, pl, ctx| rt.records_issue(pl, ctx, file_number.clone(), document, signer).await)
+            .await?;
         let d = Done {
             case_id,
             task: Task::RecordsIssue,
@@ -267,7 +285,8 @@ impl Handler {
             amount: finance::Money::new(fee.normalize(), "HUF"),
             due: due.to_string(),
         };
-        let posting = self.call(tx, &name, "post-receivable", async |rt, p, ctx| rt.finance_post_receivable(p, ctx, receivable).await).await?;
+        let posting =
+            self.call(tx, &name, "post-receivable", async |rt, p, ctx| rt.finance_post_receivable(p, ctx, receivable).await).await?;
         let d = Done {
             case_id,
             task: Task::FinanceReceivable,
@@ -289,7 +308,8 @@ impl Handler {
             Some((true, _)) => {}
             Some((false, _)) => {
                 // No receivable was posted (no finance plugin then): nothing to pay against.
-                let d = Done { case_id, task: Task::FinancePayment, subject: "", plugin: None, reference: None, detail: json!({}), at: now };
+                let d =
+                    Done { case_id, task: Task::FinancePayment, subject: "", plugin: None, reference: None, detail: json!({}), at: now };
                 return self.done(tx, d).await;
             }
             None => return Err(JobFailure::Retry("finance: waiting for the receivable to be posted".into())),
@@ -410,4 +430,50 @@ async fn tenant_name(db: &Db, tx: &TenantTx) -> Result<String, JobFailure> {
         .map_err(|e| retry("tenant registry", e))?
         .map(|t| t.name)
         .unwrap_or_else(|| tx.slug().as_str().to_owned()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_stored_job_error_names_system_plugin_and_code_but_never_the_vendors_words() {
+        let cases = [
+            (
+                PluginError::Failed(CallFailure::Unavailable("Kiss Anna: DMS One down".into())),
+                false,
+                "the system is unavailable (plugin-failed-unavailable)",
+            ),
+            (
+                PluginError::Failed(CallFailure::Rejected("Kiss Anna refused".into())),
+                true,
+                "the system refused the request (plugin-failed-rejected)",
+            ),
+            (PluginError::Timeout(5000), false, "the plugin did not answer in time (plugin-timeout)"),
+            (PluginError::Trap("panicked at 'Kiss Anna'".into()), false, "the plugin crashed (plugin-trap)"),
+            (
+                PluginError::Garbage("an empty file number".into()),
+                true,
+                "the plugin answered something the contract does not allow (plugin-garbage)",
+            ),
+        ];
+        for (error, permanent, said) in cases {
+            let (is_permanent, text) = match failed_call(System::Records, "dmsone", &error) {
+                JobFailure::Permanent(t) => (true, t),
+                JobFailure::Retry(t) => (false, t),
+            };
+            assert_eq!((is_permanent, text.as_str()), (permanent, format!("records: dmsone: {said}").as_str()));
+            assert!(!text.contains("Kiss"));
+        }
+    }
+
+    #[test]
+    fn a_permit_application_comes_from_the_parking_form() {
+        let form = json!({ "vehicle": "ABC-123", "valid_from": "2026-03-02",
+            "address": { "postcode": "1126", "city": "Budapest", "street": "Böszörményi út 23." } });
+        let a = permit_application("HV-2026-000001", "Kiss Anna", &form).unwrap();
+        assert_eq!((a.case_ref.as_str(), a.plate.as_str(), a.valid_from.as_str()), ("HV-2026-000001", "ABC-123", "2026-03-02"));
+        assert_eq!((a.address.postcode.as_str(), a.address.street.as_str()), ("1126", "Böszörményi út 23."));
+        assert!(permit_application("HV-2026-000001", "Kiss Anna", &json!({ "vehicle": "ABC-123" })).is_none(), "no address");
+    }
 }

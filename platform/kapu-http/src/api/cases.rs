@@ -171,7 +171,8 @@ pub struct LocalSystemsView {
 
 impl From<kapu_local_systems::CaseLocalSystems> for LocalSystemsView {
     fn from(l: kapu_local_systems::CaseLocalSystems) -> Self {
-        let state = |s: kapu_local_systems::WorkState| serde_json::to_value(s).ok().and_then(|v| v.as_str().map(str::to_owned)).unwrap_or_default();
+        let state =
+            |s: kapu_local_systems::WorkState| serde_json::to_value(s).ok().and_then(|v| v.as_str().map(str::to_owned)).unwrap_or_default();
         Self {
             arrival_number: l.arrival_number,
             file_number: l.file_number,

@@ -43,8 +43,7 @@ fn soap_actions(requests: &[Value]) -> Vec<String> {
 }
 
 /// The clerk's view of a case over the API: its `local_systems`.
-async fn local_systems(kit: &Kit, t: &TestTenant, id: Uuid) -> Result<Value> {
-    let clerk = kit.clerk(t).await?;
+async fn local_systems(clerk: &kapu_testkit::Client, id: Uuid) -> Result<Value> {
     let r = clerk.get(&format!("/api/v1/cases/{id}")).await?;
     r.expect_status(200)?;
     Ok(r.json()["local_systems"].clone())
@@ -68,6 +67,7 @@ async fn a_filed_case_gets_its_file_number_from_dms_one_and_its_fee_is_posted_to
     install_dmsone(&env.kit, &env.t, &dms).await?;
     install_forras(&env.kit, &env.t, &fin).await?;
     let anna = env.person("anna@example.hu", "1126", Identification::Kau).await?;
+    let clerk = env.kit.clerk(&env.t).await?;
     let cert = Submission {
         code: "official-certificate".into(),
         form_version: 1,
@@ -76,7 +76,7 @@ async fn a_filed_case_gets_its_file_number_from_dms_one_and_its_fee_is_posted_to
     };
     let filed = env.submit(&anna, &cert).await??;
     assert_eq!((filed.state, filed.fee_gross), (CaseState::AwaitingPayment, Some(Decimal::from(3000))));
-    let before = local_systems(&env.kit, &env.t, filed.case_id).await?;
+    let before = local_systems(&clerk, filed.case_id).await?;
     assert_eq!(work(&before, "records.file")[0]["state"], "pending", "queued with the submission: {before}");
     assert_eq!(work(&before, "finance.receivable")[0]["state"], "pending");
 
@@ -91,7 +91,7 @@ async fn a_filed_case_gets_its_file_number_from_dms_one_and_its_fee_is_posted_to
     assert_eq!((doc.partner.as_str(), doc.file_name.as_str()), ("Kiss Anna", format!("kerelem-{}.json", filed.number).as_str()));
     let content: Value = serde_json::from_slice(&doc.content)?;
     assert_eq!(content["case_number"], filed.number.as_str());
-    let ls = local_systems(&env.kit, &env.t, filed.case_id).await?;
+    let ls = local_systems(&clerk, filed.case_id).await?;
     assert_eq!(ls["file_number"].as_str(), doc.file_number.as_deref(), "{ls}");
     assert_eq!(ls["arrival_number"].as_str(), doc.arrival_number.as_deref());
     assert!(ls["file_number"].as_str().unwrap().ends_with(&format!("-1/{}", year())), "{ls}");
@@ -103,7 +103,10 @@ async fn a_filed_case_gets_its_file_number_from_dms_one_and_its_fee_is_posted_to
     assert_eq!(ledger[0].kotelezett_nev, "Kiss Anna");
     assert!(ledger[0].befizetesek.is_empty());
     let receivable = work(&ls, "finance.receivable");
-    assert_eq!((receivable[0]["state"].as_str(), receivable[0]["reference"].as_str()), (Some("done"), Some(ledger[0].tetel_azonosito.as_str())));
+    assert_eq!(
+        (receivable[0]["state"].as_str(), receivable[0]["reference"].as_str()),
+        (Some("done"), Some(ledger[0].tetel_azonosito.as_str()))
+    );
 
     // The payment is confirmed: Forrás books it against the receivable.
     let mut tx = env.tx().await?;
@@ -113,12 +116,14 @@ async fn a_filed_case_gets_its_file_number_from_dms_one_and_its_fee_is_posted_to
     w.drain(env.t.slug()).await?;
     let ledger = fin.ledger();
     assert_eq!(ledger[0].befizetesek.len(), 1);
-    assert_eq!((ledger[0].befizetesek[0].osszeg, ledger[0].befizetesek[0].banki_azonosito.as_str()), (Decimal::from(3000), "OTP-20261203-000123"));
+    assert_eq!(
+        (ledger[0].befizetesek[0].osszeg, ledger[0].befizetesek[0].banki_azonosito.as_str()),
+        (Decimal::from(3000), "OTP-20261203-000123")
+    );
     assert_eq!(ledger[0].balance(), Decimal::ZERO);
-    let finance_paths: Vec<String> =
-        sim_requests(&fin.url()).await?.iter().filter_map(|r| r["path"].as_str().map(str::to_owned)).collect();
+    let finance_paths: Vec<String> = sim_requests(&fin.url()).await?.iter().filter_map(|r| r["path"].as_str().map(str::to_owned)).collect();
     assert_eq!(finance_paths, ["/forras/api/v1/eloirasok", "/forras/api/v1/befizetesek"], "a receivable, then a payment");
-    let ls = local_systems(&env.kit, &env.t, filed.case_id).await?;
+    let ls = local_systems(&clerk, filed.case_id).await?;
     assert_eq!(work(&ls, "finance.payment")[0]["state"], "done", "{ls}");
     assert!(work(&ls, "parking.submit").is_empty(), "a certificate is no parking permit: {ls}");
     assert!(ls["work"].as_array().unwrap().iter().all(|w| w["state"] == "done"), "{ls}");
@@ -132,6 +137,7 @@ async fn an_outage_leaves_the_work_pending_and_visible_and_after_recovery_it_is_
     let dms = dmsone::start(0, dmsone::DEFAULT_USERNAME, dmsone::DEFAULT_PASSWORD).await?;
     install_dmsone(&env.kit, &env.t, &dms).await?;
     let anna = env.person("anna@example.hu", "1126", Identification::Kau).await?;
+    let clerk = env.kit.clerk(&env.t).await?;
     reqwest::Client::new().post(format!("{}/sim/outage", dms.url())).json(&json!({ "status": 503, "count": 1 })).send().await?;
     let filed = env.submit(&anna, &parking("p1", "ABC-123", "1126")).await??;
     assert_eq!(filed.state, CaseState::Decided, "the first permit is granted by the rules");
@@ -141,10 +147,13 @@ async fn an_outage_leaves_the_work_pending_and_visible_and_after_recovery_it_is_
     let slug = kapu_core::TenantSlug::parse(env.t.slug())?;
     let (_, outcome) = w.run_one(&slug).await?.unwrap();
     assert_eq!(outcome, Outcome::Retrying);
-    let ls = local_systems(&env.kit, &env.t, filed.case_id).await?;
+    let ls = local_systems(&clerk, filed.case_id).await?;
     let pending = work(&ls, "records.file");
     assert_eq!(pending.len(), 1, "{ls}");
-    assert_eq!((pending[0]["state"].as_str(), pending[0]["system"].as_str(), pending[0]["attempts"].as_i64()), (Some("pending"), Some("records"), Some(1)));
+    assert_eq!(
+        (pending[0]["state"].as_str(), pending[0]["system"].as_str(), pending[0]["attempts"].as_i64()),
+        (Some("pending"), Some("records"), Some(1))
+    );
     let error = pending[0]["last_error"].as_str().unwrap();
     assert_eq!(error, "records: dmsone: the system is unavailable (plugin-failed-unavailable)");
     assert!(pending[0]["next_attempt_at"].is_string());
@@ -157,7 +166,7 @@ async fn an_outage_leaves_the_work_pending_and_visible_and_after_recovery_it_is_
     // The rest of the queue goes on; the tenant has no parking plugin, so the permit is not
     // attempted and the case says so, once.
     w.drain(env.t.slug()).await?;
-    let ls = local_systems(&env.kit, &env.t, filed.case_id).await?;
+    let ls = local_systems(&clerk, filed.case_id).await?;
     let permit = work(&ls, "parking.submit");
     assert_eq!(permit.len(), 1, "{ls}");
     assert_eq!(permit[0]["state"], "not_installed");
@@ -165,14 +174,18 @@ async fn an_outage_leaves_the_work_pending_and_visible_and_after_recovery_it_is_
     // DMS One is back: the retry files the case, and only once.
     eventually(Duration::from_secs(20), "the case to be filed", || async {
         w.drain(env.t.slug()).await?;
-        let ls = local_systems(&env.kit, &env.t, filed.case_id).await?;
+        let ls = local_systems(&clerk, filed.case_id).await?;
         Ok(ls["file_number"].as_str().map(str::to_owned))
     })
     .await?;
     w.drain(env.t.slug()).await?;
-    assert_eq!(soap_actions(&sim_requests(&dms.url()).await?), ["Erkeztetes", "Erkeztetes", "Iktatas"], "the refused request, then one of each");
+    assert_eq!(
+        soap_actions(&sim_requests(&dms.url()).await?),
+        ["Erkeztetes", "Erkeztetes", "Iktatas"],
+        "the refused request, then one of each"
+    );
     assert_eq!(dms.documents().len(), 1, "registered once");
-    let ls = local_systems(&env.kit, &env.t, filed.case_id).await?;
+    let ls = local_systems(&clerk, filed.case_id).await?;
     let filed_work = work(&ls, "records.file");
     assert_eq!((filed_work.len(), filed_work[0]["state"].as_str()), (1, Some("done")), "{ls}");
     let states: Vec<&str> = ls["work"].as_array().unwrap().iter().map(|w| w["state"].as_str().unwrap()).collect();
@@ -195,6 +208,7 @@ async fn citynform_pre_checks_the_application_on_the_portal_and_gets_the_granted
     let url = sim.url();
     kit.install_plugin(&t, "citynform", &[("base-url", &url), ("api-key", citynform::DEFAULT_API_KEY)]).await?;
     let email = portal_resident(&kit, &t).await?;
+    let clerk = kit.clerk(&t).await?;
     let (c, base) = portal_client(&kit, &t, &email).await?;
     let apply = |plate: &'static str, once: &'static str| {
         let (c, base) = (&c, &base);
@@ -230,11 +244,14 @@ async fn citynform_pre_checks_the_application_on_the_portal_and_gets_the_granted
     kit.job_worker(WorkerConfig::default())?.drain(t.slug()).await?;
     let permits = sim.permits();
     assert_eq!(permits.len(), 1);
-    assert_eq!((permits[0].case_reference.as_str(), permits[0].license_plate.as_str(), permits[0].status), (format!("HV-{}-000001", year()).as_str(), "ABC-123", "ISSUED"));
+    assert_eq!(
+        (permits[0].case_reference.as_str(), permits[0].license_plate.as_str(), permits[0].status),
+        (format!("HV-{}-000001", year()).as_str(), "ABC-123", "ISSUED")
+    );
     let page = c.get(format!("{}{case_path}", kit.base)).send().await?.text().await?;
     assert!(page.contains(&format!("<dd id=\"permit-id\">{}", permits[0].permit_id)), "{page}");
     assert!(page.contains("<dd id=\"permit-zone\">XII-1</dd>"), "{page}");
-    let ls = local_systems(&kit, &t, id).await?;
+    let ls = local_systems(&clerk, id).await?;
     assert_eq!(ls["permit_id"].as_str(), Some(permits[0].permit_id.as_str()));
     assert_eq!(work(&ls, "parking.submit")[0]["detail"]["state"], "issued");
     assert_eq!(work(&ls, "records.file")[0]["state"], "not_installed", "no records plugin: not attempted: {ls}");
@@ -254,10 +271,67 @@ async fn citynform_pre_checks_the_application_on_the_portal_and_gets_the_granted
     let r = apply("XYZ-987", "third").await?;
     assert_eq!(r.status(), 303);
     let mut tx = kit.db.tenant_tx(&t.tenant).await?;
-    let state: String =
-        sqlx::query_scalar(r#"SELECT state FROM "case" WHERE number = $1"#).bind(format!("HV-{}-000002", year())).fetch_one(tx.conn()).await?;
+    let state: String = sqlx::query_scalar(r#"SELECT state FROM "case" WHERE number = $1"#)
+        .bind(format!("HV-{}-000002", year()))
+        .fetch_one(tx.conn())
+        .await?;
     tx.commit().await?;
     assert_eq!(state, "in_review");
     kit.stop().await;
+    Ok(())
+}
+
+#[tokio::test]
+async fn an_issued_decision_is_issued_in_dms_one_under_the_case_file_number() -> Result<()> {
+    let env = Env::start("kiadmany").await?;
+    let dms = dmsone::start(0, dmsone::DEFAULT_USERNAME, dmsone::DEFAULT_PASSWORD).await?;
+    install_dmsone(&env.kit, &env.t, &dms).await?;
+    let pki = kapu_documents::pki::TestPki::generate("Ügyes Önkormányzat", Utc::now())?;
+    let tsa = kapu_sim::tsa::start(0, Arc::new(pki.tsa_signer()?)).await?;
+    kapu::documents::install_seal_pem(
+        &env.kit.db,
+        &env.kit.crypto,
+        &env.t.tenant.slug,
+        &pki.seal_key,
+        &format!("{}{}", pki.seal_cert, pki.ca_cert),
+    )
+    .await?;
+    let delivery = kapu::wiring::DeliveryConfig::new(tsa.url(), Some(pki.ca_cert.clone()), "http://kiadmany.test");
+    let w =
+        kapu::wiring::with_delivery(worker(&env.kit, Duration::from_millis(50))?, env.kit.db.clone(), env.kit.crypto.clone(), &delivery)?;
+    let anna = env.person("anna@example.hu", "1126", Identification::Kau).await?;
+    let clerk = env.kit.clerk(&env.t).await?;
+    let filed = env.submit(&anna, &parking("p1", "ABC-123", "1126")).await??;
+    w.drain(env.t.slug()).await?;
+    let file_number = local_systems(&clerk, filed.case_id).await?["file_number"].as_str().unwrap().to_owned();
+
+    // The decision is issued (sealed and time-stamped) under the case number, then issued in
+    // DMS One as the file's next sub-number.
+    let mut tx = env.tx().await?;
+    let ring = env.ring(&mut tx).await?;
+    let req = kapu_delivery::issue::DecisionToIssue {
+        addressee: kapu_delivery::issue::Addressee { client_id: anna.client_id.unwrap(), representative_account_id: None },
+        subject_ref: filed.number.clone(),
+        decision: kapu_documents::Decision::sample(1),
+        template: None,
+    };
+    let document_id = kapu_delivery::issue::issue_decision(&mut tx, &ring, req).await?;
+    tx.commit().await?;
+    w.drain(env.t.slug()).await?;
+    let docs = dms.documents();
+    assert_eq!(docs.len(), 2, "the application and the decision");
+    let issued = &docs[1];
+    assert_eq!(issued.media_type, "application/pdf");
+    assert!(issued.content.starts_with(b"%PDF"), "the sealed PDF");
+    assert_eq!(issued.partner, "Ügyes Önkormányzat", "signed off in the municipality's name");
+    let main = file_number.split_once('-').unwrap().0.to_owned();
+    assert_eq!(issued.file_number.as_deref(), Some(format!("{main}-2/{}", year()).as_str()), "the next sub-number of {file_number}");
+    assert_eq!(soap_actions(&sim_requests(&dms.url()).await?), ["Erkeztetes", "Iktatas", "Kiadmanyozas"]);
+    let ls = local_systems(&clerk, filed.case_id).await?;
+    let issue = work(&ls, "records.issue");
+    assert_eq!((issue.len(), issue[0]["state"].as_str()), (1, Some("done")), "{ls}");
+    assert_eq!(issue[0]["detail"]["document_id"], document_id.to_string());
+    assert_eq!(issue[0]["reference"].as_str(), issued.file_number.as_deref());
+    env.kit.stop().await;
     Ok(())
 }

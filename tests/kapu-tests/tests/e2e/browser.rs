@@ -45,6 +45,15 @@ async fn browser_suite_passes_against_the_real_server() -> Result<()> {
     // Citynform, configured for its simulator.
     kit.install_registry_plugin(&a).await?;
     let citynform = kapu_sim::citynform::start(0, "bongeszo-citynform-kulcs").await?;
+    // Tenant A files its cases in DMS One; it has no finance plugin.
+    let dmsone = kapu_sim::dmsone::start(0, kapu_sim::dmsone::DEFAULT_USERNAME, kapu_sim::dmsone::DEFAULT_PASSWORD).await?;
+    let dmsone_url = dmsone.url();
+    kit.install_plugin(
+        &a,
+        "dmsone",
+        &[("base-url", &dmsone_url), ("username", kapu_sim::dmsone::DEFAULT_USERNAME), ("password", kapu_sim::dmsone::DEFAULT_PASSWORD)],
+    )
+    .await?;
     let citynform_component = kapu_testkit::plugin_components().join("citynform.wasm");
     let (op_email, op_secret) = kit.operator().await?;
     let b32 = |s: &[u8]| kapu_testkit::TestTenant { admin_totp: s.to_vec(), ..a.clone() }.admin_totp_base32();
@@ -87,6 +96,7 @@ async fn browser_suite_passes_against_the_real_server() -> Result<()> {
     payments.abort();
     kau.shutdown().await;
     citynform.shutdown().await;
+    dmsone.shutdown().await;
     kit.stop().await;
     Ok(())
 }

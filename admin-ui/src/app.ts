@@ -139,6 +139,14 @@ const caseStateLabels: Record<CaseState, string> = {
   withdrawn: 'Visszavonva',
 };
 const caseStateLabel = (state: string) => caseStateLabels[state as CaseState] ?? state;
+const localSystemLabel = (s: string) => ({ records: 'Iktatórendszer', finance: 'Pénzügy', parking: 'Parkolás' } as Record<string, string>)[s] ?? s;
+const localTaskLabel = (t: string) => ({
+  'records.register': 'Érkeztetés', 'records.file': 'Iktatás', 'records.issue': 'Kiadmányozás (döntés)',
+  'finance.receivable': 'Díjelőírás', 'finance.payment': 'Befizetés könyvelése', 'parking.submit': 'Hozzájárulás beküldése',
+} as Record<string, string>)[t] ?? t;
+const localStateLabel = (s: string) => ({
+  done: 'kész', pending: 'várakozik (újrapróbálás)', failed: 'sikertelen', not_installed: 'nincs bővítmény, nem történt meg',
+} as Record<string, string>)[s] ?? s;
 
 const identificationLabels: Record<string, string> = {
   registered: 'regisztrált (e-mail-cím igazolva)',
@@ -1353,6 +1361,18 @@ export class App {
       h('thead', {}, h('tr', {}, h('th', { scope: 'col' }, 'Időpont'), h('th', { scope: 'col' }, 'Állapot'), h('th', { scope: 'col' }, 'Ki'), h('th', { scope: 'col' }, 'Miért'))),
       h('tbody', {}, c.history.map((e) => h('tr', {}, h('td', {}, timeEl(e.at)), h('td', {}, caseStateLabel(e.to_state)), h('td', {}, e.actor_label), h('td', {}, e.reason)))));
     const decision = (c.decision ?? null) as unknown as { outcome: string; text?: string; drafted_by?: string; signatory_id?: string; approved_by?: string; automatic: boolean } | null;
+    const local = c.local_systems;
+    const localRows = local.work.map((w) => h('tr', { 'data-testid': 'local-work', 'data-task': w.task, 'data-state': w.state },
+      h('td', {}, localSystemLabel(w.system)), h('th', { scope: 'row' }, localTaskLabel(w.task)),
+      h('td', {}, localStateLabel(w.state)),
+      h('td', {}, w.reference ?? (w.attempts != null ? `${w.attempts}. próbálkozás${w.next_attempt_at ? ', következő: ' : ''}` : '–'),
+        w.next_attempt_at && !w.reference ? timeEl(w.next_attempt_at) : ''),
+      h('td', {}, w.last_error ?? (w.plugin ?? ''))));
+    const localTable = h('table', { 'data-testid': 'local-systems' },
+      h('caption', {}, 'Az ügy a helyi rendszerekben (iktatás, pénzügy, parkolás)'),
+      h('thead', {}, h('tr', {}, h('th', { scope: 'col' }, 'Rendszer'), h('th', { scope: 'col' }, 'Feladat'), h('th', { scope: 'col' }, 'Állapot'),
+        h('th', { scope: 'col' }, 'Eredmény / próbálkozások'), h('th', { scope: 'col' }, 'Bővítmény / utolsó hiba'))),
+      h('tbody', {}, localRows.length ? localRows : h('tr', {}, h('td', { colspan: '5' }, 'Nincs helyi rendszerbeli feladat.'))));
 
     const actions: Node[] = [];
     const open = ['submitted', 'awaiting_payment', 'in_review', 'awaiting_information'].includes(c.state);
@@ -1420,6 +1440,9 @@ export class App {
       status,
       h('dl', { class: 'facts' },
         h('dt', {}, 'Állapot'), h('dd', { 'data-testid': 'case-state' }, caseStateLabel(c.state)),
+        h('dt', {}, 'Iktatószám'), h('dd', { 'data-testid': 'case-file-number' }, local.file_number ?? '–',
+          local.arrival_number ? ` (érkeztetőszám: ${local.arrival_number})` : ''),
+        local.permit_id ? [h('dt', {}, 'Várakozási hozzájárulás'), h('dd', { 'data-testid': 'case-permit-id' }, local.permit_id)] : null,
         h('dt', {}, 'Ügytípus-verzió'), h('dd', {}, String(c.case_type_version)),
         h('dt', {}, 'Határidő'), h('dd', {}, c.due_date ? dateEl(c.due_date) : '–', c.overdue ? ' (határidőn túl)' : ''),
         h('dt', {}, 'Díj'), h('dd', {}, c.fee_gross ? `${c.fee_gross} Ft` : '–', c.payment_reference ? ` (befizetve: ${c.payment_reference})` : ''),
@@ -1430,6 +1453,7 @@ export class App {
       h('h3', {}, 'Tények, amelyeket a szabályok olvastak'), h('pre', {}, JSON.stringify(c.inputs, null, 2)),
       decision ? [h('h3', {}, decision.automatic ? 'Automatikus döntés' : 'Döntés / tervezet'),
         h('pre', { 'data-testid': 'decision-text' }, decision.text ?? '')] : null,
+      h('h3', {}, 'Helyi rendszerek'), localTable,
       actions,
       h('h3', {}, 'Történet'), history);
     (into.querySelector<HTMLElement>('#case-heading'))?.focus();

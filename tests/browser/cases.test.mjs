@@ -47,6 +47,17 @@ async function filedCase(page) {
   return { number, id: new URL(page.url()).pathname.split('/').pop() };
 }
 
+/** Reloads the case page until it shows a file number: the worker files the case in DMS One (the records simulator). */
+async function waitForFileNumber(page, timeout = 15_000) {
+  const until = Date.now() + timeout;
+  for (;;) {
+    if (await page.locator('#file-number').count()) return textOf(page.locator('#file-number'));
+    if (Date.now() > until) assert.fail('the case was not filed in the records system');
+    await page.waitForTimeout(250);
+    await page.reload();
+  }
+}
+
 /** Reloads the case page until its state is `state` (the harness confirms payments in the background). */
 async function waitForState(page, state, timeout = 15_000) {
   const until = Date.now() + timeout;
@@ -119,6 +130,7 @@ describe('cases', () => {
   it('a public-space use permit: fee, missing information, four eyes', async () => {
     let caseId;
     let number;
+    let fileNumber;
     await withPage(browser, 'public-space use, citizen', { javaScriptEnabled: false }, async (page) => {
       await citizenSignIn(page);
       await goto(page, portal('ugyintezes/public-space-use'));
@@ -141,6 +153,8 @@ describe('cases', () => {
       ({ number, id: caseId } = await filedCase(page));
       assert.match(await textOf(page.locator('#case-fee')), /^12000 Ft$/, '12 m² × 10 days × 100 Ft in zone II');
       await waitForState(page, 'in_review');
+      fileNumber = await waitForFileNumber(page);
+      assert.match(fileNumber, new RegExp(`^XII/\\d+-1/${YEAR}$`), 'an iktatószám from DMS One');
     });
 
     await withPage(browser, 'public-space use, clerk', {}, async (page) => {
@@ -151,6 +165,13 @@ describe('cases', () => {
       await page.locator(`[data-testid="case-open"][data-case-id="${caseId}"]`).click();
       await page.getByTestId('case-heading').waitFor();
       assert.match(await textOf(page.getByTestId('rule-trace')), /clerk decides/);
+      // The card shows the file number and the case's work in the local systems: filed in
+      // DMS One; the tenant has no finance plugin, so the fee's receivable was not attempted.
+      const filed = await textOf(page.getByTestId('case-file-number'));
+      assert.ok(filed.startsWith(`${fileNumber} (érkeztetőszám: E-`), filed);
+      assert.equal(await page.locator('[data-testid="local-work"][data-task="records.file"]').getAttribute('data-state'), 'done');
+      assert.equal(await page.locator('[data-testid="local-work"][data-task="finance.receivable"]').getAttribute('data-state'), 'not_installed');
+      assert.match(await textOf(page.locator('[data-testid="local-work"][data-task="finance.receivable"]')), /nincs bővítmény/);
       await page.getByTestId('info-request').fill('Kérjük, csatolja a tulajdonosi hozzájárulást.');
       await page.getByTestId('info-due').fill(iso(8));
       await page.getByTestId('info-send').click();

@@ -1257,6 +1257,8 @@ export interface components {
             information_request?: string | null;
             /** @description What the rules read besides the form: the applicant and the facts. */
             inputs: Record<string, never>;
+            /** @description The case's work in the municipality's local systems: file number, permit, and what is pending. */
+            local_systems: components["schemas"]["LocalSystemsView"];
             /** @description Payment reference, once paid. */
             payment_reference?: string | null;
         };
@@ -1577,6 +1579,49 @@ export interface components {
             run_at: string;
             /** @description `pending`, `running`, `done` or `dead`. */
             state: string;
+        };
+        /** @description A case's work in the municipality's local systems. */
+        LocalSystemsView: {
+            /** @description The arrival number (érkeztetőszám) from the records system. */
+            arrival_number?: string | null;
+            /** @description The file number (iktatószám) from the records system. */
+            file_number?: string | null;
+            /** @description The parking permit's id in the parking system. */
+            permit_id?: string | null;
+            /** @description Every piece of work: done ones first, then pending and failed ones. */
+            work: components["schemas"]["LocalWorkView"][];
+        };
+        /** @description One piece of a case's work in a local system. */
+        LocalWorkView: {
+            /**
+             * Format: int32
+             * @description Attempts so far, while pending or failed.
+             */
+            attempts?: number | null;
+            /** @description More of the answer, e.g. a permit's `state`, `zone` and `valid_until`. */
+            detail: Record<string, never>;
+            /**
+             * Format: date-time
+             * @description When it was done.
+             */
+            done_at?: string | null;
+            /** @description Why the last attempt failed (no personal data). */
+            last_error?: string | null;
+            /**
+             * Format: date-time
+             * @description The next attempt, while pending.
+             */
+            next_attempt_at?: string | null;
+            /** @description The plugin that did it. */
+            plugin?: string | null;
+            /** @description What the system gave: arrival number, file number, posting id or permit id. */
+            reference?: string | null;
+            /** @description `done`, `pending` (waiting or retrying), `failed` (for good; the admin can retry the job) or `not_installed` (no plugin: not attempted). */
+            state: string;
+            /** @description `records`, `finance` or `parking`. */
+            system: string;
+            /** @description `records.register`, `records.file`, `records.issue`, `finance.receivable`, `finance.payment` or `parking.submit`. */
+            task: string;
         };
         /** @description E-mail and password. */
         LoginRequest: {

@@ -182,8 +182,8 @@ pub struct Submitted {
 /// The applicant's record as kept with the case (sealed): the rules' view and the name.
 #[derive(Clone, Debug, Serialize, Deserialize)]
 pub(crate) struct Inputs {
-    applicant: Applicant,
-    applicant_name: String,
+    pub(crate) applicant: Applicant,
+    pub(crate) applicant_name: String,
     facts: Value,
 }
 
@@ -491,7 +491,15 @@ pub async fn submit(
     let values = validate_form(&def.fields, &sub.values, today).map_err(CaseError::Invalid)?;
     let (applicant, applicant_name) = applicant_of(tx, ring, filer, &sub.code, now).await?;
     let slug = tx.slug().as_str().to_owned();
-    let facts = source.facts(FactQuery { tenant: &slug, code: &sub.code, application: &values, applicant: &applicant }).await;
+    let query = FactQuery {
+        tenant: &slug,
+        code: &sub.code,
+        declared: &def.facts,
+        application: &values,
+        applicant: &applicant,
+        applicant_name: &applicant_name,
+    };
+    let facts = source.facts(query).await;
     let input = RuleInput { application: &values, applicant: &applicant, facts: &facts, today };
     let evaluation = match evaluate(def, &input) {
         Ok(e) => e,
@@ -577,6 +585,7 @@ pub async fn submit(
         }
     };
 
+    crate::outbox::tell(tx, crate::outbox::SUBMITTED_JOB, case_id).await?;
     let state = proceed(tx, ring, case_id, CaseState::Submitted, def, &evaluation, &number, &values, &inputs, now).await?;
     acknowledge(tx, filer, &number, &def.name, fee_gross, state, notice).await?;
     Ok(Submitted { case_id, number, state, fee_gross, created: true })
@@ -602,6 +611,7 @@ async fn proceed(
     if unpaid {
         let gross = evaluation.fee.as_ref().map(|f| f.gross).unwrap_or_default();
         transition(tx, case_id, from, CaseState::AwaitingPayment, &rules, &format!("a fee of {gross} Ft is due"), now).await?;
+        crate::outbox::tell(tx, crate::outbox::PAYMENT_DUE_JOB, case_id).await?;
         return Ok(CaseState::AwaitingPayment);
     }
     let outcome = match evaluation.outcome {
@@ -629,6 +639,9 @@ async fn proceed(
     .await?;
     transition(tx, case_id, from, CaseState::Decided, &rules, &format!("decided automatically ({outcome}) by rule {by:?}"), now).await?;
     kapu_jobs::enqueue(tx, kapu_jobs::NewJob::new(DECIDED_JOB, &json!({ "case_id": case_id }))).await?;
+    if outcome == "grant" {
+        crate::outbox::tell(tx, crate::outbox::GRANTED_JOB, case_id).await?;
+    }
     Ok(CaseState::Decided)
 }
 
@@ -777,6 +790,7 @@ pub async fn payment_confirmed(
     let evaluation = stored_evaluation(evaluation, &def)?;
     let payments = CaseActor::System { label: "payments".into() };
     event(tx, case_id, Some(state), state, &payments, &format!("payment of {amount} Ft confirmed, reference {reference}"), now).await?;
+    crate::outbox::tell(tx, crate::outbox::PAID_JOB, case_id).await?;
     let next = proceed(tx, ring, case_id, state, &def, &evaluation, number.as_deref().unwrap_or(""), &values, &inputs, now).await?;
     Ok(PaymentApplied { state: next, changed: true })
 }

@@ -5,6 +5,7 @@ use std::collections::BTreeMap;
 
 use serde_json::Value;
 
+use crate::definition::FactDecl;
 use crate::rules::Applicant;
 
 /// What a fact source is asked.
@@ -14,10 +15,14 @@ pub struct FactQuery<'a> {
     pub tenant: &'a str,
     /// The case type's code.
     pub code: &'a str,
+    /// The facts the case type declares.
+    pub declared: &'a [FactDecl],
     /// The validated form values.
     pub application: &'a Value,
     /// Who applies.
     pub applicant: &'a Applicant,
+    /// The applicant's name.
+    pub applicant_name: &'a str,
 }
 
 /// Supplies the facts a case type declares (`vehicle.max_mass_kg`, `tax.debt`, …) as a

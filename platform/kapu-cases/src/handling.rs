@@ -598,8 +598,11 @@ pub async fn send_to_signatory(tx: &mut TenantTx, clerk: &Clerk, id: Uuid, signa
 pub async fn approve(tx: &mut TenantTx, clerk: &Clerk, id: Uuid, now: DateTime<Utc>) -> Result<(), CaseError> {
     let c = lock(tx, id).await?;
     require(&c, &[CaseState::InReview], "approved")?;
-    let (drafted_by, signatory): (Option<Uuid>, Option<Uuid>) =
-        sqlx::query_as(r#"SELECT drafted_by, signatory_id FROM "case" WHERE id = $1"#).bind(id).fetch_one(tx.conn()).await?;
+    let (drafted_by, signatory, outcome): (Option<Uuid>, Option<Uuid>, Option<String>) =
+        sqlx::query_as(r#"SELECT drafted_by, signatory_id, decision_outcome FROM "case" WHERE id = $1"#)
+            .bind(id)
+            .fetch_one(tx.conn())
+            .await?;
     if drafted_by == Some(clerk.id) {
         return Err(CaseError::FourEyes);
     }
@@ -618,6 +621,9 @@ pub async fn approve(tx: &mut TenantTx, clerk: &Clerk, id: Uuid, now: DateTime<U
         .await?;
     transition(tx, id, c.state, CaseState::Decided, &clerk.actor(), "decision approved by the signatory", now).await?;
     kapu_jobs::enqueue(tx, kapu_jobs::NewJob::new(DECIDED_JOB, &json!({ "case_id": id }))).await?;
+    if outcome.as_deref() == Some("grant") {
+        crate::outbox::tell(tx, crate::outbox::GRANTED_JOB, id).await?;
+    }
     audit(tx, clerk, "case.approve", c.principal, json!({ "case": id }), now).await
 }
 

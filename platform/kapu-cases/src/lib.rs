@@ -21,6 +21,7 @@ mod facts;
 mod form;
 mod handling;
 mod location;
+mod outbox;
 mod rules;
 mod store;
 mod workflow;
@@ -43,6 +44,9 @@ pub use handling::{
     request_information, send_to_signatory, withdraw, worklist,
 };
 pub use location::DefinitionError;
+pub use outbox::{
+    CaseRecord, GRANTED_JOB, LOCAL_ATTEMPTS, PAID_JOB, PAYMENT_DUE_JOB, SUBMITTED_JOB, case_by_number, case_record, declared_facts,
+};
 pub use rules::{Applicant, Evaluation, FeeAssessment, Outcome, RESERVED_NAMES, RuleInput, RuleTrace, evaluate};
 pub use store::{
     CaseTypeError, CaseTypeSummary, SavedVersion, StoredVersion, check_form_version, get_version, list_case_types, save_version,

@@ -17,7 +17,7 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use uuid::Uuid;
 
-use crate::{DeliveryError, DeliverySettings, DocumentKind, ISSUE_JOB, deadlines, invalid, seal};
+use crate::{DeliveryError, DeliverySettings, DocumentKind, ISSUE_JOB, ISSUED_JOB, deadlines, invalid, seal};
 
 /// The download certificate template (Typst); it reads [`CertificateData`].
 pub const DOWNLOAD_CERTIFICATE_TEMPLATE: &str = include_str!("../templates/download_certificate.typ");
@@ -267,6 +267,12 @@ pub(crate) async fn run(
         return Ok(());
     }
     notify(tx, payload, ctx).await?;
+    if matches!(payload.kind, DocumentKind::Decision | DocumentKind::SimplifiedDecision) {
+        let issued = serde_json::json!({ "document_id": payload.document_id, "subject_ref": payload.subject_ref });
+        kapu_jobs::enqueue(tx, NewJob { max_attempts: ISSUE_ATTEMPTS, ..NewJob::new(ISSUED_JOB, &issued) })
+            .await
+            .map_err(DeliveryError::from)?;
+    }
     if payload.kind.needs_delivery() {
         deadlines::ensure_scheduled(tx, now).await?;
     }
@@ -362,5 +368,21 @@ impl JobHandler for IssueHandler {
             let what = format!("issuing document {}: {e}", payload.document_id);
             if e.is_transient() { JobFailure::Retry(what) } else { JobFailure::Permanent(what) }
         })
+    }
+}
+
+/// An issued decision's PDF with its title and subject reference, for the tenant's records
+/// system (a system read: the job that files it is not a staff access). `None` for another
+/// kind of document or an unknown id.
+pub async fn issued_decision_pdf(tx: &mut TenantTx, ring: &Keyring, id: Uuid) -> Result<Option<(String, String, Vec<u8>)>, DeliveryError> {
+    let row: Option<(String, String, Vec<u8>)> = sqlx::query_as(
+        "SELECT title, subject_ref, pdf_enc FROM issued_document WHERE id = $1 AND kind IN ('decision', 'simplified_decision')",
+    )
+    .bind(id)
+    .fetch_optional(tx.conn())
+    .await?;
+    match row {
+        Some((title, subject_ref, sealed)) => Ok(Some((title, subject_ref, ring.decrypt(PDF_CONTEXT, &sealed)?))),
+        None => Ok(None),
     }
 }

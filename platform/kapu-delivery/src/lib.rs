@@ -32,6 +32,9 @@ use thiserror::Error;
 pub const ISSUE_JOB: &str = "delivery.issue";
 /// The job kind that sends reminders and records deemed deliveries; it schedules its next run.
 pub const DEADLINES_JOB: &str = "delivery.deadlines";
+/// The job an issued decision queues for the tenant's records system (payload
+/// `{"document_id": …, "subject_ref": …}`), in the transaction that stores it.
+pub const ISSUED_JOB: &str = "delivery.issued";
 
 /// Why a delivery operation failed.
 #[derive(Debug, Error)]

@@ -207,7 +207,7 @@ macro_rules! internal_from {
         }
     )*};
 }
-internal_from!(kapu_crypto::CryptoError, kapu_audit::AuditError, kapu_jobs::JobsError);
+internal_from!(kapu_crypto::CryptoError, kapu_audit::AuditError, kapu_jobs::JobsError, kapu_local_systems::LocalSystemsError);
 
 impl From<sqlx::Error> for ApiError {
     fn from(e: sqlx::Error) -> Self {

@@ -68,8 +68,11 @@ pub struct AppState {
     pub(crate) oidc_keys: Arc<kapu_oidc::keys::KeyCache>,
     pub(crate) templates: Arc<minijinja::Environment<'static>>,
     pub(crate) calendar: Arc<kapu_calendar::Calendar>,
-    /// Where the facts of case types' rules come from (registries, connectors).
+    /// Where the facts of case types' rules come from (registries, connectors): the source
+    /// given to [`AppState::with_facts`], with the parking pre-check of tenants' parking
+    /// plugins once plugins run.
     pub facts: Arc<dyn kapu_cases::FactSource>,
+    base_facts: Arc<dyn kapu_cases::FactSource>,
     pub(crate) attachments: Result<Arc<dyn object_store::ObjectStore>, String>,
 }
 
@@ -88,16 +91,25 @@ impl AppState {
 
     /// Takes the facts of case types' rules from this source.
     pub fn with_facts(mut self, facts: Arc<dyn kapu_cases::FactSource>) -> Self {
-        self.facts = facts;
+        self.base_facts = facts;
+        self.compose_facts();
         self
     }
 
-    /// Runs tenants' plugins with this runtime: the plugin admin API, and in-person
-    /// identification through each tenant's registry plugin.
+    fn compose_facts(&mut self) {
+        self.facts = match &self.plugins {
+            Some(p) => Arc::new(kapu_local_systems::ParkingPrecheck::new(self.base_facts.clone(), p.clone())),
+            None => self.base_facts.clone(),
+        };
+    }
+
+    /// Runs tenants' plugins with this runtime: the plugin admin API, in-person
+    /// identification through each tenant's registry plugin, and the parking pre-check.
     pub fn with_plugins(mut self, runtime: Arc<kapu_plugins::Runtime>) -> Self {
         let plugins = kapu_plugins::installation::Plugins::new(self.db.clone(), self.crypto.clone(), runtime);
         self.registry = Some(Arc::new(crate::registry_plugin::PluginRegistry(plugins.clone())));
         self.plugins = Some(plugins);
+        self.compose_facts();
         self
     }
 
@@ -121,6 +133,7 @@ impl AppState {
             templates: Arc::new(crate::portal::templates()),
             calendar: Arc::new(kapu_calendar::Calendar::hungary()),
             facts: Arc::new(kapu_cases::NoFacts),
+            base_facts: Arc::new(kapu_cases::NoFacts),
             attachments,
         }
     }

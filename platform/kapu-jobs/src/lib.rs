@@ -117,6 +117,22 @@ pub async fn purge_done(tx: &mut TenantTx, kind: &str) -> Result<u64, JobsError>
     Ok(sqlx::query("DELETE FROM job WHERE kind = $1 AND state = 'done'").bind(kind).execute(tx.conn()).await?.rows_affected())
 }
 
+/// The jobs of `kinds` that are not done (waiting, running or dead) whose payload contains
+/// any of `matching` (JSON containment, `@>`), oldest first: the work still open for one
+/// subject, e.g. a case.
+pub async fn open_matching(tx: &mut TenantTx, kinds: &[&str], matching: &[serde_json::Value]) -> Result<Vec<JobInfo>, JobsError> {
+    let kinds: Vec<String> = kinds.iter().map(|k| (*k).to_owned()).collect();
+    Ok(sqlx::query_as(
+        "SELECT id, kind, state, attempts, max_attempts, run_at, last_error, created_at FROM job
+         WHERE kind = ANY($1) AND state <> 'done' AND EXISTS (SELECT 1 FROM unnest($2::jsonb[]) m WHERE payload @> m)
+         ORDER BY id",
+    )
+    .bind(&kinds)
+    .bind(matching)
+    .fetch_all(tx.conn())
+    .await?)
+}
+
 /// A job as a handler sees it.
 #[derive(Clone, Debug)]
 pub struct Job {

@@ -65,7 +65,7 @@ pub async fn run(mut settings: Settings, opts: CasesBenchOpts) -> Result<()> {
         facts.insert(
             slug.as_str(),
             "parking-permit",
-            json!({ "existing_permits": 0, "vehicle": { "owner_is_applicant": true, "keeper_is_applicant": true, "max_mass_kg": 1800 } }),
+            json!({ "existing_permits": 0, "parking": { "eligible": true, "zone": "XII-1", "reasons": "" }, "vehicle": { "owner_is_applicant": true, "keeper_is_applicant": true, "max_mass_kg": 1800 } }),
         );
         let mut tx = db.tenant_tx(&t).await?;
         for ct in &loaded {

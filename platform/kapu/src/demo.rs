@@ -161,6 +161,7 @@ pub async fn run(mut settings: Settings, opts: DemoOpts) -> Result<()> {
     let (tsa, delivery) = documents(&opts, &db, &crypto, &tenant, addr).await?;
     let worker = crate::wiring::worker(db.clone(), &smtp, Default::default())?;
     let worker = crate::wiring::with_delivery(worker, db.clone(), crypto.clone(), &delivery)?;
+    let worker = crate::wiring::with_local_systems(worker, db.clone(), crypto.clone(), runtime.clone());
     let worker = crate::wiring::with_queue(worker, db.clone(), crypto.clone(), runtime, Default::default());
     let mut rx = stop_rx.clone();
     let worker_task = tokio::spawn(async move {

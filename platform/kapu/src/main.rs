@@ -321,6 +321,7 @@ async fn main() -> Result<()> {
             let crypto = s.crypto()?;
             let w = kapu::wiring::with_delivery(w, db.clone(), crypto.clone(), &opts.delivery.config()?)?;
             let runtime = std::sync::Arc::new(kapu::wiring::plugin_runtime()?);
+            let w = kapu::wiring::with_local_systems(w, db.clone(), crypto.clone(), runtime.clone());
             let w = kapu::wiring::with_queue(w, db, crypto, runtime, Default::default());
             w.run(async {
                 let _ = tokio::signal::ctrl_c().await;
@@ -431,6 +432,7 @@ async fn serve(s: Settings, opts: ServeOpts) -> Result<()> {
     } else {
         let w = kapu::wiring::worker(db.clone(), &opts.smtp.config(), Default::default())?;
         let w = kapu::wiring::with_delivery(w, db.clone(), crypto.clone(), &delivery)?;
+        let w = kapu::wiring::with_local_systems(w, db.clone(), crypto.clone(), runtime.clone());
         let w = kapu::wiring::with_queue(w, db.clone(), crypto, runtime, Default::default());
         let mut rx = stop_rx.clone();
         Some(tokio::spawn(async move {

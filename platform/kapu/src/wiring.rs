@@ -103,6 +103,13 @@ pub fn with_queue(
     worker.handle(kapu_queue::FEED_JOB, Arc::new(kapu_queue::FeedHandler { plugins, settings }))
 }
 
+/// Adds the handlers of the cases' work in tenants' local systems (records, finance,
+/// parking), run through their plugins on `runtime`.
+pub fn with_local_systems(worker: Worker, db: Db, crypto: Arc<kapu_crypto::Crypto>, runtime: Arc<kapu_plugins::Runtime>) -> Worker {
+    let plugins = kapu_plugins::installation::Plugins::new(db.clone(), crypto.clone(), runtime);
+    kapu_local_systems::handlers(worker, &kapu_local_systems::LocalSystems::new(db, crypto, plugins))
+}
+
 /// Serves the app on a bound listener until `shutdown` resolves; with `tls`, over HTTPS.
 pub async fn serve(
     app: axum::Router,

@@ -229,6 +229,7 @@ impl Kit {
                 }
                 w = kapu::wiring::with_delivery(w, db.clone(), crypto.clone(), &d)?;
             }
+            w = kapu::wiring::with_local_systems(w, db.clone(), crypto.clone(), plugin_runtime());
             w = kapu::wiring::with_queue(w, db.clone(), crypto.clone(), plugin_runtime(), opts.queue_feed.clone());
             let mut wrx = rx.clone();
             tasks.push(tokio::spawn(async move {
@@ -249,6 +250,13 @@ impl Kit {
             let _ = t.await;
         }
         self.db.pool().close().await;
+    }
+
+    /// A job worker with the mail and local-system handlers that runs only when a test
+    /// drives it (`run_one`, `drain`): for tests that take the queue step by step.
+    pub fn job_worker(&self, config: kapu_jobs::WorkerConfig) -> Result<kapu_jobs::Worker> {
+        let w = kapu::wiring::worker(self.db.clone(), &self.smtp, config)?;
+        Ok(kapu::wiring::with_local_systems(w, self.db.clone(), self.crypto.clone(), plugin_runtime()))
     }
 
     /// Installs the plugin `plugins/<name>` for tenant `t` and configures it with `values`,

@@ -126,6 +126,75 @@ pub struct CaseView {
     pub decision: Option<serde_json::Value>,
     /// The history, oldest first.
     pub history: Vec<CaseEventView>,
+    /// The case's work in the municipality's local systems: file number, permit, and what is pending.
+    pub local_systems: LocalSystemsView,
+}
+
+/// One piece of a case's work in a local system.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct LocalWorkView {
+    /// `records`, `finance` or `parking`.
+    pub system: String,
+    /// `records.register`, `records.file`, `records.issue`, `finance.receivable`, `finance.payment` or `parking.submit`.
+    pub task: String,
+    /// `done`, `pending` (waiting or retrying), `failed` (for good; the admin can retry the job) or `not_installed` (no plugin: not attempted).
+    pub state: String,
+    /// The plugin that did it.
+    pub plugin: Option<String>,
+    /// What the system gave: arrival number, file number, posting id or permit id.
+    pub reference: Option<String>,
+    /// More of the answer, e.g. a permit's `state`, `zone` and `valid_until`.
+    #[schema(value_type = Object)]
+    pub detail: serde_json::Value,
+    /// When it was done.
+    pub done_at: Option<DateTime<Utc>>,
+    /// Attempts so far, while pending or failed.
+    pub attempts: Option<i32>,
+    /// The next attempt, while pending.
+    pub next_attempt_at: Option<DateTime<Utc>>,
+    /// Why the last attempt failed (no personal data).
+    pub last_error: Option<String>,
+}
+
+/// A case's work in the municipality's local systems.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct LocalSystemsView {
+    /// The arrival number (érkeztetőszám) from the records system.
+    pub arrival_number: Option<String>,
+    /// The file number (iktatószám) from the records system.
+    pub file_number: Option<String>,
+    /// The parking permit's id in the parking system.
+    pub permit_id: Option<String>,
+    /// Every piece of work: done ones first, then pending and failed ones.
+    pub work: Vec<LocalWorkView>,
+}
+
+impl From<kapu_local_systems::CaseLocalSystems> for LocalSystemsView {
+    fn from(l: kapu_local_systems::CaseLocalSystems) -> Self {
+        let state =
+            |s: kapu_local_systems::WorkState| serde_json::to_value(s).ok().and_then(|v| v.as_str().map(str::to_owned)).unwrap_or_default();
+        Self {
+            arrival_number: l.arrival_number,
+            file_number: l.file_number,
+            permit_id: l.permit_id,
+            work: l
+                .work
+                .into_iter()
+                .map(|w| LocalWorkView {
+                    system: w.system.as_str().to_owned(),
+                    task: w.task.to_owned(),
+                    state: state(w.state),
+                    plugin: w.plugin,
+                    reference: w.reference,
+                    detail: w.detail,
+                    done_at: w.done_at,
+                    attempts: w.attempts,
+                    next_attempt_at: w.next_attempt_at,
+                    last_error: w.last_error,
+                })
+                .collect(),
+        }
+    }
 }
 
 fn clerk(s: &SignedIn) -> Clerk {
@@ -157,6 +226,7 @@ pub async fn get_case(State(state): State<AppState>, s: SignedIn, Path(id): Path
     let SignedIn(mut a) = s;
     let ring = a.tx.keyring(&state).await?;
     let d = kapu_cases::get_case(a.tx.tenant()?, &ring, &clerk, id, Utc::now()).await?;
+    let local = kapu_local_systems::for_case(a.tx.tenant()?, id, d.summary.number.as_deref()).await?;
     a.tx.commit().await?;
     Ok(Json(CaseView {
         case: d.summary.into(),
@@ -179,6 +249,7 @@ pub async fn get_case(State(state): State<AppState>, s: SignedIn, Path(id): Path
                 reason: e.reason,
             })
             .collect(),
+        local_systems: local.into(),
     }))
 }
 

@@ -486,12 +486,14 @@ async fn my_cases(
     let Some((s, mut tx)) = session(&state, &t, &headers).await? else { return Ok(login_redirect(&t)) };
     let (lang, chosen) = language_of(uri.query(), &headers);
     let list = kapu_cases::cases_of_account(&mut tx, s.account.id, Utc::now()).await?;
+    let ids: Vec<Uuid> = list.iter().map(|c| c.id).collect();
+    let files = kapu_local_systems::file_numbers(&mut tx, &ids).await?;
     tx.commit().await?;
     let cases: Vec<_> = list
         .iter()
         .map(|c| {
             context! {
-                id => c.id.to_string(), number => &c.number, name => &c.case_type_name, code => &c.case_type,
+                id => c.id.to_string(), number => &c.number, name => &c.case_type_name, code => &c.case_type, file_number => files.get(&c.id),
                 state => state_label(&lang, c.state.0), draft => c.state.0 == kapu_cases::CaseState::Draft,
                 fee => c.fee_gross.map(|f| f.normalize().to_string()),
             }
@@ -514,7 +516,11 @@ async fn my_case(
     let Some((s, mut tx)) = session(&state, &t, &headers).await? else { return Ok(login_redirect(&t)) };
     let (lang, chosen) = language_of(uri.query(), &headers);
     let c = kapu_cases::own_case(&mut tx, s.account.id, id, Utc::now()).await?;
+    let local = kapu_local_systems::for_case(&mut tx, id, c.summary.number.as_deref()).await?;
     tx.commit().await?;
+    let permit = local.work.iter().find(|w| w.task == "parking.submit" && w.reference.is_some()).map(|w| {
+        context! { id => &w.reference, zone => w.detail.get("zone").and_then(Value::as_str), valid_until => w.detail.get("valid_until").and_then(Value::as_str) }
+    });
     let just_filed = uri.query().is_some_and(|q| q.contains("beadva=1"));
     let history: Vec<_> = c
         .history
@@ -532,6 +538,7 @@ async fn my_case(
         StatusCode::OK,
         context! {
             signed_in => true, csrf => &s.csrf_token, id => id.to_string(), number => &c.summary.number, name => &c.summary.case_type_name,
+            file_number => &local.file_number, permit,
             state => state_label(&lang, st), state_code => st.as_str(), just_filed, fee => c.summary.fee_gross.map(|f| f.normalize().to_string()),
             awaiting_payment => st == kapu_cases::CaseState::AwaitingPayment, due => c.summary.due_date.map(|d| d.to_string()),
             request => c.information_request, request_due => c.information_due.map(|d| d.to_string()), decision, history,

@@ -21,7 +21,7 @@ async fn browser_suite_passes_against_the_real_server() -> Result<()> {
     facts.insert(
         "bongeszo-a",
         "parking-permit",
-        serde_json::json!({ "existing_permits": 0,
+        serde_json::json!({ "existing_permits": 0, "parking": { "eligible": true, "zone": "XII-1", "reasons": "" },
         "vehicle": { "owner_is_applicant": true, "keeper_is_applicant": true, "max_mass_kg": 1800 } }),
     );
     facts.insert("bongeszo-a", "official-certificate", serde_json::json!({ "tax": { "debt": 0, "registered": true } }));
@@ -45,6 +45,15 @@ async fn browser_suite_passes_against_the_real_server() -> Result<()> {
     // Citynform, configured for its simulator.
     kit.install_registry_plugin(&a).await?;
     let citynform = kapu_sim::citynform::start(0, "bongeszo-citynform-kulcs").await?;
+    // Tenant A files its cases in DMS One; it has no finance plugin.
+    let dmsone = kapu_sim::dmsone::start(0, kapu_sim::dmsone::DEFAULT_USERNAME, kapu_sim::dmsone::DEFAULT_PASSWORD).await?;
+    let dmsone_url = dmsone.url();
+    kit.install_plugin(
+        &a,
+        "dmsone",
+        &[("base-url", &dmsone_url), ("username", kapu_sim::dmsone::DEFAULT_USERNAME), ("password", kapu_sim::dmsone::DEFAULT_PASSWORD)],
+    )
+    .await?;
     let citynform_component = kapu_testkit::plugin_components().join("citynform.wasm");
     // Tenant A's counters are called by the Q-Fusion simulator through the qfusion plugin; the
     // counter page test issues a ticket for this client and sees her card when it is called.
@@ -106,6 +115,7 @@ async fn browser_suite_passes_against_the_real_server() -> Result<()> {
     kau.shutdown().await;
     citynform.shutdown().await;
     qfusion.shutdown().await;
+    dmsone.shutdown().await;
     kit.stop().await;
     Ok(())
 }

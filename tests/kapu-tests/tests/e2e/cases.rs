@@ -16,24 +16,25 @@ use serde_json::{Value, json};
 use std::sync::Arc;
 use uuid::Uuid;
 
-const NOTICE: Notice<'static> = Notice { tenant_name: "Ügyes Önkormányzat", cases_link: "http://ugyes.localhost/ugyeim" };
+pub(crate) const NOTICE: Notice<'static> = Notice { tenant_name: "Ügyes Önkormányzat", cases_link: "http://ugyes.localhost/ugyeim" };
 
-struct Env {
-    kit: Kit,
-    t: TestTenant,
-    calendar: Calendar,
-    facts: FixedFacts,
+/// A kit with a tenant that has the demo tenant's case types (shared with `local_systems`).
+pub(crate) struct Env {
+    pub(crate) kit: Kit,
+    pub(crate) t: TestTenant,
+    pub(crate) calendar: Calendar,
+    pub(crate) facts: FixedFacts,
 }
 
 impl Env {
-    async fn start(slug: &str) -> Result<Env> {
+    pub(crate) async fn start(slug: &str) -> Result<Env> {
         let kit = Kit::start().await?;
         let t = kit.tenant(slug, "Ügyes Önkormányzat").await?;
         let mut facts = FixedFacts::default();
         facts.insert(
             slug,
             "parking-permit",
-            json!({ "existing_permits": 0, "vehicle": { "owner_is_applicant": true, "keeper_is_applicant": true, "max_mass_kg": 1800 } }),
+            json!({ "existing_permits": 0, "parking": { "eligible": true, "zone": "XII-1", "reasons": "" }, "vehicle": { "owner_is_applicant": true, "keeper_is_applicant": true, "max_mass_kg": 1800 } }),
         );
         facts.insert(slug, "official-certificate", json!({ "tax": { "debt": 0, "registered": true } }));
         facts.insert(slug, "public-space-use", json!({ "location": { "zone": "II" } }));
@@ -49,16 +50,16 @@ impl Env {
         Ok(env)
     }
 
-    async fn tx(&self) -> Result<TenantTx> {
+    pub(crate) async fn tx(&self) -> Result<TenantTx> {
         Ok(self.kit.db.tenant_tx(&self.t.tenant).await?)
     }
 
-    async fn ring(&self, tx: &mut TenantTx) -> Result<Arc<Keyring>> {
+    pub(crate) async fn ring(&self, tx: &mut TenantTx) -> Result<Arc<Keyring>> {
         Ok(self.kit.crypto.keyring(tx.conn(), self.t.slug()).await?)
     }
 
     /// A portal account at `level`, linked to a person living at `postcode`.
-    async fn person(&self, email: &str, postcode: &str, level: Identification) -> Result<Filer> {
+    pub(crate) async fn person(&self, email: &str, postcode: &str, level: Identification) -> Result<Filer> {
         let mut tx = self.tx().await?;
         let ring = self.ring(&mut tx).await?;
         let actor = kapu_audit::Actor { id: None, label: "test".into() };
@@ -109,7 +110,7 @@ impl Env {
         Ok(Filer { account_id: id, email: email.into(), display_name: "Kiss Anna".into(), level, client_id: client, acting_for: None })
     }
 
-    async fn submit(&self, filer: &Filer, sub: &Submission) -> Result<Result<kapu_cases::Submitted, CaseError>> {
+    pub(crate) async fn submit(&self, filer: &Filer, sub: &Submission) -> Result<Result<kapu_cases::Submitted, CaseError>> {
         let mut tx = self.tx().await?;
         let ring = self.ring(&mut tx).await?;
         let r = kapu_cases::submit(&mut tx, &ring, &self.calendar, &self.facts, filer, sub, &NOTICE, Utc::now()).await;
@@ -121,14 +122,14 @@ impl Env {
         Ok(r)
     }
 
-    async fn staff(&self, email: &str) -> Result<Clerk> {
+    pub(crate) async fn staff(&self, email: &str) -> Result<Clerk> {
         let mut tx = self.tx().await?;
         let id: Uuid = sqlx::query_scalar("SELECT id FROM staff WHERE email = $1").bind(email).fetch_one(tx.conn()).await?;
         tx.commit().await?;
         Ok(Clerk { id, email: email.into() })
     }
 
-    async fn scalar<T>(&self, sql: &str, id: Uuid) -> Result<T>
+    pub(crate) async fn scalar<T>(&self, sql: &str, id: Uuid) -> Result<T>
     where
         T: for<'r> sqlx::Decode<'r, sqlx::Postgres> + sqlx::Type<sqlx::Postgres> + Send + Unpin,
     {
@@ -139,11 +140,11 @@ impl Env {
     }
 }
 
-fn today() -> String {
+pub(crate) fn today() -> String {
     (Utc::now() + Duration::hours(1)).date_naive().to_string()
 }
 
-fn parking(key: &str, vehicle: &str, postcode: &str) -> Submission {
+pub(crate) fn parking(key: &str, vehicle: &str, postcode: &str) -> Submission {
     Submission {
         code: "parking-permit".into(),
         form_version: 1,
@@ -153,7 +154,7 @@ fn parking(key: &str, vehicle: &str, postcode: &str) -> Submission {
     }
 }
 
-fn year() -> i32 {
+pub(crate) fn year() -> i32 {
     use chrono::Datelike;
     (Utc::now() + Duration::hours(1)).year()
 }

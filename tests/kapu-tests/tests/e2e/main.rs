@@ -16,6 +16,7 @@ mod identification;
 mod isolation;
 mod jobs;
 mod kau;
+mod local_systems;
 mod oidc;
 mod organisations;
 mod plugins;

@@ -101,7 +101,7 @@ async fn setup() -> Result<Setup> {
     Ok(Setup { kit, pki, tsa: tsa.context("the TSA")?, dir: tempfile::tempdir()? })
 }
 
-async fn install_seal(kit: &Kit, t: &TestTenant, pki: &TestPki) -> Result<()> {
+pub(crate) async fn install_seal(kit: &Kit, t: &TestTenant, pki: &TestPki) -> Result<()> {
     kapu::documents::install_seal_pem(&kit.db, &kit.crypto, &t.tenant.slug, &pki.seal_key, &format!("{}{}", pki.seal_cert, pki.ca_cert))
         .await?;
     Ok(())
@@ -132,7 +132,7 @@ async fn wait_issued(kit: &Kit, t: &TestTenant, id: Uuid) -> Result<()> {
 
 /// `pdfsig`'s report on `pdf`, trusting the test CA; asserts a valid signature over the whole
 /// document.
-fn check_with_pdfsig(dir: &std::path::Path, name: &str, pdf: &[u8], ca_pem: &str) -> Result<String> {
+pub(crate) fn check_with_pdfsig(dir: &std::path::Path, name: &str, pdf: &[u8], ca_pem: &str) -> Result<String> {
     let nss = dir.join("nss");
     let db = format!("sql:{}", path(&nss));
     if !nss.exists() {
@@ -449,7 +449,7 @@ async fn an_unopened_decision_is_reminded_then_deemed_delivered_after_working_da
         let (kit, t, calendar, ctx) = (kit, &t, &calendar, &ctx);
         async move {
             let mut tx = kit.db.tenant_tx(&t.tenant).await?;
-            let report = kapu_delivery::deadlines::run(&mut tx, calendar, ctx, now).await?;
+            let report = kapu_delivery::deadlines::run(&mut tx, calendar, ctx, &kapu_delivery::NoFollowUp, now).await?;
             tx.commit().await?;
             anyhow::Ok(report)
         }

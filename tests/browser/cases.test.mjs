@@ -1,12 +1,15 @@
 // 12. Cases end to end, without JavaScript on the portal: a KAÜ-identified resident applies for
 //     a residential parking permit (a wrong plate first: the error summary links to the field,
-//     which is marked aria-invalid), gets a case number and the automated decision; applies for
+//     which is marked aria-invalid), gets a case number and the automated decision, whose sealed
+//     PDF then arrives on the case page: downloading it delivers it (the case shows delivered);
+//     applies for
 //     an official certificate (fixed duty: it waits for the payment, which the harness confirms
 //     through the payments interface, and is then decided automatically); applies for a
 //     public-space use permit (fee from area, days and zone), a clerk asks for missing
 //     information in the admin UI, the resident answers on the portal, the clerk drafts the
 //     decision and sends it to a signatory; the drafter cannot approve it, the admin does.
 import assert from 'node:assert/strict';
+import { readFile } from 'node:fs/promises';
 import { after, before, describe, it } from 'node:test';
 import {
   assertAccessible,
@@ -93,11 +96,29 @@ describe('cases', () => {
       await page.locator('#f-vehicle').fill('abc123');
       await page.locator('#f-declaration').check();
       await page.locator('#submit').click();
-      const { number } = await filedCase(page);
+      const { number, id } = await filedCase(page);
       assert.equal(await page.locator('#case-state').getAttribute('data-state'), 'decided');
       assert.match(await textOf(page.locator('#decision')), /helyt adtunk.*első várakozási hozzájárulás díjmentes/);
       await goto(page, portal('ugyeim'));
       assert.match(await textOf(page.locator('table.cases')), new RegExp(`${number}.*Lakossági várakozási hozzájárulás.*Döntés született`, 's'));
+
+      // The sealed decision arrives on the case page (the worker seals and time-stamps it).
+      await goto(page, portal(`ugyeim/${id}`));
+      const decisionLink = page.getByRole('link', { name: /A határozat letöltése/ });
+      const until = Date.now() + 60_000;
+      while (!(await decisionLink.count())) {
+        assert.ok(Date.now() < until, 'the decision document appears within 60 s');
+        await page.waitForTimeout(250);
+        await page.reload();
+      }
+      await assertAccessibleWithoutScripts(page, 'the case page with its decision document');
+      const [download] = await Promise.all([page.waitForEvent('download'), decisionLink.click()]);
+      assert.match(download.suggestedFilename(), new RegExp(`^hatarozat-${number}\\.pdf$`));
+      const pdf = await readFile(await download.path());
+      assert.equal(pdf.subarray(0, 5).toString('latin1'), '%PDF-');
+      await page.reload();
+      assert.equal(await page.locator('#case-state').getAttribute('data-state'), 'delivered');
+      assert.match(await textOf(page.locator('#case-document')), /Kézbesítve \(letöltve\)/);
     });
   });
 

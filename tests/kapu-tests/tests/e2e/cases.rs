@@ -620,7 +620,7 @@ pub(crate) fn confirm_payments(kit: &Kit, t: &TestTenant) -> tokio::task::JoinHa
 }
 
 /// A signed-in portal client (cookie store) for tenant `t`.
-async fn portal_client(kit: &Kit, t: &TestTenant, email: &str) -> Result<(reqwest::Client, String)> {
+pub(crate) async fn portal_client(kit: &Kit, t: &TestTenant, email: &str) -> Result<(reqwest::Client, String)> {
     let c = reqwest::Client::builder().cookie_store(true).redirect(reqwest::redirect::Policy::none()).build()?;
     let base = format!("{}/t/{}", kit.base, t.slug());
     let form = c.get(format!("{base}/belepes")).send().await?.text().await?;
@@ -634,7 +634,7 @@ async fn portal_client(kit: &Kit, t: &TestTenant, email: &str) -> Result<(reqwes
     Ok((c, base))
 }
 
-fn hidden(page: &str, name: &str) -> String {
+pub(crate) fn hidden(page: &str, name: &str) -> String {
     page.split(&format!("name=\"{name}\" value=\"")).nth(1).unwrap().split('"').next().unwrap().to_owned()
 }
 

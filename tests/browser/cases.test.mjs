@@ -7,7 +7,8 @@
 //     through the payments interface, and is then decided automatically); applies for a
 //     public-space use permit (fee from area, days and zone), a clerk asks for missing
 //     information in the admin UI, the resident answers on the portal, the clerk drafts the
-//     decision and sends it to a signatory; the drafter cannot approve it, the admin does.
+//     decision and sends it to a signatory; the drafter cannot approve it, the admin does, and
+//     the case card then shows the sealed decision, which the resident's case page links.
 import assert from 'node:assert/strict';
 import { readFile } from 'node:fs/promises';
 import { after, before, describe, it } from 'node:test';
@@ -215,6 +216,18 @@ describe('cases', () => {
       await page.waitForFunction(() => document.querySelector('[data-testid="case-state"]')?.textContent === 'Döntés született');
       assert.match(await textOf(page.getByTestId('case-history')), /Kiadmányoz|decision approved by the signatory/);
       await assertAccessible(page, 'a decided case');
+      // The case card shows the sealed decision once the worker has issued it.
+      const until = Date.now() + 60_000;
+      while (!(await page.locator('[data-testid="issued-decision"][data-status="issued"]').count())) {
+        assert.ok(Date.now() < until, 'the case card shows the decision issued within 60 s');
+        await page.waitForTimeout(250);
+        await page.getByTestId('nav-cases').click();
+        await page.locator(`[data-testid="case-open"][data-case-id="${caseId}"]`).click();
+        await page.getByTestId('case-heading').waitFor();
+      }
+      assert.match(await textOf(page.getByTestId('issued-title')), /^Határozat – Közterület-használati hozzájárulás/);
+      assert.match(await textOf(page.getByTestId('delivered-at')), /még nem töltötte le/);
+      await assertAccessible(page, 'a case card with its issued decision');
     });
 
     await withPage(browser, 'public-space use, decided', { javaScriptEnabled: false }, async (page) => {
@@ -222,6 +235,7 @@ describe('cases', () => {
       await goto(page, portal(`ugyeim/${caseId}`));
       assert.equal(await page.locator('#case-state').getAttribute('data-state'), 'decided');
       assert.match(await textOf(page.locator('#case-number')), new RegExp(number));
+      assert.equal(await page.getByRole('link', { name: /A határozat letöltése/ }).count(), 1, 'the decision is linked');
     });
   });
 });

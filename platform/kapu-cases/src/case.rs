@@ -304,7 +304,9 @@ async fn next_number(tx: &mut TenantTx, year: i32) -> Result<(i32, String), Case
 }
 
 /// Saves a draft: new when `draft` is `None`, else the filer's own draft is overwritten.
-/// Drafts keep what was typed, valid or not; they are checked on submission.
+/// Drafts keep what was typed, valid or not, and the descriptions of the files already
+/// attached (the portal stores the files beside the case the draft becomes); they are
+/// checked on submission.
 #[allow(clippy::too_many_arguments)]
 pub async fn save_draft(
     tx: &mut TenantTx,

@@ -440,7 +440,7 @@ async fn erase(
             tx.commit().await?;
             let mut kept: Vec<_> =
                 report.kept.iter().map(|(what, why)| context! { what => text(&lang, &format!("kept_{what}")), why }).collect();
-            kept.extend(report.retained.iter().map(|r| context! { what => &r.what, why => &r.why }));
+            kept.extend(report.retained.iter().map(|r| context! { what => &r.what, why => &r.why, english => true }));
             let mut res = render(&state, &t, &lang, false, "erased.html", StatusCode::OK, context! { removed => report.removed, kept });
             set_cookie(&mut res, &state, &t, SESSION_COOKIE, "", 0, "Lax");
             Ok(res)

@@ -19,7 +19,7 @@ use uuid::Uuid;
 
 use crate::documents::{embedded_cms, path, tool};
 
-const WHY: (&str, &str) = ("x-access-reason", "kézbesítés ellenőrzése");
+pub(crate) const WHY: (&str, &str) = ("x-access-reason", "kézbesítés ellenőrzése");
 const PASSWORD: &str = "Kék-Busz-Megy-A-Hegyre-Fel";
 
 fn hidden(html: &str, name: &str) -> String {
@@ -28,11 +28,11 @@ fn hidden(html: &str, name: &str) -> String {
 }
 
 /// A citizen signed in on a tenant's portal, whose account is linked to a client record.
-struct Citizen {
-    web: reqwest::Client,
-    base: String,
-    client_id: Uuid,
-    account_id: Uuid,
+pub(crate) struct Citizen {
+    pub(crate) web: reqwest::Client,
+    pub(crate) base: String,
+    pub(crate) client_id: Uuid,
+    pub(crate) account_id: Uuid,
 }
 
 impl Citizen {
@@ -43,7 +43,7 @@ impl Citizen {
 
 /// Registers `email` on the portal, links the account to a new client record (as identifying
 /// in person at the office would) and signs in.
-async fn citizen(kit: &Kit, t: &TestTenant, admin: &kapu_testkit::Client, name: (&str, &str), email: &str) -> Result<Citizen> {
+pub(crate) async fn citizen(kit: &Kit, t: &TestTenant, admin: &kapu_testkit::Client, name: (&str, &str), email: &str) -> Result<Citizen> {
     let person = json!({ "email": email, "identity": { "family_name": name.0, "given_name": name.1, "mother_birth_name": "Kovács Mária",
         "birth_place": "Győr", "birth_date": "1984-02-29" },
         "addresses": [{ "kind": "permanent", "postcode": "1124", "city": "Budapest", "street": "Csörsz utca 12." }] });

@@ -17,7 +17,7 @@ use serde_json::{Value, json};
 use uuid::Uuid;
 
 use crate::cases::{hidden, portal_client, portal_resident};
-use crate::delivery::{check_with_pdfsig, install_seal};
+use crate::delivery::{WHY, check_with_pdfsig, citizen, install_seal};
 use crate::documents::{path, tool};
 
 const SEAL: &str = "Kézbesítő Község";
@@ -446,6 +446,58 @@ async fn a_saved_draft_keeps_its_files_until_it_is_submitted() -> Result<()> {
         json!([{ "name": "terv.pdf", "content_type": "application/pdf", "size": 2000 }]),
         "{card}"
     );
+    kit.stop().await;
+    Ok(())
+}
+
+#[tokio::test]
+async fn a_decision_filed_by_a_representative_goes_to_the_principal_and_their_download_delivers_it() -> Result<()> {
+    let (kit, pki, tsa) = kit_with_tsa(facts("kepviselo", true)).await?;
+    let t = kit.tenant("kepviselo", "Képviselő Község").await?;
+    install_seal(&kit, &t, &pki).await?;
+    let principal_email = portal_resident(&kit, &t).await?;
+    let mut tx = kit.db.tenant_tx(&t.tenant).await?;
+    let principal: Uuid =
+        sqlx::query_scalar("SELECT client_id FROM client_account WHERE email = $1").bind(&principal_email).fetch_one(tx.conn()).await?;
+    tx.commit().await?;
+    let admin = kit.admin(&t).await?;
+    let rep = citizen(&kit, &t, &admin, ("Szabó", "Béla"), "szabo.bela@example.hu").await?;
+    let mandate = json!({ "principal_client_id": principal, "representative_account_id": rep.account_id, "scope": ["*"], "valid_from": "2020-01-01" });
+    admin.send(reqwest::Method::POST, "/api/v1/mandates", Some(&mandate), &[WHY]).await?.expect_status(201)?;
+    let profile = rep.web.get(format!("{}/profil", rep.base)).send().await?.text().await?;
+    let r = rep
+        .web
+        .post(format!("{}/kepviselet", rep.base))
+        .form(&[("csrf", hidden(&profile, "csrf").as_str()), ("principal", principal.to_string().as_str())])
+        .send()
+        .await?;
+    assert_eq!(r.status(), 303);
+
+    // Béla files for the resident; the decision is addressed to the resident.
+    let id = file_parking_permit(&rep.web, &rep.base).await?;
+    let clerk = kit.clerk(&t).await?;
+    let card = wait_issued(&clerk, id).await?;
+    let doc = card["issued_decision"]["document_id"].as_str().context("document")?.to_owned();
+    let docs = admin.send(reqwest::Method::GET, &format!("/api/v1/clients/{principal}/documents"), None, &[WHY]).await?;
+    assert_eq!(docs.json()["documents"][0]["id"], doc.as_str(), "{}", docs.text);
+    assert!(
+        admin.send(reqwest::Method::GET, &format!("/api/v1/clients/{}/documents", rep.client_id), None, &[WHY]).await?.json()["documents"]
+            .as_array()
+            .is_some_and(Vec::is_empty)
+    );
+
+    // Béla, acting for her, downloads it: that is the delivery, on her behalf.
+    assert_eq!(rep.web.get(format!("{}/dokumentumok/{doc}", rep.base)).send().await?.status(), 200);
+    let card = case_view(&clerk, id).await?;
+    assert_eq!(
+        (card["state"].as_str(), card["issued_decision"]["delivered_how"].as_str()),
+        (Some("delivered"), Some("downloaded")),
+        "{card}"
+    );
+    let docs = admin.send(reqwest::Method::GET, &format!("/api/v1/clients/{principal}/documents"), None, &[WHY]).await?.json();
+    assert_eq!(docs["documents"][0]["delivery"]["account_id"], rep.account_id.to_string());
+    assert_eq!(docs["documents"][0]["delivery"]["on_behalf_of_client_id"], principal.to_string());
+    tsa.shutdown().await;
     kit.stop().await;
     Ok(())
 }

@@ -1514,12 +1514,13 @@ export class App {
             return failed(e, fields);
           }
           replaceChildren(detail);
-          replaceChildren(status, `Beállítva: ${saved.name}.`);
           try {
             await refresh(saved.name);
           } catch (e) {
             return failed(e);
           }
+          // Announced once the list shows it configured (the browser test reads both).
+          replaceChildren(status, `Beállítva: ${saved.name}.`);
           status.focus();
         });
       });

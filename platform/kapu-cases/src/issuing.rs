@@ -28,9 +28,41 @@ use uuid::Uuid;
 use crate::case::{CaseError, DECIDED_JOB, DECISION_DATA, DECISION_TEXT, event, transition};
 use crate::workflow::{CaseActor, CaseState};
 
-/// The legal remedy notice printed on decisions (a case type cannot set its own yet).
+/// The legal remedy notice printed on decisions unless the tenant sets its own.
 pub const LEGAL_REMEDY: &str = "A döntés ellen a közlésétől számított 15 napon belül fellebbezésnek van helye, \
      amelyet a döntést hozó hatóságnál kell előterjeszteni.";
+
+/// What the tenant prints on its decisions (`documents` in the tenant's settings, `[documents]`
+/// in `tenant.toml`); each is optional.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DecisionSettings {
+    /// The authority's address under its name, e.g. `1126 Budapest, Böszörményi út 23–25.`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub address: Option<String>,
+    /// Where decisions are made, before the date (default: the authority's name).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub place: Option<String>,
+    /// The legal remedy notice (default: [`LEGAL_REMEDY`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub legal_remedy: Option<String>,
+}
+
+impl DecisionSettings {
+    /// Reads and checks `settings.documents`; the defaults when absent.
+    pub fn from_settings(settings: &Value) -> Result<Self, String> {
+        let Some(v) = settings.get("documents").filter(|v| !v.is_null()) else { return Ok(Self::default()) };
+        let s: Self = serde_json::from_value(v.clone()).map_err(|e| e.to_string())?;
+        for (name, value, max) in [("address", &s.address, 200), ("place", &s.place, 100), ("legal_remedy", &s.legal_remedy, 2000)] {
+            if let Some(t) = value
+                && (t.trim().is_empty() || t.chars().count() > max || t.chars().any(|c| c.is_control() && c != '\n'))
+            {
+                return Err(format!("{name}: must be 1 to {max} characters without control characters (or left out)"));
+            }
+        }
+        Ok(s)
+    }
+}
 
 #[derive(sqlx::FromRow)]
 struct ToIssue {
@@ -57,6 +89,7 @@ pub async fn issue_decision_of(
     ring: &Keyring,
     case_id: Uuid,
     authority: &str,
+    settings: &DecisionSettings,
     now: DateTime<Utc>,
 ) -> Result<Uuid, CaseError> {
     let c: ToIssue = sqlx::query_as(
@@ -92,6 +125,7 @@ pub async fn issue_decision_of(
     let number = c.number.unwrap_or_default();
     let decision = document_of(DocumentInput {
         authority,
+        settings,
         number: &number,
         type_name: &c.type_name,
         data: &data,
@@ -130,6 +164,7 @@ async fn addressee(tx: &mut TenantTx, account: Option<Uuid>, principal: Option<U
 
 struct DocumentInput<'a> {
     authority: &'a str,
+    settings: &'a DecisionSettings,
     number: &'a str,
     type_name: &'a str,
     data: &'a Value,
@@ -168,15 +203,15 @@ fn document_of(i: DocumentInput<'_>) -> Decision {
     };
     Decision {
         authority: i.authority.to_owned(),
-        authority_address: String::new(),
+        authority_address: i.settings.address.clone().unwrap_or_default(),
         file_number: i.number.to_owned(),
         subject: i.type_name.to_owned(),
         client: DecisionClient { name: s(&applicant["name"]), address },
         simplified: false,
         operative_part: operative,
         reasoning,
-        legal_remedy: LEGAL_REMEDY.into(),
-        place: i.authority.to_owned(),
+        legal_remedy: i.settings.legal_remedy.clone().unwrap_or_else(|| LEGAL_REMEDY.into()),
+        place: i.settings.place.clone().unwrap_or_else(|| i.authority.to_owned()),
         date: hungarian_long_date(i.decided_at),
         signatory: i.signatory,
     }
@@ -346,8 +381,10 @@ impl JobHandler for DecidedHandler {
                 .map_err(|e| JobFailure::Retry(format!("tenant registry: {e}")))?
                 .ok_or_else(|| JobFailure::Permanent("the tenant is not in the registry".into()))?
         };
+        let settings = DecisionSettings::from_settings(&tenant.settings)
+            .map_err(|e| JobFailure::Permanent(format!("the tenant's document settings: {e}")))?;
         let ring = self.crypto.keyring(tx.conn(), &slug).await.map_err(|e| JobFailure::Retry(e.to_string()))?;
-        issue_decision_of(tx, &ring, case_id, &tenant.name, Utc::now()).await.map(|_| ()).map_err(|e| {
+        issue_decision_of(tx, &ring, case_id, &tenant.name, &settings, Utc::now()).await.map(|_| ()).map_err(|e| {
             let what = format!("issuing the decision of case {case_id}: {e}");
             if is_transient(&e) { JobFailure::Retry(what) } else { JobFailure::Permanent(what) }
         })
@@ -365,8 +402,14 @@ mod tests {
     fn the_case_types_text_becomes_operative_part_and_reasoning() {
         let text = "\nHATÁROZAT\n\nKovács Anna (1126 Budapest, Böszörményi út 23.) kérelmére\na(z) ABC-123 forgalmi rendszámú gépjárműre hozzájárulást adok.\nA hozzájárulás díjmentes.\n\nIndokolás: Az első hozzájárulás díjmentes.\n";
         let data = json!({ "applicant": { "name": "Kovács Anna", "address": { "postcode": "1126", "city": "Budapest", "street": "Böszörményi út 23." } } });
+        let settings = DecisionSettings {
+            address: Some("1126 Budapest, Böszörményi út 23–25.".into()),
+            place: Some("Budapest".into()),
+            legal_remedy: None,
+        };
         let d = document_of(DocumentInput {
             authority: "Hegyvidéki Önkormányzat",
+            settings: &settings,
             number: "HV-2026-000001",
             type_name: "Lakossági várakozási hozzájárulás",
             data: &data,
@@ -385,6 +428,21 @@ mod tests {
         assert_eq!(d.client.address, "1126 Budapest, Böszörményi út 23.");
         assert_eq!(d.date, "2026. december 2.", "the day in Budapest");
         assert_eq!(d.file_number, "HV-2026-000001");
+        assert_eq!(
+            (d.authority_address.as_str(), d.place.as_str(), d.legal_remedy.as_str()),
+            ("1126 Budapest, Böszörményi út 23–25.", "Budapest", LEGAL_REMEDY)
+        );
+    }
+
+    #[test]
+    fn document_settings_are_checked() {
+        assert_eq!(DecisionSettings::from_settings(&json!({})).unwrap(), DecisionSettings::default());
+        let s = DecisionSettings::from_settings(&json!({ "documents": { "place": "Budapest" } })).unwrap();
+        assert_eq!(s.place.as_deref(), Some("Budapest"));
+        let e = DecisionSettings::from_settings(&json!({ "documents": { "place": " " } })).unwrap_err();
+        assert!(e.starts_with("place:"), "{e}");
+        let e = DecisionSettings::from_settings(&json!({ "documents": { "adress": "x" } })).unwrap_err();
+        assert!(e.contains("unknown field"), "{e}");
     }
 
     #[test]
@@ -392,6 +450,7 @@ mod tests {
         let data = json!({ "applicant": { "name": "Kft." } });
         let d = document_of(DocumentInput {
             authority: "A",
+            settings: &DecisionSettings::default(),
             number: "N",
             type_name: "T",
             data: &data,

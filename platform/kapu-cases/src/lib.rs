@@ -45,7 +45,9 @@ pub use handling::{
     answer_information, approve, assign, cases_of_account, decision_document_data, draft_decision, get_case, history, own_case,
     prepare_erasure, reject, request_information, send_to_signatory, withdraw, worklist,
 };
-pub use issuing::{CaseDeliveries, DecidedHandler, IssuedDecision, IssuingStatus, LEGAL_REMEDY, issue_decision_of, issued_decision};
+pub use issuing::{
+    CaseDeliveries, DecidedHandler, DecisionSettings, IssuedDecision, IssuingStatus, LEGAL_REMEDY, issue_decision_of, issued_decision,
+};
 pub use location::DefinitionError;
 pub use rules::{Applicant, Evaluation, FeeAssessment, Outcome, RESERVED_NAMES, RuleInput, RuleTrace, evaluate};
 pub use store::{

@@ -98,6 +98,12 @@ async fn an_automatic_parking_permit_ends_sealed_in_the_clients_documents_and_de
     let (kit, pki, tsa) = kit_with_tsa(facts("automata", true)).await?;
     let t = kit.tenant("automata", "Automata Község").await?;
     install_seal(&kit, &t, &pki).await?;
+    // The tenant prints its address and place on its decisions (`[documents]` in tenant.toml).
+    let mut with_documents = t.tenant.clone();
+    with_documents.settings["documents"] = json!({ "address": "1234 Automata, Fő tér 1.", "place": "Automata" });
+    let mut ptx = kit.db.platform_tx().await?;
+    kapu_core::update_tenant(ptx.conn(), &with_documents).await?;
+    ptx.commit().await?;
     let email = portal_resident(&kit, &t).await?;
     let (web, base) = portal_client(&kit, &t, &email).await?;
     let id = file_parking_permit(&web, &base).await?;
@@ -126,6 +132,10 @@ async fn an_automatic_parking_permit_ends_sealed_in_the_clients_documents_and_de
     let text = pdf_text(dir.path(), &pdf)?;
     assert!(text.contains(&number) && text.contains("Hegyi Lakos") && text.contains("ABC-123") && text.contains("díjmentes"), "{text}");
     assert!(text.contains("automatikus döntéshozatal") && !text.contains("HATÁROZAT\nHATÁROZAT"), "{text}");
+    assert!(
+        text.contains("1234 Automata, Fő tér 1.") && text.contains("Automata, 20"),
+        "the address, and the place before the date: {text}"
+    );
 
     let card = case_view(&clerk, id).await?;
     assert_eq!(card["state"], "delivered", "{card}");

@@ -383,6 +383,32 @@ const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 const dateTime = new Intl.DateTimeFormat('hu-HU', { dateStyle: 'short', timeStyle: 'medium' });
 const number = (n: number) => n.toLocaleString('hu-HU');
 
+/** The card of a decided case's sealed decision document: waiting (e.g. the time-stamping
+ * authority is down; never issued unsigned), failed (with the reason, e.g. a template error) or
+ * issued, with its delivery. */
+function issuedDecision(c: CaseView): HTMLElement[] | null {
+  const d = c.issued_decision;
+  if (!d) return null;
+  const facts: (HTMLElement | null)[] = [];
+  if (d.status === 'issued') {
+    facts.push(h('dt', {}, 'Dokumentum'), h('dd', { 'data-testid': 'issued-title' }, d.title ?? ''));
+    if (d.issued_at) facts.push(h('dt', {}, 'Kiadva'), h('dd', { 'data-testid': 'issued-at' }, timeEl(d.issued_at)));
+    if (d.sha256) facts.push(h('dt', {}, 'SHA-256'), h('dd', {}, h('code', {}, d.sha256)));
+    facts.push(h('dt', {}, 'Kézbesítés'), h('dd', { 'data-testid': 'delivered-at', 'data-how': d.delivered_how ?? 'none' },
+      d.delivered_at
+        ? [d.delivered_how === 'deemed' ? 'Kézbesítettnek minősül: ' : 'Letöltve (kézbesítve): ', timeEl(d.delivered_at)]
+        : 'Az ügyfél még nem töltötte le.'));
+  } else {
+    const text = d.status === 'failed'
+      ? 'A döntés kiadmányozása meghiúsult, dokumentum nem készült; a hiba elhárítása után az adminisztrátor a Háttérfeladatok oldalon újraindíthatja.'
+      : 'Kiadmányozásra vár: hitelesítés és időbélyeg nélkül nem adjuk ki; a rendszer később újra megpróbálja.';
+    facts.push(h('dt', {}, 'Állapot'), h('dd', { 'data-testid': 'issuing-status', 'data-status': d.status, class: d.status === 'failed' ? 'bad' : '' }, text));
+    if (d.problem) facts.push(h('dt', {}, 'Utolsó hiba'), h('dd', { 'data-testid': 'issuing-problem' }, d.problem));
+    if (d.attempts) facts.push(h('dt', {}, 'Próbálkozások'), h('dd', {}, String(d.attempts)));
+  }
+  return [h('h3', {}, 'Kiadmányozott határozat'), h('dl', { class: 'facts', 'data-testid': 'issued-decision', 'data-status': d.status }, ...facts)];
+}
+
 function timeEl(iso: string): HTMLTimeElement {
   const d = new Date(iso);
   return h('time', { datetime: iso }, Number.isNaN(d.getTime()) ? iso : dateTime.format(d));
@@ -1453,6 +1479,7 @@ export class App {
       h('h3', {}, 'Tények, amelyeket a szabályok olvastak'), h('pre', {}, JSON.stringify(c.inputs, null, 2)),
       decision ? [h('h3', {}, decision.automatic ? 'Automatikus döntés' : 'Döntés / tervezet'),
         h('pre', { 'data-testid': 'decision-text' }, decision.text ?? '')] : null,
+      issuedDecision(c),
       h('h3', {}, 'Helyi rendszerek'), localTable,
       actions,
       h('h3', {}, 'Történet'), history);
@@ -1526,12 +1553,12 @@ export class App {
             return failed(e, fields);
           }
           replaceChildren(detail);
-          // Announce the change once the list shows it.
           try {
             await refresh(saved.name);
           } catch (e) {
             return failed(e);
           }
+          // Announced once the list shows it configured (the browser test reads both).
           replaceChildren(status, `Beállítva: ${saved.name}.`);
           status.focus();
         });

@@ -1,12 +1,16 @@
 // 12. Cases end to end, without JavaScript on the portal: a KAÜ-identified resident applies for
 //     a residential parking permit (a wrong plate first: the error summary links to the field,
-//     which is marked aria-invalid), gets a case number and the automated decision; applies for
+//     which is marked aria-invalid), gets a case number and the automated decision, whose sealed
+//     PDF then arrives on the case page: downloading it delivers it (the case shows delivered);
+//     applies for
 //     an official certificate (fixed duty: it waits for the payment, which the harness confirms
 //     through the payments interface, and is then decided automatically); applies for a
 //     public-space use permit (fee from area, days and zone), a clerk asks for missing
 //     information in the admin UI, the resident answers on the portal, the clerk drafts the
-//     decision and sends it to a signatory; the drafter cannot approve it, the admin does.
+//     decision and sends it to a signatory; the drafter cannot approve it, the admin does, and
+//     the case card then shows the sealed decision, which the resident's case page links.
 import assert from 'node:assert/strict';
+import { readFile } from 'node:fs/promises';
 import { after, before, describe, it } from 'node:test';
 import {
   assertAccessible,
@@ -104,11 +108,29 @@ describe('cases', () => {
       await page.locator('#f-vehicle').fill('abc123');
       await page.locator('#f-declaration').check();
       await page.locator('#submit').click();
-      const { number } = await filedCase(page);
+      const { number, id } = await filedCase(page);
       assert.equal(await page.locator('#case-state').getAttribute('data-state'), 'decided');
       assert.match(await textOf(page.locator('#decision')), /helyt adtunk.*első várakozási hozzájárulás díjmentes/);
       await goto(page, portal('ugyeim'));
       assert.match(await textOf(page.locator('table.cases')), new RegExp(`${number}.*Lakossági várakozási hozzájárulás.*Döntés született`, 's'));
+
+      // The sealed decision arrives on the case page (the worker seals and time-stamps it).
+      await goto(page, portal(`ugyeim/${id}`));
+      const decisionLink = page.getByRole('link', { name: /A határozat letöltése/ });
+      const until = Date.now() + 60_000;
+      while (!(await decisionLink.count())) {
+        assert.ok(Date.now() < until, 'the decision document appears within 60 s');
+        await page.waitForTimeout(250);
+        await page.reload();
+      }
+      await assertAccessibleWithoutScripts(page, 'the case page with its decision document');
+      const [download] = await Promise.all([page.waitForEvent('download'), decisionLink.click()]);
+      assert.match(download.suggestedFilename(), new RegExp(`^hatarozat-${number}\\.pdf$`));
+      const pdf = await readFile(await download.path());
+      assert.equal(pdf.subarray(0, 5).toString('latin1'), '%PDF-');
+      await page.reload();
+      assert.equal(await page.locator('#case-state').getAttribute('data-state'), 'delivered');
+      assert.match(await textOf(page.locator('#case-document')), /Kézbesítve \(letöltve\)/);
     });
   });
 
@@ -215,6 +237,18 @@ describe('cases', () => {
       await page.waitForFunction(() => document.querySelector('[data-testid="case-state"]')?.textContent === 'Döntés született');
       assert.match(await textOf(page.getByTestId('case-history')), /Kiadmányoz|decision approved by the signatory/);
       await assertAccessible(page, 'a decided case');
+      // The case card shows the sealed decision once the worker has issued it.
+      const until = Date.now() + 60_000;
+      while (!(await page.locator('[data-testid="issued-decision"][data-status="issued"]').count())) {
+        assert.ok(Date.now() < until, 'the case card shows the decision issued within 60 s');
+        await page.waitForTimeout(250);
+        await page.getByTestId('nav-cases').click();
+        await page.locator(`[data-testid="case-open"][data-case-id="${caseId}"]`).click();
+        await page.getByTestId('case-heading').waitFor();
+      }
+      assert.match(await textOf(page.getByTestId('issued-title')), /^Határozat – Közterület-használati hozzájárulás/);
+      assert.match(await textOf(page.getByTestId('delivered-at')), /még nem töltötte le/);
+      await assertAccessible(page, 'a case card with its issued decision');
     });
 
     await withPage(browser, 'public-space use, decided', { javaScriptEnabled: false }, async (page) => {
@@ -222,6 +256,7 @@ describe('cases', () => {
       await goto(page, portal(`ugyeim/${caseId}`));
       assert.equal(await page.locator('#case-state').getAttribute('data-state'), 'decided');
       assert.match(await textOf(page.locator('#case-number')), new RegExp(number));
+      assert.equal(await page.getByRole('link', { name: /A határozat letöltése/ }).count(), 1, 'the decision is linked');
     });
   });
 });

@@ -1257,6 +1257,7 @@ export interface components {
             information_request?: string | null;
             /** @description What the rules read besides the form: the applicant and the facts. */
             inputs: Record<string, never>;
+            issued_decision?: null | components["schemas"]["IssuedDecisionView"];
             /** @description The case's work in the municipality's local systems: file number, permit, and what is pending. */
             local_systems: components["schemas"]["LocalSystemsView"];
             /** @description Payment reference, once paid. */
@@ -1477,6 +1478,43 @@ export interface components {
             manifest: string;
             /** @description The SHA-256 (hex) its vendor published; a different component is refused. */
             sha256?: string | null;
+        };
+        /** @description Where a decided case's decision document stands. */
+        IssuedDecisionView: {
+            /**
+             * Format: int32
+             * @description Attempts so far of the job that waits or failed.
+             */
+            attempts?: number | null;
+            /**
+             * Format: date-time
+             * @description When the delivery took legal effect (the first download, or the deemed delivery).
+             */
+            delivered_at?: string | null;
+            /** @description `downloaded` or `deemed`, once delivered. */
+            delivered_how?: string | null;
+            /**
+             * Format: uuid
+             * @description The document's id (known once its issuing is queued).
+             */
+            document_id?: string | null;
+            /**
+             * Format: date-time
+             * @description When it was sealed and made available to the client.
+             */
+            issued_at?: string | null;
+            /** @description Why the last attempt failed, while waiting or failed. */
+            problem?: string | null;
+            /** @description SHA-256 of the PDF, hex. */
+            sha256?: string | null;
+            /**
+             * @description `waiting` (queued, or waiting to be tried again, e.g. while the time-stamping
+             *     authority is down: never issued unsigned), `failed` (needs a person; see `problem`)
+             *     or `issued`.
+             */
+            status: string;
+            /** @description Its title, once issued. */
+            title?: string | null;
         };
         /** @description A client's issued documents. */
         IssuedDocumentList: {

@@ -109,6 +109,9 @@ pub enum CaseError {
     /// Queueing a job failed.
     #[error(transparent)]
     Jobs(#[from] kapu_jobs::JobsError),
+    /// Issuing the decision document failed.
+    #[error(transparent)]
+    Delivery(#[from] kapu_delivery::DeliveryError),
     /// Stored data that does not decode.
     #[error("stored data does not decode: {0}")]
     Decode(#[from] serde_json::Error),
@@ -301,7 +304,9 @@ async fn next_number(tx: &mut TenantTx, year: i32) -> Result<(i32, String), Case
 }
 
 /// Saves a draft: new when `draft` is `None`, else the filer's own draft is overwritten.
-/// Drafts keep what was typed, valid or not; they are checked on submission.
+/// Drafts keep what was typed, valid or not, and the descriptions of the files already
+/// attached (the portal stores the files beside the case the draft becomes); they are
+/// checked on submission.
 #[allow(clippy::too_many_arguments)]
 pub async fn save_draft(
     tx: &mut TenantTx,
@@ -623,7 +628,16 @@ async fn proceed(
         }
     };
     let data = decision_data(def, number, values, inputs, evaluation, outcome, &evaluation.reason, now);
-    let text = render_decision(def, outcome, &data)?;
+    // A template that does not render makes no decision: a clerk takes the case and sees why.
+    let text = match render_decision(def, outcome, &data) {
+        Ok(t) => t,
+        Err(e @ CaseError::Template { .. }) => {
+            let why = format!("the rules decided ({outcome}), but {e}; a clerk decides");
+            transition(tx, case_id, from, CaseState::InReview, &rules, &why, now).await?;
+            return Ok(CaseState::InReview);
+        }
+        Err(e) => return Err(e),
+    };
     let by = evaluation.decided_by.as_deref().unwrap_or("rules");
     sqlx::query(
         r#"UPDATE "case" SET decision_outcome = $2, decision_reason = $3, decision_text_enc = $4, decision_data_enc = $5,

@@ -201,6 +201,9 @@ pub struct CaseDetail {
     pub information_answer: Option<String>,
     /// The decision (or its draft): outcome, reason, text.
     pub decision: Option<DecisionView>,
+    /// The sealed decision document of a decided case: waiting to be issued, failed, or
+    /// issued with its delivery.
+    pub issued_decision: Option<crate::IssuedDecision>,
     /// The history, oldest first.
     pub history: Vec<CaseEvent>,
 }
@@ -291,6 +294,7 @@ pub async fn get_case(tx: &mut TenantTx, ring: &Keyring, clerk: &Clerk, id: Uuid
         None => None,
     };
     let history = history(tx, id).await?;
+    let issued_decision = crate::issued_decision(tx, id).await?;
     audit(tx, clerk, "case.read", r.principal_client_id, json!({ "case": id }), now).await?;
     Ok(CaseDetail {
         summary,
@@ -301,6 +305,7 @@ pub async fn get_case(tx: &mut TenantTx, ring: &Keyring, clerk: &Clerk, id: Uuid
         information_request: r.information_request,
         information_answer,
         decision,
+        issued_decision,
         history,
     })
 }
@@ -324,6 +329,8 @@ pub struct OwnCase {
     pub information_due: Option<NaiveDate>,
     /// The decision's outcome and reason, once decided.
     pub decision: Option<(String, String)>,
+    /// The sealed decision document, once decided.
+    pub issued_decision: Option<crate::IssuedDecision>,
     /// The history.
     pub history: Vec<CaseEvent>,
 }
@@ -347,6 +354,7 @@ pub async fn own_case(tx: &mut TenantTx, account_id: Uuid, id: Uuid, now: DateTi
         information_request: if waiting { request } else { None },
         information_due: if waiting { due } else { None },
         decision: if decided { outcome.zip(reason) } else { None },
+        issued_decision: crate::issued_decision(tx, id).await?,
         history: history(tx, id).await?,
         summary,
     })
@@ -650,4 +658,49 @@ pub async fn decision_document_data(tx: &mut TenantTx, ring: &Keyring, id: Uuid)
         serde_json::from_slice(&ring.decrypt(DECISION_DATA, &data)?)?,
         String::from_utf8_lossy(&ring.decrypt(DECISION_TEXT, &text)?).into_owned(),
     ))
+}
+
+/// Why filed cases outlive an erasure request.
+pub const CASE_RETENTION_REASON: &str = "the files of official cases are public records: the office keeps them, with the \
+     decisions made in them, for the period its records retention schedule sets under Act LXVI of 1995 on public records; \
+     they are no longer linked to a portal account";
+
+/// Before a portal account is erased: wipes the content of its drafts (not yet an official
+/// record) and reports the filed cases a retention rule keeps. Returns the report and the
+/// wiped drafts (whose attachments the caller deletes).
+pub async fn prepare_erasure(
+    tx: &mut TenantTx,
+    ring: &Keyring,
+    account_id: Uuid,
+    client_id: Option<Uuid>,
+) -> Result<(Vec<kapu_clients::account::Retained>, Vec<Uuid>), CaseError> {
+    let drafts: Vec<Uuid> = sqlx::query_scalar(r#"SELECT id FROM "case" WHERE account_id = $1 AND state = 'draft' FOR UPDATE"#)
+        .bind(account_id)
+        .fetch_all(tx.conn())
+        .await?;
+    if !drafts.is_empty() {
+        sqlx::query(r#"UPDATE "case" SET application_enc = $2 WHERE id = ANY($1)"#)
+            .bind(&drafts)
+            .bind(ring.encrypt(APPLICATION, b"{}")?)
+            .execute(tx.conn())
+            .await?;
+    }
+    let (numbers, principal): (Vec<String>, bool) = sqlx::query_as(
+        r#"SELECT COALESCE(array_agg(number ORDER BY number) FILTER (WHERE number IS NOT NULL), '{}'),
+                  COALESCE(bool_or(principal_client_id = $2), false)
+           FROM "case" WHERE account_id = $1 OR principal_client_id = $2"#,
+    )
+    .bind(account_id)
+    .bind(client_id)
+    .fetch_one(tx.conn())
+    .await?;
+    let mut retained = Vec::new();
+    if !numbers.is_empty() {
+        retained.push(kapu_clients::account::Retained {
+            what: format!("cases {}", numbers.join(", ")),
+            why: CASE_RETENTION_REASON.to_owned(),
+            needs_client_record: principal,
+        });
+    }
+    Ok((retained, drafts))
 }

@@ -12,6 +12,8 @@
 //! - [`evaluate`] runs the pre-checks, the fee and the decision rules, with a trace.
 //! - [`save_version`] stores a definition as a new version unless it is unchanged;
 //!   versions are never changed afterwards, so a case keeps the version it started under.
+//! - [`DecidedHandler`] issues a decided case's decision through `kapu-delivery`;
+//!   [`CaseDeliveries`] moves the case to delivered when the decision is delivered.
 
 mod case;
 mod check;
@@ -20,6 +22,7 @@ mod examples;
 mod facts;
 mod form;
 mod handling;
+mod issuing;
 mod location;
 mod outbox;
 mod rules;
@@ -39,9 +42,12 @@ pub use examples::{Example, ExampleRun, Expect, LoadedCaseType, load_folder, par
 pub use facts::{FactQuery, FactSource, FixedFacts, NoFacts};
 pub use form::{Address, FieldProblem, normalise_registration, validate_form};
 pub use handling::{
-    CaseDetail, CaseEvent, CaseSummary, Clerk, DecisionOutcome, DecisionView, OwnCase, StateName, Worklist, answer_information, approve,
-    assign, cases_of_account, decision_document_data, draft_decision, get_case, history, open_cases_of_client, own_case, reject,
-    request_information, send_to_signatory, withdraw, worklist,
+    CASE_RETENTION_REASON, CaseDetail, CaseEvent, CaseSummary, Clerk, DecisionOutcome, DecisionView, OwnCase, StateName, Worklist,
+    answer_information, approve, assign, cases_of_account, decision_document_data, draft_decision, get_case, history, open_cases_of_client,
+    own_case, prepare_erasure, reject, request_information, send_to_signatory, withdraw, worklist,
+};
+pub use issuing::{
+    CaseDeliveries, DecidedHandler, DecisionSettings, IssuedDecision, IssuingStatus, LEGAL_REMEDY, issue_decision_of, issued_decision,
 };
 pub use location::DefinitionError;
 pub use outbox::{

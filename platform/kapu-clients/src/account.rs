@@ -724,13 +724,35 @@ pub struct Erasure {
     pub removed: Vec<&'static str>,
     /// What was kept, each with the reason.
     pub kept: Vec<(&'static str, &'static str)>,
+    /// The records other domains keep under a legal retention rule (cases, issued
+    /// documents), each naming what and why.
+    pub retained: Vec<Retained>,
+}
+
+/// Records that a legal retention rule keeps despite an erasure request, as the domain that
+/// owns them reports them (e.g. the client's filed cases, the decisions issued to them).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Retained {
+    /// What is kept, e.g. `cases HV-2026-000001, HV-2026-000002`.
+    pub what: String,
+    /// Why, naming the rule.
+    pub why: String,
+    /// Whether these records refer to the client record, which is then kept too.
+    pub needs_client_record: bool,
 }
 
 /// Erases an account after the holder confirmed with their password (GDPR Art. 17): the
 /// account, sessions, links, mandates held, queued e-mails to the address and, when no
 /// retention rule keeps it, the linked client record. The audit log is kept: it names only
-/// ids and states who accessed the data, which the office must be able to show.
-pub async fn erase(tx: &mut TenantTx, session: &ClientSession, password: &str, now: DateTime<Utc>) -> Result<Erasure, ClientError> {
+/// ids and states who accessed the data, which the office must be able to show. `retained`
+/// are the records other domains keep (see [`Retained`]); they are reported as kept.
+pub async fn erase(
+    tx: &mut TenantTx,
+    session: &ClientSession,
+    password: &str,
+    retained: Vec<Retained>,
+    now: DateTime<Utc>,
+) -> Result<Erasure, ClientError> {
     let id = session.account.id;
     let (hash, email, client_id): (String, String, Option<Uuid>) =
         sqlx::query_as("SELECT password_hash, email, client_id FROM client_account WHERE id = $1 FOR UPDATE")
@@ -758,10 +780,11 @@ pub async fn erase(tx: &mut TenantTx, session: &ClientSession, password: &str, n
         removed.push("e-mails sent or queued to the address");
     }
     sqlx::query("DELETE FROM client_account WHERE id = $1").bind(id).execute(tx.conn()).await?;
+    let records_need_client = retained.iter().any(|r| r.needs_client_record);
     if let Some(cid) = client_id {
         let principal_of: i64 =
             sqlx::query_scalar("SELECT count(*) FROM mandate WHERE principal_client_id = $1").bind(cid).fetch_one(tx.conn()).await?;
-        if principal_of == 0 {
+        if principal_of == 0 && !records_need_client {
             sqlx::query("DELETE FROM client WHERE id = $1").bind(cid).execute(tx.conn()).await?;
             removed.push("client record with identity data and addresses");
         }
@@ -774,7 +797,7 @@ pub async fn erase(tx: &mut TenantTx, session: &ClientSession, password: &str, n
             action: "client.erase",
             subject_client_id: client_id,
             reason: "GDPR Art. 17 erasure request by the client",
-            details: serde_json::json!({ "removed": removed }),
+            details: serde_json::json!({ "removed": removed, "retained": retained.iter().map(|r| &r.what).collect::<Vec<_>>() }),
         },
         now,
     )
@@ -784,9 +807,13 @@ pub async fn erase(tx: &mut TenantTx, session: &ClientSession, password: &str, n
         "the record of staff access to your data: it holds ids, not your data, and the office must be able to account for every access",
     )];
     if client_id.is_some() && !removed.contains(&"client record with identity data and addresses") {
-        kept.push(("client_record", "you are named in a mandate another client relies on; it is erased when that mandate ends"));
+        if records_need_client {
+            kept.push(("client_record", "the case files kept for you (below) refer to it; it is kept as long as they are"));
+        } else {
+            kept.push(("client_record", "you are named in a mandate another client relies on; it is erased when that mandate ends"));
+        }
     }
-    Ok(Erasure { removed, kept })
+    Ok(Erasure { removed, kept, retained })
 }
 
 /// Whether a client record exists (for a system that addresses a document to it; reads no

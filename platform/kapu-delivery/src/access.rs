@@ -11,7 +11,7 @@ use serde::Serialize;
 use uuid::Uuid;
 
 use crate::issue::{self, Addressee, CertificateData, PDF_CONTEXT};
-use crate::{DeliveryError, DocumentKind, ISSUE_JOB, deadlines, hungarian_date, hungarian_time, invalid, local_date};
+use crate::{DeliveryError, DocumentKind, ISSUE_JOB, OnDelivery, Recorded, deadlines, hungarian_date, hungarian_time, invalid, local_date};
 
 /// Who reads a client's documents on the portal.
 #[derive(Clone, Debug)]
@@ -159,6 +159,32 @@ pub async fn get_for_client(tx: &mut TenantTx, client_id: Uuid, id: Uuid) -> Res
     row.map(DocumentSummary::try_from).transpose()
 }
 
+/// Why issued documents outlive an erasure request.
+pub const DOCUMENT_RETENTION_REASON: &str = "documents issued to you and the record of their delivery have legal effect and \
+     belong to the case files: the office keeps them for the period its records retention schedule sets under Act LXVI of \
+     1995 on public records";
+
+/// The documents issued to a client that an erasure of their account keeps, for its report.
+pub async fn retained_on_erasure(tx: &mut TenantTx, client_id: Uuid) -> Result<Option<kapu_clients::account::Retained>, DeliveryError> {
+    let docs = list_for_client(tx, client_id).await?;
+    if docs.is_empty() {
+        return Ok(None);
+    }
+    let names: Vec<String> = docs.iter().map(|d| format!("{} ({})", d.title, d.subject_ref)).collect();
+    Ok(Some(kapu_clients::account::Retained {
+        what: format!("issued documents: {}", names.join("; ")),
+        why: DOCUMENT_RETENTION_REASON.to_owned(),
+        needs_client_record: false,
+    }))
+}
+
+/// A document by id, whoever it is addressed to (for staff views such as the case card; the
+/// caller audits).
+pub async fn summary(tx: &mut TenantTx, id: Uuid) -> Result<Option<DocumentSummary>, DeliveryError> {
+    let row: Option<SummaryRow> = sqlx::query_as(&format!("{SUMMARY} WHERE d.id = $1")).bind(id).fetch_optional(tx.conn()).await?;
+    row.map(DocumentSummary::try_from).transpose()
+}
+
 /// Whether the issuing of a download certificate for `document_id` is under way.
 pub async fn certificate_pending(tx: &mut TenantTx, document_id: Uuid) -> Result<bool, DeliveryError> {
     Ok(kapu_jobs::find_open(tx, ISSUE_JOB, &serde_json::json!({ "certifies": document_id })).await?.is_some())
@@ -193,13 +219,15 @@ struct StoredPdf {
 /// Hands the reader a document of theirs and records the download; the first download of a
 /// decision is its delivery (one row, whichever concurrent download commits first), unless
 /// the decision was deemed delivered already (then that is recorded, if the deadlines job has
-/// not done so yet). Another client's document is [`DeliveryError::NotFound`].
+/// not done so yet). A delivery recorded here is passed to `on_delivery` in the same
+/// transaction. Another client's document is [`DeliveryError::NotFound`].
 pub async fn download(
     tx: &mut TenantTx,
     ring: &Keyring,
     calendar: &Calendar,
     reader: &Reader,
     id: Uuid,
+    on_delivery: &dyn OnDelivery,
     now: DateTime<Utc>,
 ) -> Result<Downloaded, DeliveryError> {
     let row: Option<StoredPdf> = sqlx::query_as(
@@ -225,21 +253,23 @@ pub async fn download(
             .ok()
             .filter(|last| local_date(now) > *last)
             .and_then(|last| last.checked_add_days(chrono::Days::new(1)));
-        delivered_now = match deemed {
+        let recorded = match deemed {
             Some(day) => {
-                sqlx::query(
+                let at = crate::start_of_local_day(day);
+                let n = sqlx::query(
                     "INSERT INTO delivery (document_id, how, delivered_at, recorded_at) VALUES ($1, 'deemed', $2, $3)
                      ON CONFLICT (document_id) DO NOTHING",
                 )
                 .bind(id)
-                .bind(crate::start_of_local_day(day))
+                .bind(at)
                 .bind(now)
                 .execute(tx.conn())
-                .await?;
-                false
+                .await?
+                .rows_affected();
+                (n == 1).then_some(Recorded { document_id: id, how: DeliveryHow::Deemed, at })
             }
             None => {
-                sqlx::query(
+                let n = sqlx::query(
                     "INSERT INTO delivery (document_id, how, delivered_at, account_id, on_behalf_of_client_id, recorded_at)
                      VALUES ($1, 'downloaded', $2, $3, $4, $2) ON CONFLICT (document_id) DO NOTHING",
                 )
@@ -249,10 +279,14 @@ pub async fn download(
                 .bind(on_behalf)
                 .execute(tx.conn())
                 .await?
-                .rows_affected()
-                    == 1
+                .rows_affected();
+                (n == 1).then_some(Recorded { document_id: id, how: DeliveryHow::Downloaded, at: now })
             }
         };
+        if let Some(r) = recorded {
+            delivered_now = r.how == DeliveryHow::Downloaded;
+            on_delivery.delivered(tx, r, now).await?;
+        }
     }
     let pdf = ring.decrypt(PDF_CONTEXT, &pdf_enc)?;
     Ok(Downloaded { pdf, filename: filename(kind, &subject_ref), delivered_now })

@@ -19,8 +19,9 @@ use kapu_jobs::{Job, JobFailure, JobHandler, NewJob};
 use kapu_mail::OutgoingMail;
 use uuid::Uuid;
 
+use crate::access::DeliveryHow;
 use crate::issue::{Addressee, recipient, tenant_of};
-use crate::{DEADLINES_JOB, DeliveryError, hungarian_date, local_date, start_of_local_day};
+use crate::{DEADLINES_JOB, DeliveryError, OnDelivery, Recorded, hungarian_date, local_date, start_of_local_day};
 
 /// The last day of the period: the `n`th working day after the Hungarian day of `issued_at`.
 /// The document is deemed delivered at the start of the next day.
@@ -61,11 +62,13 @@ struct Open {
     reminder_sent_at: Option<DateTime<Utc>>,
 }
 
-/// Sends the reminders due and records the deemed deliveries due at `now`.
+/// Sends the reminders due and records the deemed deliveries due at `now`, passing each to
+/// `on_delivery` in the same transaction.
 pub async fn run(
     tx: &mut TenantTx,
     calendar: &Calendar,
     ctx: &NoticeContext<'_>,
+    on_delivery: &dyn OnDelivery,
     now: DateTime<Utc>,
 ) -> Result<DeadlineReport, DeliveryError> {
     let open: Vec<Open> = sqlx::query_as(
@@ -92,19 +95,21 @@ pub async fn run(
         };
         if today > last_day {
             let deemed_day = last_day.checked_add_days(Days::new(1)).unwrap_or(last_day);
-            report.deemed += usize::try_from(
-                sqlx::query(
-                    "INSERT INTO delivery (document_id, how, delivered_at, recorded_at) VALUES ($1, 'deemed', $2, $3)
-                     ON CONFLICT (document_id) DO NOTHING",
-                )
-                .bind(doc.id)
-                .bind(start_of_local_day(deemed_day))
-                .bind(now)
-                .execute(tx.conn())
-                .await?
-                .rows_affected(),
+            let at = start_of_local_day(deemed_day);
+            let n = sqlx::query(
+                "INSERT INTO delivery (document_id, how, delivered_at, recorded_at) VALUES ($1, 'deemed', $2, $3)
+                 ON CONFLICT (document_id) DO NOTHING",
             )
-            .unwrap_or(0);
+            .bind(doc.id)
+            .bind(at)
+            .bind(now)
+            .execute(tx.conn())
+            .await?
+            .rows_affected();
+            if n == 1 {
+                on_delivery.delivered(tx, Recorded { document_id: doc.id, how: DeliveryHow::Deemed, at }, now).await?;
+                report.deemed += 1;
+            }
             continue;
         }
         if doc.reminder_sent_at.is_some() || doc.reminder_after_working_days <= 0 {
@@ -180,6 +185,8 @@ pub struct DeadlinesHandler {
     pub calendar: Calendar,
     /// The public base URL of the platform (see `IssueHandler::public_url`).
     pub public_url: String,
+    /// What a deemed delivery also changes (the decision's case).
+    pub on_delivery: std::sync::Arc<dyn OnDelivery>,
 }
 
 impl std::fmt::Debug for DeadlinesHandler {
@@ -195,7 +202,7 @@ impl JobHandler for DeadlinesHandler {
         let documents_url = format!("{}/t/{}/dokumentumok", self.public_url.trim_end_matches('/'), tx.slug().as_str());
         let ctx = NoticeContext { tenant_name: &tenant.name, documents_url: &documents_url };
         let now = Utc::now();
-        let report = run(tx, &self.calendar, &ctx, now).await.map_err(|e| JobFailure::Retry(e.to_string()))?;
+        let report = run(tx, &self.calendar, &ctx, self.on_delivery.as_ref(), now).await.map_err(|e| JobFailure::Retry(e.to_string()))?;
         tracing::info!(tenant = %tx.slug(), reminded = report.reminded, deemed = report.deemed, undecidable = report.undecidable, "delivery deadlines");
         // The next run, unless another chain is already scheduled (they then merge into one).
         let others = kapu_jobs::count_open(tx, DEADLINES_JOB, Some(job.id)).await.map_err(|e| JobFailure::Retry(e.to_string()))?;

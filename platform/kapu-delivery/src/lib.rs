@@ -10,6 +10,8 @@
 //!   and the staff's audited view of the delivery state.
 //! - [`deadlines`]: the reminder and the deemed delivery after the tenant's number of
 //!   working days, run by a scheduled, idempotent job.
+//! - [`OnDelivery`]: what the owner of a document (the case of a decision) does when it is
+//!   delivered, in the transaction that records the delivery.
 //!
 //! **Architecture Invariant:** an `issued_document` row exists only for a sealed,
 //! time-stamped PDF: it is written in the same transaction that completes the issuing job,
@@ -25,8 +27,10 @@ pub mod seal;
 
 use chrono::{DateTime, NaiveDate, TimeZone, Utc};
 use chrono_tz::Europe::Budapest;
+use kapu_core::TenantTx;
 use serde::{Deserialize, Serialize};
 use thiserror::Error;
+use uuid::Uuid;
 
 /// The job kind that issues one document.
 pub const ISSUE_JOB: &str = "delivery.issue";
@@ -74,6 +78,9 @@ pub enum DeliveryError {
     /// A stored value does not decode.
     #[error("stored data does not decode: {0}")]
     Corrupt(String),
+    /// What follows a delivery (see [`OnDelivery`]) failed, and with it the delivery.
+    #[error("recording the delivery with its subject failed: {0}")]
+    FollowUp(String),
     /// Database error.
     #[error("database error: {0}")]
     Database(#[from] sqlx::Error),
@@ -128,6 +135,37 @@ impl DocumentKind {
     /// communication with legal effect).
     pub fn needs_delivery(self) -> bool {
         !matches!(self, Self::DownloadCertificate)
+    }
+}
+
+/// A delivery just recorded.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Recorded {
+    /// The document delivered.
+    pub document_id: Uuid,
+    /// By download or deemed.
+    pub how: access::DeliveryHow,
+    /// When it took legal effect.
+    pub at: DateTime<Utc>,
+}
+
+/// What else changes when a document is delivered, called in the transaction that records the
+/// delivery (exactly once per document): the case of a decision moves to delivered. An error
+/// rolls the delivery back with it.
+#[async_trait::async_trait]
+pub trait OnDelivery: Send + Sync {
+    /// The document was delivered.
+    async fn delivered(&self, tx: &mut TenantTx, delivery: Recorded, now: DateTime<Utc>) -> Result<(), DeliveryError>;
+}
+
+/// Nothing else changes on delivery (documents that belong to no case).
+#[derive(Clone, Copy, Debug, Default)]
+pub struct NoFollowUp;
+
+#[async_trait::async_trait]
+impl OnDelivery for NoFollowUp {
+    async fn delivered(&self, _tx: &mut TenantTx, _delivery: Recorded, _now: DateTime<Utc>) -> Result<(), DeliveryError> {
+        Ok(())
     }
 }
 

@@ -367,9 +367,11 @@ impl From<kapu_cases::CaseError> for ApiError {
             NoMandate { .. } => ApiError::Forbidden,
             BadInput { field: f, message } => ApiError::field(f, message),
             WrongAmount { .. } => ApiError::field("amount", e.to_string()),
+            Template { .. } => ApiError::field("template", e.to_string()),
             NotAllowed { .. } | AlreadyPaid(_) | FourEyes => ApiError::Conflict(e.to_string()),
             CaseType(e) => e.into(),
             Clients(e) => e.into(),
+            Delivery(e) => e.into(),
             Database(e) => e.into(),
             other => ApiError::Internal(other.to_string()),
         }

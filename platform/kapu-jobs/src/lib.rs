@@ -133,6 +133,19 @@ pub async fn open_matching(tx: &mut TenantTx, kinds: &[&str], matching: &[serde_
     .await?)
 }
 
+/// The newest job of `kind` whose payload contains `matching`, in whatever state, for showing
+/// where a piece of work stands (waiting, retrying with its last error, dead).
+pub async fn latest(tx: &mut TenantTx, kind: &str, matching: &serde_json::Value) -> Result<Option<JobInfo>, JobsError> {
+    Ok(sqlx::query_as(
+        "SELECT id, kind, state, attempts, max_attempts, run_at, last_error, created_at FROM job
+         WHERE kind = $1 AND payload @> $2 ORDER BY id DESC LIMIT 1",
+    )
+    .bind(kind)
+    .bind(matching)
+    .fetch_optional(tx.conn())
+    .await?)
+}
+
 /// A job as a handler sees it.
 #[derive(Clone, Debug)]
 pub struct Job {

@@ -32,6 +32,9 @@ pub struct TenantFile {
     /// Case handling settings.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub cases: Option<CasesFile>,
+    /// What the tenant prints on its decisions: address, place, legal remedy notice.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub documents: Option<kapu_cases::DecisionSettings>,
 }
 
 /// `[delivery]`: when an unopened decision is deemed delivered, and when the reminder goes.
@@ -220,6 +223,16 @@ pub fn load(dir: &Path) -> Result<TenantDir> {
         }
         None => serde_json::Value::Null,
     };
+    let documents = match &file.documents {
+        Some(d) => {
+            let v = serde_json::to_value(d)?;
+            if let Err(e) = kapu_cases::DecisionSettings::from_settings(&serde_json::json!({ "documents": v })) {
+                errors.push(format!("documents.{e}"));
+            }
+            v
+        }
+        None => serde_json::Value::Null,
+    };
     if !errors.is_empty() {
         bail!("{} is invalid:\n  - {}", toml_path.display(), errors.join("\n  - "));
     }
@@ -239,6 +252,7 @@ pub fn load(dir: &Path) -> Result<TenantDir> {
         },
         "kau": kau,
         "delivery": delivery,
+        "documents": documents,
     });
     let ct_dir = dir.join("case-types");
     let case_types = if ct_dir.is_dir() { load_case_types(&ct_dir)? } else { Vec::new() };
@@ -399,6 +413,7 @@ pub async fn export(db: &Db, slug: &str, out: &Path) -> Result<()> {
             }
         }),
         cases: None,
+        documents: t.settings.get("documents").filter(|v| !v.is_null()).and_then(|d| serde_json::from_value(d.clone()).ok()),
     };
     drop(conn);
     let mut tx = db.tenant_tx_for(&TenantSlug::parse(slug)?).await?;

@@ -73,7 +73,8 @@ impl DeliveryConfig {
     }
 }
 
-/// Adds the handlers that issue documents and run the delivery deadlines.
+/// Adds the handlers that issue documents (among them the decisions of decided cases,
+/// `case.decided`) and run the delivery deadlines, which move a case to delivered.
 pub fn with_delivery(worker: Worker, db: Db, crypto: Arc<kapu_crypto::Crypto>, cfg: &DeliveryConfig) -> Result<Worker> {
     let mut tsa = kapu_documents::TsaConfig {
         attempts: cfg.tsa_attempts.max(1),
@@ -84,10 +85,38 @@ pub fn with_delivery(worker: Worker, db: Db, crypto: Arc<kapu_crypto::Crypto>, c
         tsa = tsa.trusting_pem(pem).context("the TSA's trusted certificates")?;
     }
     let tsa = kapu_documents::TsaClient::new(tsa).context("the TSA client")?;
+    let decided = kapu_cases::DecidedHandler { db: db.clone(), crypto: crypto.clone() };
     let issue = kapu_delivery::issue::IssueHandler { db: db.clone(), crypto, tsa, public_url: cfg.public_url.clone() };
-    let deadlines =
-        kapu_delivery::deadlines::DeadlinesHandler { db, calendar: kapu_calendar::Calendar::hungary(), public_url: cfg.public_url.clone() };
-    Ok(worker.handle(kapu_delivery::ISSUE_JOB, Arc::new(issue)).handle(kapu_delivery::DEADLINES_JOB, Arc::new(deadlines)))
+    let calendar = kapu_calendar::Calendar::hungary();
+    warn_uncovered_years(&calendar, chrono::Utc::now());
+    let deadlines = kapu_delivery::deadlines::DeadlinesHandler {
+        db,
+        calendar,
+        public_url: cfg.public_url.clone(),
+        on_delivery: Arc::new(kapu_cases::CaseDeliveries),
+    };
+    Ok(worker
+        .handle(kapu_cases::DECIDED_JOB, Arc::new(decided))
+        .handle(kapu_delivery::ISSUE_JOB, Arc::new(issue))
+        .handle(kapu_delivery::DEADLINES_JOB, Arc::new(deadlines)))
+}
+
+/// Tells the operator, once at start, when this year or the next has no working-day decree on
+/// file: deadlines that reach such a year (deemed delivery, case deadlines in working days)
+/// cannot be counted until it is added to the calendar.
+pub fn warn_uncovered_years(calendar: &kapu_calendar::Calendar, now: chrono::DateTime<chrono::Utc>) {
+    use chrono::Datelike;
+    let year = now.year();
+    for y in [year, year + 1] {
+        if calendar.decree(y).is_none() {
+            tracing::warn!(
+                year = y,
+                "the working-day calendar has no decree on rearranged working days for this year: deadlines that reach it \
+                 (deemed delivery, case deadlines in working days) cannot be counted and wait; add the decree to \
+                 platform/kapu-calendar/data/hu.toml"
+            );
+        }
+    }
 }
 
 /// Adds the handler that follows each tenant's queue system through its queue plugin

@@ -124,6 +124,8 @@ pub struct CaseView {
     /// The decision or its draft: `outcome`, `reason`, `text`, `automatic`, `drafted_by`, `signatory_id`, `approved_by`, `decided_at`.
     #[schema(value_type = Object)]
     pub decision: Option<serde_json::Value>,
+    /// The sealed decision document of a decided case (none before the decision).
+    pub issued_decision: Option<IssuedDecisionView>,
     /// The history, oldest first.
     pub history: Vec<CaseEventView>,
     /// The case's work in the municipality's local systems: file number, permit, and what is pending.
@@ -197,6 +199,55 @@ impl From<kapu_local_systems::CaseLocalSystems> for LocalSystemsView {
     }
 }
 
+/// Where a decided case's decision document stands.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct IssuedDecisionView {
+    /// `waiting` (queued, or waiting to be tried again, e.g. while the time-stamping
+    /// authority is down: never issued unsigned), `failed` (needs a person; see `problem`)
+    /// or `issued`.
+    pub status: String,
+    /// The document's id (known once its issuing is queued).
+    pub document_id: Option<Uuid>,
+    /// Its title, once issued.
+    pub title: Option<String>,
+    /// When it was sealed and made available to the client.
+    pub issued_at: Option<DateTime<Utc>>,
+    /// SHA-256 of the PDF, hex.
+    pub sha256: Option<String>,
+    /// `downloaded` or `deemed`, once delivered.
+    pub delivered_how: Option<String>,
+    /// When the delivery took legal effect (the first download, or the deemed delivery).
+    pub delivered_at: Option<DateTime<Utc>>,
+    /// Why the last attempt failed, while waiting or failed.
+    pub problem: Option<String>,
+    /// Attempts so far of the job that waits or failed.
+    pub attempts: Option<i32>,
+}
+
+impl From<kapu_cases::IssuedDecision> for IssuedDecisionView {
+    fn from(d: kapu_cases::IssuedDecision) -> Self {
+        let status = match d.status {
+            kapu_cases::IssuingStatus::Waiting => "waiting",
+            kapu_cases::IssuingStatus::Failed => "failed",
+            kapu_cases::IssuingStatus::Issued => "issued",
+        };
+        Self {
+            status: status.to_owned(),
+            document_id: d.document_id,
+            title: d.title,
+            issued_at: d.issued_at,
+            sha256: d.sha256,
+            delivered_how: d.delivery.as_ref().map(|x| match x.how {
+                kapu_delivery::access::DeliveryHow::Downloaded => "downloaded".to_owned(),
+                kapu_delivery::access::DeliveryHow::Deemed => "deemed".to_owned(),
+            }),
+            delivered_at: d.delivery.map(|x| x.at),
+            problem: d.problem,
+            attempts: d.attempts,
+        }
+    }
+}
+
 fn clerk(s: &SignedIn) -> Clerk {
     Clerk { id: s.0.session.staff.id, email: s.0.session.staff.email.clone() }
 }
@@ -237,6 +288,7 @@ pub async fn get_case(State(state): State<AppState>, s: SignedIn, Path(id): Path
         information_request: d.information_request,
         information_answer: d.information_answer,
         decision: d.decision.map(|x| serde_json::to_value(x).unwrap_or_default()),
+        issued_decision: d.issued_decision.map(Into::into),
         history: d
             .history
             .into_iter()

@@ -427,11 +427,20 @@ async fn erase(
     };
     check_form(&Method::POST, &headers, &fields, Some(&s.csrf_token))?;
     let (lang, _) = language_of(None, &headers);
-    match account::erase(&mut tx, &s, fields.get("password").map(String::as_str).unwrap_or(""), Utc::now()).await {
+    // Drafts are wiped and the records a retention rule keeps are gathered first, in the same
+    // transaction: a wrong password rolls it all back.
+    let ring = state.crypto.keyring(tx.conn(), t.tenant.slug.as_str()).await?;
+    let (mut retained, drafts) = kapu_cases::prepare_erasure(&mut tx, &ring, s.account.id, s.account.client_id).await?;
+    if let Some(c) = s.account.client_id {
+        retained.extend(kapu_delivery::access::retained_on_erasure(&mut tx, c).await?);
+    }
+    match account::erase(&mut tx, &s, fields.get("password").map(String::as_str).unwrap_or(""), retained, Utc::now()).await {
         Ok(report) => {
+            super::cases::delete_attachments(&state, &t, &drafts).await?;
             tx.commit().await?;
-            let kept: Vec<_> =
+            let mut kept: Vec<_> =
                 report.kept.iter().map(|(what, why)| context! { what => text(&lang, &format!("kept_{what}")), why }).collect();
+            kept.extend(report.retained.iter().map(|r| context! { what => &r.what, why => &r.why, english => true }));
             let mut res = render(&state, &t, &lang, false, "erased.html", StatusCode::OK, context! { removed => report.removed, kept });
             set_cookie(&mut res, &state, &t, SESSION_COOKIE, "", 0, "Lax");
             Ok(res)

@@ -144,8 +144,18 @@ fn field_view(f: &Field, path: &str, values: &Value, errors: &BTreeMap<String, S
             context! { kind => "group", id, name => path, label => &f.label, help => &f.help, error, rows, can_add }
         }
         FieldKind::File => {
+            let attached: Vec<_> = v
+                .as_array()
+                .into_iter()
+                .flatten()
+                .filter_map(|x| {
+                    let stored = x.get("stored")?.as_str()?;
+                    let remove = format!("remove.{path}.{stored}");
+                    Some(context! { name => x.get("name").and_then(Value::as_str), remove_id => html_id(&remove), remove })
+                })
+                .collect();
             context! { kind => "file", id, name => path, label => &f.label, help => &f.help, required => f.required, error,
-            accept => f.accept.join(","), max_kb => f.max_size_kb, multiple => f.max_items.is_none_or(|m| m > 1) }
+            accept => f.accept.join(","), max_kb => f.max_size_kb, multiple => f.max_items.is_none_or(|m| m > 1), attached }
         }
         FieldKind::Boolean => {
             context! { kind => "boolean", id, name => path, label => &f.label, help => &f.help, error, checked => v == &json!(true) }
@@ -373,6 +383,68 @@ fn values_of(def_fields: &[Field], fields: &HashMap<String, String>, uploads: &[
     Value::Object(out)
 }
 
+/// A new file to store beside the case: its field, the name it is stored under, its bytes.
+struct NewFile<'a> {
+    field: String,
+    stored: String,
+    upload: &'a Upload,
+}
+
+/// The files of the form's file fields: those a draft already holds (less those ticked for
+/// removal, `remove.<field>.<stored name>`) followed by the new uploads. Each carries the name
+/// it is stored under beside the case (`<n>-<name>`, `n` counting on within its field), which
+/// a draft keeps so that its files stay attached until it is submitted.
+fn merge_files<'a>(
+    def_fields: &[Field],
+    draft: &Value,
+    fields: &HashMap<String, String>,
+    uploads: &'a [Upload],
+) -> (Map<String, Value>, Vec<NewFile<'a>>, Vec<String>) {
+    let mut out = Map::new();
+    let mut new = Vec::new();
+    let mut removed = Vec::new();
+    for f in def_fields.iter().filter(|f| f.kind == FieldKind::File) {
+        let mut list = Vec::new();
+        let mut next = 0u64;
+        for x in draft.get(&f.name).and_then(Value::as_array).into_iter().flatten() {
+            let Some(stored) = x.get("stored").and_then(Value::as_str) else { continue };
+            let n = stored.split('-').next().and_then(|n| n.parse::<u64>().ok()).unwrap_or(0);
+            next = next.max(n + 1);
+            if fields.contains_key(&format!("remove.{}.{stored}", f.name)) {
+                removed.push(format!("{}/{stored}", f.name));
+            } else {
+                list.push(x.clone());
+            }
+        }
+        for u in uploads.iter().filter(|u| u.field == f.name) {
+            let safe: String = u.name.chars().map(|c| if c.is_ascii_alphanumeric() || c == '.' || c == '-' { c } else { '_' }).collect();
+            let stored = format!("{next}-{safe}");
+            next += 1;
+            list.push(json!({ "name": u.name, "content_type": u.content_type, "size": u.bytes.len(), "stored": stored }));
+            new.push(NewFile { field: f.name.clone(), stored, upload: u });
+        }
+        if !list.is_empty() {
+            out.insert(f.name.clone(), Value::Array(list));
+        }
+    }
+    (out, new, removed)
+}
+
+/// The values of a draft the filer is working on (none for a new form, or one submitted since).
+async fn draft_values(
+    tx: &mut kapu_core::TenantTx,
+    ring: &kapu_crypto::Keyring,
+    account: Uuid,
+    draft: Option<Uuid>,
+) -> Result<Value, ApiError> {
+    let Some(id) = draft else { return Ok(Value::Null) };
+    match kapu_cases::get_draft(tx, ring, account, id).await {
+        Ok(d) => Ok(d.values),
+        Err(CaseError::NotFound) => Ok(Value::Null),
+        Err(e) => Err(e.into()),
+    }
+}
+
 fn filer(s: &ClientSession) -> Filer {
     Filer {
         account_id: s.account.id,
@@ -420,18 +492,27 @@ async fn post_form(
     };
     match action {
         "save" | "add" => {
-            let values = values_of(&def.fields, &fields, &[], false);
-            let mut stored = values.clone();
-            if let Some(o) = stored.as_object_mut() {
+            let previous = draft_values(&mut tx, &ring, s.account.id, draft).await?;
+            let (files, new_files, removed) = merge_files(&def.fields, &previous, &fields, &uploads);
+            let mut values = values_of(&def.fields, &fields, &[], false);
+            if let Some(o) = values.as_object_mut() {
                 o.retain(|k, _| def.fields.iter().any(|f| &f.name == k && f.kind != FieldKind::File));
+                o.extend(files);
             }
-            let id = kapu_cases::save_draft(&mut tx, &ring, &filer(&s), &code, form_version, &stored, draft, now).await?;
+            let id = kapu_cases::save_draft(&mut tx, &ring, &filer(&s), &code, form_version, &values, draft, now).await?;
+            store_attachments(&state, &t, id, &new_files, &removed).await?;
             tx.commit().await?;
             let notice = (action == "save").then(|| text(&lang, "draft_saved"));
             Ok(show(StatusCode::OK, &values, Some(id), &[], notice))
         }
         _ => {
-            let values = values_of(&def.fields, &fields, &uploads, true);
+            let previous = draft_values(&mut tx, &ring, s.account.id, draft).await?;
+            let (files, new_files, removed) = merge_files(&def.fields, &previous, &fields, &uploads);
+            let mut values = values_of(&def.fields, &fields, &[], true);
+            if let Some(o) = values.as_object_mut() {
+                o.retain(|k, _| def.fields.iter().any(|f| &f.name == k && f.kind != FieldKind::File));
+                o.extend(files);
+            }
             let once = match draft {
                 Some(id) => Once::Draft(id),
                 None => Once::Key(once.clone()),
@@ -443,7 +524,7 @@ async fn post_form(
             let problems = match result {
                 Ok(done) => {
                     if done.created {
-                        store_attachments(&state, &t, done.case_id, &uploads).await?;
+                        store_attachments(&state, &t, done.case_id, &new_files, &removed).await?;
                     }
                     tx.commit().await?;
                     return Ok(Redirect::to(&format!("{}/ugyeim/{}?beadva=1", t.prefix, done.case_id)).into_response());
@@ -457,22 +538,61 @@ async fn post_form(
                 Err(e) => return Err(e.into()),
             };
             tx.rollback().await?;
+            // The new uploads were not kept; the draft's own files still are.
             let mut shown = values;
+            let (kept, _, _) = merge_files(&def.fields, &previous, &fields, &[]);
             if let Some(o) = shown.as_object_mut() {
                 o.retain(|k, _| def.fields.iter().any(|f| &f.name == k && f.kind != FieldKind::File));
+                o.extend(kept);
             }
             Ok(show(StatusCode::UNPROCESSABLE_ENTITY, &shown, draft, &problems, None))
         }
     }
 }
 
-/// Writes the accepted application's files: `<tenant>/cases/<case>/<field>/<n>-<name>`.
-async fn store_attachments(state: &AppState, t: &ResolvedTenant, case_id: Uuid, uploads: &[Upload]) -> Result<(), ApiError> {
+/// Writes the files of an accepted application or a saved draft beside the case
+/// (`<tenant>/cases/<case>/<field>/<n>-<name>`; a draft becomes its case, so its files are
+/// already in place when it is submitted) and deletes the files taken off a draft.
+async fn store_attachments(
+    state: &AppState,
+    t: &ResolvedTenant,
+    case_id: Uuid,
+    files: &[NewFile<'_>],
+    removed: &[String],
+) -> Result<(), ApiError> {
+    if files.is_empty() && removed.is_empty() {
+        return Ok(());
+    }
     let store = state.attachments.as_ref().map_err(|e| ApiError::Internal(format!("attachment storage: {e}")))?;
-    for (i, u) in uploads.iter().enumerate() {
-        let safe: String = u.name.chars().map(|c| if c.is_ascii_alphanumeric() || c == '.' || c == '-' { c } else { '_' }).collect();
-        let path = object_store::path::Path::from(format!("{}/cases/{case_id}/{}/{i}-{safe}", t.tenant.slug.as_str(), u.field));
-        store.put(&path, u.bytes.clone().into()).await.map_err(|e| ApiError::Internal(format!("storing an attachment: {e}")))?;
+    let base = format!("{}/cases/{case_id}", t.tenant.slug.as_str());
+    for f in files {
+        let path = object_store::path::Path::from(format!("{base}/{}/{}", f.field, f.stored));
+        store.put(&path, f.upload.bytes.clone().into()).await.map_err(|e| ApiError::Internal(format!("storing an attachment: {e}")))?;
+    }
+    for r in removed {
+        let path = object_store::path::Path::from(format!("{base}/{r}"));
+        match store.delete(&path).await {
+            Ok(()) | Err(object_store::Error::NotFound { .. }) => {}
+            Err(e) => return Err(ApiError::Internal(format!("removing an attachment: {e}"))),
+        }
+    }
+    Ok(())
+}
+
+/// Deletes every attachment of the given cases (the wiped drafts of an erased account).
+pub(crate) async fn delete_attachments(state: &AppState, t: &ResolvedTenant, cases: &[Uuid]) -> Result<(), ApiError> {
+    use futures_util::TryStreamExt as _;
+    if cases.is_empty() {
+        return Ok(());
+    }
+    let store = state.attachments.as_ref().map_err(|e| ApiError::Internal(format!("attachment storage: {e}")))?;
+    for id in cases {
+        let prefix = object_store::path::Path::from(format!("{}/cases/{id}", t.tenant.slug.as_str()));
+        let files: Vec<_> =
+            store.list(Some(&prefix)).try_collect().await.map_err(|e| ApiError::Internal(format!("listing attachments: {e}")))?;
+        for f in files {
+            store.delete(&f.location).await.map_err(|e| ApiError::Internal(format!("removing an attachment: {e}")))?;
+        }
     }
     Ok(())
 }
@@ -528,6 +648,18 @@ async fn my_case(
         .map(|e| context! { at => e.at.format("%Y-%m-%d %H:%M").to_string(), state => kapu_cases::CaseState::parse(&e.to_state).map(|x| state_label(&lang, x)) })
         .collect();
     let decision = c.decision.as_ref().map(|(o, r)| context! { granted => o == "grant", reason => r });
+    let document = c.issued_decision.as_ref().map(|d| {
+        let status = match d.status {
+            kapu_cases::IssuingStatus::Waiting => "waiting",
+            kapu_cases::IssuingStatus::Failed => "failed",
+            kapu_cases::IssuingStatus::Issued => "issued",
+        };
+        context! {
+            status, id => d.document_id.map(|i| i.to_string()), issued_at => d.issued_at.map(kapu_delivery::hungarian_time),
+            delivered_at => d.delivery.as_ref().map(|x| kapu_delivery::hungarian_time(x.at)),
+            deemed => d.delivery.as_ref().is_some_and(|x| x.how == kapu_delivery::access::DeliveryHow::Deemed),
+        }
+    });
     let st = c.summary.state.0;
     Ok(no_store(render(
         &state,
@@ -541,7 +673,7 @@ async fn my_case(
             file_number => &local.file_number, permit,
             state => state_label(&lang, st), state_code => st.as_str(), just_filed, fee => c.summary.fee_gross.map(|f| f.normalize().to_string()),
             awaiting_payment => st == kapu_cases::CaseState::AwaitingPayment, due => c.summary.due_date.map(|d| d.to_string()),
-            request => c.information_request, request_due => c.information_due.map(|d| d.to_string()), decision, history,
+            request => c.information_request, request_due => c.information_due.map(|d| d.to_string()), decision, document, history,
             can_withdraw => matches!(st, kapu_cases::CaseState::AwaitingPayment | kapu_cases::CaseState::InReview | kapu_cases::CaseState::AwaitingInformation),
         },
     )))

@@ -149,7 +149,7 @@ async fn download(
         return Ok(not_found(&state, &t, &lang));
     };
     let ring = state.crypto.keyring(tx.conn(), t.tenant.slug.as_str()).await?;
-    let doc = match access::download(&mut tx, &ring, calendar(), &reader, id, Utc::now()).await {
+    let doc = match access::download(&mut tx, &ring, calendar(), &reader, id, &kapu_cases::CaseDeliveries, Utc::now()).await {
         Ok(d) => d,
         Err(DeliveryError::NotFound) => return Ok(not_found(&state, &t, &lang)),
         Err(e) => return Err(e.into()),

@@ -26,10 +26,20 @@ async fn browser_suite_passes_against_the_real_server() -> Result<()> {
     );
     facts.insert("bongeszo-a", "official-certificate", serde_json::json!({ "tax": { "debt": 0, "registered": true } }));
     facts.insert("bongeszo-a", "public-space-use", serde_json::json!({ "location": { "zone": "II" } }));
-    let kit =
-        Kit::start_with(kapu_testkit::KitOptions { worker: true, facts: Some(std::sync::Arc::new(facts)), ..Default::default() }).await?;
+    // The worker issues decided cases' decisions, sealed and time-stamped by a TSA simulator.
+    let pki = kapu_documents::pki::TestPki::generate("Böngésző A Község", chrono::Utc::now())?;
+    let tsa = kapu_sim::tsa::start(0, std::sync::Arc::new(pki.tsa_signer()?)).await?;
+    let delivery = kapu::wiring::DeliveryConfig::new(format!("http://{}/tsa", tsa.addr), Some(pki.ca_cert.clone()), "");
+    let kit = Kit::start_with(kapu_testkit::KitOptions {
+        worker: true,
+        facts: Some(std::sync::Arc::new(facts)),
+        delivery: Some(delivery),
+        ..Default::default()
+    })
+    .await?;
     // Chromium resolves *.localhost to loopback, so tenant A is also reached by its host.
     let a = kit.tenant_with_domains("bongeszo-a", "Böngésző A Község", vec!["bongeszo-a.localhost".into()]).await?;
+    crate::delivery::install_seal(&kit, &a, &pki).await?;
     let citizen = crate::cases::portal_resident(&kit, &a).await?;
     let payments = crate::cases::confirm_payments(&kit, &a);
     let port = kit.base.rsplit(':').next().unwrap_or_default().to_owned();
@@ -112,6 +122,7 @@ async fn browser_suite_passes_against_the_real_server() -> Result<()> {
     assert!(out.status.success(), "the browser suite failed (output above)");
     assert!(stdout.contains("# fail 0"), "node reported failures");
     payments.abort();
+    tsa.shutdown().await;
     kau.shutdown().await;
     citynform.shutdown().await;
     qfusion.shutdown().await;

@@ -19,7 +19,7 @@ use uuid::Uuid;
 
 use crate::documents::{embedded_cms, path, tool};
 
-const WHY: (&str, &str) = ("x-access-reason", "kézbesítés ellenőrzése");
+pub(crate) const WHY: (&str, &str) = ("x-access-reason", "kézbesítés ellenőrzése");
 const PASSWORD: &str = "Kék-Busz-Megy-A-Hegyre-Fel";
 
 fn hidden(html: &str, name: &str) -> String {
@@ -28,11 +28,11 @@ fn hidden(html: &str, name: &str) -> String {
 }
 
 /// A citizen signed in on a tenant's portal, whose account is linked to a client record.
-struct Citizen {
-    web: reqwest::Client,
-    base: String,
-    client_id: Uuid,
-    account_id: Uuid,
+pub(crate) struct Citizen {
+    pub(crate) web: reqwest::Client,
+    pub(crate) base: String,
+    pub(crate) client_id: Uuid,
+    pub(crate) account_id: Uuid,
 }
 
 impl Citizen {
@@ -43,7 +43,7 @@ impl Citizen {
 
 /// Registers `email` on the portal, links the account to a new client record (as identifying
 /// in person at the office would) and signs in.
-async fn citizen(kit: &Kit, t: &TestTenant, admin: &kapu_testkit::Client, name: (&str, &str), email: &str) -> Result<Citizen> {
+pub(crate) async fn citizen(kit: &Kit, t: &TestTenant, admin: &kapu_testkit::Client, name: (&str, &str), email: &str) -> Result<Citizen> {
     let person = json!({ "email": email, "identity": { "family_name": name.0, "given_name": name.1, "mother_birth_name": "Kovács Mária",
         "birth_place": "Győr", "birth_date": "1984-02-29" },
         "addresses": [{ "kind": "permanent", "postcode": "1124", "city": "Budapest", "street": "Csörsz utca 12." }] });
@@ -101,7 +101,7 @@ async fn setup() -> Result<Setup> {
     Ok(Setup { kit, pki, tsa: tsa.context("the TSA")?, dir: tempfile::tempdir()? })
 }
 
-async fn install_seal(kit: &Kit, t: &TestTenant, pki: &TestPki) -> Result<()> {
+pub(crate) async fn install_seal(kit: &Kit, t: &TestTenant, pki: &TestPki) -> Result<()> {
     kapu::documents::install_seal_pem(&kit.db, &kit.crypto, &t.tenant.slug, &pki.seal_key, &format!("{}{}", pki.seal_cert, pki.ca_cert))
         .await?;
     Ok(())
@@ -132,7 +132,7 @@ async fn wait_issued(kit: &Kit, t: &TestTenant, id: Uuid) -> Result<()> {
 
 /// `pdfsig`'s report on `pdf`, trusting the test CA; asserts a valid signature over the whole
 /// document.
-fn check_with_pdfsig(dir: &std::path::Path, name: &str, pdf: &[u8], ca_pem: &str) -> Result<String> {
+pub(crate) fn check_with_pdfsig(dir: &std::path::Path, name: &str, pdf: &[u8], ca_pem: &str) -> Result<String> {
     let nss = dir.join("nss");
     let db = format!("sql:{}", path(&nss));
     if !nss.exists() {
@@ -449,7 +449,7 @@ async fn an_unopened_decision_is_reminded_then_deemed_delivered_after_working_da
         let (kit, t, calendar, ctx) = (kit, &t, &calendar, &ctx);
         async move {
             let mut tx = kit.db.tenant_tx(&t.tenant).await?;
-            let report = kapu_delivery::deadlines::run(&mut tx, calendar, ctx, now).await?;
+            let report = kapu_delivery::deadlines::run(&mut tx, calendar, ctx, &kapu_delivery::NoFollowUp, now).await?;
             tx.commit().await?;
             anyhow::Ok(report)
         }

@@ -14,6 +14,7 @@ mod demo;
 mod documents;
 mod identification;
 mod isolation;
+mod issuing;
 mod jobs;
 mod kau;
 mod local_systems;

@@ -29,7 +29,7 @@ fn facts(slug: &str, own_vehicle: bool) -> FixedFacts {
     f.insert(
         slug,
         "parking-permit",
-        json!({ "existing_permits": 0, "vehicle": { "owner_is_applicant": own_vehicle, "keeper_is_applicant": own_vehicle, "max_mass_kg": 1800 } }),
+        json!({ "existing_permits": 0, "parking": { "eligible": true, "zone": "XII-1", "reasons": "" }, "vehicle": { "owner_is_applicant": own_vehicle, "keeper_is_applicant": own_vehicle, "max_mass_kg": 1800 } }),
     );
     f.insert(slug, "public-space-use", json!({ "location": { "zone": "II" } }));
     f

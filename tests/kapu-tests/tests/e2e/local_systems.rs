@@ -305,18 +305,8 @@ async fn an_issued_decision_is_issued_in_dms_one_under_the_case_file_number() ->
     w.drain(env.t.slug()).await?;
     let file_number = local_systems(&clerk, filed.case_id).await?["file_number"].as_str().unwrap().to_owned();
 
-    // The decision is issued (sealed and time-stamped) under the case number, then issued in
-    // DMS One as the file's next sub-number.
-    let mut tx = env.tx().await?;
-    let ring = env.ring(&mut tx).await?;
-    let req = kapu_delivery::issue::DecisionToIssue {
-        addressee: kapu_delivery::issue::Addressee { client_id: anna.client_id.unwrap(), representative_account_id: None },
-        subject_ref: filed.number.clone(),
-        decision: kapu_documents::Decision::sample(1),
-        template: None,
-    };
-    let document_id = kapu_delivery::issue::issue_decision(&mut tx, &ring, req).await?;
-    tx.commit().await?;
+    // The automatic decision is issued (sealed and time-stamped) by the case.decided job, then
+    // issued in DMS One as the file's next sub-number.
     w.drain(env.t.slug()).await?;
     let docs = dms.documents();
     assert_eq!(docs.len(), 2, "the application and the decision");
@@ -330,7 +320,8 @@ async fn an_issued_decision_is_issued_in_dms_one_under_the_case_file_number() ->
     let ls = local_systems(&clerk, filed.case_id).await?;
     let issue = work(&ls, "records.issue");
     assert_eq!((issue.len(), issue[0]["state"].as_str()), (1, Some("done")), "{ls}");
-    assert_eq!(issue[0]["detail"]["document_id"], document_id.to_string());
+    let case = clerk.get(&format!("/api/v1/cases/{}", filed.case_id)).await?.json();
+    assert_eq!(issue[0]["detail"]["document_id"], case["issued_decision"]["document_id"], "the case's own decision");
     assert_eq!(issue[0]["reference"].as_str(), issued.file_number.as_deref());
     env.kit.stop().await;
     Ok(())

@@ -228,6 +228,8 @@ describe('cases', () => {
       await page.locator('[data-testid="error-summary"].visible').waitFor();
       assert.match(await textOf(errorSummary(page)), /other than its drafter \(four eyes\)/);
       await page.getByTestId('signout').click();
+      // Signed out before going on: navigating away would abort the sign-out request.
+      await page.getByTestId('signin-form').waitFor();
 
       await signInAt(page, tenantUrl(env.KAPU_TENANT_A, 'admin/'), env.KAPU_ADMIN_EMAIL, env.KAPU_ADMIN_PASSWORD, 'totp', 'the admin');
       await enterTotp(page, totpFor(env.KAPU_ADMIN_TOTP_SECRET));

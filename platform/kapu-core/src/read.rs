@@ -10,9 +10,14 @@
 //!
 //! The statement comes as a sea-query [`SelectStatement`], rendered with its values
 //! inlined and quoted by sea-query, or as a [`Statement`]: SQL text fixed at compile time
-//! (`&'static str`, so nothing a request sends can become SQL) whose `$n` placeholders
-//! sea-query replaces by its quoted literals. Several statements can travel in the same
-//! message; a write ([`Db::tenant_write`](crate::Db::tenant_write)) is the same message
+//! (`&'static str`, so nothing a request sends can become SQL) with `$n` parameters. Each
+//! connection prepares such a text once (`PREPARE`, in the message that first needs it)
+//! and then sends `EXECUTE` with the values as literals quoted by sea-query, so PostgreSQL
+//! plans it once per connection and tenant rather than on every read: planning was most
+//! of a session check's database time. A prepared statement is bound to the tenant it was
+//! prepared for (its name says which), since PostgreSQL keeps one plan per statement and
+//! re-plans it whenever the `search_path` differs; each connection keeps the
+//! [`PREPARED_PER_CONNECTION`] it used last and deallocates the rest. Several statements can travel in the same message; a write ([`Db::tenant_write`](crate::Db::tenant_write)) is the same message
 //! without the read-only switch, so its statements commit together or not at all. The
 //! connections come from a small pool of their own that never pings: a connection is
 //! returned only when its last message was read to the end, and otherwise closed.
@@ -29,24 +34,56 @@ use crate::{CoreError, CoreResult, TenantSlug};
 /// One statement of a single-message read or write.
 #[derive(Clone, Debug)]
 pub struct Statement {
-    text: String,
+    kind: Kind,
 }
+
+#[derive(Clone, Debug)]
+enum Kind {
+    /// Sent as it is.
+    Text(String),
+    /// Prepared once per connection and tenant; `args` is the parenthesised list of the
+    /// values as literals (empty without values).
+    Prepared { sql: &'static str, args: String },
+}
+
+/// How many prepared statements a read connection keeps.
+pub const PREPARED_PER_CONNECTION: usize = 512;
 
 impl Statement {
     /// SQL text of one statement (no transaction control: the message is the transaction)
-    /// with `$1`, `$2`, … placeholders, and their values, which sea-query renders as quoted
-    /// literals. The text is `'static`: it is part of the program, never input.
+    /// with `$1`, `$2`, … parameters, and their values, which sea-query renders as quoted
+    /// literals. The text is `'static`: it is part of the program, never input. It is
+    /// prepared on each connection once, so every parameter's type must follow from the
+    /// text (a column it is compared with or stored in, or a cast).
     ///
     /// # Panics
     /// When the text names a placeholder with no value (a programming error).
     pub fn new(sql: &'static str, values: impl IntoIterator<Item = sea_query::Value>) -> Self {
-        Self { text: sea_query::inject_parameters(sql, values, &PostgresQueryBuilder) }
+        let values: Vec<sea_query::Value> = values.into_iter().collect();
+        let args = if values.is_empty() {
+            String::new()
+        } else {
+            let placeholders: Vec<String> = (1..=values.len()).map(|i| format!("${i}")).collect();
+            sea_query::inject_parameters(&format!("({})", placeholders.join(", ")), values, &PostgresQueryBuilder)
+        };
+        Self { kind: Kind::Prepared { sql, args } }
     }
 
-    /// A sea-query statement, with its values inlined.
+    /// A sea-query statement, with its values inlined (planned on every run).
     pub fn query(q: &impl QueryStatementWriter) -> Self {
-        Self { text: q.to_string(PostgresQueryBuilder) }
+        Self { kind: Kind::Text(q.to_string(PostgresQueryBuilder)) }
     }
+}
+
+/// The name a statement's text is prepared under for a tenant: the same text and tenant
+/// always get the same name.
+fn prepared_name(sql: &str, slug: &TenantSlug) -> String {
+    use std::hash::{Hash, Hasher};
+    // SipHash with fixed keys: stable within the process, which is all a connection needs.
+    let mut h = std::hash::DefaultHasher::new();
+    sql.hash(&mut h);
+    slug.as_str().hash(&mut h);
+    format!("kapu_{:016x}", h.finish())
 }
 
 /// The pool of connections for one-round-trip reads and writes.
@@ -60,11 +97,15 @@ pub(crate) struct Manager {
     options: PgConnectOptions,
 }
 
-/// A connection and whether its last message was read to the end.
+/// A connection, whether its last message was read to the end, and the statements it has
+/// prepared.
 #[derive(Debug)]
 pub(crate) struct ReadConn {
     conn: PgConnection,
     idle: bool,
+    /// Prepared statement names, with when each was last used (a counter).
+    prepared: std::collections::HashMap<String, u64>,
+    uses: u64,
 }
 
 impl managed::Manager for Manager {
@@ -72,7 +113,7 @@ impl managed::Manager for Manager {
     type Error = sqlx::Error;
 
     async fn create(&self) -> Result<ReadConn, sqlx::Error> {
-        Ok(ReadConn { conn: PgConnection::connect_with(&self.options).await?, idle: true })
+        Ok(ReadConn { conn: PgConnection::connect_with(&self.options).await?, idle: true, prepared: Default::default(), uses: 0 })
     }
 
     async fn recycle(&self, c: &mut ReadConn, _: &Metrics) -> RecycleResult<sqlx::Error> {
@@ -118,16 +159,53 @@ impl ReadPool {
             sql.push_str(" SET LOCAL transaction_read_only TO on;");
             skip += 1;
         }
-        for s in statements {
-            sql.push(' ');
-            sql.push_str(&s.text);
-            sql.push(';');
-        }
         let mut c: Object<Manager> = self.pool.get().await.map_err(|e| match e {
             managed::PoolError::Backend(e) => CoreError::Database(e),
             managed::PoolError::Timeout(_) => CoreError::Database(sqlx::Error::PoolTimedOut),
             other => CoreError::Database(sqlx::Error::Protocol(other.to_string())),
         })?;
+        // Statements this connection has not prepared yet are prepared after the tenant
+        // switch (their table names resolve in the tenant's schema). A PREPARE outlives a
+        // failed message, so a connection whose message fails is closed, never reused.
+        let mut preparing: Vec<String> = Vec::new();
+        let mut calls = String::new();
+        for s in statements {
+            calls.push(' ');
+            match &s.kind {
+                Kind::Text(text) => calls.push_str(text),
+                Kind::Prepared { sql: text, args } => {
+                    let name = prepared_name(text, slug);
+                    if !c.prepared.contains_key(&name) && !preparing.contains(&name) {
+                        sql.push_str(&format!(" PREPARE {name} AS {text};"));
+                        preparing.push(name.clone());
+                        skip += 1;
+                    }
+                    calls.push_str("EXECUTE ");
+                    calls.push_str(&name);
+                    calls.push_str(args);
+                }
+            }
+            calls.push(';');
+        }
+        // Over the limit, the least recently used go (their DEALLOCATE ends the message).
+        let mut evicting = Vec::new();
+        let over = (c.prepared.len() + preparing.len()).saturating_sub(PREPARED_PER_CONNECTION);
+        if over > 0 {
+            let used: Vec<String> = statements
+                .iter()
+                .filter_map(|s| match &s.kind {
+                    Kind::Prepared { sql: text, .. } => Some(prepared_name(text, slug)),
+                    Kind::Text(_) => None,
+                })
+                .collect();
+            let mut by_age: Vec<(&String, &u64)> = c.prepared.iter().filter(|(n, _)| !used.contains(n)).collect();
+            by_age.sort_unstable_by_key(|(_, used)| **used);
+            evicting = by_age.into_iter().take(over).map(|(n, _)| n.clone()).collect();
+        }
+        sql.push_str(&calls);
+        for name in &evicting {
+            sql.push_str(&format!(" DEALLOCATE {name};"));
+        }
         c.idle = false;
         let conn: &mut PgConnection = &mut c.conn;
         // Each statement's rows end with its CommandComplete (the `Left`).
@@ -141,7 +219,19 @@ impl ReadPool {
             }
         }
         drop(stream);
+        c.uses += 1;
+        let now = c.uses;
+        for name in &evicting {
+            c.prepared.remove(name);
+        }
+        for s in statements {
+            if let Kind::Prepared { sql: text, .. } = &s.kind {
+                c.prepared.insert(prepared_name(text, slug), now);
+            }
+        }
         c.idle = true;
-        Ok(results.into_iter().skip(skip).collect())
+        let mut results: Vec<Vec<PgRow>> = results.into_iter().skip(skip).collect();
+        results.truncate(statements.len());
+        Ok(results)
     }
 }

@@ -3,9 +3,8 @@
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD as B64URL;
 use chrono::{DateTime, Duration, Utc};
-use kapu_core::{CoreError, Db, ScopedTx, TenantSlug, TenantTx};
+use kapu_core::{CoreError, Db, ScopedTx, Statement, TenantSlug, TenantTx};
 use rand::RngCore;
-use sea_query::{Alias, Expr, JoinType, PostgresQueryBuilder, Query, SelectStatement};
 use serde::Serialize;
 use sha2::{Digest, Sha256};
 use sqlx::FromRow;
@@ -366,26 +365,11 @@ struct SessionRow {
     last_seen_at: DateTime<Utc>,
 }
 
-/// The session lookup by token hash, as one statement for both ways of running it.
-fn session_select(token_hash: &[u8]) -> SelectStatement {
-    let (x, s) = (Alias::new("x"), Alias::new("s"));
-    let mut q = Query::select();
-    for c in ["id", "email", "display_name", "role", "totp_enabled", "disabled"] {
-        q.column((s.clone(), Alias::new(c)));
-    }
-    for c in ["csrf_token", "mfa_passed", "expires_at", "last_seen_at"] {
-        q.column((x.clone(), Alias::new(c)));
-    }
-    q.from_as(Alias::new("staff_session"), x.clone())
-        .join_as(
-            JoinType::InnerJoin,
-            Alias::new("staff"),
-            s.clone(),
-            Expr::col((s, Alias::new("id"))).equals((x.clone(), Alias::new("staff_id"))),
-        )
-        .and_where(Expr::col((x, Alias::new("token_hash"))).eq(token_hash.to_vec()));
-    q
-}
+/// The session of a token hash (`$1`) with its staff member: one statement, prepared on
+/// each connection once.
+const SESSION_SQL: &str = "SELECT s.id, s.email, s.display_name, s.role, s.totp_enabled, s.disabled,
+        x.csrf_token, x.mfa_passed, x.expires_at, x.last_seen_at
+    FROM staff_session x JOIN staff s ON s.id = x.staff_id WHERE x.token_hash = $1";
 
 /// The session a row describes, if it is still live, and whether its idle timer is due
 /// for a refresh (at most once a minute, so most requests only read).
@@ -421,9 +405,7 @@ pub async fn authenticate(
     now: DateTime<Utc>,
 ) -> Result<Option<Session>, StaffError> {
     let token_hash = Sha256::digest(token.as_bytes()).to_vec();
-    // The statement's only value is the token hash, bound as $1.
-    let (sql, _) = session_select(&token_hash).build(PostgresQueryBuilder);
-    let row: Option<SessionRow> = sqlx::query_as(&sql).bind(&token_hash).fetch_optional(tx.conn()).await?;
+    let row: Option<SessionRow> = sqlx::query_as(SESSION_SQL).bind(&token_hash).fetch_optional(tx.conn()).await?;
     let Some((session, touch)) = row.and_then(|r| live_session(r, token_hash, policy, now)) else { return Ok(None) };
     if touch {
         touch_session(tx, &session.token_hash, now).await?;
@@ -442,7 +424,8 @@ pub async fn authenticate_read(
     now: DateTime<Utc>,
 ) -> Result<Option<Session>, StaffError> {
     let token_hash = Sha256::digest(token.as_bytes()).to_vec();
-    let rows = db.tenant_read(slug, &session_select(&token_hash)).await?;
+    let rows = db.tenant_read_all(slug, &[Statement::new(SESSION_SQL, [token_hash.clone().into()])]).await?;
+    let rows = rows.into_iter().next().unwrap_or_default();
     let row = rows.first().map(SessionRow::from_row).transpose()?;
     let Some((session, touch)) = row.and_then(|r| live_session(r, token_hash, policy, now)) else { return Ok(None) };
     if touch {

@@ -172,7 +172,18 @@ async fn tenant_roles_cannot_read_each_other() -> Result<()> {
     let ids: Vec<String> = rows[0].iter().map(|r| r.try_get(0)).collect::<Result<_, _>>()?;
     assert_eq!(ids, ["first", hostile], "the failed write left nothing behind");
     assert_eq!(rows[1][0].try_get::<String, _>(0)?, role_a);
-    assert!(kit.db.tenant_read_all(&b.tenant.slug, &[seen]).await?[0].is_empty(), "B sees none of A's rows");
+    assert!(kit.db.tenant_read_all(&b.tenant.slug, std::slice::from_ref(&seen)).await?[0].is_empty(), "B sees none of A's rows");
+    // The statement is prepared on each pooled connection once per tenant: alternating
+    // tenants over the same connections, each read sees its own tenant's rows, also after
+    // a message that failed (its connection is closed, with what it had prepared).
+    for round in 0..4 {
+        if round == 2 {
+            let err = kit.db.tenant_read_all(&b.tenant.slug, &[seen.clone(), Statement::new("SELECT 1 / 0", [])]).await.unwrap_err();
+            assert!(err.to_string().contains("division by zero"), "{err}");
+        }
+        assert_eq!(kit.db.tenant_read_all(&a.tenant.slug, std::slice::from_ref(&seen)).await?[0].len(), 2, "round {round}: A's rows");
+        assert!(kit.db.tenant_read_all(&b.tenant.slug, std::slice::from_ref(&seen)).await?[0].is_empty(), "round {round}: B's rows");
+    }
     kit.stop().await;
     Ok(())
 }

@@ -93,9 +93,11 @@ pub async fn record(tx: &mut TenantTx, event: AuditEvent<'_>, now: DateTime<Utc>
         event.reason,
         &event.details,
     );
+    // The record and the new head in one statement (one round trip while the head is locked).
     sqlx::query(
-        "INSERT INTO audit_record (seq, at, actor_id, actor, action, subject_client_id, reason, details, prev_hash, hash)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+        "WITH r AS (INSERT INTO audit_record (seq, at, actor_id, actor, action, subject_client_id, reason, details, prev_hash, hash)
+                    VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) RETURNING seq, hash)
+         UPDATE audit_head SET seq = r.seq, hash = r.hash FROM r",
     )
     .bind(seq)
     .bind(now)
@@ -109,7 +111,6 @@ pub async fn record(tx: &mut TenantTx, event: AuditEvent<'_>, now: DateTime<Utc>
     .bind(&hash)
     .execute(tx.conn())
     .await?;
-    sqlx::query("UPDATE audit_head SET seq = $1, hash = $2").bind(seq).bind(&hash).execute(tx.conn()).await?;
     Ok(seq)
 }
 

@@ -6,6 +6,7 @@
 
 use chrono::{DateTime, Datelike, NaiveDate, Utc};
 use kapu_calendar::Calendar;
+use kapu_clients::PendingAccess;
 use kapu_core::TenantTx;
 use kapu_crypto::Keyring;
 use rust_decimal::Decimal;
@@ -17,7 +18,7 @@ use crate::definition::{Definition, Identification};
 use crate::facts::{FactQuery, FactSource};
 use crate::form::{Address, FieldProblem, validate_form};
 use crate::rules::{Applicant, Evaluation, Outcome, RuleInput, evaluate};
-use crate::store::{CaseTypeError, check_form_version, get_version};
+use crate::store::{CaseTypeError, get_version, submitted_version};
 use crate::workflow::{CaseActor, CaseState};
 
 /// The job a decided case enqueues (payload `{"case_id": …}`); issuing the sealed
@@ -238,13 +239,24 @@ pub(crate) async fn transition(
     if !from.can_go_to(to) {
         return Err(CaseError::NotAllowed { from, action: action_of(to) });
     }
-    sqlx::query(r#"UPDATE "case" SET state = $2, updated_at = $3 WHERE id = $1"#)
-        .bind(case_id)
-        .bind(to.as_str())
-        .bind(now)
-        .execute(tx.conn())
-        .await?;
-    event(tx, case_id, Some(from), to, actor, reason, now).await
+    // The state and its history entry in one statement: one round trip.
+    let (kind, id, label) = actor.parts();
+    sqlx::query(
+        r#"WITH c AS (UPDATE "case" SET state = $2, updated_at = $3 WHERE id = $1 RETURNING id)
+           INSERT INTO case_event (case_id, at, from_state, to_state, actor_kind, actor_id, actor_label, reason)
+           SELECT c.id, $3, $4, $2, $5, $6, $7, $8 FROM c"#,
+    )
+    .bind(case_id)
+    .bind(to.as_str())
+    .bind(now)
+    .bind(from.as_str())
+    .bind(kind)
+    .bind(id)
+    .bind(label)
+    .bind(reason)
+    .execute(tx.conn())
+    .await?;
+    Ok(())
 }
 
 fn action_of(to: CaseState) -> &'static str {
@@ -264,7 +276,12 @@ fn action_of(to: CaseState) -> &'static str {
 /// The tenant's case number prefix; until one is configured, the slug's first two letters.
 pub async fn number_prefix(tx: &mut TenantTx) -> Result<String, CaseError> {
     let p: Option<String> = sqlx::query_scalar("SELECT number_prefix FROM case_settings").fetch_optional(tx.conn()).await?;
-    Ok(p.unwrap_or_else(|| tx.slug().as_str().chars().filter(char::is_ascii_alphabetic).take(2).collect::<String>().to_uppercase()))
+    Ok(p.unwrap_or_else(|| default_prefix(tx.slug())))
+}
+
+/// The prefix of a tenant that has set none: the first two letters of its slug.
+fn default_prefix(slug: &kapu_core::TenantSlug) -> String {
+    slug.as_str().chars().filter(char::is_ascii_alphabetic).take(2).collect::<String>().to_uppercase()
 }
 
 /// Sets the tenant's case number prefix (from `tenant.toml`): 1 to 10 capital letters or
@@ -291,15 +308,19 @@ pub async fn set_number_prefix(tx: &mut TenantTx, prefix: &str) -> Result<(), Ca
 
 /// The next case number of the year. The counter row stays locked until the submitting
 /// transaction ends, so a rolled-back submission leaves no gap.
+/// Takes the year's next number. The counter row stays locked until the transaction ends,
+/// so callers take it as late as they can.
 async fn next_number(tx: &mut TenantTx, year: i32) -> Result<(i32, String), CaseError> {
-    let seq: i32 = sqlx::query_scalar(
+    // The prefix comes with the number, in the same round trip.
+    let (seq, prefix): (i32, Option<String>) = sqlx::query_as(
         "INSERT INTO case_number_counter (year, last_number) VALUES ($1, 1)
-         ON CONFLICT (year) DO UPDATE SET last_number = case_number_counter.last_number + 1 RETURNING last_number",
+         ON CONFLICT (year) DO UPDATE SET last_number = case_number_counter.last_number + 1
+         RETURNING last_number, (SELECT number_prefix FROM case_settings)",
     )
     .bind(year)
     .fetch_one(tx.conn())
     .await?;
-    let prefix = number_prefix(tx).await?;
+    let prefix = prefix.unwrap_or_else(|| default_prefix(tx.slug()));
     Ok((seq, format!("{prefix}-{year}-{seq:06}")))
 }
 
@@ -385,18 +406,16 @@ pub async fn get_draft(tx: &mut TenantTx, ring: &Keyring, account_id: Uuid, id: 
     Ok(Draft { id, code, form_version, values })
 }
 
-/// Who applies, as the rules see them, and the applicant's name for the decision.
+/// Who applies, as the rules see them, and the applicant's name for the decision, with
+/// the read of the applicant's record, which the caller records in the audit chain.
 async fn applicant_of(
     tx: &mut TenantTx,
     ring: &Keyring,
     filer: &Filer,
     code: &str,
     now: DateTime<Utc>,
-) -> Result<(Applicant, String), CaseError> {
+) -> Result<(Applicant, String, Option<PendingAccess>), CaseError> {
     let today = today_of(now);
-    let actor = kapu_audit::Actor { id: None, label: "case submission".into() };
-    let reason = format!("the rules of case type {code} read the applicant's age and address");
-    let access = || kapu_clients::Access { actor: &actor, reason: &reason };
     let (client, as_representative) = match filer.acting_for {
         Some(principal) => {
             let mandates = kapu_clients::organisation::mandates_of(tx, ring, filer.account_id, today).await?;
@@ -410,8 +429,10 @@ async fn applicant_of(
     };
     let mut applicant = Applicant { kind: "person".into(), as_representative, identification: filer.level, age: None, address: None };
     let mut name = filer.display_name.clone();
+    let mut read = None;
     if let Some(id) = client {
-        if let Some(p) = kapu_clients::get(tx, ring, access(), id, now).await? {
+        if let Some((p, pending)) = kapu_clients::get_recording_later(tx, ring, id).await? {
+            read = Some(pending);
             let b = p.identity.birth_date;
             let mut age = today.year() - b.year();
             if (today.month(), today.day()) < (b.month(), b.day()) {
@@ -424,13 +445,14 @@ async fn applicant_of(
                 .find(|a| a.kind == kapu_clients::organisation::AddressKind::Permanent)
                 .map(|a| Address { postcode: a.postcode.clone(), city: a.city.clone(), street: a.street.clone() });
             name = format!("{} {}", p.identity.family_name, p.identity.given_name);
-        } else if let Some(o) = kapu_clients::organisation::get_organisation(tx, ring, access(), id, now).await? {
+        } else if let Some((o, pending)) = kapu_clients::organisation::get_organisation_recording_later(tx, ring, id).await? {
+            read = Some(pending);
             applicant.kind = "organisation".into();
             applicant.address = o.seat.map(|a| Address { postcode: a.postcode, city: a.city, street: a.street });
             name = o.name;
         }
     }
-    Ok((applicant, name))
+    Ok((applicant, name, read))
 }
 
 /// Submits an application: checks the form version, the values, who applies and the
@@ -490,11 +512,10 @@ pub async fn submit(
             None
         }
     };
-    check_form_version(tx, &sub.code, sub.form_version).await?;
-    let version = get_version(tx, &sub.code, Some(sub.form_version)).await?;
+    let version = submitted_version(tx, &sub.code, sub.form_version).await?;
     let def = &version.definition;
     let values = validate_form(&def.fields, &sub.values, today).map_err(CaseError::Invalid)?;
-    let (applicant, applicant_name) = applicant_of(tx, ring, filer, &sub.code, now).await?;
+    let (applicant, applicant_name, read) = applicant_of(tx, ring, filer, &sub.code, now).await?;
     let slug = tx.slug().as_str().to_owned();
     let query = FactQuery {
         tenant: &slug,
@@ -525,7 +546,6 @@ pub async fn submit(
     }
 
     let year = year_of(now);
-    let (seq, number) = next_number(tx, year).await?;
     let due = def.deadline.due(today, calendar)?;
     let fee_gross = evaluation.fee.as_ref().map(|f| f.gross);
     let inputs = Inputs { applicant, applicant_name, facts };
@@ -533,6 +553,14 @@ pub async fn submit(
     let inputs_enc = ring.encrypt(INPUTS, &serde_json::to_vec(&inputs)?)?;
     let evaluation_json = serde_json::to_value(&evaluation)?;
     let client = CaseActor::Client { account_id: filer.account_id };
+    // From here to the commit the tenant's audit chain head and the year's number counter
+    // are locked (in that order, as everywhere), so only the writes that need them follow.
+    if let Some(read) = read {
+        let actor = kapu_audit::Actor { id: None, label: "case submission".into() };
+        let reason = format!("the rules of case type {} read the applicant's age and address", sub.code);
+        read.record(tx, kapu_clients::Access { actor: &actor, reason: &reason }, now).await?;
+    }
+    let (seq, number) = next_number(tx, year).await?;
     let case_id = match draft {
         Some(id) => {
             sqlx::query(
@@ -563,10 +591,15 @@ pub async fn submit(
                 Once::Key(k) => Some(k.as_str()),
                 Once::Draft(_) => None,
             };
+            // The case and its first history entry in one statement.
+            let (kind, actor_id, label) = client.parts();
             sqlx::query(
-                r#"INSERT INTO "case" (id, case_type_id, case_type_version, state, account_id, principal_client_id, idempotency_key, application_enc,
+                r#"WITH c AS (INSERT INTO "case" (id, case_type_id, case_type_version, state, account_id, principal_client_id, idempotency_key, application_enc,
                    inputs_enc, number_year, number_seq, number, submitted_at, evaluation, fee_gross, due_date, created_at, updated_at)
-                   SELECT $1, id, $2, 'submitted', $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $11, $11 FROM case_type WHERE code = $15"#,
+                   SELECT $1, id, $2, 'submitted', $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $11, $11 FROM case_type WHERE code = $15
+                   RETURNING id)
+                   INSERT INTO case_event (case_id, at, from_state, to_state, actor_kind, actor_id, actor_label, reason)
+                   SELECT c.id, $11, NULL, 'submitted', $16, $17, $18, 'application submitted' FROM c"#,
             )
             .bind(id)
             .bind(sub.form_version)
@@ -583,9 +616,11 @@ pub async fn submit(
             .bind(fee_gross)
             .bind(due)
             .bind(&sub.code)
+            .bind(kind)
+            .bind(actor_id)
+            .bind(label)
             .execute(tx.conn())
             .await?;
-            event(tx, id, None, CaseState::Submitted, &client, "application submitted", now).await?;
             id
         }
     };

@@ -178,6 +178,19 @@ pub async fn get_version(tx: &mut TenantTx, code: &str, version: Option<i32>) ->
     })
 }
 
+/// The version a form was filed against, in one query when it is the current one (the
+/// usual case); otherwise the error [`check_form_version`] gives.
+pub async fn submitted_version(tx: &mut TenantTx, code: &str, submitted: i32) -> Result<StoredVersion, CaseTypeError> {
+    match get_version(tx, code, Some(submitted)).await {
+        Ok(v) if v.current => Ok(v),
+        Ok(_) | Err(CaseTypeError::NotFound(_)) => {
+            check_form_version(tx, code, submitted).await?;
+            get_version(tx, code, Some(submitted)).await
+        }
+        Err(e) => Err(e),
+    }
+}
+
 /// Refuses a form filled in under a version that is no longer in force.
 pub async fn check_form_version(tx: &mut TenantTx, code: &str, submitted: i32) -> Result<(), CaseTypeError> {
     let current: Option<i32> =

@@ -281,12 +281,43 @@ pub async fn get(
     id: Uuid,
     now: DateTime<Utc>,
 ) -> Result<Option<Client>, ClientError> {
+    let Some((client, pending)) = get_recording_later(tx, ring, id).await? else { return Ok(None) };
+    pending.record(tx, access, now).await?;
+    Ok(Some(client))
+}
+
+/// Like [`get`], for a transaction that goes on for a while: the access is written to the
+/// audit chain when the caller records the returned [`PendingAccess`], before its commit.
+/// A record locks the chain's head until the commit, so a long transaction of a busy tenant
+/// (a case submission) records last rather than holding every other audited access back.
+pub async fn get_recording_later(tx: &mut TenantTx, ring: &Keyring, id: Uuid) -> Result<Option<(Client, PendingAccess)>, ClientError> {
     let row: Option<ClientRow> =
         sqlx::query_as(&format!("{SELECT} WHERE id = $1 AND kind = 'person'")).bind(id).fetch_optional(tx.conn()).await?;
     let Some(row) = row else { return Ok(None) };
     let client = open(ring, row)?;
-    audit(tx, &access, "client.read", Some(id), serde_json::json!({ "fields": ["email", "identity", "id_document"] }), now).await?;
-    Ok(Some(client))
+    let pending = PendingAccess {
+        action: "client.read",
+        subject: id,
+        details: serde_json::json!({ "fields": ["email", "identity", "id_document"] }),
+    };
+    Ok(Some((client, pending)))
+}
+
+/// An access to a client's personal data that is yet to be written to the audit chain.
+/// It must be recorded in the transaction that read the data, before its commit.
+#[must_use = "an access to personal data must be recorded before the transaction commits"]
+#[derive(Debug)]
+pub struct PendingAccess {
+    pub(crate) action: &'static str,
+    pub(crate) subject: Uuid,
+    pub(crate) details: serde_json::Value,
+}
+
+impl PendingAccess {
+    /// Writes the access to the audit chain: who (`access`) read whose data, and why.
+    pub async fn record(self, tx: &mut TenantTx, access: Access<'_>, now: DateTime<Utc>) -> Result<(), ClientError> {
+        audit(tx, &access, self.action, Some(self.subject), self.details, now).await
+    }
 }
 
 /// Search criteria: each given criterion must match exactly.

@@ -7,7 +7,7 @@ use kapu_crypto::Keyring;
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
-use crate::{Access, ClientError, audit};
+use crate::{Access, ClientError, PendingAccess, audit};
 
 const ADDRESSES: &str = "client.addresses";
 
@@ -212,6 +212,18 @@ pub async fn get_organisation(
     id: Uuid,
     now: DateTime<Utc>,
 ) -> Result<Option<Organisation>, ClientError> {
+    let Some((organisation, pending)) = get_organisation_recording_later(tx, ring, id).await? else { return Ok(None) };
+    pending.record(tx, access, now).await?;
+    Ok(Some(organisation))
+}
+
+/// Like [`get_organisation`], with the access recorded later by the caller (see
+/// [`crate::get_recording_later`]).
+pub async fn get_organisation_recording_later(
+    tx: &mut TenantTx,
+    ring: &Keyring,
+    id: Uuid,
+) -> Result<Option<(Organisation, PendingAccess)>, ClientError> {
     let row: Option<OrganisationRow> = sqlx::query_as(
         "SELECT organisation_name, tax_number, registration_number, addresses_enc, email, phone FROM client WHERE id = $1 AND kind = 'organisation'",
     )
@@ -223,8 +235,8 @@ pub async fn get_organisation(
         return Ok(None);
     };
     let seat = open_addresses(ring, addresses.as_deref())?.into_iter().next();
-    audit(tx, &access, "client.read", Some(id), serde_json::json!({ "kind": "organisation" }), now).await?;
-    Ok(Some(Organisation { id, name, tax_number, registration_number, seat, email, phone }))
+    let pending = PendingAccess { action: "client.read", subject: id, details: serde_json::json!({ "kind": "organisation" }) };
+    Ok(Some((Organisation { id, name, tax_number, registration_number, seat, email, phone }, pending)))
 }
 
 /// A mandate: a representative acting for a principal (an organisation or a person).

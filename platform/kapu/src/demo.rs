@@ -159,10 +159,7 @@ pub async fn run(mut settings: Settings, opts: DemoOpts) -> Result<()> {
     let addr = listener.local_addr()?;
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
     let (tsa, delivery) = documents(&opts, &db, &crypto, &tenant, addr).await?;
-    let worker = crate::wiring::worker(db.clone(), &smtp, Default::default())?;
-    let worker = crate::wiring::with_delivery(worker, db.clone(), crypto.clone(), &delivery)?;
-    let worker = crate::wiring::with_local_systems(worker, db.clone(), crypto.clone(), runtime.clone());
-    let worker = crate::wiring::with_queue(worker, db.clone(), crypto.clone(), runtime, Default::default());
+    let worker = crate::wiring::full_worker(db.clone(), crypto.clone(), &smtp, Default::default(), &delivery, runtime)?;
     let mut rx = stop_rx.clone();
     let worker_task = tokio::spawn(async move {
         worker

@@ -317,12 +317,9 @@ async fn main() -> Result<()> {
         Command::Worker(opts) => {
             init_logs(true);
             let db = s.db().await?;
-            let w = kapu::wiring::worker(db.clone(), &opts.smtp.config(), opts.config())?;
             let crypto = s.crypto()?;
-            let w = kapu::wiring::with_delivery(w, db.clone(), crypto.clone(), &opts.delivery.config()?)?;
             let runtime = std::sync::Arc::new(kapu::wiring::plugin_runtime()?);
-            let w = kapu::wiring::with_local_systems(w, db.clone(), crypto.clone(), runtime.clone());
-            let w = kapu::wiring::with_queue(w, db, crypto, runtime, Default::default());
+            let w = kapu::wiring::full_worker(db, crypto, &opts.smtp.config(), opts.config(), &opts.delivery.config()?, runtime)?;
             w.run(async {
                 let _ = tokio::signal::ctrl_c().await;
             })
@@ -430,10 +427,7 @@ async fn serve(s: Settings, opts: ServeOpts) -> Result<()> {
     let worker = if opts.no_worker {
         None
     } else {
-        let w = kapu::wiring::worker(db.clone(), &opts.smtp.config(), Default::default())?;
-        let w = kapu::wiring::with_delivery(w, db.clone(), crypto.clone(), &delivery)?;
-        let w = kapu::wiring::with_local_systems(w, db.clone(), crypto.clone(), runtime.clone());
-        let w = kapu::wiring::with_queue(w, db.clone(), crypto, runtime, Default::default());
+        let w = kapu::wiring::full_worker(db.clone(), crypto, &opts.smtp.config(), Default::default(), &delivery, runtime)?;
         let mut rx = stop_rx.clone();
         Some(tokio::spawn(async move {
             w.run(async move {

@@ -44,6 +44,22 @@ pub fn worker(db: Db, smtp: &SmtpConfig, config: WorkerConfig) -> Result<Worker>
     Ok(Worker::new(db, config).handle(kapu_mail::SEND_JOB, Arc::new(SendMail(mailer))))
 }
 
+/// The worker with every job handler: e-mail, issuing and delivery, the local systems'
+/// outbox and the queue feed. `kapu worker`, `kapu serve` and the demo run this one.
+pub fn full_worker(
+    db: Db,
+    crypto: Arc<kapu_crypto::Crypto>,
+    smtp: &SmtpConfig,
+    config: WorkerConfig,
+    delivery: &DeliveryConfig,
+    runtime: Arc<kapu_plugins::Runtime>,
+) -> Result<Worker> {
+    let w = worker(db.clone(), smtp, config)?;
+    let w = with_delivery(w, db.clone(), crypto.clone(), delivery)?;
+    let w = with_local_systems(w, db.clone(), crypto.clone(), runtime.clone());
+    Ok(with_queue(w, db, crypto, runtime, kapu_queue::FeedSettings::default()))
+}
+
 /// Where issuing finds its time-stamping authority and how e-mails link to the portal.
 #[derive(Clone, Debug)]
 pub struct DeliveryConfig {

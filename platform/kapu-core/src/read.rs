@@ -167,7 +167,9 @@ impl ReadPool {
         // Statements this connection has not prepared yet are prepared after the tenant
         // switch (their table names resolve in the tenant's schema). A PREPARE outlives a
         // failed message, so a connection whose message fails is closed, never reused.
-        let mut preparing: Vec<String> = Vec::new();
+        // The names of the message's prepared statements, each computed once.
+        let mut used: Vec<String> = Vec::new();
+        let mut preparing = 0;
         let mut calls = String::new();
         for s in statements {
             calls.push(' ');
@@ -175,29 +177,23 @@ impl ReadPool {
                 Kind::Text(text) => calls.push_str(text),
                 Kind::Prepared { sql: text, args } => {
                     let name = prepared_name(text, slug);
-                    if !c.prepared.contains_key(&name) && !preparing.contains(&name) {
+                    if !c.prepared.contains_key(&name) && !used.contains(&name) {
                         sql.push_str(&format!(" PREPARE {name} AS {text};"));
-                        preparing.push(name.clone());
-                        skip += 1;
+                        preparing += 1;
                     }
                     calls.push_str("EXECUTE ");
                     calls.push_str(&name);
                     calls.push_str(args);
+                    used.push(name);
                 }
             }
             calls.push(';');
         }
+        skip += preparing;
         // Over the limit, the least recently used go (their DEALLOCATE ends the message).
         let mut evicting = Vec::new();
-        let over = (c.prepared.len() + preparing.len()).saturating_sub(PREPARED_PER_CONNECTION);
+        let over = (c.prepared.len() + preparing).saturating_sub(PREPARED_PER_CONNECTION);
         if over > 0 {
-            let used: Vec<String> = statements
-                .iter()
-                .filter_map(|s| match &s.kind {
-                    Kind::Prepared { sql: text, .. } => Some(prepared_name(text, slug)),
-                    Kind::Text(_) => None,
-                })
-                .collect();
             let mut by_age: Vec<(&String, &u64)> = c.prepared.iter().filter(|(n, _)| !used.contains(n)).collect();
             by_age.sort_unstable_by_key(|(_, used)| **used);
             evicting = by_age.into_iter().take(over).map(|(n, _)| n.clone()).collect();
@@ -224,10 +220,8 @@ impl ReadPool {
         for name in &evicting {
             c.prepared.remove(name);
         }
-        for s in statements {
-            if let Kind::Prepared { sql: text, .. } = &s.kind {
-                c.prepared.insert(prepared_name(text, slug), now);
-            }
+        for name in used {
+            c.prepared.insert(name, now);
         }
         c.idle = true;
         let mut results: Vec<Vec<PgRow>> = results.into_iter().skip(skip).collect();

@@ -596,11 +596,23 @@ pub(crate) async fn portal_resident(kit: &Kit, t: &TestTenant) -> Result<String>
 }
 
 /// Stands in for the payments issue: confirms, through `payment_confirmed`, every case of
-/// tenant `t` that awaits its fee, as a bank statement would.
+/// tenant `t` that awaits its fee, as a bank statement would. It looks whenever a job is
+/// queued for the tenant (a case that starts waiting for its fee queues `case.payment_due`
+/// in the same transaction), woken by the job queue's notification.
 pub(crate) fn confirm_payments(kit: &Kit, t: &TestTenant) -> tokio::task::JoinHandle<()> {
     let (db, crypto, tenant) = (kit.db.clone(), kit.crypto.clone(), t.tenant.clone());
     tokio::spawn(async move {
+        let listening = async {
+            let mut l = sqlx::postgres::PgListener::connect_with(db.pool()).await?;
+            l.listen(kapu_jobs::CHANNEL).await?;
+            anyhow::Ok(l)
+        };
+        let mut listener = match listening.await {
+            Ok(l) => l,
+            Err(e) => return eprintln!("payment simulator: cannot listen for jobs: {e}"),
+        };
         loop {
+            // Listening first, then looking: a case filed in between is seen either way.
             let round = async {
                 let mut tx = db.tenant_tx(&tenant).await?;
                 let ring = crypto.keyring(tx.conn(), tenant.slug.as_str()).await?;
@@ -615,7 +627,13 @@ pub(crate) fn confirm_payments(kit: &Kit, t: &TestTenant) -> tokio::task::JoinHa
             if let Err(e) = round.await {
                 eprintln!("payment simulator: {e}");
             }
-            tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+            loop {
+                match listener.recv().await {
+                    Ok(n) if n.payload() == tenant.slug.as_str() => break,
+                    Ok(_) => {}
+                    Err(e) => return eprintln!("payment simulator: the job notifications stopped: {e}"),
+                }
+            }
         }
     })
 }

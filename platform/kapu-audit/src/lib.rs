@@ -7,9 +7,11 @@
 //! verifier notice a truncated tail. A trigger refuses UPDATE, DELETE and TRUNCATE.
 
 use chrono::{DateTime, SubsecRound, Utc};
-use kapu_core::TenantTx;
+use kapu_core::{Statement, TenantTx};
 use serde::Serialize;
 use sha2::{Digest, Sha256};
+use sqlx::Row;
+use sqlx::postgres::PgRow;
 use thiserror::Error;
 use uuid::Uuid;
 
@@ -19,6 +21,12 @@ pub enum AuditError {
     /// Database error.
     #[error("database error: {0}")]
     Database(#[from] sqlx::Error),
+    /// Database error, from a statement sent in one message.
+    #[error("database error: {0}")]
+    Core(#[from] kapu_core::CoreError),
+    /// The tenant's schema has no audit chain head (not provisioned).
+    #[error("the audit chain head is missing")]
+    NoHead,
 }
 
 /// Who acted: a staff member (id and e-mail) or the system itself.
@@ -79,39 +87,72 @@ fn as_hex<S: serde::Serializer>(v: &[u8], s: S) -> Result<S::Ok, S::Error> {
 /// Appends a record in the caller's transaction, so it commits or rolls back with the
 /// access it describes.
 pub async fn record(tx: &mut TenantTx, event: AuditEvent<'_>, now: DateTime<Utc>) -> Result<i64, AuditError> {
-    let now = now.trunc_subsecs(6);
-    let (prev_seq, prev_hash): (i64, Vec<u8>) = sqlx::query_as("SELECT seq, hash FROM audit_head FOR UPDATE").fetch_one(tx.conn()).await?;
-    let seq = prev_seq + 1;
-    let hash = chain_hash(
-        &prev_hash,
-        seq,
-        now,
-        event.actor.id,
-        &event.actor.label,
-        event.action,
-        event.subject_client_id,
-        event.reason,
-        &event.details,
-    );
-    // The record and the new head in one statement (one round trip while the head is locked).
-    sqlx::query(
-        "WITH r AS (INSERT INTO audit_record (seq, at, actor_id, actor, action, subject_client_id, reason, details, prev_hash, hash)
-                    VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) RETURNING seq, hash)
-         UPDATE audit_head SET seq = r.seq, hash = r.hash FROM r",
-    )
-    .bind(seq)
-    .bind(now)
-    .bind(event.actor.id)
-    .bind(&event.actor.label)
-    .bind(event.action)
-    .bind(event.subject_client_id)
-    .bind(event.reason)
-    .bind(&event.details)
-    .bind(&prev_hash)
-    .bind(&hash)
-    .execute(tx.conn())
-    .await?;
-    Ok(seq)
+    let mut rows = tx.run(&[lock_head()]).await?;
+    let mut head = Head::from_rows(&rows.pop().unwrap_or_default())?;
+    let record = head.record(event, now);
+    tx.run(&[record]).await?;
+    Ok(head.seq)
+}
+
+/// The statement that locks the tenant's audit chain head until the transaction ends and
+/// reads it ([`Head::from_rows`]). Writers serialise on it, so a caller that also takes
+/// other locks takes this one first, as late as it can.
+pub fn lock_head() -> Statement {
+    Statement::new("SELECT seq, hash FROM audit_head FOR UPDATE", [])
+}
+
+/// The locked head of the audit chain: the records' statements are made from it without a
+/// round trip of their own, so they can travel with the transaction's other writes.
+#[derive(Debug)]
+pub struct Head {
+    seq: i64,
+    hash: Vec<u8>,
+}
+
+impl Head {
+    /// The head in the rows of [`lock_head`].
+    pub fn from_rows(rows: &[PgRow]) -> Result<Self, AuditError> {
+        let row = rows.first().ok_or(AuditError::NoHead)?;
+        Ok(Self { seq: row.try_get(0)?, hash: row.try_get(1)? })
+    }
+
+    /// The statement that appends `event` after this head and moves the head to it. It
+    /// must run in the transaction that locked the head.
+    pub fn record(&mut self, event: AuditEvent<'_>, now: DateTime<Utc>) -> Statement {
+        let now = now.trunc_subsecs(6);
+        let seq = self.seq + 1;
+        let hash = chain_hash(
+            &self.hash,
+            seq,
+            now,
+            event.actor.id,
+            &event.actor.label,
+            event.action,
+            event.subject_client_id,
+            event.reason,
+            &event.details,
+        );
+        let prev = std::mem::replace(&mut self.hash, hash.clone());
+        self.seq = seq;
+        // The record and the new head in one statement.
+        Statement::new(
+            "WITH r AS (INSERT INTO audit_record (seq, at, actor_id, actor, action, subject_client_id, reason, details, prev_hash, hash)
+                        VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) RETURNING seq, hash)
+             UPDATE audit_head SET seq = r.seq, hash = r.hash FROM r",
+            [
+                seq.into(),
+                now.into(),
+                event.actor.id.into(),
+                event.actor.label.as_str().into(),
+                event.action.into(),
+                event.subject_client_id.into(),
+                event.reason.into(),
+                event.details.into(),
+                prev.into(),
+                hash.into(),
+            ],
+        )
+    }
 }
 
 #[allow(clippy::too_many_arguments)]

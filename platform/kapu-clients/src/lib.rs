@@ -318,6 +318,19 @@ impl PendingAccess {
     pub async fn record(self, tx: &mut TenantTx, access: Access<'_>, now: DateTime<Utc>) -> Result<(), ClientError> {
         audit(tx, &access, self.action, Some(self.subject), self.details, now).await
     }
+
+    /// The statement that writes the access to the audit chain after `head` (locked by
+    /// this transaction), for a caller that sends it with its other writes.
+    pub fn record_after(self, head: &mut kapu_audit::Head, access: Access<'_>, now: DateTime<Utc>) -> kapu_core::Statement {
+        let event = AuditEvent {
+            actor: access.actor,
+            action: self.action,
+            subject_client_id: Some(self.subject),
+            reason: access.reason,
+            details: self.details,
+        };
+        head.record(event, now)
+    }
 }
 
 /// Search criteria: each given criterion must match exactly.

@@ -54,7 +54,7 @@ impl Db {
             slug.as_str()
         );
         let tx = self.pool.begin_with(sql).await?;
-        Ok(TenantTx { tx, slug: slug.clone() })
+        Ok(TenantTx::from_parts(tx, slug.clone()))
     }
 }
 
@@ -99,14 +99,17 @@ pub(crate) async fn enter_tenant(conn: &mut PgConnection, slug: &TenantSlug, rol
 pub struct TenantTx {
     tx: Transaction<'static, Postgres>,
     slug: TenantSlug,
+    /// Writes that travel with the next message: [`TenantTx::run`]'s or the commit's.
+    deferred: Vec<Statement>,
 }
 
 impl TenantTx {
     pub(crate) fn from_parts(tx: Transaction<'static, Postgres>, slug: TenantSlug) -> Self {
-        Self { tx, slug }
+        Self { tx, slug, deferred: Vec::new() }
     }
 
     pub(crate) fn into_inner(self) -> Transaction<'static, Postgres> {
+        debug_assert!(self.deferred.is_empty(), "deferred writes would be lost");
         self.tx
     }
 
@@ -115,14 +118,46 @@ impl TenantTx {
         &self.slug
     }
 
-    /// The connection, to run queries on.
+    /// The connection, to run queries on. Writes [deferred](TenantTx::defer) are not on it
+    /// yet: a transaction that defers sends nothing else but through [`TenantTx::run`].
     pub fn conn(&mut self) -> &mut PgConnection {
+        debug_assert!(self.deferred.is_empty(), "a query on the connection would not see the deferred writes");
         &mut self.tx
     }
 
-    /// Commits the transaction.
-    pub async fn commit(self) -> CoreResult<()> {
-        Ok(self.tx.commit().await?)
+    /// Commits the transaction, with the deferred writes in the same message.
+    pub async fn commit(mut self) -> CoreResult<()> {
+        if self.deferred.is_empty() {
+            return Ok(self.tx.commit().await?);
+        }
+        let mut sql: Vec<String> = std::mem::take(&mut self.deferred).iter().map(Statement::inline).collect();
+        // The `BEGIN` after the `COMMIT` opens an empty transaction for sqlx's bookkeeping,
+        // which still counts one open: dropping it queues its `ROLLBACK`, which travels with
+        // the check the pool makes when the connection comes back.
+        sql.push("COMMIT".into());
+        sql.push("BEGIN".into());
+        crate::read::run_message(&mut self.tx, &sql.join(";\n"), 0).await?;
+        Ok(())
+    }
+
+    /// Holds `statements` back to send them with the next message, [`TenantTx::run`]'s or
+    /// the commit's: for writes that follow a lock this transaction took and whose rows no
+    /// one reads, so that the lock is held for as few round trips as can be. A deferred
+    /// write that fails makes that message fail, and the transaction changes nothing.
+    pub fn defer(&mut self, statements: impl IntoIterator<Item = Statement>) {
+        self.deferred.extend(statements);
+    }
+
+    /// Runs `statements` in this transaction as one message (one round trip), after the
+    /// writes [deferred](TenantTx::defer) so far, and returns each statement's rows, in
+    /// order and in text format. Their values travel inlined as literals quoted by sea-query,
+    /// so PostgreSQL plans them on every run. When one fails,
+    /// the rest do not run and the transaction can only roll back.
+    pub async fn run(&mut self, statements: &[Statement]) -> CoreResult<Vec<Vec<PgRow>>> {
+        let deferred = std::mem::take(&mut self.deferred);
+        let sql: Vec<String> = deferred.iter().chain(statements).map(Statement::inline).collect();
+        let mut results = crate::read::run_message(&mut self.tx, &sql.join(";\n"), deferred.len() + statements.len()).await?;
+        Ok(results.split_off(deferred.len().min(results.len())))
     }
 
     /// Rolls the transaction back (dropping it does the same).
@@ -160,7 +195,7 @@ pub trait ScopedTx: Send {
 
 impl ScopedTx for TenantTx {
     fn conn(&mut self) -> &mut PgConnection {
-        &mut self.tx
+        TenantTx::conn(self)
     }
     fn scope(&self) -> &str {
         self.slug.as_str()

@@ -41,9 +41,8 @@ pub struct Statement {
 enum Kind {
     /// Sent as it is.
     Text(String),
-    /// Prepared once per connection and tenant; `args` is the parenthesised list of the
-    /// values as literals (empty without values).
-    Prepared { sql: &'static str, args: String },
+    /// Prepared once per connection and tenant (by a read or a single-message write).
+    Prepared { sql: &'static str, values: Vec<sea_query::Value> },
 }
 
 /// How many prepared statements a read connection keeps.
@@ -59,20 +58,48 @@ impl Statement {
     /// # Panics
     /// When the text names a placeholder with no value (a programming error).
     pub fn new(sql: &'static str, values: impl IntoIterator<Item = sea_query::Value>) -> Self {
-        let values: Vec<sea_query::Value> = values.into_iter().collect();
-        let args = if values.is_empty() {
-            String::new()
-        } else {
-            let placeholders: Vec<String> = (1..=values.len()).map(|i| format!("${i}")).collect();
-            sea_query::inject_parameters(&format!("({})", placeholders.join(", ")), values, &PostgresQueryBuilder)
-        };
-        Self { kind: Kind::Prepared { sql, args } }
+        Self { kind: Kind::Prepared { sql, values: values.into_iter().collect() } }
     }
 
     /// A sea-query statement, with its values inlined (planned on every run).
     pub fn query(q: &impl QueryStatementWriter) -> Self {
         Self { kind: Kind::Text(q.to_string(PostgresQueryBuilder)) }
     }
+
+    /// The statement as one SQL text with its values inlined, for a message inside an open
+    /// transaction ([`TenantTx::run`](crate::TenantTx::run)), where nothing is prepared.
+    pub(crate) fn inline(&self) -> String {
+        match &self.kind {
+            Kind::Text(text) => text.clone(),
+            Kind::Prepared { sql, values } if values.is_empty() => (*sql).to_owned(),
+            Kind::Prepared { sql, values } => sea_query::inject_parameters(sql, values.clone(), &PostgresQueryBuilder),
+        }
+    }
+}
+
+/// Sends `sql` (several statements) as one simple-query message and returns the rows of its
+/// first `keep` statements: each statement's rows end with its CommandComplete.
+pub(crate) async fn run_message(conn: &mut PgConnection, sql: &str, keep: usize) -> CoreResult<Vec<Vec<PgRow>>> {
+    let mut results: Vec<Vec<PgRow>> = Vec::with_capacity(keep);
+    let mut current = Vec::new();
+    let mut stream = conn.fetch_many(sqlx::raw_sql(sql));
+    while let Some(item) = stream.try_next().await? {
+        match item {
+            Either::Left(_) => results.push(std::mem::take(&mut current)),
+            Either::Right(row) => current.push(row),
+        }
+    }
+    results.truncate(keep);
+    Ok(results)
+}
+
+/// `values` as the parenthesised argument list of an `EXECUTE` (empty without values).
+fn execute_args(values: &[sea_query::Value]) -> String {
+    if values.is_empty() {
+        return String::new();
+    }
+    let placeholders: Vec<String> = (1..=values.len()).map(|i| format!("${i}")).collect();
+    sea_query::inject_parameters(&format!("({})", placeholders.join(", ")), values.to_vec(), &PostgresQueryBuilder)
 }
 
 /// The name a statement's text is prepared under for a tenant: the same text and tenant
@@ -175,7 +202,7 @@ impl ReadPool {
             calls.push(' ');
             match &s.kind {
                 Kind::Text(text) => calls.push_str(text),
-                Kind::Prepared { sql: text, args } => {
+                Kind::Prepared { sql: text, values } => {
                     let name = prepared_name(text, slug);
                     if !c.prepared.contains_key(&name) && !used.contains(&name) {
                         sql.push_str(&format!(" PREPARE {name} AS {text};"));
@@ -183,7 +210,7 @@ impl ReadPool {
                     }
                     calls.push_str("EXECUTE ");
                     calls.push_str(&name);
-                    calls.push_str(args);
+                    calls.push_str(&execute_args(values));
                     used.push(name);
                 }
             }
@@ -203,18 +230,7 @@ impl ReadPool {
             sql.push_str(&format!(" DEALLOCATE {name};"));
         }
         c.idle = false;
-        let conn: &mut PgConnection = &mut c.conn;
-        // Each statement's rows end with its CommandComplete (the `Left`).
-        let mut results: Vec<Vec<PgRow>> = Vec::with_capacity(statements.len() + skip);
-        let mut current = Vec::new();
-        let mut stream = conn.fetch_many(sqlx::raw_sql(&sql));
-        while let Some(item) = stream.try_next().await? {
-            match item {
-                Either::Left(_) => results.push(std::mem::take(&mut current)),
-                Either::Right(row) => current.push(row),
-            }
-        }
-        drop(stream);
+        let results = run_message(&mut c.conn, &sql, statements.len() + skip).await?;
         c.uses += 1;
         let now = c.uses;
         for name in &evicting {

@@ -18,7 +18,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
-use kapu_core::{CoreError, Db, TenantSlug, TenantTx};
+use kapu_core::{CoreError, Db, Statement, TenantSlug, TenantTx};
 use serde::Serialize;
 use sqlx::postgres::PgListener;
 use thiserror::Error;
@@ -68,32 +68,57 @@ pub struct NewJob<'a, P: Serialize> {
     pub max_attempts: i32,
 }
 
+/// How many attempts a job gets unless it says otherwise.
+pub const DEFAULT_ATTEMPTS: i32 = 8;
+
 impl<'a, P: Serialize> NewJob<'a, P> {
-    /// A job to run now, with the default number of attempts (8).
+    /// A job to run now, with the default number of attempts ([`DEFAULT_ATTEMPTS`]).
     pub fn new(kind: &'a str, payload: &'a P) -> Self {
-        Self { kind, payload, run_at: None, max_attempts: 8 }
+        Self { kind, payload, run_at: None, max_attempts: DEFAULT_ATTEMPTS }
     }
 }
 
 /// Adds a job in the caller's transaction. Returns its id.
 pub async fn enqueue<P: Serialize>(tx: &mut TenantTx, job: NewJob<'_, P>) -> Result<i64, JobsError> {
-    let payload = serde_json::to_value(job.payload)?;
-    let slug = tx.slug().to_string();
-    // The insert and the wake-up in one round trip: enqueueing is on the path of every
-    // submission, most of it while the case number counter is locked.
-    let id: i64 = sqlx::query_scalar(
-        "WITH j AS (INSERT INTO job (kind, payload, run_at, max_attempts) VALUES ($1, $2, COALESCE($3, now()), $4) RETURNING id)
+    let statement = enqueue_statement(tx.slug(), job)?;
+    let rows = tx.run(&[statement]).await?;
+    let row = rows.first().and_then(|r| r.first()).ok_or(JobsError::Core(CoreError::Database(sqlx::Error::RowNotFound)))?;
+    Ok(sqlx::Row::try_get(row, 0)?)
+}
+
+/// The statement that adds `job` for the tenant `slug` and wakes the workers (its one row
+/// is the job's id), for a caller that sends it with its other writes.
+pub fn enqueue_statement<P: Serialize>(slug: &TenantSlug, job: NewJob<'_, P>) -> Result<Statement, JobsError> {
+    enqueue_all_statement(slug, &[job])
+}
+
+/// The statement that adds `jobs`, in order, for the tenant `slug` and wakes the workers
+/// once (its rows are the jobs' ids), for a caller that sends it with its other writes:
+/// enqueueing is on the path of every submission, while the case number counter is locked.
+pub fn enqueue_all_statement<P: Serialize>(slug: &TenantSlug, jobs: &[NewJob<'_, P>]) -> Result<Statement, JobsError> {
+    let text = |v: Vec<Option<String>>| {
+        sea_query::Value::Array(sea_query::ArrayType::String, Some(Box::new(v.into_iter().map(Into::into).collect())))
+    };
+    let int = |v: Vec<i32>| sea_query::Value::Array(sea_query::ArrayType::Int, Some(Box::new(v.into_iter().map(Into::into).collect())));
+    let mut payloads = Vec::with_capacity(jobs.len());
+    for j in jobs {
+        payloads.push(Some(serde_json::to_string(j.payload)?));
+    }
+    Ok(Statement::new(
+        "WITH j AS (INSERT INTO job (kind, payload, run_at, max_attempts)
+                    SELECT k, p, COALESCE(r, now()), m
+                    FROM unnest(CAST($1 AS text[]), CAST($2 AS jsonb[]), CAST($3 AS timestamptz[]), CAST($4 AS integer[])) AS x(k, p, r, m)
+                    RETURNING id)
          SELECT j.id FROM j, pg_notify($5, $6)",
-    )
-    .bind(job.kind)
-    .bind(payload)
-    .bind(job.run_at)
-    .bind(job.max_attempts)
-    .bind(CHANNEL)
-    .bind(slug)
-    .fetch_one(tx.conn())
-    .await?;
-    Ok(id)
+        [
+            text(jobs.iter().map(|j| Some(j.kind.to_owned())).collect()),
+            text(payloads),
+            text(jobs.iter().map(|j| j.run_at.map(|t| t.to_rfc3339())).collect()),
+            int(jobs.iter().map(|j| j.max_attempts).collect()),
+            CHANNEL.into(),
+            slug.as_str().into(),
+        ],
+    ))
 }
 
 /// How many jobs of `kind` are waiting or running, not counting job `except` (for a job

@@ -7,11 +7,13 @@
 use chrono::{DateTime, Datelike, NaiveDate, Utc};
 use kapu_calendar::Calendar;
 use kapu_clients::PendingAccess;
-use kapu_core::TenantTx;
+use kapu_core::{Statement, TenantTx};
 use kapu_crypto::Keyring;
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
+use sqlx::Row;
+use sqlx::postgres::PgRow;
 use uuid::Uuid;
 
 use crate::definition::{Definition, Identification};
@@ -119,6 +121,9 @@ pub enum CaseError {
     /// The database failed.
     #[error("database error: {0}")]
     Database(#[from] sqlx::Error),
+    /// The database failed (a message of several statements).
+    #[error(transparent)]
+    Core(#[from] kapu_core::CoreError),
 }
 
 /// Who files: the signed-in portal account, and whom it acts for.
@@ -236,27 +241,29 @@ pub(crate) async fn transition(
     reason: &str,
     now: DateTime<Utc>,
 ) -> Result<(), CaseError> {
+    tx.run(&[transition_statement(case_id, from, to, actor, reason, now)?]).await?;
+    Ok(())
+}
+
+/// The statement of [`transition`]: the state and its history entry in one statement.
+fn transition_statement(
+    case_id: Uuid,
+    from: CaseState,
+    to: CaseState,
+    actor: &CaseActor,
+    reason: &str,
+    now: DateTime<Utc>,
+) -> Result<Statement, CaseError> {
     if !from.can_go_to(to) {
         return Err(CaseError::NotAllowed { from, action: action_of(to) });
     }
-    // The state and its history entry in one statement: one round trip.
     let (kind, id, label) = actor.parts();
-    sqlx::query(
-        r#"WITH c AS (UPDATE "case" SET state = $2, updated_at = $3 WHERE id = $1 RETURNING id)
+    Ok(Statement::new(
+        r#"WITH c AS (UPDATE "case" SET state = $2, updated_at = CAST($3 AS timestamptz) WHERE id = CAST($1 AS uuid) RETURNING id)
            INSERT INTO case_event (case_id, at, from_state, to_state, actor_kind, actor_id, actor_label, reason)
-           SELECT c.id, $3, $4, $2, $5, $6, $7, $8 FROM c"#,
-    )
-    .bind(case_id)
-    .bind(to.as_str())
-    .bind(now)
-    .bind(from.as_str())
-    .bind(kind)
-    .bind(id)
-    .bind(label)
-    .bind(reason)
-    .execute(tx.conn())
-    .await?;
-    Ok(())
+           SELECT c.id, CAST($3 AS timestamptz), $4, $2, $5, CAST($6 AS uuid), $7, $8 FROM c"#,
+        [case_id.into(), to.as_str().into(), now.into(), from.as_str().into(), kind.into(), id.into(), label.into(), reason.into()],
+    ))
 }
 
 fn action_of(to: CaseState) -> &'static str {
@@ -306,21 +313,24 @@ pub async fn set_number_prefix(tx: &mut TenantTx, prefix: &str) -> Result<(), Ca
     Ok(())
 }
 
-/// The next case number of the year. The counter row stays locked until the submitting
-/// transaction ends, so a rolled-back submission leaves no gap.
-/// Takes the year's next number. The counter row stays locked until the transaction ends,
-/// so callers take it as late as they can.
-async fn next_number(tx: &mut TenantTx, year: i32) -> Result<(i32, String), CaseError> {
-    // The prefix comes with the number, in the same round trip.
-    let (seq, prefix): (i32, Option<String>) = sqlx::query_as(
+/// The statement that takes the year's next case number, with the tenant's prefix. The
+/// counter row stays locked until the transaction ends, so a rolled-back submission leaves
+/// no gap, and callers take it as late as they can.
+fn next_number_statement(year: i32) -> Statement {
+    Statement::new(
         "INSERT INTO case_number_counter (year, last_number) VALUES ($1, 1)
          ON CONFLICT (year) DO UPDATE SET last_number = case_number_counter.last_number + 1
          RETURNING last_number, (SELECT number_prefix FROM case_settings)",
+        [year.into()],
     )
-    .bind(year)
-    .fetch_one(tx.conn())
-    .await?;
-    let prefix = prefix.unwrap_or_else(|| default_prefix(tx.slug()));
+}
+
+/// The sequence number and the case number in the rows of [`next_number_statement`].
+fn number_from(slug: &kapu_core::TenantSlug, year: i32, rows: Option<&Vec<PgRow>>) -> Result<(i32, String), CaseError> {
+    let row = rows.and_then(|r| r.first()).ok_or(CaseError::Database(sqlx::Error::RowNotFound))?;
+    let seq: i32 = row.try_get(0)?;
+    let prefix: Option<String> = row.try_get(1)?;
+    let prefix = prefix.unwrap_or_else(|| default_prefix(slug));
     Ok((seq, format!("{prefix}-{year}-{seq:06}")))
 }
 
@@ -459,6 +469,10 @@ async fn applicant_of(
 /// pre-checks, asks `source` for the facts, numbers the case, runs the rules (deciding it automatically where they
 /// can and no fee is due) and queues the acknowledgement e-mail, all in `tx`. A
 /// submission repeated with the same draft or key gives the first one's case.
+///
+/// The case's writes are [deferred](TenantTx::defer) to the caller's commit, since the
+/// tenant's case number counter stays locked until then: run nothing else on `tx` but
+/// commit or roll back.
 #[allow(clippy::too_many_arguments)]
 pub async fn submit(
     tx: &mut TenantTx,
@@ -493,18 +507,19 @@ pub async fn submit(
             if key.is_empty() || key.len() > 200 {
                 return Err(CaseError::BadInput { field: "idempotency_key", message: "must be 1 to 200 characters".into() });
             }
-            // Serialises submissions with the same key, so that two at once make one case.
-            sqlx::query("SELECT pg_advisory_xact_lock(hashtextextended($1, 0))")
-                .bind(format!("{}:{key}", filer.account_id))
-                .execute(tx.conn())
+            // Serialises submissions with the same key, so that two at once make one case;
+            // the lock and the look-up travel in one message.
+            let found = tx
+                .run(&[
+                    Statement::new("SELECT pg_advisory_xact_lock(hashtextextended($1, 0))", [format!("{}:{key}", filer.account_id).into()]),
+                    Statement::new(
+                        r#"SELECT id, state, number, fee_gross FROM "case" WHERE account_id = CAST($1 AS uuid) AND idempotency_key = $2 AND number IS NOT NULL"#,
+                        [filer.account_id.into(), key.as_str().into()],
+                    ),
+                ])
                 .await?;
-            let row: Option<(Uuid, String, String, Option<Decimal>)> = sqlx::query_as(
-                r#"SELECT id, state, number, fee_gross FROM "case" WHERE account_id = $1 AND idempotency_key = $2 AND number IS NOT NULL"#,
-            )
-            .bind(filer.account_id)
-            .bind(key)
-            .fetch_optional(tx.conn())
-            .await?;
+            let row: Option<(Uuid, String, String, Option<Decimal>)> =
+                found.get(1).and_then(|r| r.first()).map(sqlx::FromRow::from_row).transpose()?;
             if let Some((id, state, number, fee)) = row {
                 let state = CaseState::parse(&state).ok_or(CaseError::NotFound)?;
                 return Ok(Submitted { case_id: id, number, state, fee_gross: fee, created: false });
@@ -553,91 +568,157 @@ pub async fn submit(
     let inputs_enc = ring.encrypt(INPUTS, &serde_json::to_vec(&inputs)?)?;
     let evaluation_json = serde_json::to_value(&evaluation)?;
     let client = CaseActor::Client { account_id: filer.account_id };
+    let case_id = draft.unwrap_or_else(Uuid::now_v7);
+    let slug = tx.slug().clone();
     // From here to the commit the tenant's audit chain head and the year's number counter
-    // are locked (in that order, as everywhere), so only the writes that need them follow.
+    // are locked (in that order, as everywhere): one round trip takes them, and the writes
+    // that follow from the number travel with the caller's commit, which releases them.
+    let locks: Vec<Statement> = read.is_some().then(kapu_audit::lock_head).into_iter().chain([next_number_statement(year)]).collect();
+    let locked = tx.run(&locks).await?;
+    let mut writes = Vec::new();
     if let Some(read) = read {
+        let mut head = kapu_audit::Head::from_rows(locked.first().map(Vec::as_slice).unwrap_or_default())?;
         let actor = kapu_audit::Actor { id: None, label: "case submission".into() };
         let reason = format!("the rules of case type {} read the applicant's age and address", sub.code);
-        read.record(tx, kapu_clients::Access { actor: &actor, reason: &reason }, now).await?;
+        writes.push(read.record_after(&mut head, kapu_clients::Access { actor: &actor, reason: &reason }, now));
     }
-    let (seq, number) = next_number(tx, year).await?;
-    let case_id = match draft {
-        Some(id) => {
-            sqlx::query(
-                r#"UPDATE "case" SET state = 'submitted', case_type_version = $2, principal_client_id = $3, application_enc = $4, inputs_enc = $5,
-                   number_year = $6, number_seq = $7, number = $8, submitted_at = $9, evaluation = $10, fee_gross = $11, due_date = $12, updated_at = $9
-                   WHERE id = $1"#,
-            )
-            .bind(id)
-            .bind(sub.form_version)
-            .bind(filer.acting_for)
-            .bind(&application_enc)
-            .bind(&inputs_enc)
-            .bind(year)
-            .bind(seq)
-            .bind(&number)
-            .bind(now)
-            .bind(&evaluation_json)
-            .bind(fee_gross)
-            .bind(due)
-            .execute(tx.conn())
-            .await?;
-            event(tx, id, Some(CaseState::Draft), CaseState::Submitted, &client, "application submitted", now).await?;
-            id
-        }
+    let (seq, number) = number_from(&slug, year, locked.last())?;
+    // The case goes in as the rules leave it, with its whole history, in one statement.
+    let progress = proceed(ring, CaseState::Submitted, def, &evaluation, &number, &values, &inputs, now)?;
+    let state = progress.state;
+    let filed =
+        Event { from: draft.map(|_| CaseState::Draft), to: CaseState::Submitted, actor: client, reason: "application submitted".into() };
+    let events: Vec<Event> = std::iter::once(filed).chain(progress.steps).collect();
+    let (outcome, reason, text_enc, data_enc) = match progress.decision {
+        Some(d) => (Some(d.outcome), Some(d.reason), Some(d.text_enc), Some(d.data_enc)),
+        None => (None, None, None, None),
+    };
+    let decided_at = outcome.map(|_| now);
+    let case: [sea_query::Value; 18] = [
+        case_id.into(),
+        sub.form_version.into(),
+        filer.acting_for.into(),
+        application_enc.into(),
+        inputs_enc.into(),
+        year.into(),
+        seq.into(),
+        number.as_str().into(),
+        now.into(),
+        evaluation_json.into(),
+        fee_gross.into(),
+        due.into(),
+        state.as_str().into(),
+        outcome.into(),
+        reason.into(),
+        text_enc.into(),
+        data_enc.into(),
+        decided_at.into(),
+    ];
+    writes.push(match draft {
+        Some(_) => Statement::new(
+            r#"WITH c AS (UPDATE "case" SET state = $13, case_type_version = $2, principal_client_id = CAST($3 AS uuid),
+                          application_enc = CAST($4 AS bytea), inputs_enc = CAST($5 AS bytea), number_year = $6, number_seq = $7, number = $8,
+                          submitted_at = CAST($9 AS timestamptz), evaluation = CAST($10 AS jsonb), fee_gross = CAST($11 AS numeric),
+                          due_date = CAST($12 AS date), decision_outcome = $14, decision_reason = $15, decision_text_enc = CAST($16 AS bytea),
+                          decision_data_enc = CAST($17 AS bytea), decided_automatically = ($18 IS NOT NULL), decided_at = CAST($18 AS timestamptz),
+                          updated_at = CAST($9 AS timestamptz)
+                          WHERE id = CAST($1 AS uuid) RETURNING id)
+               INSERT INTO case_event (case_id, at, from_state, to_state, actor_kind, actor_id, actor_label, reason)
+               SELECT c.id, CAST($9 AS timestamptz), e.f, e.t, e.k, e.i, e.l, e.r FROM c,
+                      unnest(CAST($19 AS text[]), CAST($20 AS text[]), CAST($21 AS text[]), CAST($22 AS uuid[]), CAST($23 AS text[]), CAST($24 AS text[]))
+                      AS e(f, t, k, i, l, r)"#,
+            case.into_iter().chain(event_arrays(&events)),
+        ),
         None => {
-            let id = Uuid::now_v7();
             let key = match &sub.once {
-                Once::Key(k) => Some(k.as_str()),
+                Once::Key(k) => Some(k.clone()),
                 Once::Draft(_) => None,
             };
-            // The case and its first history entry in one statement.
-            let (kind, actor_id, label) = client.parts();
-            sqlx::query(
-                r#"WITH c AS (INSERT INTO "case" (id, case_type_id, case_type_version, state, account_id, principal_client_id, idempotency_key, application_enc,
-                   inputs_enc, number_year, number_seq, number, submitted_at, evaluation, fee_gross, due_date, created_at, updated_at)
-                   SELECT $1, id, $2, 'submitted', $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $11, $11 FROM case_type WHERE code = $15
-                   RETURNING id)
+            Statement::new(
+                r#"WITH c AS (INSERT INTO "case" (id, case_type_id, case_type_version, state, account_id, principal_client_id, idempotency_key,
+                              application_enc, inputs_enc, number_year, number_seq, number, submitted_at, evaluation, fee_gross, due_date,
+                              decision_outcome, decision_reason, decision_text_enc, decision_data_enc, decided_automatically, decided_at,
+                              created_at, updated_at)
+                              SELECT CAST($1 AS uuid), id, CAST($2 AS integer), CAST($13 AS text), CAST($25 AS uuid), CAST($3 AS uuid), CAST($26 AS text),
+                                     CAST($4 AS bytea), CAST($5 AS bytea), CAST($6 AS integer), CAST($7 AS integer), CAST($8 AS text),
+                                     CAST($9 AS timestamptz), CAST($10 AS jsonb), CAST($11 AS numeric), CAST($12 AS date),
+                                     CAST($14 AS text), CAST($15 AS text), CAST($16 AS bytea), CAST($17 AS bytea), ($18 IS NOT NULL),
+                                     CAST($18 AS timestamptz), CAST($9 AS timestamptz), CAST($9 AS timestamptz)
+                              FROM case_type WHERE code = $27
+                              RETURNING id)
                    INSERT INTO case_event (case_id, at, from_state, to_state, actor_kind, actor_id, actor_label, reason)
-                   SELECT c.id, $11, NULL, 'submitted', $16, $17, $18, 'application submitted' FROM c"#,
+                   SELECT c.id, CAST($9 AS timestamptz), e.f, e.t, e.k, e.i, e.l, e.r FROM c,
+                          unnest(CAST($19 AS text[]), CAST($20 AS text[]), CAST($21 AS text[]), CAST($22 AS uuid[]), CAST($23 AS text[]), CAST($24 AS text[]))
+                          AS e(f, t, k, i, l, r)"#,
+                case.into_iter().chain(event_arrays(&events)).chain([filer.account_id.into(), key.into(), sub.code.as_str().into()]),
             )
-            .bind(id)
-            .bind(sub.form_version)
-            .bind(filer.account_id)
-            .bind(filer.acting_for)
-            .bind(key)
-            .bind(&application_enc)
-            .bind(&inputs_enc)
-            .bind(year)
-            .bind(seq)
-            .bind(&number)
-            .bind(now)
-            .bind(&evaluation_json)
-            .bind(fee_gross)
-            .bind(due)
-            .bind(&sub.code)
-            .bind(kind)
-            .bind(actor_id)
-            .bind(label)
-            .execute(tx.conn())
-            .await?;
-            id
         }
-    };
-
-    crate::outbox::tell(tx, crate::outbox::SUBMITTED_JOB, case_id).await?;
-    let state = proceed(tx, ring, case_id, CaseState::Submitted, def, &evaluation, &number, &values, &inputs, now).await?;
-    acknowledge(tx, filer, &number, &def.name, fee_gross, state, notice).await?;
+    });
+    let jobs: Vec<(&'static str, i32)> =
+        std::iter::once((crate::outbox::SUBMITTED_JOB, crate::outbox::LOCAL_ATTEMPTS)).chain(progress.jobs).collect();
+    let mail = acknowledgement(filer, &number, &def.name, fee_gross, state, notice);
+    writes.push(case_jobs(&slug, case_id, &jobs, Some(&serde_json::to_value(&mail)?))?);
+    tx.defer(writes);
     Ok(Submitted { case_id, number, state, fee_gross, created: true })
+}
+
+/// Where the rules take a case after submission or payment: its next state, the steps on
+/// the way (by the rules), the automatic decision, and the jobs to queue.
+struct Progress {
+    state: CaseState,
+    steps: Vec<Event>,
+    decision: Option<AutoDecision>,
+    jobs: Vec<(&'static str, i32)>,
+}
+
+/// A history entry to write.
+struct Event {
+    from: Option<CaseState>,
+    to: CaseState,
+    actor: CaseActor,
+    reason: String,
+}
+
+impl Event {
+    /// A step the workflow allows.
+    fn step(from: CaseState, to: CaseState, actor: CaseActor, reason: String) -> Result<Self, CaseError> {
+        if !from.can_go_to(to) {
+            return Err(CaseError::NotAllowed { from, action: action_of(to) });
+        }
+        Ok(Self { from: Some(from), to, actor, reason })
+    }
+}
+
+/// The history entries as the parallel arrays that the statements writing them `unnest`:
+/// from, to, actor kind, actor id, actor label, reason.
+fn event_arrays(events: &[Event]) -> [sea_query::Value; 6] {
+    let text = |v: Vec<Option<String>>| {
+        sea_query::Value::Array(sea_query::ArrayType::String, Some(Box::new(v.into_iter().map(Into::into).collect())))
+    };
+    let parts: Vec<_> = events.iter().map(|e| e.actor.parts()).collect();
+    [
+        text(events.iter().map(|e| e.from.map(|f| f.as_str().to_owned())).collect()),
+        text(events.iter().map(|e| Some(e.to.as_str().to_owned())).collect()),
+        text(parts.iter().map(|p| Some(p.0.to_owned())).collect()),
+        text(parts.iter().map(|p| p.1.map(|id| id.to_string())).collect()),
+        text(parts.into_iter().map(|p| Some(p.2)).collect()),
+        text(events.iter().map(|e| Some(e.reason.clone())).collect()),
+    ]
+}
+
+/// A decision the rules made, sealed.
+struct AutoDecision {
+    outcome: &'static str,
+    reason: String,
+    text_enc: Vec<u8>,
+    data_enc: Vec<u8>,
 }
 
 /// After submission or payment: waits for the fee, decides automatically where the rules
 /// decided, or hands the case to a clerk.
 #[allow(clippy::too_many_arguments)]
-async fn proceed(
-    tx: &mut TenantTx,
+fn proceed(
     ring: &Keyring,
-    case_id: Uuid,
     from: CaseState,
     def: &Definition,
     evaluation: &Evaluation,
@@ -645,21 +726,20 @@ async fn proceed(
     values: &Value,
     inputs: &Inputs,
     now: DateTime<Utc>,
-) -> Result<CaseState, CaseError> {
-    let rules = CaseActor::System { label: "rules".into() };
+) -> Result<Progress, CaseError> {
+    let rules = || CaseActor::System { label: "rules".into() };
+    let to = |state: CaseState, steps: Vec<Event>, jobs: Vec<(&'static str, i32)>| Progress { state, steps, decision: None, jobs };
     let unpaid = from == CaseState::Submitted && evaluation.fee.as_ref().is_some_and(|f| f.gross > Decimal::ZERO);
     if unpaid {
         let gross = evaluation.fee.as_ref().map(|f| f.gross).unwrap_or_default();
-        transition(tx, case_id, from, CaseState::AwaitingPayment, &rules, &format!("a fee of {gross} Ft is due"), now).await?;
-        crate::outbox::tell(tx, crate::outbox::PAYMENT_DUE_JOB, case_id).await?;
-        return Ok(CaseState::AwaitingPayment);
+        let wait = Event::step(from, CaseState::AwaitingPayment, rules(), format!("a fee of {gross} Ft is due"))?;
+        return Ok(to(CaseState::AwaitingPayment, vec![wait], vec![(crate::outbox::PAYMENT_DUE_JOB, crate::outbox::LOCAL_ATTEMPTS)]));
     }
     let outcome = match evaluation.outcome {
         Outcome::Grant => "grant",
         Outcome::Refuse => "refuse",
         Outcome::Refer | Outcome::Ineligible => {
-            transition(tx, case_id, from, CaseState::InReview, &rules, &evaluation.reason, now).await?;
-            return Ok(CaseState::InReview);
+            return Ok(to(CaseState::InReview, vec![Event::step(from, CaseState::InReview, rules(), evaluation.reason.clone())?], vec![]));
         }
     };
     let data = decision_data(def, number, values, inputs, evaluation, outcome, &evaluation.reason, now);
@@ -668,30 +748,78 @@ async fn proceed(
         Ok(t) => t,
         Err(e @ CaseError::Template { .. }) => {
             let why = format!("the rules decided ({outcome}), but {e}; a clerk decides");
-            transition(tx, case_id, from, CaseState::InReview, &rules, &why, now).await?;
-            return Ok(CaseState::InReview);
+            return Ok(to(CaseState::InReview, vec![Event::step(from, CaseState::InReview, rules(), why)?], vec![]));
         }
         Err(e) => return Err(e),
     };
     let by = evaluation.decided_by.as_deref().unwrap_or("rules");
-    sqlx::query(
-        r#"UPDATE "case" SET decision_outcome = $2, decision_reason = $3, decision_text_enc = $4, decision_data_enc = $5,
-           decided_automatically = true, decided_at = $6 WHERE id = $1"#,
-    )
-    .bind(case_id)
-    .bind(outcome)
-    .bind(&evaluation.reason)
-    .bind(ring.encrypt(DECISION_TEXT, text.as_bytes())?)
-    .bind(ring.encrypt(DECISION_DATA, &serde_json::to_vec(&data)?)?)
-    .bind(now)
-    .execute(tx.conn())
-    .await?;
-    transition(tx, case_id, from, CaseState::Decided, &rules, &format!("decided automatically ({outcome}) by rule {by:?}"), now).await?;
-    kapu_jobs::enqueue(tx, kapu_jobs::NewJob::new(DECIDED_JOB, &json!({ "case_id": case_id }))).await?;
+    let decided = Event::step(from, CaseState::Decided, rules(), format!("decided automatically ({outcome}) by rule {by:?}"))?;
+    let mut jobs = vec![(DECIDED_JOB, kapu_jobs::DEFAULT_ATTEMPTS)];
     if outcome == "grant" {
-        crate::outbox::tell(tx, crate::outbox::GRANTED_JOB, case_id).await?;
+        jobs.push((crate::outbox::GRANTED_JOB, crate::outbox::LOCAL_ATTEMPTS));
     }
-    Ok(CaseState::Decided)
+    Ok(Progress {
+        state: CaseState::Decided,
+        steps: vec![decided],
+        decision: Some(AutoDecision {
+            outcome,
+            reason: evaluation.reason.clone(),
+            text_enc: ring.encrypt(DECISION_TEXT, text.as_bytes())?,
+            data_enc: ring.encrypt(DECISION_DATA, &serde_json::to_vec(&data)?)?,
+        }),
+        jobs,
+    })
+}
+
+/// The statement that queues `jobs` about the case, each with the payload `{"case_id": …}`,
+/// and `mail` after them.
+fn case_jobs(
+    slug: &kapu_core::TenantSlug,
+    case_id: Uuid,
+    jobs: &[(&'static str, i32)],
+    mail: Option<&Value>,
+) -> Result<Statement, CaseError> {
+    let payload = json!({ "case_id": case_id });
+    let mut all: Vec<kapu_jobs::NewJob<'_, Value>> = jobs
+        .iter()
+        .map(|(kind, attempts)| kapu_jobs::NewJob { max_attempts: *attempts, ..kapu_jobs::NewJob::new(kind, &payload) })
+        .collect();
+    if let Some(m) = mail {
+        all.push(kapu_jobs::NewJob::new(kapu_mail::SEND_JOB, m));
+    }
+    Ok(kapu_jobs::enqueue_all_statement(slug, &all)?)
+}
+
+/// The statements that take a filed case where `progress` says, after `before` (entries
+/// and jobs of the step that caused it).
+fn progress_statements(
+    slug: &kapu_core::TenantSlug,
+    case_id: Uuid,
+    progress: Progress,
+    before: (Event, &'static str),
+    now: DateTime<Utc>,
+) -> Result<Vec<Statement>, CaseError> {
+    let (event, job) = before;
+    let mut writes = Vec::new();
+    if let Some(d) = progress.decision {
+        writes.push(Statement::new(
+            r#"UPDATE "case" SET decision_outcome = $2, decision_reason = $3, decision_text_enc = $4, decision_data_enc = $5,
+               decided_automatically = true, decided_at = $6 WHERE id = $1"#,
+            [case_id.into(), d.outcome.into(), d.reason.into(), d.text_enc.into(), d.data_enc.into(), now.into()],
+        ));
+    }
+    let events: Vec<Event> = std::iter::once(event).chain(progress.steps).collect();
+    writes.push(Statement::new(
+        r#"WITH c AS (UPDATE "case" SET state = $2, updated_at = CAST($3 AS timestamptz) WHERE id = CAST($1 AS uuid) RETURNING id)
+           INSERT INTO case_event (case_id, at, from_state, to_state, actor_kind, actor_id, actor_label, reason)
+           SELECT c.id, CAST($3 AS timestamptz), e.f, e.t, e.k, e.i, e.l, e.r FROM c,
+                  unnest(CAST($4 AS text[]), CAST($5 AS text[]), CAST($6 AS text[]), CAST($7 AS uuid[]), CAST($8 AS text[]), CAST($9 AS text[]))
+                  AS e(f, t, k, i, l, r)"#,
+        [case_id.into(), progress.state.as_str().into(), now.into()].into_iter().chain(event_arrays(&events)),
+    ));
+    let jobs: Vec<(&'static str, i32)> = std::iter::once((job, crate::outbox::LOCAL_ATTEMPTS)).chain(progress.jobs).collect();
+    writes.push(case_jobs(slug, case_id, &jobs, None)?);
+    Ok(writes)
 }
 
 /// The data a decision template reads, kept with the case for the decision document.
@@ -745,15 +873,15 @@ pub(crate) fn render_decision(def: &Definition, outcome: &'static str, data: &Va
     env.get_template(outcome).map_err(err)?.render(&data).map_err(err)
 }
 
-async fn acknowledge(
-    tx: &mut TenantTx,
+/// The acknowledgement e-mail.
+fn acknowledgement(
     filer: &Filer,
     number: &str,
     type_name: &str,
     fee: Option<Decimal>,
     state: CaseState,
     notice: &Notice<'_>,
-) -> Result<(), CaseError> {
+) -> kapu_mail::OutgoingMail {
     let pay = match (state, fee) {
         (CaseState::AwaitingPayment, Some(f)) => {
             format!("\nFizetendő: {f} Ft. Az ügy a befizetés után folytatódik. / Amount due: {f} Ft.\n")
@@ -768,15 +896,13 @@ async fn acknowledge(
         label = state.label_hu(),
         link = notice.cases_link,
     );
-    let mail = kapu_mail::OutgoingMail {
+    kapu_mail::OutgoingMail {
         to: filer.email.clone(),
         subject: format!("{}: kérelme beérkezett, ügyszám {number} / application received", notice.tenant_name),
         text,
         html: None,
         message_id: kapu_mail::new_message_id(),
-    };
-    kapu_jobs::enqueue(tx, kapu_jobs::NewJob::new(kapu_mail::SEND_JOB, &mail)).await?;
-    Ok(())
+    }
 }
 
 /// What a payment-confirmed event did.
@@ -838,9 +964,12 @@ pub async fn payment_confirmed(
     };
     let evaluation = stored_evaluation(evaluation, &def)?;
     let payments = CaseActor::System { label: "payments".into() };
-    event(tx, case_id, Some(state), state, &payments, &format!("payment of {amount} Ft confirmed, reference {reference}"), now).await?;
-    crate::outbox::tell(tx, crate::outbox::PAID_JOB, case_id).await?;
-    let next = proceed(tx, ring, case_id, state, &def, &evaluation, number.as_deref().unwrap_or(""), &values, &inputs, now).await?;
+    let paid =
+        Event { from: Some(state), to: state, actor: payments, reason: format!("payment of {amount} Ft confirmed, reference {reference}") };
+    let progress = proceed(ring, state, &def, &evaluation, number.as_deref().unwrap_or(""), &values, &inputs, now)?;
+    let next = progress.state;
+    let writes = progress_statements(tx.slug(), case_id, progress, (paid, crate::outbox::PAID_JOB), now)?;
+    tx.run(&writes).await?;
     Ok(PaymentApplied { state: next, changed: true })
 }
 

@@ -630,7 +630,8 @@ pub async fn approve(tx: &mut TenantTx, clerk: &Clerk, id: Uuid, now: DateTime<U
     transition(tx, id, c.state, CaseState::Decided, &clerk.actor(), "decision approved by the signatory", now).await?;
     kapu_jobs::enqueue(tx, kapu_jobs::NewJob::new(DECIDED_JOB, &json!({ "case_id": id }))).await?;
     if outcome.as_deref() == Some("grant") {
-        crate::outbox::tell(tx, crate::outbox::GRANTED_JOB, id).await?;
+        let granted = crate::outbox::tell(tx.slug(), crate::outbox::GRANTED_JOB, id)?;
+        tx.run(&[granted]).await?;
     }
     audit(tx, clerk, "case.approve", c.principal, json!({ "case": id }), now).await
 }

@@ -6,7 +6,7 @@
 //! engine knows nothing of plugins.
 
 use chrono::{DateTime, Utc};
-use kapu_core::TenantTx;
+use kapu_core::{Statement, TenantSlug, TenantTx};
 use kapu_crypto::Keyring;
 use rust_decimal::Decimal;
 use serde_json::{Value, json};
@@ -31,10 +31,11 @@ pub const GRANTED_JOB: &str = "case.granted";
 /// (doubling, at most an hour apart) a local system may be down for about half a day.
 pub const LOCAL_ATTEMPTS: i32 = 20;
 
-pub(crate) async fn tell(tx: &mut TenantTx, kind: &str, case_id: Uuid) -> Result<(), CaseError> {
+/// The statement that queues a `kind` job about the case, for the transaction of the step
+/// that causes it.
+pub(crate) fn tell(slug: &TenantSlug, kind: &str, case_id: Uuid) -> Result<Statement, CaseError> {
     let payload = json!({ "case_id": case_id });
-    kapu_jobs::enqueue(tx, kapu_jobs::NewJob { max_attempts: LOCAL_ATTEMPTS, ..kapu_jobs::NewJob::new(kind, &payload) }).await?;
-    Ok(())
+    Ok(kapu_jobs::enqueue_statement(slug, kapu_jobs::NewJob { max_attempts: LOCAL_ATTEMPTS, ..kapu_jobs::NewJob::new(kind, &payload) })?)
 }
 
 /// A filed case as the local systems are told about it. It carries personal data (the

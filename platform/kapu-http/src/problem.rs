@@ -373,6 +373,7 @@ impl From<kapu_cases::CaseError> for ApiError {
             Clients(e) => e.into(),
             Delivery(e) => e.into(),
             Database(e) => e.into(),
+            Core(e) => e.into(),
             other => ApiError::Internal(other.to_string()),
         }
     }

@@ -33,6 +33,10 @@ pub struct CasesBenchOpts {
     /// Concurrent submitters.
     #[arg(long, default_value_t = 8)]
     pub clients: usize,
+    /// Seconds of the same load before each run, not counted: until each connection has
+    /// met each tenant's tables (PostgreSQL caches their descriptions per connection).
+    #[arg(long, default_value_t = 3)]
+    pub warmup: u64,
     /// The case type folder the tenants get.
     #[arg(long, default_value = "tenants/hegyvidek/case-types")]
     pub case_types: PathBuf,
@@ -81,9 +85,18 @@ pub async fn run(mut settings: Settings, opts: CasesBenchOpts) -> Result<()> {
     let facts = Arc::new(facts);
     let seconds = Duration::from_secs(opts.seconds);
 
-    println!("Submitting to 1 tenant with {} clients for {} s …", opts.clients, opts.seconds);
+    let warmup = Duration::from_secs(opts.warmup);
+    println!("Submitting to 1 tenant with {} clients for {} s (after {} s of warm-up) …", opts.clients, opts.seconds, opts.warmup);
+    submit_for(&db, &crypto, &facts, applicants.clone(), 1, opts.clients, warmup).await?;
     let one = submit_for(&db, &crypto, &facts, applicants.clone(), 1, opts.clients, seconds).await?;
-    println!("Submitting across {} tenants with {} clients for {} s …", applicants.len(), opts.clients, opts.seconds);
+    println!(
+        "Submitting across {} tenants with {} clients for {} s (after {} s of warm-up) …",
+        applicants.len(),
+        opts.clients,
+        opts.seconds,
+        opts.warmup
+    );
+    submit_for(&db, &crypto, &facts, applicants.clone(), applicants.len(), opts.clients, warmup).await?;
     let many = submit_for(&db, &crypto, &facts, applicants.clone(), applicants.len(), opts.clients, seconds).await?;
 
     let mut total = 0i64;

@@ -241,29 +241,21 @@ pub(crate) async fn transition(
     reason: &str,
     now: DateTime<Utc>,
 ) -> Result<(), CaseError> {
-    tx.run(&[transition_statement(case_id, from, to, actor, reason, now)?]).await?;
+    let step = Event::step(from, to, actor.clone(), reason.to_owned())?;
+    tx.run(&[state_change(case_id, to, &[step], now)]).await?;
     Ok(())
 }
 
-/// The statement of [`transition`]: the state and its history entry in one statement.
-fn transition_statement(
-    case_id: Uuid,
-    from: CaseState,
-    to: CaseState,
-    actor: &CaseActor,
-    reason: &str,
-    now: DateTime<Utc>,
-) -> Result<Statement, CaseError> {
-    if !from.can_go_to(to) {
-        return Err(CaseError::NotAllowed { from, action: action_of(to) });
-    }
-    let (kind, id, label) = actor.parts();
-    Ok(Statement::new(
+/// The statement that puts a case in `state` and writes its history `events`.
+fn state_change(case_id: Uuid, state: CaseState, events: &[Event], now: DateTime<Utc>) -> Statement {
+    Statement::new(
         r#"WITH c AS (UPDATE "case" SET state = $2, updated_at = CAST($3 AS timestamptz) WHERE id = CAST($1 AS uuid) RETURNING id)
            INSERT INTO case_event (case_id, at, from_state, to_state, actor_kind, actor_id, actor_label, reason)
-           SELECT c.id, CAST($3 AS timestamptz), $4, $2, $5, CAST($6 AS uuid), $7, $8 FROM c"#,
-        [case_id.into(), to.as_str().into(), now.into(), from.as_str().into(), kind.into(), id.into(), label.into(), reason.into()],
-    ))
+           SELECT c.id, CAST($3 AS timestamptz), e.f, e.t, e.k, e.i, e.l, e.r FROM c,
+                  unnest(CAST($4 AS text[]), CAST($5 AS text[]), CAST($6 AS text[]), CAST($7 AS uuid[]), CAST($8 AS text[]), CAST($9 AS text[]))
+                  AS e(f, t, k, i, l, r)"#,
+        [case_id.into(), state.as_str().into(), now.into()].into_iter().chain(event_arrays(events)),
+    )
 }
 
 fn action_of(to: CaseState) -> &'static str {
@@ -620,7 +612,7 @@ pub async fn submit(
                           application_enc = CAST($4 AS bytea), inputs_enc = CAST($5 AS bytea), number_year = $6, number_seq = $7, number = $8,
                           submitted_at = CAST($9 AS timestamptz), evaluation = CAST($10 AS jsonb), fee_gross = CAST($11 AS numeric),
                           due_date = CAST($12 AS date), decision_outcome = $14, decision_reason = $15, decision_text_enc = CAST($16 AS bytea),
-                          decision_data_enc = CAST($17 AS bytea), decided_automatically = ($18 IS NOT NULL), decided_at = CAST($18 AS timestamptz),
+                          decision_data_enc = CAST($17 AS bytea), decided_automatically = CASE WHEN $18 IS NULL THEN NULL ELSE true END, decided_at = CAST($18 AS timestamptz),
                           updated_at = CAST($9 AS timestamptz)
                           WHERE id = CAST($1 AS uuid) RETURNING id)
                INSERT INTO case_event (case_id, at, from_state, to_state, actor_kind, actor_id, actor_label, reason)
@@ -642,7 +634,7 @@ pub async fn submit(
                               SELECT CAST($1 AS uuid), id, CAST($2 AS integer), CAST($13 AS text), CAST($25 AS uuid), CAST($3 AS uuid), CAST($26 AS text),
                                      CAST($4 AS bytea), CAST($5 AS bytea), CAST($6 AS integer), CAST($7 AS integer), CAST($8 AS text),
                                      CAST($9 AS timestamptz), CAST($10 AS jsonb), CAST($11 AS numeric), CAST($12 AS date),
-                                     CAST($14 AS text), CAST($15 AS text), CAST($16 AS bytea), CAST($17 AS bytea), ($18 IS NOT NULL),
+                                     CAST($14 AS text), CAST($15 AS text), CAST($16 AS bytea), CAST($17 AS bytea), CASE WHEN $18 IS NULL THEN NULL ELSE true END,
                                      CAST($18 AS timestamptz), CAST($9 AS timestamptz), CAST($9 AS timestamptz)
                               FROM case_type WHERE code = $27
                               RETURNING id)
@@ -809,14 +801,7 @@ fn progress_statements(
         ));
     }
     let events: Vec<Event> = std::iter::once(event).chain(progress.steps).collect();
-    writes.push(Statement::new(
-        r#"WITH c AS (UPDATE "case" SET state = $2, updated_at = CAST($3 AS timestamptz) WHERE id = CAST($1 AS uuid) RETURNING id)
-           INSERT INTO case_event (case_id, at, from_state, to_state, actor_kind, actor_id, actor_label, reason)
-           SELECT c.id, CAST($3 AS timestamptz), e.f, e.t, e.k, e.i, e.l, e.r FROM c,
-                  unnest(CAST($4 AS text[]), CAST($5 AS text[]), CAST($6 AS text[]), CAST($7 AS uuid[]), CAST($8 AS text[]), CAST($9 AS text[]))
-                  AS e(f, t, k, i, l, r)"#,
-        [case_id.into(), progress.state.as_str().into(), now.into()].into_iter().chain(event_arrays(&events)),
-    ));
+    writes.push(state_change(case_id, progress.state, &events, now));
     let jobs: Vec<(&'static str, i32)> = std::iter::once((job, crate::outbox::LOCAL_ATTEMPTS)).chain(progress.jobs).collect();
     writes.push(case_jobs(slug, case_id, &jobs, None)?);
     Ok(writes)

@@ -3,9 +3,13 @@
 //! and makes new ones; retired keys stay in the JWKS until every token they signed has
 //! expired, then they are deleted.
 //!
-//! Signing uses `ring`, whose RSA and P-256 implementations are constant-time (derived from
-//! BoringSSL). RSA keys are generated with the `rsa` crate, which `ring` cannot do; that
-//! crate's own private-key operations are not constant-time, so it is used for nothing else.
+//! Signing is constant-time: RS256 through OpenSSL (blinded, constant-time RSA; the
+//! `openssl` crate is linked for the SAML signatures anyway), ES256 through `ring`. OpenSSL
+//! rather than `ring` signs RSA because it was 2.7 times as fast on the development machine
+//! (x86-64; OpenSSL has AVX-512 code paths): about 0.24 ms against 0.64 ms per RSA-2048
+//! signature, and every token request signs an ID token. RSA keys are
+//! generated with the `rsa` crate; its own private-key operations are not constant-time,
+//! so it is used for nothing else.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -14,7 +18,7 @@ use chrono::{DateTime, Duration, Utc};
 use kapu_core::TenantTx;
 use kapu_crypto::Keyring;
 use ring::rand::SystemRandom;
-use ring::signature::{ECDSA_P256_SHA256_FIXED_SIGNING, EcdsaKeyPair, RSA_PKCS1_SHA256, RsaKeyPair};
+use ring::signature::{ECDSA_P256_SHA256_FIXED_SIGNING, EcdsaKeyPair};
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
@@ -56,7 +60,7 @@ pub const RETENTION: Duration = Duration::seconds(ACCESS_TOKEN_TTL.num_seconds()
 const CONTEXT: &str = "oidc.signing_key";
 
 enum Signer {
-    Rsa(RsaKeyPair),
+    Rsa(openssl::pkey::PKey<openssl::pkey::Private>),
     Ec(EcdsaKeyPair),
 }
 
@@ -95,10 +99,10 @@ impl TenantKeys {
         input.push_str(&b64url(&serde_json::to_vec(claims).map_err(json)?));
         let sig = match signer {
             Signer::Rsa(k) => {
-                let mut sig = vec![0u8; k.public().modulus_len()];
-                k.sign(&RSA_PKCS1_SHA256, &self.rng, input.as_bytes(), &mut sig)
-                    .map_err(|_| OidcError::Signing("RSA signing failed".into()))?;
-                sig
+                let failed = |e: openssl::error::ErrorStack| OidcError::Signing(format!("RSA signing failed: {e}"));
+                let mut signer = openssl::sign::Signer::new(openssl::hash::MessageDigest::sha256(), k).map_err(failed)?;
+                signer.update(input.as_bytes()).map_err(failed)?;
+                signer.sign_to_vec().map_err(failed)?
             }
             Signer::Ec(k) => {
                 k.sign(&self.rng, input.as_bytes()).map_err(|_| OidcError::Signing("ECDSA signing failed".into()))?.as_ref().to_vec()
@@ -201,7 +205,11 @@ async fn load(tx: &mut TenantTx, ring: &Keyring, now: DateTime<Utc>) -> Result<T
         if r.retired_at.is_none() {
             let der = ring.decrypt(CONTEXT, &r.private_key)?;
             let signer = match alg {
-                Alg::RS256 => Signer::Rsa(RsaKeyPair::from_der(&der).map_err(|e| OidcError::Signing(e.to_string()))?),
+                Alg::RS256 => Signer::Rsa(
+                    openssl::rsa::Rsa::private_key_from_der(&der)
+                        .and_then(openssl::pkey::PKey::from_rsa)
+                        .map_err(|e| OidcError::Signing(e.to_string()))?,
+                ),
                 Alg::ES256 => Signer::Ec(
                     EcdsaKeyPair::from_pkcs8(&ECDSA_P256_SHA256_FIXED_SIGNING, &der, &rng)
                         .map_err(|e| OidcError::Signing(e.to_string()))?,

@@ -61,7 +61,7 @@ const CONTEXT: &str = "oidc.signing_key";
 
 enum Signer {
     Rsa(openssl::pkey::PKey<openssl::pkey::Private>),
-    Ec(EcdsaKeyPair),
+    Ec(Box<EcdsaKeyPair>),
 }
 
 /// A tenant's usable keys.
@@ -210,10 +210,10 @@ async fn load(tx: &mut TenantTx, ring: &Keyring, now: DateTime<Utc>) -> Result<T
                         .and_then(openssl::pkey::PKey::from_rsa)
                         .map_err(|e| OidcError::Signing(e.to_string()))?,
                 ),
-                Alg::ES256 => Signer::Ec(
+                Alg::ES256 => Signer::Ec(Box::new(
                     EcdsaKeyPair::from_pkcs8(&ECDSA_P256_SHA256_FIXED_SIGNING, &der, &rng)
                         .map_err(|e| OidcError::Signing(e.to_string()))?,
-                ),
+                )),
             };
             signers.insert(alg, (r.kid.clone(), signer));
         }

@@ -7,7 +7,7 @@
 use chrono::{DateTime, Datelike, NaiveDate, Utc};
 use kapu_calendar::Calendar;
 use kapu_clients::PendingAccess;
-use kapu_core::{Statement, TenantTx};
+use kapu_core::{Statement, TenantTx, text_array};
 use kapu_crypto::Keyring;
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
@@ -205,6 +205,7 @@ pub(crate) fn today_of(now: DateTime<Utc>) -> NaiveDate {
     (now + chrono::Duration::hours(1)).date_naive()
 }
 
+/// Writes one history entry.
 pub(crate) async fn event(
     tx: &mut TenantTx,
     case_id: Uuid,
@@ -214,20 +215,8 @@ pub(crate) async fn event(
     reason: &str,
     now: DateTime<Utc>,
 ) -> Result<(), CaseError> {
-    let (kind, id, label) = actor.parts();
-    sqlx::query(
-        "INSERT INTO case_event (case_id, at, from_state, to_state, actor_kind, actor_id, actor_label, reason) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
-    )
-    .bind(case_id)
-    .bind(now)
-    .bind(from.map(CaseState::as_str))
-    .bind(to.as_str())
-    .bind(kind)
-    .bind(id)
-    .bind(label)
-    .bind(reason)
-    .execute(tx.conn())
-    .await?;
+    let entry = Event { from, to, actor: actor.clone(), reason: reason.to_owned() };
+    tx.run(&[history(case_id, &[entry], now)]).await?;
     Ok(())
 }
 
@@ -242,19 +231,37 @@ pub(crate) async fn transition(
     now: DateTime<Utc>,
 ) -> Result<(), CaseError> {
     let step = Event::step(from, to, actor.clone(), reason.to_owned())?;
-    tx.run(&[state_change(case_id, to, &[step], now)]).await?;
+    tx.run(&state_change(case_id, to, &[step], now)).await?;
     Ok(())
 }
 
-/// The statement that puts a case in `state` and writes its history `events`.
-fn state_change(case_id: Uuid, state: CaseState, events: &[Event], now: DateTime<Utc>) -> Statement {
+/// The statements that put a case in `state` and write its history `events`.
+fn state_change(case_id: Uuid, state: CaseState, events: &[Event], now: DateTime<Utc>) -> [Statement; 2] {
+    let update = Statement::new(
+        r#"UPDATE "case" SET state = $2, updated_at = $3 WHERE id = $1"#,
+        [case_id.into(), state.as_str().into(), now.into()],
+    );
+    [update, history(case_id, events, now)]
+}
+
+/// The statement that writes a case's history entries, in order.
+fn history(case_id: Uuid, events: &[Event], now: DateTime<Utc>) -> Statement {
+    let parts: Vec<_> = events.iter().map(|e| e.actor.parts()).collect();
     Statement::new(
-        r#"WITH c AS (UPDATE "case" SET state = $2, updated_at = CAST($3 AS timestamptz) WHERE id = CAST($1 AS uuid) RETURNING id)
-           INSERT INTO case_event (case_id, at, from_state, to_state, actor_kind, actor_id, actor_label, reason)
-           SELECT c.id, CAST($3 AS timestamptz), e.f, e.t, e.k, e.i, e.l, e.r FROM c,
-                  unnest(CAST($4 AS text[]), CAST($5 AS text[]), CAST($6 AS text[]), CAST($7 AS uuid[]), CAST($8 AS text[]), CAST($9 AS text[]))
-                  AS e(f, t, k, i, l, r)"#,
-        [case_id.into(), state.as_str().into(), now.into()].into_iter().chain(event_arrays(events)),
+        "INSERT INTO case_event (case_id, at, from_state, to_state, actor_kind, actor_id, actor_label, reason)
+         SELECT CAST($1 AS uuid), CAST($2 AS timestamptz), e.f, e.t, e.k, e.i, e.l, e.r
+         FROM unnest(CAST($3 AS text[]), CAST($4 AS text[]), CAST($5 AS text[]), CAST($6 AS uuid[]), CAST($7 AS text[]), CAST($8 AS text[]))
+              AS e(f, t, k, i, l, r)",
+        [
+            case_id.into(),
+            now.into(),
+            text_array(events.iter().map(|e| e.from.map(CaseState::as_str))),
+            text_array(events.iter().map(|e| Some(e.to.as_str()))),
+            text_array(parts.iter().map(|p| Some(p.0))),
+            text_array(parts.iter().map(|p| p.1.map(|id| id.to_string()))),
+            text_array(parts.iter().map(|p| Some(p.2.as_str()))),
+            text_array(events.iter().map(|e| Some(e.reason.as_str()))),
+        ],
     )
 }
 
@@ -575,7 +582,7 @@ pub async fn submit(
         writes.push(read.record_after(&mut head, kapu_clients::Access { actor: &actor, reason: &reason }, now));
     }
     let (seq, number) = number_from(&slug, year, locked.last())?;
-    // The case goes in as the rules leave it, with its whole history, in one statement.
+    // The case goes in as the rules leave it, with its whole history.
     let progress = proceed(ring, CaseState::Submitted, def, &evaluation, &number, &values, &inputs, now)?;
     let state = progress.state;
     let filed =
@@ -608,18 +615,12 @@ pub async fn submit(
     ];
     writes.push(match draft {
         Some(_) => Statement::new(
-            r#"WITH c AS (UPDATE "case" SET state = $13, case_type_version = $2, principal_client_id = CAST($3 AS uuid),
-                          application_enc = CAST($4 AS bytea), inputs_enc = CAST($5 AS bytea), number_year = $6, number_seq = $7, number = $8,
-                          submitted_at = CAST($9 AS timestamptz), evaluation = CAST($10 AS jsonb), fee_gross = CAST($11 AS numeric),
-                          due_date = CAST($12 AS date), decision_outcome = $14, decision_reason = $15, decision_text_enc = CAST($16 AS bytea),
-                          decision_data_enc = CAST($17 AS bytea), decided_automatically = CASE WHEN $18 IS NULL THEN NULL ELSE true END, decided_at = CAST($18 AS timestamptz),
-                          updated_at = CAST($9 AS timestamptz)
-                          WHERE id = CAST($1 AS uuid) RETURNING id)
-               INSERT INTO case_event (case_id, at, from_state, to_state, actor_kind, actor_id, actor_label, reason)
-               SELECT c.id, CAST($9 AS timestamptz), e.f, e.t, e.k, e.i, e.l, e.r FROM c,
-                      unnest(CAST($19 AS text[]), CAST($20 AS text[]), CAST($21 AS text[]), CAST($22 AS uuid[]), CAST($23 AS text[]), CAST($24 AS text[]))
-                      AS e(f, t, k, i, l, r)"#,
-            case.into_iter().chain(event_arrays(&events)),
+            r#"UPDATE "case" SET state = $13, case_type_version = $2, principal_client_id = $3, application_enc = $4, inputs_enc = $5,
+               number_year = $6, number_seq = $7, number = $8, submitted_at = $9, evaluation = $10, fee_gross = $11, due_date = $12,
+               decision_outcome = $14, decision_reason = $15, decision_text_enc = $16, decision_data_enc = $17,
+               decided_automatically = CASE WHEN CAST($18 AS timestamptz) IS NULL THEN NULL ELSE true END, decided_at = $18, updated_at = $9
+               WHERE id = $1"#,
+            case,
         ),
         None => {
             let key = match &sub.once {
@@ -627,25 +628,22 @@ pub async fn submit(
                 Once::Draft(_) => None,
             };
             Statement::new(
-                r#"WITH c AS (INSERT INTO "case" (id, case_type_id, case_type_version, state, account_id, principal_client_id, idempotency_key,
-                              application_enc, inputs_enc, number_year, number_seq, number, submitted_at, evaluation, fee_gross, due_date,
-                              decision_outcome, decision_reason, decision_text_enc, decision_data_enc, decided_automatically, decided_at,
-                              created_at, updated_at)
-                              SELECT CAST($1 AS uuid), id, CAST($2 AS integer), CAST($13 AS text), CAST($25 AS uuid), CAST($3 AS uuid), CAST($26 AS text),
-                                     CAST($4 AS bytea), CAST($5 AS bytea), CAST($6 AS integer), CAST($7 AS integer), CAST($8 AS text),
-                                     CAST($9 AS timestamptz), CAST($10 AS jsonb), CAST($11 AS numeric), CAST($12 AS date),
-                                     CAST($14 AS text), CAST($15 AS text), CAST($16 AS bytea), CAST($17 AS bytea), CASE WHEN $18 IS NULL THEN NULL ELSE true END,
-                                     CAST($18 AS timestamptz), CAST($9 AS timestamptz), CAST($9 AS timestamptz)
-                              FROM case_type WHERE code = $27
-                              RETURNING id)
-                   INSERT INTO case_event (case_id, at, from_state, to_state, actor_kind, actor_id, actor_label, reason)
-                   SELECT c.id, CAST($9 AS timestamptz), e.f, e.t, e.k, e.i, e.l, e.r FROM c,
-                          unnest(CAST($19 AS text[]), CAST($20 AS text[]), CAST($21 AS text[]), CAST($22 AS uuid[]), CAST($23 AS text[]), CAST($24 AS text[]))
-                          AS e(f, t, k, i, l, r)"#,
-                case.into_iter().chain(event_arrays(&events)).chain([filer.account_id.into(), key.into(), sub.code.as_str().into()]),
+                r#"INSERT INTO "case" (id, case_type_id, case_type_version, state, account_id, principal_client_id, idempotency_key,
+                   application_enc, inputs_enc, number_year, number_seq, number, submitted_at, evaluation, fee_gross, due_date,
+                   decision_outcome, decision_reason, decision_text_enc, decision_data_enc, decided_automatically, decided_at,
+                   created_at, updated_at)
+                   SELECT CAST($1 AS uuid), id, CAST($2 AS integer), CAST($13 AS text), CAST($19 AS uuid), CAST($3 AS uuid), CAST($20 AS text),
+                          CAST($4 AS bytea), CAST($5 AS bytea), CAST($6 AS integer), CAST($7 AS integer), CAST($8 AS text),
+                          CAST($9 AS timestamptz), CAST($10 AS jsonb), CAST($11 AS numeric), CAST($12 AS date),
+                          CAST($14 AS text), CAST($15 AS text), CAST($16 AS bytea), CAST($17 AS bytea),
+                          CASE WHEN CAST($18 AS timestamptz) IS NULL THEN NULL ELSE true END,
+                          CAST($18 AS timestamptz), CAST($9 AS timestamptz), CAST($9 AS timestamptz)
+                   FROM case_type WHERE code = $21"#,
+                case.into_iter().chain([filer.account_id.into(), key.into(), sub.code.as_str().into()]),
             )
         }
     });
+    writes.push(history(case_id, &events, now));
     let jobs: Vec<(&'static str, i32)> =
         std::iter::once((crate::outbox::SUBMITTED_JOB, crate::outbox::LOCAL_ATTEMPTS)).chain(progress.jobs).collect();
     let mail = acknowledgement(filer, &number, &def.name, fee_gross, state, notice);
@@ -679,23 +677,6 @@ impl Event {
         }
         Ok(Self { from: Some(from), to, actor, reason })
     }
-}
-
-/// The history entries as the parallel arrays that the statements writing them `unnest`:
-/// from, to, actor kind, actor id, actor label, reason.
-fn event_arrays(events: &[Event]) -> [sea_query::Value; 6] {
-    let text = |v: Vec<Option<String>>| {
-        sea_query::Value::Array(sea_query::ArrayType::String, Some(Box::new(v.into_iter().map(Into::into).collect())))
-    };
-    let parts: Vec<_> = events.iter().map(|e| e.actor.parts()).collect();
-    [
-        text(events.iter().map(|e| e.from.map(|f| f.as_str().to_owned())).collect()),
-        text(events.iter().map(|e| Some(e.to.as_str().to_owned())).collect()),
-        text(parts.iter().map(|p| Some(p.0.to_owned())).collect()),
-        text(parts.iter().map(|p| p.1.map(|id| id.to_string())).collect()),
-        text(parts.into_iter().map(|p| Some(p.2)).collect()),
-        text(events.iter().map(|e| Some(e.reason.clone())).collect()),
-    ]
 }
 
 /// A decision the rules made, sealed.
@@ -765,7 +746,7 @@ fn proceed(
 
 /// The statement that queues `jobs` about the case, each with the payload `{"case_id": …}`,
 /// and `mail` after them.
-fn case_jobs(
+pub(crate) fn case_jobs(
     slug: &kapu_core::TenantSlug,
     case_id: Uuid,
     jobs: &[(&'static str, i32)],
@@ -801,7 +782,7 @@ fn progress_statements(
         ));
     }
     let events: Vec<Event> = std::iter::once(event).chain(progress.steps).collect();
-    writes.push(state_change(case_id, progress.state, &events, now));
+    writes.extend(state_change(case_id, progress.state, &events, now));
     let jobs: Vec<(&'static str, i32)> = std::iter::once((job, crate::outbox::LOCAL_ATTEMPTS)).chain(progress.jobs).collect();
     writes.push(case_jobs(slug, case_id, &jobs, None)?);
     Ok(writes)

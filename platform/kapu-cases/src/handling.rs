@@ -628,11 +628,12 @@ pub async fn approve(tx: &mut TenantTx, clerk: &Clerk, id: Uuid, now: DateTime<U
         .execute(tx.conn())
         .await?;
     transition(tx, id, c.state, CaseState::Decided, &clerk.actor(), "decision approved by the signatory", now).await?;
-    kapu_jobs::enqueue(tx, kapu_jobs::NewJob::new(DECIDED_JOB, &json!({ "case_id": id }))).await?;
+    let mut jobs = vec![(DECIDED_JOB, kapu_jobs::DEFAULT_ATTEMPTS)];
     if outcome.as_deref() == Some("grant") {
-        let granted = crate::outbox::tell(tx.slug(), crate::outbox::GRANTED_JOB, id)?;
-        tx.run(&[granted]).await?;
+        jobs.push((crate::outbox::GRANTED_JOB, crate::outbox::LOCAL_ATTEMPTS));
     }
+    let queue = crate::case::case_jobs(tx.slug(), id, &jobs, None)?;
+    tx.run(&[queue]).await?;
     audit(tx, clerk, "case.approve", c.principal, json!({ "case": id }), now).await
 }
 

@@ -6,10 +6,10 @@
 //! engine knows nothing of plugins.
 
 use chrono::{DateTime, Utc};
-use kapu_core::{Statement, TenantSlug, TenantTx};
+use kapu_core::TenantTx;
 use kapu_crypto::Keyring;
 use rust_decimal::Decimal;
-use serde_json::{Value, json};
+use serde_json::Value;
 use uuid::Uuid;
 
 use crate::case::{APPLICATION, CaseError, INPUTS, Inputs};
@@ -30,13 +30,6 @@ pub const GRANTED_JOB: &str = "case.granted";
 /// How many times a local-system job runs before it is dead: with the worker's backoff
 /// (doubling, at most an hour apart) a local system may be down for about half a day.
 pub const LOCAL_ATTEMPTS: i32 = 20;
-
-/// The statement that queues a `kind` job about the case, for the transaction of the step
-/// that causes it.
-pub(crate) fn tell(slug: &TenantSlug, kind: &str, case_id: Uuid) -> Result<Statement, CaseError> {
-    let payload = json!({ "case_id": case_id });
-    Ok(kapu_jobs::enqueue_statement(slug, kapu_jobs::NewJob { max_attempts: LOCAL_ATTEMPTS, ..kapu_jobs::NewJob::new(kind, &payload) })?)
-}
 
 /// A filed case as the local systems are told about it. It carries personal data (the
 /// applicant's name and the form values): it goes to the municipality's own systems only.

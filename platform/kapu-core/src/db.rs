@@ -130,13 +130,11 @@ impl TenantTx {
         if self.deferred.is_empty() {
             return Ok(self.tx.commit().await?);
         }
-        let mut sql: Vec<String> = std::mem::take(&mut self.deferred).iter().map(Statement::inline).collect();
         // The `BEGIN` after the `COMMIT` opens an empty transaction for sqlx's bookkeeping,
         // which still counts one open: dropping it queues its `ROLLBACK`, which travels with
         // the check the pool makes when the connection comes back.
-        sql.push("COMMIT".into());
-        sql.push("BEGIN".into());
-        crate::read::run_message(&mut self.tx, &sql.join(";\n"), 0).await?;
+        let sql = format!("{};\nCOMMIT;\nBEGIN", crate::read::message(&std::mem::take(&mut self.deferred)));
+        crate::read::run_message(&mut self.tx, &sql, 0).await?;
         Ok(())
     }
 
@@ -151,12 +149,12 @@ impl TenantTx {
     /// Runs `statements` in this transaction as one message (one round trip), after the
     /// writes [deferred](TenantTx::defer) so far, and returns each statement's rows, in
     /// order and in text format. Their values travel inlined as literals quoted by sea-query,
-    /// so PostgreSQL plans them on every run. When one fails,
-    /// the rest do not run and the transaction can only roll back.
+    /// so PostgreSQL plans them on every run. When one fails, the rest do not run and the
+    /// transaction can only roll back.
     pub async fn run(&mut self, statements: &[Statement]) -> CoreResult<Vec<Vec<PgRow>>> {
         let deferred = std::mem::take(&mut self.deferred);
-        let sql: Vec<String> = deferred.iter().chain(statements).map(Statement::inline).collect();
-        let mut results = crate::read::run_message(&mut self.tx, &sql.join(";\n"), deferred.len() + statements.len()).await?;
+        let sql = crate::read::message(deferred.iter().chain(statements));
+        let mut results = crate::read::run_message(&mut self.tx, &sql, deferred.len() + statements.len()).await?;
         Ok(results.split_off(deferred.len().min(results.len())))
     }
 

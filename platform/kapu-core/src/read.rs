@@ -17,8 +17,9 @@
 //! of a session check's database time. A prepared statement is bound to the tenant it was
 //! prepared for (its name says which), since PostgreSQL keeps one plan per statement and
 //! re-plans it whenever the `search_path` differs; each connection keeps the
-//! [`PREPARED_PER_CONNECTION`] it used last and deallocates the rest. Several statements can travel in the same message; a write ([`Db::tenant_write`](crate::Db::tenant_write)) is the same message
-//! without the read-only switch, so its statements commit together or not at all. The
+//! [`PREPARED_PER_CONNECTION`] it used last and deallocates the rest. Several statements
+//! can travel in the same message; a write ([`Db::tenant_write`](crate::Db::tenant_write))
+//! is the same message without the read-only switch, so its statements commit together or not at all. The
 //! connections come from a small pool of their own that never pings: a connection is
 //! returned only when its last message was read to the end, and otherwise closed.
 
@@ -51,9 +52,10 @@ pub const PREPARED_PER_CONNECTION: usize = 512;
 impl Statement {
     /// SQL text of one statement (no transaction control: the message is the transaction)
     /// with `$1`, `$2`, … parameters, and their values, which sea-query renders as quoted
-    /// literals. The text is `'static`: it is part of the program, never input. It is
-    /// prepared on each connection once, so every parameter's type must follow from the
-    /// text (a column it is compared with or stored in, or a cast).
+    /// literals. The text is `'static`: it is part of the program, never input. The
+    /// one-message paths prepare it on each connection once, so every parameter's type must
+    /// follow from the text (a column it is compared with or stored in, or a cast); inside a
+    /// `TenantTx` it travels with its values inlined.
     ///
     /// # Panics
     /// When the text names a placeholder with no value (a programming error).
@@ -75,6 +77,17 @@ impl Statement {
             Kind::Prepared { sql, values } => sea_query::inject_parameters(sql, values.clone(), &PostgresQueryBuilder),
         }
     }
+}
+
+/// A `text[]` value (`NULL` elements for `None`), for statements that `unnest` rows.
+pub fn text_array<S: Into<String>>(items: impl IntoIterator<Item = Option<S>>) -> sea_query::Value {
+    let items: Vec<sea_query::Value> = items.into_iter().map(|s| s.map(Into::into).into()).collect();
+    sea_query::Value::Array(sea_query::ArrayType::String, Some(Box::new(items)))
+}
+
+/// `statements` as the text of one message, values inlined.
+pub(crate) fn message<'a>(statements: impl IntoIterator<Item = &'a Statement>) -> String {
+    statements.into_iter().map(Statement::inline).collect::<Vec<_>>().join(";\n")
 }
 
 /// Sends `sql` (several statements) as one simple-query message and returns the rows of its

@@ -96,9 +96,6 @@ pub fn enqueue_statement<P: Serialize>(slug: &TenantSlug, job: NewJob<'_, P>) ->
 /// once (its rows are the jobs' ids), for a caller that sends it with its other writes:
 /// enqueueing is on the path of every submission, while the case number counter is locked.
 pub fn enqueue_all_statement<P: Serialize>(slug: &TenantSlug, jobs: &[NewJob<'_, P>]) -> Result<Statement, JobsError> {
-    let text = |v: Vec<Option<String>>| {
-        sea_query::Value::Array(sea_query::ArrayType::String, Some(Box::new(v.into_iter().map(Into::into).collect())))
-    };
     let int = |v: Vec<i32>| sea_query::Value::Array(sea_query::ArrayType::Int, Some(Box::new(v.into_iter().map(Into::into).collect())));
     let mut payloads = Vec::with_capacity(jobs.len());
     for j in jobs {
@@ -111,9 +108,9 @@ pub fn enqueue_all_statement<P: Serialize>(slug: &TenantSlug, jobs: &[NewJob<'_,
                     RETURNING id)
          SELECT j.id FROM j, pg_notify($5, $6)",
         [
-            text(jobs.iter().map(|j| Some(j.kind.to_owned())).collect()),
-            text(payloads),
-            text(jobs.iter().map(|j| j.run_at.map(|t| t.to_rfc3339())).collect()),
+            kapu_core::text_array(jobs.iter().map(|j| Some(j.kind))),
+            kapu_core::text_array(payloads),
+            kapu_core::text_array(jobs.iter().map(|j| j.run_at.map(|t| t.to_rfc3339()))),
             int(jobs.iter().map(|j| j.max_attempts).collect()),
             CHANNEL.into(),
             slug.as_str().into(),

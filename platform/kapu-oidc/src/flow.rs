@@ -8,7 +8,7 @@
 
 use chrono::{DateTime, Utc};
 use kapu_core::{Db, Statement, TenantSlug, TenantTx};
-use sea_query::{Alias, ArrayType, Expr, JoinType, Query};
+use sea_query::{Alias, Expr, JoinType, Query};
 use serde::{Deserialize, Serialize};
 use serde_json::{Value as Json, json};
 use sha2::{Digest, Sha256};
@@ -231,7 +231,7 @@ pub async fn issue_code_if_consented(
     with: Option<Statement>,
 ) -> Result<Option<String>, OidcError> {
     let (code, code_hash) = new_token();
-    let scopes = sea_query::Value::Array(ArrayType::String, Some(Box::new(auth.scopes.iter().map(|s| s.as_str().into()).collect())));
+    let scopes = kapu_core::text_array(auth.scopes.iter().map(Some));
     let issue = Statement::new(
         "WITH ok AS (SELECT 1 FROM oidc_consent WHERE account_id = CAST($1 AS uuid) AND client_id = $2 AND scopes @> CAST($3 AS text[])),
               g AS (INSERT INTO oidc_grant (id, client_id, account_id, scopes, auth_time, created_at)
@@ -473,7 +473,7 @@ pub async fn exchange_code(
     let (access, access_hash) = new_token();
     let (refresh, refresh_hash) = new_token();
     let answer = token_response(issuer, &party, &grant, c.nonce.as_deref(), access, refresh, now)?;
-    let scopes = sea_query::Value::Array(ArrayType::String, Some(Box::new(grant.scopes.iter().map(|s| s.as_str().into()).collect())));
+    let scopes = kapu_core::text_array(grant.scopes.iter().map(Some));
     let store = Statement::new(
         "WITH c AS (UPDATE oidc_code SET used_at = CAST($2 AS timestamptz)
                     WHERE code_hash = CAST($1 AS bytea) AND used_at IS NULL AND grant_id IN (SELECT id FROM oidc_grant WHERE revoked_at IS NULL)

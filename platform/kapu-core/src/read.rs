@@ -8,9 +8,9 @@
 //! transaction, so the tenant switch ends with the message, whatever happens to the
 //! caller, and the read cannot write.
 //!
-//! The statement comes as a sea-query [`SelectStatement`], rendered with its values
-//! inlined and quoted by sea-query, or as a [`Statement`]: SQL text fixed at compile time
-//! (`&'static str`, so nothing a request sends can become SQL) with `$n` parameters. Each
+//! The statement comes as a [`Statement`]: SQL text fixed at compile time (`&'static
+//! str`, so nothing a request sends can become SQL) with `$n` parameters, or built by
+//! sea-query (whose text is kept once per shape, its values apart). Each
 //! connection prepares such a text once (`PREPARE`, in the message that first needs it)
 //! and then sends `EXECUTE` with the values as literals quoted by sea-query, so PostgreSQL
 //! plans it once per connection and tenant rather than on every read: planning was most
@@ -49,6 +49,29 @@ enum Kind {
 /// How many prepared statements a read connection keeps.
 pub const PREPARED_PER_CONNECTION: usize = 512;
 
+/// How many texts of sea-query statements [`Statement::query`] keeps for preparing. The
+/// program builds a fixed set of shapes; a shape that varies with its input (an `IN` list)
+/// may add a text per length, and this bounds what that can cost.
+pub const QUERY_TEXTS: usize = 1024;
+
+/// The `'static` copy of a statement text: the same text gets the same copy, made once.
+/// `None` when [`QUERY_TEXTS`] texts are kept already.
+fn intern(sql: String) -> Option<&'static str> {
+    use std::collections::HashSet;
+    use std::sync::{Mutex, OnceLock};
+    static TEXTS: OnceLock<Mutex<HashSet<&'static str>>> = OnceLock::new();
+    let mut texts = TEXTS.get_or_init(Mutex::default).lock().unwrap_or_else(|e| e.into_inner());
+    if let Some(kept) = texts.get(sql.as_str()) {
+        return Some(kept);
+    }
+    if texts.len() >= QUERY_TEXTS {
+        return None;
+    }
+    let kept: &'static str = Box::leak(sql.into_boxed_str());
+    texts.insert(kept);
+    Some(kept)
+}
+
 impl Statement {
     /// SQL text of one statement (no transaction control: the message is the transaction)
     /// with `$1`, `$2`, … parameters, and their values, which sea-query renders as quoted
@@ -63,9 +86,16 @@ impl Statement {
         Self { kind: Kind::Prepared { sql, values: values.into_iter().collect() } }
     }
 
-    /// A sea-query statement, with its values inlined (planned on every run).
+    /// A sea-query statement. Its text with `$n` placeholders is kept for the life of the
+    /// process, so that it is prepared like [`Statement::new`]'s; only a bounded number of
+    /// texts are kept ([`QUERY_TEXTS`]), and past it a statement travels with its values
+    /// inlined (planned on every run).
     pub fn query(q: &impl QueryStatementWriter) -> Self {
-        Self { kind: Kind::Text(q.to_string(PostgresQueryBuilder)) }
+        let (sql, values) = q.build(PostgresQueryBuilder);
+        match intern(sql) {
+            Some(sql) => Self { kind: Kind::Prepared { sql, values: values.0 } },
+            None => Self { kind: Kind::Text(q.to_string(PostgresQueryBuilder)) },
+        }
     }
 
     /// The statement as one SQL text with its values inlined, for a message inside an open

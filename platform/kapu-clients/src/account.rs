@@ -518,6 +518,33 @@ pub fn session_statement(token: &str, now: DateTime<Utc>) -> Statement {
     )
 }
 
+/// A sub-select of the live session whose token's hash is `$1` at the time `$2`, with the
+/// idle cut-off `$3` ([`live_session_values`] gives the three): its `account_id` and
+/// `signed_in_at`. For another module's statement that acts only for a signed-in person, so
+/// that checking the session and acting take one round trip.
+#[macro_export]
+macro_rules! live_session_sql {
+    () => {
+        "SELECT account_id, created_at AS signed_in_at FROM client_session
+         WHERE token_hash = CAST($1 AS bytea) AND expires_at > CAST($2 AS timestamptz) AND last_seen_at > CAST($3 AS timestamptz)"
+    };
+}
+
+/// The values of `$1`–`$3` in [`live_session_sql!`].
+pub fn live_session_values(token: &str, now: DateTime<Utc>) -> [sea_query::Value; 3] {
+    [Sha256::digest(token.as_bytes()).to_vec().into(), now.into(), (now - IDLE_TIMEOUT).into()]
+}
+
+/// The statement that refreshes a live session's idle timer when that is due (at most once a
+/// minute) and does nothing otherwise, for a message that also reads the session.
+pub fn touch_statement(token: &str, now: DateTime<Utc>) -> Statement {
+    Statement::new(
+        "UPDATE client_session SET last_seen_at = $2
+         WHERE token_hash = $1 AND last_seen_at < $3 AND last_seen_at > $4 AND expires_at > $2",
+        [Sha256::digest(token.as_bytes()).to_vec().into(), now.into(), (now - Duration::minutes(1)).into(), (now - IDLE_TIMEOUT).into()],
+    )
+}
+
 /// The session in the rows of [`session_statement`], and the statement that refreshes its
 /// idle timer when that is due (at most once a minute), to send with the request's write.
 pub fn session_from(rows: &[PgRow], token: &str, now: DateTime<Utc>) -> Result<Option<(ClientSession, Option<Statement>)>, ClientError> {

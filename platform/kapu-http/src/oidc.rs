@@ -18,7 +18,7 @@ use axum::routing::{get, post};
 use base64::Engine;
 use chrono::Utc;
 use kapu_clients::account;
-use kapu_oidc::flow::{self, AuthorizationRequest, Issuer, Prompt, ValidAuthorization};
+use kapu_oidc::flow::{self, AuthorizationRequest, CodeExchange, Issuer, Prompt, ValidAuthorization};
 use kapu_oidc::registry::{self, ClientCredentials};
 use kapu_oidc::{AuthPageError, OAuthCode, OidcError};
 use minijinja::context;
@@ -347,15 +347,38 @@ async fn authorize(
     let now = Utc::now();
     let iss = issuer(state, headers, t);
     let slug = &t.tenant.slug;
-    // One round trip reads the relying party and the session; one more writes the code.
     let token = crate::auth::cookie(headers, SESSION_COOKIE).filter(|c| !c.is_empty());
-    let mut reads = vec![registry::party_statement(req.client_id.as_deref().unwrap_or_default())];
+    let client_id = req.client_id.as_deref().unwrap_or_default();
+    // The usual case in one round trip: the relying party read lately, a valid request and
+    // a session cookie. The session is read, and the code issued if it is live and its
+    // account consented. Anything else takes the way below, which reads the party afresh.
+    if let Some(token) = token
+        && let Some(party) = state.oidc_parties.get(slug.as_str(), client_id, now)
+        && let Ok(auth) = flow::check_request(Some(party.party().clone()), &req)
+        && matches!(auth.prompt, Prompt::Default | Prompt::None)
+    {
+        match flow::issue_code_for_session(&state.db, slug, token, &auth, now).await {
+            Ok((_, Some(code))) => return Ok(code_redirect(&iss, &auth, &code)),
+            Ok((rows, None)) => {
+                let signed_in = account::session_from(&rows, token, now)?.map(|(s, _)| s);
+                return Ok(without_code(state, t, lang, &iss, &req, &auth, signed_in.as_ref()));
+            }
+            Err(OidcError::BadAuthorizationRequest(_)) => state.oidc_parties.forget(slug.as_str(), client_id),
+            Err(e) => return Err(e.into()),
+        }
+    }
+    // One round trip reads the relying party and the session; one more writes the code.
+    let mut reads = vec![registry::party_statement(client_id)];
     if let Some(token) = token {
         reads.push(account::session_statement(token, now));
     }
     let rows = state.db.tenant_read_all(slug, &reads).await?;
-    let party = registry::Registered::from_rows(part(&rows, 0))?.map(registry::Registered::into_party);
-    let auth = match flow::check_request(party, &req) {
+    let registered = registry::Registered::from_rows(part(&rows, 0))?;
+    match &registered {
+        Some(r) => state.oidc_parties.put(slug.as_str(), r.clone(), now),
+        None => state.oidc_parties.forget(slug.as_str(), client_id),
+    }
+    let auth = match flow::check_request(registered.map(registry::Registered::into_party), &req) {
         Ok(a) => a,
         Err(e) => return auth_failure(state, t, lang, &iss, &req, e),
     };
@@ -364,17 +387,9 @@ async fn authorize(
         None => None,
     };
     let (session, touch) = match (signed_in, auth.prompt) {
-        (None, Prompt::None) => return Ok(redirect_error(&iss, &req, OAuthCode::LoginRequired, "nobody is signed in")),
         (Some(s), p) if p != Prompt::Login => s,
-        _ => {
-            // Sign in first, then come back here (without prompt=login, which is then met).
-            let mut again = req.clone();
-            again.prompt = req.prompt.as_deref().map(|p| p.replace("login", "")).filter(|p| !p.trim().is_empty());
-            let query = url::form_urlencoded::Serializer::new(String::new()).extend_pairs(request_params(&again)).finish();
-            let next = format!("{}/oidc/authorize?{query}", t.prefix);
-            let login = url::form_urlencoded::Serializer::new(String::new()).append_pair("next", &next).finish();
-            return Ok(Redirect::to(&format!("{}/belepes?{login}", t.prefix)).into_response());
-        }
+        (None, Prompt::None) => return Ok(without_code(state, t, lang, &iss, &req, &auth, None)),
+        _ => return Ok(sign_in_first(t, &req)),
     };
     if auth.prompt != Prompt::Consent {
         // The code is written only if the person already consented to every scope asked for.
@@ -385,10 +400,36 @@ async fn authorize(
     } else if let Some(touch) = touch {
         state.db.tenant_write(slug, &[touch]).await?;
     }
-    if auth.prompt == Prompt::None {
-        return Ok(redirect_error(&iss, &req, OAuthCode::ConsentRequired, "the person has not consented to these scopes yet"));
+    Ok(without_code(state, t, lang, &iss, &req, &auth, Some(&session)))
+}
+
+/// The answer to a valid authorization request that got no code: sign in first, or consent
+/// (`prompt=none`: the OAuth error instead of a page).
+fn without_code(
+    state: &AppState,
+    t: &ResolvedTenant,
+    lang: &str,
+    iss: &str,
+    req: &AuthorizationRequest,
+    auth: &ValidAuthorization,
+    signed_in: Option<&account::ClientSession>,
+) -> Response {
+    match (signed_in, auth.prompt) {
+        (None, Prompt::None) => redirect_error(iss, req, OAuthCode::LoginRequired, "nobody is signed in"),
+        (None, _) => sign_in_first(t, req),
+        (Some(_), Prompt::None) => redirect_error(iss, req, OAuthCode::ConsentRequired, "the person has not consented to these scopes yet"),
+        (Some(s), _) => consent_page(state, t, lang, req, auth, s),
     }
-    Ok(consent_page(state, t, lang, &req, &auth, &session))
+}
+
+/// Sends the person to sign in, then back here (without `prompt=login`, which is then met).
+fn sign_in_first(t: &ResolvedTenant, req: &AuthorizationRequest) -> Response {
+    let mut again = req.clone();
+    again.prompt = req.prompt.as_deref().map(|p| p.replace("login", "")).filter(|p| !p.trim().is_empty());
+    let query = url::form_urlencoded::Serializer::new(String::new()).extend_pairs(request_params(&again)).finish();
+    let next = format!("{}/oidc/authorize?{query}", t.prefix);
+    let login = url::form_urlencoded::Serializer::new(String::new()).append_pair("next", &next).finish();
+    Redirect::to(&format!("{}/belepes?{login}", t.prefix)).into_response()
 }
 
 /// The rows of the `i`th statement of a one-round-trip read.
@@ -538,8 +579,8 @@ async fn token(
         // The code exchange needs no open transaction: a read and a write of one message each.
         let keys = cached_keys(&state, &t).await?;
         let issuer = Issuer { url: &iss, keys: &keys };
-        let result =
-            flow::exchange_code(&state.db, &t.tenant.slug, issuer, &creds, code, get("redirect_uri"), get("code_verifier"), now).await;
+        let x = CodeExchange { creds: &creds, code, redirect_uri: get("redirect_uri"), verifier: get("code_verifier") };
+        let result = flow::exchange_code(&state.db, &t.tenant.slug, &state.oidc_parties, issuer, x, now).await;
         return Ok(oauth_result(result)?.0);
     }
     let mut tx = state.db.tenant_tx(&t.tenant).await?;

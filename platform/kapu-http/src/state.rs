@@ -66,6 +66,8 @@ pub struct AppState {
     pub saml: Arc<dyn kapu_saml::ServiceProviderEngine>,
     pub(crate) limiter: Arc<crate::auth::IpLimiter>,
     pub(crate) oidc_keys: Arc<kapu_oidc::keys::KeyCache>,
+    /// Relying parties read lately (for the flow's one-round-trip requests).
+    pub(crate) oidc_parties: Arc<kapu_oidc::registry::PartyCache>,
     pub(crate) templates: Arc<minijinja::Environment<'static>>,
     pub(crate) calendar: Arc<kapu_calendar::Calendar>,
     /// Where the facts of case types' rules come from (registries, connectors): the source
@@ -127,6 +129,7 @@ impl AppState {
             config: Arc::new(config),
             limiter,
             oidc_keys: Arc::default(),
+            oidc_parties: Arc::default(),
             registry: None,
             plugins: None,
             saml: Arc::new(kapu_saml::Samael),

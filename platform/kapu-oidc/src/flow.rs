@@ -18,7 +18,7 @@ use subtle::ConstantTimeEq;
 use uuid::Uuid;
 
 use crate::keys::TenantKeys;
-use crate::registry::{ClientCredentials, ClientKind, Registered, RelyingParty, check_credentials, party_statement};
+use crate::registry::{ClientCredentials, ClientKind, PartyCache, Registered, RelyingParty, check_credentials, party_statement};
 use crate::{ACCESS_TOKEN_TTL, AuthPageError, CODE_TTL, OAuthCode, OidcError, REFRESH_TOKEN_TTL, b64url, hash, new_token, oauth};
 
 /// An authorization request's parameters, as sent.
@@ -258,6 +258,62 @@ pub async fn issue_code_if_consented(
     Ok(results.last().is_some_and(|r| !r.is_empty()).then_some(code))
 }
 
+/// For a request with a session cookie: in one round trip, reads the session
+/// (`kapu_clients::account::session_statement`), refreshes its idle timer when due, and opens
+/// a grant with its one-time code if the session is live and its account already consented
+/// to every scope asked for. Returns the session's rows and the code, if one was issued; when
+/// none was, the session's rows tell the caller whether to ask for sign-in or consent.
+pub async fn issue_code_for_session(
+    db: &Db,
+    slug: &TenantSlug,
+    session_token: &str,
+    auth: &ValidAuthorization,
+    now: DateTime<Utc>,
+) -> Result<(Vec<PgRow>, Option<String>), OidcError> {
+    let (code, code_hash) = new_token();
+    let [token_hash, at, idle_since] = kapu_clients::account::live_session_values(session_token, now);
+    let issue = Statement::new(
+        concat!(
+            "WITH s AS (",
+            kapu_clients::live_session_sql!(),
+            "),
+              ok AS (SELECT s.account_id, s.signed_in_at FROM s JOIN oidc_consent c
+                     ON c.account_id = s.account_id AND c.client_id = $4 AND c.scopes @> CAST($5 AS text[])),
+              g AS (INSERT INTO oidc_grant (id, client_id, account_id, scopes, auth_time, created_at)
+                    SELECT CAST($6 AS uuid), $4, account_id, CAST($5 AS text[]), signed_in_at, CAST($2 AS timestamptz) FROM ok
+                    RETURNING id)
+         INSERT INTO oidc_code (code_hash, grant_id, redirect_uri, nonce, code_challenge, expires_at)
+         SELECT CAST($7 AS bytea), id, $8, CAST($9 AS text), CAST($10 AS text), CAST($11 AS timestamptz) FROM g RETURNING grant_id"
+        ),
+        [
+            token_hash,
+            at,
+            idle_since,
+            auth.party.client_id.as_str().into(),
+            kapu_core::text_array(auth.scopes.iter().map(Some)),
+            Uuid::now_v7().into(),
+            code_hash.into(),
+            auth.redirect_uri.as_str().into(),
+            auth.nonce.clone().into(),
+            auth.code_challenge.clone().into(),
+            (now + CODE_TTL).into(),
+        ],
+    );
+    let statements =
+        [kapu_clients::account::session_statement(session_token, now), kapu_clients::account::touch_statement(session_token, now), issue];
+    let mut results = match db.tenant_write(slug, &statements).await {
+        Ok(r) => r,
+        // The relying party was deleted since it was read (the grant's foreign key).
+        Err(kapu_core::CoreError::Database(e)) if e.as_database_error().and_then(|d| d.code()).as_deref() == Some("23503") => {
+            return Err(OidcError::BadAuthorizationRequest(AuthPageError::UnknownClient));
+        }
+        Err(e) => return Err(e.into()),
+    };
+    let issued = results.get(2).is_some_and(|r| !r.is_empty());
+    let session = if results.is_empty() { Vec::new() } else { results.swap_remove(0) };
+    Ok((session, issued.then_some(code)))
+}
+
 /// The token endpoint's answer.
 #[derive(Clone, Debug, Serialize)]
 pub struct TokenResponse {
@@ -412,27 +468,102 @@ async fn replayed(db: &Db, slug: &TenantSlug, grant: Uuid, now: DateTime<Utc>) -
     })
 }
 
+/// What the token endpoint got for an authorization code.
+#[derive(Clone, Copy, Debug)]
+pub struct CodeExchange<'a> {
+    /// How the client authenticated.
+    pub creds: &'a ClientCredentials,
+    /// The code.
+    pub code: &'a str,
+    /// `redirect_uri`.
+    pub redirect_uri: Option<&'a str>,
+    /// PKCE `code_verifier`.
+    pub verifier: Option<&'a str>,
+}
+
 /// Authenticates the client and exchanges an authorization code (grant type
-/// `authorization_code`) for tokens, in two round trips: one read of the client and the
-/// code, and one statement that marks the code used (only if it still is unused and its
-/// grant live) and stores the tokens. A code used twice, even by two concurrent requests,
+/// `authorization_code`) for tokens. A code used twice, even by two concurrent requests,
 /// revokes its grant; any other refusal writes nothing.
-#[allow(clippy::too_many_arguments)]
+///
+/// When the relying party is in `parties` and the request is well-formed, one statement
+/// checks the code against it (unused, unexpired, this client's, same redirect URI, the PKCE
+/// challenge of the verifier, grant live), marks it used and stores the tokens: one round
+/// trip. Otherwise, or when that statement finds nothing, [`exchange_code_checked`] reads the
+/// relying party and the code to give the precise answer.
 pub async fn exchange_code(
     db: &Db,
     slug: &TenantSlug,
+    parties: &PartyCache,
     issuer: Issuer<'_>,
-    creds: &ClientCredentials,
-    code: &str,
-    redirect_uri: Option<&str>,
-    verifier: Option<&str>,
+    x: CodeExchange<'_>,
     now: DateTime<Utc>,
 ) -> Result<TokenResponse, OidcError> {
+    let cached = x.creds.client_id.as_deref().and_then(|id| parties.get(slug.as_str(), id, now));
+    let party = cached.and_then(|r| check_credentials(Some(&r), x.creds).ok());
+    let challenge = match x.verifier {
+        Some(v) if pkce_value_ok(v) => Some(Some(b64url(&Sha256::digest(v.as_bytes())))),
+        Some(_) => None,
+        None => Some(None),
+    };
+    let (Some(party), Some(challenge), Some(redirect_uri)) = (party, challenge, x.redirect_uri) else {
+        return exchange_code_checked(db, slug, parties, issuer, x, now).await;
+    };
+    let (access, access_hash) = new_token();
+    let (refresh, refresh_hash) = new_token();
+    let store = Statement::new(
+        "WITH c AS (UPDATE oidc_code c SET used_at = CAST($2 AS timestamptz) FROM oidc_grant g
+                    WHERE c.code_hash = CAST($1 AS bytea) AND g.id = c.grant_id AND c.used_at IS NULL AND g.revoked_at IS NULL
+                      AND g.client_id = $3 AND c.expires_at > CAST($2 AS timestamptz) AND c.redirect_uri = $4
+                      AND c.code_challenge IS NOT DISTINCT FROM CAST($5 AS text)
+                    RETURNING g.id, g.account_id, g.scopes, g.auth_time, c.nonce),
+              a AS (INSERT INTO oidc_access_token (token_hash, grant_id, scopes, issued_at, expires_at)
+                    SELECT CAST($6 AS bytea), id, scopes, CAST($2 AS timestamptz), CAST($8 AS timestamptz) FROM c),
+              r AS (INSERT INTO oidc_refresh_token (token_hash, grant_id, scopes, issued_at, expires_at)
+                    SELECT CAST($7 AS bytea), id, scopes, CAST($2 AS timestamptz), CAST($9 AS timestamptz) FROM c)
+         SELECT id, account_id, scopes, auth_time, nonce FROM c",
+        [
+            hash(x.code).into(),
+            now.into(),
+            party.client_id.as_str().into(),
+            redirect_uri.into(),
+            challenge.into(),
+            access_hash.into(),
+            refresh_hash.into(),
+            (now + ACCESS_TOKEN_TTL).into(),
+            (now + REFRESH_TOKEN_TTL).into(),
+        ],
+    );
+    let rows = db.tenant_write(slug, &[store]).await?;
+    let Some(r) = rows.first().and_then(|r| r.first()) else {
+        // Something is wrong with the code (or the party was deleted): find out what.
+        return exchange_code_checked(db, slug, parties, issuer, x, now).await;
+    };
+    let grant = GrantInfo { id: r.try_get(0)?, account: r.try_get(1)?, scopes: r.try_get(2)?, auth_time: r.try_get(3)? };
+    let nonce: Option<String> = r.try_get(4)?;
+    token_response(issuer, &party, &grant, nonce.as_deref(), access, refresh, now)
+}
+
+/// [`exchange_code`] with everything read first, in two round trips: one read of the client
+/// and the code, and one statement that marks the code used (only if it still is unused and
+/// its grant live) and stores the tokens.
+async fn exchange_code_checked(
+    db: &Db,
+    slug: &TenantSlug,
+    parties: &PartyCache,
+    issuer: Issuer<'_>,
+    x: CodeExchange<'_>,
+    now: DateTime<Utc>,
+) -> Result<TokenResponse, OidcError> {
+    let CodeExchange { creds, code, redirect_uri, verifier } = x;
     let code_hash = hash(code);
-    let rows =
-        db.tenant_read_all(slug, &[party_statement(creds.client_id.as_deref().unwrap_or_default()), code_statement(&code_hash)]).await?;
+    let client_id = creds.client_id.as_deref().unwrap_or_default();
+    let rows = db.tenant_read_all(slug, &[party_statement(client_id), code_statement(&code_hash)]).await?;
     let registered = Registered::from_rows(rows.first().map(Vec::as_slice).unwrap_or_default())?;
-    let party = check_credentials(registered, creds)?;
+    match &registered {
+        Some(r) => parties.put(slug.as_str(), r.clone(), now),
+        None => parties.forget(slug.as_str(), client_id),
+    }
+    let party = check_credentials(registered.as_ref(), creds)?;
     let found = rows.get(1).and_then(|r| r.first()).map(CodeRow::from_row).transpose()?;
     let Some(c) = found else { return Err(oauth(OAuthCode::InvalidGrant, "the authorization code is unknown")) };
     if c.used_at.is_some() {

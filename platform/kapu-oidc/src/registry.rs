@@ -231,7 +231,7 @@ pub async fn authenticate(tx: &mut TenantTx, creds: &ClientCredentials) -> Resul
         Some(id) => fetch(tx, id).await?,
         None => None,
     };
-    check_credentials(found, creds)
+    check_credentials(found.as_ref(), creds)
 }
 
 /// The statement that reads a relying party with its secret's hash, for a one-round-trip
@@ -245,15 +245,10 @@ pub fn party_statement(client_id: &str) -> Statement {
 }
 
 /// A registered relying party as read by [`party_statement`], with its secret's hash.
+#[derive(Clone)]
 pub struct Registered {
     party: RelyingParty,
     secret_hash: Option<Vec<u8>>,
-}
-
-impl std::fmt::Debug for Registered {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Registered").field("party", &self.party).finish_non_exhaustive()
-    }
 }
 
 impl Registered {
@@ -269,11 +264,66 @@ impl Registered {
     pub fn into_party(self) -> RelyingParty {
         self.party
     }
+
+    /// The relying party.
+    pub fn party(&self) -> &RelyingParty {
+        &self.party
+    }
+}
+
+/// How long a relying party read from the database may be used without reading it again.
+/// A registration never changes (a new one gets a new random `client_id`); only its
+/// deletion matters, and the tables that hang on it make that safe meanwhile: a grant for a
+/// deleted party cannot be written (its foreign key), and its codes and tokens went with it.
+pub const PARTY_CACHE_TTL: chrono::Duration = chrono::Duration::seconds(60);
+
+/// Most relying parties held: past it, the cache starts afresh.
+const PARTY_CACHE_MAX: usize = 10_000;
+
+/// The relying parties recently read, per tenant, so that the requests of the flow's happy
+/// path need not read them again.
+#[derive(Debug, Default)]
+pub struct PartyCache {
+    inner: std::sync::Mutex<std::collections::HashMap<(String, String), (std::sync::Arc<Registered>, DateTime<Utc>)>>,
+}
+
+impl std::fmt::Debug for Registered {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Registered").field("party", &self.party).finish_non_exhaustive()
+    }
+}
+
+impl PartyCache {
+    /// The tenant's relying party with this `client_id`, if it was read less than
+    /// [`PARTY_CACHE_TTL`] ago.
+    pub fn get(&self, tenant: &str, client_id: &str, now: DateTime<Utc>) -> Option<std::sync::Arc<Registered>> {
+        let map = self.lock();
+        let (party, read_at) = map.get(&(tenant.to_owned(), client_id.to_owned()))?;
+        (*read_at <= now && now - *read_at < PARTY_CACHE_TTL).then(|| party.clone())
+    }
+
+    /// Remembers a relying party just read.
+    pub fn put(&self, tenant: &str, party: Registered, now: DateTime<Utc>) {
+        let mut map = self.lock();
+        if map.len() >= PARTY_CACHE_MAX {
+            map.clear();
+        }
+        map.insert((tenant.to_owned(), party.party.client_id.clone()), (std::sync::Arc::new(party), now));
+    }
+
+    /// Forgets a relying party (it was deleted).
+    pub fn forget(&self, tenant: &str, client_id: &str) {
+        self.lock().remove(&(tenant.to_owned(), client_id.to_owned()));
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, std::collections::HashMap<(String, String), (std::sync::Arc<Registered>, DateTime<Utc>)>> {
+        self.inner.lock().unwrap_or_else(|e| e.into_inner())
+    }
 }
 
 /// Authenticates a client with the relying party read for its `client_id` (`None`: none is
 /// registered, or no `client_id` was sent).
-pub fn check_credentials(found: Option<Registered>, creds: &ClientCredentials) -> Result<RelyingParty, OidcError> {
+pub fn check_credentials(found: Option<&Registered>, creds: &ClientCredentials) -> Result<RelyingParty, OidcError> {
     let fail = |d: &str| OidcError::OAuth { code: OAuthCode::InvalidClient, description: d.to_owned(), commit: false };
     if creds.client_id.as_deref().is_none_or(str::is_empty) {
         return Err(fail("client authentication is missing: send client_id (and the secret of a confidential client)"));
@@ -282,9 +332,9 @@ pub fn check_credentials(found: Option<Registered>, creds: &ClientCredentials) -
         return Err(fail("no relying party is registered with this client_id"));
     };
     match (party.kind, secret_hash, creds.secret.as_deref()) {
-        (ClientKind::Confidential, Some(h), Some(s)) if bool::from(hash(s).ct_eq(&h)) => Ok(party),
+        (ClientKind::Confidential, Some(h), Some(s)) if bool::from(hash(s).ct_eq(h)) => Ok(party.clone()),
         (ClientKind::Confidential, _, _) => Err(fail("the client secret is missing or wrong")),
-        (ClientKind::Public, _, None) => Ok(party),
+        (ClientKind::Public, _, None) => Ok(party.clone()),
         (ClientKind::Public, _, Some(_)) => Err(oauth(OAuthCode::InvalidClient, "a public client has no secret")),
     }
 }

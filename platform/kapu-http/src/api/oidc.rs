@@ -172,13 +172,20 @@ pub async fn get_relying_party(s: SignedIn, Path(client_id): Path<String>) -> Re
 /// Remove a relying party with its consents and tokens.
 #[utoipa::path(delete, path = "/oidc/clients/{client_id}", tag = "oidc", params(("client_id" = String, Path)),
     responses((status = 204), (status = 401, body = Problem, content_type = P401), (status = 403, body = Problem, content_type = P401), (status = 404, body = Problem, content_type = P401)))]
-pub async fn delete_relying_party(s: SignedIn, Path(client_id): Path<String>) -> Result<StatusCode, ApiError> {
+pub async fn delete_relying_party(
+    State(state): State<AppState>,
+    s: SignedIn,
+    Path(client_id): Path<String>,
+) -> Result<StatusCode, ApiError> {
     s.require(Permission::ManageRelyingParties)?;
     let SignedIn(mut a) = s;
-    if !kapu_oidc::registry::delete(a.tx.tenant()?, &client_id).await? {
+    let tx = a.tx.tenant()?;
+    let slug = tx.slug().as_str().to_owned();
+    if !kapu_oidc::registry::delete(tx, &client_id).await? {
         return Err(ApiError::NotFound(format!("no relying party {client_id:?}")));
     }
     a.tx.commit().await?;
+    state.oidc_parties.forget(&slug, &client_id);
     Ok(StatusCode::NO_CONTENT)
 }
 

@@ -350,19 +350,17 @@ async fn authorize(
     let token = crate::auth::cookie(headers, SESSION_COOKIE).filter(|c| !c.is_empty());
     let client_id = req.client_id.as_deref().unwrap_or_default();
     // The usual case in one round trip: the relying party read lately, a valid request and
-    // a session cookie. The session is read, and the code issued if it is live and its
-    // account consented. Anything else takes the way below, which reads the party afresh.
+    // a session cookie whose account already consented. Anything else (no session, consent
+    // still to give, a party deleted meanwhile) takes the way below, which reads the party
+    // and the session afresh.
     if let Some(token) = token
         && let Some(party) = state.oidc_parties.get(slug.as_str(), client_id, now)
         && let Ok(auth) = flow::check_request(Some(party.party().clone()), &req)
         && matches!(auth.prompt, Prompt::Default | Prompt::None)
     {
         match flow::issue_code_for_session(&state.db, slug, token, &auth, now).await {
-            Ok((_, Some(code))) => return Ok(code_redirect(&iss, &auth, &code)),
-            Ok((rows, None)) => {
-                let signed_in = account::session_from(&rows, token, now)?.map(|(s, _)| s);
-                return Ok(without_code(state, t, lang, &iss, &req, &auth, signed_in.as_ref()));
-            }
+            Ok(Some(code)) => return Ok(code_redirect(&iss, &auth, &code)),
+            Ok(None) => {}
             Err(OidcError::BadAuthorizationRequest(_)) => state.oidc_parties.forget(slug.as_str(), client_id),
             Err(e) => return Err(e.into()),
         }

@@ -258,18 +258,17 @@ pub async fn issue_code_if_consented(
     Ok(results.last().is_some_and(|r| !r.is_empty()).then_some(code))
 }
 
-/// For a request with a session cookie: in one round trip, reads the session
-/// (`kapu_clients::account::session_statement`), refreshes its idle timer when due, and opens
-/// a grant with its one-time code if the session is live and its account already consented
-/// to every scope asked for. Returns the session's rows and the code, if one was issued; when
-/// none was, the session's rows tell the caller whether to ask for sign-in or consent.
+/// For a request with a session cookie: in one round trip, refreshes the session's idle
+/// timer when due and opens a grant with its one-time code if the session is live and its
+/// account already consented to every scope asked for. `None` (and nothing written but the
+/// timer) when it is not so: the caller then reads the session to ask for sign-in or consent.
 pub async fn issue_code_for_session(
     db: &Db,
     slug: &TenantSlug,
     session_token: &str,
     auth: &ValidAuthorization,
     now: DateTime<Utc>,
-) -> Result<(Vec<PgRow>, Option<String>), OidcError> {
+) -> Result<Option<String>, OidcError> {
     let (code, code_hash) = new_token();
     let [token_hash, at, idle_since] = kapu_clients::account::live_session_values(session_token, now);
     let issue = Statement::new(
@@ -299,9 +298,8 @@ pub async fn issue_code_for_session(
             (now + CODE_TTL).into(),
         ],
     );
-    let statements =
-        [kapu_clients::account::session_statement(session_token, now), kapu_clients::account::touch_statement(session_token, now), issue];
-    let mut results = match db.tenant_write(slug, &statements).await {
+    let statements = [kapu_clients::account::touch_statement(session_token, now), issue];
+    let results = match db.tenant_write(slug, &statements).await {
         Ok(r) => r,
         // The relying party was deleted since it was read (the grant's foreign key).
         Err(kapu_core::CoreError::Database(e)) if e.as_database_error().and_then(|d| d.code()).as_deref() == Some("23503") => {
@@ -309,9 +307,7 @@ pub async fn issue_code_for_session(
         }
         Err(e) => return Err(e.into()),
     };
-    let issued = results.get(2).is_some_and(|r| !r.is_empty());
-    let session = if results.is_empty() { Vec::new() } else { results.swap_remove(0) };
-    Ok((session, issued.then_some(code)))
+    Ok(results.get(1).is_some_and(|r| !r.is_empty()).then_some(code))
 }
 
 /// The token endpoint's answer.

@@ -781,3 +781,50 @@ async fn an_identified_citizen_releases_natural_identity_data_and_address_and_th
     kit.stop().await;
     Ok(())
 }
+
+#[tokio::test]
+async fn a_deleted_relying_party_gets_no_code_and_no_tokens_though_it_was_read_lately() -> Result<()> {
+    let kit = Kit::start().await?;
+    let t = kit.tenant("opd", "Opd Falu").await?;
+    citizen(&kit, &t, "Kiss Ádám", "adam@example.hu").await?;
+    let admin = kit.admin(&t).await?;
+    let b = Browser::new(&kit, "opd");
+    b.sign_in("adam@example.hu").await?;
+
+    for by_api in [true, false] {
+        let rp = register_rp(&admin, confidential("Parkolás app")).await?;
+        // Consent, a first code and its exchange: the provider has read the party now, and
+        // the next code comes by the one-round-trip way.
+        let (verifier, challenge) = pkce();
+        let q = get_code(&b, &authorize_url(&b, &rp, "openid email", Some(&challenge), &[])).await?;
+        assert_eq!(exchange(&kit, "opd", &rp, &q["code"], &verifier).await?.0, 200);
+        let (verifier, challenge) = pkce();
+        let (status, loc, _) = b.get(&authorize_url(&b, &rp, "openid email", Some(&challenge), &[])).await?;
+        assert_eq!(status, 303, "consent is on record, so the code comes at once");
+        let pending = query(&loc.context("redirect")?)["code"].clone();
+
+        if by_api {
+            let path = format!("/api/v1/oidc/clients/{}", rp.client_id);
+            assert_eq!(admin.send(reqwest::Method::DELETE, &path, None, &[]).await?.status, 204);
+        } else {
+            // Deleted by another server process, whose cache this one does not share.
+            let mut tx = kit.db.tenant_tx(&t.tenant).await?;
+            sqlx::query("DELETE FROM oidc_client WHERE client_id = $1").bind(&rp.client_id).execute(tx.conn()).await?;
+            tx.commit().await?;
+        }
+
+        let (_, challenge) = pkce();
+        let (status, loc, page) = b.get(&authorize_url(&b, &rp, "openid email", Some(&challenge), &[])).await?;
+        assert_eq!((status, loc), (400, None), "by API: {by_api}");
+        assert!(page.contains("nincs nyilvántartva"), "{page}");
+        let (status, e) = exchange(&kit, "opd", &rp, &pending, &verifier).await?;
+        assert_eq!((status, err(&e)), (401, "invalid_client"), "by API: {by_api}: {e}");
+        let mut tx = kit.db.tenant_tx(&t.tenant).await?;
+        let left: i64 =
+            sqlx::query_scalar("SELECT count(*) FROM oidc_grant WHERE client_id = $1").bind(&rp.client_id).fetch_one(tx.conn()).await?;
+        tx.commit().await?;
+        assert_eq!(left, 0, "by API: {by_api}: no grant outlives its party");
+    }
+    kit.stop().await;
+    Ok(())
+}

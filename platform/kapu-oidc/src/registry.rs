@@ -280,11 +280,14 @@ pub const PARTY_CACHE_TTL: chrono::Duration = chrono::Duration::seconds(60);
 /// Most relying parties held: past it, the cache starts afresh.
 const PARTY_CACHE_MAX: usize = 10_000;
 
+/// Per tenant and `client_id`: the party, and when it was read.
+type Parties = std::collections::HashMap<(String, String), (std::sync::Arc<Registered>, DateTime<Utc>)>;
+
 /// The relying parties recently read, per tenant, so that the requests of the flow's happy
 /// path need not read them again.
 #[derive(Debug, Default)]
 pub struct PartyCache {
-    inner: std::sync::Mutex<std::collections::HashMap<(String, String), (std::sync::Arc<Registered>, DateTime<Utc>)>>,
+    inner: std::sync::Mutex<Parties>,
 }
 
 impl std::fmt::Debug for Registered {
@@ -316,7 +319,7 @@ impl PartyCache {
         self.lock().remove(&(tenant.to_owned(), client_id.to_owned()));
     }
 
-    fn lock(&self) -> std::sync::MutexGuard<'_, std::collections::HashMap<(String, String), (std::sync::Arc<Registered>, DateTime<Utc>)>> {
+    fn lock(&self) -> std::sync::MutexGuard<'_, Parties> {
         self.inner.lock().unwrap_or_else(|e| e.into_inner())
     }
 }

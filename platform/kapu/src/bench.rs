@@ -62,9 +62,11 @@ pub struct OidcBenchOpts {
     /// Seconds per throughput run.
     #[arg(long, default_value_t = 10)]
     pub seconds: u64,
-    /// Concurrent clients.
-    #[arg(long, default_value_t = 2)]
-    pub clients: usize,
+    /// Concurrent clients: one round of the three providers for each number given
+    /// (comma-separated), since a single-threaded provider and a multi-threaded one peak at
+    /// different numbers.
+    #[arg(long, value_delimiter = ',', default_values_t = [2, 4])]
+    pub clients: Vec<usize>,
     /// Where to put the private PostgreSQL cluster (when KAPU_DATABASE_URL is unset).
     #[arg(long, default_value = "/var/tmp/kapu-bench")]
     pub dir: PathBuf,

@@ -301,6 +301,10 @@ fn new_password() -> Result<String> {
     std::env::var("KAPU_NEW_PASSWORD").context("set KAPU_NEW_PASSWORD to the new account's password")
 }
 
+/// mimalloc rather than glibc's malloc: a request allocates many small, short-lived buffers.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 #[tokio::main]
 async fn main() -> Result<()> {
     let cli = Cli::parse();

@@ -249,6 +249,9 @@ pub async fn call_next(tx: &mut TenantTx, plugins: &Plugins, staff: Uuid, now: D
     let counter = seat(tx, staff).await?.ok_or(QueueError::NoCounter)?;
     let slug = tx.slug().clone();
     let c = counter.clone();
+    // A feed read running now could fetch this call's event before the call below is
+    // committed, miss it, and show the call twice; holding the feed's lock makes it wait.
+    feed::lock(tx).await?;
     let called: Option<Ticket> =
         call_plugin(plugins, &slug, &name, "call-next", now, async |rt, p, ctx| rt.queue_call_next(p, ctx, c).await).await?;
     let Some(ticket) = called else {

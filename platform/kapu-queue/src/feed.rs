@@ -100,8 +100,9 @@ async fn schedule(tx: &mut TenantTx, at: DateTime<Utc>) -> Result<(), QueueError
     Ok(())
 }
 
-/// Locks the feed row and returns its cursor (one reader at a time).
-async fn lock(tx: &mut TenantTx) -> Result<i64, QueueError> {
+/// Locks the feed row and returns its cursor (one reader at a time; a call button holds it
+/// too, so that no read sees the button's call in the queue system before its record).
+pub(crate) async fn lock(tx: &mut TenantTx) -> Result<i64, QueueError> {
     Ok(sqlx::query_scalar("SELECT cursor FROM queue_feed FOR UPDATE").fetch_one(tx.conn()).await?)
 }
 

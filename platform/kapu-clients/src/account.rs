@@ -514,7 +514,7 @@ pub fn session_statement(token: &str, now: DateTime<Utc>) -> Statement {
                 a.id, a.email, a.display_name, a.identification_level, a.email_verified_at, a.client_id
          FROM client_session s JOIN client_account a ON a.id = s.account_id
          WHERE s.token_hash = $1 AND s.expires_at > $2 AND s.last_seen_at > $3",
-        [Sha256::digest(token.as_bytes()).to_vec().into(), now.into(), (now - IDLE_TIMEOUT).into()],
+        live_session_values(token, now),
     )
 }
 
@@ -551,9 +551,7 @@ pub fn session_from(rows: &[PgRow], token: &str, now: DateTime<Utc>) -> Result<O
     let Some(r) = rows.first() else { return Ok(None) };
     let token_hash = Sha256::digest(token.as_bytes()).to_vec();
     let last_seen_at: DateTime<Utc> = r.try_get(3)?;
-    let touch = (last_seen_at < now - Duration::minutes(1)).then(|| {
-        Statement::new("UPDATE client_session SET last_seen_at = $2 WHERE token_hash = $1", [token_hash.clone().into(), now.into()])
-    });
+    let touch = (last_seen_at < now - Duration::minutes(1)).then(|| touch_statement(token, now));
     let account = AccountRow {
         id: r.try_get(4)?,
         email: r.try_get(5)?,

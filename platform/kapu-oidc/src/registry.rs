@@ -251,6 +251,12 @@ pub struct Registered {
     secret_hash: Option<Vec<u8>>,
 }
 
+impl std::fmt::Debug for Registered {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Registered").field("party", &self.party).finish_non_exhaustive()
+    }
+}
+
 impl Registered {
     /// The relying party in the rows of [`party_statement`], if one is registered.
     pub fn from_rows(rows: &[PgRow]) -> Result<Option<Self>, OidcError> {
@@ -280,8 +286,8 @@ pub const PARTY_CACHE_TTL: chrono::Duration = chrono::Duration::seconds(60);
 /// Most relying parties held: past it, the cache starts afresh.
 const PARTY_CACHE_MAX: usize = 10_000;
 
-/// Per tenant and `client_id`: the party, and when it was read.
-type Parties = std::collections::HashMap<(String, String), (std::sync::Arc<Registered>, DateTime<Utc>)>;
+/// Per tenant, per `client_id`: the party, and when it was read.
+type Parties = std::collections::HashMap<String, std::collections::HashMap<String, (std::sync::Arc<Registered>, DateTime<Utc>)>>;
 
 /// The relying parties recently read, per tenant, so that the requests of the flow's happy
 /// path need not read them again.
@@ -290,33 +296,29 @@ pub struct PartyCache {
     inner: std::sync::Mutex<Parties>,
 }
 
-impl std::fmt::Debug for Registered {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Registered").field("party", &self.party).finish_non_exhaustive()
-    }
-}
-
 impl PartyCache {
     /// The tenant's relying party with this `client_id`, if it was read less than
     /// [`PARTY_CACHE_TTL`] ago.
     pub fn get(&self, tenant: &str, client_id: &str, now: DateTime<Utc>) -> Option<std::sync::Arc<Registered>> {
         let map = self.lock();
-        let (party, read_at) = map.get(&(tenant.to_owned(), client_id.to_owned()))?;
+        let (party, read_at) = map.get(tenant)?.get(client_id)?;
         (*read_at <= now && now - *read_at < PARTY_CACHE_TTL).then(|| party.clone())
     }
 
     /// Remembers a relying party just read.
     pub fn put(&self, tenant: &str, party: Registered, now: DateTime<Utc>) {
         let mut map = self.lock();
-        if map.len() >= PARTY_CACHE_MAX {
+        if map.values().map(std::collections::HashMap::len).sum::<usize>() >= PARTY_CACHE_MAX {
             map.clear();
         }
-        map.insert((tenant.to_owned(), party.party.client_id.clone()), (std::sync::Arc::new(party), now));
+        map.entry(tenant.to_owned()).or_default().insert(party.party.client_id.clone(), (std::sync::Arc::new(party), now));
     }
 
     /// Forgets a relying party (it was deleted).
     pub fn forget(&self, tenant: &str, client_id: &str) {
-        self.lock().remove(&(tenant.to_owned(), client_id.to_owned()));
+        if let Some(parties) = self.lock().get_mut(tenant) {
+            parties.remove(client_id);
+        }
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, Parties> {

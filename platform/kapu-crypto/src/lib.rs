@@ -7,10 +7,20 @@
 //! adds a key and re-encrypts at leisure. Equality search uses a keyed blind index (HMAC-SHA256
 //! under a separate index key), which reveals equality but not the value.
 //!
-//! Every ciphertext is bound to a context string (e.g. `client.identity`) as associated
-//! data, so a value cannot be moved to another column or tenant unnoticed.
+//! Every ciphertext is bound to its place as associated data: the scope (tenant), table, row
+//! (primary key) and column ([`Place`]), so a value copied to another row, column or tenant
+//! does not open. Each wrapped data key is bound to its scope, purpose and version, so a key
+//! row copied into another tenant's `data_key` does not unwrap. Values and keys written
+//! before that binding (format 1, bound only to a context string such as `client.identity`)
+//! still open; `kapu tenant rotate-key` and `kapu keys rewrap` move them to the new binding
+//! ([`reseal_column`], [`Crypto::rewrap`]).
 
 pub mod password;
+mod place;
+mod reseal;
+
+pub use place::{Column, Place};
+pub use reseal::reseal_column;
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -26,7 +36,10 @@ use sqlx::PgConnection;
 use thiserror::Error;
 use zeroize::Zeroizing;
 
+/// Format 1: associated data is a context string (`client.identity`, `kapu.data_key`).
 const FORMAT_V1: u8 = 1;
+/// Format 2: associated data names the value's place, or the wrapped key's scope.
+const FORMAT_V2: u8 = 2;
 const NONCE_LEN: usize = 12;
 
 /// Errors of key handling and decryption.
@@ -41,9 +54,14 @@ pub enum CryptoError {
     /// A ciphertext names a data key version that does not exist.
     #[error("no data key version {0}")]
     UnknownDataKey(u32),
-    /// The ciphertext was altered, truncated, or moved from another context.
-    #[error("ciphertext failed authentication")]
+    /// The ciphertext was altered, truncated, or moved from another tenant, table, row or
+    /// column.
+    #[error("ciphertext failed authentication: it was altered, or moved from another tenant, table, row or column")]
     Tampered,
+    /// A wrapped data key does not open in this scope: it was altered, or copied from
+    /// another tenant's `data_key` table.
+    #[error("data key {version} does not open in scope {scope:?}: it was altered or copied from another tenant")]
+    ForeignDataKey { scope: String, version: i32 },
     /// Database error while loading or storing keys.
     #[error("database error: {0}")]
     Database(#[from] sqlx::Error),
@@ -98,6 +116,7 @@ pub struct Crypto {
 
 /// The unwrapped keys of one scope.
 pub struct Keyring {
+    scope: String,
     active: u32,
     data: HashMap<u32, Aes256Gcm>,
     index: Zeroizing<Vec<u8>>,
@@ -105,7 +124,7 @@ pub struct Keyring {
 
 impl std::fmt::Debug for Keyring {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Keyring").field("active", &self.active).finish_non_exhaustive()
+        f.debug_struct("Keyring").field("scope", &self.scope).field("active", &self.active).finish_non_exhaustive()
     }
 }
 
@@ -140,7 +159,7 @@ impl Crypto {
         if let Some(k) = self.cached(scope) {
             return Ok(k);
         }
-        let ring = Arc::new(self.load(conn).await?);
+        let ring = Arc::new(self.load(conn, scope).await?);
         self.lock().insert(scope.to_owned(), ring.clone());
         Ok(ring)
     }
@@ -158,13 +177,13 @@ impl Crypto {
         self.keyrings.lock().unwrap_or_else(|e| e.into_inner())
     }
 
-    async fn load(&self, conn: &mut PgConnection) -> Result<Keyring, CryptoError> {
+    async fn load(&self, conn: &mut PgConnection, scope: &str) -> Result<Keyring, CryptoError> {
         let mut rows = self.rows(conn).await?;
         if !rows.iter().any(|r| r.purpose == "index") || !rows.iter().any(|r| r.purpose == "data") {
             // First use: one data key and one index key. Concurrent first uses race on the
             // primary key; the loser reads the winner's keys.
             for (version, purpose) in [(0, "index"), (1, "data")] {
-                let wrapped = self.wrap(&random_key())?;
+                let wrapped = self.wrap(scope, purpose, version, &random_key())?;
                 sqlx::query(
                     "INSERT INTO data_key (version, purpose, master_key_id, wrapped) VALUES ($1, $2, $3, $4) ON CONFLICT (version) DO NOTHING",
                 )
@@ -177,9 +196,9 @@ impl Crypto {
             }
             rows = self.rows(conn).await?;
         }
-        let mut ring = Keyring { active: 0, data: HashMap::new(), index: Zeroizing::new(Vec::new()) };
+        let mut ring = Keyring { scope: scope.to_owned(), active: 0, data: HashMap::new(), index: Zeroizing::new(Vec::new()) };
         for row in rows {
-            let key = self.unwrap(&row)?;
+            let key = self.unwrap(scope, &row)?;
             if row.purpose == "index" {
                 ring.index = key;
             } else {
@@ -198,45 +217,79 @@ impl Crypto {
         Ok(sqlx::query_as("SELECT version, purpose, master_key_id, wrapped, active FROM data_key ORDER BY version").fetch_all(conn).await?)
     }
 
-    fn wrap(&self, key: &[u8]) -> Result<Vec<u8>, CryptoError> {
-        seal(&Aes256Gcm::new_from_slice(self.current.key.as_ref()).map_err(|_| CryptoError::Tampered)?, 0, "kapu.data_key", key)
+    /// Wraps a data key under the current master key, bound to its scope, purpose and version.
+    fn wrap(&self, scope: &str, purpose: &str, version: i32, key: &[u8]) -> Result<Vec<u8>, CryptoError> {
+        let cipher = Aes256Gcm::new_from_slice(self.current.key.as_ref()).map_err(|_| CryptoError::Tampered)?;
+        seal(&cipher, FORMAT_V2, 0, &key_aad(scope, purpose, version), key)
     }
 
-    fn unwrap(&self, row: &DataKeyRow) -> Result<Zeroizing<Vec<u8>>, CryptoError> {
+    fn unwrap(&self, scope: &str, row: &DataKeyRow) -> Result<Zeroizing<Vec<u8>>, CryptoError> {
         let master = self
             .master(&row.master_key_id)
             .ok_or_else(|| CryptoError::UnknownMasterKey { version: row.version, master_key_id: row.master_key_id.clone() })?;
         let cipher = Aes256Gcm::new_from_slice(master.key.as_ref()).map_err(|_| CryptoError::Tampered)?;
-        Ok(Zeroizing::new(open(&cipher, "kapu.data_key", &row.wrapped)?.1))
+        let key = match row.wrapped.first() {
+            Some(&FORMAT_V1) => open(&cipher, b"kapu.data_key", &row.wrapped)?,
+            _ => open(&cipher, &key_aad(scope, &row.purpose, row.version), &row.wrapped)
+                .map_err(|_| CryptoError::ForeignDataKey { scope: scope.to_owned(), version: row.version })?,
+        };
+        Ok(Zeroizing::new(key))
+    }
+
+    /// Wraps `key` the way keys were wrapped before they were bound to their scope (format
+    /// 1), for tests of the migration.
+    #[doc(hidden)]
+    pub fn wrap_v1(&self, key: &[u8]) -> Result<Vec<u8>, CryptoError> {
+        let cipher = Aes256Gcm::new_from_slice(self.current.key.as_ref()).map_err(|_| CryptoError::Tampered)?;
+        seal(&cipher, FORMAT_V1, 0, b"kapu.data_key", key)
+    }
+
+    /// Rewrites the scope's wrapped keys in format 1 (bound to nothing but `kapu.data_key`),
+    /// as they were before keys were bound to their scope: for tests of the migration.
+    #[doc(hidden)]
+    pub async fn downgrade_keys_v1(&self, conn: &mut PgConnection, scope: &str) -> Result<usize, CryptoError> {
+        let rows = self.rows(conn).await?;
+        for row in &rows {
+            let key = self.unwrap(scope, row)?;
+            sqlx::query("UPDATE data_key SET wrapped = $2, master_key_id = $3 WHERE version = $1")
+                .bind(row.version)
+                .bind(self.wrap_v1(&key)?)
+                .bind(self.current.id())
+                .execute(&mut *conn)
+                .await?;
+        }
+        self.forget(scope);
+        Ok(rows.len())
     }
 
     /// Adds a new data key and makes it the active one; older keys stay for decryption.
     /// Returns the new version. Callers re-encrypt their rows afterwards.
     pub async fn rotate_data_key(&self, conn: &mut PgConnection, scope: &str) -> Result<u32, CryptoError> {
-        self.load(conn).await?;
+        self.load(conn, scope).await?;
         let next: i32 =
             sqlx::query_scalar("SELECT COALESCE(max(version), 0) + 1 FROM data_key WHERE purpose = 'data'").fetch_one(&mut *conn).await?;
         sqlx::query("UPDATE data_key SET active = false WHERE purpose = 'data'").execute(&mut *conn).await?;
         sqlx::query("INSERT INTO data_key (version, purpose, master_key_id, wrapped) VALUES ($1, 'data', $2, $3)")
             .bind(next)
             .bind(self.current.id())
-            .bind(self.wrap(&random_key())?)
+            .bind(self.wrap(scope, "data", next, &random_key())?)
             .execute(&mut *conn)
             .await?;
         self.forget(scope);
         u32::try_from(next).map_err(|_| CryptoError::UnknownDataKey(0))
     }
 
-    /// Re-wraps every key of the scope under the current master key (master-key rotation).
-    /// Returns how many keys were re-wrapped.
+    /// Re-wraps every key of the scope under the current master key (master-key rotation),
+    /// and every key still in format 1 bound to its scope. Returns how many keys were
+    /// re-wrapped.
     pub async fn rewrap(&self, conn: &mut PgConnection, scope: &str) -> Result<usize, CryptoError> {
         let rows = self.rows(conn).await?;
         let mut n = 0;
-        for row in rows.iter().filter(|r| r.master_key_id != self.current.id) {
-            let key = self.unwrap(row)?;
+        for row in rows.iter().filter(|r| r.master_key_id != self.current.id || r.wrapped.first() == Some(&FORMAT_V1)) {
+            let key = self.unwrap(scope, row)?;
             sqlx::query("UPDATE data_key SET wrapped = $2, master_key_id = $3 WHERE version = $1")
                 .bind(row.version)
-                .bind(self.wrap(&key)?)
+                .bind(self.wrap(scope, &row.purpose, row.version, &key)?)
                 .bind(self.current.id())
                 .execute(&mut *conn)
                 .await?;
@@ -253,52 +306,93 @@ fn random_key() -> Zeroizing<Vec<u8>> {
     key
 }
 
-fn seal(cipher: &Aes256Gcm, version: u32, context: &str, plaintext: &[u8]) -> Result<Vec<u8>, CryptoError> {
+/// The associated data of a wrapped data key: its scope, purpose and version.
+fn key_aad(scope: &str, purpose: &str, version: i32) -> Vec<u8> {
+    place::bound(b"kapu.data_key", &[scope.as_bytes(), purpose.as_bytes(), &version.to_be_bytes()])
+}
+
+const HEADER_LEN: usize = 1 + 4;
+
+/// `format`, the key `version` and a random nonce, then the ciphertext of `plaintext` with
+/// the header and `bound` as associated data.
+fn seal(cipher: &Aes256Gcm, format: u8, version: u32, bound: &[u8], plaintext: &[u8]) -> Result<Vec<u8>, CryptoError> {
     let mut nonce = [0u8; NONCE_LEN];
     rand::rngs::OsRng.fill_bytes(&mut nonce);
-    let mut header = Vec::with_capacity(1 + 4 + NONCE_LEN);
-    header.push(FORMAT_V1);
+    let mut header = Vec::with_capacity(HEADER_LEN + NONCE_LEN + plaintext.len() + 16);
+    header.push(format);
     header.extend_from_slice(&version.to_be_bytes());
     header.extend_from_slice(&nonce);
-    let aad = [&header[..5], context.as_bytes()].concat();
+    let aad = [&header[..HEADER_LEN], bound].concat();
     let ct = cipher.encrypt(Nonce::from_slice(&nonce), Payload { msg: plaintext, aad: &aad }).map_err(|_| CryptoError::Tampered)?;
     header.extend_from_slice(&ct);
     Ok(header)
 }
 
-fn key_version(blob: &[u8]) -> Result<u32, CryptoError> {
-    if blob.len() < 1 + 4 + NONCE_LEN + 16 || blob[0] != FORMAT_V1 {
+/// The format and key version of a ciphertext.
+fn header(blob: &[u8]) -> Result<(u8, u32), CryptoError> {
+    if blob.len() < HEADER_LEN + NONCE_LEN + 16 || !matches!(blob[0], FORMAT_V1 | FORMAT_V2) {
         return Err(CryptoError::Tampered);
     }
-    Ok(u32::from_be_bytes([blob[1], blob[2], blob[3], blob[4]]))
+    Ok((blob[0], u32::from_be_bytes([blob[1], blob[2], blob[3], blob[4]])))
 }
 
-fn open(cipher: &Aes256Gcm, context: &str, blob: &[u8]) -> Result<(u32, Vec<u8>), CryptoError> {
-    let version = key_version(blob)?;
-    let aad = [&blob[..5], context.as_bytes()].concat();
-    let pt = cipher
-        .decrypt(Nonce::from_slice(&blob[5..5 + NONCE_LEN]), Payload { msg: &blob[5 + NONCE_LEN..], aad: &aad })
-        .map_err(|_| CryptoError::Tampered)?;
-    Ok((version, pt))
+fn open(cipher: &Aes256Gcm, bound: &[u8], blob: &[u8]) -> Result<Vec<u8>, CryptoError> {
+    header(blob)?;
+    let aad = [&blob[..HEADER_LEN], bound].concat();
+    cipher
+        .decrypt(Nonce::from_slice(&blob[HEADER_LEN..HEADER_LEN + NONCE_LEN]), Payload { msg: &blob[HEADER_LEN + NONCE_LEN..], aad: &aad })
+        .map_err(|_| CryptoError::Tampered)
 }
 
 impl Keyring {
-    /// Encrypts `plaintext` under the active data key, bound to `context`.
-    pub fn encrypt(&self, context: &str, plaintext: &[u8]) -> Result<Vec<u8>, CryptoError> {
+    /// The scope (tenant slug, or the platform) whose keys these are.
+    pub fn scope(&self) -> &str {
+        &self.scope
+    }
+
+    /// Seals `plaintext` under the active data key, bound to this scope and `place`.
+    pub fn seal(&self, place: &Place, plaintext: &[u8]) -> Result<Vec<u8>, CryptoError> {
         let cipher = self.data.get(&self.active).ok_or(CryptoError::UnknownDataKey(self.active))?;
-        seal(cipher, self.active, context, plaintext)
+        seal(cipher, FORMAT_V2, self.active, &place.aad(&self.scope), plaintext)
     }
 
-    /// Decrypts a value sealed by [`Keyring::encrypt`] under any of the scope's data keys.
-    pub fn decrypt(&self, context: &str, blob: &[u8]) -> Result<Vec<u8>, CryptoError> {
-        let version = key_version(blob)?;
+    /// Opens a value sealed at `place` in this scope, under any of the scope's data keys. A
+    /// format-1 value opens with the place's former context string.
+    pub fn open(&self, place: &Place, blob: &[u8]) -> Result<Vec<u8>, CryptoError> {
+        let (format, version) = header(blob)?;
         let cipher = self.data.get(&version).ok_or(CryptoError::UnknownDataKey(version))?;
-        Ok(open(cipher, context, blob)?.1)
+        match format {
+            FORMAT_V1 => open(cipher, place.legacy().ok_or(CryptoError::Tampered)?.as_bytes(), blob),
+            _ => open(cipher, &place.aad(&self.scope), blob),
+        }
     }
 
-    /// Whether a ciphertext was sealed with an older key than the active one.
+    /// Whether a ciphertext needs sealing again: it is in format 1 (not bound to its place),
+    /// or sealed with an older key than the active one.
     pub fn is_stale(&self, blob: &[u8]) -> bool {
-        key_version(blob).is_ok_and(|v| v != self.active)
+        header(blob).is_ok_and(|(format, v)| format != FORMAT_V2 || v != self.active)
+    }
+
+    /// [`Keyring::is_stale`] from a ciphertext's first bytes (its format and key version).
+    pub(crate) fn is_stale_head(&self, head: &[u8]) -> bool {
+        match head {
+            [FORMAT_V1, ..] => true,
+            [FORMAT_V2, a, b, c, d, ..] => u32::from_be_bytes([*a, *b, *c, *d]) != self.active,
+            _ => false,
+        }
+    }
+
+    /// Whether a ciphertext is in the current format, bound to its place.
+    pub fn is_bound(blob: &[u8]) -> bool {
+        header(blob).is_ok_and(|(format, _)| format == FORMAT_V2)
+    }
+
+    /// Seals the way values were sealed before they were bound to their place (format 1,
+    /// bound to `context` only), for tests of the migration.
+    #[doc(hidden)]
+    pub fn seal_v1(&self, context: &str, plaintext: &[u8]) -> Result<Vec<u8>, CryptoError> {
+        let cipher = self.data.get(&self.active).ok_or(CryptoError::UnknownDataKey(self.active))?;
+        seal(cipher, FORMAT_V1, self.active, context.as_bytes(), plaintext)
     }
 
     /// A keyed blind index of an already normalised value, for equality search.
@@ -313,53 +407,4 @@ impl Keyring {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn ring() -> Keyring {
-        let mut data = HashMap::new();
-        data.insert(1, Aes256Gcm::new_from_slice(&[7u8; 32]).unwrap());
-        data.insert(2, Aes256Gcm::new_from_slice(&[8u8; 32]).unwrap());
-        Keyring { active: 2, data, index: Zeroizing::new(vec![9u8; 32]) }
-    }
-
-    #[test]
-    fn round_trip_and_context_binding() {
-        let r = ring();
-        let blob = r.encrypt("client.identity", b"Kiss Anna").unwrap();
-        assert!(!blob.windows(9).any(|w| w == b"Kiss Anna"));
-        assert_eq!(r.decrypt("client.identity", &blob).unwrap(), b"Kiss Anna");
-        assert!(matches!(r.decrypt("client.id_document", &blob), Err(CryptoError::Tampered)));
-        let mut bad = blob.clone();
-        let last = bad.len() - 1;
-        bad[last] ^= 1;
-        assert!(matches!(r.decrypt("client.identity", &bad), Err(CryptoError::Tampered)));
-    }
-
-    #[test]
-    fn old_keys_still_decrypt() {
-        let mut r = ring();
-        r.active = 1;
-        let old = r.encrypt("c", b"x").unwrap();
-        r.active = 2;
-        assert!(r.is_stale(&old));
-        assert_eq!(r.decrypt("c", &old).unwrap(), b"x");
-    }
-
-    #[test]
-    fn blind_index_is_keyed_and_contextual() {
-        let r = ring();
-        assert_eq!(r.blind_index("a", "x"), r.blind_index("a", "x"));
-        assert_ne!(r.blind_index("a", "x"), r.blind_index("b", "x"));
-        let mut other = ring();
-        other.index = Zeroizing::new(vec![1u8; 32]);
-        assert_ne!(r.blind_index("a", "x"), other.blind_index("a", "x"));
-    }
-
-    #[test]
-    fn master_key_parsing() {
-        assert!(MasterKey::from_base64("nope").is_err());
-        let k = MasterKey::from_base64(&MasterKey::generate_base64()).unwrap();
-        assert_eq!(k.id().len(), 12);
-    }
-}
+mod tests;

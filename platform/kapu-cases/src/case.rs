@@ -8,7 +8,7 @@ use chrono::{DateTime, Datelike, NaiveDate, Utc};
 use kapu_calendar::Calendar;
 use kapu_clients::PendingAccess;
 use kapu_core::{Statement, TenantTx, text_array};
-use kapu_crypto::Keyring;
+use kapu_crypto::{Column, Keyring};
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
@@ -27,11 +27,18 @@ use crate::workflow::{CaseActor, CaseState};
 /// decision document and its delivery handle it.
 pub const DECIDED_JOB: &str = "case.decided";
 
-pub(crate) const APPLICATION: &str = "case.application";
-pub(crate) const INPUTS: &str = "case.inputs";
-pub(crate) const DECISION_TEXT: &str = "case.decision_text";
-pub(crate) const DECISION_DATA: &str = "case.decision_data";
-pub(crate) const ANSWER: &str = "case.information_answer";
+/// The application's form values, sealed.
+pub const APPLICATION: Column = Column::new("case", "id", "application_enc").legacy("case.application");
+/// The facts the case's rules use, sealed.
+pub const INPUTS: Column = Column::new("case", "id", "inputs_enc").legacy("case.inputs");
+/// The decision's text, sealed.
+pub const DECISION_TEXT: Column = Column::new("case", "id", "decision_text_enc").legacy("case.decision_text");
+/// The decision's data, sealed.
+pub const DECISION_DATA: Column = Column::new("case", "id", "decision_data_enc").legacy("case.decision_data");
+/// The answer to an information request, sealed.
+pub const ANSWER: Column = Column::new("case", "id", "information_answer_enc").legacy("case.information_answer");
+/// The columns this crate seals.
+pub const SEALED: &[Column] = &[APPLICATION, INPUTS, DECISION_TEXT, DECISION_DATA, ANSWER];
 
 /// Errors of the case domain.
 #[derive(Debug, thiserror::Error)]
@@ -348,8 +355,9 @@ pub async fn save_draft(
     draft: Option<Uuid>,
     now: DateTime<Utc>,
 ) -> Result<Uuid, CaseError> {
-    let sealed = ring.encrypt(APPLICATION, &serde_json::to_vec(values)?)?;
-    if let Some(id) = draft {
+    let id = draft.unwrap_or_else(Uuid::now_v7);
+    let sealed = ring.seal(&APPLICATION.at(id), &serde_json::to_vec(values)?)?;
+    if draft.is_some() {
         let state: Option<String> = sqlx::query_scalar(r#"SELECT state FROM "case" WHERE id = $1 AND account_id = $2 FOR UPDATE"#)
             .bind(id)
             .bind(filer.account_id)
@@ -369,7 +377,6 @@ pub async fn save_draft(
     }
     let version = get_version(tx, code, Some(form_version)).await?;
     let type_id: Uuid = sqlx::query_scalar("SELECT id FROM case_type WHERE code = $1").bind(&version.code).fetch_one(tx.conn()).await?;
-    let id = Uuid::now_v7();
     sqlx::query(
         r#"INSERT INTO "case" (id, case_type_id, case_type_version, state, account_id, principal_client_id, application_enc, created_at, updated_at)
            VALUES ($1, $2, $3, 'draft', $4, $5, $6, $7, $7)"#,
@@ -411,7 +418,7 @@ pub async fn get_draft(tx: &mut TenantTx, ring: &Keyring, account_id: Uuid, id: 
     .fetch_optional(tx.conn())
     .await?;
     let (code, form_version, enc) = row.ok_or(CaseError::NotFound)?;
-    let values = serde_json::from_slice(&ring.decrypt(APPLICATION, &enc)?)?;
+    let values = serde_json::from_slice(&ring.open(&APPLICATION.at(id), &enc)?)?;
     Ok(Draft { id, code, form_version, values })
 }
 
@@ -563,11 +570,11 @@ pub async fn submit(
     let due = def.deadline.due(today, calendar)?;
     let fee_gross = evaluation.fee.as_ref().map(|f| f.gross);
     let inputs = Inputs { applicant, applicant_name, facts };
-    let application_enc = ring.encrypt(APPLICATION, &serde_json::to_vec(&values)?)?;
-    let inputs_enc = ring.encrypt(INPUTS, &serde_json::to_vec(&inputs)?)?;
+    let case_id = draft.unwrap_or_else(Uuid::now_v7);
+    let application_enc = ring.seal(&APPLICATION.at(case_id), &serde_json::to_vec(&values)?)?;
+    let inputs_enc = ring.seal(&INPUTS.at(case_id), &serde_json::to_vec(&inputs)?)?;
     let evaluation_json = serde_json::to_value(&evaluation)?;
     let client = CaseActor::Client { account_id: filer.account_id };
-    let case_id = draft.unwrap_or_else(Uuid::now_v7);
     let slug = tx.slug().clone();
     // From here to the commit the tenant's audit chain head and the year's number counter
     // are locked (in that order, as everywhere): one round trip takes them, and the writes
@@ -583,7 +590,7 @@ pub async fn submit(
     }
     let (seq, number) = number_from(&slug, year, locked.last())?;
     // The case goes in as the rules leave it, with its whole history.
-    let progress = proceed(ring, CaseState::Submitted, def, &evaluation, &number, &values, &inputs, now)?;
+    let progress = proceed(ring, case_id, CaseState::Submitted, def, &evaluation, &number, &values, &inputs, now)?;
     let state = progress.state;
     let filed =
         Event { from: draft.map(|_| CaseState::Draft), to: CaseState::Submitted, actor: client, reason: "application submitted".into() };
@@ -647,7 +654,7 @@ pub async fn submit(
     let jobs: Vec<(&'static str, i32)> =
         std::iter::once((crate::outbox::SUBMITTED_JOB, crate::outbox::LOCAL_ATTEMPTS)).chain(progress.jobs).collect();
     let mail = acknowledgement(filer, &number, &def.name, fee_gross, state, notice);
-    writes.push(case_jobs(&slug, case_id, &jobs, Some(&serde_json::to_value(&mail)?))?);
+    writes.push(case_jobs(&slug, case_id, &jobs, Some(&serde_json::to_value(kapu_mail::MailJob::seal(ring, &mail)?)?))?);
     tx.defer(writes);
     Ok(Submitted { case_id, number, state, fee_gross, created: true })
 }
@@ -692,6 +699,7 @@ struct AutoDecision {
 #[allow(clippy::too_many_arguments)]
 fn proceed(
     ring: &Keyring,
+    case_id: Uuid,
     from: CaseState,
     def: &Definition,
     evaluation: &Evaluation,
@@ -737,8 +745,8 @@ fn proceed(
         decision: Some(AutoDecision {
             outcome,
             reason: evaluation.reason.clone(),
-            text_enc: ring.encrypt(DECISION_TEXT, text.as_bytes())?,
-            data_enc: ring.encrypt(DECISION_DATA, &serde_json::to_vec(&data)?)?,
+            text_enc: ring.seal(&DECISION_TEXT.at(case_id), text.as_bytes())?,
+            data_enc: ring.seal(&DECISION_DATA.at(case_id), &serde_json::to_vec(&data)?)?,
         }),
         jobs,
     })
@@ -923,16 +931,16 @@ pub async fn payment_confirmed(
         .execute(tx.conn())
         .await?;
     let def = get_version(tx, &code, Some(version)).await?.definition;
-    let values: Value = serde_json::from_slice(&ring.decrypt(APPLICATION, &application_enc)?)?;
+    let values: Value = serde_json::from_slice(&ring.open(&APPLICATION.at(case_id), &application_enc)?)?;
     let inputs: Inputs = match inputs_enc {
-        Some(b) => serde_json::from_slice(&ring.decrypt(INPUTS, &b)?)?,
+        Some(b) => serde_json::from_slice(&ring.open(&INPUTS.at(case_id), &b)?)?,
         None => return Err(CaseError::NotFound),
     };
     let evaluation = stored_evaluation(evaluation, &def)?;
     let payments = CaseActor::System { label: "payments".into() };
     let paid =
         Event { from: Some(state), to: state, actor: payments, reason: format!("payment of {amount} Ft confirmed, reference {reference}") };
-    let progress = proceed(ring, state, &def, &evaluation, number.as_deref().unwrap_or(""), &values, &inputs, now)?;
+    let progress = proceed(ring, case_id, state, &def, &evaluation, number.as_deref().unwrap_or(""), &values, &inputs, now)?;
     let next = progress.state;
     let writes = progress_statements(tx.slug(), case_id, progress, (paid, crate::outbox::PAID_JOB), now)?;
     tx.run(&writes).await?;

@@ -268,13 +268,13 @@ pub async fn get_case(tx: &mut TenantTx, ring: &Keyring, clerk: &Clerk, id: Uuid
     .bind(id)
     .fetch_one(tx.conn())
     .await?;
-    let application = serde_json::from_slice(&ring.decrypt(APPLICATION, &r.application_enc)?)?;
+    let application = serde_json::from_slice(&ring.open(&APPLICATION.at(id), &r.application_enc)?)?;
     let inputs = match &r.inputs_enc {
-        Some(b) => serde_json::from_slice(&ring.decrypt(INPUTS, b)?)?,
+        Some(b) => serde_json::from_slice(&ring.open(&INPUTS.at(id), b)?)?,
         None => Value::Null,
     };
     let information_answer = match &r.information_answer_enc {
-        Some(b) => Some(String::from_utf8_lossy(&ring.decrypt(ANSWER, b)?).into_owned()),
+        Some(b) => Some(String::from_utf8_lossy(&ring.open(&ANSWER.at(id), b)?).into_owned()),
         None => None,
     };
     let decision = match r.decision_outcome {
@@ -282,7 +282,7 @@ pub async fn get_case(tx: &mut TenantTx, ring: &Keyring, clerk: &Clerk, id: Uuid
             outcome,
             reason: r.decision_reason,
             text: match &r.decision_text_enc {
-                Some(b) => Some(String::from_utf8_lossy(&ring.decrypt(DECISION_TEXT, b)?).into_owned()),
+                Some(b) => Some(String::from_utf8_lossy(&ring.open(&DECISION_TEXT.at(id), b)?).into_owned()),
                 None => None,
             },
             automatic: r.decided_automatically.unwrap_or(false),
@@ -487,7 +487,7 @@ pub async fn answer_information(
     };
     sqlx::query(r#"UPDATE "case" SET information_answer_enc = $2, paused_at = NULL, due_date = $3, updated_at = $4 WHERE id = $1"#)
         .bind(id)
-        .bind(ring.encrypt(ANSWER, answer.as_bytes())?)
+        .bind(ring.seal(&ANSWER.at(id), answer.as_bytes())?)
         .bind(new_due)
         .bind(now)
         .execute(tx.conn())
@@ -546,9 +546,9 @@ pub async fn draft_decision(
     .fetch_one(tx.conn())
     .await?;
     let def = get_version(tx, &code, Some(version)).await?.definition;
-    let values: Value = serde_json::from_slice(&ring.decrypt(APPLICATION, &app)?)?;
+    let values: Value = serde_json::from_slice(&ring.open(&APPLICATION.at(id), &app)?)?;
     let inputs: Inputs = match inputs {
-        Some(b) => serde_json::from_slice(&ring.decrypt(INPUTS, &b)?)?,
+        Some(b) => serde_json::from_slice(&ring.open(&INPUTS.at(id), &b)?)?,
         None => return Err(CaseError::NotFound),
     };
     let evaluation: Evaluation = crate::case::stored_evaluation(evaluation, &def)?;
@@ -561,8 +561,8 @@ pub async fn draft_decision(
     .bind(id)
     .bind(outcome.as_str())
     .bind(&reason)
-    .bind(ring.encrypt(DECISION_TEXT, text.as_bytes())?)
-    .bind(ring.encrypt(DECISION_DATA, &serde_json::to_vec(&data)?)?)
+    .bind(ring.seal(&DECISION_TEXT.at(id), text.as_bytes())?)
+    .bind(ring.seal(&DECISION_DATA.at(id), &serde_json::to_vec(&data)?)?)
     .bind(clerk.id)
     .bind(now)
     .execute(tx.conn())
@@ -657,8 +657,8 @@ pub async fn decision_document_data(tx: &mut TenantTx, ring: &Keyring, id: Uuid)
             .await?;
     let Some((Some(data), Some(text))) = row else { return Err(CaseError::NotFound) };
     Ok((
-        serde_json::from_slice(&ring.decrypt(DECISION_DATA, &data)?)?,
-        String::from_utf8_lossy(&ring.decrypt(DECISION_TEXT, &text)?).into_owned(),
+        serde_json::from_slice(&ring.open(&DECISION_DATA.at(id), &data)?)?,
+        String::from_utf8_lossy(&ring.open(&DECISION_TEXT.at(id), &text)?).into_owned(),
     ))
 }
 
@@ -680,10 +680,10 @@ pub async fn prepare_erasure(
         .bind(account_id)
         .fetch_all(tx.conn())
         .await?;
-    if !drafts.is_empty() {
-        sqlx::query(r#"UPDATE "case" SET application_enc = $2 WHERE id = ANY($1)"#)
-            .bind(&drafts)
-            .bind(ring.encrypt(APPLICATION, b"{}")?)
+    for draft in &drafts {
+        sqlx::query(r#"UPDATE "case" SET application_enc = $2 WHERE id = $1"#)
+            .bind(draft)
+            .bind(ring.seal(&APPLICATION.at(draft), b"{}")?)
             .execute(tx.conn())
             .await?;
     }

@@ -111,8 +111,8 @@ pub async fn issue_decision_of(
     let (Some(data), Some(text)) = (c.decision_data_enc, c.decision_text_enc) else {
         return Err(CaseError::BadInput { field: "decision", message: "the decided case has no decision text".into() });
     };
-    let data: Value = serde_json::from_slice(&ring.decrypt(DECISION_DATA, &data)?)?;
-    let text = String::from_utf8_lossy(&ring.decrypt(DECISION_TEXT, &text)?).into_owned();
+    let data: Value = serde_json::from_slice(&ring.open(&DECISION_DATA.at(case_id), &data)?)?;
+    let text = String::from_utf8_lossy(&ring.open(&DECISION_TEXT.at(case_id), &text)?).into_owned();
     let addressee = addressee(tx, c.account_id, c.principal_client_id).await?;
     let signatory = match (c.decided_automatically.unwrap_or(false), c.approved_by) {
         (false, Some(staff)) => {

@@ -30,8 +30,8 @@ mod store;
 mod workflow;
 
 pub use case::{
-    CaseError, DECIDED_JOB, Draft, Filer, Notice, Once, PaymentApplied, Submission, Submitted, get_draft, number_prefix, payment_confirmed,
-    save_draft, set_number_prefix, submit,
+    ANSWER, APPLICATION, CaseError, DECIDED_JOB, DECISION_DATA, DECISION_TEXT, Draft, Filer, INPUTS, Notice, Once, PaymentApplied, SEALED,
+    Submission, Submitted, get_draft, number_prefix, payment_confirmed, save_draft, set_number_prefix, submit,
 };
 pub use check::{CaseType, check_definition, is_code};
 pub use definition::{

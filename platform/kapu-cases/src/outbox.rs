@@ -93,9 +93,9 @@ pub async fn case_record(tx: &mut TenantTx, ring: &Keyring, id: Uuid) -> Result<
     let (id, number, code, name, version, state, submitted_at, application_enc, inputs_enc, fee, paid, reference, paid_at, outcome) =
         row.ok_or(CaseError::NotFound)?;
     let declared_facts = get_version(tx, &code, Some(version)).await?.definition.facts;
-    let application: Value = serde_json::from_slice(&ring.decrypt(APPLICATION, &application_enc)?)?;
+    let application: Value = serde_json::from_slice(&ring.open(&APPLICATION.at(id), &application_enc)?)?;
     let inputs: Option<Inputs> = match inputs_enc {
-        Some(b) => Some(serde_json::from_slice(&ring.decrypt(INPUTS, &b)?)?),
+        Some(b) => Some(serde_json::from_slice(&ring.open(&INPUTS.at(id), &b)?)?),
         None => None,
     };
     Ok(CaseRecord {

@@ -75,6 +75,8 @@ pub struct Mailing<'a> {
     pub tenant_name: &'a str,
     /// Builds the link that carries a one-time token to a portal path.
     pub link: &'a (dyn Fn(&str, &str) -> String + Sync),
+    /// The tenant's keyring, which seals the queued e-mails (they carry the links).
+    pub ring: &'a kapu_crypto::Keyring,
 }
 
 fn invalid(field: &'static str, code: &str) -> ClientError {
@@ -131,9 +133,10 @@ async fn issue_token(
     Ok(t)
 }
 
-async fn send(tx: &mut TenantTx, to: &str, subject: String, text: String) -> Result<(), ClientError> {
+async fn send(tx: &mut TenantTx, mailing: &Mailing<'_>, to: &str, subject: String, text: String) -> Result<(), ClientError> {
     let mail = OutgoingMail { to: to.to_owned(), subject, text, html: None, message_id: format!("<{}@kapu>", Uuid::now_v7()) };
-    kapu_jobs::enqueue(tx, kapu_jobs::NewJob::new(kapu_mail::SEND_JOB, &mail)).await?;
+    let job = kapu_mail::MailJob::seal(mailing.ring, &mail)?;
+    kapu_jobs::enqueue(tx, kapu_jobs::NewJob::new(kapu_mail::SEND_JOB, &job)).await?;
     Ok(())
 }
 
@@ -165,7 +168,7 @@ pub async fn register(tx: &mut TenantTx, reg: Registration, mailing: &Mailing<'_
              Someone tried to register with this address on the {t} portal. You already have an account; sign in here: {link}\n",
             t = mailing.tenant_name
         );
-        return send(tx, email, format!("{}: már van fiókja / you already have an account", mailing.tenant_name), text).await;
+        return send(tx, mailing, email, format!("{}: már van fiókja / you already have an account", mailing.tenant_name), text).await;
     }
     let id = Uuid::now_v7();
     let hash = hash_password(reg.password).await;
@@ -185,7 +188,7 @@ pub async fn register(tx: &mut TenantTx, reg: Registration, mailing: &Mailing<'_
          Dear {name},\n\nThank you for registering on the {tn} portal. To confirm your e-mail address, open this link within 24 hours:\n{link}\n",
         tn = mailing.tenant_name
     );
-    send(tx, email, format!("{}: e-mail-cím megerősítése / confirm your e-mail address", mailing.tenant_name), text).await
+    send(tx, mailing, email, format!("{}: e-mail-cím megerősítése / confirm your e-mail address", mailing.tenant_name), text).await
 }
 
 async fn use_token(tx: &mut TenantTx, token: &str, purpose: &str, now: DateTime<Utc>) -> Result<Uuid, ClientError> {
@@ -644,7 +647,7 @@ pub async fn request_password_reset(tx: &mut TenantTx, email: &str, mailing: &Ma
         "Kedves {name}!\n\nÚj jelszó beállításához nyissa meg egy órán belül az alábbi hivatkozást:\n{link}\n\n\
          Ha nem Ön kérte, hagyja figyelmen kívül ezt a levelet.\n\n---\n\nDear {name},\n\nTo set a new password, open this link within one hour:\n{link}\n"
     );
-    send(tx, &to, format!("{}: jelszó visszaállítása / password reset", mailing.tenant_name), text).await
+    send(tx, mailing, &to, format!("{}: jelszó visszaállítása / password reset", mailing.tenant_name), text).await
 }
 
 /// Sets a new password with a reset link's token; ends every session of the account.
@@ -773,6 +776,7 @@ pub struct Retained {
 /// are the records other domains keep (see [`Retained`]); they are reported as kept.
 pub async fn erase(
     tx: &mut TenantTx,
+    ring: &kapu_crypto::Keyring,
     session: &ClientSession,
     password: &str,
     retained: Vec<Retained>,
@@ -795,9 +799,12 @@ pub async fn erase(
     if mandates > 0 {
         removed.push("mandates held");
     }
-    let mails = sqlx::query("DELETE FROM job WHERE kind = $1 AND lower(payload->>'to') = lower($2)")
+    // Sealed mails are found by the blind index of their recipient; mails queued before
+    // mails were sealed by their plain address.
+    let mails = sqlx::query("DELETE FROM job WHERE kind = $1 AND (payload->>'to_index' = $3 OR lower(payload->>'to') = lower($2))")
         .bind(kapu_mail::SEND_JOB)
         .bind(&email)
+        .bind(kapu_mail::recipient_index(ring, &email))
         .execute(tx.conn())
         .await?
         .rows_affected();

@@ -161,7 +161,7 @@ pub async fn identify_in_person(
         RegistryAnswer::Match => {
             sqlx::query("UPDATE client SET id_document_enc = $2, id_document_bidx = $3, updated_at = $4 WHERE id = $1")
                 .bind(client_id)
-                .bind(ring.encrypt(ID_DOCUMENT, number.as_bytes())?)
+                .bind(ring.seal(&crate::ID_DOCUMENT_ENC.at(client_id), number.as_bytes())?)
                 .bind(ring.blind_index(ID_DOCUMENT, &number))
                 .bind(now)
                 .execute(tx.conn())

@@ -12,13 +12,23 @@ pub mod organisation;
 use chrono::{DateTime, NaiveDate, Utc};
 use kapu_audit::{Actor, AuditEvent};
 use kapu_core::TenantTx;
-use kapu_crypto::Keyring;
+use kapu_crypto::{Column, Keyring};
 use serde::{Deserialize, Serialize};
 use thiserror::Error;
 use uuid::Uuid;
 
+/// Blind index context of a person's name and birth date.
 const IDENTITY: &str = "client.identity";
+/// Blind index context of an ID document number.
 pub(crate) const ID_DOCUMENT: &str = "client.id_document";
+/// A person's natural identity, sealed.
+pub const IDENTITY_ENC: Column = Column::new("client", "id", "identity_enc").legacy(IDENTITY);
+/// A person's ID document number, sealed.
+pub const ID_DOCUMENT_ENC: Column = Column::new("client", "id", "id_document_enc").legacy(ID_DOCUMENT);
+/// A client's addresses (a person's, or an organisation's seat), sealed.
+pub const ADDRESSES_ENC: Column = Column::new("client", "id", "addresses_enc").legacy("client.addresses");
+/// The columns this crate seals.
+pub const SEALED: &[Column] = &[IDENTITY_ENC, ID_DOCUMENT_ENC, ADDRESSES_ENC];
 
 /// Errors of the client registry.
 #[derive(Debug, Error)]
@@ -186,10 +196,10 @@ pub async fn create_person(
 ) -> Result<Client, ClientError> {
     validate(&new, now)?;
     let id = Uuid::now_v7();
-    let identity_enc = ring.encrypt(IDENTITY, &serde_json::to_vec(&new.identity)?)?;
+    let identity_enc = ring.seal(&IDENTITY_ENC.at(id), &serde_json::to_vec(&new.identity)?)?;
     let identity_bidx = identity_index(ring, &new.identity.family_name, &new.identity.given_name, new.identity.birth_date);
     let doc = new.id_document.as_deref().map(normalize_document);
-    let doc_enc = doc.as_deref().map(|d| ring.encrypt(ID_DOCUMENT, d.as_bytes())).transpose()?;
+    let doc_enc = doc.as_deref().map(|d| ring.seal(&ID_DOCUMENT_ENC.at(id), d.as_bytes())).transpose()?;
     let doc_bidx = doc.as_deref().map(|d| ring.blind_index(ID_DOCUMENT, d));
     let res = sqlx::query(
         "INSERT INTO client (id, kind, email, identity_enc, identity_bidx, id_document_enc, id_document_bidx, addresses_enc, phone, resident_card, created_at, updated_at)
@@ -201,7 +211,7 @@ pub async fn create_person(
     .bind(identity_bidx)
     .bind(doc_enc)
     .bind(doc_bidx)
-    .bind(organisation::seal_addresses(ring, &new.addresses)?)
+    .bind(organisation::seal_addresses(ring, id, &new.addresses)?)
     .bind(&new.phone)
     .bind(&new.resident_card)
     .bind(now)
@@ -255,10 +265,12 @@ struct ClientRow {
 }
 
 fn open(ring: &Keyring, row: ClientRow) -> Result<Client, ClientError> {
-    let identity = serde_json::from_slice(&ring.decrypt(IDENTITY, &row.identity_enc)?)?;
-    let id_document =
-        row.id_document_enc.map(|d| ring.decrypt(ID_DOCUMENT, &d).map(|b| String::from_utf8_lossy(&b).into_owned())).transpose()?;
-    let addresses = organisation::open_addresses(ring, row.addresses_enc.as_deref())?;
+    let identity = serde_json::from_slice(&ring.open(&IDENTITY_ENC.at(row.id), &row.identity_enc)?)?;
+    let id_document = row
+        .id_document_enc
+        .map(|d| ring.open(&ID_DOCUMENT_ENC.at(row.id), &d).map(|b| String::from_utf8_lossy(&b).into_owned()))
+        .transpose()?;
+    let addresses = organisation::open_addresses(ring, row.id, row.addresses_enc.as_deref())?;
     Ok(Client {
         id: row.id,
         email: row.email,
@@ -391,46 +403,6 @@ pub async fn search(
 /// How many clients the tenant has.
 pub async fn count(tx: &mut TenantTx) -> Result<i64, ClientError> {
     Ok(sqlx::query_scalar("SELECT count(*) FROM client").fetch_one(tx.conn()).await?)
-}
-
-/// Re-encrypts every value sealed under an older data key with the active one (after key
-/// rotation). Returns how many clients were rewritten.
-pub async fn reencrypt_all(tx: &mut TenantTx, ring: &Keyring) -> Result<usize, ClientError> {
-    let rows: Vec<ClientRow> = sqlx::query_as(&format!("{SELECT} WHERE kind = 'person' FOR UPDATE")).fetch_all(tx.conn()).await?;
-    let mut n = 0;
-    for row in rows {
-        let stale = ring.is_stale(&row.identity_enc)
-            || row.id_document_enc.as_deref().is_some_and(|d| ring.is_stale(d))
-            || row.addresses_enc.as_deref().is_some_and(|d| ring.is_stale(d));
-        if !stale {
-            continue;
-        }
-        let c = open(ring, row)?;
-        let identity_enc = ring.encrypt(IDENTITY, &serde_json::to_vec(&c.identity)?)?;
-        let doc_enc = c.id_document.as_deref().map(|d| ring.encrypt(ID_DOCUMENT, d.as_bytes())).transpose()?;
-        sqlx::query("UPDATE client SET identity_enc = $2, id_document_enc = $3, addresses_enc = $4 WHERE id = $1")
-            .bind(c.id)
-            .bind(identity_enc)
-            .bind(doc_enc)
-            .bind(organisation::seal_addresses(ring, &c.addresses)?)
-            .execute(tx.conn())
-            .await?;
-        n += 1;
-    }
-    let orgs: Vec<(Uuid, Vec<u8>)> =
-        sqlx::query_as("SELECT id, addresses_enc FROM client WHERE kind = 'organisation' AND addresses_enc IS NOT NULL FOR UPDATE")
-            .fetch_all(tx.conn())
-            .await?;
-    for (id, sealed) in orgs.into_iter().filter(|(_, s)| ring.is_stale(s)) {
-        let addresses = organisation::open_addresses(ring, Some(&sealed))?;
-        sqlx::query("UPDATE client SET addresses_enc = $2 WHERE id = $1")
-            .bind(id)
-            .bind(organisation::seal_addresses(ring, &addresses)?)
-            .execute(tx.conn())
-            .await?;
-        n += 1;
-    }
-    Ok(n)
 }
 
 #[cfg(test)]

@@ -9,8 +9,6 @@ use uuid::Uuid;
 
 use crate::{Access, ClientError, PendingAccess, audit};
 
-const ADDRESSES: &str = "client.addresses";
-
 /// A Hungarian tax number (adószám), `xxxxxxxx-y-zz`: an 8-digit base whose last digit is a
 /// check digit, the VAT code (1 to 5) and the tax office area code.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
@@ -91,16 +89,16 @@ pub(crate) fn check_addresses(addresses: &[Address]) -> Result<(), ClientError> 
     Ok(())
 }
 
-pub(crate) fn seal_addresses(ring: &Keyring, addresses: &[Address]) -> Result<Option<Vec<u8>>, ClientError> {
+pub(crate) fn seal_addresses(ring: &Keyring, client: Uuid, addresses: &[Address]) -> Result<Option<Vec<u8>>, ClientError> {
     if addresses.is_empty() {
         return Ok(None);
     }
-    Ok(Some(ring.encrypt(ADDRESSES, &serde_json::to_vec(addresses)?)?))
+    Ok(Some(ring.seal(&crate::ADDRESSES_ENC.at(client), &serde_json::to_vec(addresses)?)?))
 }
 
-pub(crate) fn open_addresses(ring: &Keyring, sealed: Option<&[u8]>) -> Result<Vec<Address>, ClientError> {
+pub(crate) fn open_addresses(ring: &Keyring, client: Uuid, sealed: Option<&[u8]>) -> Result<Vec<Address>, ClientError> {
     match sealed {
-        Some(b) => Ok(serde_json::from_slice(&ring.decrypt(ADDRESSES, b)?)?),
+        Some(b) => Ok(serde_json::from_slice(&ring.open(&crate::ADDRESSES_ENC.at(client), b)?)?),
         None => Ok(Vec::new()),
     }
 }
@@ -166,7 +164,7 @@ pub async fn create_organisation(
     .bind(&name)
     .bind(tax.as_str())
     .bind(&new.registration_number)
-    .bind(seal_addresses(ring, &seat)?)
+    .bind(seal_addresses(ring, id, &seat)?)
     .bind(&new.phone)
     .bind(now)
     .execute(tx.conn())
@@ -234,7 +232,7 @@ pub async fn get_organisation_recording_later(
     else {
         return Ok(None);
     };
-    let seat = open_addresses(ring, addresses.as_deref())?.into_iter().next();
+    let seat = open_addresses(ring, id, addresses.as_deref())?.into_iter().next();
     let pending = PendingAccess { action: "client.read", subject: id, details: serde_json::json!({ "kind": "organisation" }) };
     Ok(Some((Organisation { id, name, tax_number, registration_number, seat, email, phone }, pending)))
 }
@@ -356,7 +354,8 @@ pub async fn mandates_of(tx: &mut TenantTx, ring: &Keyring, account_id: Uuid, to
             let principal_name = match (r.kind.as_str(), r.organisation_name, r.identity_enc) {
                 ("organisation", Some(n), _) => n,
                 (_, _, Some(enc)) => {
-                    let id: crate::NaturalIdentity = serde_json::from_slice(&ring.decrypt("client.identity", &enc)?)?;
+                    let id: crate::NaturalIdentity =
+                        serde_json::from_slice(&ring.open(&crate::IDENTITY_ENC.at(r.principal_client_id), &enc)?)?;
                     format!("{} {}", id.family_name, id.given_name)
                 }
                 _ => String::new(),

@@ -10,7 +10,7 @@ use kapu_crypto::Keyring;
 use serde::Serialize;
 use uuid::Uuid;
 
-use crate::issue::{self, Addressee, CertificateData, PDF_CONTEXT};
+use crate::issue::{self, Addressee, CertificateData, PDF};
 use crate::{DeliveryError, DocumentKind, ISSUE_JOB, OnDelivery, Recorded, deadlines, hungarian_date, hungarian_time, invalid, local_date};
 
 /// Who reads a client's documents on the portal.
@@ -288,7 +288,7 @@ pub async fn download(
             on_delivery.delivered(tx, r, now).await?;
         }
     }
-    let pdf = ring.decrypt(PDF_CONTEXT, &pdf_enc)?;
+    let pdf = ring.open(&PDF.at(id), &pdf_enc)?;
     Ok(Downloaded { pdf, filename: filename(kind, &subject_ref), delivered_now })
 }
 

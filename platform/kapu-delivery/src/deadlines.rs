@@ -47,6 +47,8 @@ pub struct NoticeContext<'a> {
     pub tenant_name: &'a str,
     /// The portal's documents page.
     pub documents_url: &'a str,
+    /// The tenant's keyring, which seals the queued reminders.
+    pub ring: &'a kapu_crypto::Keyring,
 }
 
 #[derive(sqlx::FromRow)]
@@ -156,7 +158,7 @@ async fn remind(tx: &mut TenantTx, doc: &Open, last_day: NaiveDate, ctx: &Notice
         html: None,
         message_id: format!("<{}@kapu>", Uuid::now_v7()),
     };
-    kapu_jobs::enqueue(tx, NewJob::new(kapu_mail::SEND_JOB, &mail)).await?;
+    kapu_jobs::enqueue(tx, NewJob::new(kapu_mail::SEND_JOB, &kapu_mail::MailJob::seal(ctx.ring, &mail)?)).await?;
     Ok(())
 }
 
@@ -187,6 +189,8 @@ pub struct DeadlinesHandler {
     pub public_url: String,
     /// What a deemed delivery also changes (the decision's case).
     pub on_delivery: std::sync::Arc<dyn OnDelivery>,
+    /// The keys that seal the reminders' e-mails.
+    pub crypto: std::sync::Arc<kapu_crypto::Crypto>,
 }
 
 impl std::fmt::Debug for DeadlinesHandler {
@@ -200,7 +204,9 @@ impl JobHandler for DeadlinesHandler {
     async fn run(&self, job: &Job, tx: &mut TenantTx) -> Result<(), JobFailure> {
         let tenant = tenant_of(&self.db, tx).await?;
         let documents_url = format!("{}/t/{}/dokumentumok", self.public_url.trim_end_matches('/'), tx.slug().as_str());
-        let ctx = NoticeContext { tenant_name: &tenant.name, documents_url: &documents_url };
+        let scope = tx.slug().as_str().to_owned();
+        let ring = self.crypto.keyring(tx.conn(), &scope).await.map_err(|e| JobFailure::Retry(e.to_string()))?;
+        let ctx = NoticeContext { tenant_name: &tenant.name, documents_url: &documents_url, ring: &ring };
         let now = Utc::now();
         let report = run(tx, &self.calendar, &ctx, self.on_delivery.as_ref(), now).await.map_err(|e| JobFailure::Retry(e.to_string()))?;
         tracing::info!(tenant = %tx.slug(), reminded = report.reminded, deemed = report.deemed, undecidable = report.undecidable, "delivery deadlines");

@@ -26,8 +26,11 @@ pub const DOWNLOAD_CERTIFICATE_TEMPLATE: &str = include_str!("../templates/downl
 /// may be down for hours).
 pub const ISSUE_ATTEMPTS: i32 = 20;
 
-const JOB_CONTEXT: &str = "job.delivery_issue";
-pub(crate) const PDF_CONTEXT: &str = "issued_document.pdf";
+/// The sealed content of an issuing job's payload, placed by the document's id (the job's
+/// own id is given by the database only when it is written).
+const JOB_CONTENT: kapu_crypto::Column = kapu_crypto::Column::new("job", "document_id", "payload.sealed").legacy("job.delivery_issue");
+/// An issued document's PDF, sealed.
+pub const PDF: kapu_crypto::Column = kapu_crypto::Column::new("issued_document", "id", "pdf_enc").legacy("issued_document.pdf");
 
 /// Whom a document is addressed to.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -153,8 +156,15 @@ async fn enqueue(
 ) -> Result<Uuid, DeliveryError> {
     let json = serde_json::to_vec(content).map_err(|e| invalid("decision", e.to_string()))?;
     let document_id = Uuid::now_v7();
-    let payload =
-        IssuePayload { document_id, kind, addressee, subject_ref, title, certifies, sealed: B64.encode(ring.encrypt(JOB_CONTEXT, &json)?) };
+    let payload = IssuePayload {
+        document_id,
+        kind,
+        addressee,
+        subject_ref,
+        title,
+        certifies,
+        sealed: B64.encode(ring.seal(&JOB_CONTENT.at(document_id), &json)?),
+    };
     kapu_jobs::enqueue(tx, NewJob { max_attempts: ISSUE_ATTEMPTS, ..NewJob::new(ISSUE_JOB, &payload) }).await?;
     Ok(document_id)
 }
@@ -229,9 +239,10 @@ pub(crate) async fn run(
         return Ok(());
     }
     let sealed = B64.decode(&payload.sealed).map_err(|e| DeliveryError::Corrupt(e.to_string()))?;
-    let content: Content =
-        serde_json::from_slice(&zeroize::Zeroizing::new(ring.decrypt(JOB_CONTEXT, &sealed).map_err(DeliveryError::from)?))
-            .map_err(|e| DeliveryError::Corrupt(e.to_string()))?;
+    let content: Content = serde_json::from_slice(&zeroize::Zeroizing::new(
+        ring.open(&JOB_CONTENT.at(payload.document_id), &sealed).map_err(DeliveryError::from)?,
+    ))
+    .map_err(|e| DeliveryError::Corrupt(e.to_string()))?;
     let signer = seal::signer(tx, ring).await?;
     let pdf = match &content {
         Content::Decision { decision, template } => {
@@ -253,7 +264,7 @@ pub(crate) async fn run(
     .bind(payload.addressee.representative_account_id)
     .bind(payload.certifies)
     .bind(&sha256)
-    .bind(ring.encrypt(PDF_CONTEXT, &pdf).map_err(DeliveryError::from)?)
+    .bind(ring.seal(&PDF.at(payload.document_id), &pdf).map_err(DeliveryError::from)?)
     .bind(i32::try_from(pdf.len()).unwrap_or(i32::MAX))
     .bind(now)
     .bind(i32::try_from(ctx.settings.deemed_after_working_days).unwrap_or(i32::MAX))
@@ -266,7 +277,7 @@ pub(crate) async fn run(
         // A second certificate of the same document: the first one stands.
         return Ok(());
     }
-    notify(tx, payload, ctx).await?;
+    notify(tx, ring, payload, ctx).await?;
     if matches!(payload.kind, DocumentKind::Decision | DocumentKind::SimplifiedDecision) {
         let issued = serde_json::json!({ "document_id": payload.document_id, "subject_ref": payload.subject_ref });
         kapu_jobs::enqueue(tx, NewJob { max_attempts: ISSUE_ATTEMPTS, ..NewJob::new(ISSUED_JOB, &issued) })
@@ -289,7 +300,7 @@ pub(crate) async fn recipient(tx: &mut TenantTx, addressee: &Addressee) -> Resul
     Ok(kapu_clients::account::contact_email(tx, addressee.client_id).await?)
 }
 
-async fn notify(tx: &mut TenantTx, payload: &IssuePayload, ctx: &IssueContext<'_>) -> Result<(), DeliveryError> {
+async fn notify(tx: &mut TenantTx, ring: &Keyring, payload: &IssuePayload, ctx: &IssueContext<'_>) -> Result<(), DeliveryError> {
     let Some(to) = recipient(tx, &payload.addressee).await? else {
         tracing::warn!(document = %payload.document_id, "no e-mail address to notify the addressee of an issued document");
         return Ok(());
@@ -319,7 +330,7 @@ async fn notify(tx: &mut TenantTx, payload: &IssuePayload, ctx: &IssueContext<'_
         html: None,
         message_id: format!("<{}@kapu>", Uuid::now_v7()),
     };
-    kapu_jobs::enqueue(tx, NewJob::new(kapu_mail::SEND_JOB, &mail)).await?;
+    kapu_jobs::enqueue(tx, NewJob::new(kapu_mail::SEND_JOB, &kapu_mail::MailJob::seal(ring, &mail)?)).await?;
     Ok(())
 }
 
@@ -382,7 +393,7 @@ pub async fn issued_decision_pdf(tx: &mut TenantTx, ring: &Keyring, id: Uuid) ->
     .fetch_optional(tx.conn())
     .await?;
     match row {
-        Some((title, subject_ref, sealed)) => Ok(Some((title, subject_ref, ring.decrypt(PDF_CONTEXT, &sealed)?))),
+        Some((title, subject_ref, sealed)) => Ok(Some((title, subject_ref, ring.open(&PDF.at(id), &sealed)?))),
         None => Ok(None),
     }
 }

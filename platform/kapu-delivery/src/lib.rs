@@ -25,6 +25,9 @@ pub mod deadlines;
 pub mod issue;
 pub mod seal;
 
+/// The columns this crate seals.
+pub const SEALED: &[kapu_crypto::Column] = &[issue::PDF, seal::PRIVATE_KEY];
+
 use chrono::{DateTime, NaiveDate, TimeZone, Utc};
 use chrono_tz::Europe::Budapest;
 use kapu_core::TenantTx;

@@ -13,7 +13,9 @@ use kapu_documents::{Signer, SoftwareSigner};
 
 use crate::{DeliveryError, invalid};
 
-const CONTEXT: &str = "tenant_seal.private_key";
+/// The tenant seal's private key, sealed (one row, `id` true).
+pub const PRIVATE_KEY: kapu_crypto::Column =
+    kapu_crypto::Column::new("tenant_seal", "id", "private_key_enc").legacy("tenant_seal.private_key");
 
 /// Installs (or replaces) the tenant's seal: a PKCS#8 ECDSA P-256 key in PEM and its
 /// certificate chain in PEM, own certificate first. Returns the certificate's subject.
@@ -33,7 +35,7 @@ pub async fn install(
          ON CONFLICT (id) DO UPDATE SET private_key_enc = EXCLUDED.private_key_enc,
              certificate_chain_pem = EXCLUDED.certificate_chain_pem, subject = EXCLUDED.subject, installed_at = EXCLUDED.installed_at",
     )
-    .bind(ring.encrypt(CONTEXT, &key)?)
+    .bind(ring.seal(&PRIVATE_KEY.at(true), &key)?)
     .bind(chain_pem)
     .bind(&subject)
     .bind(now)
@@ -52,7 +54,7 @@ pub async fn signer(tx: &mut TenantTx, ring: &Keyring) -> Result<Box<dyn Signer>
     let row: Option<(Vec<u8>, String)> =
         sqlx::query_as("SELECT private_key_enc, certificate_chain_pem FROM tenant_seal").fetch_optional(tx.conn()).await?;
     let (enc, chain) = row.ok_or(DeliveryError::NoSeal)?;
-    let key = zeroize::Zeroizing::new(ring.decrypt(CONTEXT, &enc)?);
+    let key = zeroize::Zeroizing::new(ring.open(&PRIVATE_KEY.at(true), &enc)?);
     let signer = SoftwareSigner::from_der(&key, &pem_blocks(&chain, "CERTIFICATE")).map_err(|e| DeliveryError::Seal(e.to_string()))?;
     Ok(Box::new(signer))
 }

@@ -138,6 +138,18 @@ pub async fn find_open(tx: &mut TenantTx, kind: &str, matching: &serde_json::Val
         .await?)
 }
 
+/// The ids and payloads of every job of `kind`, in whatever state, locked until the
+/// transaction ends: for moving payloads to a new format (e.g. sealing them).
+pub async fn payloads_for_update(tx: &mut TenantTx, kind: &str) -> Result<Vec<(i64, serde_json::Value)>, JobsError> {
+    Ok(sqlx::query_as("SELECT id, payload FROM job WHERE kind = $1 ORDER BY id FOR UPDATE").bind(kind).fetch_all(tx.conn()).await?)
+}
+
+/// Replaces a job's payload (see [`payloads_for_update`]).
+pub async fn set_payload(tx: &mut TenantTx, id: i64, payload: &serde_json::Value) -> Result<(), JobsError> {
+    sqlx::query("UPDATE job SET payload = $2 WHERE id = $1").bind(id).bind(payload).execute(tx.conn()).await?;
+    Ok(())
+}
+
 /// Deletes the finished (`done`) jobs of `kind`: for a job that schedules its own next run
 /// every few seconds, whose finished runs say nothing an operator needs.
 pub async fn purge_done(tx: &mut TenantTx, kind: &str) -> Result<u64, JobsError> {

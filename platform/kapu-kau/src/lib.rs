@@ -157,20 +157,23 @@ impl KauConfig {
     }
 }
 
-const SP_KEY: &str = "kau.sp_private_key";
+/// The tenant's SAML service provider private key, sealed (one row, `id` 1).
+pub const SP_KEY: kapu_crypto::Column = kapu_crypto::Column::new("kau_sp_key", "id", "private_key_enc").legacy("kau.sp_private_key");
+/// The columns this crate seals.
+pub const SEALED: &[kapu_crypto::Column] = &[SP_KEY];
 
 /// The tenant's service provider key, generated and stored (private key sealed) at first use.
 pub async fn sp_key(tx: &mut TenantTx, ring: &Keyring, common_name: &str, now: DateTime<Utc>) -> Result<KeyPair, KauError> {
     let row: Option<(Vec<u8>, Vec<u8>)> =
         sqlx::query_as("SELECT private_key_enc, certificate_der FROM kau_sp_key WHERE id = 1").fetch_optional(tx.conn()).await?;
     if let Some((enc, cert)) = row {
-        return Ok(KeyPair { private_key_der: ring.decrypt(SP_KEY, &enc)?, certificate_der: cert });
+        return Ok(KeyPair { private_key_der: ring.open(&SP_KEY.at(1), &enc)?, certificate_der: cert });
     }
     let key = KeyPair::generate(common_name)?;
     let inserted = sqlx::query(
         "INSERT INTO kau_sp_key (id, private_key_enc, certificate_der, created_at) VALUES (1, $1, $2, $3) ON CONFLICT DO NOTHING",
     )
-    .bind(ring.encrypt(SP_KEY, &key.private_key_der)?)
+    .bind(ring.seal(&SP_KEY.at(1), &key.private_key_der)?)
     .bind(&key.certificate_der)
     .bind(now)
     .execute(tx.conn())
@@ -180,7 +183,7 @@ pub async fn sp_key(tx: &mut TenantTx, ring: &Keyring, common_name: &str, now: D
         // Another request generated it first.
         let (enc, cert): (Vec<u8>, Vec<u8>) =
             sqlx::query_as("SELECT private_key_enc, certificate_der FROM kau_sp_key WHERE id = 1").fetch_one(tx.conn()).await?;
-        return Ok(KeyPair { private_key_der: ring.decrypt(SP_KEY, &enc)?, certificate_der: cert });
+        return Ok(KeyPair { private_key_der: ring.open(&SP_KEY.at(1), &enc)?, certificate_der: cert });
     }
     Ok(key)
 }

@@ -8,6 +8,8 @@
 //! **Architecture Invariant:** this crate does not render templates or decide when to send;
 //! it turns a finished mail into SMTP.
 
+mod job;
+
 use std::time::Duration;
 
 use lettre::address::AddressError;
@@ -15,6 +17,8 @@ use lettre::message::{Mailbox, MultiPart, SinglePart, header::ContentType};
 use lettre::transport::smtp::authentication::Credentials;
 use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
 use serde::{Deserialize, Serialize};
+
+pub use job::{MailJob, MailJobError, QUEUED_MAIL, recipient_index};
 
 /// How long one SMTP conversation may take.
 const SMTP_TIMEOUT: Duration = Duration::from_secs(30);

@@ -57,7 +57,8 @@ pub const CACHE_TTL: Duration = Duration::seconds(60);
 /// How long a retired key stays published: until the last ID token it signed expired.
 pub const RETENTION: Duration = Duration::seconds(ACCESS_TOKEN_TTL.num_seconds() + CACHE_TTL.num_seconds() + 60);
 
-const CONTEXT: &str = "oidc.signing_key";
+/// A signing key's private key (PKCS#8 DER), sealed.
+pub const PRIVATE_KEY: kapu_crypto::Column = kapu_crypto::Column::new("oidc_signing_key", "kid", "private_key").legacy("oidc.signing_key");
 
 enum Signer {
     Rsa(openssl::pkey::PKey<openssl::pkey::Private>),
@@ -203,7 +204,7 @@ async fn load(tx: &mut TenantTx, ring: &Keyring, now: DateTime<Utc>) -> Result<T
     for r in found {
         let alg = Alg::parse(&r.alg).ok_or_else(|| OidcError::Signing(format!("unknown algorithm {}", r.alg)))?;
         if r.retired_at.is_none() {
-            let der = ring.decrypt(CONTEXT, &r.private_key)?;
+            let der = ring.open(&PRIVATE_KEY.at(&r.kid), &r.private_key)?;
             let signer = match alg {
                 Alg::RS256 => Signer::Rsa(
                     openssl::rsa::Rsa::private_key_from_der(&der)
@@ -230,7 +231,7 @@ async fn insert(tx: &mut TenantTx, ring: &Keyring, alg: Alg, now: DateTime<Utc>)
     jwk["kid"] = Value::String(kid.clone());
     jwk["alg"] = Value::String(alg.as_str().into());
     jwk["use"] = Value::String("sig".into());
-    let sealed = ring.encrypt(CONTEXT, &der)?;
+    let sealed = ring.seal(&PRIVATE_KEY.at(&kid), &der)?;
     sqlx::query(
         "INSERT INTO oidc_signing_key (kid, alg, private_key, public_jwk, created_at) VALUES ($1, $2, $3, $4, $5)
          ON CONFLICT (alg) WHERE retired_at IS NULL DO NOTHING",

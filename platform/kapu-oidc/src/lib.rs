@@ -11,6 +11,9 @@
 pub mod claims;
 pub mod flow;
 pub mod keys;
+
+/// The columns this crate seals.
+pub const SEALED: &[kapu_crypto::Column] = &[keys::PRIVATE_KEY];
 pub mod registry;
 
 use base64::Engine;

@@ -15,7 +15,9 @@ use crate::registry::{Address, AddressCheck, PersonAnswer, PersonQuery, Vehicle}
 use crate::{CallContext, Called, HttpMode, KV_MAX_KEYS, KvStore, Manifest, Plugin, PluginConfig, PluginError, Runtime, World};
 
 /// Associated data of the sealed secret settings.
-const SECRETS: &str = "plugin_installation.secrets_enc";
+/// An installation's secret settings, sealed.
+pub const SECRETS: kapu_crypto::Column =
+    kapu_crypto::Column::new("plugin_installation", "name", "secrets_enc").legacy("plugin_installation.secrets_enc");
 
 /// A plugin as installed for a tenant (never its secrets).
 #[derive(Clone, Debug, Serialize)]
@@ -190,7 +192,7 @@ async fn store_config(
             sqlx::query_scalar("SELECT secrets_enc FROM plugin_installation WHERE name = $1").bind(name).fetch_one(tx.conn()).await?;
         if let Some(blob) = sealed {
             let stored: HashMap<String, String> =
-                serde_json::from_slice(&ring.decrypt(SECRETS, &blob)?).map_err(|e| PluginError::Host(e.to_string()))?;
+                serde_json::from_slice(&ring.open(&SECRETS.at(name), &blob)?).map_err(|e| PluginError::Host(e.to_string()))?;
             for (k, v) in stored {
                 if manifest.is_secret(&k) {
                     values.entry(k).or_insert(v);
@@ -210,7 +212,7 @@ async fn store_config(
     let sealed = if secrets.is_empty() {
         None
     } else {
-        Some(ring.encrypt(SECRETS, &serde_json::to_vec(&secrets).map_err(|e| PluginError::Host(e.to_string()))?)?)
+        Some(ring.seal(&SECRETS.at(name), &serde_json::to_vec(&secrets).map_err(|e| PluginError::Host(e.to_string()))?)?)
     };
     let row = sqlx::query(&format!(
         "UPDATE plugin_installation SET config = $2, secrets_enc = $3, configured = true, updated_at = $4
@@ -299,7 +301,7 @@ pub async fn prepare(tx: &mut TenantTx, ring: &Keyring, runtime: &Runtime, name:
         }
     }
     let secrets: HashMap<String, String> = match row.try_get::<Option<Vec<u8>>, _>("secrets_enc")? {
-        Some(blob) => serde_json::from_slice(&ring.decrypt(SECRETS, &blob)?).map_err(|e| PluginError::Host(e.to_string()))?,
+        Some(blob) => serde_json::from_slice(&ring.open(&SECRETS.at(name), &blob)?).map_err(|e| PluginError::Host(e.to_string()))?,
         None => HashMap::new(),
     };
     let mut all = values.clone();

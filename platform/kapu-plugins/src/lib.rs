@@ -19,6 +19,9 @@ pub mod finance;
 pub mod harness;
 mod host;
 pub mod installation;
+
+/// The columns this crate seals.
+pub const SEALED: &[kapu_crypto::Column] = &[installation::SECRETS];
 pub mod manifest;
 pub mod parking;
 pub mod queue;

@@ -15,4 +15,7 @@ pub use session::{
     LoginOutcome, LoginPolicy, Mfa, NewStaff, Session, SessionToken, Staff, StaffError, authenticate, authenticate_read, count_staff,
     create_staff, find_staff_by_email, list_staff, login, logout, request_password_reset, reset_password, set_password,
 };
-pub use totp::{TotpEnrolment, confirm_totp, enable_totp_with_secret, start_totp_enrolment, verify_totp};
+pub use totp::{TOTP_SECRET, TotpEnrolment, confirm_totp, enable_totp_with_secret, start_totp_enrolment, verify_totp};
+
+/// The columns this crate seals (in tenant schemas and the platform schema alike).
+pub const SEALED: &[kapu_crypto::Column] = &[TOTP_SECRET];

@@ -447,6 +447,7 @@ pub async fn logout(tx: &mut impl ScopedTx, session: &Session) -> Result<(), Sta
 /// the account exists, so callers answer the same either way.
 pub async fn request_password_reset(
     tx: &mut TenantTx,
+    ring: &kapu_crypto::Keyring,
     email: &str,
     tenant_name: &str,
     reset_link: impl Fn(&str) -> String,
@@ -475,7 +476,7 @@ pub async fn request_password_reset(
         html: None,
         message_id: format!("<{}@kapu>", Uuid::now_v7()),
     };
-    kapu_jobs::enqueue(tx, kapu_jobs::NewJob::new(kapu_mail::SEND_JOB, &mail)).await?;
+    kapu_jobs::enqueue(tx, kapu_jobs::NewJob::new(kapu_mail::SEND_JOB, &kapu_mail::MailJob::seal(ring, &mail)?)).await?;
     Ok(())
 }
 

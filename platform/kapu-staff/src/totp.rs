@@ -2,7 +2,7 @@
 
 use chrono::{DateTime, Utc};
 use kapu_core::ScopedTx;
-use kapu_crypto::Keyring;
+use kapu_crypto::{Column, Keyring};
 use rand::RngCore;
 use subtle::ConstantTimeEq;
 use totp_rs::{Algorithm, Secret, TOTP};
@@ -10,7 +10,8 @@ use uuid::Uuid;
 
 use crate::session::{LoginPolicy, Mfa, Session, StaffError, record_failure};
 
-const CONTEXT: &str = "staff.totp_secret";
+/// The sealed TOTP secret of a staff member (tenant and platform schemas alike).
+pub const TOTP_SECRET: Column = Column::new("staff", "id", "totp_secret").legacy("staff.totp_secret");
 const STEP: u64 = 30;
 
 /// A TOTP secret to show the user once, as text and as an `otpauth://` URI.
@@ -35,7 +36,7 @@ pub async fn start_totp_enrolment(
 ) -> Result<TotpEnrolment, StaffError> {
     let mut secret = vec![0u8; 20];
     rand::rngs::OsRng.fill_bytes(&mut secret);
-    let sealed = keyring.encrypt(CONTEXT, &secret)?;
+    let sealed = keyring.seal(&TOTP_SECRET.at(session.staff.id), &secret)?;
     sqlx::query("UPDATE staff SET totp_secret = $2 WHERE id = $1 AND NOT totp_enabled")
         .bind(session.staff.id)
         .bind(sealed)
@@ -49,7 +50,7 @@ pub async fn start_totp_enrolment(
 pub async fn enable_totp_with_secret(tx: &mut impl ScopedTx, keyring: &Keyring, staff_id: Uuid, secret: &[u8]) -> Result<(), StaffError> {
     sqlx::query("UPDATE staff SET totp_secret = $2, totp_enabled = true WHERE id = $1")
         .bind(staff_id)
-        .bind(keyring.encrypt(CONTEXT, secret)?)
+        .bind(keyring.seal(&TOTP_SECRET.at(staff_id), secret)?)
         .execute(tx.conn())
         .await?;
     Ok(())
@@ -111,7 +112,7 @@ async fn check_code(
         _ if enabled => return Err(StaffError::InvalidTotp),
         _ => return Err(StaffError::NoEnrolment),
     };
-    let secret = keyring.decrypt(CONTEXT, sealed)?;
+    let secret = keyring.open(&TOTP_SECRET.at(id), sealed)?;
     let t = totp(secret, "kapu", &session.staff.email)?;
     let code = code.trim();
     let t_now = u64::try_from(now.timestamp()).unwrap_or(0);

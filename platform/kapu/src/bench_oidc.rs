@@ -53,9 +53,10 @@ pub async fn run(mut settings: Settings, opts: OidcBenchOpts) -> Result<()> {
         String::new()
     };
     let mut tx = db.tenant_tx(&tenant).await?;
+    let ring = crypto.keyring(tx.conn(), tenant.slug.as_str()).await?;
     let reg = kapu_clients::account::Registration { display_name: "Bench Béla".into(), email: EMAIL.into(), password: PASSWORD.into() };
-    kapu_clients::account::register(&mut tx, reg, &kapu_clients::account::Mailing { tenant_name: "OIDC Bench", link: &link }, Utc::now())
-        .await?;
+    let mailing = kapu_clients::account::Mailing { tenant_name: "OIDC Bench", link: &link, ring: &ring };
+    kapu_clients::account::register(&mut tx, reg, &mailing, Utc::now()).await?;
     let t = token.lock().unwrap_or_else(|e| e.into_inner()).clone();
     kapu_clients::account::verify_email(&mut tx, &t, Utc::now()).await?;
     let (rp, secret) = kapu_oidc::registry::register(

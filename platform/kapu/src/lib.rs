@@ -10,6 +10,7 @@ pub mod case_type_test;
 pub mod demo;
 pub mod demo_plugins;
 pub mod documents;
+pub mod keys;
 pub mod plugin_cmd;
 pub mod settings;
 pub mod tenant_config;

@@ -286,7 +286,8 @@ enum AuditCmd {
 enum KeysCmd {
     /// Print a new random master key.
     Generate,
-    /// Re-wrap every data key under the current master key (after changing it).
+    /// Re-wrap every data key under the current master key (after changing it), bound to its
+    /// tenant, and seal again every value not yet bound to its place.
     Rewrap,
 }
 
@@ -535,11 +536,9 @@ async fn tenant(s: &Settings, cmd: TenantCmd) -> Result<()> {
             let crypto = s.crypto()?;
             let slug = TenantSlug::parse(&slug)?;
             let mut tx = db.tenant_tx_for(&slug).await?;
-            let v = crypto.rotate_data_key(tx.conn(), slug.as_str()).await?;
-            let ring = crypto.keyring(tx.conn(), slug.as_str()).await?;
-            let n = kapu_clients::reencrypt_all(&mut tx, &ring).await?;
+            let (v, n) = kapu::keys::rotate_tenant(&crypto, &mut tx).await?;
             tx.commit().await?;
-            println!("Tenant {slug}: data key {v} is active; {n} client(s) re-encrypted.");
+            println!("Tenant {slug}: data key {v} is active; {n} value(s) re-sealed.");
         }
     }
     Ok(())
@@ -588,6 +587,8 @@ async fn rewrap(s: &Settings) -> Result<()> {
     let crypto: Arc<kapu_crypto::Crypto> = s.crypto()?;
     let mut tx = db.platform_tx().await?;
     let mut n = crypto.rewrap(tx.conn(), kapu_core::PLATFORM_SCOPE).await?;
+    let ring = crypto.keyring(tx.conn(), kapu_core::PLATFORM_SCOPE).await?;
+    let mut values = kapu::keys::reseal_platform(&mut tx, &ring).await?;
     tx.commit().await?;
     let mut conn = db.pool().acquire().await?;
     let tenants = kapu_core::list_tenants(&mut conn).await?;
@@ -595,8 +596,10 @@ async fn rewrap(s: &Settings) -> Result<()> {
     for t in tenants {
         let mut tx = db.tenant_tx(&t).await?;
         n += crypto.rewrap(tx.conn(), t.slug.as_str()).await?;
+        let ring = crypto.keyring(tx.conn(), t.slug.as_str()).await?;
+        values += kapu::keys::reseal_tenant(&mut tx, &ring).await?;
         tx.commit().await?;
     }
-    println!("Re-wrapped {n} data key(s) under master key {}.", crypto.master_key_id());
+    println!("Re-wrapped {n} data key(s) under master key {}; {values} value(s) re-sealed.", crypto.master_key_id());
     Ok(())
 }

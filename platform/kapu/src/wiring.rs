@@ -7,18 +7,33 @@ use std::sync::Arc;
 
 use anyhow::{Context, Result};
 use kapu_core::{Db, TenantTx};
+use kapu_crypto::CryptoError;
 use kapu_jobs::{Job, JobFailure, JobHandler, Worker, WorkerConfig};
-use kapu_mail::{MailError, Mailer, OutgoingMail, SmtpConfig};
+use kapu_mail::{MailError, MailJob, MailJobError, Mailer, OutgoingMail, SmtpConfig};
 
-/// Sends queued e-mail.
-pub struct SendMail(pub Mailer);
+/// Sends queued e-mail, which waits sealed with the tenant's data key ([`kapu_mail::MailJob`]).
+pub struct SendMail {
+    /// The SMTP client.
+    pub mailer: Mailer,
+    /// The keys that open the queued mails.
+    pub crypto: Arc<kapu_crypto::Crypto>,
+}
 
 #[async_trait::async_trait]
 impl JobHandler for SendMail {
-    async fn run(&self, job: &Job, _tx: &mut TenantTx) -> Result<(), JobFailure> {
-        let mail: OutgoingMail =
-            serde_json::from_value(job.payload.clone()).map_err(|e| JobFailure::Permanent(format!("malformed mail job: {e}")))?;
-        self.0.send(&mail).await.map_err(|e| {
+    async fn run(&self, job: &Job, tx: &mut TenantTx) -> Result<(), JobFailure> {
+        let scope = tx.slug().as_str().to_owned();
+        let ring = self.crypto.keyring(tx.conn(), &scope).await.map_err(|e| JobFailure::Retry(e.to_string()))?;
+        let mail: OutgoingMail = MailJob::open(&ring, &job.payload).map_err(|e| match e {
+            // A data key added since this process cached the tenant's keys (`kapu tenant
+            // rotate-key`): load them again next time.
+            MailJobError::Crypto(CryptoError::UnknownDataKey(_)) => {
+                self.crypto.forget(&scope);
+                JobFailure::Retry(e.to_string())
+            }
+            _ => JobFailure::Permanent(e.to_string()),
+        })?;
+        self.mailer.send(&mail).await.map_err(|e| {
             // Describe the failure without the addresses: it is stored and logged.
             let what = describe(&e);
             if e.is_permanent() { JobFailure::Permanent(what) } else { JobFailure::Retry(what) }
@@ -39,9 +54,9 @@ fn describe(e: &MailError) -> String {
 }
 
 /// A worker with every job handler Kapu has.
-pub fn worker(db: Db, smtp: &SmtpConfig, config: WorkerConfig) -> Result<Worker> {
+pub fn worker(db: Db, crypto: Arc<kapu_crypto::Crypto>, smtp: &SmtpConfig, config: WorkerConfig) -> Result<Worker> {
     let mailer = Mailer::new(smtp).context("SMTP settings")?;
-    Ok(Worker::new(db, config).handle(kapu_mail::SEND_JOB, Arc::new(SendMail(mailer))))
+    Ok(Worker::new(db, config).handle(kapu_mail::SEND_JOB, Arc::new(SendMail { mailer, crypto })))
 }
 
 /// The worker with every job handler: e-mail, issuing and delivery, the local systems'
@@ -54,7 +69,7 @@ pub fn full_worker(
     delivery: &DeliveryConfig,
     runtime: Arc<kapu_plugins::Runtime>,
 ) -> Result<Worker> {
-    let w = worker(db.clone(), smtp, config)?;
+    let w = worker(db.clone(), crypto.clone(), smtp, config)?;
     let w = with_delivery(w, db.clone(), crypto.clone(), delivery)?;
     let w = with_local_systems(w, db.clone(), crypto.clone(), runtime.clone());
     Ok(with_queue(w, db, crypto, runtime, kapu_queue::FeedSettings::default()))
@@ -102,7 +117,7 @@ pub fn with_delivery(worker: Worker, db: Db, crypto: Arc<kapu_crypto::Crypto>, c
     }
     let tsa = kapu_documents::TsaClient::new(tsa).context("the TSA client")?;
     let decided = kapu_cases::DecidedHandler { db: db.clone(), crypto: crypto.clone() };
-    let issue = kapu_delivery::issue::IssueHandler { db: db.clone(), crypto, tsa, public_url: cfg.public_url.clone() };
+    let issue = kapu_delivery::issue::IssueHandler { db: db.clone(), crypto: crypto.clone(), tsa, public_url: cfg.public_url.clone() };
     let calendar = kapu_calendar::Calendar::hungary();
     warn_uncovered_years(&calendar, chrono::Utc::now());
     let deadlines = kapu_delivery::deadlines::DeadlinesHandler {
@@ -110,6 +125,7 @@ pub fn with_delivery(worker: Worker, db: Db, crypto: Arc<kapu_crypto::Crypto>, c
         calendar,
         public_url: cfg.public_url.clone(),
         on_delivery: Arc::new(kapu_cases::CaseDeliveries),
+        crypto,
     };
     Ok(worker
         .handle(kapu_cases::DECIDED_JOB, Arc::new(decided))

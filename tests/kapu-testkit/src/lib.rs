@@ -222,7 +222,7 @@ impl Kit {
             .await;
         }));
         if opts.worker {
-            let mut w = kapu::wiring::worker(db.clone(), &smtp, opts.worker_config.clone())?;
+            let mut w = kapu::wiring::worker(db.clone(), crypto.clone(), &smtp, opts.worker_config.clone())?;
             if let Some(mut d) = opts.delivery.clone() {
                 if d.public_url.is_empty() {
                     d.public_url.clone_from(&base);
@@ -255,7 +255,7 @@ impl Kit {
     /// A job worker with the mail and local-system handlers that runs only when a test
     /// drives it (`run_one`, `drain`): for tests that take the queue step by step.
     pub fn job_worker(&self, config: kapu_jobs::WorkerConfig) -> Result<kapu_jobs::Worker> {
-        let w = kapu::wiring::worker(self.db.clone(), &self.smtp, config)?;
+        let w = kapu::wiring::worker(self.db.clone(), self.crypto.clone(), &self.smtp, config)?;
         Ok(kapu::wiring::with_local_systems(w, self.db.clone(), self.crypto.clone(), plugin_runtime()))
     }
 

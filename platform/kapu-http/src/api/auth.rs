@@ -299,7 +299,8 @@ pub async fn password_reset(
     let scheme = if state.config.secure_cookies { "https" } else { "http" };
     let prefix = t.prefix.clone();
     let link = |token: &str| format!("{scheme}://{host}{prefix}/admin/#/reset?token={token}");
-    kapu_staff::request_password_reset(tx.tenant()?, &req.email, &t.tenant.name, link, Utc::now()).await?;
+    let ring = tx.keyring(&state).await?;
+    kapu_staff::request_password_reset(tx.tenant()?, &ring, &req.email, &t.tenant.name, link, Utc::now()).await?;
     tx.commit().await?;
     Ok(StatusCode::ACCEPTED)
 }

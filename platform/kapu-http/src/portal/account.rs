@@ -198,8 +198,9 @@ async fn register(
     let get = |k: &str| fields.get(k).cloned().unwrap_or_default();
     let reg = Registration { display_name: get("display_name"), email: get("email"), password: get("password") };
     let link = mailing_link(&state, &headers, &t);
-    let mailing = Mailing { tenant_name: &t.tenant.name, link: &link };
     let mut tx = state.db.tenant_tx(&t.tenant).await?;
+    let ring = state.crypto.keyring(tx.conn(), t.tenant.slug.as_str()).await?;
+    let mailing = Mailing { tenant_name: &t.tenant.name, link: &link, ring: &ring };
     match account::register(&mut tx, reg, &mailing, Utc::now()).await {
         Ok(()) => {
             tx.commit().await?;
@@ -434,7 +435,7 @@ async fn erase(
     if let Some(c) = s.account.client_id {
         retained.extend(kapu_delivery::access::retained_on_erasure(&mut tx, c).await?);
     }
-    match account::erase(&mut tx, &s, fields.get("password").map(String::as_str).unwrap_or(""), retained, Utc::now()).await {
+    match account::erase(&mut tx, &ring, &s, fields.get("password").map(String::as_str).unwrap_or(""), retained, Utc::now()).await {
         Ok(report) => {
             super::cases::delete_attachments(&state, &t, &drafts).await?;
             tx.commit().await?;
@@ -482,7 +483,8 @@ async fn forgot(
     state.limiter.check(ip)?;
     let link = mailing_link(&state, &headers, &t);
     let mut tx = state.db.tenant_tx(&t.tenant).await?;
-    account::request_password_reset(&mut tx, email, &Mailing { tenant_name: &t.tenant.name, link: &link }, Utc::now()).await?;
+    let ring = state.crypto.keyring(tx.conn(), t.tenant.slug.as_str()).await?;
+    account::request_password_reset(&mut tx, email, &Mailing { tenant_name: &t.tenant.name, link: &link, ring: &ring }, Utc::now()).await?;
     tx.commit().await?;
     Ok(message(&state, &t, &f.lang, StatusCode::OK, "reset_sent_title", "reset_sent_text", None))
 }

@@ -135,7 +135,8 @@ async fn data_and_master_keys_rotate() -> Result<()> {
     assert_eq!(version(&kit).await?, 1);
     let out = kit.kapu_command().args(["tenant", "rotate-key", t.slug()]).output().await?;
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-    assert!(String::from_utf8_lossy(&out.stdout).contains("1 client(s) re-encrypted"));
+    // The client's identity, document number and address, and the admin's TOTP secret.
+    assert!(String::from_utf8_lossy(&out.stdout).contains("4 value(s) re-sealed"), "{}", String::from_utf8_lossy(&out.stdout));
     assert_eq!(version(&kit).await?, 2);
 
     // A new master key: re-wrap with the old one still accepted, then only the new one works.

@@ -444,7 +444,13 @@ async fn an_unopened_decision_is_reminded_then_deemed_delivered_after_working_da
     su.close().await;
 
     let calendar = kapu_calendar::Calendar::hungary();
-    let ctx = kapu_delivery::deadlines::NoticeContext { tenant_name: "Vélelem Község", documents_url: "http://portal/dokumentumok" };
+    let mut tx = kit.db.tenant_tx(&t.tenant).await?;
+    let ring = kit.crypto.keyring(tx.conn(), t.slug()).await?;
+    tx.commit().await?;
+    let ctx =
+        kapu_delivery::deadlines::NoticeContext {
+            tenant_name: "Vélelem Község", documents_url: "http://portal/dokumentumok", ring: &ring
+        };
     let run = |now: chrono::DateTime<Utc>| {
         let (kit, t, calendar, ctx) = (kit, &t, &calendar, &ctx);
         async move {

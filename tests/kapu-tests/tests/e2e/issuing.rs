@@ -238,8 +238,13 @@ async fn a_clerk_decided_refusal_is_issued_after_four_eyes_and_deemed_delivered(
         .await?;
     su.close().await;
     let calendar = kapu_calendar::Calendar::hungary();
-    let ctx = kapu_delivery::deadlines::NoticeContext { tenant_name: "Négyszem Község", documents_url: "http://portal/dokumentumok" };
     let mut tx = kit.db.tenant_tx(&t.tenant).await?;
+    let ring = kit.crypto.keyring(tx.conn(), t.slug()).await?;
+    let ctx = kapu_delivery::deadlines::NoticeContext {
+        tenant_name: "Négyszem Község",
+        documents_url: "http://portal/dokumentumok",
+        ring: &ring,
+    };
     let now = Utc.with_ymd_and_hms(2026, 11, 10, 12, 0, 0).single().context("a time")?;
     let report = kapu_delivery::deadlines::run(&mut tx, &calendar, &ctx, &kapu_cases::CaseDeliveries, now).await?;
     tx.commit().await?;
@@ -284,7 +289,7 @@ async fn a_tsa_that_is_down_leaves_the_decision_waiting_until_it_is_back() -> Re
         ..kapu::wiring::DeliveryConfig::new(format!("http://127.0.0.1:{port}/tsa"), Some(pki.ca_cert.clone()), kit.base.clone())
     };
     let config = kapu_jobs::WorkerConfig { backoff: Duration::from_secs(3600), ..kapu_jobs::WorkerConfig::default() };
-    let worker = kapu::wiring::worker(kit.db.clone(), &kit.smtp, config)?;
+    let worker = kapu::wiring::worker(kit.db.clone(), kit.crypto.clone(), &kit.smtp, config)?;
     let worker = kapu::wiring::with_delivery(worker, kit.db.clone(), kit.crypto.clone(), &cfg)?;
     let make_due = || async {
         let mut tx = kit.db.tenant_tx(&t.tenant).await?;

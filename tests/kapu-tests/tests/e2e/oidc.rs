@@ -27,8 +27,9 @@ async fn citizen(kit: &Kit, t: &TestTenant, name: &str, email: &str) -> Result<u
         }
         String::new()
     };
-    let mailing = kapu_clients::account::Mailing { tenant_name: &t.tenant.name, link: &link };
     let mut tx = kit.db.tenant_tx(&t.tenant).await?;
+    let ring = kit.crypto.keyring(tx.conn(), t.slug()).await?;
+    let mailing = kapu_clients::account::Mailing { tenant_name: &t.tenant.name, link: &link, ring: &ring };
     let reg = kapu_clients::account::Registration { display_name: name.into(), email: email.into(), password: PASSWORD.into() };
     kapu_clients::account::register(&mut tx, reg, &mailing, Utc::now()).await?;
     let tok = token.lock().unwrap().clone();

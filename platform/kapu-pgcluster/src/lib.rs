@@ -119,6 +119,12 @@ impl PgCluster {
         format!("postgres://postgres@127.0.0.1:{}/{database}", self.port)
     }
 
+    /// A connection URL for `database` as `user` (authentication is trust, so no password):
+    /// `postgres://{user}@127.0.0.1:{port}/{database}`.
+    pub fn url_as(&self, user: &str, database: &str) -> String {
+        format!("postgres://{user}@127.0.0.1:{}/{database}", self.port)
+    }
+
     /// Shuts the server down fast (`SIGINT`: clients are disconnected, no checkpoint wait
     /// beyond the shutdown one) and waits for it to exit, escalating to immediate shutdown
     /// and then `SIGKILL` if it takes too long. Calling it again does nothing.

@@ -56,6 +56,11 @@ const SERVER_SETTINGS: &[&str] = &[
     "max_connections=300",
     "shared_buffers=256MB",
     "logging_collector=off",
+    // The server log must hold no personal data or secrets: no statement text (Kapu's
+    // one-message paths carry their values inlined) and no DETAIL lines, which quote the
+    // values of a violated unique key.
+    "log_min_error_statement=panic",
+    "log_error_verbosity=terse",
 ];
 
 /// The guard around the postmaster; see the crate documentation. `$$` in the subshell is the
@@ -107,6 +112,11 @@ impl PgCluster {
     /// The TCP port the server listens on (on 127.0.0.1).
     pub fn port(&self) -> u16 {
         self.port
+    }
+
+    /// The server's log file (inside the data directory).
+    pub fn log_path(&self) -> PathBuf {
+        self.data_dir.join(LOG_FILE)
     }
 
     /// The data directory (absolute).

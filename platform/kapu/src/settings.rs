@@ -1,12 +1,14 @@
 //! Deployment settings from the environment.
 
 use std::path::PathBuf;
+use std::str::FromStr;
 use std::sync::Arc;
 
 use anyhow::{Context, Result, bail};
 use kapu_core::Db;
 use kapu_crypto::{Crypto, MasterKey};
-use sqlx::postgres::PgPoolOptions;
+use sqlx::ConnectOptions;
+use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 
 /// Where the database is and how to reach the keys.
 #[derive(Clone, Debug, clap::Args)]
@@ -59,15 +61,22 @@ impl Settings {
     }
 }
 
-/// A pool on `url`.
+/// A pool on `url`. sqlx's statement logging is off, slow statements included: the
+/// one-message paths carry their values inlined in the SQL text, so a logged statement
+/// would put personal data and tokens into the logs. Slow requests show in the request
+/// log's latency and the metrics instead.
 pub async fn connect(url: &str, role_prefix: &str, max: u32) -> Result<Db> {
+    let options = PgConnectOptions::from_str(url)
+        .context("KAPU_DATABASE_URL is not a PostgreSQL URL")?
+        .log_statements(log::LevelFilter::Off)
+        .log_slow_statements(log::LevelFilter::Off, std::time::Duration::from_secs(1));
     let pool = PgPoolOptions::new()
         .max_connections(max)
         // A ping per checkout doubles the round trips of short requests; a broken
         // connection fails its query instead, and the pool replaces it.
         .test_before_acquire(false)
         .acquire_timeout(std::time::Duration::from_secs(10))
-        .connect(url)
+        .connect_with(options)
         .await
         .context("connecting to PostgreSQL")?;
     Ok(Db::new(pool, role_prefix))

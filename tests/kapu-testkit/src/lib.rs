@@ -8,6 +8,9 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod logs;
+pub use logs::{log_dir, note_json, note_secret};
+
 use std::path::PathBuf;
 use std::sync::{Arc, OnceLock};
 use std::time::Duration;
@@ -39,6 +42,7 @@ fn cluster() -> &'static Cluster {
         }
         let dir = tempfile::Builder::new().prefix("kapu-testpg-").tempdir().expect("temp dir");
         let c = kapu_pgcluster::PgCluster::start(dir.path(), 0).expect("starting a private PostgreSQL for the tests");
+        logs::link_server_log(&c.log_path());
         Cluster { admin_url: c.url("postgres"), _cluster: Some(c), _dir: Some(dir) }
     })
 }
@@ -174,10 +178,10 @@ impl Kit {
 
     /// Boots a kit.
     pub async fn start_with(opts: KitOptions) -> Result<Kit> {
-        // KAPU_TEST_LOG=<filter> shows the server's logs, for debugging a failing test.
-        if let Ok(filter) = std::env::var("KAPU_TEST_LOG") {
-            let _ = tracing_subscriber::fmt().with_env_filter(tracing_subscriber::EnvFilter::new(filter)).with_test_writer().try_init();
-        }
+        // KAPU_TEST_LOG=<filter> shows the server's logs, for debugging a failing test;
+        // otherwise they go to the suite's log file, which the log scan reads.
+        logs::init();
+        note_secret(PASSWORD);
         let admin_url = tokio::task::spawn_blocking(|| cluster().admin_url.clone()).await?;
         let name = random_name("kapu_test_");
         let admin = sqlx::PgPool::connect(&admin_url).await.context("connecting to the test cluster")?;
@@ -188,6 +192,7 @@ impl Kit {
         let db = kapu::settings::connect(&database_url, &role_prefix, 12).await?;
         kapu_core::migrate_platform(&db).await?;
         let master_key = MasterKey::generate_base64();
+        note_secret(&master_key);
         let crypto = Arc::new(Crypto::new(MasterKey::from_base64(&master_key)?, vec![]));
         let mail = kapu_sim::smtp::start(0, 0).await?;
         let smtp = SmtpConfig {
@@ -315,7 +320,11 @@ impl Kit {
             Some(seed),
         )
         .await?;
-        Ok(TestTenant { tenant, admin_email, admin_totp: secret, clerk_email })
+        let t = TestTenant { tenant, admin_email, admin_totp: secret, clerk_email };
+        for s in [&t.admin_email, &t.clerk_email, &t.admin_totp_base32()] {
+            note_secret(s);
+        }
+        Ok(t)
     }
 
     /// Creates a platform operator with TOTP; returns (e-mail, secret).
@@ -337,6 +346,8 @@ impl Kit {
         let ring = self.crypto.keyring(tx.conn(), kapu_core::PLATFORM_SCOPE).await?;
         kapu_staff::enable_totp_with_secret(&mut tx, &ring, op.id, &secret).await?;
         tx.commit().await?;
+        note_secret(&email);
+        note_secret(&totp_rs::Secret::Raw(secret.clone()).to_encoded().to_string());
         Ok((email, secret))
     }
 
@@ -483,13 +494,16 @@ impl Client {
             req = req.header(*k, *v);
         }
         if let Some(b) = body {
+            note_json(b);
             req = req.json(b);
         }
         let res = req.send().await?;
         let status = res.status().as_u16();
         let headers = res.headers().clone();
         let text = res.text().await?;
-        Ok(Reply { status, headers, text })
+        let reply = Reply { status, headers, text };
+        note_json(&reply.json());
+        Ok(reply)
     }
 
     /// GET.
@@ -521,6 +535,9 @@ impl Client {
             self.cookie =
                 r.headers.get_all("set-cookie").iter().filter_map(|v| v.to_str().ok()).find_map(|v| v.split(';').next().map(str::to_owned));
             self.csrf = r.json()["csrf_token"].as_str().map(str::to_owned);
+            if let Some((_, value)) = self.cookie.as_deref().and_then(|c| c.split_once('=')) {
+                note_secret(value);
+            }
         }
     }
 

@@ -104,6 +104,10 @@ pub enum ApiError {
     /// A municipality's local system (through its plugin) failed; the detail says how.
     #[error("{0}")]
     LocalSystem(String),
+    /// A value PostgreSQL cannot store exactly (text holding the NUL character); nothing was
+    /// written.
+    #[error("{0}")]
+    UnstorableValue(String),
     /// The database cannot be reached in time.
     #[error("the service is temporarily unavailable; try again shortly")]
     Unavailable(String),
@@ -133,6 +137,7 @@ impl ApiError {
             Conflict(_) => ("conflict", "Conflict", StatusCode::CONFLICT),
             NotConfigured(_) => ("not-configured", "Not configured", StatusCode::CONFLICT),
             LocalSystem(_) => ("local-system-failed", "Local system failed", StatusCode::BAD_GATEWAY),
+            UnstorableValue(_) => ("unstorable-value", "Value cannot be stored", StatusCode::UNPROCESSABLE_ENTITY),
             Unavailable(_) => ("unavailable", "Service unavailable", StatusCode::SERVICE_UNAVAILABLE),
             Internal(_) => ("internal", "Internal error", StatusCode::INTERNAL_SERVER_ERROR),
         }
@@ -207,13 +212,54 @@ macro_rules! internal_from {
         }
     )*};
 }
-internal_from!(kapu_crypto::CryptoError, kapu_audit::AuditError, kapu_jobs::JobsError, kapu_local_systems::LocalSystemsError);
+internal_from!(kapu_crypto::CryptoError, kapu_local_systems::LocalSystemsError);
+
+/// What the client is told when PostgreSQL refused a bound value it cannot store.
+const UNSTORABLE: &str =
+    "a value cannot be stored exactly: text holds the NUL character (U+0000), which the database cannot store; remove it and send again";
+
+/// An error with no specific problem: `internal`, unless somewhere in its chain the database
+/// refused a value it cannot store exactly, which is the client's to fix.
+fn internal(e: &(dyn std::error::Error + 'static)) -> ApiError {
+    let mut cause = Some(e);
+    while let Some(c) = cause {
+        if let Some(core @ kapu_core::CoreError::UnstorableValue(_)) = c.downcast_ref::<kapu_core::CoreError>() {
+            return ApiError::UnstorableValue(core.to_string());
+        }
+        if c.downcast_ref::<sqlx::Error>().is_some_and(kapu_core::CoreError::is_unstorable) {
+            return ApiError::UnstorableValue(UNSTORABLE.to_owned());
+        }
+        cause = c.source();
+    }
+    ApiError::Internal(e.to_string())
+}
+
+impl From<kapu_audit::AuditError> for ApiError {
+    fn from(e: kapu_audit::AuditError) -> Self {
+        match e {
+            kapu_audit::AuditError::Database(e) => e.into(),
+            kapu_audit::AuditError::Core(e) => e.into(),
+            other => internal(&other),
+        }
+    }
+}
+
+impl From<kapu_jobs::JobsError> for ApiError {
+    fn from(e: kapu_jobs::JobsError) -> Self {
+        match e {
+            kapu_jobs::JobsError::Database(e) => e.into(),
+            kapu_jobs::JobsError::Core(e) => e.into(),
+            other => internal(&other),
+        }
+    }
+}
 
 impl From<sqlx::Error> for ApiError {
     fn from(e: sqlx::Error) -> Self {
         match e {
+            e if kapu_core::CoreError::is_unstorable(&e) => ApiError::UnstorableValue(UNSTORABLE.to_owned()),
             sqlx::Error::PoolTimedOut | sqlx::Error::PoolClosed | sqlx::Error::Io(_) => ApiError::Unavailable(e.to_string()),
-            other => ApiError::Internal(other.to_string()),
+            other => internal(&other),
         }
     }
 }
@@ -227,7 +273,8 @@ impl From<kapu_core::CoreError> for ApiError {
             UnknownTenant(s) => ApiError::UnknownTenant(s),
             DuplicateSlug(_) | DuplicateDomain(_) => ApiError::Conflict(e.to_string()),
             Database(e) => e.into(),
-            other => ApiError::Internal(other.to_string()),
+            UnstorableValue(_) => ApiError::UnstorableValue(e.to_string()),
+            other => internal(&other),
         }
     }
 }
@@ -246,7 +293,7 @@ impl From<kapu_staff::StaffError> for ApiError {
             Locked(until) => ApiError::TooManyAttempts(until.to_rfc3339()),
             Database(e) => e.into(),
             Core(e) => e.into(),
-            other => ApiError::Internal(other.to_string()),
+            other => internal(&other),
         }
     }
 }
@@ -258,7 +305,7 @@ impl From<kapu_clients::ClientError> for ApiError {
             kapu_clients::ClientError::Database(e) => e.into(),
             kapu_clients::ClientError::Registry(e) => ApiError::Unavailable(format!("central registry: {e}")),
             kapu_clients::ClientError::NoRegistry(e) => ApiError::NotConfigured(e),
-            other => ApiError::Internal(other.to_string()),
+            other => internal(&other),
         }
     }
 }
@@ -270,7 +317,7 @@ impl From<kapu_kau::KauError> for ApiError {
             NotConfigured => ApiError::NotFound(e.to_string()),
             Database(e) => e.into(),
             Client(e) => e.into(),
-            other => ApiError::Internal(other.to_string()),
+            other => internal(&other),
         }
     }
 }
@@ -285,7 +332,7 @@ impl From<kapu_oidc::OidcError> for ApiError {
             Database(e) => e.into(),
             Core(e) => e.into(),
             Clients(e) => e.into(),
-            other => ApiError::Internal(other.to_string()),
+            other => internal(&other),
         }
     }
 }
@@ -306,7 +353,7 @@ impl From<kapu_plugins::PluginError> for ApiError {
             NotInstalled(_) => ApiError::NotFound(e.to_string()),
             Db(e) => e.into(),
             Core(e) => e.into(),
-            other => ApiError::Internal(other.to_string()),
+            other => internal(&other),
         }
     }
 }
@@ -337,7 +384,7 @@ impl From<kapu_cases::CaseTypeError> for ApiError {
             NotFound(m) => ApiError::NotFound(m),
             StaleVersion { .. } => ApiError::Conflict(e.to_string()),
             Database(e) => e.into(),
-            other => ApiError::Internal(other.to_string()),
+            other => internal(&other),
         }
     }
 }
@@ -351,7 +398,7 @@ impl From<kapu_delivery::DeliveryError> for ApiError {
             NotDownloaded => ApiError::Conflict(e.to_string()),
             Database(e) => e.into(),
             Clients(e) => e.into(),
-            other => ApiError::Internal(other.to_string()),
+            other => internal(&other),
         }
     }
 }
@@ -374,7 +421,7 @@ impl From<kapu_cases::CaseError> for ApiError {
             Delivery(e) => e.into(),
             Database(e) => e.into(),
             Core(e) => e.into(),
-            other => ApiError::Internal(other.to_string()),
+            other => internal(&other),
         }
     }
 }

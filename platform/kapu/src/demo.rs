@@ -10,7 +10,7 @@ use kapu_http::{AppState, HttpConfig};
 use kapu_mail::SmtpConfig;
 use tokio::signal::unix::{SignalKind, signal};
 
-use crate::settings::{Settings, connect};
+use crate::settings::{Settings, connect, ensure_app_database};
 use crate::tenant_config::{self, Applied};
 
 /// The demo operator's sign-in.
@@ -84,20 +84,25 @@ pub async fn run(mut settings: Settings, opts: DemoOpts) -> Result<()> {
         eprintln!("Starting a private PostgreSQL cluster in {} …", opts.dir.join("pg").display());
         let pg_dir = opts.dir.join("pg");
         let c = tokio::task::spawn_blocking(move || kapu_pgcluster::PgCluster::start(&pg_dir, 0)).await??;
+        // The application connects as a role of its own (NOSUPERUSER NOINHERIT CREATEROLE,
+        // owning the database), as in production, so the tenant roles guard the data here too.
         let admin = connect(&c.url("postgres"), &settings.role_prefix, 1).await?;
-        let exists: bool =
-            sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM pg_database WHERE datname = 'kapu')").fetch_one(admin.pool()).await?;
-        if !exists {
-            sqlx::query("CREATE DATABASE kapu").execute(admin.pool()).await?;
-        }
+        let app_role = format!("{}_app", settings.role_prefix);
+        ensure_app_database(admin.pool(), &app_role, None, "kapu").await?;
         admin.pool().close().await;
-        settings.database_url = Some(c.url("kapu"));
+        settings.database_url = Some(c.url_as(&app_role, "kapu"));
         cluster = Some(c);
     }
     if settings.master_key.is_none() && settings.master_key_file.is_none() {
         settings.master_key = Some(master_key(&opts.dir)?);
     }
-    let db = settings.db().await?;
+    // The demo warns about a login role that leaves the tenants unguarded (one given in
+    // KAPU_DATABASE_URL); every other command refuses it.
+    let url = settings.database_url.as_deref().context("the demo's database")?;
+    let db = connect(url, &settings.role_prefix, settings.db_pool).await?;
+    if let Some(problem) = db.login_role().await?.problem() {
+        eprintln!("WARNING: {problem}. The demo runs anyway; `kapu serve` would refuse to start.");
+    }
     let crypto = settings.crypto()?;
     kapu_core::migrate_platform(&db).await?;
     let report = db.migrate_all_tenants(|_| {}).await?;

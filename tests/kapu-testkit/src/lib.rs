@@ -54,6 +54,14 @@ fn with_db(admin_url: &str, db: &str) -> String {
     }
 }
 
+/// `url` with its user and password replaced.
+fn as_user(url: &str, user: &str, password: &str) -> Result<String> {
+    let mut u = url::Url::parse(url).context("the test cluster's URL")?;
+    u.set_username(user).ok().context("setting the URL's user")?;
+    u.set_password(Some(password)).ok().context("setting the URL's password")?;
+    Ok(u.to_string())
+}
+
 fn random_name(prefix: &str) -> String {
     let n: u64 = rand::thread_rng().r#gen();
     format!("{prefix}{:012x}", n & 0xffff_ffff_ffff)
@@ -122,8 +130,11 @@ pub struct Kit {
     pub crypto: Arc<Crypto>,
     /// The master key, base64.
     pub master_key: String,
-    /// URL of this kit's database.
+    /// URL of this kit's database as the app's login role (what the server and the `kapu`
+    /// commands connect as).
     pub database_url: String,
+    /// URL of this kit's database as the cluster's superuser, for tests that tamper on purpose.
+    pub admin_database_url: String,
     /// The tenant-role prefix of this kit.
     pub role_prefix: String,
     /// The SMTP simulator.
@@ -184,12 +195,19 @@ impl Kit {
         note_secret(PASSWORD);
         let admin_url = tokio::task::spawn_blocking(|| cluster().admin_url.clone()).await?;
         let name = random_name("kapu_test_");
-        let admin = sqlx::PgPool::connect(&admin_url).await.context("connecting to the test cluster")?;
-        sqlx::query(&format!("CREATE DATABASE {name}")).execute(&admin).await?;
-        admin.close().await;
-        let database_url = with_db(&admin_url, &name);
         let role_prefix = random_name("kt");
+        // The app connects as a login role of its own, as in production (NOSUPERUSER
+        // NOINHERIT CREATEROLE, owning the kit's database): roles are cluster-wide, so its
+        // name carries the kit's random prefix.
+        let app_role = format!("{role_prefix}_app");
+        let app_password = random_name("pw");
+        let admin = sqlx::PgPool::connect(&admin_url).await.context("connecting to the test cluster")?;
+        kapu::settings::ensure_app_database(&admin, &app_role, Some(&app_password), &name).await?;
+        admin.close().await;
+        let admin_database_url = with_db(&admin_url, &name);
+        let database_url = as_user(&admin_database_url, &app_role, &app_password)?;
         let db = kapu::settings::connect(&database_url, &role_prefix, 12).await?;
+        kapu::settings::require_safe_login_role(&db).await?;
         kapu_core::migrate_platform(&db).await?;
         let master_key = MasterKey::generate_base64();
         note_secret(&master_key);
@@ -245,7 +263,21 @@ impl Kit {
                     .await;
             }));
         }
-        Ok(Kit { base, db, crypto, master_key, database_url, role_prefix, mail, registry, smtp, stop, tasks, attachments })
+        Ok(Kit {
+            base,
+            db,
+            crypto,
+            master_key,
+            database_url,
+            admin_database_url,
+            role_prefix,
+            mail,
+            registry,
+            smtp,
+            stop,
+            tasks,
+            attachments,
+        })
     }
 
     /// Stops the server and worker and waits for them.
@@ -410,7 +442,7 @@ impl Kit {
 
     /// A superuser connection to this kit's database (for tests that tamper on purpose).
     pub async fn superuser(&self) -> Result<sqlx::PgPool> {
-        Ok(sqlx::PgPool::connect(&self.database_url).await?)
+        Ok(sqlx::PgPool::connect(&self.admin_database_url).await?)
     }
 }
 

@@ -15,8 +15,8 @@ mod tenant;
 pub use db::{Db, PLATFORM_SCOPE, PlatformTx, ScopedTx, TenantTx};
 pub use error::{CoreError, CoreResult};
 pub use migrate::{MigrationReport, TenantMigrationOutcome, migrate_platform, migrate_tenant};
-pub use provision::{NewTenant, Seeder, check_domain, delete_tenant, provision_tenant};
 pub use origin::{Origin, OriginError};
+pub use provision::{NewTenant, Seeder, check_domain, delete_tenant, provision_tenant};
 pub use read::{Statement, text_array};
 pub use tenant::{Tenant, TenantSlug, TenantStatus, find_tenant_by_domain, find_tenant_by_slug, list_tenants, update_tenant};
 

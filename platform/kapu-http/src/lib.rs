@@ -19,8 +19,9 @@ mod state;
 pub mod tenancy;
 pub mod tls;
 
+pub use api::metrics_router;
 pub use observe::install_metrics;
-pub use state::{AppState, HttpConfig};
+pub use state::{AppState, HttpConfig, MetricsAccess};
 
 use axum::Router;
 

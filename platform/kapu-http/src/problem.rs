@@ -53,8 +53,12 @@ pub struct FieldError {
 /// Every error a handler can answer with.
 #[derive(Debug, thiserror::Error)]
 pub enum ApiError {
-    /// No tenant is known by that host or prefix.
-    #[error("no municipality is served at {0:?}")]
+    /// The `Host` header is not exactly `host[:port]`; refused before any tenant is looked up.
+    #[error("{0}")]
+    BadHost(String),
+    /// No tenant is known by that host or prefix (the text says where; never the host
+    /// itself, so the answer does not repeat what the sender chose).
+    #[error("no municipality is served at {0}")]
     UnknownTenant(String),
     /// The tenant is suspended.
     #[error("this municipality's service is suspended")]
@@ -120,6 +124,7 @@ impl ApiError {
     fn code_status(&self) -> (&'static str, &'static str, StatusCode) {
         use ApiError::*;
         match self {
+            BadHost(_) => ("bad-host", "Malformed Host header", StatusCode::BAD_REQUEST),
             UnknownTenant(_) => ("unknown-tenant", "Unknown municipality", StatusCode::NOT_FOUND),
             TenantSuspended => ("tenant-suspended", "Municipality suspended", StatusCode::SERVICE_UNAVAILABLE),
             NotFound(_) => ("not-found", "Not found", StatusCode::NOT_FOUND),
@@ -270,7 +275,7 @@ impl From<kapu_core::CoreError> for ApiError {
         match e {
             InvalidSlug { .. } => ApiError::field("slug", e.to_string()),
             InvalidDomain(_) => ApiError::field("domains", e.to_string()),
-            UnknownTenant(s) => ApiError::UnknownTenant(s),
+            UnknownTenant(s) => ApiError::UnknownTenant(format!("{s:?}")),
             DuplicateSlug(_) | DuplicateDomain(_) => ApiError::Conflict(e.to_string()),
             Database(e) => e.into(),
             UnstorableValue(_) => ApiError::UnstorableValue(e.to_string()),

@@ -1,7 +1,7 @@
 use std::path::PathBuf;
 use std::sync::Arc;
 
-use kapu_core::Db;
+use kapu_core::{Db, Origin};
 use kapu_crypto::Crypto;
 use kapu_staff::LoginPolicy;
 
@@ -10,10 +10,19 @@ use crate::tenancy::TenantDirectory;
 /// HTTP settings.
 #[derive(Clone, Debug)]
 pub struct HttpConfig {
-    /// Host names (without port) that mean "the platform itself", not a tenant.
+    /// The deployment's public URL (`KAPU_PUBLIC_URL`): the origin of the platform host,
+    /// and with `/t/{slug}` the base of the links of tenants without their own origin.
+    pub public_url: Origin,
+    /// Host names (without port, lowercase; IPv6 in brackets) where the operator console and
+    /// the platform API answer and `/t/{slug}/` is resolved (`KAPU_PLATFORM_HOSTS`). Empty:
+    /// the public URL's host alone.
     pub platform_hosts: Vec<String>,
     /// Whether cookies get `Secure` (set when serving TLS).
     pub secure_cookies: bool,
+    /// Whether responses carry `Strict-Transport-Security` (set when serving TLS).
+    pub hsts: bool,
+    /// Who may read `/metrics` on this listener.
+    pub metrics: MetricsAccess,
     /// Where the built admin UI lives (`admin-ui/dist`).
     pub admin_ui_dir: PathBuf,
     /// Where tenant assets live (`tenants/`), for crests.
@@ -34,8 +43,11 @@ pub struct HttpConfig {
 impl Default for HttpConfig {
     fn default() -> Self {
         Self {
-            platform_hosts: vec!["127.0.0.1".into(), "localhost".into(), "[::1]".into()],
+            public_url: Origin::loopback(8080),
+            platform_hosts: Vec::new(),
             secure_cookies: false,
+            hsts: false,
+            metrics: MetricsAccess::Off,
             admin_ui_dir: PathBuf::from("admin-ui/dist"),
             tenants_dir: PathBuf::from("tenants"),
             body_limit: 1024 * 1024,
@@ -45,6 +57,40 @@ impl Default for HttpConfig {
             attachments: "/var/tmp/kapu-attachments".into(),
         }
     }
+}
+
+impl HttpConfig {
+    /// Whether `host` (as [`crate::tenancy`] parsed it) is a platform host.
+    pub fn is_platform_host(&self, host: &str) -> bool {
+        if self.platform_hosts.is_empty() { host == self.public_url.host() } else { self.platform_hosts.iter().any(|h| h == host) }
+    }
+
+    /// A settings value such as `kapu.example.hu, 127.0.0.1, [::1]` as platform hosts; an
+    /// entry that is not a host name or IP address (a port, a scheme, a path) is refused.
+    pub fn parse_platform_hosts(setting: &str) -> Result<Vec<String>, String> {
+        let mut hosts = Vec::new();
+        for entry in setting.split(',').map(str::trim).filter(|h| !h.is_empty()) {
+            let host = crate::tenancy::parse_host(entry.as_bytes()).map_err(|e| format!("{entry:?}: {}", e.0))?;
+            let has_port = if entry.starts_with('[') { !entry.ends_with(']') } else { entry.contains(':') };
+            if has_port {
+                return Err(format!("{entry:?}: give host names without port"));
+            }
+            hosts.push(host);
+        }
+        Ok(hosts)
+    }
+}
+
+/// Who may read the Prometheus metrics at `/metrics`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum MetricsAccess {
+    /// Not served (404): the default of the public listener.
+    Off,
+    /// Served to a request with `Authorization: Bearer <token>`.
+    Token(String),
+    /// Served to anyone: the demo, and a listener of its own that only the monitoring
+    /// network reaches.
+    Open,
 }
 
 /// What every handler can reach.
@@ -154,4 +200,25 @@ fn attachment_store(setting: &str) -> Result<Arc<dyn object_store::ObjectStore>,
     std::fs::create_dir_all(setting).map_err(|e| format!("{setting:?}: {e}"))?;
     let local = object_store::local::LocalFileSystem::new_with_prefix(setting).map_err(|e| format!("{setting:?}: {e}"))?;
     Ok(Arc::new(local))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn platform_hosts_come_from_settings_or_the_public_url() {
+        let default = HttpConfig { public_url: Origin::parse("https://kapu.example.hu").unwrap(), ..HttpConfig::default() };
+        assert!(default.is_platform_host("kapu.example.hu"));
+        for other in ["127.0.0.1", "localhost", "[::1]", "hegyvidek.kapu.example.hu"] {
+            assert!(!default.is_platform_host(other), "{other}");
+        }
+        let hosts = HttpConfig::parse_platform_hosts(" Konzol.Example.HU, 127.0.0.1,[::1] ,").unwrap();
+        assert_eq!(hosts, ["konzol.example.hu", "127.0.0.1", "[::1]"]);
+        let set = HttpConfig { platform_hosts: hosts, ..default };
+        assert!(set.is_platform_host("[::1]") && !set.is_platform_host("kapu.example.hu"));
+        for bad in ["kapu.example.hu:8080", "[::1]:80", "https://kapu.example.hu", "kapu.example.hu/admin", "a@b", "a b"] {
+            assert!(HttpConfig::parse_platform_hosts(bad).is_err(), "{bad}");
+        }
+    }
 }

@@ -144,7 +144,16 @@ pub async fn run(mut settings: Settings, opts: DemoOpts) -> Result<()> {
         username: None,
         password: None,
     };
+    // Bound first: the demo's public URL is its own address, so links in its e-mails work.
+    let listener = tokio::net::TcpListener::bind(&opts.listen).await.with_context(|| format!("binding {}", opts.listen))?;
+    let addr = listener.local_addr()?;
+    let public = public_addr(addr);
     let http = HttpConfig {
+        public_url: kapu_core::Origin::parse(&format!("http://{public}"))?,
+        // The platform on every loopback name, as the printed addresses use them.
+        platform_hosts: vec![public.ip().to_string(), "127.0.0.1".into(), "localhost".into(), "[::1]".into()],
+        // Reachable for a look at the numbers; a real deployment keeps it off the public listener.
+        metrics: kapu_http::MetricsAccess::Open,
         admin_ui_dir: opts.admin_ui_dir.clone(),
         tenants_dir: opts.tenants_dir.clone(),
         attachments: opts.dir.join("attachments").display().to_string(),
@@ -160,10 +169,8 @@ pub async fn run(mut settings: Settings, opts: DemoOpts) -> Result<()> {
         facts.insert(tenant.slug.as_str(), code, f.clone());
     }
     let state = AppState::new(db.clone(), crypto.clone(), http).with_plugins(runtime.clone()).with_facts(Arc::new(facts));
-    let listener = tokio::net::TcpListener::bind(&opts.listen).await.with_context(|| format!("binding {}", opts.listen))?;
-    let addr = listener.local_addr()?;
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
-    let (tsa, delivery) = documents(&opts, &db, &crypto, &tenant, addr).await?;
+    let (tsa, delivery) = documents(&opts, &db, &crypto, &tenant, public).await?;
     let worker = crate::wiring::full_worker(db.clone(), crypto.clone(), &smtp, Default::default(), &delivery, runtime)?;
     let mut rx = stop_rx.clone();
     let worker_task = tokio::spawn(async move {
@@ -264,6 +271,11 @@ async fn documents(
     let tsa = kapu_sim::tsa::start(opts.tsa_port, Arc::new(pki.tsa_signer()?)).await.context("starting the TSA simulator")?;
     let config = crate::wiring::DeliveryConfig::new(tsa.url(), Some(pki.ca_cert.clone()), format!("http://{addr}"));
     Ok((tsa, config))
+}
+
+/// The address links name: the bound one, or loopback when bound to all interfaces.
+fn public_addr(addr: std::net::SocketAddr) -> std::net::SocketAddr {
+    if addr.ip().is_unspecified() { std::net::SocketAddr::from(([127, 0, 0, 1], addr.port())) } else { addr }
 }
 
 /// Creates the demo operator when missing.

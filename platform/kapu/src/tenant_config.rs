@@ -20,6 +20,11 @@ pub struct TenantFile {
     /// Host names.
     #[serde(default)]
     pub domains: Vec<String>,
+    /// The tenant's canonical origin, e.g. `https://ugyintezes.hegyvidek.hu`: every absolute
+    /// link to the tenant starts with it. Its host must be one of `domains`. Without it,
+    /// links go to the deployment's public URL followed by `/t/<slug>`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub origin: Option<String>,
     /// Branding.
     #[serde(default)]
     pub branding: Branding,
@@ -171,6 +176,22 @@ pub fn load(dir: &Path) -> Result<TenantDir> {
             errors.push(format!("domains: {d:?} is not a host name"));
         }
     }
+    let origin = match &file.origin {
+        Some(o) => match kapu_core::Origin::parse(o) {
+            Ok(origin) if file.domains.iter().any(|d| d.trim_end_matches('.').eq_ignore_ascii_case(origin.host())) => {
+                Some(origin.to_string())
+            }
+            Ok(origin) => {
+                errors.push(format!("origin: its host {:?} is not one of the tenant's domains", origin.host()));
+                None
+            }
+            Err(e) => {
+                errors.push(format!("origin: {e}"));
+                None
+            }
+        },
+        None => None,
+    };
     let b = &file.branding;
     check_colour("primary_colour", &b.primary_colour, &mut errors);
     check_colour("on_primary_colour", &b.on_primary_colour, &mut errors);
@@ -244,6 +265,7 @@ pub fn load(dir: &Path) -> Result<TenantDir> {
         None
     };
     let settings = serde_json::json!({
+        "origin": origin,
         "branding": {
             "primary_colour": b.primary_colour,
             "on_primary_colour": b.on_primary_colour,
@@ -394,9 +416,11 @@ pub async fn export(db: &Db, slug: &str, out: &Path) -> Result<()> {
         }
         _ => None,
     };
+    let origin = t.origin().map(|o| o.to_string());
     let file = TenantFile {
         slug: t.slug.to_string(),
         name: t.name,
+        origin,
         domains: t.domains,
         branding: Branding {
             primary_colour: s("primary_colour"),

@@ -71,7 +71,8 @@ pub struct DeliveryConfig {
     pub tsa_attempts: u32,
     /// The wait before the second request to the authority; it doubles for each further one.
     pub tsa_backoff: std::time::Duration,
-    /// The platform's public base URL, e.g. `https://kapu.example.hu`.
+    /// The deployment's public URL (`KAPU_PUBLIC_URL`), e.g. `https://kapu.example.hu`: with
+    /// `/t/<slug>`, the base of links to a tenant without an origin of its own.
     pub public_url: String,
 }
 
@@ -101,16 +102,13 @@ pub fn with_delivery(worker: Worker, db: Db, crypto: Arc<kapu_crypto::Crypto>, c
         tsa = tsa.trusting_pem(pem).context("the TSA's trusted certificates")?;
     }
     let tsa = kapu_documents::TsaClient::new(tsa).context("the TSA client")?;
+    let public_url = kapu_core::Origin::parse(&cfg.public_url).context("the public URL (KAPU_PUBLIC_URL)")?;
     let decided = kapu_cases::DecidedHandler { db: db.clone(), crypto: crypto.clone() };
-    let issue = kapu_delivery::issue::IssueHandler { db: db.clone(), crypto, tsa, public_url: cfg.public_url.clone() };
+    let issue = kapu_delivery::issue::IssueHandler { db: db.clone(), crypto, tsa, public_url: public_url.clone() };
     let calendar = kapu_calendar::Calendar::hungary();
     warn_uncovered_years(&calendar, chrono::Utc::now());
-    let deadlines = kapu_delivery::deadlines::DeadlinesHandler {
-        db,
-        calendar,
-        public_url: cfg.public_url.clone(),
-        on_delivery: Arc::new(kapu_cases::CaseDeliveries),
-    };
+    let deadlines =
+        kapu_delivery::deadlines::DeadlinesHandler { db, calendar, public_url, on_delivery: Arc::new(kapu_cases::CaseDeliveries) };
     Ok(worker
         .handle(kapu_cases::DECIDED_JOB, Arc::new(decided))
         .handle(kapu_delivery::ISSUE_JOB, Arc::new(issue))

@@ -101,6 +101,8 @@ pub struct KitOptions {
     pub facts: Option<Arc<dyn kapu_cases::FactSource>>,
     /// How the worker's queue feed job paces itself (fast by default, for tests).
     pub queue_feed: kapu_queue::FeedSettings,
+    /// Who may read `/metrics` (open by default, as in the demo).
+    pub metrics: kapu_http::MetricsAccess,
 }
 
 impl Default for KitOptions {
@@ -116,6 +118,7 @@ impl Default for KitOptions {
             delivery: None,
             facts: None,
             queue_feed: kapu_queue::FeedSettings { interval: Duration::from_millis(100), max_backoff: Duration::from_secs(2), batch: 100 },
+            metrics: kapu_http::MetricsAccess::Open,
         }
     }
 }
@@ -222,7 +225,12 @@ impl Kit {
             password: None,
         };
         let attachments = tempfile::tempdir()?;
+        // Bound first: the kit's own address is its public URL, the base of every link.
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+        let base = format!("http://{}", listener.local_addr()?);
         let http = HttpConfig {
+            public_url: kapu_core::Origin::parse(&base)?,
+            metrics: opts.metrics.clone(),
             admin_ui_dir: workspace_root().join("admin-ui/dist"),
             tenants_dir: workspace_root().join("tenants"),
             attachments: attachments.path().display().to_string(),
@@ -233,8 +241,6 @@ impl Kit {
         if let Some(f) = opts.facts.clone() {
             state = state.with_facts(f);
         }
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
-        let base = format!("http://{}", listener.local_addr()?);
         let (stop, rx) = tokio::sync::watch::channel(false);
         let mut tasks = Vec::new();
         let mut srx = rx.clone();

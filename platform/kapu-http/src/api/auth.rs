@@ -295,10 +295,9 @@ pub async fn password_reset(
     check_same_origin(&Method::POST, &headers)?;
     let Scope::Tenant(t) = &scope else { return Err(ApiError::NotFound("this is a municipality's endpoint".into())) };
     let mut tx = scope.tx(&state).await?;
-    let host = headers.get(header::HOST).and_then(|h| h.to_str().ok()).unwrap_or("127.0.0.1").to_owned();
-    let scheme = if state.config.secure_cookies { "https" } else { "http" };
-    let prefix = t.prefix.clone();
-    let link = |token: &str| format!("{scheme}://{host}{prefix}/admin/#/reset?token={token}");
+    // The tenant's configured base URL, never the request's Host.
+    let base = t.base_url.clone();
+    let link = |token: &str| format!("{base}/admin/#/reset?token={token}");
     kapu_staff::request_password_reset(tx.tenant()?, &req.email, &t.tenant.name, link, Utc::now()).await?;
     tx.commit().await?;
     Ok(StatusCode::ACCEPTED)

@@ -168,17 +168,11 @@ fn field_errors(lang: &str, e: ClientError) -> Result<Vec<(String, String)>, Api
     }
 }
 
-fn mailing_link(state: &AppState, headers: &HeaderMap, t: &ResolvedTenant) -> impl Fn(&str, &str) -> String + Sync + use<> {
-    let host = headers.get(header::HOST).and_then(|h| h.to_str().ok()).unwrap_or("127.0.0.1").to_owned();
-    let scheme = if state.config.secure_cookies { "https" } else { "http" };
-    let prefix = t.prefix.clone();
-    move |path: &str, token: &str| {
-        if token.is_empty() {
-            format!("{scheme}://{host}{prefix}/{path}")
-        } else {
-            format!("{scheme}://{host}{prefix}/{path}?token={token}")
-        }
-    }
+/// Links in the portal's e-mails, from the tenant's configured base URL (never the
+/// request's Host).
+fn mailing_link(t: &ResolvedTenant) -> impl Fn(&str, &str) -> String + Sync + use<> {
+    let base = t.base_url.clone();
+    move |path: &str, token: &str| if token.is_empty() { format!("{base}/{path}") } else { format!("{base}/{path}?token={token}") }
 }
 
 async fn register_form(State(state): State<AppState>, Extension(t): Extension<ResolvedTenant>, uri: Uri, headers: HeaderMap) -> Response {
@@ -197,7 +191,7 @@ async fn register(
     }
     let get = |k: &str| fields.get(k).cloned().unwrap_or_default();
     let reg = Registration { display_name: get("display_name"), email: get("email"), password: get("password") };
-    let link = mailing_link(&state, &headers, &t);
+    let link = mailing_link(&t);
     let mailing = Mailing { tenant_name: &t.tenant.name, link: &link };
     let mut tx = state.db.tenant_tx(&t.tenant).await?;
     match account::register(&mut tx, reg, &mailing, Utc::now()).await {
@@ -480,7 +474,7 @@ async fn forgot(
         ));
     }
     state.limiter.check(ip)?;
-    let link = mailing_link(&state, &headers, &t);
+    let link = mailing_link(&t);
     let mut tx = state.db.tenant_tx(&t.tenant).await?;
     account::request_password_reset(&mut tx, email, &Mailing { tenant_name: &t.tenant.name, link: &link }, Utc::now()).await?;
     tx.commit().await?;

@@ -460,10 +460,9 @@ fn filer(s: &ClientSession) -> Filer {
     }
 }
 
-fn cases_link(state: &AppState, headers: &HeaderMap, t: &ResolvedTenant) -> String {
-    let host = headers.get(header::HOST).and_then(|h| h.to_str().ok()).unwrap_or("127.0.0.1");
-    let scheme = if state.config.secure_cookies { "https" } else { "http" };
-    format!("{scheme}://{host}{}/ugyeim", t.prefix)
+/// The client's cases page, from the tenant's configured base URL (never the request's Host).
+fn cases_link(t: &ResolvedTenant) -> String {
+    format!("{}/ugyeim", t.base_url)
 }
 
 async fn post_form(
@@ -518,7 +517,7 @@ async fn post_form(
                 None => Once::Key(once.clone()),
             };
             let sub = Submission { code: code.clone(), form_version, values: values.clone(), once };
-            let link = cases_link(&state, &headers, &t);
+            let link = cases_link(&t);
             let notice = kapu_cases::Notice { tenant_name: &t.tenant.name, cases_link: &link };
             let result = kapu_cases::submit(&mut tx, &ring, &state.calendar, state.facts.as_ref(), &filer(&s), &sub, &notice, now).await;
             let problems = match result {

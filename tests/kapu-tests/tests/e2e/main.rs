@@ -20,6 +20,7 @@ mod kau;
 mod local_systems;
 mod oidc;
 mod organisations;
+mod origins;
 mod plugins;
 mod portal_accounts;
 mod problems;

@@ -56,9 +56,10 @@ fn random_name(prefix: &str) -> String {
 }
 
 /// The operator's plugin network allow-list of the kits: the simulators listen on loopback
-/// at free ports, so the kits allow 127.0.0.1 (any port) and `localhost`. Each kit's own
-/// server stays refused (it is added as one of the platform's listeners). Tests of hostile
-/// plugins use a runtime of their own with a strict policy.
+/// at free ports, so the kits allow 127.0.0.1 (any port) and `localhost`. (The kits' own
+/// servers are not marked as the platform's listeners in this shared runtime: a later
+/// simulator may get a stopped kit's port.) Tests of hostile plugins use a runtime of their
+/// own with a strict policy.
 pub const KIT_PLUGIN_ALLOW: &str = "127.0.0.1,localhost";
 
 /// The plugin host every kit of this test process shares (compiled components are kept in
@@ -218,7 +219,6 @@ impl Kit {
             state = state.with_facts(f);
         }
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
-        plugin_runtime().add_own_listener(listener.local_addr()?);
         let base = format!("http://{}", listener.local_addr()?);
         let (stop, rx) = tokio::sync::watch::channel(false);
         let mut tasks = Vec::new();

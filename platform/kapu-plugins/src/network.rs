@@ -307,12 +307,17 @@ impl NetworkPolicy {
 
     /// Whether a request for `host` on `port` may connect to `ip`, given the platform's own
     /// listeners. A public address passes; a restricted one only with an allowance that
-    /// covers it; one of the platform's own listeners only with an allowance that names its
+    /// covers it; one of the platform's own listeners (for a listener on the unspecified
+    /// address: any restricted address on its port) only with an allowance that names its
     /// port.
     pub fn check(&self, host: &str, port: u16, ip: IpAddr, own: &[SocketAddr]) -> Result<(), Refusal> {
         let host = host.trim_end_matches('.').to_ascii_lowercase();
         let canon = canonical(ip);
-        let own_listener = own.iter().any(|l| l.port() == port && (canonical(l.ip()) == canon || l.ip().is_unspecified()));
+        // A listener on the unspecified address answers on every local address; which public
+        // addresses are this machine's is not known here, so it covers the restricted ones.
+        let own_listener = own
+            .iter()
+            .any(|l| l.port() == port && (canonical(l.ip()) == canon || (l.ip().is_unspecified() && classify(ip).is_some())));
         if own_listener {
             if self.allow.iter().any(|a| a.port == Some(port) && a.covers(&host, port, ip)) {
                 return Ok(());
@@ -452,6 +457,7 @@ mod tests {
         assert!(wide.check("x", 8041, ip("127.0.0.1"), &own).is_ok());
         assert_eq!(wide.check("x", 8080, ip("127.0.0.1"), &own).expect_err("own").class, Restricted::OwnListener);
         assert_eq!(wide.check("x", 9090, ip("127.0.0.2"), &own).expect_err("own, any address").class, Restricted::OwnListener);
+        assert!(wide.check("x", 9090, ip("93.184.216.34"), &own).is_ok(), "a public host on the same port is another machine");
         let exact = NetworkPolicy::strict().allowing("127.0.0.1:8080").expect("entry");
         assert!(exact.check("x", 8080, ip("127.0.0.1"), &own).is_ok());
     }

@@ -315,9 +315,8 @@ impl NetworkPolicy {
         let canon = canonical(ip);
         // A listener on the unspecified address answers on every local address; which public
         // addresses are this machine's is not known here, so it covers the restricted ones.
-        let own_listener = own
-            .iter()
-            .any(|l| l.port() == port && (canonical(l.ip()) == canon || (l.ip().is_unspecified() && classify(ip).is_some())));
+        let own_listener =
+            own.iter().any(|l| l.port() == port && (canonical(l.ip()) == canon || (l.ip().is_unspecified() && classify(ip).is_some())));
         if own_listener {
             if self.allow.iter().any(|a| a.port == Some(port) && a.covers(&host, port, ip)) {
                 return Ok(());

@@ -159,8 +159,17 @@ pub async fn run(mut settings: Settings, opts: DemoOpts) -> Result<()> {
         attachments: opts.dir.join("attachments").display().to_string(),
         ..HttpConfig::default()
     };
-    let runtime = Arc::new(crate::wiring::plugin_runtime()?);
     let vendors = crate::demo_plugins::Vendors::start(opts.local_systems_port).await?;
+    // The demo's operator allows its simulators' loopback ports, and nothing else local.
+    let mut network = kapu_plugins::NetworkPolicy::from_env().map_err(anyhow::Error::msg)?;
+    for url in std::iter::once(registry.url()).chain(vendors.urls()) {
+        let port: u16 = url.rsplit(':').next().and_then(|p| p.parse().ok()).with_context(|| format!("the port of {url}"))?;
+        network = network
+            .allowing(&format!("127.0.0.1:{port}"))
+            .and_then(|n| n.allowing(&format!("localhost:{port}")))
+            .map_err(anyhow::Error::msg)?;
+    }
+    let runtime = Arc::new(crate::wiring::plugin_runtime_with(network)?);
     if let Err(e) = vendors.install(&db, &crypto, &runtime, &tenant, Path::new("plugins"), &registry.url()).await {
         eprintln!("The plugins were not installed for {} ({e:#}); the demo runs without them.", tenant.slug);
     }
@@ -169,6 +178,7 @@ pub async fn run(mut settings: Settings, opts: DemoOpts) -> Result<()> {
         facts.insert(tenant.slug.as_str(), code, f.clone());
     }
     let state = AppState::new(db.clone(), crypto.clone(), http).with_plugins(runtime.clone()).with_facts(Arc::new(facts));
+    runtime.add_own_listener(addr);
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
     let (tsa, delivery) = documents(&opts, &db, &crypto, &tenant, public).await?;
     let worker = crate::wiring::full_worker(db.clone(), crypto.clone(), &smtp, Default::default(), &delivery, runtime)?;

@@ -459,6 +459,8 @@ async fn serve(s: Settings, opts: ServeOpts) -> Result<()> {
     let state = AppState::new(db.clone(), crypto.clone(), http).with_plugins(runtime.clone());
     let listener = tokio::net::TcpListener::bind(&opts.listen).await.with_context(|| format!("binding {}", opts.listen))?;
     tracing::info!(addr = %listener.local_addr()?, tls = tls.is_some(), "serving");
+    // No plugin reaches the platform's own listener, whatever range the operator allows.
+    runtime.add_own_listener(listener.local_addr()?);
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
     let worker = if opts.no_worker {
         None

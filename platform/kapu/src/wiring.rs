@@ -180,11 +180,17 @@ pub async fn serve(
     }
 }
 
-/// The plugin host of this process: default limits, compiled components cached in
-/// `KAPU_PLUGIN_CACHE_DIR` (default `/var/tmp/kapu-plugin-cache`).
+/// The plugin host of this process: default limits, the operator's network policy from
+/// `KAPU_PLUGIN_ALLOW` and `KAPU_PLUGIN_DNS` (strict when unset), compiled components cached
+/// in `KAPU_PLUGIN_CACHE_DIR` (default `/var/tmp/kapu-plugin-cache`).
 pub fn plugin_runtime() -> Result<kapu_plugins::Runtime> {
+    plugin_runtime_with(kapu_plugins::NetworkPolicy::from_env().map_err(anyhow::Error::msg)?)
+}
+
+/// Like [`plugin_runtime`] with the network policy given.
+pub fn plugin_runtime_with(network: kapu_plugins::NetworkPolicy) -> Result<kapu_plugins::Runtime> {
     let dir = std::env::var_os("KAPU_PLUGIN_CACHE_DIR")
         .map(std::path::PathBuf::from)
         .unwrap_or_else(|| std::path::PathBuf::from("/var/tmp/kapu-plugin-cache"));
-    Ok(kapu_plugins::Runtime::new(kapu_plugins::Limits::default(), Some(dir))?)
+    Ok(kapu_plugins::Runtime::new(kapu_plugins::Limits { network, ..kapu_plugins::Limits::default() }, Some(dir))?)
 }

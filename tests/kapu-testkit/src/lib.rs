@@ -67,13 +67,21 @@ fn random_name(prefix: &str) -> String {
     format!("{prefix}{:012x}", n & 0xffff_ffff_ffff)
 }
 
+/// The operator's plugin network allow-list of the kits: the simulators listen on loopback
+/// at free ports, so the kits allow 127.0.0.1 (any port) and `localhost`. (The kits' own
+/// servers are not marked as the platform's listeners in this shared runtime: a later
+/// simulator may get a stopped kit's port.) Tests of hostile plugins use a runtime of their
+/// own with a strict policy.
+pub const KIT_PLUGIN_ALLOW: &str = "127.0.0.1,localhost";
+
 /// The plugin host every kit of this test process shares (compiled components are kept in
-/// memory, so each plugin compiles once per process).
+/// memory, so each plugin compiles once per process), under [`KIT_PLUGIN_ALLOW`].
 pub fn plugin_runtime() -> Arc<kapu_plugins::Runtime> {
     static RUNTIME: OnceLock<Arc<kapu_plugins::Runtime>> = OnceLock::new();
     RUNTIME
         .get_or_init(|| {
-            let limits = kapu_plugins::Limits { concurrent_calls: 16, ..kapu_plugins::Limits::default() };
+            let network = kapu_plugins::NetworkPolicy::strict().allowing_list(KIT_PLUGIN_ALLOW).expect("the kit's allow-list");
+            let limits = kapu_plugins::Limits { concurrent_calls: 16, network, ..kapu_plugins::Limits::default() };
             Arc::new(kapu_plugins::Runtime::new(limits, None).expect("the plugin host starts"))
         })
         .clone()
@@ -440,6 +448,7 @@ impl Kit {
             .env("KAPU_MASTER_KEY", &self.master_key)
             .env("KAPU_ROLE_PREFIX", &self.role_prefix)
             .env("KAPU_LOG", "warn")
+            .env(kapu_plugins::network::ALLOW_ENV, KIT_PLUGIN_ALLOW)
             .env_remove("RUST_BACKTRACE")
             .current_dir(workspace_root())
             .kill_on_drop(true);

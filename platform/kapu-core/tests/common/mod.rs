@@ -150,11 +150,13 @@ pub async fn write(db: &Db, slug: &TenantSlug, path: Path, row: &Row) -> CoreRes
     }
 }
 
+/// A row's columns as read back: text, jsonb, text[] and bytea.
+type Columns = (String, serde_json::Value, Vec<Option<String>>, Vec<u8>);
+
 /// The row `id` as PostgreSQL holds it, read with bound parameters in binary format.
 pub async fn read_back(db: &Db, slug: &TenantSlug, id: i64) -> CoreResult<Option<Row>> {
     let mut tx = db.tenant_tx_for(slug).await?;
-    let row: Option<(String, serde_json::Value, Vec<Option<String>>, Vec<u8>)> =
-        sqlx::query_as("SELECT t, j, a, b FROM exact WHERE id = $1").bind(id).fetch_optional(tx.conn()).await?;
+    let row: Option<Columns> = sqlx::query_as("SELECT t, j, a, b FROM exact WHERE id = $1").bind(id).fetch_optional(tx.conn()).await?;
     tx.commit().await?;
     Ok(row.map(|(t, j, a, b)| Row { id, t, j, a, b }))
 }

@@ -17,6 +17,7 @@ pub mod problem;
 pub mod registry_plugin;
 mod state;
 pub mod tenancy;
+mod throttle;
 pub mod tls;
 
 pub use api::metrics_router;

@@ -714,7 +714,7 @@ async fn introspect(
         return Ok(oauth_error(OAuthCode::InvalidRequest, "token is missing"));
     };
     let iss = issuer(&t);
-    let answer = flow::introspect(&mut tx, &iss, token, Utc::now()).await?;
+    let answer = flow::introspect(&mut tx, &party, &iss, token, Utc::now()).await?;
     tx.commit().await?;
     Ok(json_no_store(answer))
 }

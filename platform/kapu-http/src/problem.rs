@@ -96,9 +96,13 @@ pub enum ApiError {
     /// Missing or wrong CSRF token, or a cross-site request.
     #[error("the request's CSRF token is missing or wrong; reload the page and try again")]
     Csrf,
-    /// Throttled.
+    /// Sign-in throttled (per account and network, network or account; not said which).
     #[error("too many attempts; try again after {0}")]
     TooManyAttempts(String),
+    /// Too many e-mails asked for the address or from the network (the same answer whether
+    /// or not an account has the address).
+    #[error("too many e-mails were asked for; try again after {0}")]
+    TooManyEmails(String),
     /// A duplicate or conflicting change.
     #[error("{0}")]
     Conflict(String),
@@ -139,6 +143,7 @@ impl ApiError {
             Forbidden => ("forbidden", "Forbidden", StatusCode::FORBIDDEN),
             Csrf => ("csrf", "CSRF check failed", StatusCode::FORBIDDEN),
             TooManyAttempts(_) => ("too-many-attempts", "Too many attempts", StatusCode::TOO_MANY_REQUESTS),
+            TooManyEmails(_) => ("too-many-emails", "Too many e-mails", StatusCode::TOO_MANY_REQUESTS),
             Conflict(_) => ("conflict", "Conflict", StatusCode::CONFLICT),
             NotConfigured(_) => ("not-configured", "Not configured", StatusCode::CONFLICT),
             LocalSystem(_) => ("local-system-failed", "Local system failed", StatusCode::BAD_GATEWAY),
@@ -183,9 +188,10 @@ impl IntoResponse for ApiError {
             _ => Vec::new(),
         };
         let retry_after = match &self {
-            ApiError::TooManyAttempts(until) => chrono::DateTime::parse_from_rfc3339(until)
+            // Whole seconds, rounded up, so a client that waits exactly that long gets through.
+            ApiError::TooManyAttempts(until) | ApiError::TooManyEmails(until) => chrono::DateTime::parse_from_rfc3339(until)
                 .ok()
-                .map(|u| (u.with_timezone(&chrono::Utc) - chrono::Utc::now()).num_seconds().max(1)),
+                .map(|u| ((u.with_timezone(&chrono::Utc) - chrono::Utc::now()).num_milliseconds() + 999).div_euclid(1000).max(1)),
             _ => None,
         };
         let detail = match &self {
@@ -295,7 +301,6 @@ impl From<kapu_staff::StaffError> for ApiError {
             InvalidResetToken => ApiError::field("token", e.to_string()),
             InvalidTotp => ApiError::InvalidTotp,
             NoEnrolment => ApiError::Conflict(e.to_string()),
-            Locked(until) => ApiError::TooManyAttempts(until.to_rfc3339()),
             Database(e) => e.into(),
             Core(e) => e.into(),
             other => internal(&other),

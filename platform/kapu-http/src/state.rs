@@ -31,8 +31,11 @@ pub struct HttpConfig {
     pub body_limit: usize,
     /// Sign-in throttling and session lifetimes.
     pub login_policy: LoginPolicy,
-    /// Sign-in attempts allowed per client IP per minute.
+    /// Sign-in attempts allowed per client IP per minute, counted in each process's
+    /// memory: a cheap first guard before the database; the throttle that counts is `throttle`.
     pub login_attempts_per_minute: u32,
+    /// Sign-in backoff and e-mail budgets, kept in the database (shared by all processes).
+    pub throttle: kapu_throttle::ThrottlePolicy,
     /// Largest accepted application form with its attachments.
     pub upload_limit: usize,
     /// Where attachments are stored: a local folder, or an object store URL such as
@@ -53,6 +56,7 @@ impl Default for HttpConfig {
             body_limit: 1024 * 1024,
             login_policy: LoginPolicy::default(),
             login_attempts_per_minute: 30,
+            throttle: kapu_throttle::ThrottlePolicy::default(),
             upload_limit: 64 * 1024 * 1024,
             attachments: "/var/tmp/kapu-attachments".into(),
         }

@@ -525,6 +525,13 @@ impl Client {
         Self { base, host, http, cookie: None, csrf: None }
     }
 
+    /// The same client connecting from `ip`, to present another client network (on Linux
+    /// any 127.x.y.z reaches the kit's loopback listener; the server throttles by IPv4 /24).
+    pub fn from_address(mut self, ip: std::net::IpAddr) -> Self {
+        self.http = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).local_address(ip).build().expect("http client");
+        self
+    }
+
     /// Sends a request to `{base}{path}` with the session cookie and CSRF token.
     pub async fn send(&self, method: reqwest::Method, path: &str, body: Option<&Value>, headers: &[(&str, &str)]) -> Result<Reply> {
         let mut req = self.http.request(method, format!("{}{path}", self.base));

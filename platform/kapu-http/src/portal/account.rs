@@ -182,6 +182,7 @@ async fn register_form(State(state): State<AppState>, Extension(t): Extension<Re
 async fn register(
     State(state): State<AppState>,
     Extension(t): Extension<ResolvedTenant>,
+    ip: crate::auth::ClientIp,
     headers: HeaderMap,
     Form(fields): Form<Fields>,
 ) -> Result<Response, ApiError> {
@@ -193,9 +194,15 @@ async fn register(
     let reg = Registration { display_name: get("display_name"), email: get("email"), password: get("password") };
     let link = mailing_link(&t);
     let mailing = Mailing { tenant_name: &t.tenant.name, link: &link };
+    let address = reg.email.clone();
     let mut tx = state.db.tenant_tx(&t.tenant).await?;
     match account::register(&mut tx, reg, &mailing, Utc::now()).await {
         Ok(()) => {
+            // The confirmation (or "you already have an account") e-mail is counted against
+            // the address's and the network's budgets; a refusal drops it with the account.
+            if let Err(refused) = crate::throttle::admit_mail(&state, &mut tx, "register", &address, ip, Utc::now()).await {
+                return mail_refused(&state, &t, &f.lang, refused);
+            }
             tx.commit().await?;
             Ok(message(&state, &t, &f.lang, StatusCode::OK, "check_mail_title", "check_mail_text", None))
         }
@@ -271,8 +278,31 @@ async fn login(
         ));
     }
     let get = |k: &str| fields.get(k).map(String::as_str).unwrap_or("");
+    let now = Utc::now();
+    let scope = crate::auth::Scope::Tenant(t.clone());
+    let ticket =
+        match crate::throttle::admit_sign_in(&state, &scope, "client", &kapu_throttle::normalise_email(get("email")), ip, now).await {
+            Ok(ticket) => ticket,
+            Err(ApiError::TooManyAttempts(until)) => {
+                let page = show_form(
+                    &state,
+                    &t,
+                    &f,
+                    "login.html",
+                    StatusCode::TOO_MANY_REQUESTS,
+                    &fields,
+                    &[("email".into(), text(&f.lang, "err_locked"))],
+                );
+                return Ok(with_retry_after(page, &until));
+            }
+            Err(e) => return Err(e),
+        };
     let mut tx = state.db.tenant_tx(&t.tenant).await?;
-    let outcome = account::sign_in(&mut tx, get("email"), get("password"), Utc::now()).await?;
+    let outcome = account::sign_in(&mut tx, get("email"), get("password"), now).await?;
+    if !matches!(outcome, SignIn::InvalidCredentials) {
+        // The password was right (even if the address is not confirmed yet).
+        crate::throttle::sign_in_succeeded(&state, &mut tx, ticket, now).await?;
+    }
     tx.commit().await?;
     let (status, key) = match outcome {
         SignIn::SignedIn(token, _) => {
@@ -284,7 +314,6 @@ async fn login(
         }
         SignIn::InvalidCredentials => (StatusCode::UNAUTHORIZED, "err_credentials"),
         SignIn::Unverified => (StatusCode::FORBIDDEN, "err_unverified"),
-        SignIn::Locked(_) => (StatusCode::TOO_MANY_REQUESTS, "err_locked"),
     };
     Ok(show_form(&state, &t, &f, "login.html", status, &fields, &[("email".into(), text(&f.lang, key))]))
 }
@@ -446,6 +475,23 @@ async fn erase(
     }
 }
 
+/// A `Retry-After` header for a page answering 429, from the time the throttle gave.
+fn with_retry_after(mut res: Response, until: &str) -> Response {
+    let secs = chrono::DateTime::parse_from_rfc3339(until)
+        .map(|u| ((u.with_timezone(&Utc) - Utc::now()).num_milliseconds() + 999).div_euclid(1000).max(1))
+        .unwrap_or(60);
+    res.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(secs));
+    res
+}
+
+/// The page for a refused e-mail (429, the same whether or not the address has an account);
+/// any other error stays an error.
+fn mail_refused(state: &AppState, t: &ResolvedTenant, lang: &str, e: ApiError) -> Result<Response, ApiError> {
+    let ApiError::TooManyEmails(until) = e else { return Err(e) };
+    let page = message(state, t, lang, StatusCode::TOO_MANY_REQUESTS, "too_many_mails_title", "err_too_many_mails", None);
+    Ok(with_retry_after(page, &until))
+}
+
 async fn forgot_form(State(state): State<AppState>, Extension(t): Extension<ResolvedTenant>, uri: Uri, headers: HeaderMap) -> Response {
     show_form(&state, &t, &form_ctx_with(uri.query(), &headers), "forgot.html", StatusCode::OK, &Fields::new(), &[])
 }
@@ -477,6 +523,10 @@ async fn forgot(
     let link = mailing_link(&t);
     let mut tx = state.db.tenant_tx(&t.tenant).await?;
     account::request_password_reset(&mut tx, email, &Mailing { tenant_name: &t.tenant.name, link: &link }, Utc::now()).await?;
+    // Counted whether or not the address has an account, so a refusal tells nothing either.
+    if let Err(refused) = crate::throttle::admit_mail(&state, &mut tx, "reset", email, ip, Utc::now()).await {
+        return mail_refused(&state, &t, &f.lang, refused);
+    }
     tx.commit().await?;
     Ok(message(&state, &t, &f.lang, StatusCode::OK, "reset_sent_title", "reset_sent_text", None))
 }

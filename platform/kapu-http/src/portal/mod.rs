@@ -264,6 +264,12 @@ fn build_texts(hu: bool) -> Value {
             "Túl sok sikertelen próbálkozás; próbálja újra néhány perc múlva",
             "Too many failed attempts; try again in a few minutes",
         ),
+        (
+            "err_too_many_mails",
+            "Erre a címre vagy erről a hálózatról túl sok levelet kértek; próbálja újra később",
+            "Too many e-mails have been asked for this address or from this network; try again later",
+        ),
+        ("too_many_mails_title", "Túl sok kérés", "Too many requests"),
         ("err_csrf", "Az űrlap lejárt; töltse ki újra", "The form has expired; fill it in again"),
         ("documents_link", "Dokumentumaim", "My documents"),
         ("documents_title", "Dokumentumaim", "My documents"),

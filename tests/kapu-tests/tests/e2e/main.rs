@@ -26,4 +26,5 @@ mod portal_accounts;
 mod problems;
 mod provisioning;
 mod queue;
+mod throttling;
 mod tls;

@@ -199,10 +199,11 @@ impl Kit {
             password: None,
         };
         let attachments = tempfile::tempdir()?;
+        let attachment_store = attachments.path().display().to_string();
         let http = HttpConfig {
             admin_ui_dir: workspace_root().join("admin-ui/dist"),
             tenants_dir: workspace_root().join("tenants"),
-            attachments: attachments.path().display().to_string(),
+            attachments: attachment_store.clone(),
             ..HttpConfig::default()
         };
         let registry = kapu_sim::registry::start(0, kapu_sim::registry::DEFAULT_API_KEY).await?;
@@ -222,7 +223,8 @@ impl Kit {
             .await;
         }));
         if opts.worker {
-            let mut w = kapu::wiring::worker(db.clone(), &smtp, opts.worker_config.clone())?;
+            let mut w =
+                kapu::wiring::with_attachments(kapu::wiring::worker(db.clone(), &smtp, opts.worker_config.clone())?, &attachment_store)?;
             if let Some(mut d) = opts.delivery.clone() {
                 if d.public_url.is_empty() {
                     d.public_url.clone_from(&base);

@@ -26,3 +26,4 @@ mod problems;
 mod provisioning;
 mod queue;
 mod tls;
+mod uploads;

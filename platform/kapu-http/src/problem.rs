@@ -119,6 +119,9 @@ pub enum ApiError {
     /// The database cannot be reached in time.
     #[error("the service is temporarily unavailable; try again shortly")]
     Unavailable(String),
+    /// The files would take the client past their storage quota.
+    #[error("{0}")]
+    QuotaExceeded(String),
     /// Something on our side; details are in the log under the request id.
     #[error("an internal error occurred")]
     Internal(String),
@@ -149,6 +152,7 @@ impl ApiError {
             LocalSystem(_) => ("local-system-failed", "Local system failed", StatusCode::BAD_GATEWAY),
             UnstorableValue(_) => ("unstorable-value", "Value cannot be stored", StatusCode::UNPROCESSABLE_ENTITY),
             Unavailable(_) => ("unavailable", "Service unavailable", StatusCode::SERVICE_UNAVAILABLE),
+            QuotaExceeded(_) => ("quota-exceeded", "Storage quota exceeded", StatusCode::PAYLOAD_TOO_LARGE),
             Internal(_) => ("internal", "Internal error", StatusCode::INTERNAL_SERVER_ERROR),
         }
     }
@@ -426,6 +430,7 @@ impl From<kapu_cases::CaseError> for ApiError {
             WrongAmount { .. } => ApiError::field("amount", e.to_string()),
             Template { .. } => ApiError::field("template", e.to_string()),
             NotAllowed { .. } | AlreadyPaid(_) | FourEyes => ApiError::Conflict(e.to_string()),
+            OverQuota { .. } => ApiError::QuotaExceeded(e.to_string()),
             CaseType(e) => e.into(),
             Clients(e) => e.into(),
             Delivery(e) => e.into(),

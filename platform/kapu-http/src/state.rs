@@ -167,7 +167,7 @@ impl AppState {
 
     /// Builds the state.
     pub fn new(db: Db, crypto: Arc<Crypto>, config: HttpConfig) -> Self {
-        let attachments = attachment_store(&config.attachments);
+        let attachments = kapu_cases::attachments::open_store(&config.attachments);
         if let Err(e) = &attachments {
             tracing::error!(error = %e, "attachment storage is not usable; applications with files will fail");
         }
@@ -190,20 +190,6 @@ impl AppState {
             attachments,
         }
     }
-}
-
-/// The attachment store of a setting: an object store URL (`s3://…`, `file:///…`), or
-/// else a local folder, made if missing.
-fn attachment_store(setting: &str) -> Result<Arc<dyn object_store::ObjectStore>, String> {
-    if setting.contains("://") {
-        let url = url::Url::parse(setting).map_err(|e| format!("{setting:?}: {e}"))?;
-        let options = std::env::vars().filter(|(k, _)| k.starts_with("AWS_")).map(|(k, v)| (k.to_ascii_lowercase(), v));
-        let (store, _) = object_store::parse_url_opts(&url, options).map_err(|e| format!("{setting:?}: {e}"))?;
-        return Ok(Arc::from(store));
-    }
-    std::fs::create_dir_all(setting).map_err(|e| format!("{setting:?}: {e}"))?;
-    let local = object_store::local::LocalFileSystem::new_with_prefix(setting).map_err(|e| format!("{setting:?}: {e}"))?;
-    Ok(Arc::new(local))
 }
 
 #[cfg(test)]

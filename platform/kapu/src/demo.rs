@@ -181,7 +181,8 @@ pub async fn run(mut settings: Settings, opts: DemoOpts) -> Result<()> {
     runtime.add_own_listener(addr);
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
     let (tsa, delivery) = documents(&opts, &db, &crypto, &tenant, public).await?;
-    let worker = crate::wiring::full_worker(db.clone(), crypto.clone(), &smtp, Default::default(), &delivery, runtime)?;
+    let attachments = opts.dir.join("attachments").display().to_string();
+    let worker = crate::wiring::full_worker(db.clone(), crypto.clone(), &smtp, Default::default(), &delivery, runtime, &attachments)?;
     let mut rx = stop_rx.clone();
     let worker_task = tokio::spawn(async move {
         worker

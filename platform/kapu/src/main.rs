@@ -131,6 +131,9 @@ struct WorkerOpts {
     /// Seconds between scans for due retries and expired leases.
     #[arg(long, env = "KAPU_JOB_POLL_SECONDS", default_value_t = 15.0)]
     poll_seconds: f64,
+    /// The attachment store the servers use (see `kapu serve --attachments`), for its sweeper.
+    #[arg(long, env = "KAPU_ATTACHMENTS", default_value = "/var/tmp/kapu-attachments")]
+    attachments: String,
     #[command(flatten)]
     smtp: SmtpOpts,
     #[command(flatten)]
@@ -337,7 +340,15 @@ async fn main() -> Result<()> {
             let db = s.db().await?;
             let crypto = s.crypto()?;
             let runtime = std::sync::Arc::new(kapu::wiring::plugin_runtime()?);
-            let w = kapu::wiring::full_worker(db, crypto, &opts.smtp.config(), opts.config(), &opts.delivery.config()?, runtime)?;
+            let w = kapu::wiring::full_worker(
+                db,
+                crypto,
+                &opts.smtp.config(),
+                opts.config(),
+                &opts.delivery.config()?,
+                runtime,
+                &opts.attachments,
+            )?;
             w.run(async {
                 let _ = tokio::signal::ctrl_c().await;
             })
@@ -450,7 +461,7 @@ async fn serve(s: Settings, opts: ServeOpts) -> Result<()> {
         metrics: public_metrics,
         admin_ui_dir: opts.admin_ui_dir,
         tenants_dir: opts.tenants_dir,
-        attachments: opts.attachments,
+        attachments: opts.attachments.clone(),
         ..HttpConfig::default()
     };
     let delivery = opts.delivery.config()?;
@@ -465,7 +476,8 @@ async fn serve(s: Settings, opts: ServeOpts) -> Result<()> {
     let worker = if opts.no_worker {
         None
     } else {
-        let w = kapu::wiring::full_worker(db.clone(), crypto, &opts.smtp.config(), Default::default(), &delivery, runtime)?;
+        let w =
+            kapu::wiring::full_worker(db.clone(), crypto, &opts.smtp.config(), Default::default(), &delivery, runtime, &opts.attachments)?;
         let mut rx = stop_rx.clone();
         Some(tokio::spawn(async move {
             w.run(async move {

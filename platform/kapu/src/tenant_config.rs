@@ -40,6 +40,18 @@ pub struct TenantFile {
     /// What the tenant prints on its decisions: address, place, legal remedy notice.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub documents: Option<kapu_cases::DecisionSettings>,
+    /// Attachments: each portal account's storage quota.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub uploads: Option<UploadsFile>,
+}
+
+/// `[uploads]`: how much the files of one portal account's drafts and cases may take.
+#[derive(Clone, Debug, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct UploadsFile {
+    /// The quota in MiB (default 200).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub quota_mib: Option<u64>,
 }
 
 /// `[delivery]`: when an unopened decision is deemed delivered, and when the reminder goes.
@@ -254,6 +266,16 @@ pub fn load(dir: &Path) -> Result<TenantDir> {
         }
         None => serde_json::Value::Null,
     };
+    let uploads = match &file.uploads {
+        Some(u) => {
+            let v = serde_json::json!({ "quota_mib": u.quota_mib });
+            if let Err(e) = kapu_cases::attachments::UploadSettings::from_settings(&serde_json::json!({ "uploads": v })) {
+                errors.push(format!("uploads.{e}"));
+            }
+            v
+        }
+        None => serde_json::Value::Null,
+    };
     if !errors.is_empty() {
         bail!("{} is invalid:\n  - {}", toml_path.display(), errors.join("\n  - "));
     }
@@ -275,6 +297,7 @@ pub fn load(dir: &Path) -> Result<TenantDir> {
         "kau": kau,
         "delivery": delivery,
         "documents": documents,
+        "uploads": uploads,
     });
     let ct_dir = dir.join("case-types");
     let case_types = if ct_dir.is_dir() { load_case_types(&ct_dir)? } else { Vec::new() };
@@ -438,6 +461,11 @@ pub async fn export(db: &Db, slug: &str, out: &Path) -> Result<()> {
         }),
         cases: None,
         documents: t.settings.get("documents").filter(|v| !v.is_null()).and_then(|d| serde_json::from_value(d.clone()).ok()),
+        uploads: t
+            .settings
+            .get("uploads")
+            .filter(|v| !v.is_null())
+            .map(|u| UploadsFile { quota_mib: u.get("quota_mib").and_then(serde_json::Value::as_u64) }),
     };
     drop(conn);
     let mut tx = db.tenant_tx_for(&TenantSlug::parse(slug)?).await?;

@@ -45,7 +45,8 @@ pub fn worker(db: Db, smtp: &SmtpConfig, config: WorkerConfig) -> Result<Worker>
 }
 
 /// The worker with every job handler: e-mail, issuing and delivery, the local systems'
-/// outbox and the queue feed. `kapu worker`, `kapu serve` and the demo run this one.
+/// outbox, the queue feed and the attachment sweeper (over the store `attachments` names).
+/// `kapu worker`, `kapu serve` and the demo run this one.
 pub fn full_worker(
     db: Db,
     crypto: Arc<kapu_crypto::Crypto>,
@@ -53,11 +54,20 @@ pub fn full_worker(
     config: WorkerConfig,
     delivery: &DeliveryConfig,
     runtime: Arc<kapu_plugins::Runtime>,
+    attachments: &str,
 ) -> Result<Worker> {
-    let w = worker(db.clone(), smtp, config)?;
+    let w = with_attachments(worker(db.clone(), smtp, config)?, attachments)?;
     let w = with_delivery(w, db.clone(), crypto.clone(), delivery)?;
     let w = with_local_systems(w, db.clone(), crypto.clone(), runtime.clone());
     Ok(with_queue(w, db, crypto, runtime, kapu_queue::FeedSettings::default()))
+}
+
+/// Adds the sweeper of the attachment store `setting` names (a folder or an object store
+/// URL, as `kapu serve --attachments`): it finishes what requests left unsettled.
+pub fn with_attachments(worker: Worker, setting: &str) -> Result<Worker> {
+    let store = kapu_cases::attachments::open_store(setting).map_err(|e| anyhow::anyhow!("the attachment store: {e}"))?;
+    let sweeper = kapu_cases::attachments::SweepHandler { store, grace: kapu_cases::attachments::GRACE };
+    Ok(worker.handle(kapu_cases::attachments::SWEEP_JOB, Arc::new(sweeper)))
 }
 
 /// Where issuing finds its time-stamping authority and how e-mails link to the portal.

@@ -236,12 +236,13 @@ impl Kit {
         // Bound first: the kit's own address is its public URL, the base of every link.
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
         let base = format!("http://{}", listener.local_addr()?);
+        let attachment_store = attachments.path().display().to_string();
         let http = HttpConfig {
             public_url: kapu_core::Origin::parse(&base)?,
             metrics: opts.metrics.clone(),
             admin_ui_dir: workspace_root().join("admin-ui/dist"),
             tenants_dir: workspace_root().join("tenants"),
-            attachments: attachments.path().display().to_string(),
+            attachments: attachment_store.clone(),
             ..HttpConfig::default()
         };
         let registry = kapu_sim::registry::start(0, kapu_sim::registry::DEFAULT_API_KEY).await?;
@@ -259,7 +260,8 @@ impl Kit {
             .await;
         }));
         if opts.worker {
-            let mut w = kapu::wiring::worker(db.clone(), &smtp, opts.worker_config.clone())?;
+            let mut w =
+                kapu::wiring::with_attachments(kapu::wiring::worker(db.clone(), &smtp, opts.worker_config.clone())?, &attachment_store)?;
             if let Some(mut d) = opts.delivery.clone() {
                 if d.public_url.is_empty() {
                     d.public_url.clone_from(&base);

@@ -453,14 +453,15 @@ async fn erase(
     // Drafts are wiped and the records a retention rule keeps are gathered first, in the same
     // transaction: a wrong password rolls it all back.
     let ring = state.crypto.keyring(tx.conn(), t.tenant.slug.as_str()).await?;
-    let (mut retained, drafts) = kapu_cases::prepare_erasure(&mut tx, &ring, s.account.id, s.account.client_id).await?;
+    let (mut retained, drafts) = kapu_cases::prepare_erasure(&mut tx, &ring, s.account.id, s.account.client_id, Utc::now()).await?;
     if let Some(c) = s.account.client_id {
         retained.extend(kapu_delivery::access::retained_on_erasure(&mut tx, c).await?);
     }
     match account::erase(&mut tx, &s, fields.get("password").map(String::as_str).unwrap_or(""), retained, Utc::now()).await {
         Ok(report) => {
-            super::cases::delete_attachments(&state, &t, &drafts).await?;
             tx.commit().await?;
+            // The wiped drafts' files go once the erasure is committed (or the sweeper's later).
+            super::uploads::delete_attachments(&state, &t, &drafts).await?;
             let mut kept: Vec<_> =
                 report.kept.iter().map(|(what, why)| context! { what => text(&lang, &format!("kept_{what}")), why }).collect();
             kept.extend(report.retained.iter().map(|r| context! { what => &r.what, why => &r.why, english => true }));

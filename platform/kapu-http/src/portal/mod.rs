@@ -5,6 +5,7 @@ pub(crate) mod account;
 mod cases;
 pub(crate) mod documents;
 mod kau;
+mod uploads;
 
 pub(crate) fn routes(upload_limit: usize) -> axum::Router<AppState> {
     account::routes().merge(kau::routes()).merge(cases::routes(upload_limit)).merge(documents::routes())
@@ -117,6 +118,11 @@ fn build_texts(hu: bool) -> Value {
             "draft_saved",
             "A piszkozatot elmentettük; a csatolt fájlokat beküldéskor adja meg.",
             "The draft is saved; attach the files when you submit.",
+        ),
+        (
+            "err_quota",
+            "A fájlok nem férnek el a tárhelykeretében: ezek {adding} helyet foglalnának, a {quota} keretből már {used} foglalt. Töröljön fájlokat a piszkozataiból, vagy küldjön kisebbeket.",
+            "The files do not fit in your storage quota: they would take {adding}, and {used} of your {quota} is used already. Remove files from your drafts or send smaller ones.",
         ),
         (
             "err_stale_form",

@@ -28,3 +28,4 @@ mod provisioning;
 mod queue;
 mod throttling;
 mod tls;
+mod uploads;

@@ -177,7 +177,10 @@ impl Reader<'_> {
         while !ended {
             let chunk = match part.chunk().await {
                 Ok(Some(c)) => c,
-                Ok(None) => break,
+                Ok(None) => {
+                    ended = true;
+                    continue;
+                }
                 Err(e) => {
                     if let Some(w) = writer.take() {
                         w.abort().await;

@@ -266,16 +266,12 @@ async fn login(
     if let Some(refused) = refuse_foreign_post(&state, &t, &f, &headers, &fields, "login.html", "email") {
         return Ok(refused);
     }
+    // The same page whichever guard refuses: the process's flood guard or the throttle.
+    let too_many = || {
+        show_form(&state, &t, &f, "login.html", StatusCode::TOO_MANY_REQUESTS, &fields, &[("email".into(), text(&f.lang, "err_locked"))])
+    };
     if state.limiter.check(ip).is_err() {
-        return Ok(show_form(
-            &state,
-            &t,
-            &f,
-            "login.html",
-            StatusCode::TOO_MANY_REQUESTS,
-            &fields,
-            &[("email".into(), text(&f.lang, "err_locked"))],
-        ));
+        return Ok(too_many());
     }
     let get = |k: &str| fields.get(k).map(String::as_str).unwrap_or("");
     let now = Utc::now();
@@ -283,18 +279,7 @@ async fn login(
     let ticket =
         match crate::throttle::admit_sign_in(&state, &scope, "client", &kapu_throttle::normalise_email(get("email")), ip, now).await {
             Ok(ticket) => ticket,
-            Err(ApiError::TooManyAttempts(until)) => {
-                let page = show_form(
-                    &state,
-                    &t,
-                    &f,
-                    "login.html",
-                    StatusCode::TOO_MANY_REQUESTS,
-                    &fields,
-                    &[("email".into(), text(&f.lang, "err_locked"))],
-                );
-                return Ok(with_retry_after(page, &until));
-            }
+            Err(ApiError::TooManyAttempts(until)) => return Ok(with_retry_after(too_many(), &until)),
             Err(e) => return Err(e),
         };
     let mut tx = state.db.tenant_tx(&t.tenant).await?;

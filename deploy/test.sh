@@ -53,11 +53,21 @@ npm ci --prefix tests/browser --no-audit --no-fund --silent
 
 step "cargo test (the end-to-end suite starts its own PostgreSQL cluster)"
 log="$(mktemp)"
-trap 'rm -f "$log"' EXIT
+# The suite's server and PostgreSQL logs, which the log scan reads afterwards.
+KAPU_TEST_LOG_DIR="$(mktemp -d)"
+export KAPU_TEST_LOG_DIR
+trap 'rm -f "$log"; rm -rf "$KAPU_TEST_LOG_DIR"' EXIT
 set +e
 cargo test --workspace --all-targets 2>&1 | tee "$log"
 status=${PIPESTATUS[0]}
 set -e
+
+step "log scan: no secret or personal datum in the suite's logs"
+set +e
+cargo test -p kapu-tests --test logscan 2>&1 | tee -a "$log"
+scan=${PIPESTATUS[0]}
+set -e
+[ "$status" -eq 0 ] && status=$scan
 # One closing line for all test binaries together.
 awk '/^test result:/ { for (i = 1; i <= NF; i++) { if ($(i+1) ~ /^passed;/) p += $i; if ($(i+1) ~ /^failed;/) f += $i } }
      END { printf "\ntotal: %d passed, %d failed\n", p, f }' "$log"

@@ -30,6 +30,7 @@ const MESSAGES: Record<string, string> = {
   'invalid-credentials': 'Hibás e-mail-cím vagy jelszó.',
   'invalid-totp': 'Hibás vagy már felhasznált ellenőrző kód. Várja meg, amíg az alkalmazás új kódot mutat, és adja meg azt.',
   'too-many-attempts': 'Túl sok sikertelen próbálkozás. Várjon egy kicsit, majd próbálja újra.',
+  'too-many-emails': 'Erre a címre vagy erről a hálózatról túl sok levelet kértek. Próbálja újra később.',
   unauthenticated: 'A munkamenet lejárt. Jelentkezzen be újra.',
   'mfa-required': 'Előbb fejezze be a kétlépcsős azonosítást.',
   forbidden: 'Ehhez a művelethez nincs jogosultsága.',

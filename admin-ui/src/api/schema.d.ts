@@ -49,8 +49,9 @@ export interface paths {
         put?: never;
         /**
          * Sign in with e-mail and password.
-         * @description Sets the session cookie. Admins must then pass or set up TOTP; accounts lock for a
-         *     growing time after repeated failures.
+         * @description Sets the session cookie. Admins must then pass or set up TOTP. Repeated failures for an
+         *     account from one network (or from one network for any account) make further attempts
+         *     from there wait a growing time (429 with `Retry-After`); no account is ever locked.
          */
         post: operations["login"];
         delete?: never;
@@ -87,7 +88,9 @@ export interface paths {
         put?: never;
         /**
          * Send a password reset link to a staff member's e-mail.
-         * @description Always answers 202, whether or not the account exists.
+         * @description Always answers 202, whether or not the account exists. At most a few e-mails an hour go
+         *     to one address, and a few dozen are asked for from one network (429 `too-many-emails`
+         *     past that, also whether or not the account exists).
          */
         post: operations["password_reset"];
         delete?: never;
@@ -2856,6 +2859,14 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description `internal`: details are in the log under the request id */
             500: {
                 headers: {
@@ -5616,6 +5627,14 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description `internal`: details are in the log under the request id */
             500: {
                 headers: {
@@ -5775,6 +5794,14 @@ export interface operations {
             };
             /** @description `validation`: fields are missing or invalid; see `errors` */
             422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            429: {
                 headers: {
                     [name: string]: unknown;
                 };

@@ -18,7 +18,7 @@ use uuid::Uuid;
 
 use crate::definition::{Definition, Identification};
 use crate::facts::{FactQuery, FactSource};
-use crate::form::{Address, FieldProblem, validate_form};
+use crate::form::{Address, FieldProblem, check_files, validate_form};
 use crate::rules::{Applicant, Evaluation, Outcome, RuleInput, evaluate};
 use crate::store::{CaseTypeError, get_version, submitted_version};
 use crate::workflow::{CaseActor, CaseState};
@@ -125,6 +125,22 @@ pub enum CaseError {
     /// Stored data that does not decode.
     #[error("stored data does not decode: {0}")]
     Decode(#[from] serde_json::Error),
+    /// The files would take the filer past their storage quota.
+    #[error(
+        "storage quota exceeded: these files take {}, {} of your {} is used already; remove files from your drafts or send smaller ones",
+        crate::attachments::human_size(*.adding), crate::attachments::human_size(*.used), crate::attachments::human_size(*.quota)
+    )]
+    OverQuota {
+        /// Bytes the account's files take already.
+        used: u64,
+        /// Bytes the new files take.
+        adding: u64,
+        /// The quota.
+        quota: u64,
+    },
+    /// The attachment store failed.
+    #[error(transparent)]
+    Store(#[from] crate::attachments::StoreError),
     /// The database failed.
     #[error("database error: {0}")]
     Database(#[from] sqlx::Error),
@@ -342,8 +358,8 @@ fn number_from(slug: &kapu_core::TenantSlug, year: i32, rows: Option<&Vec<PgRow>
 
 /// Saves a draft: new when `draft` is `None`, else the filer's own draft is overwritten.
 /// Drafts keep what was typed, valid or not, and the descriptions of the files already
-/// attached (the portal stores the files beside the case the draft becomes); they are
-/// checked on submission.
+/// attached (the portal stores the files beside the case the draft becomes); the files are
+/// checked as on submission (type, size, how many per field), the rest on submission.
 #[allow(clippy::too_many_arguments)]
 pub async fn save_draft(
     tx: &mut TenantTx,
@@ -355,6 +371,11 @@ pub async fn save_draft(
     draft: Option<Uuid>,
     now: DateTime<Utc>,
 ) -> Result<Uuid, CaseError> {
+    let version = get_version(tx, code, Some(form_version)).await?;
+    let problems = check_files(&version.definition.fields, values);
+    if !problems.is_empty() {
+        return Err(CaseError::Invalid(problems));
+    }
     let id = draft.unwrap_or_else(Uuid::now_v7);
     let sealed = ring.seal(&APPLICATION.at(id), &serde_json::to_vec(values)?)?;
     if draft.is_some() {
@@ -375,7 +396,6 @@ pub async fn save_draft(
             .await?;
         return Ok(id);
     }
-    let version = get_version(tx, code, Some(form_version)).await?;
     let type_id: Uuid = sqlx::query_scalar("SELECT id FROM case_type WHERE code = $1").bind(&version.code).fetch_one(tx.conn()).await?;
     sqlx::query(
         r#"INSERT INTO "case" (id, case_type_id, case_type_version, state, account_id, principal_client_id, application_enc, created_at, updated_at)
@@ -409,14 +429,22 @@ pub struct Draft {
 
 /// One of the filer's drafts.
 pub async fn get_draft(tx: &mut TenantTx, ring: &Keyring, account_id: Uuid, id: Uuid) -> Result<Draft, CaseError> {
-    let row: Option<(String, i32, Vec<u8>)> = sqlx::query_as(
-        r#"SELECT t.code, c.case_type_version, c.application_enc FROM "case" c JOIN case_type t ON t.id = c.case_type_id
-           WHERE c.id = $1 AND c.account_id = $2 AND c.state = 'draft'"#,
-    )
-    .bind(id)
-    .bind(account_id)
-    .fetch_optional(tx.conn())
-    .await?;
+    read_draft(tx, ring, account_id, id, false).await
+}
+
+/// One of the filer's drafts, locked until the transaction ends: for changing it (its files
+/// are numbered from what it holds, so two saves at once must not both read the same).
+pub async fn lock_draft(tx: &mut TenantTx, ring: &Keyring, account_id: Uuid, id: Uuid) -> Result<Draft, CaseError> {
+    read_draft(tx, ring, account_id, id, true).await
+}
+
+async fn read_draft(tx: &mut TenantTx, ring: &Keyring, account_id: Uuid, id: Uuid, lock: bool) -> Result<Draft, CaseError> {
+    const READ: &str = r#"SELECT t.code, c.case_type_version, c.application_enc FROM "case" c JOIN case_type t ON t.id = c.case_type_id
+           WHERE c.id = $1 AND c.account_id = $2 AND c.state = 'draft'"#;
+    const LOCK: &str = r#"SELECT t.code, c.case_type_version, c.application_enc FROM "case" c JOIN case_type t ON t.id = c.case_type_id
+           WHERE c.id = $1 AND c.account_id = $2 AND c.state = 'draft' FOR UPDATE OF c"#;
+    let row: Option<(String, i32, Vec<u8>)> =
+        sqlx::query_as(if lock { LOCK } else { READ }).bind(id).bind(account_id).fetch_optional(tx.conn()).await?;
     let (code, form_version, enc) = row.ok_or(CaseError::NotFound)?;
     let values = serde_json::from_slice(&ring.open(&APPLICATION.at(id), &enc)?)?;
     Ok(Draft { id, code, form_version, values })

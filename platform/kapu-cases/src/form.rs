@@ -284,6 +284,31 @@ fn validate_field(f: &Field, v: &Value, p: &str, today: NaiveDate, problems: &mu
     }
 }
 
+/// Checks the files a draft lists as submission would (type, size, how many per field), but
+/// not whether a required file is missing yet: a draft may be incomplete, never invalid.
+pub fn check_files(fields: &[Field], input: &Value) -> Vec<FieldProblem> {
+    let mut problems = Vec::new();
+    for f in fields.iter().filter(|f| f.kind == FieldKind::File) {
+        let items = match input.get(&f.name) {
+            None | Some(Value::Null) => continue,
+            Some(Value::Array(a)) => a,
+            Some(_) => {
+                problems.push(FieldProblem::new(&f.name, "must be a list"));
+                continue;
+            }
+        };
+        if let Some(max) = f.max_items
+            && items.len() > max as usize
+        {
+            problems.push(FieldProblem::new(&f.name, format!("give at most {max}")));
+        }
+        for (i, it) in items.iter().enumerate() {
+            validate_file(f, it, &format!("{}[{i}]", f.name), &mut problems);
+        }
+    }
+    problems
+}
+
 fn validate_file(f: &Field, v: &Value, p: &str, problems: &mut Vec<FieldProblem>) -> Option<Value> {
     let name = v.get("name").and_then(Value::as_str).unwrap_or("").trim();
     let ct = v.get("content_type").and_then(Value::as_str).unwrap_or("").trim().to_ascii_lowercase();
@@ -329,6 +354,36 @@ mod tests {
         assert_eq!(a("1239"), 23);
         assert_eq!(a("2000"), 0);
         assert_eq!(a("1x26"), 0);
+    }
+
+    #[test]
+    fn draft_files_are_checked_like_submitted_ones_but_may_be_missing() {
+        let f: Field = toml::from_str(
+            r#"name = "site_plan"
+               label = "Helyszínrajz"
+               type = "file"
+               required = true
+               accept = ["application/pdf"]
+               max_size_kb = 10
+               max_items = 2"#,
+        )
+        .unwrap();
+        let fields = [f];
+        let file = |name: &str, ct: &str, size: u64| json!({ "name": name, "content_type": ct, "size": size, "stored": "0-x" });
+        assert!(check_files(&fields, &json!({})).is_empty(), "a required file may be missing from a draft");
+        assert!(check_files(&fields, &json!({ "site_plan": [file("a.pdf", "application/pdf", 10 * 1024)] })).is_empty());
+        let p = check_files(&fields, &json!({ "site_plan": [file("a.docx", "application/zip", 100)] }));
+        assert_eq!(
+            p,
+            vec![FieldProblem::new("site_plan[0]", "a.docx: files of type application/zip are not accepted; send application/pdf")]
+        );
+        let p = check_files(&fields, &json!({ "site_plan": [file("a.pdf", "application/pdf", 10 * 1024 + 1)] }));
+        assert_eq!(p, vec![FieldProblem::new("site_plan[0]", "a.pdf is larger than 10 kB")]);
+        let three = json!({ "site_plan": [file("a.pdf", "application/pdf", 1), file("b.pdf", "application/pdf", 1), file("c.pdf", "application/pdf", 1)] });
+        assert_eq!(check_files(&fields, &three), vec![FieldProblem::new("site_plan", "give at most 2")]);
+        // The same values fail submission the same way.
+        let submitted = validate_form(&fields, &json!({ "site_plan": [file("a.docx", "application/zip", 100)] }), NaiveDate::MIN);
+        assert_eq!(submitted.unwrap_err(), check_files(&fields, &json!({ "site_plan": [file("a.docx", "application/zip", 100)] })));
     }
 
     #[test]

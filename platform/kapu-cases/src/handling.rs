@@ -669,12 +669,14 @@ pub const CASE_RETENTION_REASON: &str = "the files of official cases are public 
 
 /// Before a portal account is erased: wipes the content of its drafts (not yet an official
 /// record) and reports the filed cases a retention rule keeps. Returns the report and the
-/// wiped drafts (whose attachments the caller deletes).
+/// wiped drafts, whose attachments are marked removed: the caller deletes them after the
+/// commit ([`crate::attachments::settle`]).
 pub async fn prepare_erasure(
     tx: &mut TenantTx,
     ring: &Keyring,
     account_id: Uuid,
     client_id: Option<Uuid>,
+    now: DateTime<Utc>,
 ) -> Result<(Vec<kapu_clients::account::Retained>, Vec<Uuid>), CaseError> {
     let drafts: Vec<Uuid> = sqlx::query_scalar(r#"SELECT id FROM "case" WHERE account_id = $1 AND state = 'draft' FOR UPDATE"#)
         .bind(account_id)
@@ -686,6 +688,7 @@ pub async fn prepare_erasure(
             .bind(ring.seal(&APPLICATION.at(draft), b"{}")?)
             .execute(tx.conn())
             .await?;
+        crate::attachments::remove_all(tx, &drafts, now).await?;
     }
     let (numbers, principal): (Vec<String>, bool) = sqlx::query_as(
         r#"SELECT COALESCE(array_agg(number ORDER BY number) FILTER (WHERE number IS NOT NULL), '{}'),

@@ -12,9 +12,12 @@
 //! - [`evaluate`] runs the pre-checks, the fee and the decision rules, with a trace.
 //! - [`save_version`] stores a definition as a new version unless it is unchanged;
 //!   versions are never changed afterwards, so a case keeps the version it started under.
+//! - [`attachments`] keeps the files of drafts and cases in the object store in step with
+//!   the database: staged while they stream, moved after the commit, a quota per account.
 //! - [`DecidedHandler`] issues a decided case's decision through `kapu-delivery`;
 //!   [`CaseDeliveries`] moves the case to delivered when the decision is delivered.
 
+pub mod attachments;
 mod case;
 mod check;
 mod definition;
@@ -31,7 +34,7 @@ mod workflow;
 
 pub use case::{
     ANSWER, APPLICATION, CaseError, DECIDED_JOB, DECISION_DATA, DECISION_TEXT, Draft, Filer, INPUTS, Notice, Once, PaymentApplied, SEALED,
-    Submission, Submitted, get_draft, number_prefix, payment_confirmed, save_draft, set_number_prefix, submit,
+    Submission, Submitted, get_draft, lock_draft, number_prefix, payment_confirmed, save_draft, set_number_prefix, submit,
 };
 pub use check::{CaseType, check_definition, is_code};
 pub use definition::{
@@ -40,7 +43,7 @@ pub use definition::{
 };
 pub use examples::{Example, ExampleRun, Expect, LoadedCaseType, load_folder, parse_examples, run_example};
 pub use facts::{FactQuery, FactSource, FixedFacts, NoFacts};
-pub use form::{Address, FieldProblem, normalise_registration, validate_form};
+pub use form::{Address, FieldProblem, check_files, normalise_registration, validate_form};
 pub use handling::{
     CASE_RETENTION_REASON, CaseDetail, CaseEvent, CaseSummary, Clerk, DecisionOutcome, DecisionView, OwnCase, StateName, Worklist,
     answer_information, approve, assign, cases_of_account, decision_document_data, draft_decision, get_case, history, open_cases_of_client,

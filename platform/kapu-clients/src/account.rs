@@ -161,6 +161,8 @@ pub async fn register(tx: &mut TenantTx, reg: Registration, mailing: &Mailing<'_
         .fetch_optional(tx.conn())
         .await?;
     if let Some((_, existing_name)) = existing {
+        // Hash anyway, so the answer takes as long as for a new address.
+        let _ = hash_password(reg.password).await;
         let link = (mailing.link)("belepes", "");
         let text = format!(
             "Kedves {existing_name}!\n\nValaki ezzel az e-mail-címmel próbált regisztrálni a(z) {t} e-ügyintézési portálján. \
@@ -255,7 +257,7 @@ pub struct ClientSession {
     token_hash: Vec<u8>,
 }
 
-/// What a sign-in attempt ended in; the caller commits in every case.
+/// What a sign-in attempt ended in.
 #[derive(Debug)]
 pub enum SignIn {
     /// Signed in: the cookie gets the token.
@@ -264,8 +266,6 @@ pub enum SignIn {
     InvalidCredentials,
     /// Right password, but the e-mail address is not confirmed yet.
     Unverified,
-    /// Too many failures.
-    Locked(DateTime<Utc>),
 }
 
 /// Session lifetime for clients.
@@ -277,38 +277,24 @@ pub const IDLE_TIMEOUT: Duration = Duration::minutes(30);
 struct SignInRow {
     id: Uuid,
     password_hash: String,
-    failed_logins: i32,
-    locked_until: Option<DateTime<Utc>>,
     email_verified_at: Option<DateTime<Utc>>,
 }
 
-/// Checks e-mail and password and opens a session.
+/// Checks e-mail and password and opens a session. Throttling is the caller's
+/// (`kapu-throttle`); an unknown e-mail costs the same password hashing as a known one.
 pub async fn sign_in(tx: &mut TenantTx, email: &str, password: &str, now: DateTime<Utc>) -> Result<SignIn, ClientError> {
-    let row: Option<SignInRow> = sqlx::query_as(
-        "SELECT id, password_hash, failed_logins, locked_until, email_verified_at FROM client_account WHERE lower(email) = lower($1) FOR UPDATE",
-    )
-    .bind(email.trim())
-    .fetch_optional(tx.conn())
-    .await?;
-    let Some(SignInRow { id, password_hash: hash, failed_logins: failed, locked_until, email_verified_at: verified }) = row else {
+    let row: Option<SignInRow> =
+        sqlx::query_as("SELECT id, password_hash, email_verified_at FROM client_account WHERE lower(email) = lower($1)")
+            .bind(email.trim())
+            .fetch_optional(tx.conn())
+            .await?;
+    let Some(SignInRow { id, password_hash: hash, email_verified_at: verified }) = row else {
         verify_password(password.to_owned(), DUMMY_HASH.to_owned()).await;
         return Ok(SignIn::InvalidCredentials);
     };
-    if let Some(until) = locked_until.filter(|u| *u > now) {
-        return Ok(SignIn::Locked(until));
-    }
     if !verify_password(password.to_owned(), hash).await {
-        let failed = failed + 1;
-        let lock = (failed >= 5).then(|| now + Duration::minutes(1) * (1 << (failed - 5).clamp(0, 6)));
-        sqlx::query("UPDATE client_account SET failed_logins = $2, locked_until = $3 WHERE id = $1")
-            .bind(id)
-            .bind(failed)
-            .bind(lock)
-            .execute(tx.conn())
-            .await?;
-        return Ok(lock.map_or(SignIn::InvalidCredentials, SignIn::Locked));
+        return Ok(SignIn::InvalidCredentials);
     }
-    sqlx::query("UPDATE client_account SET failed_logins = 0, locked_until = NULL WHERE id = $1").bind(id).execute(tx.conn()).await?;
     if verified.is_none() {
         return Ok(SignIn::Unverified);
     }
@@ -464,8 +450,8 @@ pub async fn sign_in_national(
         }
     };
     sqlx::query(
-        "UPDATE client_account SET client_id = $2, identification_level = 'kau', email_verified_at = COALESCE(email_verified_at, $3),
-         failed_logins = 0, locked_until = NULL WHERE id = $1",
+        "UPDATE client_account SET client_id = $2, identification_level = 'kau', email_verified_at = COALESCE(email_verified_at, $3)
+         WHERE id = $1",
     )
     .bind(id)
     .bind(client_id)
@@ -666,7 +652,7 @@ pub async fn reset_password(tx: &mut TenantTx, token: &str, password: &str, now:
     check_password(password, &[&email, &name])?;
     let id = use_token(tx, token, "reset_password", now).await?;
     let hash = hash_password(password.to_owned()).await;
-    sqlx::query("UPDATE client_account SET password_hash = $2, failed_logins = 0, locked_until = NULL, email_verified_at = COALESCE(email_verified_at, $3) WHERE id = $1")
+    sqlx::query("UPDATE client_account SET password_hash = $2, email_verified_at = COALESCE(email_verified_at, $3) WHERE id = $1")
         .bind(id)
         .bind(hash)
         .bind(now)

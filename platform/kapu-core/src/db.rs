@@ -133,7 +133,7 @@ impl TenantTx {
         // The `BEGIN` after the `COMMIT` opens an empty transaction for sqlx's bookkeeping,
         // which still counts one open: dropping it queues its `ROLLBACK`, which travels with
         // the check the pool makes when the connection comes back.
-        let sql = format!("{};\nCOMMIT;\nBEGIN", crate::read::message(&std::mem::take(&mut self.deferred)));
+        let sql = format!("{};\nCOMMIT;\nBEGIN", crate::read::message(&std::mem::take(&mut self.deferred))?);
         crate::read::run_message(&mut self.tx, &sql, 0).await?;
         Ok(())
     }
@@ -148,12 +148,14 @@ impl TenantTx {
 
     /// Runs `statements` in this transaction as one message (one round trip), after the
     /// writes [deferred](TenantTx::defer) so far, and returns each statement's rows, in
-    /// order and in text format. Their values travel inlined as literals quoted by sea-query,
-    /// so PostgreSQL plans them on every run. When one fails, the rest do not run and the
+    /// order and in text format. Their values travel inlined as exact literals, so
+    /// PostgreSQL plans them on every run. A value that cannot be stored exactly
+    /// ([`CoreError::UnstorableValue`](crate::CoreError::UnstorableValue)) fails the call
+    /// before anything is sent, and the deferred writes with it: roll back. When one fails, the rest do not run and the
     /// transaction can only roll back.
     pub async fn run(&mut self, statements: &[Statement]) -> CoreResult<Vec<Vec<PgRow>>> {
         let deferred = std::mem::take(&mut self.deferred);
-        let sql = crate::read::message(deferred.iter().chain(statements));
+        let sql = crate::read::message(deferred.iter().chain(statements))?;
         let mut results = crate::read::run_message(&mut self.tx, &sql, deferred.len() + statements.len()).await?;
         Ok(results.split_off(deferred.len().min(results.len())))
     }

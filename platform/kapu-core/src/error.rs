@@ -34,9 +34,26 @@ pub enum CoreError {
     /// Seeding a new tenant failed.
     #[error("seeding the tenant failed: {0}")]
     Seed(String),
+    /// A value PostgreSQL cannot store exactly (text or JSON holding the NUL character). It
+    /// is refused before anything is sent, so nothing was written.
+    #[error("a value cannot be stored exactly: {0}")]
+    UnstorableValue(&'static str),
+    /// The application's login role would not let the tenant roles guard the tenants'
+    /// data (a superuser, or one that inherits the tenant roles' privileges).
+    #[error("{0}")]
+    UnsafeLoginRole(String),
     /// Any other database error.
     #[error("database error: {0}")]
     Database(#[from] sqlx::Error),
+}
+
+impl CoreError {
+    /// Whether PostgreSQL refused a bound value because it cannot store it (SQLSTATE 22021,
+    /// a NUL byte in text; 22P05, `\u0000` in jsonb), so that callers that bind values
+    /// answer it like [`CoreError::UnstorableValue`].
+    pub fn is_unstorable(e: &sqlx::Error) -> bool {
+        e.as_database_error().and_then(|d| d.code()).is_some_and(|c| c == "22021" || c == "22P05")
+    }
 }
 
 /// Result with [`CoreError`].

@@ -9,7 +9,7 @@ use uuid::Uuid;
 use crate::db::enter_tenant;
 use crate::migrate::apply_tenant_migrations;
 use crate::tenant::insert_domains;
-use crate::{CoreError, CoreResult, Db, Tenant, TenantSlug, TenantStatus, TenantTx, find_tenant_by_slug};
+use crate::{CoreError, CoreResult, Db, LoginRole, Tenant, TenantSlug, TenantStatus, TenantTx, find_tenant_by_slug};
 
 /// What a new tenant is made from.
 #[derive(Clone, Debug)]
@@ -61,10 +61,14 @@ pub async fn provision_tenant(db: &Db, new: NewTenant, seed: Option<Seeder<'_>>)
     if !exists {
         sqlx::query(&format!("CREATE ROLE \"{role}\" NOLOGIN NOINHERIT")).execute(&mut *tx).await?;
     }
-    sqlx::query(&format!("GRANT \"{role}\" TO CURRENT_USER")).execute(&mut *tx).await?;
+    // The login role becomes a member that can `SET ROLE` to the tenant's role but does not
+    // inherit its privileges (see the `login_role` module).
+    let version: i32 = sqlx::query_scalar("SELECT current_setting('server_version_num')::int").fetch_one(&mut *tx).await?;
+    sqlx::query(&format!("GRANT \"{role}\" TO CURRENT_USER{}", LoginRole::grant_clause(version))).execute(&mut *tx).await?;
     sqlx::query(&format!("CREATE SCHEMA \"{schema}\" AUTHORIZATION \"{role}\"")).execute(&mut *tx).await?;
-    sqlx::query(&format!("REVOKE ALL ON SCHEMA \"{schema}\" FROM PUBLIC")).execute(&mut *tx).await?;
     enter_tenant(&mut tx, &new.slug, db.role_prefix()).await?;
+    // As the owner: the login role holds no privilege on the schema to revoke with.
+    sqlx::query(&format!("REVOKE ALL ON SCHEMA \"{schema}\" FROM PUBLIC")).execute(&mut *tx).await?;
     apply_tenant_migrations(&mut tx).await?;
     let mut ttx = TenantTx::from_parts(tx, new.slug.clone());
     if let Some(seed) = seed {
@@ -84,8 +88,12 @@ pub async fn delete_tenant(db: &Db, slug: &TenantSlug) -> CoreResult<()> {
         return Err(CoreError::UnknownTenant(slug.to_string()));
     }
     let role = slug.role(db.role_prefix());
+    // The schema and what the role owns are dropped as the tenant's role (the login role
+    // holds none of its privileges); the role itself by the login role (CREATEROLE).
+    enter_tenant(&mut tx, slug, db.role_prefix()).await?;
     sqlx::query(&format!("DROP SCHEMA IF EXISTS \"{}\" CASCADE", slug.schema())).execute(&mut *tx).await?;
     sqlx::query(&format!("DROP OWNED BY \"{role}\"")).execute(&mut *tx).await?;
+    sqlx::query("RESET ROLE").execute(&mut *tx).await?;
     sqlx::query(&format!("DROP ROLE IF EXISTS \"{role}\"")).execute(&mut *tx).await?;
     sqlx::query("DELETE FROM kapu.tenant WHERE slug = $1").bind(slug.as_str()).execute(&mut *tx).await?;
     sqlx::query("SELECT pg_notify('kapu_tenants', $1)").bind(slug.as_str()).execute(&mut *tx).await?;

@@ -12,7 +12,7 @@
 //! str`, so nothing a request sends can become SQL) with `$n` parameters, or built by
 //! sea-query (whose text is kept once per shape, its values apart). Each
 //! connection prepares such a text once (`PREPARE`, in the message that first needs it)
-//! and then sends `EXECUTE` with the values as literals quoted by sea-query, so PostgreSQL
+//! and then sends `EXECUTE` with the values as exact literals (the `literal` module), so PostgreSQL
 //! plans it once per connection and tenant rather than on every read: planning was most
 //! of a session check's database time. A prepared statement is bound to the tenant it was
 //! prepared for (its name says which), since PostgreSQL keeps one plan per statement and
@@ -30,7 +30,7 @@ use sqlx::Either;
 use sqlx::postgres::{PgConnectOptions, PgRow};
 use sqlx::{Connection, Executor, PgConnection};
 
-use crate::{CoreError, CoreResult, TenantSlug};
+use crate::{CoreError, CoreResult, TenantSlug, literal};
 
 /// One statement of a single-message read or write.
 #[derive(Clone, Debug)]
@@ -40,8 +40,8 @@ pub struct Statement {
 
 #[derive(Clone, Debug)]
 enum Kind {
-    /// Sent as it is.
-    Text(String),
+    /// Sent with its values inlined, never prepared.
+    Text { sql: String, values: Vec<sea_query::Value> },
     /// Prepared once per connection and tenant (by a read or a single-message write).
     Prepared { sql: &'static str, values: Vec<sea_query::Value> },
 }
@@ -55,27 +55,27 @@ pub const PREPARED_PER_CONNECTION: usize = 512;
 pub const QUERY_TEXTS: usize = 1024;
 
 /// The `'static` copy of a statement text: the same text gets the same copy, made once.
-/// `None` when [`QUERY_TEXTS`] texts are kept already.
-fn intern(sql: String) -> Option<&'static str> {
+/// The text back when [`QUERY_TEXTS`] texts are kept already.
+fn intern(sql: String) -> Result<&'static str, String> {
     use std::collections::HashSet;
     use std::sync::{Mutex, OnceLock};
     static TEXTS: OnceLock<Mutex<HashSet<&'static str>>> = OnceLock::new();
     let mut texts = TEXTS.get_or_init(Mutex::default).lock().unwrap_or_else(|e| e.into_inner());
     if let Some(kept) = texts.get(sql.as_str()) {
-        return Some(kept);
+        return Ok(kept);
     }
     if texts.len() >= QUERY_TEXTS {
-        return None;
+        return Err(sql);
     }
     let kept: &'static str = Box::leak(sql.into_boxed_str());
     texts.insert(kept);
-    Some(kept)
+    Ok(kept)
 }
 
 impl Statement {
     /// SQL text of one statement (no transaction control: the message is the transaction)
-    /// with `$1`, `$2`, … parameters, and their values, which sea-query renders as quoted
-    /// literals. The text is `'static`: it is part of the program, never input. The
+    /// with `$1`, `$2`, … parameters, and their values, which travel as exact literals (see
+    /// the `literal` module; a text holding NUL is refused). The text is `'static`: it is part of the program, never input. The
     /// one-message paths prepare it on each connection once, so every parameter's type must
     /// follow from the text (a column it is compared with or stored in, or a cast); inside a
     /// `TenantTx` it travels with its values inlined.
@@ -93,18 +93,22 @@ impl Statement {
     pub fn query(q: &impl QueryStatementWriter) -> Self {
         let (sql, values) = q.build(PostgresQueryBuilder);
         match intern(sql) {
-            Some(sql) => Self { kind: Kind::Prepared { sql, values: values.0 } },
-            None => Self { kind: Kind::Text(q.to_string(PostgresQueryBuilder)) },
+            Ok(sql) => Self { kind: Kind::Prepared { sql, values: values.0 } },
+            Err(sql) => Self { kind: Kind::Text { sql, values: values.0 } },
         }
     }
 
-    /// The statement as one SQL text with its values inlined, for a message inside an open
-    /// transaction ([`TenantTx::run`](crate::TenantTx::run)), where nothing is prepared.
-    pub(crate) fn inline(&self) -> String {
+    /// The statement as one SQL text with its values inlined (exactly, see the `literal`
+    /// module), for a message inside an open transaction
+    /// ([`TenantTx::run`](crate::TenantTx::run)), where nothing is prepared.
+    ///
+    /// # Errors
+    /// [`CoreError::UnstorableValue`] for a value PostgreSQL cannot store exactly.
+    pub(crate) fn inline(&self) -> CoreResult<String> {
         match &self.kind {
-            Kind::Text(text) => text.clone(),
-            Kind::Prepared { sql, values } if values.is_empty() => (*sql).to_owned(),
-            Kind::Prepared { sql, values } => sea_query::inject_parameters(sql, values.clone(), &PostgresQueryBuilder),
+            Kind::Text { sql, values } => literal::inline(sql, values),
+            Kind::Prepared { sql, values } if values.is_empty() => Ok((*sql).to_owned()),
+            Kind::Prepared { sql, values } => literal::inline(sql, values),
         }
     }
 }
@@ -115,9 +119,10 @@ pub fn text_array<S: Into<String>>(items: impl IntoIterator<Item = Option<S>>) -
     sea_query::Value::Array(sea_query::ArrayType::String, Some(Box::new(items)))
 }
 
-/// `statements` as the text of one message, values inlined.
-pub(crate) fn message<'a>(statements: impl IntoIterator<Item = &'a Statement>) -> String {
-    statements.into_iter().map(Statement::inline).collect::<Vec<_>>().join(";\n")
+/// `statements` as the text of one message, values inlined, or the first value that
+/// cannot be stored exactly (then nothing is sent).
+pub(crate) fn message<'a>(statements: impl IntoIterator<Item = &'a Statement>) -> CoreResult<String> {
+    Ok(statements.into_iter().map(Statement::inline).collect::<CoreResult<Vec<_>>>()?.join(";\n"))
 }
 
 /// Sends `sql` (several statements) as one simple-query message and returns the rows of its
@@ -134,15 +139,6 @@ pub(crate) async fn run_message(conn: &mut PgConnection, sql: &str, keep: usize)
     }
     results.truncate(keep);
     Ok(results)
-}
-
-/// `values` as the parenthesised argument list of an `EXECUTE` (empty without values).
-fn execute_args(values: &[sea_query::Value]) -> String {
-    if values.is_empty() {
-        return String::new();
-    }
-    let placeholders: Vec<String> = (1..=values.len()).map(|i| format!("${i}")).collect();
-    sea_query::inject_parameters(&format!("({})", placeholders.join(", ")), values.to_vec(), &PostgresQueryBuilder)
 }
 
 /// The name a statement's text is prepared under for a tenant: the same text and tenant
@@ -217,7 +213,7 @@ impl ReadPool {
         read_only: bool,
     ) -> CoreResult<Vec<Vec<PgRow>>> {
         // Role and schema names come from a checked slug, so quoting them is safe; the
-        // statements' values are quoted by sea-query.
+        // statements' values are written as exact literals (the `literal` module).
         let mut sql = format!(
             "SET LOCAL ROLE \"{}\"; SET LOCAL search_path TO \"{}\"; SET LOCAL kapu.tenant TO '{}';",
             slug.role(role_prefix),
@@ -244,7 +240,7 @@ impl ReadPool {
         for s in statements {
             calls.push(' ');
             match &s.kind {
-                Kind::Text(text) => calls.push_str(text),
+                Kind::Text { .. } => calls.push_str(&s.inline()?),
                 Kind::Prepared { sql: text, values } => {
                     let name = prepared_name(text, slug);
                     if !c.prepared.contains_key(&name) && !used.contains(&name) {
@@ -253,7 +249,7 @@ impl ReadPool {
                     }
                     calls.push_str("EXECUTE ");
                     calls.push_str(&name);
-                    calls.push_str(&execute_args(values));
+                    calls.push_str(&literal::arguments(values)?);
                     used.push(name);
                 }
             }

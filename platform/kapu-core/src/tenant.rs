@@ -2,7 +2,7 @@ use serde::{Deserialize, Serialize};
 use sqlx::{FromRow, PgConnection};
 use uuid::Uuid;
 
-use crate::{CoreError, CoreResult};
+use crate::{CoreError, CoreResult, Origin};
 
 /// A tenant's slug: lowercase ASCII letters, digits and single hyphens, 2 to 40 characters,
 /// starting with a letter. It names the tenant's schema and role, so it is checked strictly.
@@ -108,6 +108,23 @@ pub struct Tenant {
     pub status: TenantStatus,
     /// Branding and other presentation settings from `tenants/<slug>/tenant.toml`.
     pub settings: serde_json::Value,
+}
+
+impl Tenant {
+    /// The tenant's own origin (`origin` in its settings, from `tenant.toml`), if it has one.
+    pub fn origin(&self) -> Option<Origin> {
+        self.settings.get("origin").and_then(serde_json::Value::as_str).and_then(|s| Origin::parse(s).ok())
+    }
+
+    /// The base of every absolute link to this tenant, without a trailing slash: its own
+    /// origin, or else the deployment's public URL followed by `/t/{slug}`. Never derived
+    /// from a request.
+    pub fn base_url(&self, public_url: &Origin) -> String {
+        match self.origin() {
+            Some(o) => o.to_string(),
+            None => format!("{public_url}/t/{}", self.slug),
+        }
+    }
 }
 
 #[derive(FromRow)]

@@ -19,11 +19,20 @@ pub async fn hash_password(password: String) -> String {
 }
 
 /// Checks a password against a stored hash, off the async threads. An unparsable hash
-/// never matches.
+/// (an account without a password) never matches, and costs the same time as a real one,
+/// so the time of an answer does not tell which accounts have a password.
 pub async fn verify_password(password: String, hash: String) -> bool {
-    tokio::task::spawn_blocking(move || PasswordHash::new(&hash).is_ok_and(|h| argon2().verify_password(password.as_bytes(), &h).is_ok()))
-        .await
-        .unwrap_or(false)
+    tokio::task::spawn_blocking(move || match PasswordHash::new(&hash) {
+        Ok(h) => argon2().verify_password(password.as_bytes(), &h).is_ok(),
+        Err(_) => {
+            if let Ok(dummy) = PasswordHash::new(DUMMY_HASH) {
+                let _ = argon2().verify_password(password.as_bytes(), &dummy);
+            }
+            false
+        }
+    })
+    .await
+    .unwrap_or(false)
 }
 
 /// A hash that matches no password, to spend the same time on unknown accounts.
@@ -40,5 +49,15 @@ mod tests {
         assert!(verify_password("correct horse battery".into(), h.clone()).await);
         assert!(!verify_password("wrong horse battery".into(), h).await);
         assert!(!verify_password("x".into(), "not a hash".into()).await);
+    }
+
+    #[test]
+    fn the_dummy_hash_is_a_real_argon2id_hash() {
+        // Otherwise verifying against it would return at once, and unknown accounts would
+        // answer faster than known ones.
+        let h = PasswordHash::new(DUMMY_HASH).unwrap();
+        assert_eq!(h.algorithm.as_str(), "argon2id");
+        assert_eq!(h.params.get_decimal("m"), Some(19 * 1024));
+        assert!(argon2().verify_password(b"anything", &h).is_err());
     }
 }

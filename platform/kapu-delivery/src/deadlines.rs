@@ -185,8 +185,8 @@ pub struct DeadlinesHandler {
     pub db: Db,
     /// The working-day calendar.
     pub calendar: Calendar,
-    /// The public base URL of the platform (see `IssueHandler::public_url`).
-    pub public_url: String,
+    /// The deployment's public URL (see `IssueHandler::public_url`).
+    pub public_url: kapu_core::Origin,
     /// What a deemed delivery also changes (the decision's case).
     pub on_delivery: std::sync::Arc<dyn OnDelivery>,
     /// The keys that seal the reminders' e-mails.
@@ -203,7 +203,7 @@ impl std::fmt::Debug for DeadlinesHandler {
 impl JobHandler for DeadlinesHandler {
     async fn run(&self, job: &Job, tx: &mut TenantTx) -> Result<(), JobFailure> {
         let tenant = tenant_of(&self.db, tx).await?;
-        let documents_url = format!("{}/t/{}/dokumentumok", self.public_url.trim_end_matches('/'), tx.slug().as_str());
+        let documents_url = format!("{}/dokumentumok", tenant.base_url(&self.public_url));
         let scope = tx.slug().as_str().to_owned();
         let ring = self.crypto.keyring(tx.conn(), &scope).await.map_err(|e| JobFailure::Retry(e.to_string()))?;
         let ctx = NoticeContext { tenant_name: &tenant.name, documents_url: &documents_url, ring: &ring };

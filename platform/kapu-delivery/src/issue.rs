@@ -343,9 +343,9 @@ pub struct IssueHandler {
     pub crypto: Arc<Crypto>,
     /// The time-stamping authority. Its own retries are short; the job retries later.
     pub tsa: TsaClient,
-    /// The public base URL of the platform, e.g. `https://kapu.example.hu`; the portal of a
-    /// tenant is under `/t/<slug>`.
-    pub public_url: String,
+    /// The deployment's public URL, e.g. `https://kapu.example.hu`: with `/t/<slug>`, the
+    /// portal of a tenant without an origin of its own (see [`kapu_core::Tenant::base_url`]).
+    pub public_url: kapu_core::Origin,
 }
 
 impl std::fmt::Debug for IssueHandler {
@@ -373,7 +373,7 @@ impl JobHandler for IssueHandler {
             DeliverySettings::from_settings(&tenant.settings).map_err(|e| JobFailure::Permanent(format!("delivery settings: {e}")))?;
         let scope = tx.slug().as_str().to_owned();
         let ring = self.crypto.keyring(tx.conn(), &scope).await.map_err(|e| JobFailure::Retry(e.to_string()))?;
-        let documents_url = format!("{}/t/{}/dokumentumok", self.public_url.trim_end_matches('/'), scope);
+        let documents_url = format!("{}/dokumentumok", tenant.base_url(&self.public_url));
         let ctx = IssueContext { tenant_name: &tenant.name, settings, documents_url: &documents_url };
         run(tx, &ring, &self.tsa, &payload, &ctx, Utc::now()).await.map_err(|e| {
             let what = format!("issuing document {}: {e}", payload.document_id);

@@ -269,8 +269,9 @@ impl<S: Send + Sync> FromRequestParts<S> for ClientIp {
     }
 }
 
-/// Sign-in attempts per client IP in a fixed one-minute window, on top of the per-account
-/// lock in the database.
+/// Sign-in and reset attempts per client IP in a fixed one-minute window, in this process's
+/// memory: a cheap first guard against floods before any database work. The throttle that
+/// counts across processes and slows guessing is `kapu-throttle`'s, in the database.
 #[derive(Debug)]
 pub struct IpLimiter {
     per_minute: u32,

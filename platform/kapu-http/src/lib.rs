@@ -17,10 +17,12 @@ pub mod problem;
 pub mod registry_plugin;
 mod state;
 pub mod tenancy;
+mod throttle;
 pub mod tls;
 
+pub use api::metrics_router;
 pub use observe::install_metrics;
-pub use state::{AppState, HttpConfig};
+pub use state::{AppState, HttpConfig, MetricsAccess};
 
 use axum::Router;
 

@@ -61,7 +61,7 @@ pub(crate) fn layers(router: Router, state: &AppState) -> Router {
                     }),
             )
             .layer(PropagateRequestIdLayer::new(x_request_id))
-            .layer(from_fn(security_headers))
+            .layer(axum::middleware::from_fn_with_state(state.config.hsts, security_headers))
             .layer(from_fn(record_metrics))
             .layer(from_fn(crate::problem::problemize))
             .layer(CatchPanicLayer::new())
@@ -85,9 +85,10 @@ async fn record_metrics(req: Request, next: Next) -> Response {
 }
 
 /// Headers every response gets: no sniffing, no framing, no referrer leaks, a strict
-/// content security policy (the portal's one inline style block aside), and no caching of
-/// API answers, which may carry personal data or the CSRF token.
-async fn security_headers(req: Request, next: Next) -> Response {
+/// content security policy (the portal's one inline style block aside), no caching of
+/// API answers, which may carry personal data or the CSRF token, and under TLS
+/// `Strict-Transport-Security`, so a browser that has been here once never tries plain HTTP.
+async fn security_headers(axum::extract::State(hsts): axum::extract::State<bool>, req: Request, next: Next) -> Response {
     use axum::http::{HeaderValue, header};
     let api = req.uri().path().contains("/api/");
     let mut res = next.run(req).await;
@@ -104,6 +105,11 @@ async fn security_headers(req: Request, next: Next) -> Response {
                  object-src 'none'; base-uri 'self'; form-action 'self'; frame-ancestors 'none'",
             ),
         );
+    }
+    if hsts {
+        // A year, the usual minimum for preload lists; no includeSubDomains, since the
+        // platform's own domain may have subdomains the operator does not serve.
+        h.insert(header::STRICT_TRANSPORT_SECURITY, HeaderValue::from_static("max-age=31536000"));
     }
     if api && !h.contains_key(header::CACHE_CONTROL) {
         h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));

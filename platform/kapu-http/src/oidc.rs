@@ -60,11 +60,9 @@ pub(crate) fn routes() -> Router<AppState> {
         .merge(cross_origin)
 }
 
-/// The tenant's issuer URL as seen by this request.
-pub(crate) fn issuer(state: &AppState, headers: &HeaderMap, t: &ResolvedTenant) -> String {
-    let host = headers.get(header::HOST).and_then(|h| h.to_str().ok()).unwrap_or("127.0.0.1");
-    let scheme = if state.config.secure_cookies { "https" } else { "http" };
-    format!("{scheme}://{host}{}", t.prefix)
+/// The tenant's issuer URL: its configured base URL, whichever host the request named.
+pub(crate) fn issuer(t: &ResolvedTenant) -> String {
+    t.base_url.clone()
 }
 
 /// Whether `next` is an authorization request of this tenant, the only place the sign-in
@@ -120,8 +118,8 @@ fn json_no_store(v: impl serde::Serialize) -> Response {
     res
 }
 
-async fn discovery(State(state): State<AppState>, Extension(t): Extension<ResolvedTenant>, headers: HeaderMap) -> Response {
-    let iss = issuer(&state, &headers, &t);
+async fn discovery(Extension(t): Extension<ResolvedTenant>) -> Response {
+    let iss = issuer(&t);
     let doc = json!({
         "issuer": iss,
         "authorization_endpoint": format!("{iss}/oidc/authorize"),
@@ -345,7 +343,7 @@ async fn authorize(
     req: AuthorizationRequest,
 ) -> Result<Response, ApiError> {
     let now = Utc::now();
-    let iss = issuer(state, headers, t);
+    let iss = issuer(t);
     let slug = &t.tenant.slug;
     let token = crate::auth::cookie(headers, SESSION_COOKIE).filter(|c| !c.is_empty());
     let client_id = req.client_id.as_deref().unwrap_or_default();
@@ -502,7 +500,7 @@ async fn consent(
 ) -> Result<Response, ApiError> {
     let now = Utc::now();
     let lang = language_of(None, &headers).0;
-    let iss = issuer(&state, &headers, &t);
+    let iss = issuer(&t);
     let req = request_from(&fields);
     let Some((s, mut tx)) = session(&state, &t, &headers).await? else {
         return authorize(&state, &t, &headers, &lang, req).await;
@@ -572,7 +570,7 @@ async fn token(
         Err((code, why)) => return Ok(oauth_error(code, why)),
     };
     let get = |k: &str| f.get(k).map(String::as_str);
-    let iss = issuer(&state, &headers, &t);
+    let iss = issuer(&t);
     if let (Some("authorization_code"), Some(code)) = (get("grant_type"), get("code").filter(|c| !c.is_empty())) {
         // The code exchange needs no open transaction: a read and a write of one message each.
         let keys = cached_keys(&state, &t).await?;
@@ -632,7 +630,7 @@ async fn userinfo(
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
     let now = Utc::now();
-    let iss = issuer(&state, &headers, &t);
+    let iss = issuer(&t);
     let token = headers.get(header::AUTHORIZATION).and_then(|v| v.to_str().ok()).and_then(|v| {
         let (scheme, rest) = v.split_once(' ')?;
         scheme.eq_ignore_ascii_case("bearer").then(|| rest.trim().to_owned())
@@ -715,8 +713,8 @@ async fn introspect(
     let Some(token) = f.get("token").filter(|t| !t.is_empty()) else {
         return Ok(oauth_error(OAuthCode::InvalidRequest, "token is missing"));
     };
-    let iss = issuer(&state, &headers, &t);
-    let answer = flow::introspect(&mut tx, &iss, token, Utc::now()).await?;
+    let iss = issuer(&t);
+    let answer = flow::introspect(&mut tx, &party, &iss, token, Utc::now()).await?;
     tx.commit().await?;
     Ok(json_no_store(answer))
 }
@@ -732,11 +730,10 @@ struct LogoutTarget {
 async fn logout_target(
     state: &AppState,
     t: &ResolvedTenant,
-    headers: &HeaderMap,
     tx: &mut kapu_core::TenantTx,
     f: &Fields,
 ) -> Result<Result<LogoutTarget, ()>, ApiError> {
-    let iss = issuer(state, headers, t);
+    let iss = issuer(t);
     let hint = match f.get("id_token_hint").filter(|h| !h.is_empty()) {
         Some(h) => Some(tenant_keys(state, t, tx).await?.verify_ignoring_expiry(h, &iss).ok_or(())),
         None => None,
@@ -794,12 +791,12 @@ async fn logout_get(
     let Ok(Query(f)) = q else { return Ok(page(&state, &t, &lang, StatusCode::BAD_REQUEST, "logout_title", "err_bad_request")) };
     let Some((s, mut tx)) = session(&state, &t, &headers).await? else {
         let mut tx = state.db.tenant_tx(&t.tenant).await?;
-        return Ok(match logout_target(&state, &t, &headers, &mut tx, &f).await? {
+        return Ok(match logout_target(&state, &t, &mut tx, &f).await? {
             Ok(target) => logged_out(&state, &t, &lang, &target),
             Err(()) => page(&state, &t, &lang, StatusCode::BAD_REQUEST, "logout_title", "err_logout_target"),
         });
     };
-    let target = match logout_target(&state, &t, &headers, &mut tx, &f).await? {
+    let target = match logout_target(&state, &t, &mut tx, &f).await? {
         Ok(target) => target,
         Err(()) => return Ok(page(&state, &t, &lang, StatusCode::BAD_REQUEST, "logout_title", "err_logout_target")),
     };
@@ -839,7 +836,7 @@ async fn logout_post(
         return Ok(page(&state, &t, &lang, StatusCode::OK, "logged_out_title", "logged_out_text"));
     };
     check_form(&Method::POST, &headers, &f, Some(&s.csrf_token))?;
-    let target = match logout_target(&state, &t, &headers, &mut tx, &f).await? {
+    let target = match logout_target(&state, &t, &mut tx, &f).await? {
         Ok(target) => target,
         Err(()) => return Ok(page(&state, &t, &lang, StatusCode::BAD_REQUEST, "logout_title", "err_logout_target")),
     };

@@ -53,8 +53,12 @@ pub struct FieldError {
 /// Every error a handler can answer with.
 #[derive(Debug, thiserror::Error)]
 pub enum ApiError {
-    /// No tenant is known by that host or prefix.
-    #[error("no municipality is served at {0:?}")]
+    /// The `Host` header is not exactly `host[:port]`; refused before any tenant is looked up.
+    #[error("{0}")]
+    BadHost(String),
+    /// No tenant is known by that host or prefix (the text says where; never the host
+    /// itself, so the answer does not repeat what the sender chose).
+    #[error("no municipality is served at {0}")]
     UnknownTenant(String),
     /// The tenant is suspended.
     #[error("this municipality's service is suspended")]
@@ -92,9 +96,13 @@ pub enum ApiError {
     /// Missing or wrong CSRF token, or a cross-site request.
     #[error("the request's CSRF token is missing or wrong; reload the page and try again")]
     Csrf,
-    /// Throttled.
+    /// Sign-in throttled (per account and network, network or account; not said which).
     #[error("too many attempts; try again after {0}")]
     TooManyAttempts(String),
+    /// Too many e-mails asked for the address or from the network (the same answer whether
+    /// or not an account has the address).
+    #[error("too many e-mails were asked for; try again after {0}")]
+    TooManyEmails(String),
     /// A duplicate or conflicting change.
     #[error("{0}")]
     Conflict(String),
@@ -104,9 +112,16 @@ pub enum ApiError {
     /// A municipality's local system (through its plugin) failed; the detail says how.
     #[error("{0}")]
     LocalSystem(String),
+    /// A value PostgreSQL cannot store exactly (text holding the NUL character); nothing was
+    /// written.
+    #[error("{0}")]
+    UnstorableValue(String),
     /// The database cannot be reached in time.
     #[error("the service is temporarily unavailable; try again shortly")]
     Unavailable(String),
+    /// The files would take the client past their storage quota.
+    #[error("{0}")]
+    QuotaExceeded(String),
     /// Something on our side; details are in the log under the request id.
     #[error("an internal error occurred")]
     Internal(String),
@@ -116,6 +131,7 @@ impl ApiError {
     fn code_status(&self) -> (&'static str, &'static str, StatusCode) {
         use ApiError::*;
         match self {
+            BadHost(_) => ("bad-host", "Malformed Host header", StatusCode::BAD_REQUEST),
             UnknownTenant(_) => ("unknown-tenant", "Unknown municipality", StatusCode::NOT_FOUND),
             TenantSuspended => ("tenant-suspended", "Municipality suspended", StatusCode::SERVICE_UNAVAILABLE),
             NotFound(_) => ("not-found", "Not found", StatusCode::NOT_FOUND),
@@ -130,10 +146,13 @@ impl ApiError {
             Forbidden => ("forbidden", "Forbidden", StatusCode::FORBIDDEN),
             Csrf => ("csrf", "CSRF check failed", StatusCode::FORBIDDEN),
             TooManyAttempts(_) => ("too-many-attempts", "Too many attempts", StatusCode::TOO_MANY_REQUESTS),
+            TooManyEmails(_) => ("too-many-emails", "Too many e-mails", StatusCode::TOO_MANY_REQUESTS),
             Conflict(_) => ("conflict", "Conflict", StatusCode::CONFLICT),
             NotConfigured(_) => ("not-configured", "Not configured", StatusCode::CONFLICT),
             LocalSystem(_) => ("local-system-failed", "Local system failed", StatusCode::BAD_GATEWAY),
+            UnstorableValue(_) => ("unstorable-value", "Value cannot be stored", StatusCode::UNPROCESSABLE_ENTITY),
             Unavailable(_) => ("unavailable", "Service unavailable", StatusCode::SERVICE_UNAVAILABLE),
+            QuotaExceeded(_) => ("quota-exceeded", "Storage quota exceeded", StatusCode::PAYLOAD_TOO_LARGE),
             Internal(_) => ("internal", "Internal error", StatusCode::INTERNAL_SERVER_ERROR),
         }
     }
@@ -143,6 +162,11 @@ impl ApiError {
         Self::Validation(vec![FieldError { field: field.to_owned(), message: message.into(), file: None, line: None }])
     }
 }
+
+/// The stable code of a problem response, kept on the response so that the portal can show
+/// the problem as a page in the visitor's language.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ProblemCode(pub String);
 
 /// A problem response with the given code, title, status and detail.
 pub fn problem_response(code: &str, title: &str, status: StatusCode, detail: String, errors: Vec<FieldError>) -> Response {
@@ -158,6 +182,7 @@ pub fn problem_response(code: &str, title: &str, status: StatusCode, detail: Str
     res.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static(PROBLEM_JSON));
     // `title` and `detail` are English; UIs translate by the stable `type`.
     res.headers_mut().insert(header::CONTENT_LANGUAGE, HeaderValue::from_static("en"));
+    res.extensions_mut().insert(ProblemCode(code.to_owned()));
     res
 }
 
@@ -173,9 +198,10 @@ impl IntoResponse for ApiError {
             _ => Vec::new(),
         };
         let retry_after = match &self {
-            ApiError::TooManyAttempts(until) => chrono::DateTime::parse_from_rfc3339(until)
+            // Whole seconds, rounded up, so a client that waits exactly that long gets through.
+            ApiError::TooManyAttempts(until) | ApiError::TooManyEmails(until) => chrono::DateTime::parse_from_rfc3339(until)
                 .ok()
-                .map(|u| (u.with_timezone(&chrono::Utc) - chrono::Utc::now()).num_seconds().max(1)),
+                .map(|u| ((u.with_timezone(&chrono::Utc) - chrono::Utc::now()).num_milliseconds() + 999).div_euclid(1000).max(1)),
             _ => None,
         };
         let detail = match &self {
@@ -207,13 +233,54 @@ macro_rules! internal_from {
         }
     )*};
 }
-internal_from!(kapu_crypto::CryptoError, kapu_audit::AuditError, kapu_jobs::JobsError, kapu_local_systems::LocalSystemsError);
+internal_from!(kapu_crypto::CryptoError, kapu_local_systems::LocalSystemsError);
+
+/// What the client is told when PostgreSQL refused a bound value it cannot store.
+const UNSTORABLE: &str =
+    "a value cannot be stored exactly: text holds the NUL character (U+0000), which the database cannot store; remove it and send again";
+
+/// An error with no specific problem: `internal`, unless somewhere in its chain the database
+/// refused a value it cannot store exactly, which is the client's to fix.
+fn internal(e: &(dyn std::error::Error + 'static)) -> ApiError {
+    let mut cause = Some(e);
+    while let Some(c) = cause {
+        if let Some(core @ kapu_core::CoreError::UnstorableValue(_)) = c.downcast_ref::<kapu_core::CoreError>() {
+            return ApiError::UnstorableValue(core.to_string());
+        }
+        if c.downcast_ref::<sqlx::Error>().is_some_and(kapu_core::CoreError::is_unstorable) {
+            return ApiError::UnstorableValue(UNSTORABLE.to_owned());
+        }
+        cause = c.source();
+    }
+    ApiError::Internal(e.to_string())
+}
+
+impl From<kapu_audit::AuditError> for ApiError {
+    fn from(e: kapu_audit::AuditError) -> Self {
+        match e {
+            kapu_audit::AuditError::Database(e) => e.into(),
+            kapu_audit::AuditError::Core(e) => e.into(),
+            other => internal(&other),
+        }
+    }
+}
+
+impl From<kapu_jobs::JobsError> for ApiError {
+    fn from(e: kapu_jobs::JobsError) -> Self {
+        match e {
+            kapu_jobs::JobsError::Database(e) => e.into(),
+            kapu_jobs::JobsError::Core(e) => e.into(),
+            other => internal(&other),
+        }
+    }
+}
 
 impl From<sqlx::Error> for ApiError {
     fn from(e: sqlx::Error) -> Self {
         match e {
+            e if kapu_core::CoreError::is_unstorable(&e) => ApiError::UnstorableValue(UNSTORABLE.to_owned()),
             sqlx::Error::PoolTimedOut | sqlx::Error::PoolClosed | sqlx::Error::Io(_) => ApiError::Unavailable(e.to_string()),
-            other => ApiError::Internal(other.to_string()),
+            other => internal(&other),
         }
     }
 }
@@ -224,10 +291,11 @@ impl From<kapu_core::CoreError> for ApiError {
         match e {
             InvalidSlug { .. } => ApiError::field("slug", e.to_string()),
             InvalidDomain(_) => ApiError::field("domains", e.to_string()),
-            UnknownTenant(s) => ApiError::UnknownTenant(s),
+            UnknownTenant(s) => ApiError::UnknownTenant(format!("{s:?}")),
             DuplicateSlug(_) | DuplicateDomain(_) => ApiError::Conflict(e.to_string()),
             Database(e) => e.into(),
-            other => ApiError::Internal(other.to_string()),
+            UnstorableValue(_) => ApiError::UnstorableValue(e.to_string()),
+            other => internal(&other),
         }
     }
 }
@@ -243,10 +311,9 @@ impl From<kapu_staff::StaffError> for ApiError {
             InvalidResetToken => ApiError::field("token", e.to_string()),
             InvalidTotp => ApiError::InvalidTotp,
             NoEnrolment => ApiError::Conflict(e.to_string()),
-            Locked(until) => ApiError::TooManyAttempts(until.to_rfc3339()),
             Database(e) => e.into(),
             Core(e) => e.into(),
-            other => ApiError::Internal(other.to_string()),
+            other => internal(&other),
         }
     }
 }
@@ -258,7 +325,7 @@ impl From<kapu_clients::ClientError> for ApiError {
             kapu_clients::ClientError::Database(e) => e.into(),
             kapu_clients::ClientError::Registry(e) => ApiError::Unavailable(format!("central registry: {e}")),
             kapu_clients::ClientError::NoRegistry(e) => ApiError::NotConfigured(e),
-            other => ApiError::Internal(other.to_string()),
+            other => internal(&other),
         }
     }
 }
@@ -270,7 +337,7 @@ impl From<kapu_kau::KauError> for ApiError {
             NotConfigured => ApiError::NotFound(e.to_string()),
             Database(e) => e.into(),
             Client(e) => e.into(),
-            other => ApiError::Internal(other.to_string()),
+            other => internal(&other),
         }
     }
 }
@@ -285,7 +352,7 @@ impl From<kapu_oidc::OidcError> for ApiError {
             Database(e) => e.into(),
             Core(e) => e.into(),
             Clients(e) => e.into(),
-            other => ApiError::Internal(other.to_string()),
+            other => internal(&other),
         }
     }
 }
@@ -306,7 +373,7 @@ impl From<kapu_plugins::PluginError> for ApiError {
             NotInstalled(_) => ApiError::NotFound(e.to_string()),
             Db(e) => e.into(),
             Core(e) => e.into(),
-            other => ApiError::Internal(other.to_string()),
+            other => internal(&other),
         }
     }
 }
@@ -337,7 +404,7 @@ impl From<kapu_cases::CaseTypeError> for ApiError {
             NotFound(m) => ApiError::NotFound(m),
             StaleVersion { .. } => ApiError::Conflict(e.to_string()),
             Database(e) => e.into(),
-            other => ApiError::Internal(other.to_string()),
+            other => internal(&other),
         }
     }
 }
@@ -351,7 +418,7 @@ impl From<kapu_delivery::DeliveryError> for ApiError {
             NotDownloaded => ApiError::Conflict(e.to_string()),
             Database(e) => e.into(),
             Clients(e) => e.into(),
-            other => ApiError::Internal(other.to_string()),
+            other => internal(&other),
         }
     }
 }
@@ -369,12 +436,13 @@ impl From<kapu_cases::CaseError> for ApiError {
             WrongAmount { .. } => ApiError::field("amount", e.to_string()),
             Template { .. } => ApiError::field("template", e.to_string()),
             NotAllowed { .. } | AlreadyPaid(_) | FourEyes => ApiError::Conflict(e.to_string()),
+            OverQuota { .. } => ApiError::QuotaExceeded(e.to_string()),
             CaseType(e) => e.into(),
             Clients(e) => e.into(),
             Delivery(e) => e.into(),
             Database(e) => e.into(),
             Core(e) => e.into(),
-            other => ApiError::Internal(other.to_string()),
+            other => internal(&other),
         }
     }
 }

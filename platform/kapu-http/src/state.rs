@@ -1,7 +1,7 @@
 use std::path::PathBuf;
 use std::sync::Arc;
 
-use kapu_core::Db;
+use kapu_core::{Db, Origin};
 use kapu_crypto::Crypto;
 use kapu_staff::LoginPolicy;
 
@@ -10,10 +10,19 @@ use crate::tenancy::TenantDirectory;
 /// HTTP settings.
 #[derive(Clone, Debug)]
 pub struct HttpConfig {
-    /// Host names (without port) that mean "the platform itself", not a tenant.
+    /// The deployment's public URL (`KAPU_PUBLIC_URL`): the origin of the platform host,
+    /// and with `/t/{slug}` the base of the links of tenants without their own origin.
+    pub public_url: Origin,
+    /// Host names (without port, lowercase; IPv6 in brackets) where the operator console and
+    /// the platform API answer and `/t/{slug}/` is resolved (`KAPU_PLATFORM_HOSTS`). Empty:
+    /// the public URL's host alone.
     pub platform_hosts: Vec<String>,
     /// Whether cookies get `Secure` (set when serving TLS).
     pub secure_cookies: bool,
+    /// Whether responses carry `Strict-Transport-Security` (set when serving TLS).
+    pub hsts: bool,
+    /// Who may read `/metrics` on this listener.
+    pub metrics: MetricsAccess,
     /// Where the built admin UI lives (`admin-ui/dist`).
     pub admin_ui_dir: PathBuf,
     /// Where tenant assets live (`tenants/`), for crests.
@@ -22,8 +31,11 @@ pub struct HttpConfig {
     pub body_limit: usize,
     /// Sign-in throttling and session lifetimes.
     pub login_policy: LoginPolicy,
-    /// Sign-in attempts allowed per client IP per minute.
+    /// Sign-in attempts allowed per client IP per minute, counted in each process's
+    /// memory: a cheap first guard before the database; the throttle that counts is `throttle`.
     pub login_attempts_per_minute: u32,
+    /// Sign-in backoff and e-mail budgets, kept in the database (shared by all processes).
+    pub throttle: kapu_throttle::ThrottlePolicy,
     /// Largest accepted application form with its attachments.
     pub upload_limit: usize,
     /// Where attachments are stored: a local folder, or an object store URL such as
@@ -34,17 +46,55 @@ pub struct HttpConfig {
 impl Default for HttpConfig {
     fn default() -> Self {
         Self {
-            platform_hosts: vec!["127.0.0.1".into(), "localhost".into(), "[::1]".into()],
+            public_url: Origin::loopback(8080),
+            platform_hosts: Vec::new(),
             secure_cookies: false,
+            hsts: false,
+            metrics: MetricsAccess::Off,
             admin_ui_dir: PathBuf::from("admin-ui/dist"),
             tenants_dir: PathBuf::from("tenants"),
             body_limit: 1024 * 1024,
             login_policy: LoginPolicy::default(),
             login_attempts_per_minute: 30,
+            throttle: kapu_throttle::ThrottlePolicy::default(),
             upload_limit: 64 * 1024 * 1024,
             attachments: "/var/tmp/kapu-attachments".into(),
         }
     }
+}
+
+impl HttpConfig {
+    /// Whether `host` (as [`crate::tenancy`] parsed it) is a platform host.
+    pub fn is_platform_host(&self, host: &str) -> bool {
+        if self.platform_hosts.is_empty() { host == self.public_url.host() } else { self.platform_hosts.iter().any(|h| h == host) }
+    }
+
+    /// A settings value such as `kapu.example.hu, 127.0.0.1, [::1]` as platform hosts; an
+    /// entry that is not a host name or IP address (a port, a scheme, a path) is refused.
+    pub fn parse_platform_hosts(setting: &str) -> Result<Vec<String>, String> {
+        let mut hosts = Vec::new();
+        for entry in setting.split(',').map(str::trim).filter(|h| !h.is_empty()) {
+            let host = crate::tenancy::parse_host(entry.as_bytes()).map_err(|e| format!("{entry:?}: {}", e.0))?;
+            let has_port = if entry.starts_with('[') { !entry.ends_with(']') } else { entry.contains(':') };
+            if has_port {
+                return Err(format!("{entry:?}: give host names without port"));
+            }
+            hosts.push(host);
+        }
+        Ok(hosts)
+    }
+}
+
+/// Who may read the Prometheus metrics at `/metrics`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum MetricsAccess {
+    /// Not served (404): the default of the public listener.
+    Off,
+    /// Served to a request with `Authorization: Bearer <token>`.
+    Token(String),
+    /// Served to anyone: the demo, and a listener of its own that only the monitoring
+    /// network reaches.
+    Open,
 }
 
 /// What every handler can reach.
@@ -117,7 +167,7 @@ impl AppState {
 
     /// Builds the state.
     pub fn new(db: Db, crypto: Arc<Crypto>, config: HttpConfig) -> Self {
-        let attachments = attachment_store(&config.attachments);
+        let attachments = kapu_cases::attachments::open_store(&config.attachments);
         if let Err(e) = &attachments {
             tracing::error!(error = %e, "attachment storage is not usable; applications with files will fail");
         }
@@ -142,16 +192,23 @@ impl AppState {
     }
 }
 
-/// The attachment store of a setting: an object store URL (`s3://…`, `file:///…`), or
-/// else a local folder, made if missing.
-fn attachment_store(setting: &str) -> Result<Arc<dyn object_store::ObjectStore>, String> {
-    if setting.contains("://") {
-        let url = url::Url::parse(setting).map_err(|e| format!("{setting:?}: {e}"))?;
-        let options = std::env::vars().filter(|(k, _)| k.starts_with("AWS_")).map(|(k, v)| (k.to_ascii_lowercase(), v));
-        let (store, _) = object_store::parse_url_opts(&url, options).map_err(|e| format!("{setting:?}: {e}"))?;
-        return Ok(Arc::from(store));
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn platform_hosts_come_from_settings_or_the_public_url() {
+        let default = HttpConfig { public_url: Origin::parse("https://kapu.example.hu").unwrap(), ..HttpConfig::default() };
+        assert!(default.is_platform_host("kapu.example.hu"));
+        for other in ["127.0.0.1", "localhost", "[::1]", "hegyvidek.kapu.example.hu"] {
+            assert!(!default.is_platform_host(other), "{other}");
+        }
+        let hosts = HttpConfig::parse_platform_hosts(" Konzol.Example.HU, 127.0.0.1,[::1] ,").unwrap();
+        assert_eq!(hosts, ["konzol.example.hu", "127.0.0.1", "[::1]"]);
+        let set = HttpConfig { platform_hosts: hosts, ..default };
+        assert!(set.is_platform_host("[::1]") && !set.is_platform_host("kapu.example.hu"));
+        for bad in ["kapu.example.hu:8080", "[::1]:80", "https://kapu.example.hu", "kapu.example.hu/admin", "a@b", "a b"] {
+            assert!(HttpConfig::parse_platform_hosts(bad).is_err(), "{bad}");
+        }
     }
-    std::fs::create_dir_all(setting).map_err(|e| format!("{setting:?}: {e}"))?;
-    let local = object_store::local::LocalFileSystem::new_with_prefix(setting).map_err(|e| format!("{setting:?}: {e}"))?;
-    Ok(Arc::new(local))
 }

@@ -1,8 +1,11 @@
 //! Resolving a request's tenant and dispatching it to the tenant or platform router.
 //!
-//! A request belongs to a tenant when its Host is one of the tenant's domains, or when it
-//! arrives on a platform host under `/t/{slug}/` (the prefix is stripped before routing
-//! and remembered in [`ResolvedTenant::prefix`]). Any other host is an unknown tenant.
+//! The `Host` header is checked first: anything but exactly `host[:port]` is refused with
+//! `bad-host` before any tenant is looked up. A request belongs to a tenant when its host is
+//! one of the tenant's domains, or when it arrives on a platform host (configured, see
+//! [`crate::HttpConfig::platform_hosts`]) under `/t/{slug}/` (the prefix is stripped before
+//! routing and remembered in [`ResolvedTenant::prefix`]). Any other host is an unknown
+//! tenant. Links never come from the host: [`ResolvedTenant::base_url`] is configuration.
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -24,9 +27,12 @@ use crate::problem::ApiError;
 pub struct ResolvedTenant {
     /// The tenant.
     pub tenant: Arc<Tenant>,
-    /// `/t/{slug}` when resolved by path prefix, empty when by host. Links and cookie paths
-    /// start with it.
+    /// `/t/{slug}` when resolved by path prefix, empty when by host. Relative links and
+    /// cookie paths start with it.
     pub prefix: String,
+    /// The tenant's canonical base URL from configuration ([`Tenant::base_url`]), without a
+    /// trailing slash: the start of every absolute link (e-mails, OIDC, SAML).
+    pub base_url: String,
 }
 
 /// An in-memory cache of the tenant registry. Each entry is re-read from the database when
@@ -139,16 +145,79 @@ pub(crate) fn dispatcher(state: AppState) -> Router {
     crate::observe::layers(Router::new().fallback(dispatch).with_state(routers), &state)
 }
 
-fn host_of(req: &Request) -> String {
-    let raw = req.headers().get(header::HOST).and_then(|h| h.to_str().ok()).or_else(|| req.uri().host()).unwrap_or("");
-    let host =
-        if raw.starts_with('[') { raw.split_inclusive(']').next().unwrap_or(raw) } else { raw.rsplit_once(':').map_or(raw, |(h, _)| h) };
-    host.trim_end_matches('.').to_ascii_lowercase()
+/// Why a `Host` is refused.
+#[derive(Debug, PartialEq, Eq)]
+pub(crate) struct BadHost(pub(crate) &'static str);
+
+/// The host of a `Host` header (or of an HTTP/2 `:authority`), lowercase, without port and
+/// trailing dot; an IPv6 address keeps its brackets. Only `host[:port]` is accepted: a
+/// DNS name or IPv4 address, or `[IPv6]`, then optionally `:` and a port number. Userinfo,
+/// paths, spaces, empty values and colons outside brackets are refused.
+pub(crate) fn parse_host(raw: &[u8]) -> Result<String, BadHost> {
+    let raw = std::str::from_utf8(raw).map_err(|_| BadHost("it is not ASCII"))?;
+    if raw.is_empty() {
+        return Err(BadHost("it is empty"));
+    }
+    if raw.len() > 260 {
+        return Err(BadHost("it is too long"));
+    }
+    let (host, port) = if let Some(rest) = raw.strip_prefix('[') {
+        let (addr, after) = rest.split_once(']').ok_or(BadHost("a bracket is not closed"))?;
+        addr.parse::<std::net::Ipv6Addr>().map_err(|_| BadHost("the bracketed part is not an IPv6 address"))?;
+        let port = match after {
+            "" => None,
+            p => Some(p.strip_prefix(':').ok_or(BadHost("something follows the IPv6 address"))?),
+        };
+        (format!("[{}]", addr.to_ascii_lowercase()), port)
+    } else {
+        let (name, port) = match raw.split_once(':') {
+            Some((n, p)) => (n, Some(p)),
+            None => (raw, None),
+        };
+        let name = name.strip_suffix('.').unwrap_or(name);
+        let label_ok = |l: &str| {
+            !l.is_empty()
+                && l.len() <= 63
+                && l.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')
+                && !l.starts_with('-')
+                && !l.ends_with('-')
+        };
+        if name.is_empty() || name.len() > 253 || !name.split('.').all(label_ok) {
+            return Err(BadHost("the host is not a DNS name or an IP address"));
+        }
+        (name.to_ascii_lowercase(), port)
+    };
+    if let Some(p) = port {
+        let digits = !p.is_empty() && p.len() <= 5 && p.bytes().all(|b| b.is_ascii_digit());
+        if !digits || p.parse::<u16>().is_err() {
+            return Err(BadHost("the port is not a number from 0 to 65535"));
+        }
+    }
+    Ok(host)
+}
+
+/// The request's host: its one `Host` header, or else the `:authority` of an HTTP/2 request.
+fn host_of(req: &Request) -> Result<String, BadHost> {
+    let mut hosts = req.headers().get_all(header::HOST).iter();
+    match (hosts.next(), hosts.next()) {
+        (Some(_), Some(_)) => Err(BadHost("there are several Host headers")),
+        (Some(h), None) => parse_host(h.as_bytes()),
+        (None, _) => match req.uri().authority() {
+            Some(a) => parse_host(a.as_str().as_bytes()),
+            None => Err(BadHost("it is missing")),
+        },
+    }
 }
 
 async fn dispatch(State(r): State<Routers>, mut req: Request) -> Response {
-    let host = host_of(&req);
-    let on_platform_host = r.state.config.platform_hosts.contains(&host);
+    let host = match host_of(&req) {
+        Ok(h) => h,
+        Err(BadHost(why)) => {
+            tracing::info!(reason = why, "refused a request whose Host header is not host[:port]");
+            return ApiError::BadHost(format!("the Host header is not host[:port]: {why}")).into_response();
+        }
+    };
+    let on_platform_host = r.state.config.is_platform_host(&host);
     let path = req.uri().path().to_owned();
     let (tenant, prefix) = if on_platform_host {
         let Some(rest) = path.strip_prefix("/t/") else {
@@ -176,7 +245,7 @@ async fn dispatch(State(r): State<Routers>, mut req: Request) -> Response {
     } else {
         match r.state.tenants.by_domain(&host).await {
             Ok(Some(t)) => (t, String::new()),
-            Ok(None) => return ApiError::UnknownTenant(host).into_response(),
+            Ok(None) => return ApiError::UnknownTenant("this host name".into()).into_response(),
             Err(e) => return e.into_response(),
         }
     };
@@ -184,6 +253,89 @@ async fn dispatch(State(r): State<Routers>, mut req: Request) -> Response {
         return ApiError::TenantSuspended.into_response();
     }
     tracing::Span::current().record("tenant", tenant.slug.as_str());
-    req.extensions_mut().insert(ResolvedTenant { tenant, prefix });
+    let base_url = tenant.base_url(&r.state.config.public_url);
+    req.extensions_mut().insert(ResolvedTenant { tenant, prefix, base_url });
     r.tenant.oneshot(req).await.into_response()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn hosts_that_are_host_and_port_are_accepted() {
+        for (raw, host) in [
+            ("hegyvidek.localhost", "hegyvidek.localhost"),
+            ("hegyvidek.localhost:8080", "hegyvidek.localhost"),
+            ("Hegyvidek.LOCALHOST:8080", "hegyvidek.localhost"),
+            ("ugyintezes.hegyvidek.hu.", "ugyintezes.hegyvidek.hu"),
+            ("ugyintezes.hegyvidek.hu.:443", "ugyintezes.hegyvidek.hu"),
+            ("localhost", "localhost"),
+            ("127.0.0.1", "127.0.0.1"),
+            ("127.0.0.1:1", "127.0.0.1"),
+            ("10.0.0.1:65535", "10.0.0.1"),
+            ("[::1]", "[::1]"),
+            ("[::1]:8080", "[::1]"),
+            ("[2001:DB8::1]:443", "[2001:db8::1]"),
+            ("xn--gyintzs-fyab6p.example.hu", "xn--gyintzs-fyab6p.example.hu"),
+            ("a-b.c-d.example:0", "a-b.c-d.example"),
+        ] {
+            assert_eq!(parse_host(raw.as_bytes()), Ok(host.to_owned()), "{raw:?}");
+        }
+    }
+
+    #[test]
+    fn anything_else_is_a_bad_host() {
+        let long_label = format!("{}.example", "a".repeat(64));
+        let long_name = ["abcdefghi"; 26].join(".");
+        for raw in [
+            "",
+            " ",
+            "hegyvidek.localhost:8080@attacker.example",
+            "attacker.example@hegyvidek.localhost",
+            "user:pw@hegyvidek.localhost",
+            "hegyvidek.localhost/evil",
+            "hegyvidek.localhost:8080/evil",
+            "hegyvidek.localhost?x",
+            "hegyvidek.localhost#x",
+            "hegyvidek.localhost\\attacker.example",
+            "hegyvidek.localhost attacker.example",
+            " hegyvidek.localhost",
+            "hegyvidek.localhost ",
+            "hegyvidek.localhost\t",
+            "hegyvidek.localhost:",
+            "hegyvidek.localhost:8080:9090",
+            "hegyvidek.localhost:80a",
+            "hegyvidek.localhost:-1",
+            "hegyvidek.localhost:+80",
+            "hegyvidek.localhost:65536",
+            "hegyvidek.localhost:000080",
+            "::1",
+            "::1:8080",
+            "[::1",
+            "[::1]8080",
+            "[::1]:",
+            "[::1]:x",
+            "[not-ipv6]",
+            "[127.0.0.1]",
+            "[::1]@attacker.example",
+            ":8080",
+            ".",
+            "..",
+            "a..b",
+            ".hegyvidek.localhost",
+            "-a.example",
+            "a-.example",
+            "under_score.example",
+            "hegyvidek.localhost%2f",
+            "ügyintézés.example.hu",
+            "http://hegyvidek.localhost",
+            long_label.as_str(),
+            long_name.as_str(),
+        ] {
+            assert!(parse_host(raw.as_bytes()).is_err(), "{raw:?} was accepted");
+        }
+        assert!(parse_host(b"hegyvidek.localhost\xff").is_err(), "bytes that are not ASCII");
+        assert!(parse_host(&[b'a', 0, b'b']).is_err(), "a NUL byte");
+    }
 }

@@ -82,6 +82,7 @@ fn failed_call(system: System, plugin: &str, e: &PluginError) -> JobFailure {
         PluginError::Memory(_) => "the plugin ran out of memory",
         PluginError::Trap(_) => "the plugin crashed",
         PluginError::ForbiddenHost(_) => "the plugin tried to reach a host its manifest does not allow",
+        PluginError::NetworkDenied { .. } => "the plugin tried to reach an address the operator's network policy does not allow",
         PluginError::Garbage(_) => "the plugin answered something the contract does not allow",
         PluginError::Busy => "the plugin host is at capacity",
         _ => "the plugin could not be run",
@@ -93,6 +94,7 @@ fn failed_call(system: System, plugin: &str, e: &PluginError) -> JobFailure {
             | PluginError::Garbage(_)
             | PluginError::WrongWorld { .. }
             | PluginError::ForbiddenHost(_)
+            | PluginError::NetworkDenied { .. }
     );
     if permanent { JobFailure::Permanent(what) } else { JobFailure::Retry(what) }
 }

@@ -784,9 +784,16 @@ pub async fn revoke(tx: &mut TenantTx, party: &RelyingParty, token: &str, now: D
     Ok(())
 }
 
-/// Introspects a token for a confidential client of this tenant (RFC 7662).
-pub async fn introspect(tx: &mut TenantTx, issuer: &str, token: &str, now: DateTime<Utc>) -> Result<Json, OidcError> {
+/// Introspects a token for the authenticated client `party` (RFC 7662): only the tokens
+/// issued to that client are described; another client's token, like an unknown one,
+/// answers `{"active": false}`, so one relying party learns nothing of another's users.
+/// (Kapu registers no separate resource servers; a relying party introspects its own.)
+pub async fn introspect(tx: &mut TenantTx, party: &RelyingParty, issuer: &str, token: &str, now: DateTime<Utc>) -> Result<Json, OidcError> {
+    let inactive = json!({ "active": false });
     if let Some(a) = access(tx, token, now).await? {
+        if a.client_id != party.client_id {
+            return Ok(inactive);
+        }
         return Ok(json!({
             "active": true,
             "token_type": "Bearer",
@@ -801,10 +808,12 @@ pub async fn introspect(tx: &mut TenantTx, issuer: &str, token: &str, now: DateT
     }
     let row: Option<TokenRow> = sqlx::query_as(
         "SELECT g.account_id, g.client_id, r.scopes, r.issued_at, r.expires_at FROM oidc_refresh_token r JOIN oidc_grant g ON g.id = r.grant_id
-         WHERE r.token_hash = $1 AND r.revoked_at IS NULL AND r.rotated_at IS NULL AND g.revoked_at IS NULL AND r.expires_at > $2",
+         WHERE r.token_hash = $1 AND r.revoked_at IS NULL AND r.rotated_at IS NULL AND g.revoked_at IS NULL AND r.expires_at > $2
+           AND g.client_id = $3",
     )
     .bind(hash(token))
     .bind(now)
+    .bind(&party.client_id)
     .fetch_optional(tx.conn())
     .await?;
     Ok(match row {
@@ -819,6 +828,6 @@ pub async fn introspect(tx: &mut TenantTx, issuer: &str, token: &str, now: DateT
             "iat": iat.timestamp(),
             "exp": exp.timestamp(),
         }),
-        None => json!({ "active": false }),
+        None => inactive,
     })
 }

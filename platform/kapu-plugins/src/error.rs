@@ -48,6 +48,16 @@ pub enum PluginError {
     /// The plugin tried to reach a host its manifest does not allow.
     #[error("the plugin tried to reach {0}, which its manifest does not allow")]
     ForbiddenHost(String),
+    /// The plugin asked for a host its manifest allows, but the operator's network policy
+    /// refused where it resolved to (a loopback, link-local, private or other restricted
+    /// address, or the platform's own listener). Nothing was sent.
+    #[error("the plugin tried to reach {host}, which the operator's network policy does not allow: {reason}")]
+    NetworkDenied {
+        /// `host:port` as the plugin asked for it.
+        host: String,
+        /// Why, e.g. `169.254.169.254 is a link-local address (such as the cloud metadata service)`.
+        reason: String,
+    },
     /// The plugin answered something the contract does not allow.
     #[error("the plugin returned an answer that breaks the contract: {0}")]
     Garbage(String),
@@ -84,7 +94,9 @@ pub enum PluginError {
     Crypto(#[from] kapu_crypto::CryptoError),
 }
 
-/// An error a plugin reported itself, in the contract's terms.
+/// An error a plugin reported itself, in the contract's terms. The text is the plugin's own
+/// words, kept as [`crate::words::plugin_words`] keeps them (one line, at most 2 KiB), and is
+/// shown quoted after `the plugin said:`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum CallFailure {
     /// Its configuration is missing or unusable.
@@ -102,11 +114,24 @@ pub enum CallFailure {
 impl std::fmt::Display for CallFailure {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
-            CallFailure::Config(m) => write!(f, "the plugin's configuration is unusable: {m}"),
-            CallFailure::InvalidInput(m) => write!(f, "the plugin refused the input: {m}"),
-            CallFailure::Rejected(m) => write!(f, "the remote system refused the request: {m}"),
-            CallFailure::Unavailable(m) => write!(f, "the remote system is unavailable: {m}"),
-            CallFailure::Protocol(m) => write!(f, "the remote system answered something unreadable: {m}"),
+            CallFailure::Config(m) => write!(f, "the plugin's configuration is unusable (the plugin said: {m:?})"),
+            CallFailure::InvalidInput(m) => write!(f, "the plugin refused the input (the plugin said: {m:?})"),
+            CallFailure::Rejected(m) => write!(f, "the remote system refused the request (the plugin said: {m:?})"),
+            CallFailure::Unavailable(m) => write!(f, "the remote system is unavailable (the plugin said: {m:?})"),
+            CallFailure::Protocol(m) => write!(f, "the remote system answered something unreadable (the plugin said: {m:?})"),
+        }
+    }
+}
+
+impl CallFailure {
+    /// The plugin's words.
+    pub fn words(&self) -> &str {
+        match self {
+            CallFailure::Config(m)
+            | CallFailure::InvalidInput(m)
+            | CallFailure::Rejected(m)
+            | CallFailure::Unavailable(m)
+            | CallFailure::Protocol(m) => m,
         }
     }
 }
@@ -125,6 +150,7 @@ impl PluginError {
             PluginError::Memory(_) => "plugin-memory",
             PluginError::Trap(_) => "plugin-trap",
             PluginError::ForbiddenHost(_) => "plugin-forbidden-host",
+            PluginError::NetworkDenied { .. } => "plugin-network-denied",
             PluginError::Garbage(_) => "plugin-garbage",
             PluginError::Failed(CallFailure::Config(_)) => "plugin-failed-config",
             PluginError::Failed(CallFailure::InvalidInput(_)) => "plugin-failed-input",

@@ -15,8 +15,12 @@ use std::process::Command;
 use std::sync::{Arc, Mutex};
 
 use crate::{
-    CallContext, FakeHttp, FakeResponse, HttpMode, Limits, Manifest, MemoryKv, Plugin, PluginConfig, PluginError, Runtime, SentRequest,
+    CallContext, FakeHttp, FakeResponse, HttpMode, Limits, Manifest, MemoryKv, NetworkPolicy, Plugin, PluginConfig, PluginError, Runtime,
+    SentRequest,
 };
+
+/// What [`Harness::load`] lets a plugin reach besides public addresses: loopback.
+pub const HARNESS_ALLOW: &str = "127.0.0.0/8,::1,localhost";
 
 /// A plugin hosted for tests.
 pub struct Harness {
@@ -52,11 +56,14 @@ impl FakeHttp for Replies {
 }
 
 impl Harness {
-    /// Loads the plugin from its manifest file and component file, with default limits.
+    /// Loads the plugin from its manifest file and component file, with default limits and a
+    /// network policy that allows loopback ([`HARNESS_ALLOW`]), where a plugin author's
+    /// simulators run.
     pub fn load(manifest: impl AsRef<Path>, component: impl AsRef<Path>) -> Result<Self, PluginError> {
         let read = |p: &Path| std::fs::read(p).map_err(|e| PluginError::Host(format!("{}: {e}", p.display())));
         let text = String::from_utf8(read(manifest.as_ref())?).map_err(|_| PluginError::Manifest("not UTF-8".into()))?;
-        Self::from_bytes(&text, &read(component.as_ref())?, Limits::default())
+        let network = NetworkPolicy::strict().allowing_list(HARNESS_ALLOW).map_err(PluginError::Host)?;
+        Self::from_bytes(&text, &read(component.as_ref())?, Limits { network, ..Limits::default() })
     }
 
     /// Loads the plugin from a manifest's text and a component's bytes.

@@ -1,6 +1,6 @@
 //! The store state of one plugin call: the tenant's configuration, the key-value store, the
 //! log, WASI without files, environment or sockets, and `wasi:http` that reaches only the
-//! manifest's hosts.
+//! manifest's hosts, and of those only the addresses the operator's network policy allows.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -13,6 +13,8 @@ use wasmtime_wasi::{WasiCtx, WasiCtxBuilder, WasiCtxView, WasiView};
 use wasmtime_wasi_http::{WasiHttpCtx, WasiHttpCtxView, WasiHttpHooks, WasiHttpView};
 
 use crate::manifest::HostPattern;
+use crate::outbound::{Denial, Outbound, Timeouts, Unvetted};
+use crate::words::plugin_words;
 
 /// Largest key of the key-value store, in bytes.
 pub const KV_MAX_KEY: usize = 256;
@@ -20,8 +22,6 @@ pub const KV_MAX_KEY: usize = 256;
 pub const KV_MAX_VALUE: usize = 64 * 1024;
 /// Most keys a plugin may keep per tenant.
 pub const KV_MAX_KEYS: i64 = 1000;
-/// Longest kept log line, in bytes.
-const LOG_MAX: usize = 4096;
 
 /// A tenant's configuration of one plugin, checked against the manifest's schema.
 #[derive(Clone, Debug, Default)]
@@ -116,7 +116,8 @@ pub trait FakeHttp: Send + Sync {
 /// How a call's outbound HTTP is served.
 #[derive(Clone)]
 pub enum HttpMode {
-    /// Real requests, with connect and first-byte timeouts.
+    /// Real requests, each to an address the operator's network policy allows, with connect
+    /// and first-byte timeouts.
     Network,
     /// Answered by a fake.
     Fake(Arc<dyn FakeHttp>),
@@ -140,7 +141,7 @@ pub struct CallContext {
 pub struct LogLine {
     /// `debug`, `info`, `warn` or `error`.
     pub level: &'static str,
-    /// The message (at most 4 KiB).
+    /// The message, as [`crate::words::plugin_words`] keeps it (one line, at most 2 KiB).
     pub message: String,
 }
 
@@ -164,12 +165,14 @@ impl wasmtime::ResourceLimiter for MemoryCap {
     }
 }
 
-/// The `wasi:http` hooks: the allow-list, and fakes or the network.
+/// The `wasi:http` hooks: the manifest's allow-list, and fakes or the network under the
+/// operator's policy.
 pub(crate) struct HttpHooks {
     allowed: Arc<Vec<HostPattern>>,
     mode: HttpMode,
+    outbound: Arc<Outbound>,
     timeout: Duration,
-    pub(crate) denied: Arc<Mutex<Option<String>>>,
+    pub(crate) denied: Arc<Mutex<Option<Denial>>>,
 }
 
 impl WasiHttpHooks for HttpHooks {
@@ -198,7 +201,7 @@ impl WasiHttpHooks for HttpHooks {
                 Some(p) => format!("{host}:{p}"),
                 None => host,
             };
-            *self.denied.lock().unwrap_or_else(|p| p.into_inner()) = Some(shown);
+            *self.denied.lock().unwrap_or_else(|p| p.into_inner()) = Some(Denial::Manifest(shown));
             return Box::new(async { Err(wasmtime_wasi_http::Error::HttpRequestDenied) });
         }
         let done: Box<dyn Future<Output = Result<(), wasmtime_wasi_http::Error>> + Send> = Box::new(async { Ok(()) });
@@ -232,14 +235,25 @@ impl WasiHttpHooks for HttpHooks {
             HttpMode::Network => {
                 let cap = self.timeout;
                 let options = options.unwrap_or_default();
-                let options = wasmtime_wasi_http::RequestOptions {
-                    connect_timeout: Some(options.connect_timeout.unwrap_or(cap).min(cap)),
-                    first_byte_timeout: Some(options.first_byte_timeout.unwrap_or(cap).min(cap)),
-                    between_bytes_timeout: Some(options.between_bytes_timeout.unwrap_or(cap).min(cap)),
+                let timeouts = Timeouts {
+                    connect: options.connect_timeout.unwrap_or(cap).min(cap),
+                    first_byte: options.first_byte_timeout.unwrap_or(cap).min(cap),
                 };
+                let (outbound, denied) = (self.outbound.clone(), self.denied.clone());
                 Box::new(async move {
-                    let (response, io) = wasmtime_wasi_http::default_send_request(request, Some(options)).await?;
-                    Ok((response.map(BodyExt::boxed_unsync), Box::new(io) as Box<dyn Future<Output = _> + Send>))
+                    let port = port.ok_or(wasmtime_wasi_http::Error::HttpRequestUriInvalid)?;
+                    let addrs = match outbound.vet(&host, port).await {
+                        Ok(addrs) => addrs,
+                        Err(Unvetted::Refused(refusal)) => {
+                            let shown = format!("{host}:{port}");
+                            tracing::warn!(host = %shown, reason = %refusal, "a plugin's request was refused by the network policy");
+                            *denied.lock().unwrap_or_else(|p| p.into_inner()) =
+                                Some(Denial::Network { host: shown, reason: refusal.to_string() });
+                            return Err(wasmtime_wasi_http::Error::HttpRequestDenied);
+                        }
+                        Err(Unvetted::Failed(e)) => return Err(e),
+                    };
+                    crate::outbound::send(request, &host, &addrs, timeouts).await
                 })
             }
         }
@@ -259,9 +273,16 @@ pub struct HostState {
 }
 
 impl HostState {
-    pub(crate) fn new(plugin: &str, allowed: Arc<Vec<HostPattern>>, ctx: CallContext, max_memory: usize, timeout: Duration) -> Self {
+    pub(crate) fn new(
+        plugin: &str,
+        allowed: Arc<Vec<HostPattern>>,
+        outbound: Arc<Outbound>,
+        ctx: CallContext,
+        max_memory: usize,
+        timeout: Duration,
+    ) -> Self {
         let wasi = WasiCtxBuilder::new().allow_tcp(false).allow_udp(false).allow_ip_name_lookup(false).build();
-        let hooks = HttpHooks { allowed, mode: ctx.http.clone(), timeout, denied: Arc::new(Mutex::new(None)) };
+        let hooks = HttpHooks { allowed, mode: ctx.http.clone(), outbound, timeout, denied: Arc::new(Mutex::new(None)) };
         Self {
             wasi,
             table: ResourceTable::new(),
@@ -325,21 +346,16 @@ impl HostState {
         }
     }
 
+    /// Logs a plugin's line as its own words: one line, at most 2 KiB, in the field
+    /// `plugin_said` (quoted), never as the log line's message.
     fn log_line(&mut self, level: &'static str, message: String) {
-        let mut message = message;
-        if message.len() > LOG_MAX {
-            let mut end = LOG_MAX;
-            while !message.is_char_boundary(end) {
-                end -= 1;
-            }
-            message.truncate(end);
-        }
+        let message = plugin_words(&message);
         let (tenant, plugin) = (&self.ctx.tenant, &self.plugin);
         match level {
-            "debug" => tracing::debug!(%tenant, %plugin, "{message}"),
-            "info" => tracing::info!(%tenant, %plugin, "{message}"),
-            "warn" => tracing::warn!(%tenant, %plugin, "{message}"),
-            _ => tracing::error!(%tenant, %plugin, "{message}"),
+            "debug" => tracing::debug!(%tenant, %plugin, plugin_said = ?message, "plugin log"),
+            "info" => tracing::info!(%tenant, %plugin, plugin_said = ?message, "plugin log"),
+            "warn" => tracing::warn!(%tenant, %plugin, plugin_said = ?message, "plugin log"),
+            _ => tracing::error!(%tenant, %plugin, plugin_said = ?message, "plugin log"),
         }
         if self.logs.len() < 1000 {
             self.logs.push(LogLine { level, message });

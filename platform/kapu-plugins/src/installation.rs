@@ -86,7 +86,8 @@ fn installation(row: &sqlx::postgres::PgRow) -> Result<Installation, PluginError
 const COLUMNS: &str = "name, version, sdk, world, digest, configured, config, installed_at, updated_at, manifest, \
     coalesce(config -> '_secret_names', '[]'::jsonb) AS secret_names";
 
-/// Installs (or upgrades) a plugin: the manifest must be valid and the component must load
+/// Installs (or upgrades) a plugin: the manifest must be valid (IP addresses and `localhost`
+/// in its allowed hosts only where the operator's network policy allows them) and the component must load
 /// (a component, of the manifest's world and SDK version, importing only what the host
 /// offers). `expected_digest` is the SHA-256 the admin was given with the plugin; when set,
 /// a different component is refused. An upgrade keeps the configuration if the new schema
@@ -100,6 +101,7 @@ pub async fn install(
     now: Now,
 ) -> Result<Installation, PluginError> {
     let manifest = Manifest::parse(manifest_text)?;
+    runtime.check_manifest(&manifest)?;
     let plugin = runtime.load(&manifest, component, expected_digest)?;
     let row = sqlx::query(&format!(
         "INSERT INTO plugin_installation (name, version, sdk, world, manifest, component, digest, installed_at, updated_at)

@@ -258,6 +258,16 @@ impl HostPattern {
         ok.then(|| Self { host: host.to_ascii_lowercase(), wildcard, port })
     }
 
+    /// The host (or, for `*.domain`, the domain), lower case.
+    pub fn host(&self) -> &str {
+        &self.host
+    }
+
+    /// Whether the pattern is `*.domain`.
+    pub fn is_wildcard(&self) -> bool {
+        self.wildcard
+    }
+
     /// Whether a request to `host` (and `port`, if known) is allowed.
     pub fn allows(&self, host: &str, port: Option<u16>) -> bool {
         let host = host.trim_end_matches('.').to_ascii_lowercase();
@@ -340,6 +350,34 @@ kind = "integer"
         for (values, expected) in cases {
             let e = m.check_config(&config(values)).expect_err("refused");
             assert!(e.to_string().contains(expected), "{e} should contain {expected}");
+        }
+    }
+
+    #[test]
+    fn a_url_setting_stays_inside_the_manifests_hosts_however_it_is_written() {
+        let m = Manifest::parse(GOOD).expect("good manifest");
+        let with = |url: &str| m.config_problems(&config(&[("base-url", url), ("api-key", "k")]));
+        for ok in ["https://szl.gov.hu/api", "HTTPS://SZL.GOV.HU/", "https://szl.example:8443/", "https://szl.gov.hu./"] {
+            assert!(with(ok).is_empty(), "{ok}: {:?}", with(ok));
+        }
+        for (bad, host) in [
+            ("https://szl.gov.hu@evil.example/", "evil.example"),
+            ("https://szl.example:8443@evil.example/", "evil.example"),
+            ("https://evil.example#@szl.gov.hu/", "evil.example"),
+            ("https://evil.example\\.gov.hu/", "evil.example"),
+            ("https://szl.gov.hu.evil.example/", "szl.gov.hu.evil.example"),
+            ("https://gov.hu/", "gov.hu"),
+            ("https://szl.example/", "szl.example"),
+            ("http://[::1]:8031/", "[::1]"),
+            ("http://169.254.169.254/", "169.254.169.254"),
+        ] {
+            let problems = with(bad);
+            assert_eq!(problems.len(), 1, "{bad} should be refused");
+            assert!(
+                problems[0].message.starts_with(&format!("base-url points at {host}, which the plugin's manifest does not allow")),
+                "{bad}: {}",
+                problems[0].message
+            );
         }
     }
 

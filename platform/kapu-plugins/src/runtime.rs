@@ -16,6 +16,8 @@ use wasmtime::{Config, Engine, InstanceAllocationStrategy, PoolingAllocationConf
 use crate::error::{CallFailure, PluginError};
 use crate::host::{CallContext, HostState, LogLine};
 use crate::manifest::{HostPattern, Manifest, World};
+use crate::network::NetworkPolicy;
+use crate::outbound::{Denial, Outbound};
 
 /// How often the engine's epoch advances; deadlines are counted in these ticks.
 const TICK: Duration = Duration::from_millis(5);
@@ -31,11 +33,19 @@ pub struct Limits {
     pub cpu_time: Duration,
     /// How many calls may run at once (instance slots in the pool).
     pub concurrent_calls: u32,
+    /// Where outbound HTTP may connect: the operator's network policy (strict by default).
+    pub network: NetworkPolicy,
 }
 
 impl Default for Limits {
     fn default() -> Self {
-        Self { memory_mib: 64, timeout: Duration::from_secs(10), cpu_time: Duration::from_secs(2), concurrent_calls: 64 }
+        Self {
+            memory_mib: 64,
+            timeout: Duration::from_secs(10),
+            cpu_time: Duration::from_secs(2),
+            concurrent_calls: 64,
+            network: NetworkPolicy::strict(),
+        }
     }
 }
 
@@ -157,6 +167,7 @@ pub struct Runtime {
     linker: Linker<HostState>,
     limits: Limits,
     loaded: Mutex<HashMap<String, Plugin>>,
+    outbound: Arc<Outbound>,
     stop: Arc<AtomicBool>,
 }
 
@@ -214,12 +225,35 @@ impl Runtime {
                 }
             })
             .map_err(|e| PluginError::Host(format!("epoch thread: {e}")))?;
-        Ok(Self { engine, linker, limits, loaded: Mutex::new(HashMap::new()), stop })
+        let outbound = Arc::new(Outbound::new(limits.network.clone()));
+        Ok(Self { engine, linker, limits, loaded: Mutex::new(HashMap::new()), outbound, stop })
     }
 
     /// The limits calls run under.
     pub fn limits(&self) -> &Limits {
         &self.limits
+    }
+
+    /// The operator's network policy plugins' requests run under.
+    pub fn network_policy(&self) -> &NetworkPolicy {
+        self.outbound.policy()
+    }
+
+    /// Marks `addr` as one of the platform's own listeners: no plugin reaches it unless the
+    /// operator allows its port explicitly.
+    pub fn add_own_listener(&self, addr: std::net::SocketAddr) {
+        self.outbound.add_own_listener(addr);
+    }
+
+    /// What is wrong with a manifest under the operator's network policy: IP addresses and
+    /// `localhost` names in `allowed-hosts` that the policy does not allow.
+    pub fn check_manifest(&self, manifest: &Manifest) -> Result<(), PluginError> {
+        let problems: Vec<String> = manifest
+            .host_patterns()
+            .iter()
+            .filter_map(|p| self.outbound.policy().manifest_host_problem(p.host(), p.is_wildcard()))
+            .collect();
+        if problems.is_empty() { Ok(()) } else { Err(PluginError::Manifest(problems.join("; "))) }
     }
 
     /// Loads a plugin: checks that `bytes` are a component implementing the manifest's world
@@ -286,7 +320,8 @@ impl Runtime {
             };
         }
         let max_memory = (self.limits.memory_mib as usize) << 20;
-        let state = HostState::new(&loaded.manifest.name, loaded.hosts.clone(), ctx, max_memory, self.limits.timeout);
+        let state =
+            HostState::new(&loaded.manifest.name, loaded.hosts.clone(), self.outbound.clone(), ctx, max_memory, self.limits.timeout);
         let mut store = Store::new(&self.engine, state);
         store.limiter(|s| &mut s.memory);
         let ticks = (self.limits.cpu_time.as_millis() / TICK.as_millis()).max(1) as u64;
@@ -303,7 +338,8 @@ impl Runtime {
         let memory_hit = store.data().memory.hit;
         let logs = std::mem::take(&mut store.data_mut().logs);
         let result = match (denied, outcome) {
-            (Some(host), _) => Err(PluginError::ForbiddenHost(host)),
+            (Some(Denial::Manifest(host)), _) => Err(PluginError::ForbiddenHost(host)),
+            (Some(Denial::Network { host, reason }), _) => Err(PluginError::NetworkDenied { host, reason }),
             (None, Err(_elapsed)) => Err(PluginError::Timeout(self.limits.timeout.as_millis() as u64)),
             (None, Ok(Ok(r))) => Ok(r),
             (None, Ok(Err(e))) => Err(self.classify(e, memory_hit)),
@@ -318,9 +354,10 @@ impl Runtime {
         match e.downcast_ref::<wasmtime::Trap>() {
             Some(wasmtime::Trap::Interrupt) => PluginError::Timeout(self.limits.cpu_time.as_millis() as u64),
             Some(_) if memory_hit => PluginError::Memory(self.limits.memory_mib),
-            Some(trap) => PluginError::Trap(trap.to_string()),
+            Some(trap) => PluginError::Trap(crate::words::plugin_words(&trap.to_string())),
             None if memory_hit => PluginError::Memory(self.limits.memory_mib),
-            None => PluginError::Garbage(format!("{e:#}")),
+            // The description may quote what the plugin answered.
+            None => PluginError::Garbage(crate::words::plugin_words(&format!("{e:#}"))),
         }
     }
 }
@@ -341,12 +378,13 @@ macro_rules! failure_from {
         impl From<crate::bindings::$version::$module::kapu::plugin::types::PluginError> for CallFailure {
             fn from(e: crate::bindings::$version::$module::kapu::plugin::types::PluginError) -> Self {
                 use crate::bindings::$version::$module::kapu::plugin::types::PluginError as E;
+                use crate::words::plugin_words as w;
                 match e {
-                    E::Config(m) => CallFailure::Config(m),
-                    E::InvalidInput(m) => CallFailure::InvalidInput(m),
-                    E::Rejected(m) => CallFailure::Rejected(m),
-                    E::Unavailable(m) => CallFailure::Unavailable(m),
-                    E::Protocol(m) => CallFailure::Protocol(m),
+                    E::Config(m) => CallFailure::Config(w(&m)),
+                    E::InvalidInput(m) => CallFailure::InvalidInput(w(&m)),
+                    E::Rejected(m) => CallFailure::Rejected(w(&m)),
+                    E::Unavailable(m) => CallFailure::Unavailable(w(&m)),
+                    E::Protocol(m) => CallFailure::Protocol(w(&m)),
                 }
             }
         }

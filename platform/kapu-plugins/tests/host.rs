@@ -28,7 +28,13 @@ fn fixture(name: &str) -> (String, Vec<u8>) {
 }
 
 fn limits() -> Limits {
-    Limits { memory_mib: 32, timeout: Duration::from_secs(5), cpu_time: Duration::from_millis(300), concurrent_calls: 8 }
+    Limits {
+        memory_mib: 32,
+        timeout: Duration::from_secs(5),
+        cpu_time: Duration::from_millis(300),
+        concurrent_calls: 8,
+        ..Limits::default()
+    }
 }
 
 fn query(family_name: &str, given_name: &str) -> PersonQuery {

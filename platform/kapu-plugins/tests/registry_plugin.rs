@@ -76,7 +76,10 @@ async fn registry_failures_become_the_contracts_errors() {
     }
     let unconfigured = plugin();
     let e = unconfigured.runtime().check_person(unconfigured.plugin(), unconfigured.context(), minta()).await.result;
-    assert_eq!(e.expect_err("no configuration").to_string(), "the plugin's configuration is unusable: the setting base-url is not set");
+    assert_eq!(
+        e.expect_err("no configuration").to_string(),
+        "the plugin's configuration is unusable (the plugin said: \"the setting base-url is not set\")"
+    );
 }
 
 #[tokio::test]

@@ -118,7 +118,7 @@ async fn citynform_pre_checks_submits_and_reports_permits() {
     let down = plugin("citynform").with("base-url", &down_url().await).with("api-key", "k");
     let (code, message) = failed(down.runtime().parking_status(down.plugin(), down.network_context(), "CP-1".into()).await.result);
     assert_eq!(code, "plugin-failed-unavailable");
-    assert!(message.starts_with("the remote system is unavailable: failed: "), "{message}");
+    assert!(message.starts_with("the remote system is unavailable (the plugin said: \"failed: "), "{message}");
 }
 
 fn pdf(name: &str) -> Document {

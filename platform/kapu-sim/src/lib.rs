@@ -16,6 +16,7 @@
 //! - [`kau`]: the national login (KAÜ), a SAML 2.0 identity provider with a login page of
 //!   test persons (see `KAU-PROFILE.md`).
 //! - [`tsa`]: a time-stamping authority, RFC 3161 over HTTP (see `TSA-PROTOCOL.md`).
+//! - [`dns`]: a DNS server (UDP) answering A, AAAA and MX records from a zone the test sets.
 //! - The municipalities' local systems, each with the protocol in `plugins/<name>/PROTOCOL.md`
 //!   and the shared request record and outage switch of [`vendor`]: [`citynform`] (parking
 //!   permits, REST/JSON), [`dmsone`] (records management, SOAP 1.1), [`forras`] (finance,
@@ -26,6 +27,7 @@ use std::net::SocketAddr;
 
 pub mod citynform;
 pub mod dmsone;
+pub mod dns;
 pub mod forras;
 pub mod kau;
 pub mod qfusion;

@@ -5,7 +5,7 @@ use clap::{Args, Parser, Subcommand};
 use std::path::PathBuf;
 use std::sync::Arc;
 
-use kapu_sim::{Endpoint, citynform, dmsone, forras, kau, qfusion, registry, smtp, tsa};
+use kapu_sim::{Endpoint, citynform, dmsone, dns, forras, kau, qfusion, registry, smtp, tsa};
 use tracing_subscriber::EnvFilter;
 
 /// Local simulators of the external systems Kapu talks to, speaking their wire protocols.
@@ -37,6 +37,8 @@ enum Command {
     Forras(ForrasArgs),
     /// Runs the Q-Fusion queue system simulator (see plugins/qfusion/PROTOCOL.md).
     Qfusion(QFusionArgs),
+    /// Runs the DNS simulator (UDP): A, AAAA and MX records from the names given.
+    Dns(DnsArgs),
     /// Runs every simulator on its default ports.
     All,
 }
@@ -84,6 +86,19 @@ impl Default for RegistryArgs {
         let api_key = std::env::var("KAPU_SIM_SZL_API_KEY").unwrap_or_else(|_| registry::DEFAULT_API_KEY.to_owned());
         Self { port: registry::DEFAULT_PORT, api_key }
     }
+}
+
+#[derive(Args)]
+struct DnsArgs {
+    /// UDP port on 127.0.0.1 (0 picks a free one).
+    #[arg(long, default_value_t = dns::DEFAULT_PORT)]
+    port: u16,
+    /// A record: `name=address` (A or AAAA); repeat for more.
+    #[arg(long = "address", value_name = "NAME=ADDRESS")]
+    addresses: Vec<String>,
+    /// A mail exchanger: `name=preference:host`; repeat for more.
+    #[arg(long = "mx", value_name = "NAME=PREFERENCE:HOST")]
+    mx: Vec<String>,
 }
 
 #[derive(Args)]
@@ -172,6 +187,7 @@ enum Sim {
     DmsOne(dmsone::DmsOneSim),
     Forras(forras::ForrasSim),
     QFusion(qfusion::QFusionSim),
+    Dns(dns::DnsSim),
 }
 
 impl Sim {
@@ -185,6 +201,7 @@ impl Sim {
             Sim::DmsOne(sim) => sim.endpoints(),
             Sim::Forras(sim) => sim.endpoints(),
             Sim::QFusion(sim) => sim.endpoints(),
+            Sim::Dns(sim) => sim.endpoints(),
         }
     }
 
@@ -198,8 +215,25 @@ impl Sim {
             Sim::DmsOne(sim) => sim.shutdown().await,
             Sim::Forras(sim) => sim.shutdown().await,
             Sim::QFusion(sim) => sim.shutdown().await,
+            Sim::Dns(sim) => sim.shutdown().await,
         }
     }
+}
+
+async fn start_dns(args: DnsArgs) -> Result<Sim> {
+    let mut zone: std::collections::HashMap<String, dns::Entry> = std::collections::HashMap::new();
+    for a in &args.addresses {
+        let (name, ip) = a.split_once('=').with_context(|| format!("--address {a}: use name=address"))?;
+        let ip = ip.parse().with_context(|| format!("--address {a}: {ip:?} is not an IP address"))?;
+        zone.entry(name.to_owned()).or_default().addresses.push(ip);
+    }
+    for m in &args.mx {
+        let parsed = m.split_once('=').and_then(|(n, rest)| rest.split_once(':').map(|(p, h)| (n, p.parse::<u16>().ok(), h)));
+        let Some((name, Some(preference), host)) = parsed else { anyhow::bail!("--mx {m}: use name=preference:host") };
+        zone.entry(name.to_owned()).or_default().mx.push((preference, host.to_owned()));
+    }
+    let sim = dns::start(args.port, zone).await.with_context(|| format!("starting the DNS simulator on port {}", args.port))?;
+    Ok(Sim::Dns(sim))
 }
 
 async fn start_registry(args: RegistryArgs) -> Result<Sim> {
@@ -259,6 +293,7 @@ async fn main() -> Result<()> {
         Command::Registry(args) => vec![start_registry(args).await?],
         Command::Kau(args) => vec![start_kau(args).await?],
         Command::Tsa(args) => vec![start_tsa(args).await?],
+        Command::Dns(args) => vec![start_dns(args).await?],
         c @ (Command::Citynform(_) | Command::Dmsone(_) | Command::Forras(_) | Command::Qfusion(_)) => vec![start_vendor(c).await?],
         Command::All => vec![
             start_smtp(SmtpArgs::default()).await?,

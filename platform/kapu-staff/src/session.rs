@@ -1,4 +1,5 @@
-//! Accounts, sign-in with throttling, sessions and password reset.
+//! Accounts, sign-in, sessions and password reset. Sign-in is throttled by the caller
+//! (`kapu-throttle`, per account and network); no account is ever locked here.
 
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD as B64URL;
@@ -38,9 +39,6 @@ pub enum StaffError {
     /// No TOTP enrolment is under way.
     #[error("no two-factor enrolment is under way; start one first")]
     NoEnrolment,
-    /// The account is locked after too many failures.
-    #[error("too many failed attempts; try again after {0}")]
-    Locked(DateTime<Utc>),
     /// Key handling failed.
     #[error("key error: {0}")]
     Crypto(#[from] kapu_crypto::CryptoError),
@@ -55,13 +53,9 @@ pub enum StaffError {
     Core(#[from] CoreError),
 }
 
-/// Throttling and session lifetimes.
+/// Session lifetimes.
 #[derive(Clone, Debug)]
 pub struct LoginPolicy {
-    /// Failures allowed before the account locks.
-    pub max_failures: i32,
-    /// First lock's length; doubles with each further failure, up to an hour.
-    pub lock_for: Duration,
     /// A session's absolute lifetime.
     pub session_ttl: Duration,
     /// A session ends after this long without a request.
@@ -70,7 +64,7 @@ pub struct LoginPolicy {
 
 impl Default for LoginPolicy {
     fn default() -> Self {
-        Self { max_failures: 5, lock_for: Duration::minutes(1), session_ttl: Duration::hours(10), idle_timeout: Duration::minutes(30) }
+        Self { session_ttl: Duration::hours(10), idle_timeout: Duration::minutes(30) }
     }
 }
 
@@ -164,11 +158,7 @@ pub async fn set_password(tx: &mut impl ScopedTx, staff_id: Uuid, password: Stri
     let email: String = sqlx::query_scalar("SELECT email FROM staff WHERE id = $1").bind(staff_id).fetch_one(tx.conn()).await?;
     check_password_policy(&password, &email)?;
     let hash = hash_password(password).await;
-    sqlx::query("UPDATE staff SET password_hash = $2, failed_logins = 0, locked_until = NULL WHERE id = $1")
-        .bind(staff_id)
-        .bind(hash)
-        .execute(tx.conn())
-        .await?;
+    sqlx::query("UPDATE staff SET password_hash = $2 WHERE id = $1").bind(staff_id).bind(hash).execute(tx.conn()).await?;
     sqlx::query("DELETE FROM staff_session WHERE staff_id = $1").bind(staff_id).execute(tx.conn()).await?;
     Ok(())
 }
@@ -247,16 +237,13 @@ pub struct Session {
     pub(crate) token_hash: Vec<u8>,
 }
 
-/// What a sign-in attempt ended in. The caller commits in every case, so failure counts
-/// are kept.
+/// What a sign-in attempt ended in.
 #[derive(Debug)]
 pub enum LoginOutcome {
     /// Signed in; the cookie gets the token.
     SignedIn(SessionToken, Session),
     /// Unknown e-mail, wrong password or disabled account (deliberately not told apart).
     InvalidCredentials,
-    /// Too many failures.
-    Locked(DateTime<Utc>),
 }
 
 #[derive(sqlx::FromRow)]
@@ -267,12 +254,11 @@ struct LoginRow {
     role: String,
     totp_enabled: bool,
     password_hash: String,
-    failed_logins: i32,
-    locked_until: Option<DateTime<Utc>>,
     disabled: bool,
 }
 
-/// Checks e-mail and password and opens a session.
+/// Checks e-mail and password and opens a session. An unknown e-mail costs the same
+/// password hashing as a known one, so neither the answer nor its time tells them apart.
 pub async fn login(
     tx: &mut impl ScopedTx,
     email: &str,
@@ -281,8 +267,7 @@ pub async fn login(
     now: DateTime<Utc>,
 ) -> Result<LoginOutcome, StaffError> {
     let row: Option<LoginRow> = sqlx::query_as(
-        "SELECT id, email, display_name, role, totp_enabled, password_hash, failed_logins, locked_until, disabled
-         FROM staff WHERE lower(email) = lower($1) FOR UPDATE",
+        "SELECT id, email, display_name, role, totp_enabled, password_hash, disabled FROM staff WHERE lower(email) = lower($1)",
     )
     .bind(email)
     .fetch_optional(tx.conn())
@@ -292,16 +277,9 @@ pub async fn login(
         verify_password(password.to_owned(), kapu_crypto::password::DUMMY_HASH.to_owned()).await;
         return Ok(LoginOutcome::InvalidCredentials);
     };
-    if let Some(until) = row.locked_until.filter(|u| *u > now) {
-        return Ok(LoginOutcome::Locked(until));
-    }
     if !verify_password(password.to_owned(), row.password_hash.clone()).await || row.disabled {
-        return Ok(match record_failure(tx, row.id, row.failed_logins, policy, now).await? {
-            Some(until) => LoginOutcome::Locked(until),
-            None => LoginOutcome::InvalidCredentials,
-        });
+        return Ok(LoginOutcome::InvalidCredentials);
     }
-    sqlx::query("UPDATE staff SET failed_logins = 0, locked_until = NULL WHERE id = $1").bind(row.id).execute(tx.conn()).await?;
     let staff = StaffRow { id: row.id, email: row.email, display_name: row.display_name, role: row.role, totp_enabled: row.totp_enabled }
         .into_staff();
     let mfa = if staff.totp_enabled {
@@ -327,28 +305,6 @@ pub async fn login(
     .execute(tx.conn())
     .await?;
     Ok(LoginOutcome::SignedIn(token.clone(), Session { staff, mfa, csrf_token, expires_at, token_hash: token.hash() }))
-}
-
-/// Counts a failed password or code; returns the lock's end when the account is now locked.
-pub(crate) async fn record_failure(
-    tx: &mut impl ScopedTx,
-    id: Uuid,
-    failed_before: i32,
-    policy: &LoginPolicy,
-    now: DateTime<Utc>,
-) -> Result<Option<DateTime<Utc>>, StaffError> {
-    let failed = failed_before + 1;
-    let locked_until = (failed >= policy.max_failures).then(|| {
-        let factor = 1i32 << (failed - policy.max_failures).clamp(0, 6);
-        now + (policy.lock_for * factor).min(Duration::hours(1))
-    });
-    sqlx::query("UPDATE staff SET failed_logins = $2, locked_until = $3 WHERE id = $1")
-        .bind(id)
-        .bind(failed)
-        .bind(locked_until)
-        .execute(tx.conn())
-        .await?;
-    Ok(locked_until)
 }
 
 #[derive(sqlx::FromRow)]

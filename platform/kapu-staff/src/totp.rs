@@ -8,7 +8,7 @@ use subtle::ConstantTimeEq;
 use totp_rs::{Algorithm, Secret, TOTP};
 use uuid::Uuid;
 
-use crate::session::{LoginPolicy, Mfa, Session, StaffError, record_failure};
+use crate::session::{Mfa, Session, StaffError};
 
 /// The sealed TOTP secret of a staff member (tenant and platform schemas alike).
 pub const TOTP_SECRET: Column = Column::new("staff", "id", "totp_secret").legacy("staff.totp_secret");
@@ -62,10 +62,9 @@ pub async fn confirm_totp(
     keyring: &Keyring,
     session: &mut Session,
     code: &str,
-    policy: &LoginPolicy,
     now: DateTime<Utc>,
 ) -> Result<(), StaffError> {
-    check_code(tx, keyring, session, code, policy, now, false).await
+    check_code(tx, keyring, session, code, now, false).await
 }
 
 /// Checks the code of a session whose account has TOTP.
@@ -74,10 +73,9 @@ pub async fn verify_totp(
     keyring: &Keyring,
     session: &mut Session,
     code: &str,
-    policy: &LoginPolicy,
     now: DateTime<Utc>,
 ) -> Result<(), StaffError> {
-    check_code(tx, keyring, session, code, policy, now, true).await
+    check_code(tx, keyring, session, code, now, true).await
 }
 
 #[derive(sqlx::FromRow)]
@@ -85,8 +83,6 @@ struct TotpRow {
     totp_secret: Option<Vec<u8>>,
     totp_enabled: bool,
     totp_last_step: Option<i64>,
-    failed_logins: i32,
-    locked_until: Option<DateTime<Utc>>,
 }
 
 async fn check_code(
@@ -94,19 +90,14 @@ async fn check_code(
     keyring: &Keyring,
     session: &mut Session,
     code: &str,
-    policy: &LoginPolicy,
     now: DateTime<Utc>,
     enabled: bool,
 ) -> Result<(), StaffError> {
     let id = session.staff.id;
-    let row: TotpRow =
-        sqlx::query_as("SELECT totp_secret, totp_enabled, totp_last_step, failed_logins, locked_until FROM staff WHERE id = $1 FOR UPDATE")
-            .bind(id)
-            .fetch_one(tx.conn())
-            .await?;
-    if let Some(until) = row.locked_until.filter(|u| *u > now) {
-        return Err(StaffError::Locked(until));
-    }
+    let row: TotpRow = sqlx::query_as("SELECT totp_secret, totp_enabled, totp_last_step FROM staff WHERE id = $1 FOR UPDATE")
+        .bind(id)
+        .fetch_one(tx.conn())
+        .await?;
     let sealed = match (&row.totp_secret, row.totp_enabled == enabled) {
         (Some(s), true) => s,
         _ if enabled => return Err(StaffError::InvalidTotp),
@@ -122,7 +113,7 @@ async fn check_code(
     });
     match step {
         Some(step) if row.totp_last_step.is_none_or(|last| step > last) => {
-            sqlx::query("UPDATE staff SET totp_enabled = true, totp_last_step = $2, failed_logins = 0, locked_until = NULL WHERE id = $1")
+            sqlx::query("UPDATE staff SET totp_enabled = true, totp_last_step = $2 WHERE id = $1")
                 .bind(id)
                 .bind(step)
                 .execute(tx.conn())
@@ -135,11 +126,6 @@ async fn check_code(
             session.staff.totp_enabled = true;
             Ok(())
         }
-        _ => {
-            if let Some(until) = record_failure(tx, id, row.failed_logins, policy, now).await? {
-                return Err(StaffError::Locked(until));
-            }
-            Err(StaffError::InvalidTotp)
-        }
+        _ => Err(StaffError::InvalidTotp),
     }
 }

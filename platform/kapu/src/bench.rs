@@ -14,7 +14,7 @@ use indicatif::{ProgressBar, ProgressStyle};
 use kapu_core::{Db, NewTenant, TenantSlug};
 use kapu_http::{AppState, HttpConfig};
 
-use crate::settings::{Settings, connect};
+use crate::settings::{Settings, connect, ensure_app_database};
 
 /// Options of `kapu bench`.
 #[derive(Clone, Debug, clap::Args)]
@@ -287,6 +287,9 @@ impl Load {
     }
 }
 
+/// The login role the benchmark's servers connect as on its private cluster.
+pub(crate) const BENCH_APP_ROLE: &str = "kbench_app";
+
 /// The database a benchmark runs against: a fresh private cluster in `dir` (with the extra
 /// databases named) unless `KAPU_DATABASE_URL` names one, migrated, with a throwaway master
 /// key and a role prefix of its own. The caller stops the cluster, when there is one.
@@ -302,12 +305,14 @@ pub(crate) async fn bench_database(
         std::fs::create_dir_all(dir)?;
         let pg = dir.join("pg");
         let c = tokio::task::spawn_blocking(move || kapu_pgcluster::PgCluster::start(&pg, 0)).await??;
+        // As in production, the application's own role (NOSUPERUSER NOINHERIT CREATEROLE)
+        // owns the databases and is what the servers connect as.
         let admin = connect(&c.url("postgres"), "x", 1).await?;
         for name in std::iter::once(&"kapu_bench").chain(extra_databases) {
-            sqlx::query(&format!("CREATE DATABASE {name}")).execute(admin.pool()).await?;
+            ensure_app_database(admin.pool(), BENCH_APP_ROLE, None, name).await?;
         }
         admin.pool().close().await;
-        settings.database_url = Some(c.url("kapu_bench"));
+        settings.database_url = Some(c.url_as(BENCH_APP_ROLE, "kapu_bench"));
         cluster = Some(c);
     }
     if settings.master_key.is_none() && settings.master_key_file.is_none() {

@@ -10,7 +10,7 @@ use kapu_http::{AppState, HttpConfig};
 use kapu_mail::SmtpConfig;
 use tokio::signal::unix::{SignalKind, signal};
 
-use crate::settings::{Settings, connect};
+use crate::settings::{Settings, connect, ensure_app_database};
 use crate::tenant_config::{self, Applied};
 
 /// The demo operator's sign-in.
@@ -84,20 +84,25 @@ pub async fn run(mut settings: Settings, opts: DemoOpts) -> Result<()> {
         eprintln!("Starting a private PostgreSQL cluster in {} …", opts.dir.join("pg").display());
         let pg_dir = opts.dir.join("pg");
         let c = tokio::task::spawn_blocking(move || kapu_pgcluster::PgCluster::start(&pg_dir, 0)).await??;
+        // The application connects as a role of its own (NOSUPERUSER NOINHERIT CREATEROLE,
+        // owning the database), as in production, so the tenant roles guard the data here too.
         let admin = connect(&c.url("postgres"), &settings.role_prefix, 1).await?;
-        let exists: bool =
-            sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM pg_database WHERE datname = 'kapu')").fetch_one(admin.pool()).await?;
-        if !exists {
-            sqlx::query("CREATE DATABASE kapu").execute(admin.pool()).await?;
-        }
+        let app_role = format!("{}_app", settings.role_prefix);
+        ensure_app_database(admin.pool(), &app_role, None, "kapu").await?;
         admin.pool().close().await;
-        settings.database_url = Some(c.url("kapu"));
+        settings.database_url = Some(c.url_as(&app_role, "kapu"));
         cluster = Some(c);
     }
     if settings.master_key.is_none() && settings.master_key_file.is_none() {
         settings.master_key = Some(master_key(&opts.dir)?);
     }
-    let db = settings.db().await?;
+    // The demo warns about a login role that leaves the tenants unguarded (one given in
+    // KAPU_DATABASE_URL); every other command refuses it.
+    let url = settings.database_url.as_deref().context("the demo's database")?;
+    let db = connect(url, &settings.role_prefix, settings.db_pool).await?;
+    if let Some(problem) = db.login_role().await?.problem() {
+        eprintln!("WARNING: {problem}. The demo runs anyway; `kapu serve` would refuse to start.");
+    }
     let crypto = settings.crypto()?;
     kapu_core::migrate_platform(&db).await?;
     let report = db.migrate_all_tenants(|_| {}).await?;
@@ -139,14 +144,32 @@ pub async fn run(mut settings: Settings, opts: DemoOpts) -> Result<()> {
         username: None,
         password: None,
     };
+    // Bound first: the demo's public URL is its own address, so links in its e-mails work.
+    let listener = tokio::net::TcpListener::bind(&opts.listen).await.with_context(|| format!("binding {}", opts.listen))?;
+    let addr = listener.local_addr()?;
+    let public = public_addr(addr);
     let http = HttpConfig {
+        public_url: kapu_core::Origin::parse(&format!("http://{public}"))?,
+        // The platform on every loopback name, as the printed addresses use them.
+        platform_hosts: vec![public.ip().to_string(), "127.0.0.1".into(), "localhost".into(), "[::1]".into()],
+        // Reachable for a look at the numbers; a real deployment keeps it off the public listener.
+        metrics: kapu_http::MetricsAccess::Open,
         admin_ui_dir: opts.admin_ui_dir.clone(),
         tenants_dir: opts.tenants_dir.clone(),
         attachments: opts.dir.join("attachments").display().to_string(),
         ..HttpConfig::default()
     };
-    let runtime = Arc::new(crate::wiring::plugin_runtime()?);
     let vendors = crate::demo_plugins::Vendors::start(opts.local_systems_port).await?;
+    // The demo's operator allows its simulators' loopback ports, and nothing else local.
+    let mut network = kapu_plugins::NetworkPolicy::from_env().map_err(anyhow::Error::msg)?;
+    for url in std::iter::once(registry.url()).chain(vendors.urls()) {
+        let port: u16 = url.rsplit(':').next().and_then(|p| p.parse().ok()).with_context(|| format!("the port of {url}"))?;
+        network = network
+            .allowing(&format!("127.0.0.1:{port}"))
+            .and_then(|n| n.allowing(&format!("localhost:{port}")))
+            .map_err(anyhow::Error::msg)?;
+    }
+    let runtime = Arc::new(crate::wiring::plugin_runtime_with(network)?);
     if let Err(e) = vendors.install(&db, &crypto, &runtime, &tenant, Path::new("plugins"), &registry.url()).await {
         eprintln!("The plugins were not installed for {} ({e:#}); the demo runs without them.", tenant.slug);
     }
@@ -155,11 +178,11 @@ pub async fn run(mut settings: Settings, opts: DemoOpts) -> Result<()> {
         facts.insert(tenant.slug.as_str(), code, f.clone());
     }
     let state = AppState::new(db.clone(), crypto.clone(), http).with_plugins(runtime.clone()).with_facts(Arc::new(facts));
-    let listener = tokio::net::TcpListener::bind(&opts.listen).await.with_context(|| format!("binding {}", opts.listen))?;
-    let addr = listener.local_addr()?;
+    runtime.add_own_listener(addr);
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
-    let (tsa, delivery) = documents(&opts, &db, &crypto, &tenant, addr).await?;
-    let worker = crate::wiring::full_worker(db.clone(), crypto.clone(), &smtp, Default::default(), &delivery, runtime)?;
+    let (tsa, delivery) = documents(&opts, &db, &crypto, &tenant, public).await?;
+    let attachments = opts.dir.join("attachments").display().to_string();
+    let worker = crate::wiring::full_worker(db.clone(), crypto.clone(), &smtp, Default::default(), &delivery, runtime, &attachments)?;
     let mut rx = stop_rx.clone();
     let worker_task = tokio::spawn(async move {
         worker
@@ -259,6 +282,11 @@ async fn documents(
     let tsa = kapu_sim::tsa::start(opts.tsa_port, Arc::new(pki.tsa_signer()?)).await.context("starting the TSA simulator")?;
     let config = crate::wiring::DeliveryConfig::new(tsa.url(), Some(pki.ca_cert.clone()), format!("http://{addr}"));
     Ok((tsa, config))
+}
+
+/// The address links name: the bound one, or loopback when bound to all interfaces.
+fn public_addr(addr: std::net::SocketAddr) -> std::net::SocketAddr {
+    if addr.ip().is_unspecified() { std::net::SocketAddr::from(([127, 0, 0, 1], addr.port())) } else { addr }
 }
 
 /// Creates the demo operator when missing.

@@ -92,6 +92,11 @@ impl Vendors {
         Ok(())
     }
 
+    /// The simulators' URLs.
+    pub fn urls(&self) -> [String; 4] {
+        [self.citynform.url(), self.dmsone.url(), self.forras.url(), self.qfusion.url()]
+    }
+
     /// Prints where the simulators listen.
     pub fn print(&self) {
         println!("  Citynform (parking) simulator:  {}   plugin citynform", self.citynform.url());

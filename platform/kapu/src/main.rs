@@ -10,7 +10,7 @@ use kapu::demo::{self, DemoOpts};
 use kapu::settings::Settings;
 use kapu::tenant_config::{self, Applied};
 use kapu_core::{NewTenant, TenantSlug};
-use kapu_http::{AppState, HttpConfig};
+use kapu_http::{AppState, HttpConfig, MetricsAccess};
 use kapu_mail::{SmtpConfig, SmtpTls};
 
 /// Kapu: a multi-tenant e-government platform for municipalities.
@@ -103,7 +103,9 @@ struct DeliveryOpts {
     /// PEM certificates trusted to issue the TSA's certificate.
     #[arg(long, env = "KAPU_TSA_CA")]
     tsa_ca: Option<PathBuf>,
-    /// The platform's public base URL, for links in e-mails.
+    /// The deployment's public URL (scheme, host, port): the operator console's origin and,
+    /// with `/t/<slug>`, the base of every link to a tenant without an `origin` of its own.
+    /// Links are never made from a request's Host header.
     #[arg(long, env = "KAPU_PUBLIC_URL", default_value = "http://127.0.0.1:8080")]
     public_url: String,
 }
@@ -129,6 +131,9 @@ struct WorkerOpts {
     /// Seconds between scans for due retries and expired leases.
     #[arg(long, env = "KAPU_JOB_POLL_SECONDS", default_value_t = 15.0)]
     poll_seconds: f64,
+    /// The attachment store the servers use (see `kapu serve --attachments`), for its sweeper.
+    #[arg(long, env = "KAPU_ATTACHMENTS", default_value = "/var/tmp/kapu-attachments")]
+    attachments: String,
     #[command(flatten)]
     smtp: SmtpOpts,
     #[command(flatten)]
@@ -169,6 +174,18 @@ struct ServeOpts {
     /// `s3://bucket/prefix` (credentials from the `AWS_*` variables).
     #[arg(long, env = "KAPU_ATTACHMENTS", default_value = "/var/tmp/kapu-attachments")]
     attachments: String,
+    /// Host names, comma-separated, where the operator console and platform API answer and
+    /// `/t/<slug>/` is served (default: the public URL's host).
+    #[arg(long, env = "KAPU_PLATFORM_HOSTS")]
+    platform_hosts: Option<String>,
+    /// Serve `/metrics` on a listener of its own, e.g. `127.0.0.1:9100`, and not on the
+    /// public one.
+    #[arg(long, env = "KAPU_METRICS_LISTEN")]
+    metrics_listen: Option<String>,
+    /// Require `Authorization: Bearer <token>` for `/metrics`; without KAPU_METRICS_LISTEN
+    /// this serves it on the public listener (otherwise it is off there).
+    #[arg(long, env = "KAPU_METRICS_TOKEN", hide_env_values = true)]
+    metrics_token: Option<String>,
     #[command(flatten)]
     smtp: SmtpOpts,
     #[command(flatten)]
@@ -324,7 +341,15 @@ async fn main() -> Result<()> {
             let db = s.db().await?;
             let crypto = s.crypto()?;
             let runtime = std::sync::Arc::new(kapu::wiring::plugin_runtime()?);
-            let w = kapu::wiring::full_worker(db, crypto, &opts.smtp.config(), opts.config(), &opts.delivery.config()?, runtime)?;
+            let w = kapu::wiring::full_worker(
+                db,
+                crypto,
+                &opts.smtp.config(),
+                opts.config(),
+                &opts.delivery.config()?,
+                runtime,
+                &opts.attachments,
+            )?;
             w.run(async {
                 let _ = tokio::signal::ctrl_c().await;
             })
@@ -415,11 +440,29 @@ async fn serve(s: Settings, opts: ServeOpts) -> Result<()> {
         }
         _ => None,
     };
+    let public_url = kapu_core::Origin::parse(&opts.delivery.public_url).context("KAPU_PUBLIC_URL")?;
+    let platform_hosts = match &opts.platform_hosts {
+        Some(h) => HttpConfig::parse_platform_hosts(h).map_err(|e| anyhow::anyhow!("KAPU_PLATFORM_HOSTS: {e}"))?,
+        None => Vec::new(),
+    };
+    let token = opts.metrics_token.clone().filter(|t| !t.trim().is_empty()).map(|t| t.trim().to_owned());
+    let (public_metrics, own_metrics) = match (&opts.metrics_listen, token) {
+        (Some(addr), Some(t)) => (MetricsAccess::Off, Some((addr.clone(), MetricsAccess::Token(t)))),
+        (Some(addr), None) => (MetricsAccess::Off, Some((addr.clone(), MetricsAccess::Open))),
+        (None, Some(t)) => (MetricsAccess::Token(t), None),
+        (None, None) => (MetricsAccess::Off, None),
+    };
+    // Behind a proxy that terminates TLS the public URL is https although this listener is not.
+    let under_tls = tls.is_some() || public_url.is_https();
     let http = HttpConfig {
-        secure_cookies: tls.is_some(),
+        public_url,
+        platform_hosts,
+        secure_cookies: under_tls,
+        hsts: under_tls,
+        metrics: public_metrics,
         admin_ui_dir: opts.admin_ui_dir,
         tenants_dir: opts.tenants_dir,
-        attachments: opts.attachments,
+        attachments: opts.attachments.clone(),
         ..HttpConfig::default()
     };
     let delivery = opts.delivery.config()?;
@@ -428,11 +471,14 @@ async fn serve(s: Settings, opts: ServeOpts) -> Result<()> {
     let state = AppState::new(db.clone(), crypto.clone(), http).with_plugins(runtime.clone());
     let listener = tokio::net::TcpListener::bind(&opts.listen).await.with_context(|| format!("binding {}", opts.listen))?;
     tracing::info!(addr = %listener.local_addr()?, tls = tls.is_some(), "serving");
+    // No plugin reaches the platform's own listener, whatever range the operator allows.
+    runtime.add_own_listener(listener.local_addr()?);
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
     let worker = if opts.no_worker {
         None
     } else {
-        let w = kapu::wiring::full_worker(db.clone(), crypto, &opts.smtp.config(), Default::default(), &delivery, runtime)?;
+        let w =
+            kapu::wiring::full_worker(db.clone(), crypto, &opts.smtp.config(), Default::default(), &delivery, runtime, &opts.attachments)?;
         let mut rx = stop_rx.clone();
         Some(tokio::spawn(async move {
             w.run(async move {
@@ -441,6 +487,17 @@ async fn serve(s: Settings, opts: ServeOpts) -> Result<()> {
             .await
         }))
     };
+    let metrics_server = match own_metrics {
+        Some((addr, access)) => {
+            let l = tokio::net::TcpListener::bind(&addr).await.with_context(|| format!("binding {addr} (KAPU_METRICS_LISTEN)"))?;
+            tracing::info!(addr = %l.local_addr()?, "serving /metrics");
+            let mut rx = stop_rx.clone();
+            Some(tokio::spawn(kapu::wiring::serve(kapu_http::metrics_router(access), l, None, async move {
+                let _ = rx.changed().await;
+            })))
+        }
+        None => None,
+    };
     let mut rx = stop_rx.clone();
     let server = tokio::spawn(kapu::wiring::serve(kapu_http::app(state), listener, tls, async move {
         let _ = rx.changed().await;
@@ -448,6 +505,9 @@ async fn serve(s: Settings, opts: ServeOpts) -> Result<()> {
     tokio::signal::ctrl_c().await?;
     let _ = stop_tx.send(true);
     server.await??;
+    if let Some(m) = metrics_server {
+        m.await??;
+    }
     if let Some(w) = worker {
         w.await??;
     }

@@ -20,6 +20,11 @@ pub struct TenantFile {
     /// Host names.
     #[serde(default)]
     pub domains: Vec<String>,
+    /// The tenant's canonical origin, e.g. `https://ugyintezes.hegyvidek.hu`: every absolute
+    /// link to the tenant starts with it. Its host must be one of `domains`. Without it,
+    /// links go to the deployment's public URL followed by `/t/<slug>`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub origin: Option<String>,
     /// Branding.
     #[serde(default)]
     pub branding: Branding,
@@ -35,6 +40,18 @@ pub struct TenantFile {
     /// What the tenant prints on its decisions: address, place, legal remedy notice.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub documents: Option<kapu_cases::DecisionSettings>,
+    /// Attachments: each portal account's storage quota.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub uploads: Option<UploadsFile>,
+}
+
+/// `[uploads]`: how much the files of one portal account's drafts and cases may take.
+#[derive(Clone, Debug, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct UploadsFile {
+    /// The quota in MiB (default 200).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub quota_mib: Option<u64>,
 }
 
 /// `[delivery]`: when an unopened decision is deemed delivered, and when the reminder goes.
@@ -171,6 +188,22 @@ pub fn load(dir: &Path) -> Result<TenantDir> {
             errors.push(format!("domains: {d:?} is not a host name"));
         }
     }
+    let origin = match &file.origin {
+        Some(o) => match kapu_core::Origin::parse(o) {
+            Ok(origin) if file.domains.iter().any(|d| d.trim_end_matches('.').eq_ignore_ascii_case(origin.host())) => {
+                Some(origin.to_string())
+            }
+            Ok(origin) => {
+                errors.push(format!("origin: its host {:?} is not one of the tenant's domains", origin.host()));
+                None
+            }
+            Err(e) => {
+                errors.push(format!("origin: {e}"));
+                None
+            }
+        },
+        None => None,
+    };
     let b = &file.branding;
     check_colour("primary_colour", &b.primary_colour, &mut errors);
     check_colour("on_primary_colour", &b.on_primary_colour, &mut errors);
@@ -233,6 +266,16 @@ pub fn load(dir: &Path) -> Result<TenantDir> {
         }
         None => serde_json::Value::Null,
     };
+    let uploads = match &file.uploads {
+        Some(u) => {
+            let v = serde_json::json!({ "quota_mib": u.quota_mib });
+            if let Err(e) = kapu_cases::attachments::UploadSettings::from_settings(&serde_json::json!({ "uploads": v })) {
+                errors.push(format!("uploads.{e}"));
+            }
+            v
+        }
+        None => serde_json::Value::Null,
+    };
     if !errors.is_empty() {
         bail!("{} is invalid:\n  - {}", toml_path.display(), errors.join("\n  - "));
     }
@@ -244,6 +287,7 @@ pub fn load(dir: &Path) -> Result<TenantDir> {
         None
     };
     let settings = serde_json::json!({
+        "origin": origin,
         "branding": {
             "primary_colour": b.primary_colour,
             "on_primary_colour": b.on_primary_colour,
@@ -253,6 +297,7 @@ pub fn load(dir: &Path) -> Result<TenantDir> {
         "kau": kau,
         "delivery": delivery,
         "documents": documents,
+        "uploads": uploads,
     });
     let ct_dir = dir.join("case-types");
     let case_types = if ct_dir.is_dir() { load_case_types(&ct_dir)? } else { Vec::new() };
@@ -394,9 +439,11 @@ pub async fn export(db: &Db, slug: &str, out: &Path) -> Result<()> {
         }
         _ => None,
     };
+    let origin = t.origin().map(|o| o.to_string());
     let file = TenantFile {
         slug: t.slug.to_string(),
         name: t.name,
+        origin,
         domains: t.domains,
         branding: Branding {
             primary_colour: s("primary_colour"),
@@ -414,6 +461,11 @@ pub async fn export(db: &Db, slug: &str, out: &Path) -> Result<()> {
         }),
         cases: None,
         documents: t.settings.get("documents").filter(|v| !v.is_null()).and_then(|d| serde_json::from_value(d.clone()).ok()),
+        uploads: t
+            .settings
+            .get("uploads")
+            .filter(|v| !v.is_null())
+            .map(|u| UploadsFile { quota_mib: u.get("quota_mib").and_then(serde_json::Value::as_u64) }),
     };
     drop(conn);
     let mut tx = db.tenant_tx_for(&TenantSlug::parse(slug)?).await?;

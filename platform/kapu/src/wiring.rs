@@ -60,7 +60,8 @@ pub fn worker(db: Db, crypto: Arc<kapu_crypto::Crypto>, smtp: &SmtpConfig, confi
 }
 
 /// The worker with every job handler: e-mail, issuing and delivery, the local systems'
-/// outbox and the queue feed. `kapu worker`, `kapu serve` and the demo run this one.
+/// outbox, the queue feed and the attachment sweeper (over the store `attachments` names).
+/// `kapu worker`, `kapu serve` and the demo run this one.
 pub fn full_worker(
     db: Db,
     crypto: Arc<kapu_crypto::Crypto>,
@@ -68,11 +69,20 @@ pub fn full_worker(
     config: WorkerConfig,
     delivery: &DeliveryConfig,
     runtime: Arc<kapu_plugins::Runtime>,
+    attachments: &str,
 ) -> Result<Worker> {
-    let w = worker(db.clone(), crypto.clone(), smtp, config)?;
+    let w = with_attachments(worker(db.clone(), crypto.clone(), smtp, config)?, attachments)?;
     let w = with_delivery(w, db.clone(), crypto.clone(), delivery)?;
     let w = with_local_systems(w, db.clone(), crypto.clone(), runtime.clone());
     Ok(with_queue(w, db, crypto, runtime, kapu_queue::FeedSettings::default()))
+}
+
+/// Adds the sweeper of the attachment store `setting` names (a folder or an object store
+/// URL, as `kapu serve --attachments`): it finishes what requests left unsettled.
+pub fn with_attachments(worker: Worker, setting: &str) -> Result<Worker> {
+    let store = kapu_cases::attachments::open_store(setting).map_err(|e| anyhow::anyhow!("the attachment store: {e}"))?;
+    let sweeper = kapu_cases::attachments::SweepHandler { store, grace: kapu_cases::attachments::GRACE };
+    Ok(worker.handle(kapu_cases::attachments::SWEEP_JOB, Arc::new(sweeper)))
 }
 
 /// Where issuing finds its time-stamping authority and how e-mails link to the portal.
@@ -86,7 +96,8 @@ pub struct DeliveryConfig {
     pub tsa_attempts: u32,
     /// The wait before the second request to the authority; it doubles for each further one.
     pub tsa_backoff: std::time::Duration,
-    /// The platform's public base URL, e.g. `https://kapu.example.hu`.
+    /// The deployment's public URL (`KAPU_PUBLIC_URL`), e.g. `https://kapu.example.hu`: with
+    /// `/t/<slug>`, the base of links to a tenant without an origin of its own.
     pub public_url: String,
 }
 
@@ -116,17 +127,13 @@ pub fn with_delivery(worker: Worker, db: Db, crypto: Arc<kapu_crypto::Crypto>, c
         tsa = tsa.trusting_pem(pem).context("the TSA's trusted certificates")?;
     }
     let tsa = kapu_documents::TsaClient::new(tsa).context("the TSA client")?;
+    let public_url = kapu_core::Origin::parse(&cfg.public_url).context("the public URL (KAPU_PUBLIC_URL)")?;
     let decided = kapu_cases::DecidedHandler { db: db.clone(), crypto: crypto.clone() };
-    let issue = kapu_delivery::issue::IssueHandler { db: db.clone(), crypto: crypto.clone(), tsa, public_url: cfg.public_url.clone() };
+    let issue = kapu_delivery::issue::IssueHandler { db: db.clone(), crypto: crypto.clone(), tsa, public_url: public_url.clone() };
     let calendar = kapu_calendar::Calendar::hungary();
     warn_uncovered_years(&calendar, chrono::Utc::now());
-    let deadlines = kapu_delivery::deadlines::DeadlinesHandler {
-        db,
-        calendar,
-        public_url: cfg.public_url.clone(),
-        on_delivery: Arc::new(kapu_cases::CaseDeliveries),
-        crypto,
-    };
+    let deadlines =
+        kapu_delivery::deadlines::DeadlinesHandler { db, calendar, public_url, on_delivery: Arc::new(kapu_cases::CaseDeliveries), crypto };
     Ok(worker
         .handle(kapu_cases::DECIDED_JOB, Arc::new(decided))
         .handle(kapu_delivery::ISSUE_JOB, Arc::new(issue))
@@ -198,11 +205,17 @@ pub async fn serve(
     }
 }
 
-/// The plugin host of this process: default limits, compiled components cached in
-/// `KAPU_PLUGIN_CACHE_DIR` (default `/var/tmp/kapu-plugin-cache`).
+/// The plugin host of this process: default limits, the operator's network policy from
+/// `KAPU_PLUGIN_ALLOW` and `KAPU_PLUGIN_DNS` (strict when unset), compiled components cached
+/// in `KAPU_PLUGIN_CACHE_DIR` (default `/var/tmp/kapu-plugin-cache`).
 pub fn plugin_runtime() -> Result<kapu_plugins::Runtime> {
+    plugin_runtime_with(kapu_plugins::NetworkPolicy::from_env().map_err(anyhow::Error::msg)?)
+}
+
+/// Like [`plugin_runtime`] with the network policy given.
+pub fn plugin_runtime_with(network: kapu_plugins::NetworkPolicy) -> Result<kapu_plugins::Runtime> {
     let dir = std::env::var_os("KAPU_PLUGIN_CACHE_DIR")
         .map(std::path::PathBuf::from)
         .unwrap_or_else(|| std::path::PathBuf::from("/var/tmp/kapu-plugin-cache"));
-    Ok(kapu_plugins::Runtime::new(kapu_plugins::Limits::default(), Some(dir))?)
+    Ok(kapu_plugins::Runtime::new(kapu_plugins::Limits { network, ..kapu_plugins::Limits::default() }, Some(dir))?)
 }

@@ -1,8 +1,10 @@
 //! Blocking outbound HTTP over `wasi:http` 0.2.
 //!
 //! The host lets a request through only if its host is among the `allowed-hosts` of the
-//! plugin's manifest; any other is refused with [`HttpError::Denied`] and recorded for the
-//! tenant's admin.
+//! plugin's manifest and resolves to addresses the operator's network policy allows (no
+//! loopback, private or link-local address unless the operator allows it); any other is
+//! refused with [`HttpError::Denied`] and recorded for the tenant's admin. Redirects are not
+//! followed: a plugin that follows one sends a new request, checked the same way.
 
 use wasi::http::outgoing_handler;
 use wasi::http::types::{ErrorCode, Fields, IncomingBody, Method, OutgoingBody, OutgoingRequest, Scheme};

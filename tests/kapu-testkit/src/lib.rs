@@ -8,6 +8,9 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod logs;
+pub use logs::{log_dir, note_json, note_secret};
+
 use std::path::PathBuf;
 use std::sync::{Arc, OnceLock};
 use std::time::Duration;
@@ -39,6 +42,7 @@ fn cluster() -> &'static Cluster {
         }
         let dir = tempfile::Builder::new().prefix("kapu-testpg-").tempdir().expect("temp dir");
         let c = kapu_pgcluster::PgCluster::start(dir.path(), 0).expect("starting a private PostgreSQL for the tests");
+        logs::link_server_log(&c.log_path());
         Cluster { admin_url: c.url("postgres"), _cluster: Some(c), _dir: Some(dir) }
     })
 }
@@ -50,18 +54,34 @@ fn with_db(admin_url: &str, db: &str) -> String {
     }
 }
 
+/// `url` with its user and password replaced.
+fn as_user(url: &str, user: &str, password: &str) -> Result<String> {
+    let mut u = url::Url::parse(url).context("the test cluster's URL")?;
+    u.set_username(user).ok().context("setting the URL's user")?;
+    u.set_password(Some(password)).ok().context("setting the URL's password")?;
+    Ok(u.to_string())
+}
+
 fn random_name(prefix: &str) -> String {
     let n: u64 = rand::thread_rng().r#gen();
     format!("{prefix}{:012x}", n & 0xffff_ffff_ffff)
 }
 
+/// The operator's plugin network allow-list of the kits: the simulators listen on loopback
+/// at free ports, so the kits allow 127.0.0.1 (any port) and `localhost`. (The kits' own
+/// servers are not marked as the platform's listeners in this shared runtime: a later
+/// simulator may get a stopped kit's port.) Tests of hostile plugins use a runtime of their
+/// own with a strict policy.
+pub const KIT_PLUGIN_ALLOW: &str = "127.0.0.1,localhost";
+
 /// The plugin host every kit of this test process shares (compiled components are kept in
-/// memory, so each plugin compiles once per process).
+/// memory, so each plugin compiles once per process), under [`KIT_PLUGIN_ALLOW`].
 pub fn plugin_runtime() -> Arc<kapu_plugins::Runtime> {
     static RUNTIME: OnceLock<Arc<kapu_plugins::Runtime>> = OnceLock::new();
     RUNTIME
         .get_or_init(|| {
-            let limits = kapu_plugins::Limits { concurrent_calls: 16, ..kapu_plugins::Limits::default() };
+            let network = kapu_plugins::NetworkPolicy::strict().allowing_list(KIT_PLUGIN_ALLOW).expect("the kit's allow-list");
+            let limits = kapu_plugins::Limits { concurrent_calls: 16, network, ..kapu_plugins::Limits::default() };
             Arc::new(kapu_plugins::Runtime::new(limits, None).expect("the plugin host starts"))
         })
         .clone()
@@ -89,6 +109,8 @@ pub struct KitOptions {
     pub facts: Option<Arc<dyn kapu_cases::FactSource>>,
     /// How the worker's queue feed job paces itself (fast by default, for tests).
     pub queue_feed: kapu_queue::FeedSettings,
+    /// Who may read `/metrics` (open by default, as in the demo).
+    pub metrics: kapu_http::MetricsAccess,
 }
 
 impl Default for KitOptions {
@@ -104,6 +126,7 @@ impl Default for KitOptions {
             delivery: None,
             facts: None,
             queue_feed: kapu_queue::FeedSettings { interval: Duration::from_millis(100), max_backoff: Duration::from_secs(2), batch: 100 },
+            metrics: kapu_http::MetricsAccess::Open,
         }
     }
 }
@@ -118,8 +141,11 @@ pub struct Kit {
     pub crypto: Arc<Crypto>,
     /// The master key, base64.
     pub master_key: String,
-    /// URL of this kit's database.
+    /// URL of this kit's database as the app's login role (what the server and the `kapu`
+    /// commands connect as).
     pub database_url: String,
+    /// URL of this kit's database as the cluster's superuser, for tests that tamper on purpose.
+    pub admin_database_url: String,
     /// The tenant-role prefix of this kit.
     pub role_prefix: String,
     /// The SMTP simulator.
@@ -174,20 +200,28 @@ impl Kit {
 
     /// Boots a kit.
     pub async fn start_with(opts: KitOptions) -> Result<Kit> {
-        // KAPU_TEST_LOG=<filter> shows the server's logs, for debugging a failing test.
-        if let Ok(filter) = std::env::var("KAPU_TEST_LOG") {
-            let _ = tracing_subscriber::fmt().with_env_filter(tracing_subscriber::EnvFilter::new(filter)).with_test_writer().try_init();
-        }
+        // KAPU_TEST_LOG=<filter> shows the server's logs, for debugging a failing test;
+        // otherwise they go to the suite's log file, which the log scan reads.
+        logs::init();
+        note_secret(PASSWORD);
         let admin_url = tokio::task::spawn_blocking(|| cluster().admin_url.clone()).await?;
         let name = random_name("kapu_test_");
-        let admin = sqlx::PgPool::connect(&admin_url).await.context("connecting to the test cluster")?;
-        sqlx::query(&format!("CREATE DATABASE {name}")).execute(&admin).await?;
-        admin.close().await;
-        let database_url = with_db(&admin_url, &name);
         let role_prefix = random_name("kt");
+        // The app connects as a login role of its own, as in production (NOSUPERUSER
+        // NOINHERIT CREATEROLE, owning the kit's database): roles are cluster-wide, so its
+        // name carries the kit's random prefix.
+        let app_role = format!("{role_prefix}_app");
+        let app_password = random_name("pw");
+        let admin = sqlx::PgPool::connect(&admin_url).await.context("connecting to the test cluster")?;
+        kapu::settings::ensure_app_database(&admin, &app_role, Some(&app_password), &name).await?;
+        admin.close().await;
+        let admin_database_url = with_db(&admin_url, &name);
+        let database_url = as_user(&admin_database_url, &app_role, &app_password)?;
         let db = kapu::settings::connect(&database_url, &role_prefix, 12).await?;
+        kapu::settings::require_safe_login_role(&db).await?;
         kapu_core::migrate_platform(&db).await?;
         let master_key = MasterKey::generate_base64();
+        note_secret(&master_key);
         let crypto = Arc::new(Crypto::new(MasterKey::from_base64(&master_key)?, vec![]));
         let mail = kapu_sim::smtp::start(0, 0).await?;
         let smtp = SmtpConfig {
@@ -199,10 +233,16 @@ impl Kit {
             password: None,
         };
         let attachments = tempfile::tempdir()?;
+        // Bound first: the kit's own address is its public URL, the base of every link.
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+        let base = format!("http://{}", listener.local_addr()?);
+        let attachment_store = attachments.path().display().to_string();
         let http = HttpConfig {
+            public_url: kapu_core::Origin::parse(&base)?,
+            metrics: opts.metrics.clone(),
             admin_ui_dir: workspace_root().join("admin-ui/dist"),
             tenants_dir: workspace_root().join("tenants"),
-            attachments: attachments.path().display().to_string(),
+            attachments: attachment_store.clone(),
             ..HttpConfig::default()
         };
         let registry = kapu_sim::registry::start(0, kapu_sim::registry::DEFAULT_API_KEY).await?;
@@ -210,8 +250,6 @@ impl Kit {
         if let Some(f) = opts.facts.clone() {
             state = state.with_facts(f);
         }
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
-        let base = format!("http://{}", listener.local_addr()?);
         let (stop, rx) = tokio::sync::watch::channel(false);
         let mut tasks = Vec::new();
         let mut srx = rx.clone();
@@ -222,7 +260,10 @@ impl Kit {
             .await;
         }));
         if opts.worker {
-            let mut w = kapu::wiring::worker(db.clone(), crypto.clone(), &smtp, opts.worker_config.clone())?;
+            let mut w = kapu::wiring::with_attachments(
+                kapu::wiring::worker(db.clone(), crypto.clone(), &smtp, opts.worker_config.clone())?,
+                &attachment_store,
+            )?;
             if let Some(mut d) = opts.delivery.clone() {
                 if d.public_url.is_empty() {
                     d.public_url.clone_from(&base);
@@ -240,7 +281,21 @@ impl Kit {
                     .await;
             }));
         }
-        Ok(Kit { base, db, crypto, master_key, database_url, role_prefix, mail, registry, smtp, stop, tasks, attachments })
+        Ok(Kit {
+            base,
+            db,
+            crypto,
+            master_key,
+            database_url,
+            admin_database_url,
+            role_prefix,
+            mail,
+            registry,
+            smtp,
+            stop,
+            tasks,
+            attachments,
+        })
     }
 
     /// Stops the server and worker and waits for them.
@@ -315,7 +370,11 @@ impl Kit {
             Some(seed),
         )
         .await?;
-        Ok(TestTenant { tenant, admin_email, admin_totp: secret, clerk_email })
+        let t = TestTenant { tenant, admin_email, admin_totp: secret, clerk_email };
+        for s in [&t.admin_email, &t.clerk_email, &t.admin_totp_base32()] {
+            note_secret(s);
+        }
+        Ok(t)
     }
 
     /// Creates a platform operator with TOTP; returns (e-mail, secret).
@@ -337,6 +396,8 @@ impl Kit {
         let ring = self.crypto.keyring(tx.conn(), kapu_core::PLATFORM_SCOPE).await?;
         kapu_staff::enable_totp_with_secret(&mut tx, &ring, op.id, &secret).await?;
         tx.commit().await?;
+        note_secret(&email);
+        note_secret(&totp_rs::Secret::Raw(secret.clone()).to_encoded().to_string());
         Ok((email, secret))
     }
 
@@ -391,6 +452,7 @@ impl Kit {
             .env("KAPU_MASTER_KEY", &self.master_key)
             .env("KAPU_ROLE_PREFIX", &self.role_prefix)
             .env("KAPU_LOG", "warn")
+            .env(kapu_plugins::network::ALLOW_ENV, KIT_PLUGIN_ALLOW)
             .env_remove("RUST_BACKTRACE")
             .current_dir(workspace_root())
             .kill_on_drop(true);
@@ -399,7 +461,7 @@ impl Kit {
 
     /// A superuser connection to this kit's database (for tests that tamper on purpose).
     pub async fn superuser(&self) -> Result<sqlx::PgPool> {
-        Ok(sqlx::PgPool::connect(&self.database_url).await?)
+        Ok(sqlx::PgPool::connect(&self.admin_database_url).await?)
     }
 }
 
@@ -467,6 +529,13 @@ impl Client {
         Self { base, host, http, cookie: None, csrf: None }
     }
 
+    /// The same client connecting from `ip`, to present another client network (on Linux
+    /// any 127.x.y.z reaches the kit's loopback listener; the server throttles by IPv4 /24).
+    pub fn from_address(mut self, ip: std::net::IpAddr) -> Self {
+        self.http = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).local_address(ip).build().expect("http client");
+        self
+    }
+
     /// Sends a request to `{base}{path}` with the session cookie and CSRF token.
     pub async fn send(&self, method: reqwest::Method, path: &str, body: Option<&Value>, headers: &[(&str, &str)]) -> Result<Reply> {
         let mut req = self.http.request(method, format!("{}{path}", self.base));
@@ -483,13 +552,16 @@ impl Client {
             req = req.header(*k, *v);
         }
         if let Some(b) = body {
+            note_json(b);
             req = req.json(b);
         }
         let res = req.send().await?;
         let status = res.status().as_u16();
         let headers = res.headers().clone();
         let text = res.text().await?;
-        Ok(Reply { status, headers, text })
+        let reply = Reply { status, headers, text };
+        note_json(&reply.json());
+        Ok(reply)
     }
 
     /// GET.
@@ -521,6 +593,9 @@ impl Client {
             self.cookie =
                 r.headers.get_all("set-cookie").iter().filter_map(|v| v.to_str().ok()).find_map(|v| v.split(';').next().map(str::to_owned));
             self.csrf = r.json()["csrf_token"].as_str().map(str::to_owned);
+            if let Some((_, value)) = self.cookie.as_deref().and_then(|c| c.split_once('=')) {
+                note_secret(value);
+            }
         }
     }
 

@@ -156,32 +156,41 @@ pub struct Me {
 
 pub(crate) async fn do_login(state: &AppState, scope: Scope, ip: ClientIp, req: LoginRequest) -> Result<Response, ApiError> {
     state.limiter.check(ip)?;
+    let now = Utc::now();
+    let ticket = crate::throttle::admit_sign_in(state, &scope, "staff", &kapu_throttle::normalise_email(&req.email), ip, now).await?;
     let mut tx = scope.tx(state).await?;
-    let outcome = kapu_staff::login(&mut tx, &req.email, &req.password, &state.config.login_policy, Utc::now()).await?;
-    tx.commit().await?;
+    let outcome = kapu_staff::login(&mut tx, &req.email, &req.password, &state.config.login_policy, now).await?;
     match outcome {
         LoginOutcome::SignedIn(token, session) => {
-            let max_age = (session.expires_at - Utc::now()).num_seconds();
+            crate::throttle::sign_in_succeeded(state, &mut tx, ticket, now).await?;
+            tx.commit().await?;
+            let max_age = (session.expires_at - now).num_seconds();
             let cookie = scope.session_cookie(state, &token.0, max_age);
             Ok(with_header(Json(LoginResponse::from(&session)), header::SET_COOKIE, cookie))
         }
         LoginOutcome::InvalidCredentials => Err(ApiError::InvalidCredentials),
-        LoginOutcome::Locked(until) => Err(ApiError::TooManyAttempts(until.to_rfc3339())),
     }
 }
 
-pub(crate) async fn do_totp(state: &AppState, mut a: Authed, code: &str, enrol: bool) -> Result<Json<LoginResponse>, ApiError> {
-    let ring = a.tx.keyring(state).await?;
+/// Checks a TOTP code, throttled like sign-in per account (its id) and network: whoever has
+/// the password still cannot try codes quickly, and nobody can lock the account.
+pub(crate) async fn do_totp(
+    state: &AppState,
+    mut a: Authed,
+    code: &str,
+    enrol: bool,
+    ip: ClientIp,
+) -> Result<Json<LoginResponse>, ApiError> {
     let now = Utc::now();
-    let policy = &state.config.login_policy;
-    let res = if enrol {
-        kapu_staff::confirm_totp(&mut a.tx, &ring, &mut a.session, code, policy, now).await
+    let ticket = crate::throttle::admit_sign_in(state, &a.scope, "totp", &a.session.staff.id.to_string(), ip, now).await?;
+    let ring = a.tx.keyring(state).await?;
+    if enrol {
+        kapu_staff::confirm_totp(&mut a.tx, &ring, &mut a.session, code, now).await?;
     } else {
-        kapu_staff::verify_totp(&mut a.tx, &ring, &mut a.session, code, policy, now).await
-    };
-    // Failure counts must stick, so commit either way.
+        kapu_staff::verify_totp(&mut a.tx, &ring, &mut a.session, code, now).await?;
+    }
+    crate::throttle::sign_in_succeeded(state, &mut a.tx, ticket, now).await?;
     a.tx.commit().await?;
-    res?;
     Ok(Json(LoginResponse::from(&a.session)))
 }
 
@@ -211,8 +220,9 @@ fn me_of(scope: &Scope, session: &Session) -> Me {
 
 /// Sign in with e-mail and password.
 ///
-/// Sets the session cookie. Admins must then pass or set up TOTP; accounts lock for a
-/// growing time after repeated failures.
+/// Sets the session cookie. Admins must then pass or set up TOTP. Repeated failures for an
+/// account from one network (or from one network for any account) make further attempts
+/// from there wait a growing time (429 with `Retry-After`); no account is ever locked.
 #[utoipa::path(post, path = "/auth/login", tag = "auth", request_body = LoginRequest,
     responses((status = 200, body = LoginResponse), (status = 401, body = Problem, content_type = "application/problem+json"), (status = 429, body = Problem, content_type = "application/problem+json")))]
 pub async fn login(
@@ -229,8 +239,13 @@ pub async fn login(
 /// Give the TOTP code of an account that has TOTP.
 #[utoipa::path(post, path = "/auth/totp", tag = "auth", request_body = TotpRequest,
     responses((status = 200, body = LoginResponse), (status = 401, body = Problem, content_type = "application/problem+json"), (status = 429, body = Problem, content_type = "application/problem+json")))]
-pub async fn totp(State(state): State<AppState>, a: Authed, Json(req): Json<TotpRequest>) -> Result<Json<LoginResponse>, ApiError> {
-    do_totp(&state, a, &req.code, false).await
+pub async fn totp(
+    State(state): State<AppState>,
+    ip: ClientIp,
+    a: Authed,
+    Json(req): Json<TotpRequest>,
+) -> Result<Json<LoginResponse>, ApiError> {
+    do_totp(&state, a, &req.code, false, ip).await
 }
 
 /// Start setting up TOTP: returns a new secret.
@@ -242,13 +257,14 @@ pub async fn totp_enrol(State(state): State<AppState>, a: Authed) -> Result<Json
 
 /// Finish setting up TOTP with a first code.
 #[utoipa::path(post, path = "/auth/totp/enrol/confirm", tag = "auth", request_body = TotpRequest,
-    responses((status = 200, body = LoginResponse), (status = 401, body = Problem, content_type = "application/problem+json"), (status = 409, body = Problem, content_type = "application/problem+json")))]
+    responses((status = 200, body = LoginResponse), (status = 401, body = Problem, content_type = "application/problem+json"), (status = 409, body = Problem, content_type = "application/problem+json"), (status = 429, body = Problem, content_type = "application/problem+json")))]
 pub async fn totp_enrol_confirm(
     State(state): State<AppState>,
+    ip: ClientIp,
     a: Authed,
     Json(req): Json<TotpRequest>,
 ) -> Result<Json<LoginResponse>, ApiError> {
-    do_totp(&state, a, &req.code, true).await
+    do_totp(&state, a, &req.code, true, ip).await
 }
 
 /// Sign out.
@@ -281,7 +297,9 @@ pub struct PasswordResetConfirm {
 
 /// Send a password reset link to a staff member's e-mail.
 ///
-/// Always answers 202, whether or not the account exists.
+/// Always answers 202, whether or not the account exists. At most a few e-mails an hour go
+/// to one address, and a few dozen are asked for from one network (429 `too-many-emails`
+/// past that, also whether or not the account exists).
 #[utoipa::path(post, path = "/auth/password-reset", tag = "auth", request_body = PasswordResetRequest,
     responses((status = 202), (status = 429, body = Problem, content_type = "application/problem+json")))]
 pub async fn password_reset(
@@ -295,12 +313,13 @@ pub async fn password_reset(
     check_same_origin(&Method::POST, &headers)?;
     let Scope::Tenant(t) = &scope else { return Err(ApiError::NotFound("this is a municipality's endpoint".into())) };
     let mut tx = scope.tx(&state).await?;
-    let host = headers.get(header::HOST).and_then(|h| h.to_str().ok()).unwrap_or("127.0.0.1").to_owned();
-    let scheme = if state.config.secure_cookies { "https" } else { "http" };
-    let prefix = t.prefix.clone();
-    let link = |token: &str| format!("{scheme}://{host}{prefix}/admin/#/reset?token={token}");
+    // The tenant's configured base URL, never the request's Host.
+    let base = t.base_url.clone();
+    let link = |token: &str| format!("{base}/admin/#/reset?token={token}");
     let ring = tx.keyring(&state).await?;
     kapu_staff::request_password_reset(tx.tenant()?, &ring, &req.email, &t.tenant.name, link, Utc::now()).await?;
+    // Counted in the same transaction: a refusal drops the queued e-mail and the token.
+    crate::throttle::admit_mail(&state, &mut tx, "staff-reset", &req.email, ip, Utc::now()).await?;
     tx.commit().await?;
     Ok(StatusCode::ACCEPTED)
 }

@@ -94,7 +94,7 @@ pub(crate) fn platform_api() -> OpenApiRouter<AppState> {
 pub(crate) fn tenant_router(state: AppState) -> Router {
     let (api, _) = OpenApiRouter::new().nest("/api/v1", tenant_api()).split_for_parts();
     api.merge(crate::openapi::docs_router())
-        .merge(crate::portal::routes(state.config.upload_limit))
+        .merge(crate::portal::routes(&state, state.config.upload_limit))
         .merge(crate::oidc::routes())
         .route("/api/v1", get(|| async { Redirect::temporary("v1/docs/") }))
         .fallback_service(tower::service_fn({
@@ -189,8 +189,39 @@ async fn readyz(State(state): State<AppState>) -> Response {
     }
 }
 
-async fn metrics() -> Response {
+async fn metrics(State(state): State<AppState>, headers: axum::http::HeaderMap) -> Response {
+    serve_metrics(&state.config.metrics, &headers)
+}
+
+/// The Prometheus metrics, if `access` lets this request read them: not found when they are
+/// off here, `unauthenticated` without the right bearer token.
+pub(crate) fn serve_metrics(access: &crate::state::MetricsAccess, headers: &axum::http::HeaderMap) -> Response {
+    use crate::state::MetricsAccess;
+    use subtle::ConstantTimeEq;
+    let allowed = match access {
+        MetricsAccess::Off => return ApiError::NotFound("nothing is served at this path".into()).into_response(),
+        MetricsAccess::Open => true,
+        MetricsAccess::Token(token) => headers
+            .get(header::AUTHORIZATION)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.strip_prefix("Bearer "))
+            .is_some_and(|given| bool::from(given.trim().as_bytes().ct_eq(token.as_bytes()))),
+    };
+    if !allowed {
+        let mut res = ApiError::Unauthenticated.into_response();
+        res.headers_mut().insert(header::WWW_AUTHENTICATE, axum::http::HeaderValue::from_static("Bearer realm=\"metrics\""));
+        return res;
+    }
     ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], crate::observe::render_metrics()).into_response()
+}
+
+/// A router that serves only `/metrics`, for a listener of its own (`KAPU_METRICS_LISTEN`).
+pub fn metrics_router(access: crate::state::MetricsAccess) -> Router {
+    let access = std::sync::Arc::new(access);
+    crate::observe::install_metrics();
+    Router::new()
+        .route("/metrics", get(move |headers: axum::http::HeaderMap| async move { serve_metrics(&access, &headers) }))
+        .fallback(|| async { ApiError::NotFound("only /metrics is served here".into()) })
 }
 
 async fn platform_home() -> Redirect {

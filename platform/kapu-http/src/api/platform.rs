@@ -27,9 +27,14 @@ pub async fn login(
 
 /// Operator TOTP code.
 #[utoipa::path(operation_id = "platform_totp", post, path = "/auth/totp", tag = "platform", request_body = TotpRequest,
-    responses((status = 200, body = LoginResponse), (status = 401, body = Problem, content_type = "application/problem+json")))]
-pub async fn totp(State(state): State<AppState>, a: Authed, Json(req): Json<TotpRequest>) -> Result<Json<LoginResponse>, ApiError> {
-    do_totp(&state, a, &req.code, false).await
+    responses((status = 200, body = LoginResponse), (status = 401, body = Problem, content_type = "application/problem+json"), (status = 429, body = Problem, content_type = "application/problem+json")))]
+pub async fn totp(
+    State(state): State<AppState>,
+    ip: ClientIp,
+    a: Authed,
+    Json(req): Json<TotpRequest>,
+) -> Result<Json<LoginResponse>, ApiError> {
+    do_totp(&state, a, &req.code, false, ip).await
 }
 
 /// Start operator TOTP set-up.
@@ -40,13 +45,14 @@ pub async fn totp_enrol(State(state): State<AppState>, a: Authed) -> Result<Json
 
 /// Finish operator TOTP set-up.
 #[utoipa::path(operation_id = "platform_totp_enrol_confirm", post, path = "/auth/totp/enrol/confirm", tag = "platform", request_body = TotpRequest,
-    responses((status = 200, body = LoginResponse), (status = 401, body = Problem, content_type = "application/problem+json")))]
+    responses((status = 200, body = LoginResponse), (status = 401, body = Problem, content_type = "application/problem+json"), (status = 429, body = Problem, content_type = "application/problem+json")))]
 pub async fn totp_enrol_confirm(
     State(state): State<AppState>,
+    ip: ClientIp,
     a: Authed,
     Json(req): Json<TotpRequest>,
 ) -> Result<Json<LoginResponse>, ApiError> {
-    do_totp(&state, a, &req.code, true).await
+    do_totp(&state, a, &req.code, true, ip).await
 }
 
 /// Operator sign-out.

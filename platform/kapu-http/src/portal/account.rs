@@ -168,17 +168,11 @@ fn field_errors(lang: &str, e: ClientError) -> Result<Vec<(String, String)>, Api
     }
 }
 
-fn mailing_link(state: &AppState, headers: &HeaderMap, t: &ResolvedTenant) -> impl Fn(&str, &str) -> String + Sync + use<> {
-    let host = headers.get(header::HOST).and_then(|h| h.to_str().ok()).unwrap_or("127.0.0.1").to_owned();
-    let scheme = if state.config.secure_cookies { "https" } else { "http" };
-    let prefix = t.prefix.clone();
-    move |path: &str, token: &str| {
-        if token.is_empty() {
-            format!("{scheme}://{host}{prefix}/{path}")
-        } else {
-            format!("{scheme}://{host}{prefix}/{path}?token={token}")
-        }
-    }
+/// Links in the portal's e-mails, from the tenant's configured base URL (never the
+/// request's Host).
+fn mailing_link(t: &ResolvedTenant) -> impl Fn(&str, &str) -> String + Sync + use<> {
+    let base = t.base_url.clone();
+    move |path: &str, token: &str| if token.is_empty() { format!("{base}/{path}") } else { format!("{base}/{path}?token={token}") }
 }
 
 async fn register_form(State(state): State<AppState>, Extension(t): Extension<ResolvedTenant>, uri: Uri, headers: HeaderMap) -> Response {
@@ -188,6 +182,7 @@ async fn register_form(State(state): State<AppState>, Extension(t): Extension<Re
 async fn register(
     State(state): State<AppState>,
     Extension(t): Extension<ResolvedTenant>,
+    ip: crate::auth::ClientIp,
     headers: HeaderMap,
     Form(fields): Form<Fields>,
 ) -> Result<Response, ApiError> {
@@ -197,12 +192,18 @@ async fn register(
     }
     let get = |k: &str| fields.get(k).cloned().unwrap_or_default();
     let reg = Registration { display_name: get("display_name"), email: get("email"), password: get("password") };
-    let link = mailing_link(&state, &headers, &t);
+    let link = mailing_link(&t);
+    let address = reg.email.clone();
     let mut tx = state.db.tenant_tx(&t.tenant).await?;
     let ring = state.crypto.keyring(tx.conn(), t.tenant.slug.as_str()).await?;
     let mailing = Mailing { tenant_name: &t.tenant.name, link: &link, ring: &ring };
     match account::register(&mut tx, reg, &mailing, Utc::now()).await {
         Ok(()) => {
+            // The confirmation (or "you already have an account") e-mail is counted against
+            // the address's and the network's budgets; a refusal drops it with the account.
+            if let Err(refused) = crate::throttle::admit_mail(&state, &mut tx, "register", &address, ip, Utc::now()).await {
+                return mail_refused(&state, &t, &f.lang, refused);
+            }
             tx.commit().await?;
             Ok(message(&state, &t, &f.lang, StatusCode::OK, "check_mail_title", "check_mail_text", None))
         }
@@ -266,20 +267,28 @@ async fn login(
     if let Some(refused) = refuse_foreign_post(&state, &t, &f, &headers, &fields, "login.html", "email") {
         return Ok(refused);
     }
+    // The same page whichever guard refuses: the process's flood guard or the throttle.
+    let too_many = || {
+        show_form(&state, &t, &f, "login.html", StatusCode::TOO_MANY_REQUESTS, &fields, &[("email".into(), text(&f.lang, "err_locked"))])
+    };
     if state.limiter.check(ip).is_err() {
-        return Ok(show_form(
-            &state,
-            &t,
-            &f,
-            "login.html",
-            StatusCode::TOO_MANY_REQUESTS,
-            &fields,
-            &[("email".into(), text(&f.lang, "err_locked"))],
-        ));
+        return Ok(too_many());
     }
     let get = |k: &str| fields.get(k).map(String::as_str).unwrap_or("");
+    let now = Utc::now();
+    let scope = crate::auth::Scope::Tenant(t.clone());
+    let ticket =
+        match crate::throttle::admit_sign_in(&state, &scope, "client", &kapu_throttle::normalise_email(get("email")), ip, now).await {
+            Ok(ticket) => ticket,
+            Err(ApiError::TooManyAttempts(until)) => return Ok(with_retry_after(too_many(), &until)),
+            Err(e) => return Err(e),
+        };
     let mut tx = state.db.tenant_tx(&t.tenant).await?;
-    let outcome = account::sign_in(&mut tx, get("email"), get("password"), Utc::now()).await?;
+    let outcome = account::sign_in(&mut tx, get("email"), get("password"), now).await?;
+    if !matches!(outcome, SignIn::InvalidCredentials) {
+        // The password was right (even if the address is not confirmed yet).
+        crate::throttle::sign_in_succeeded(&state, &mut tx, ticket, now).await?;
+    }
     tx.commit().await?;
     let (status, key) = match outcome {
         SignIn::SignedIn(token, _) => {
@@ -291,7 +300,6 @@ async fn login(
         }
         SignIn::InvalidCredentials => (StatusCode::UNAUTHORIZED, "err_credentials"),
         SignIn::Unverified => (StatusCode::FORBIDDEN, "err_unverified"),
-        SignIn::Locked(_) => (StatusCode::TOO_MANY_REQUESTS, "err_locked"),
     };
     Ok(show_form(&state, &t, &f, "login.html", status, &fields, &[("email".into(), text(&f.lang, key))]))
 }
@@ -431,14 +439,15 @@ async fn erase(
     // Drafts are wiped and the records a retention rule keeps are gathered first, in the same
     // transaction: a wrong password rolls it all back.
     let ring = state.crypto.keyring(tx.conn(), t.tenant.slug.as_str()).await?;
-    let (mut retained, drafts) = kapu_cases::prepare_erasure(&mut tx, &ring, s.account.id, s.account.client_id).await?;
+    let (mut retained, drafts) = kapu_cases::prepare_erasure(&mut tx, &ring, s.account.id, s.account.client_id, Utc::now()).await?;
     if let Some(c) = s.account.client_id {
         retained.extend(kapu_delivery::access::retained_on_erasure(&mut tx, c).await?);
     }
     match account::erase(&mut tx, &ring, &s, fields.get("password").map(String::as_str).unwrap_or(""), retained, Utc::now()).await {
         Ok(report) => {
-            super::cases::delete_attachments(&state, &t, &drafts).await?;
             tx.commit().await?;
+            // The wiped drafts' files go once the erasure is committed (or the sweeper's later).
+            super::uploads::delete_attachments(&state, &t, &drafts).await?;
             let mut kept: Vec<_> =
                 report.kept.iter().map(|(what, why)| context! { what => text(&lang, &format!("kept_{what}")), why }).collect();
             kept.extend(report.retained.iter().map(|r| context! { what => &r.what, why => &r.why, english => true }));
@@ -451,6 +460,23 @@ async fn erase(
         }
         Err(e) => Err(e.into()),
     }
+}
+
+/// A `Retry-After` header for a page answering 429, from the time the throttle gave.
+fn with_retry_after(mut res: Response, until: &str) -> Response {
+    let secs = chrono::DateTime::parse_from_rfc3339(until)
+        .map(|u| ((u.with_timezone(&Utc) - Utc::now()).num_milliseconds() + 999).div_euclid(1000).max(1))
+        .unwrap_or(60);
+    res.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(secs));
+    res
+}
+
+/// The page for a refused e-mail (429, the same whether or not the address has an account);
+/// any other error stays an error.
+fn mail_refused(state: &AppState, t: &ResolvedTenant, lang: &str, e: ApiError) -> Result<Response, ApiError> {
+    let ApiError::TooManyEmails(until) = e else { return Err(e) };
+    let page = message(state, t, lang, StatusCode::TOO_MANY_REQUESTS, "too_many_mails_title", "err_too_many_mails", None);
+    Ok(with_retry_after(page, &until))
 }
 
 async fn forgot_form(State(state): State<AppState>, Extension(t): Extension<ResolvedTenant>, uri: Uri, headers: HeaderMap) -> Response {
@@ -481,10 +507,14 @@ async fn forgot(
         ));
     }
     state.limiter.check(ip)?;
-    let link = mailing_link(&state, &headers, &t);
+    let link = mailing_link(&t);
     let mut tx = state.db.tenant_tx(&t.tenant).await?;
     let ring = state.crypto.keyring(tx.conn(), t.tenant.slug.as_str()).await?;
     account::request_password_reset(&mut tx, email, &Mailing { tenant_name: &t.tenant.name, link: &link, ring: &ring }, Utc::now()).await?;
+    // Counted whether or not the address has an account, so a refusal tells nothing either.
+    if let Err(refused) = crate::throttle::admit_mail(&state, &mut tx, "reset", email, ip, Utc::now()).await {
+        return mail_refused(&state, &t, &f.lang, refused);
+    }
     tx.commit().await?;
     Ok(message(&state, &t, &f.lang, StatusCode::OK, "reset_sent_title", "reset_sent_text", None))
 }

@@ -12,6 +12,7 @@ use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, Uri, header};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use chrono::Utc;
+use kapu_cases::attachments;
 use kapu_cases::{CaseError, Field, FieldKind, FieldProblem, Filer, Identification, Once, Submission};
 use kapu_clients::account::{ClientSession, IdentificationLevel};
 use minijinja::context;
@@ -19,7 +20,7 @@ use serde_json::{Map, Value, json};
 use uuid::Uuid;
 
 use super::account::{check_form, session};
-use super::{language_of, render, text};
+use super::{language_of, render, text, uploads};
 use crate::AppState;
 use crate::problem::ApiError;
 use crate::tenancy::ResolvedTenant;
@@ -301,44 +302,8 @@ async fn form(
     ))
 }
 
-/// An uploaded file, held until the application is accepted.
-struct Upload {
-    field: String,
-    name: String,
-    content_type: String,
-    bytes: axum::body::Bytes,
-}
-
-/// Reads the multipart form: text parts into `fields`, files (with their sniffed type) into uploads.
-async fn read_multipart(mut mp: Multipart) -> Result<(HashMap<String, String>, Vec<Upload>), ApiError> {
-    let mut fields = HashMap::new();
-    let mut uploads = Vec::new();
-    let too_large = |e: axum::extract::multipart::MultipartError| {
-        if e.status() == StatusCode::PAYLOAD_TOO_LARGE { ApiError::PayloadTooLarge } else { ApiError::field("form", e.body_text()) }
-    };
-    while let Some(part) = mp.next_field().await.map_err(too_large)? {
-        let name = part.name().unwrap_or("").to_owned();
-        match part.file_name().map(str::to_owned) {
-            Some(file) => {
-                let bytes = part.bytes().await.map_err(too_large)?;
-                if file.is_empty() && bytes.is_empty() {
-                    continue;
-                }
-                // The type is what the content is, not what the browser or the name claims.
-                let content_type = infer::get(&bytes).map_or("application/octet-stream", |k| k.mime_type()).to_owned();
-                uploads.push(Upload { field: name, name: file, content_type, bytes });
-            }
-            None => {
-                let value = part.text().await.map_err(too_large)?;
-                fields.insert(name, value);
-            }
-        }
-    }
-    Ok((fields, uploads))
-}
-
 /// The form's values as the domain reads them, from the posted fields.
-fn values_of(def_fields: &[Field], fields: &HashMap<String, String>, uploads: &[Upload], remove_empty_rows: bool) -> Value {
+fn values_of(def_fields: &[Field], fields: &HashMap<String, String>, remove_empty_rows: bool) -> Value {
     let mut out = Map::new();
     for f in def_fields {
         let get = |k: &str| fields.get(k).map(|s| s.trim().to_owned()).filter(|s| !s.is_empty());
@@ -349,13 +314,8 @@ fn values_of(def_fields: &[Field], fields: &HashMap<String, String>, uploads: &[
                 let (p, c, s) = (part("postcode"), part("city"), part("street"));
                 if p.is_empty() && c.is_empty() && s.is_empty() { Value::Null } else { json!({ "postcode": p, "city": c, "street": s }) }
             }
-            FieldKind::File => Value::Array(
-                uploads
-                    .iter()
-                    .filter(|u| u.field == f.name)
-                    .map(|u| json!({ "name": u.name, "content_type": u.content_type, "size": u.bytes.len() }))
-                    .collect(),
-            ),
+            // Files come from the uploads and the draft (`uploads::merge_files`).
+            FieldKind::File => Value::Null,
             FieldKind::Group => {
                 let mut rows = Vec::new();
                 for i in 0..f.max_items.unwrap_or(50).min(200) {
@@ -370,7 +330,7 @@ fn values_of(def_fields: &[Field], fields: &HashMap<String, String>, uploads: &[
                     if remove_empty_rows && sub.values().all(|v| v.trim().is_empty()) {
                         continue;
                     }
-                    rows.push(values_of(&f.fields, &sub, &[], remove_empty_rows));
+                    rows.push(values_of(&f.fields, &sub, remove_empty_rows));
                 }
                 Value::Array(rows)
             }
@@ -383,54 +343,8 @@ fn values_of(def_fields: &[Field], fields: &HashMap<String, String>, uploads: &[
     Value::Object(out)
 }
 
-/// A new file to store beside the case: its field, the name it is stored under, its bytes.
-struct NewFile<'a> {
-    field: String,
-    stored: String,
-    upload: &'a Upload,
-}
-
-/// The files of the form's file fields: those a draft already holds (less those ticked for
-/// removal, `remove.<field>.<stored name>`) followed by the new uploads. Each carries the name
-/// it is stored under beside the case (`<n>-<name>`, `n` counting on within its field), which
-/// a draft keeps so that its files stay attached until it is submitted.
-fn merge_files<'a>(
-    def_fields: &[Field],
-    draft: &Value,
-    fields: &HashMap<String, String>,
-    uploads: &'a [Upload],
-) -> (Map<String, Value>, Vec<NewFile<'a>>, Vec<String>) {
-    let mut out = Map::new();
-    let mut new = Vec::new();
-    let mut removed = Vec::new();
-    for f in def_fields.iter().filter(|f| f.kind == FieldKind::File) {
-        let mut list = Vec::new();
-        let mut next = 0u64;
-        for x in draft.get(&f.name).and_then(Value::as_array).into_iter().flatten() {
-            let Some(stored) = x.get("stored").and_then(Value::as_str) else { continue };
-            let n = stored.split('-').next().and_then(|n| n.parse::<u64>().ok()).unwrap_or(0);
-            next = next.max(n + 1);
-            if fields.contains_key(&format!("remove.{}.{stored}", f.name)) {
-                removed.push(format!("{}/{stored}", f.name));
-            } else {
-                list.push(x.clone());
-            }
-        }
-        for u in uploads.iter().filter(|u| u.field == f.name) {
-            let safe: String = u.name.chars().map(|c| if c.is_ascii_alphanumeric() || c == '.' || c == '-' { c } else { '_' }).collect();
-            let stored = format!("{next}-{safe}");
-            next += 1;
-            list.push(json!({ "name": u.name, "content_type": u.content_type, "size": u.bytes.len(), "stored": stored }));
-            new.push(NewFile { field: f.name.clone(), stored, upload: u });
-        }
-        if !list.is_empty() {
-            out.insert(f.name.clone(), Value::Array(list));
-        }
-    }
-    (out, new, removed)
-}
-
-/// The values of a draft the filer is working on (none for a new form, or one submitted since).
+/// The values of a draft the filer is working on, locked until the transaction ends (none
+/// for a new form, or one submitted since).
 async fn draft_values(
     tx: &mut kapu_core::TenantTx,
     ring: &kapu_crypto::Keyring,
@@ -438,7 +352,7 @@ async fn draft_values(
     draft: Option<Uuid>,
 ) -> Result<Value, ApiError> {
     let Some(id) = draft else { return Ok(Value::Null) };
-    match kapu_cases::get_draft(tx, ring, account, id).await {
+    match kapu_cases::lock_draft(tx, ring, account, id).await {
         Ok(d) => Ok(d.values),
         Err(CaseError::NotFound) => Ok(Value::Null),
         Err(e) => Err(e.into()),
@@ -460,10 +374,9 @@ fn filer(s: &ClientSession) -> Filer {
     }
 }
 
-fn cases_link(state: &AppState, headers: &HeaderMap, t: &ResolvedTenant) -> String {
-    let host = headers.get(header::HOST).and_then(|h| h.to_str().ok()).unwrap_or("127.0.0.1");
-    let scheme = if state.config.secure_cookies { "https" } else { "http" };
-    format!("{scheme}://{host}{}/ugyeim", t.prefix)
+/// The client's cases page, from the tenant's configured base URL (never the request's Host).
+fn cases_link(t: &ResolvedTenant) -> String {
+    format!("{}/ugyeim", t.base_url)
 }
 
 async fn post_form(
@@ -474,127 +387,114 @@ async fn post_form(
     mp: Multipart,
 ) -> Result<Response, ApiError> {
     let Some((s, mut tx)) = session(&state, &t, &headers).await? else { return Ok(login_redirect(&t)) };
-    let (fields, uploads) = read_multipart(mp).await?;
-    check_form(&Method::POST, &headers, &fields, Some(&s.csrf_token))?;
-    let (lang, _) = language_of(None, &headers);
+    let settings = attachments::UploadSettings::from_settings(&t.tenant.settings).unwrap_or_default();
+    let used = attachments::usage(&mut tx, s.account.id).await?;
+    // A sweep is due before anything is staged, so even a file whose commit fails goes.
+    attachments::ensure_sweep(&mut tx, Utc::now()).await?;
+    // The body may take a while to arrive: no connection is held meanwhile.
+    tx.commit().await?;
+    let checks = uploads::Checks { code: &code, csrf: &s.csrf_token, quota_left: settings.quota_bytes.saturating_sub(used) };
+    let posted = uploads::read_form(&state, &t, &headers, checks, mp).await?;
+    let filed = file_form(&state, &t, &s, &code, &headers, &posted, uploads::Quota { settings, used }).await;
+    uploads::finish(&state, &t, &posted, filed).await
+}
+
+/// Saves the draft or submits the application of a read form, up to its commit.
+async fn file_form(
+    state: &AppState,
+    t: &ResolvedTenant,
+    s: &ClientSession,
+    code: &str,
+    headers: &HeaderMap,
+    posted: &uploads::Posted,
+    quota: uploads::Quota,
+) -> Result<uploads::Filed, ApiError> {
+    let fields = &posted.fields;
+    check_form(&Method::POST, headers, fields, Some(&s.csrf_token))?;
+    let (lang, _) = language_of(None, headers);
     let form_version: i32 =
         fields.get("form_version").and_then(|v| v.parse().ok()).ok_or_else(|| ApiError::field("form_version", "missing"))?;
     let draft = fields.get("draft").and_then(|d| d.parse::<Uuid>().ok());
     let action = fields.get("action").map(String::as_str).unwrap_or("submit");
-    let version = kapu_cases::get_version(&mut tx, &code, Some(form_version)).await?;
+    let saving = matches!(action, "save" | "add");
+    let mut tx = state.db.tenant_tx(&t.tenant).await?;
+    let version = kapu_cases::get_version(&mut tx, code, Some(form_version)).await?;
     let def = &version.definition;
     let ring = state.crypto.keyring(tx.conn(), t.tenant.slug.as_str()).await?;
     let now = Utc::now();
     let once = fields.get("once").filter(|k| !k.is_empty() && k.len() <= 64).cloned().unwrap_or_else(|| Uuid::now_v7().to_string());
     let show = |status, values: &Value, draft, problems: &[FieldProblem], notice: Option<String>| {
-        let page = FormPage { code: &code, version: &version, values, draft, problems, notice, once: once.clone() };
-        show_form(&state, &t, &s, &lang, false, status, page)
+        let page = FormPage { code, version: &version, values, draft, problems, notice, once: once.clone() };
+        show_form(state, t, s, &lang, false, status, page)
     };
-    match action {
-        "save" | "add" => {
-            let previous = draft_values(&mut tx, &ring, s.account.id, draft).await?;
-            let (files, new_files, removed) = merge_files(&def.fields, &previous, &fields, &uploads);
-            let mut values = values_of(&def.fields, &fields, &[], false);
-            if let Some(o) = values.as_object_mut() {
-                o.retain(|k, _| def.fields.iter().any(|f| &f.name == k && f.kind != FieldKind::File));
-                o.extend(files);
-            }
-            let id = kapu_cases::save_draft(&mut tx, &ring, &filer(&s), &code, form_version, &values, draft, now).await?;
-            store_attachments(&state, &t, id, &new_files, &removed).await?;
-            tx.commit().await?;
-            let notice = (action == "save").then(|| text(&lang, "draft_saved"));
-            Ok(show(StatusCode::OK, &values, Some(id), &[], notice))
+    let previous = draft_values(&mut tx, &ring, s.account.id, draft).await?;
+    let taken = match draft {
+        Some(id) => attachments::taken_paths(&mut tx, id).await?,
+        None => Vec::new(),
+    };
+    let (files, new_files, removed) = uploads::merge_files(&def.fields, &previous, fields, &posted.uploads, &taken);
+    let with_files = |files: Map<String, Value>| {
+        let mut values = values_of(&def.fields, fields, !saving);
+        if let Some(o) = values.as_object_mut() {
+            o.retain(|k, _| def.fields.iter().any(|f| &f.name == k && f.kind != FieldKind::File));
+            o.extend(files);
         }
-        _ => {
-            let previous = draft_values(&mut tx, &ring, s.account.id, draft).await?;
-            let (files, new_files, removed) = merge_files(&def.fields, &previous, &fields, &uploads);
-            let mut values = values_of(&def.fields, &fields, &[], true);
-            if let Some(o) = values.as_object_mut() {
-                o.retain(|k, _| def.fields.iter().any(|f| &f.name == k && f.kind != FieldKind::File));
-                o.extend(files);
-            }
+        values
+    };
+    let values = with_files(files);
+    let adding = new_files.iter().map(|f| f.staged.size).sum();
+    let reserved = match posted.over_quota() {
+        Some(adding) => Err(CaseError::OverQuota { used: quota.used, adding, quota: quota.settings.quota_bytes }),
+        None => attachments::reserve(&mut tx, s.account.id, adding, &quota.settings).await,
+    };
+    let kept = match reserved {
+        Err(e) => Err(e),
+        Ok(()) if saving => {
+            kapu_cases::save_draft(&mut tx, &ring, &filer(s), code, form_version, &values, draft, now).await.map(|id| (id, true))
+        }
+        Ok(()) => {
             let once = match draft {
                 Some(id) => Once::Draft(id),
                 None => Once::Key(once.clone()),
             };
-            let sub = Submission { code: code.clone(), form_version, values: values.clone(), once };
-            let link = cases_link(&state, &headers, &t);
+            let sub = Submission { code: code.to_owned(), form_version, values: values.clone(), once };
+            let link = cases_link(t);
             let notice = kapu_cases::Notice { tenant_name: &t.tenant.name, cases_link: &link };
-            let result = kapu_cases::submit(&mut tx, &ring, &state.calendar, state.facts.as_ref(), &filer(&s), &sub, &notice, now).await;
-            let problems = match result {
-                Ok(done) => {
-                    if done.created {
-                        store_attachments(&state, &t, done.case_id, &new_files, &removed).await?;
-                    }
-                    tx.commit().await?;
-                    return Ok(Redirect::to(&format!("{}/ugyeim/{}?beadva=1", t.prefix, done.case_id)).into_response());
-                }
-                Err(CaseError::Invalid(p)) => p,
-                Err(CaseError::Ineligible { message, .. }) => vec![FieldProblem::new("application", message)],
-                Err(e @ CaseError::NoMandate { .. }) => vec![FieldProblem::new("application", e.to_string())],
-                Err(CaseError::CaseType(kapu_cases::CaseTypeError::StaleVersion { .. })) => {
-                    vec![FieldProblem::new("application", text(&lang, "err_stale_form"))]
-                }
-                Err(e) => return Err(e.into()),
-            };
-            tx.rollback().await?;
-            // The new uploads were not kept; the draft's own files still are.
-            let mut shown = values;
-            let (kept, _, _) = merge_files(&def.fields, &previous, &fields, &[]);
-            if let Some(o) = shown.as_object_mut() {
-                o.retain(|k, _| def.fields.iter().any(|f| &f.name == k && f.kind != FieldKind::File));
-                o.extend(kept);
+            let result = kapu_cases::submit(&mut tx, &ring, &state.calendar, state.facts.as_ref(), &filer(s), &sub, &notice, now).await;
+            result.map(|done| (done.case_id, done.created))
+        }
+    };
+    let problems = match kept {
+        Ok((id, created)) => {
+            // The files go with the draft or case, in its transaction (after its own writes).
+            let case = created.then_some(id);
+            if case.is_some() {
+                tx.defer(attachments::rows(id, s.account.id, &new_files, &removed, now));
             }
-            Ok(show(StatusCode::UNPROCESSABLE_ENTITY, &shown, draft, &problems, None))
+            let response = if saving {
+                let notice = (action == "save").then(|| text(&lang, "draft_saved"));
+                show(StatusCode::OK, &values, Some(id), &[], notice)
+            } else {
+                Redirect::to(&format!("{}/ugyeim/{id}?beadva=1", t.prefix)).into_response()
+            };
+            return Ok(uploads::Filed::Commit { tx, case, response });
         }
-    }
-}
-
-/// Writes the files of an accepted application or a saved draft beside the case
-/// (`<tenant>/cases/<case>/<field>/<n>-<name>`; a draft becomes its case, so its files are
-/// already in place when it is submitted) and deletes the files taken off a draft.
-async fn store_attachments(
-    state: &AppState,
-    t: &ResolvedTenant,
-    case_id: Uuid,
-    files: &[NewFile<'_>],
-    removed: &[String],
-) -> Result<(), ApiError> {
-    if files.is_empty() && removed.is_empty() {
-        return Ok(());
-    }
-    let store = state.attachments.as_ref().map_err(|e| ApiError::Internal(format!("attachment storage: {e}")))?;
-    let base = format!("{}/cases/{case_id}", t.tenant.slug.as_str());
-    for f in files {
-        let path = object_store::path::Path::from(format!("{base}/{}/{}", f.field, f.stored));
-        store.put(&path, f.upload.bytes.clone().into()).await.map_err(|e| ApiError::Internal(format!("storing an attachment: {e}")))?;
-    }
-    for r in removed {
-        let path = object_store::path::Path::from(format!("{base}/{r}"));
-        match store.delete(&path).await {
-            Ok(()) | Err(object_store::Error::NotFound { .. }) => {}
-            Err(e) => return Err(ApiError::Internal(format!("removing an attachment: {e}"))),
+        Err(CaseError::Invalid(p)) => p,
+        Err(CaseError::Ineligible { message, .. }) => vec![FieldProblem::new("application", message)],
+        Err(e @ CaseError::NoMandate { .. }) => vec![FieldProblem::new("application", e.to_string())],
+        Err(CaseError::CaseType(kapu_cases::CaseTypeError::StaleVersion { .. })) => {
+            vec![FieldProblem::new("application", text(&lang, "err_stale_form"))]
         }
-    }
-    Ok(())
-}
-
-/// Deletes every attachment of the given cases (the wiped drafts of an erased account).
-pub(crate) async fn delete_attachments(state: &AppState, t: &ResolvedTenant, cases: &[Uuid]) -> Result<(), ApiError> {
-    use futures_util::TryStreamExt as _;
-    if cases.is_empty() {
-        return Ok(());
-    }
-    let store = state.attachments.as_ref().map_err(|e| ApiError::Internal(format!("attachment storage: {e}")))?;
-    for id in cases {
-        let prefix = object_store::path::Path::from(format!("{}/cases/{id}", t.tenant.slug.as_str()));
-        let files: Vec<_> =
-            store.list(Some(&prefix)).try_collect().await.map_err(|e| ApiError::Internal(format!("listing attachments: {e}")))?;
-        for f in files {
-            store.delete(&f.location).await.map_err(|e| ApiError::Internal(format!("removing an attachment: {e}")))?;
+        Err(CaseError::OverQuota { used, adding, quota }) => {
+            vec![FieldProblem::new("application", uploads::quota_message(&lang, used, adding, quota))]
         }
-    }
-    Ok(())
+        Err(e) => return Err(e.into()),
+    };
+    tx.rollback().await?;
+    // The new uploads were not kept; the draft's own files still are.
+    let (kept, _, _) = uploads::merge_files(&def.fields, &previous, fields, &[], &taken);
+    let shown = with_files(kept);
+    Ok(uploads::Filed::Refused(show(StatusCode::UNPROCESSABLE_ENTITY, &shown, draft, &problems, None)))
 }
 
 async fn my_cases(

@@ -24,11 +24,9 @@ pub(super) fn routes() -> Router<AppState> {
     Router::new().route("/kau/metadata", get(sp_metadata)).route("/kau/belepes", get(start)).route("/kau/acs", post(acs))
 }
 
-/// The tenant as a service provider, addressed the way this request reached it.
-fn service_provider(state: &AppState, headers: &HeaderMap, t: &ResolvedTenant) -> ServiceProvider {
-    let host = headers.get(header::HOST).and_then(|h| h.to_str().ok()).unwrap_or("127.0.0.1");
-    let scheme = if state.config.secure_cookies { "https" } else { "http" };
-    let base = format!("{scheme}://{host}{}", t.prefix);
+/// The tenant as a service provider, at its configured base URL (never the request's Host).
+fn service_provider(t: &ResolvedTenant) -> ServiceProvider {
+    let base = &t.base_url;
     ServiceProvider { entity_id: format!("{base}/kau/metadata"), acs_url: format!("{base}/kau/acs"), name: t.tenant.name.clone() }
 }
 
@@ -52,12 +50,8 @@ fn config(t: &ResolvedTenant) -> Result<KauConfig, (StatusCode, &'static str)> {
     }
 }
 
-async fn sp_metadata(
-    State(state): State<AppState>,
-    Extension(t): Extension<ResolvedTenant>,
-    headers: HeaderMap,
-) -> Result<Response, ApiError> {
-    let sp = service_provider(&state, &headers, &t);
+async fn sp_metadata(State(state): State<AppState>, Extension(t): Extension<ResolvedTenant>) -> Result<Response, ApiError> {
+    let sp = service_provider(&t);
     let mut tx = state.db.tenant_tx(&t.tenant).await?;
     let ring = state.crypto.keyring(tx.conn(), t.tenant.slug.as_str()).await?;
     let xml = kapu_kau::metadata(&mut tx, &ring, state.saml.as_ref(), &sp, Utc::now()).await?;
@@ -71,7 +65,13 @@ async fn start(State(state): State<AppState>, Extension(t): Extension<ResolvedTe
         Ok(c) => c,
         Err((status, code)) => return Ok(refused(&state, &t, &lang, status, code)),
     };
-    let sp = service_provider(&state, &headers, &t);
+    // The binding cookie must come back to the ACS at the tenant's configured base URL: a
+    // start on the tenant's other address (its domain, or the platform's `/t/{slug}/`) goes
+    // there first. The target is configuration, never the request's Host.
+    if t.prefix.is_empty() == t.tenant.origin().is_none() {
+        return Ok(Redirect::to(&format!("{}/kau/belepes", t.base_url)).into_response());
+    }
+    let sp = service_provider(&t);
     let (account, mut tx) = match session(&state, &t, &headers).await? {
         Some((s, tx)) => (Some(s.account.id), tx),
         None => (None, state.db.tenant_tx(&t.tenant).await?),
@@ -117,7 +117,7 @@ async fn acs(
         Ok(c) => c,
         Err((status, code)) => return Ok(refused(&state, &t, &lang, status, code)),
     };
-    let sp = service_provider(&state, &headers, &t);
+    let sp = service_provider(&t);
     let saml_response =
         url::form_urlencoded::parse(&body).find(|(k, _)| k == "SAMLResponse").map(|(_, v)| v.into_owned()).unwrap_or_default();
     let mut tx = state.db.tenant_tx(&t.tenant).await?;

@@ -5,9 +5,17 @@ pub(crate) mod account;
 mod cases;
 pub(crate) mod documents;
 mod kau;
+mod problems;
+mod uploads;
 
-pub(crate) fn routes(upload_limit: usize) -> axum::Router<AppState> {
-    account::routes().merge(kau::routes()).merge(cases::routes(upload_limit)).merge(documents::routes())
+/// The portal's routes; a problem met on them is shown to a browser as a page
+/// ([`problems::problem_pages`]).
+pub(crate) fn routes(state: &AppState, upload_limit: usize) -> axum::Router<AppState> {
+    account::routes()
+        .merge(kau::routes())
+        .merge(cases::routes(upload_limit))
+        .merge(documents::routes())
+        .layer(axum::middleware::from_fn_with_state(state.clone(), problems::problem_pages))
 }
 
 use axum::extract::Request;
@@ -117,6 +125,11 @@ fn build_texts(hu: bool) -> Value {
             "draft_saved",
             "A piszkozatot elmentettük; a csatolt fájlokat beküldéskor adja meg.",
             "The draft is saved; attach the files when you submit.",
+        ),
+        (
+            "err_quota",
+            "A fájlok nem férnek el a tárhelykeretében: ezek {adding} helyet foglalnának, a {quota} keretből már {used} foglalt. Töröljön fájlokat a piszkozataiból, vagy küldjön kisebbeket.",
+            "The files do not fit in your storage quota: they would take {adding}, and {used} of your {quota} is used already. Remove files from your drafts or send smaller ones.",
         ),
         (
             "err_stale_form",
@@ -264,6 +277,12 @@ fn build_texts(hu: bool) -> Value {
             "Túl sok sikertelen próbálkozás; próbálja újra néhány perc múlva",
             "Too many failed attempts; try again in a few minutes",
         ),
+        (
+            "err_too_many_mails",
+            "Erre a címre vagy erről a hálózatról túl sok levelet kértek; próbálja újra később",
+            "Too many e-mails have been asked for this address or from this network; try again later",
+        ),
+        ("too_many_mails_title", "Túl sok kérés", "Too many requests"),
         ("err_csrf", "Az űrlap lejárt; töltse ki újra", "The form has expired; fill it in again"),
         ("documents_link", "Dokumentumaim", "My documents"),
         ("documents_title", "Dokumentumaim", "My documents"),

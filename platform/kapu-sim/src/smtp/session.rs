@@ -331,10 +331,8 @@ impl<'a> Session<'a> {
             return Ok(Flow::Continue);
         }
         if !self.wait_while_held(conn).await {
-            tracing::info!(
-                from = %transaction.mail_from,
-                "client left while its message was held; discarded"
-            );
+            // No addresses in the log: they are personal data.
+            tracing::info!(recipients = transaction.rcpt_to.len(), "client left while its message was held; discarded");
             return Ok(Flow::Closed);
         }
         let id = self

@@ -3,8 +3,10 @@
 //! `check_person` reads the family name: `loop` spins forever, `memory` allocates until it is
 //! stopped, `trap` panics, `garbage` answers a field name the contract does not know; anything
 //! else matches. `find_vehicle` reads the plate as a command and reports in the vehicle's
-//! `make-model` and `category`: `forbidden <url>` fetches the URL, `config` shows the
-//! configuration it sees, `kv` counts its calls in the key-value store.
+//! `make-model` and `category`: `forbidden <url>` fetches the URL, `follow <url>` fetches it
+//! and follows up to five redirects (each hop is a new request), `say <text>` logs the text
+//! and fails with it as its own words, `config` shows the configuration it sees, `kv` counts
+//! its calls in the key-value store.
 
 use kapu_plugin_sdk::registry::*;
 use kapu_plugin_sdk::{config, http, kv, log};
@@ -49,6 +51,21 @@ impl Registry for Hostile {
             "forbidden" => {
                 let r = http::Request::get(arg).send()?;
                 report(r.status.to_string(), String::from_utf8_lossy(&r.body).into_owned())
+            }
+            "follow" => {
+                let mut url = arg.to_owned();
+                for _ in 0..5 {
+                    let r = http::Request::get(&url).send()?;
+                    match r.header("location") {
+                        Some(next) if (300..400).contains(&r.status) => url = next.to_owned(),
+                        _ => return report(r.status.to_string(), String::from_utf8_lossy(&r.body).into_owned()),
+                    }
+                }
+                Err(PluginError::Protocol("too many redirects".into()))
+            }
+            "say" => {
+                log::warn(arg);
+                Err(PluginError::Rejected(arg.to_owned()))
             }
             "config" => {
                 log::info("reading configuration");

@@ -101,7 +101,7 @@ async fn a_database_dump_holds_no_plaintext_personal_data() -> Result<()> {
     let admin = kit.admin(&t).await?;
     let id = make_client(&admin).await?;
     let bin = kapu_pgcluster_bin("pg_dump");
-    let out = tokio::process::Command::new(&bin).arg("--no-owner").arg(&kit.database_url).output().await?;
+    let out = tokio::process::Command::new(&bin).arg("--no-owner").arg(&kit.admin_database_url).output().await?;
     assert!(out.status.success(), "pg_dump: {}", String::from_utf8_lossy(&out.stderr));
     let dump = String::from_utf8_lossy(&out.stdout);
     assert!(dump.contains(&id), "the dump holds the client row");
@@ -166,6 +166,49 @@ async fn data_and_master_keys_rotate() -> Result<()> {
     let stale = kapu_crypto::Crypto::new(kapu_crypto::MasterKey::from_base64(&kit.master_key)?, vec![]);
     let mut tx = kit.db.tenant_tx(&t.tenant).await?;
     assert!(stale.keyring(tx.conn(), t.slug()).await.is_err(), "the old master key alone no longer opens the data keys");
+    kit.stop().await;
+    Ok(())
+}
+
+#[tokio::test]
+async fn a_purpose_with_control_characters_is_recorded_exactly_and_the_chain_verifies() -> Result<()> {
+    let kit = Kit::start().await?;
+    let t = kit.tenant("vezerlo", "Vezérlő").await?;
+    let admin = kit.admin(&t).await?;
+    let clerk = kit.clerk(&t).await?;
+    let id = make_client(&admin).await?;
+
+    // U+001A (which sea-query's quoting turned into "z"), a backslash, quotes, a newline, a
+    // tab, ESC and `$$`: percent-encoded as a browser sends them, recorded decoded.
+    let encoded = "ok%1Az%5C%27%22%0A%09%1B%24%24%08v%C3%A9ge";
+    let purpose = "ok\u{1a}z\\'\"\n\t\u{1b}$$\u{8}vége";
+    let r = clerk.send(Method::GET, &format!("/api/v1/clients/{id}"), None, &[("x-access-reason", encoded)]).await?;
+    r.expect_status(200)?;
+    let log = admin.get(&format!("/api/v1/audit?client={id}")).await?.json();
+    assert_eq!(log["records"][0]["reason"], purpose, "the purpose is stored byte for byte: {log}");
+    let v = admin.get("/api/v1/audit/verify").await?.json();
+    assert_eq!((v["intact"].as_bool(), v["records"].as_i64()), (Some(true), Some(2)), "{v}");
+    let out = kit.kapu_command().args(["audit", "verify", "--tenant", t.slug()]).output().await?;
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(String::from_utf8_lossy(&out.stdout).contains("intact, 2 record(s)"), "{}", String::from_utf8_lossy(&out.stdout));
+
+    // NUL cannot be stored: the read is refused with a specific problem, and neither the
+    // access nor a record of it happens.
+    let r = clerk.send(Method::GET, &format!("/api/v1/clients/{id}"), None, &[("x-access-reason", "nul%00here")]).await?;
+    assert_eq!((r.status, r.problem().as_deref()), (422, Some("unstorable-value")), "{}", r.text);
+    assert!(!r.text.contains("Gizella"), "{}", r.text);
+    let v = admin.get("/api/v1/audit/verify").await?.json();
+    assert_eq!((v["intact"].as_bool(), v["records"].as_i64()), (Some(true), Some(2)), "nothing was recorded: {v}");
+    // Through a path that binds its values (PostgreSQL refuses the NUL itself), the same.
+    let r = admin
+        .post(
+            "/api/v1/staff",
+            &json!({ "email": "nul@vezerlo.test", "display_name": "Nul\u{0}Név", "role": "clerk", "password": "Nul-Karakter-Jelszo-1" }),
+        )
+        .await?;
+    assert_eq!((r.status, r.problem().as_deref()), (422, Some("unstorable-value")), "{}", r.text);
+    let staff = admin.get("/api/v1/staff").await?.text;
+    assert!(!staff.contains("nul@vezerlo.test"), "{staff}");
     kit.stop().await;
     Ok(())
 }

@@ -112,6 +112,11 @@ async fn the_demo_starts_serves_stops_and_reuses_its_data() -> Result<()> {
     let home = reqwest::get(&portal).await?;
     assert_eq!(home.status(), 200);
     assert!(home.text().await?.contains("Hegyvidéki Önkormányzat"));
+    // The demo keeps its metrics on show (a real deployment does not, see `kapu serve` below).
+    let platform = portal.split("/t/").next().context("the platform's address")?;
+    let metrics = reqwest::get(format!("{platform}/metrics")).await?;
+    assert_eq!(metrics.status(), 200);
+    assert!(metrics.text().await?.contains("kapu_http_requests_total"));
     let (clean, err) = interrupt(demo).await?;
     assert!(clean, "Ctrl-C stops the demo cleanly; it wrote:\n{err}");
     assert!(err.contains("Stopped."), "{err}");
@@ -153,6 +158,9 @@ async fn server_logs_are_json_and_hold_no_secrets_or_personal_data() -> Result<(
         async move { Ok(http.get(format!("{base}/healthz")).send().await.ok().filter(|r| r.status() == 200).map(|_| ())) }
     })
     .await?;
+    // Outside the demo, /metrics is not on the public listener unless a token is set.
+    let metrics = http.get(format!("http://127.0.0.1:{port}/metrics")).send().await?;
+    assert_eq!(metrics.status(), 404, "metrics are off on the public listener by default");
     let login = http
         .post(format!("{base}/api/v1/auth/login"))
         .json(&serde_json::json!({ "email": t.clerk_email, "password": PASSWORD }))

@@ -187,3 +187,84 @@ async fn tenant_roles_cannot_read_each_other() -> Result<()> {
     kit.stop().await;
     Ok(())
 }
+
+/// The SQLSTATE of a refused query.
+fn sqlstate(err: &sqlx::Error) -> Option<String> {
+    err.as_database_error().and_then(|e| e.code()).map(|c| c.to_string())
+}
+
+#[tokio::test]
+async fn the_apps_own_login_role_reaches_tenant_data_only_through_the_tenant_role() -> Result<()> {
+    let kit = Kit::start().await?;
+    let a = kit.tenant("backstop", "Backstop").await?;
+    client_of(&kit, &a, "Anna").await?;
+    let schema = a.tenant.slug.schema();
+    let pool = kit.db.pool();
+
+    // The app's own connections: not a superuser, and inheriting no tenant's privileges.
+    let (user, superuser): (String, bool) =
+        sqlx::query_as("SELECT current_user::text, rolsuper FROM pg_roles WHERE rolname = current_user").fetch_one(pool).await?;
+    assert!(!superuser, "the app connects as {user}, a superuser");
+    let role = kit.db.login_role().await?;
+    assert_eq!((role.superuser, role.inherits, role.problem()), (false, false, None), "{role:?}");
+
+    // Outside a tenant transaction, PostgreSQL refuses every table of the tenant, by name.
+    for table in ["staff", "client", "audit_record", "job"] {
+        let err = sqlx::query(&format!("SELECT * FROM \"{schema}\".{table}")).fetch_all(pool).await.unwrap_err();
+        assert_eq!(sqlstate(&err).as_deref(), Some("42501"), "{table}: {err}");
+        let err = sqlx::query(&format!("DELETE FROM \"{schema}\".{table}")).execute(pool).await.unwrap_err();
+        assert_eq!(sqlstate(&err).as_deref(), Some("42501"), "{table}: {err}");
+    }
+
+    // Inside one, the same query works as the tenant; after RESET ROLE (or SET ROLE NONE)
+    // on the same connection it is refused again, search_path or not.
+    for reset in ["RESET ROLE", "SET ROLE NONE", "SET LOCAL ROLE NONE"] {
+        let mut tx = kit.db.tenant_tx(&a.tenant).await?;
+        let n: i64 = sqlx::query_scalar("SELECT count(*) FROM client").fetch_one(tx.conn()).await?;
+        assert_eq!(n, 1);
+        sqlx::query(reset).execute(tx.conn()).await?;
+        let who: String = sqlx::query_scalar("SELECT current_user::text").fetch_one(tx.conn()).await?;
+        assert_eq!(who, user, "{reset} goes back to the login role");
+        // By name: permission denied. Through search_path: the schema the login role may not
+        // use is skipped, so the table is not found at all.
+        for (sql, refused) in [("SELECT * FROM client".to_owned(), "42P01"), (format!("SELECT * FROM \"{schema}\".staff"), "42501")] {
+            let mut sp = sqlx::Connection::begin(tx.conn()).await?;
+            let err = sqlx::query(&sql).fetch_all(&mut *sp).await.unwrap_err();
+            assert_eq!(sqlstate(&err).as_deref(), Some(refused), "{reset}; {sql}: {err}");
+            sp.rollback().await?;
+        }
+        tx.rollback().await?;
+    }
+
+    // The same in a message of several statements (`TenantTx::run`).
+    use kapu_core::Statement;
+    let mut tx = kit.db.tenant_tx(&a.tenant).await?;
+    let by_name: &'static str = Box::leak(format!("SELECT count(*) FROM \"{schema}\".client").into_boxed_str());
+    let err = tx.run(&[Statement::new("RESET ROLE", []), Statement::new(by_name, [])]).await.unwrap_err();
+    assert!(err.to_string().contains("permission denied"), "{err}");
+    drop(tx);
+
+    // Deleting the tenant works with these privileges (as its role), and leaves no role.
+    kapu_core::delete_tenant(&kit.db, &a.tenant.slug).await?;
+    let left: bool = sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = $1)")
+        .bind(a.tenant.slug.role(&kit.role_prefix))
+        .fetch_one(pool)
+        .await?;
+    assert!(!left, "the tenant's role is dropped with it");
+    kit.stop().await;
+    Ok(())
+}
+
+#[tokio::test]
+async fn kapu_refuses_to_run_as_a_superuser() -> Result<()> {
+    let kit = Kit::start().await?;
+    let out = kit.kapu_command().env("KAPU_DATABASE_URL", &kit.admin_database_url).args(["tenant", "list"]).output().await?;
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success(), "ran as the superuser: {err}");
+    assert!(err.contains("is a superuser") && err.contains("NOINHERIT"), "{err}");
+    // The same command as the app's role runs.
+    let out = kit.kapu_command().args(["tenant", "list"]).output().await?;
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    kit.stop().await;
+    Ok(())
+}

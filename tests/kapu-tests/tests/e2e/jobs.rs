@@ -19,7 +19,9 @@ async fn a_rolled_back_change_enqueues_nothing() -> Result<()> {
     let kit = Kit::start().await?;
     let t = kit.tenant("outbox", "Outbox").await?;
     let mut tx = kit.db.tenant_tx(&t.tenant).await?;
-    kapu_staff::request_password_reset(&mut tx, &t.clerk_email, "Outbox", |tok| format!("http://x/{tok}"), chrono::Utc::now()).await?;
+    let ring = kit.crypto.keyring(tx.conn(), t.slug()).await?;
+    kapu_staff::request_password_reset(&mut tx, &ring, &t.clerk_email, "Outbox", |tok| format!("http://x/{tok}"), chrono::Utc::now())
+        .await?;
     let n: i64 = sqlx::query_scalar("SELECT count(*) FROM job").fetch_one(tx.conn()).await?;
     assert_eq!(n, 1, "the job is written in the caller's transaction");
     tx.rollback().await?;

@@ -560,6 +560,13 @@ async fn tokens_of_one_tenant_are_refused_by_another_and_keys_rotate() -> Result
     let access = tokens["access_token"].as_str().unwrap();
     let id_token = tokens["id_token"].as_str().unwrap();
 
+    // Introspection answers only the client the token was issued to.
+    assert_eq!(introspect(&kit, "opc", &rpa, access).await?["active"], true);
+    assert_eq!(introspect(&kit, "opc", &rpa_es, access).await?, json!({ "active": false }), "another client's access token");
+    let refresh = tokens["refresh_token"].as_str().unwrap();
+    assert_eq!(introspect(&kit, "opc", &rpa, refresh).await?["active"], true);
+    assert_eq!(introspect(&kit, "opc", &rpa_es, refresh).await?, json!({ "active": false }), "another client's refresh token");
+
     // Tenant B knows nothing of tenant A's tokens, codes or keys.
     assert_eq!(userinfo(&kit, "opd", access).await?.0, 401);
     assert_eq!(introspect(&kit, "opd", &rpb, access).await?, json!({ "active": false }));

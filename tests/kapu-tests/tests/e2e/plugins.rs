@@ -93,7 +93,8 @@ async fn tenants_install_configure_and_call_their_own_plugins() -> Result<()> {
     assert!(!sealed.windows(key.len()).any(|w| w == key), "the key is not stored in clear");
 
     // Calls: A's plugin reaches the simulator over HTTP and answers; B's fails on its own key.
-    let runtime = Arc::new(Runtime::new(Limits::default(), None)?);
+    let network = kapu_plugins::NetworkPolicy::strict().allowing_list(kapu_testkit::KIT_PLUGIN_ALLOW).map_err(anyhow::Error::msg)?;
+    let runtime = Arc::new(Runtime::new(Limits { network, ..Limits::default() }, None)?);
     let plugins = Plugins::new(kit.db.clone(), kit.crypto.clone(), runtime.clone());
     let slug_a = TenantSlug::parse(a.slug())?;
     let slug_b = TenantSlug::parse(b.slug())?;
@@ -309,5 +310,61 @@ async fn the_admin_installs_configures_and_removes_plugins_over_the_api() -> Res
     assert_eq!(actions, vec!["plugin.remove", "plugin.configure", "plugin.configure", "plugin.configure", "plugin.install"]);
     assert!(!log.text.contains(&key) && !log.text.contains("rossz"), "no secret in the audit log");
     kit.stop().await;
+    Ok(())
+}
+
+/// A hostile plugin under a strict operator policy, with names resolved by the DNS simulator:
+/// a request to a name that resolves to loopback is refused, recorded for the tenant's admin
+/// with its own code, and the local server it aimed at sees no connection. A manifest that
+/// lists an IP address is refused at install.
+#[tokio::test]
+async fn a_refused_request_is_recorded_for_the_admin_and_nothing_is_fetched() -> Result<()> {
+    use kapu_plugins::installation;
+    let kit = Kit::start().await?;
+    let t = kit.tenant("plug-net", "Net").await?;
+    let secret = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+    let port = secret.local_addr()?.port();
+    let zone = std::collections::HashMap::from([(
+        "sneaky.hostile.test".to_owned(),
+        kapu_sim::dns::Entry { addresses: vec!["127.0.0.1".parse()?], mx: vec![] },
+    )]);
+    let dns = kapu_sim::dns::start(0, zone).await?;
+    let network = kapu_plugins::NetworkPolicy::strict().with_name_servers(vec![dns.addr]);
+    let runtime = Arc::new(Runtime::new(Limits { network, ..Limits::default() }, None)?);
+    let manifest = std::fs::read_to_string(workspace_root().join("plugins/testing/hostile/plugin.toml"))?;
+    let component = std::fs::read(components().join("hostile.wasm"))?;
+    let now = chrono::Utc::now();
+    let mut tx = kit.db.tenant_tx(&t.tenant).await?;
+    let literal = manifest.replace("\"*.hostile.test\"", "\"*.hostile.test\", \"127.0.0.1\"");
+    let e = installation::install(&mut tx, &runtime, &literal, &component, None, now).await.expect_err("an IP address is refused");
+    assert_eq!(e.code(), "plugin-manifest-invalid");
+    assert!(
+        e.to_string().contains("127.0.0.1 is an IP address, which the operator's network policy (KAPU_PLUGIN_ALLOW) does not allow"),
+        "{e}"
+    );
+    installation::install(&mut tx, &runtime, &manifest, &component, None, now).await?;
+    tx.commit().await?;
+
+    let plugins = Plugins::new(kit.db.clone(), kit.crypto.clone(), runtime.clone());
+    let slug = TenantSlug::parse(t.slug())?;
+    let e = plugins
+        .find_vehicle(&slug, "hostile", format!("forbidden http://sneaky.hostile.test:{port}/steal"), None, now)
+        .await
+        .expect_err("refused");
+    assert_eq!(e.code(), "plugin-network-denied");
+    let mut tx = kit.db.tenant_tx_for(&slug).await?;
+    let recorded = installation::errors(&mut tx, "hostile", 10).await?;
+    drop(tx);
+    assert_eq!(recorded.len(), 1, "{recorded:?}");
+    assert_eq!((recorded[0].function.as_str(), recorded[0].code.as_str()), ("find-vehicle", "plugin-network-denied"));
+    assert_eq!(
+        recorded[0].message,
+        format!(
+            "the plugin tried to reach sneaky.hostile.test:{port}, which the operator's network policy does not allow: 127.0.0.1 is a loopback address"
+        )
+    );
+    let accepted = tokio::time::timeout(std::time::Duration::from_millis(300), secret.accept()).await;
+    assert!(accepted.is_err(), "nothing reached the local server");
+    assert!(dns.queries().iter().any(|(name, _)| name == "sneaky.hostile.test"), "the name was resolved by the DNS simulator");
     Ok(())
 }

@@ -213,3 +213,57 @@ async fn a_client_downloads_their_data_and_erases_the_account() -> Result<()> {
     kit.stop().await;
     Ok(())
 }
+
+/// A value PostgreSQL cannot store exactly (NUL) posted from a portal form: the browser gets a
+/// page in its language that says so, not a problem document, and nothing is created.
+#[tokio::test]
+async fn an_unstorable_value_gets_a_page_in_the_visitors_language() -> Result<()> {
+    let kit = Kit::start().await?;
+    let t = kit.tenant("nulla", "Nulla Község").await?;
+    let base = format!("{}/t/nulla", kit.base);
+    for (lang, heading) in [("hu", "A megadott adat nem tárolható"), ("en", "A value cannot be stored")] {
+        let c = browser();
+        let page = c.get(format!("{base}/regisztracio?lang={lang}")).send().await?.text().await?;
+        let csrf = hidden(&page, "csrf");
+        let r = c
+            .post(format!("{base}/regisztracio"))
+            .header("accept", "text/html,application/xhtml+xml,*/*;q=0.8")
+            .form(&[
+                ("csrf", csrf.as_str()),
+                ("display_name", "Nul\u{0}Anna"),
+                ("email", "nul@example.hu"),
+                ("password", "Zöld-Kerítés-Alatt-Hét-Macska"),
+            ])
+            .send()
+            .await?;
+        assert_eq!(r.status().as_u16(), 422);
+        let ct = r.headers().get("content-type").and_then(|v| v.to_str().ok()).unwrap_or_default().to_owned();
+        let html = r.text().await?;
+        assert!(ct.starts_with("text/html"), "{ct}: {html}");
+        assert!(html.contains(&format!("<html lang=\"{lang}\">")) && html.contains(&format!("<h1>{heading}</h1>")), "{html}");
+        assert!(!html.contains("urn:kapu:problem"), "{html}");
+    }
+    // An API client still gets the problem document.
+    let c = browser();
+    let page = c.get(format!("{base}/regisztracio")).send().await?.text().await?;
+    let (status, headers, body) = post(
+        &c,
+        &format!("{base}/regisztracio"),
+        &[
+            ("csrf", &hidden(&page, "csrf")),
+            ("display_name", "Nul\u{0}Anna"),
+            ("email", "nul@example.hu"),
+            ("password", "Zöld-Kerítés-Alatt-Hét-Macska"),
+        ],
+    )
+    .await?;
+    assert_eq!((status, headers.get("content-type").and_then(|v| v.to_str().ok())), (422, Some("application/problem+json")), "{body}");
+    assert!(body.contains("urn:kapu:problem:unstorable-value"), "{body}");
+    let mut tx = kit.db.tenant_tx(&t.tenant).await?;
+    let (accounts, jobs): (i64, i64) =
+        sqlx::query_as("SELECT (SELECT count(*) FROM client_account), (SELECT count(*) FROM job)").fetch_one(tx.conn()).await?;
+    assert_eq!((accounts, jobs), (0, 0), "nothing was created");
+    drop(tx);
+    kit.stop().await;
+    Ok(())
+}

@@ -34,9 +34,15 @@ async fn https_with_rustls_and_secure_cookies() -> Result<()> {
     let t = kit.tenant("tls", "TLS").await?;
     let (cert, key) = kapu_http::tls::dev_certificate(&[])?;
     let cfg = kapu_http::tls::server_config(cert.as_bytes(), key.as_bytes())?;
-    let state = AppState::new(kit.db.clone(), kit.crypto.clone(), HttpConfig { secure_cookies: true, ..HttpConfig::default() });
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
     let port = listener.local_addr()?.port();
+    let http = HttpConfig {
+        public_url: kapu_core::Origin::parse(&format!("https://localhost:{port}"))?,
+        secure_cookies: true,
+        hsts: true,
+        ..HttpConfig::default()
+    };
+    let state = AppState::new(kit.db.clone(), kit.crypto.clone(), http);
     let (stop, mut rx) = tokio::sync::watch::channel(false);
     let server = tokio::spawn(kapu::wiring::serve(kapu_http::app(state), listener, Some(cfg), async move {
         let _ = rx.changed().await;
@@ -63,6 +69,17 @@ async fn https_with_rustls_and_secure_cookies() -> Result<()> {
     assert_eq!(r.status(), 200);
     let cookie = r.headers()["set-cookie"].to_str()?.to_owned();
     assert!(cookie.contains("; Secure") && cookie.contains("HttpOnly"), "{cookie}");
+    // Under TLS every answer tells the browser to use nothing else, pages and errors alike.
+    assert_eq!(r.headers()["strict-transport-security"], "max-age=31536000");
+    let portal = client.get(format!("https://localhost:{port}/t/tls/")).send().await?;
+    assert_eq!(portal.headers()["strict-transport-security"], "max-age=31536000");
+    let csp = portal.headers()["content-security-policy"].to_str()?.to_owned();
+    assert!(csp.contains("default-src 'self'") && csp.contains("script-src 'self'") && csp.contains("frame-ancestors 'none'"), "{csp}");
+    let unknown = client.get(format!("https://localhost:{port}/t/nincs/")).send().await?;
+    assert_eq!((unknown.status().as_u16(), unknown.headers().contains_key("strict-transport-security")), (404, true));
+    // Plain HTTP says nothing of the sort (a browser would ignore it there anyway).
+    let plain = reqwest::get(format!("{}/healthz", kit.base)).await?;
+    assert!(!plain.headers().contains_key("strict-transport-security"));
     let _ = stop.send(true);
     server.await??;
     kit.stop().await;

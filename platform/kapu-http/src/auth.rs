@@ -258,14 +258,16 @@ impl SignedIn {
     }
 }
 
-/// The client's IP, when the server knows it.
+/// The client's IP, when the server knows it: the peer's, or behind a trusted reverse proxy
+/// the address it forwarded ([`crate::client_ip::TrustedProxies`]).
 #[derive(Clone, Copy, Debug)]
 pub struct ClientIp(pub Option<IpAddr>);
 
-impl<S: Send + Sync> FromRequestParts<S> for ClientIp {
+impl FromRequestParts<AppState> for ClientIp {
     type Rejection = ApiError;
-    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, ApiError> {
-        Ok(ClientIp(parts.extensions.get::<ConnectInfo<SocketAddr>>().map(|c| c.0.ip())))
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
+        let peer = parts.extensions.get::<ConnectInfo<SocketAddr>>().map(|c| c.0.ip());
+        Ok(ClientIp(peer.map(|p| state.config.trusted_proxies.client(p, parts.headers.get_all("x-forwarded-for").iter()))))
     }
 }
 

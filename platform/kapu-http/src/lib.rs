@@ -9,6 +9,7 @@
 
 pub mod api;
 pub mod auth;
+pub mod client_ip;
 mod observe;
 mod oidc;
 pub mod openapi;

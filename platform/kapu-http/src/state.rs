@@ -41,6 +41,8 @@ pub struct HttpConfig {
     /// Where attachments are stored: a local folder, or an object store URL such as
     /// `s3://bucket/prefix` (credentials from the usual `AWS_*` variables).
     pub attachments: String,
+    /// Reverse proxies whose `X-Forwarded-For` names the client (`KAPU_TRUSTED_PROXIES`).
+    pub trusted_proxies: crate::client_ip::TrustedProxies,
 }
 
 impl Default for HttpConfig {
@@ -59,6 +61,7 @@ impl Default for HttpConfig {
             throttle: kapu_throttle::ThrottlePolicy::default(),
             upload_limit: 64 * 1024 * 1024,
             attachments: "/var/tmp/kapu-attachments".into(),
+            trusted_proxies: crate::client_ip::TrustedProxies::default(),
         }
     }
 }

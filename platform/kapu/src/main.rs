@@ -186,6 +186,10 @@ struct ServeOpts {
     /// this serves it on the public listener (otherwise it is off there).
     #[arg(long, env = "KAPU_METRICS_TOKEN", hide_env_values = true)]
     metrics_token: Option<String>,
+    /// Reverse proxies (addresses or ranges, comma-separated) whose `X-Forwarded-For` names
+    /// the client for sign-in throttling; without them the header is ignored.
+    #[arg(long, env = "KAPU_TRUSTED_PROXIES")]
+    trusted_proxies: Option<String>,
     #[command(flatten)]
     smtp: SmtpOpts,
     #[command(flatten)]
@@ -463,6 +467,8 @@ async fn serve(s: Settings, opts: ServeOpts) -> Result<()> {
         admin_ui_dir: opts.admin_ui_dir,
         tenants_dir: opts.tenants_dir,
         attachments: opts.attachments.clone(),
+        trusted_proxies: kapu_http::client_ip::TrustedProxies::parse(opts.trusted_proxies.as_deref().unwrap_or(""))
+            .map_err(|e| anyhow::anyhow!("KAPU_TRUSTED_PROXIES: {e}"))?,
         ..HttpConfig::default()
     };
     let delivery = opts.delivery.config()?;

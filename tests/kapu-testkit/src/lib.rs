@@ -111,6 +111,8 @@ pub struct KitOptions {
     pub queue_feed: kapu_queue::FeedSettings,
     /// Who may read `/metrics` (open by default, as in the demo).
     pub metrics: kapu_http::MetricsAccess,
+    /// Reverse proxies whose `X-Forwarded-For` is believed (none by default).
+    pub trusted_proxies: kapu_http::client_ip::TrustedProxies,
 }
 
 impl Default for KitOptions {
@@ -127,6 +129,7 @@ impl Default for KitOptions {
             facts: None,
             queue_feed: kapu_queue::FeedSettings { interval: Duration::from_millis(100), max_backoff: Duration::from_secs(2), batch: 100 },
             metrics: kapu_http::MetricsAccess::Open,
+            trusted_proxies: kapu_http::client_ip::TrustedProxies::default(),
         }
     }
 }
@@ -243,6 +246,7 @@ impl Kit {
             admin_ui_dir: workspace_root().join("admin-ui/dist"),
             tenants_dir: workspace_root().join("tenants"),
             attachments: attachment_store.clone(),
+            trusted_proxies: opts.trusted_proxies.clone(),
             ..HttpConfig::default()
         };
         let registry = kapu_sim::registry::start(0, kapu_sim::registry::DEFAULT_API_KEY).await?;

@@ -241,3 +241,40 @@ async fn portal_floods_stop_and_a_guessers_network_waits_while_the_citizen_signs
     kit.stop().await;
     Ok(())
 }
+
+/// Behind a reverse proxy every request comes from the proxy's address. With the proxy
+/// trusted (`KAPU_TRUSTED_PROXIES`) the guesser's forwarded address waits while a citizen
+/// behind the same proxy signs in; a client that is not a trusted proxy cannot escape its
+/// backoff by sending the header itself.
+#[tokio::test]
+async fn behind_a_trusted_proxy_the_forwarded_address_is_throttled() -> Result<()> {
+    let proxies = kapu_http::client_ip::TrustedProxies::parse(HOME).map_err(anyhow::Error::msg)?;
+    let kit = Kit::start_with(KitOptions { trusted_proxies: proxies, ..KitOptions::default() }).await?;
+    let t = kit.tenant("proxy", "Proxy").await?;
+    let login = |c: &kapu_testkit::Client, forwarded: &str, password: &str| {
+        let body = json!({ "email": t.clerk_email, "password": password });
+        let forwarded = forwarded.to_owned();
+        let c = c.clone();
+        async move { c.send(reqwest::Method::POST, "/api/v1/auth/login", Some(&body), &[("x-forwarded-for", &forwarded)]).await }
+    };
+    let proxy = kit.client(t.slug()).from_address(ip(HOME));
+    for i in 0..5 {
+        let r = login(&proxy, "198.51.100.7", &format!("Talan-Ez-Lesz-{i}")).await?;
+        assert_eq!(r.problem().as_deref(), Some("invalid-credentials"), "guess {i}: {}", r.text);
+    }
+    let r = login(&proxy, "198.51.100.7", PASSWORD).await?;
+    assert_eq!((r.status, r.problem().as_deref()), (429, Some("too-many-attempts")), "the guesser's address waits: {}", r.text);
+    // A citizen of another network, behind the same proxy, signs in.
+    login(&proxy, "203.0.113.9", PASSWORD).await?.expect_status(200)?;
+
+    // Not a trusted proxy: its own address counts, whatever header it sends.
+    let direct = kit.client(t.slug()).from_address(ip(ATTACKER));
+    for i in 0..5 {
+        let r = login(&direct, &format!("192.0.2.{i}"), &format!("Talan-Ez-Lesz-{i}")).await?;
+        assert_eq!(r.problem().as_deref(), Some("invalid-credentials"), "guess {i}: {}", r.text);
+    }
+    let r = login(&direct, "192.0.2.200", PASSWORD).await?;
+    assert_eq!(r.status, 429, "a forged X-Forwarded-For does not free the network: {}", r.text);
+    kit.stop().await;
+    Ok(())
+}

@@ -1686,6 +1686,7 @@ export interface components {
             csrf_token: string;
             /** @description Second-factor state. */
             mfa: components["schemas"]["MfaView"];
+            permissions: components["schemas"]["PermissionView"][];
             /** @description Tenant or platform. */
             scope: components["schemas"]["ScopeView"];
             /** @description Who. */
@@ -1697,6 +1698,7 @@ export interface components {
          * @enum {string}
          */
         MfaView: "required" | "enrol" | "passed";
+        PermissionView: "view_overview" | "read_clients" | "write_clients" | "manage_staff" | "view_audit" | "manage_jobs" | "manage_tenants" | "view_case_types" | "manage_case_types" | "handle_cases" | "manage_relying_parties" | "manage_plugins";
         /** @description A new version of a case type, as the text of its definition file. */
         NewCaseTypeVersion: {
             /** @description Only check; save nothing. */

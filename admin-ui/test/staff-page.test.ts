@@ -1,35 +1,9 @@
 // A page driven through the PageContext the shell gives it, with a fake API: what the staff
 // page sends, what it refuses locally, and that an ended session goes to the shell's handler.
 import { describe, expect, it, vi } from 'vitest';
-import { ApiError, type Me, type NewStaff, type Staff, type TenantApi } from '../src/api/client';
-import { showProblem } from '../src/shell/problems';
-import type { PageContext } from '../src/pages/page';
+import { ApiError, type NewStaff, type Staff } from '../src/api/client';
 import { staffPage } from '../src/pages/staff';
-
-const admin: Staff = { id: 'a1', email: 'admin@example.hu', display_name: 'Admin Anna', role: 'admin' };
-
-function harness(api: Partial<TenantApi>) {
-  const main = document.createElement('main');
-  document.body.replaceChildren(main);
-  const lost = vi.fn();
-  const kept = new Map<string, unknown>();
-  const ctx: PageContext = {
-    api: api as TenantApi,
-    me: { staff: admin, permissions: ['manage_staff'] } as unknown as Me,
-    memory: { get: (k, initial) => (kept.has(k) ? kept.get(k) : initial) as never, set: (k, v) => void kept.set(k, v) },
-    render: (_title, nodes) => main.replaceChildren(...nodes.filter((n): n is Node => n !== null)),
-    fail: (errors, e, fields) => showProblem(errors, e, lost, fields),
-    loadFailed: vi.fn(),
-    isCurrent: () => true,
-  };
-  const $ = <T extends HTMLElement>(testid: string) => main.querySelector<T>(`[data-testid="${testid}"]`)!;
-  const submit = async (form: HTMLFormElement) => {
-    form.requestSubmit();
-    await vi.waitFor(() => expect(form.querySelector('[aria-busy]')).toBeNull());
-    await new Promise((r) => setTimeout(r, 0));
-  };
-  return { ctx, main, lost, $, submit };
-}
+import { admin, harness } from './harness';
 
 describe('the staff page', () => {
   it('lists the accounts with their roles in Hungarian', async () => {

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Runs every check and test: formatting, clippy, the OpenAPI/admin UI drift check, the
-# admin UI build, all Rust tests (real PostgreSQL, HTTP, SMTP) and the browser tests in
+# admin UI build and unit tests, all Rust tests (real PostgreSQL, HTTP, SMTP) and the browser tests in
 # headless Chromium. Installs what is missing first. Starts its own PostgreSQL cluster.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -47,6 +47,9 @@ if ! git diff --quiet -- admin-ui/openapi.json 2>/dev/null; then
 fi
 npm run check-api --prefix admin-ui --silent
 npm run build --prefix admin-ui --silent >/dev/null
+
+step "admin UI unit tests (vitest with happy-dom: no browser, no server)"
+npm test --prefix admin-ui --silent
 
 step "browser test dependencies"
 npm ci --prefix tests/browser --no-audit --no-fund --silent

@@ -1,4 +1,4 @@
 import './style.css';
-import { App } from './app';
+import { App } from './shell/app';
 
 void new App().start();

@@ -221,19 +221,26 @@ describe('tenant admin pages (audit log, background jobs)', { timeout: 240_000 }
     });
   });
 
-  it('clerk: only the overview, the cases and the clients in the navigation; the admin pages fall back to the overview', async () => {
+  it('clerk: only the overview, the cases, the clients and the counter in the navigation; an admin page says it is not allowed', async () => {
     await withPage(browser, 'clerk-no-admin-pages', {}, async (page) => {
       await goto(page, tenantUrl(env.KAPU_TENANT_A, 'admin/#/audit'));
       await page.getByTestId('signin-form').waitFor();
       const step = await signIn(page, env.KAPU_CLERK_EMAIL, env.KAPU_CLERK_PASSWORD);
       if (step === 'error') assert.fail(`clerk sign-in failed: "${await textOf(errorSummary(page))}"`);
+      // #/audit is not the clerk's: a clear Hungarian message instead of the page (or of the overview).
+      await page.getByTestId('forbidden-heading').waitFor();
+      assert.equal(await textOf(page.getByTestId('forbidden-heading')), 'Nincs jogosultsága');
+      assert.match(await textOf(page.getByTestId('forbidden-message')), /„Audit napló” oldal megnyitásához nincs jogosultsága/);
+      assert.match(page.url(), /#\/audit$/, 'the address still names the page asked for');
+      assert.equal(await page.getByTestId('audit-heading').count(), 0, 'no audit page for a clerk');
+      assert.match(await page.title(), /^Nincs jogosultsága/, 'page title');
+      await assertAccessible(page, 'the "no permission" page');
+      await page.getByTestId('forbidden-home').click();
       await page.getByTestId('tenant-name').waitFor();
-      assert.equal(await page.getByTestId('admin-nav').count(), 0, 'a clerk has no admin navigation');
       const clerkNav = page.getByRole('navigation', { name: 'Menü' });
       const clerkLinks = (await clerkNav.getByRole('link').allInnerTexts()).map((l) => l.trim());
       assert.deepEqual(clerkLinks, ['Áttekintés', 'Ügyek', 'Ügyfelek', 'Ügyfélhívó'], 'a clerk\'s navigation: the overview, the cases, the clients and the counter');
       assert.equal(await page.getByRole('link', { name: 'Audit napló' }).count(), 0, 'no audit link for a clerk');
-      assert.equal(await page.getByTestId('audit-heading').count(), 0, '#/audit shows a clerk the overview');
       // The server agrees: the admin endpoints are forbidden to clerks.
       for (const rest of ['audit', 'audit/verify', 'jobs', 'staff']) {
         const r = await apiCall(page, 'GET', rest);

@@ -188,19 +188,21 @@ describe('tenant admin staff page', { timeout: 240_000 }, () => {
     });
   });
 
-  it('the new clerk signs in (fresh context) and sees the overview, not the staff page', async () => {
+  it('the new clerk signs in (fresh context) at #/staff and is told the page is not theirs', async () => {
     await withPage(browser, 'staff-new-clerk', {}, async (page) => {
       await goto(page, tenantUrl(env.KAPU_TENANT_A, 'admin/#/staff'));
       await page.getByTestId('signin-form').waitFor();
       const step = await signIn(page, NEW_EMAIL, GOOD_PASSWORD);
       if (step === 'error') assert.fail(`the new clerk could not sign in: "${await textOf(errorSummary(page))}"`);
       assert.equal(step, 'home', 'a clerk without TOTP goes straight in');
-      await page.getByTestId('tenant-name').waitFor();
+      await page.getByTestId('forbidden-heading').waitFor();
       const who = await textOf(page.getByTestId('who'));
       assert.ok(who.includes(NEW_NAME) && who.includes('ügyintéző'), `signed in as the new clerk: "${who}"`);
-      assert.equal(await page.getByTestId('admin-nav').count(), 0, 'a clerk has no admin navigation');
-      assert.equal(await page.getByTestId('staff-heading').count(), 0, '#/staff shows a clerk the overview');
-      assert.doesNotMatch(page.url(), /#\/staff/, 'the fragment falls back to the overview');
+      assert.match(await textOf(page.getByTestId('forbidden-message')), /„Munkatársak” oldal megnyitásához nincs jogosultsága/);
+      assert.equal(await page.getByTestId('staff-heading').count(), 0, 'no staff page for a clerk');
+      assert.equal(await page.getByTestId('nav-staff').count(), 0, 'no staff link for a clerk');
+      const links = (await page.getByRole('navigation', { name: 'Menü' }).getByRole('link').allInnerTexts()).map((l) => l.trim());
+      assert.deepEqual(links, ['Áttekintés', 'Ügyek', 'Ügyfelek', 'Ügyfélhívó'], 'a clerk\'s navigation');
       // The server agrees: a clerk may neither list nor create staff.
       const me = await page.request.get(api('me'));
       const csrf = (await me.json()).csrf_token;

@@ -9,6 +9,8 @@ export type Staff = Schemas['StaffView'];
 export type Role = Schemas['RoleView'];
 export type LoginResponse = Schemas['LoginResponse'];
 export type Me = Schemas['Me'];
+/** Something the signed-in staff member may do (`/me` → `permissions`). */
+export type Permission = Schemas['PermissionView'];
 export type MfaState = Schemas['MfaView'];
 export type Scope = Schemas['ScopeView'];
 export type Overview = Schemas['Overview'];

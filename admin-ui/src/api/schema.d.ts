@@ -1686,6 +1686,12 @@ export interface components {
             csrf_token: string;
             /** @description Second-factor state. */
             mfa: components["schemas"]["MfaView"];
+            /**
+             * @description What the session may do (`Role::permits` for the staff member's role), in a fixed
+             *     order; empty until the second factor is passed (`mfa` is `passed`), since nothing else
+             *     is allowed before that.
+             */
+            permissions: components["schemas"]["PermissionView"][];
             /** @description Tenant or platform. */
             scope: components["schemas"]["ScopeView"];
             /** @description Who. */
@@ -1843,6 +1849,12 @@ export interface components {
             /** @description The account's e-mail. */
             email: string;
         };
+        /**
+         * @description Something the signed-in staff member may do (`kapu_staff::Permission`). The staff app shows
+         *     a page only to those who hold its permission; the server checks every call anyway.
+         * @enum {string}
+         */
+        PermissionView: "view_overview" | "read_clients" | "write_clients" | "manage_staff" | "view_audit" | "manage_jobs" | "manage_tenants" | "view_case_types" | "manage_case_types" | "handle_cases" | "manage_relying_parties" | "manage_plugins";
         /** @description The tenant's plugins. */
         PluginList: {
             /** @description By name. */

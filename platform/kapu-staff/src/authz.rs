@@ -14,8 +14,10 @@ pub enum Role {
     Operator,
 }
 
-/// Something a staff member may be allowed to do.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+/// Something a staff member may be allowed to do. Serialised in snake_case (`read_clients`),
+/// the names `/me` lists.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
 pub enum Permission {
     /// See the tenant's overview page.
     ViewOverview,
@@ -41,6 +43,24 @@ pub enum Permission {
     ManageRelyingParties,
     /// Install, configure and remove the tenant's plugins and read their failed calls.
     ManagePlugins,
+}
+
+impl Permission {
+    /// Every permission, in declaration order (the order `/me` lists them in).
+    pub const ALL: [Permission; 12] = [
+        Self::ViewOverview,
+        Self::ReadClients,
+        Self::WriteClients,
+        Self::ManageStaff,
+        Self::ViewAudit,
+        Self::ManageJobs,
+        Self::ManageTenants,
+        Self::ViewCaseTypes,
+        Self::ManageCaseTypes,
+        Self::HandleCases,
+        Self::ManageRelyingParties,
+        Self::ManagePlugins,
+    ];
 }
 
 impl Role {
@@ -86,6 +106,11 @@ impl Role {
         }
     }
 
+    /// Everything this role may do, in [`Permission::ALL`]'s order.
+    pub fn permissions(self) -> impl Iterator<Item = Permission> {
+        Permission::ALL.into_iter().filter(move |p| self.permits(*p))
+    }
+
     /// Whether this role must use a second factor.
     pub fn requires_totp(self) -> bool {
         matches!(self, Self::Admin | Self::Operator)
@@ -114,5 +139,43 @@ mod tests {
         assert!(!Role::Operator.permits(Permission::ManagePlugins));
         assert!(!Role::Clerk.requires_totp());
         assert!(Role::Admin.requires_totp());
+    }
+
+    /// A permission's place in [`Permission::ALL`]. An exhaustive match, so that a new variant
+    /// does not compile (the tests, which clippy --all-targets builds) until it has a place.
+    const fn index(p: Permission) -> usize {
+        match p {
+            Permission::ViewOverview => 0,
+            Permission::ReadClients => 1,
+            Permission::WriteClients => 2,
+            Permission::ManageStaff => 3,
+            Permission::ViewAudit => 4,
+            Permission::ManageJobs => 5,
+            Permission::ManageTenants => 6,
+            Permission::ViewCaseTypes => 7,
+            Permission::ManageCaseTypes => 8,
+            Permission::HandleCases => 9,
+            Permission::ManageRelyingParties => 10,
+            Permission::ManagePlugins => 11,
+        }
+    }
+
+    #[test]
+    fn all_lists_every_permission_once() {
+        for (i, p) in Permission::ALL.into_iter().enumerate() {
+            assert_eq!(index(p), i, "{p:?} is out of place in Permission::ALL");
+        }
+        let clerk: Vec<_> = Role::Clerk.permissions().collect();
+        assert_eq!(
+            clerk,
+            [
+                Permission::ViewOverview,
+                Permission::ReadClients,
+                Permission::WriteClients,
+                Permission::ViewCaseTypes,
+                Permission::HandleCases
+            ]
+        );
+        assert_eq!(Role::Operator.permissions().collect::<Vec<_>>(), [Permission::ManageJobs, Permission::ManageTenants]);
     }
 }

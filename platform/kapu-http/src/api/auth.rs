@@ -94,6 +94,57 @@ impl From<Mfa> for MfaView {
     }
 }
 
+/// Something the signed-in staff member may do (`kapu_staff::Permission`). The staff app shows
+/// a page only to those who hold its permission; the server checks every call anyway.
+#[derive(Debug, Serialize, ToSchema, Clone, Copy, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum PermissionView {
+    /// See the tenant's overview page.
+    ViewOverview,
+    /// Read clients' personal data.
+    ReadClients,
+    /// Create and change clients.
+    WriteClients,
+    /// Create and change staff accounts.
+    ManageStaff,
+    /// Browse and verify the audit log.
+    ViewAudit,
+    /// See and retry background jobs.
+    ManageJobs,
+    /// List, create and change tenants.
+    ManageTenants,
+    /// Read the case types' definitions and versions.
+    ViewCaseTypes,
+    /// Save new versions of case types.
+    ManageCaseTypes,
+    /// Handle cases: the worklist, assigning, asking for information, deciding.
+    HandleCases,
+    /// Register relying parties of the tenant's OpenID Provider and rotate its keys.
+    ManageRelyingParties,
+    /// Install, configure and remove the tenant's plugins and read their failed calls.
+    ManagePlugins,
+}
+
+impl From<kapu_staff::Permission> for PermissionView {
+    fn from(p: kapu_staff::Permission) -> Self {
+        use kapu_staff::Permission as P;
+        match p {
+            P::ViewOverview => Self::ViewOverview,
+            P::ReadClients => Self::ReadClients,
+            P::WriteClients => Self::WriteClients,
+            P::ManageStaff => Self::ManageStaff,
+            P::ViewAudit => Self::ViewAudit,
+            P::ManageJobs => Self::ManageJobs,
+            P::ManageTenants => Self::ManageTenants,
+            P::ViewCaseTypes => Self::ViewCaseTypes,
+            P::ManageCaseTypes => Self::ManageCaseTypes,
+            P::HandleCases => Self::HandleCases,
+            P::ManageRelyingParties => Self::ManageRelyingParties,
+            P::ManagePlugins => Self::ManagePlugins,
+        }
+    }
+}
+
 /// The result of a sign-in step.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct LoginResponse {
@@ -152,6 +203,10 @@ pub struct Me {
     pub scope: ScopeView,
     /// The tenant, on the tenant side.
     pub tenant: Option<TenantBrief>,
+    /// What the session may do (`Role::permits` for the staff member's role), in a fixed
+    /// order; empty until the second factor is passed (`mfa` is `passed`), since nothing else
+    /// is allowed before that.
+    pub permissions: Vec<PermissionView>,
 }
 
 pub(crate) async fn do_login(state: &AppState, scope: Scope, ip: ClientIp, req: LoginRequest) -> Result<Response, ApiError> {
@@ -215,7 +270,11 @@ fn me_of(scope: &Scope, session: &Session) -> Me {
         Scope::Tenant(t) => (ScopeView::Tenant, Some(TenantBrief { slug: t.tenant.slug.to_string(), name: t.tenant.name.clone() })),
         Scope::Platform => (ScopeView::Platform, None),
     };
-    Me { staff: (&session.staff).into(), mfa: session.mfa.into(), csrf_token: session.csrf_token.clone(), scope, tenant }
+    let permissions = match session.mfa {
+        Mfa::Passed => session.staff.role.permissions().map(PermissionView::from).collect(),
+        Mfa::Required | Mfa::Enrol => Vec::new(),
+    };
+    Me { staff: (&session.staff).into(), mfa: session.mfa.into(), csrf_token: session.csrf_token.clone(), scope, tenant, permissions }
 }
 
 /// Sign in with e-mail and password.

@@ -28,6 +28,38 @@ async fn clerk_signs_in_with_a_safe_cookie() -> Result<()> {
     Ok(())
 }
 
+/// `/me` lists what the session may do, exactly `Role::permits` for its role (the staff app
+/// shows and hides its pages by this list and keeps no role table of its own).
+#[tokio::test]
+async fn me_lists_the_permissions_of_the_role() -> Result<()> {
+    use kapu_staff::Role;
+    let kit = Kit::start().await?;
+    let t = kit.tenant("jogok", "Jogok Község").await?;
+    let permitted = |role: Role| serde_json::to_value(role.permissions().collect::<Vec<_>>()).unwrap_or_default();
+    let names = |v: &serde_json::Value| -> Vec<String> {
+        v.as_array().into_iter().flatten().filter_map(|p| p.as_str().map(str::to_owned)).collect()
+    };
+    let clerk = kit.clerk(&t).await?.get("/api/v1/me").await?.json()["permissions"].clone();
+    assert_eq!(clerk, permitted(Role::Clerk));
+    let clerk = names(&clerk);
+    assert!(clerk.iter().any(|p| p == "read_clients") && clerk.iter().any(|p| p == "handle_cases"), "{clerk:?}");
+    assert!(!clerk.iter().any(|p| p == "view_audit" || p == "manage_staff" || p == "manage_tenants"), "{clerk:?}");
+    let admin = kit.admin(&t).await?.get("/api/v1/me").await?.json()["permissions"].clone();
+    assert_eq!(admin, permitted(Role::Admin));
+    let admin = names(&admin);
+    for p in ["read_clients", "manage_staff", "view_audit", "manage_jobs", "manage_relying_parties", "manage_plugins"] {
+        assert!(admin.iter().any(|a| a == p), "admin lacks {p}: {admin:?}");
+    }
+    assert!(!admin.iter().any(|p| p == "manage_tenants"), "{admin:?}");
+    // Before the second factor the session may do nothing, and says so.
+    let mut half = kit.client(t.slug());
+    assert_eq!(half.login(&t.admin_email, PASSWORD).await?.json()["mfa"], "required");
+    let me = half.get("/api/v1/me").await?;
+    assert_eq!((me.status, me.json()["permissions"].clone()), (200, json!([])));
+    kit.stop().await;
+    Ok(())
+}
+
 #[tokio::test]
 async fn admins_must_pass_totp_and_codes_work_once() -> Result<()> {
     let kit = Kit::start().await?;

@@ -531,7 +531,7 @@ async fn a_citizen_downloads_a_decision_in_chromium() -> Result<()> {
     wait_issued(kit, &t, id).await?;
     let out = tokio::process::Command::new("node")
         .arg("--test")
-        .arg(browser.join("delivery.test.mjs"))
+        .arg(browser.join("dedicated/delivery.mjs"))
         .current_dir(&root)
         .env("KAPU_BASE_URL", &kit.base)
         .env("KAPU_DELIVERY_TENANT", t.slug())

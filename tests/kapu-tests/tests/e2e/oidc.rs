@@ -638,7 +638,7 @@ async fn a_relying_party_we_did_not_write_signs_in_through_chromium() -> Result<
     .await?;
     let out = tokio::process::Command::new("node")
         .arg("--test")
-        .arg(browser.join("oidc-interop.test.mjs"))
+        .arg(browser.join("dedicated/oidc-interop.mjs"))
         .current_dir(&root)
         .env("KAPU_OIDC_ISSUER", format!("{}/t/interop", kit.base))
         .env("KAPU_OIDC_CLIENT_ID", &rp.client_id)
@@ -695,7 +695,7 @@ async fn a_browser_app_signs_in_as_a_public_client_across_origins() -> Result<()
 
     let out = tokio::process::Command::new("node")
         .arg("--test")
-        .arg(browser.join("oidc-spa.test.mjs"))
+        .arg(browser.join("dedicated/oidc-spa.mjs"))
         .current_dir(&root)
         .env("KAPU_SPA_ISSUER", format!("{}/t/spa", kit.base))
         .env("KAPU_SPA_CLIENT_ID", &rp.client_id)

@@ -4,18 +4,20 @@
 // appears. axe-core on the page in each state.
 //
 // Started by the Rust test `delivery::a_citizen_downloads_a_decision_in_chromium`, which issues
-// the decision (seal, TSA simulator) and makes the citizen; without its variables this file is
-// skipped.
+// the decision (seal, TSA simulator) and makes the citizen; it is not part of the general
+// run (`node --test tests/browser/` picks only *.test.mjs; this folder holds none), and
+// without its variables it fails.
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { assertAccessibleWithoutScripts, goto, launchBrowser, tenantUrl, textOf, withPage } from './helpers.mjs';
+import { assertAccessibleWithoutScripts, config, goto, launchBrowser, tenantUrl, textOf, withPage } from '../helpers.mjs';
 
 const env = process.env;
 const needed = ['KAPU_BASE_URL', 'KAPU_DELIVERY_TENANT', 'KAPU_DELIVERY_EMAIL', 'KAPU_DELIVERY_PASSWORD', 'KAPU_DELIVERY_REFERENCE'];
-const skip = needed.some((n) => !env[n]) && `needs ${needed.join(', ')} (set by the Rust e2e test)`;
+// A missing variable fails the file (with its name), never skips it.
+config(...needed);
 const NO_JS = { javaScriptEnabled: false, acceptDownloads: true };
 
 async function submit(page, buttonName) {
@@ -26,7 +28,7 @@ async function submit(page, buttonName) {
   return res;
 }
 
-test('a citizen downloads a decision from the portal and asks for a download certificate', { skip, timeout: 180_000 }, async () => {
+test('a citizen downloads a decision from the portal and asks for a download certificate', { timeout: 180_000 }, async () => {
   const slug = env.KAPU_DELIVERY_TENANT;
   const reference = env.KAPU_DELIVERY_REFERENCE;
   const browser = await launchBrowser();

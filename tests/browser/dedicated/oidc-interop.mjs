@@ -5,16 +5,19 @@
 // ID token validation against the JWKS, userinfo, refresh, and RP-initiated logout.
 //
 // Started by the Rust test `oidc::a_relying_party_we_did_not_write_signs_in_through_chromium`,
-// which registers the relying party and the citizen; without its variables this file is skipped.
+// which registers the relying party and the citizen; it is not part of the general run
+// (`node --test tests/browser/` picks only *.test.mjs; this folder holds none), and without
+// its variables it fails.
 import assert from 'node:assert/strict';
 import { createServer } from 'node:http';
 import { test } from 'node:test';
 import { Issuer, generators } from 'openid-client';
-import { launchBrowser, withPage } from './helpers.mjs';
+import { config, launchBrowser, withPage } from '../helpers.mjs';
 
 const env = process.env;
 const needed = ['KAPU_OIDC_ISSUER', 'KAPU_OIDC_CLIENT_ID', 'KAPU_OIDC_CLIENT_SECRET', 'KAPU_OIDC_RP_PORT', 'KAPU_OIDC_EMAIL', 'KAPU_OIDC_PASSWORD'];
-const skip = needed.some((n) => !env[n]) && `needs ${needed.join(', ')} (set by the Rust e2e test)`;
+// A missing variable fails the file (with its name), never skips it.
+config(...needed);
 
 /** The relying party: /login starts the flow, /callback ends it, /logout ends the session. */
 async function startRelyingParty() {
@@ -92,7 +95,7 @@ async function startRelyingParty() {
   return { base, server };
 }
 
-test('a citizen signs in to an openid-client relying party through the portal in Chromium', { skip }, async () => {
+test('a citizen signs in to an openid-client relying party through the portal in Chromium', async () => {
   const rp = await startRelyingParty();
   let browser;
   try {

@@ -111,6 +111,9 @@ pub struct KitOptions {
     pub queue_feed: kapu_queue::FeedSettings,
     /// Who may read `/metrics` (open by default, as in the demo).
     pub metrics: kapu_http::MetricsAccess,
+    /// The deployment's working-day calendar for the server and the worker, as
+    /// `KAPU_CALENDAR_FILE` makes it; the shipped one by default.
+    pub calendar: Option<Arc<kapu_calendar::Calendar>>,
 }
 
 impl Default for KitOptions {
@@ -127,6 +130,7 @@ impl Default for KitOptions {
             facts: None,
             queue_feed: kapu_queue::FeedSettings { interval: Duration::from_millis(100), max_backoff: Duration::from_secs(2), batch: 100 },
             metrics: kapu_http::MetricsAccess::Open,
+            calendar: None,
         }
     }
 }
@@ -250,6 +254,9 @@ impl Kit {
         if let Some(f) = opts.facts.clone() {
             state = state.with_facts(f);
         }
+        if let Some(c) = opts.calendar.clone() {
+            state = state.with_calendar(c);
+        }
         let (stop, rx) = tokio::sync::watch::channel(false);
         let mut tasks = Vec::new();
         let mut srx = rx.clone();
@@ -265,6 +272,9 @@ impl Kit {
             if let Some(mut d) = opts.delivery.clone() {
                 if d.public_url.is_empty() {
                     d.public_url.clone_from(&base);
+                }
+                if let Some(c) = opts.calendar.clone() {
+                    d.calendar = c;
                 }
                 w = kapu::wiring::with_delivery(w, db.clone(), crypto.clone(), &d)?;
             }

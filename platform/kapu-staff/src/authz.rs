@@ -41,6 +41,8 @@ pub enum Permission {
     ManageRelyingParties,
     /// Install, configure and remove the tenant's plugins and read their failed calls.
     ManagePlugins,
+    /// See which years the deployment's working-day calendar has a decree for.
+    ViewCalendar,
 }
 
 impl Role {
@@ -82,7 +84,7 @@ impl Role {
                     | ManageRelyingParties
                     | ManagePlugins
             ),
-            Self::Operator => matches!(p, ManageTenants | ManageJobs),
+            Self::Operator => matches!(p, ManageTenants | ManageJobs | ViewCalendar),
         }
     }
 
@@ -112,6 +114,8 @@ mod tests {
         assert!(Role::Admin.permits(Permission::ManagePlugins));
         assert!(!Role::Clerk.permits(Permission::ManagePlugins));
         assert!(!Role::Operator.permits(Permission::ManagePlugins));
+        assert!(Role::Operator.permits(Permission::ViewCalendar));
+        assert!(!Role::Admin.permits(Permission::ViewCalendar));
         assert!(!Role::Clerk.requires_totp());
         assert!(Role::Admin.requires_totp());
     }

@@ -66,7 +66,7 @@ async fn an_operator_checks_a_decree_file_and_adds_a_year() -> Result<()> {
     assert_eq!(code, Some(0));
     assert!(out.contains(&format!("{later}  no decree on file")), "{out}");
     assert!(out.lines().next().unwrap().starts_with(&this_year().to_string()), "{out}");
-    let (code, out, err) = kapu(Some(&good), &["calendar", "years"]).await?;
+    let (code, out, err) = kapu(Some(good.as_path()), &["calendar", "years"]).await?;
     assert_eq!(code, Some(0), "{err}");
     assert!(out.contains(&format!("{later}  99/2099. (I. 1.) NGM rendelet")), "{out}");
     Ok(())
@@ -97,7 +97,7 @@ async fn a_decree_file_that_breaks_a_rule_is_refused_with_its_line() -> Result<(
 
     // Serving, the worker and the demo refuse to start with it, before touching a database.
     for cmd in [&["serve"][..], &["worker"], &["demo", "--dir", dir.path().join("demo").to_str().unwrap()], &["calendar", "years"]] {
-        let (code, _, err) = kapu(Some(&bad), cmd).await?;
+        let (code, _, err) = kapu(Some(bad.as_path()), cmd).await?;
         assert_eq!(code, Some(1), "{cmd:?}: {err}");
         assert!(err.contains(&format!("the calendar file {}: line 5, column 17", bad.display())), "{cmd:?}: {err}");
         assert!(err.contains("[working_day_not_saturday]"), "{cmd:?}: {err}");

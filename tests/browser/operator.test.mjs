@@ -59,6 +59,16 @@ describe('operator console', { timeout: 180_000 }, () => {
         assert.ok(row, `tenant "${slug}" missing from the tenant list; rows: ${JSON.stringify(seen)}`);
         assert.ok(row.text.includes(name), `row of "${slug}" should show "${name}": ${row.text}`);
       }
+      // Under the tenants, the working-day calendar's coming years, each with its decree or
+      // marked as missing (counting into a year without one waits).
+      const years = await page.getByTestId('calendar-year').evaluateAll((trs) =>
+        trs.map((tr) => ({ year: Number(tr.getAttribute('data-year')), decreed: tr.getAttribute('data-decreed') })),
+      );
+      const thisYear = new Date().getFullYear();
+      assert.deepEqual(years.map((y) => y.year), [thisYear, thisYear + 1, thisYear + 2], 'this year and the next two');
+      for (const y of years.filter((y) => y.decreed === 'false')) {
+        assert.match(await textOf(page.getByTestId('calendar-missing')), new RegExp(String(y.year)), `${y.year} is named as missing`);
+      }
       assert.equal(await page.getByRole('columnheader').count(), 4, 'the tenant table has column headers');
 
       await page.getByTestId('signout').click();

@@ -301,6 +301,8 @@ export function reasonHeader(reason: string): string {
 export interface PlatformApi extends AuthApi {
   readonly scope: 'platform';
   tenants(): Promise<TenantList>;
+  /** This year and the next two, each with its working-day decree or null. */
+  calendar(): Promise<Schemas['CalendarOutlook']>;
 }
 
 export function tenantApi(c: Client): TenantApi {
@@ -393,6 +395,7 @@ export function platformApi(c: Client): PlatformApi {
     },
     me: () => unwrap(c.GET('/api/v1/platform/me')),
     tenants: () => unwrap(c.GET('/api/v1/platform/tenants')),
+    calendar: () => unwrap(c.GET('/api/v1/platform/calendar')),
   };
 }
 

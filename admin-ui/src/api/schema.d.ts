@@ -738,6 +738,26 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/platform/calendar": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * This year and the next two with the decree on rearranged working days on file for each (or
+         *     null): the shipped decrees plus the operator's file (`KAPU_CALENDAR_FILE`).
+         */
+        get: operations["platform_calendar"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/platform/jobs/dead": {
         parameters: {
             query?: never;
@@ -1041,6 +1061,24 @@ export interface components {
              * @description Records checked.
              */
             records: number;
+        };
+        /** @description The coming years of the deployment's working-day calendar. */
+        CalendarOutlook: {
+            /** @description This year and the next two, in order. */
+            years: components["schemas"]["CalendarYear"][];
+        };
+        /** @description A year of the working-day calendar. */
+        CalendarYear: {
+            /**
+             * @description The decree that rearranged its working days, as cited; null when none is on file:
+             *     deadlines counted in working days that reach the year wait until it is added.
+             */
+            decree: string | null;
+            /**
+             * Format: int32
+             * @description The year.
+             */
+            year: number;
         };
         /** @description The recorded failed calls. */
         CallErrorList: {
@@ -1854,7 +1892,7 @@ export interface components {
          *     a page only to those who hold its permission; the server checks every call anyway.
          * @enum {string}
          */
-        PermissionView: "view_overview" | "read_clients" | "write_clients" | "manage_staff" | "view_audit" | "manage_jobs" | "manage_tenants" | "view_case_types" | "manage_case_types" | "handle_cases" | "manage_relying_parties" | "manage_plugins";
+        PermissionView: "view_overview" | "read_clients" | "write_clients" | "manage_staff" | "view_audit" | "manage_jobs" | "manage_tenants" | "view_case_types" | "manage_case_types" | "handle_cases" | "manage_relying_parties" | "manage_plugins" | "view_calendar";
         /** @description The tenant's plugins. */
         PluginList: {
             /** @description By name. */
@@ -5814,6 +5852,68 @@ export interface operations {
                 };
             };
             429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `internal`: details are in the log under the request id */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `tenant-suspended` or `unavailable`: the municipality is suspended or the database cannot be reached */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    platform_calendar: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CalendarOutlook"];
+                };
+            };
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `unknown-tenant` or `not-found` */
+            404: {
                 headers: {
                     [name: string]: unknown;
                 };

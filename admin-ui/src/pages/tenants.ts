@@ -1,15 +1,17 @@
-// Önkormányzatok: the operators' console has this one page, the tenant registry. It is not in
+// Önkormányzatok: the operators' console has this one page, the tenant registry (and under it
+// the working-day calendar's coming years). It is not in
 // the tenant app's page registry (`index.ts`): the platform side has no navigation.
 import type { PlatformApi } from '../api/client';
 import { h } from '../dom';
+import { calendarSection } from './calendar';
 import { heading } from '../ui/widgets';
 import type { PageContext } from './page';
 
 export async function showTenants(ctx: PageContext<PlatformApi>): Promise<void> {
   const title = 'Önkormányzatok';
-  let list;
+  let list, outlook;
   try {
-    list = await ctx.api.tenants();
+    [list, outlook] = await Promise.all([ctx.api.tenants(), ctx.api.calendar()]);
   } catch (e) {
     return ctx.loadFailed(title, 'tenants-heading', e);
   }
@@ -35,5 +37,6 @@ export async function showTenants(ctx: PageContext<PlatformApi>): Promise<void> 
           h('th', { scope: 'col' }, 'Állapot'))),
         h('tbody', {}, rows))
       : h('p', { 'data-testid': 'tenant-empty' }, 'Még nincs önkormányzat a platformon.'),
+    calendarSection(outlook),
   ]);
 }

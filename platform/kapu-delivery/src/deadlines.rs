@@ -183,8 +183,8 @@ async fn schedule(tx: &mut TenantTx, now: DateTime<Utc>) -> Result<(), DeliveryE
 pub struct DeadlinesHandler {
     /// The database (for the tenant registry).
     pub db: Db,
-    /// The working-day calendar.
-    pub calendar: Calendar,
+    /// The deployment's working-day calendar.
+    pub calendar: std::sync::Arc<Calendar>,
     /// The deployment's public URL (see `IssueHandler::public_url`).
     pub public_url: kapu_core::Origin,
     /// What a deemed delivery also changes (the decision's case).

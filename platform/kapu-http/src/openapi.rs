@@ -28,7 +28,7 @@ use crate::problem::{FieldError, Problem};
         (name = "oidc", description = "Relying parties of the tenant's OpenID Provider and its signing keys"),
         (name = "plugins", description = "The tenant's plugins: connectors to its local systems and the central registries"),
         (name = "queue", description = "The queue system at the counters: tickets for clients, calls, the called client's card (audited)"),
-        (name = "platform", description = "Operators: sign-in, tenants, dead jobs"),
+        (name = "platform", description = "Operators: sign-in, tenants, dead jobs, the working-day calendar"),
     )
 )]
 struct ApiDoc;

@@ -138,6 +138,13 @@ impl std::fmt::Debug for AppState {
 }
 
 impl AppState {
+    /// Counts working days with this calendar (the deployment's, with the operator's decree
+    /// file) instead of the shipped one.
+    pub fn with_calendar(mut self, calendar: Arc<kapu_calendar::Calendar>) -> Self {
+        self.calendar = calendar;
+        self
+    }
+
     /// Uses this registry for in-person identification.
     pub fn with_registry(mut self, registry: Arc<dyn kapu_clients::identification::Registry>) -> Self {
         self.registry = Some(registry);

@@ -43,11 +43,13 @@ pub enum Permission {
     ManageRelyingParties,
     /// Install, configure and remove the tenant's plugins and read their failed calls.
     ManagePlugins,
+    /// See which years the deployment's working-day calendar has a decree for.
+    ViewCalendar,
 }
 
 impl Permission {
     /// Every permission, in declaration order (the order `/me` lists them in).
-    pub const ALL: [Permission; 12] = [
+    pub const ALL: [Permission; 13] = [
         Self::ViewOverview,
         Self::ReadClients,
         Self::WriteClients,
@@ -60,6 +62,7 @@ impl Permission {
         Self::HandleCases,
         Self::ManageRelyingParties,
         Self::ManagePlugins,
+        Self::ViewCalendar,
     ];
 }
 
@@ -102,7 +105,7 @@ impl Role {
                     | ManageRelyingParties
                     | ManagePlugins
             ),
-            Self::Operator => matches!(p, ManageTenants | ManageJobs),
+            Self::Operator => matches!(p, ManageTenants | ManageJobs | ViewCalendar),
         }
     }
 
@@ -137,6 +140,8 @@ mod tests {
         assert!(Role::Admin.permits(Permission::ManagePlugins));
         assert!(!Role::Clerk.permits(Permission::ManagePlugins));
         assert!(!Role::Operator.permits(Permission::ManagePlugins));
+        assert!(Role::Operator.permits(Permission::ViewCalendar));
+        assert!(!Role::Admin.permits(Permission::ViewCalendar));
         assert!(!Role::Clerk.requires_totp());
         assert!(Role::Admin.requires_totp());
     }
@@ -157,6 +162,7 @@ mod tests {
             Permission::HandleCases => 9,
             Permission::ManageRelyingParties => 10,
             Permission::ManagePlugins => 11,
+            Permission::ViewCalendar => 12,
         }
     }
 

@@ -78,6 +78,8 @@ pub async fn run(mut settings: Settings, opts: DemoOpts) -> Result<()> {
     // the process by default and leaving PostgreSQL and the simulators behind.
     let mut interrupt = signal(SignalKind::interrupt()).context("listening for Ctrl-C")?;
     let mut terminate = signal(SignalKind::terminate()).context("listening for SIGTERM")?;
+    // A broken calendar file stops the demo before PostgreSQL is started.
+    let calendar = settings.calendar()?;
     std::fs::create_dir_all(&opts.dir).with_context(|| format!("creating {}", opts.dir.display()))?;
     let mut cluster = None;
     if settings.database_url.is_none() {
@@ -177,10 +179,14 @@ pub async fn run(mut settings: Settings, opts: DemoOpts) -> Result<()> {
     for (code, f) in dir.demo.iter().flat_map(|d| d.facts.iter()) {
         facts.insert(tenant.slug.as_str(), code, f.clone());
     }
-    let state = AppState::new(db.clone(), crypto.clone(), http).with_plugins(runtime.clone()).with_facts(Arc::new(facts));
+    let state = AppState::new(db.clone(), crypto.clone(), http)
+        .with_plugins(runtime.clone())
+        .with_facts(Arc::new(facts))
+        .with_calendar(calendar.clone());
     runtime.add_own_listener(addr);
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
     let (tsa, delivery) = documents(&opts, &db, &crypto, &tenant, public).await?;
+    let delivery = crate::wiring::DeliveryConfig { calendar, ..delivery };
     let attachments = opts.dir.join("attachments").display().to_string();
     let worker = crate::wiring::full_worker(db.clone(), crypto.clone(), &smtp, Default::default(), &delivery, runtime, &attachments)?;
     let mut rx = stop_rx.clone();

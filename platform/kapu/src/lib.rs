@@ -6,6 +6,7 @@ pub mod bench;
 pub mod bench_cases;
 pub mod bench_oidc;
 pub mod bench_plugins;
+pub mod calendar_cmd;
 pub mod case_type_test;
 pub mod demo;
 pub mod demo_plugins;

@@ -64,6 +64,9 @@ enum Command {
     /// Official documents: a test PKI, issuing a sealed decision.
     #[command(subcommand)]
     Documents(kapu::documents::DocumentsCmd),
+    /// The working-day calendar: check a decree file, list the years on file.
+    #[command(subcommand)]
+    Calendar(kapu::calendar_cmd::CalendarCmd),
 }
 
 #[derive(clap::Args)]
@@ -342,18 +345,12 @@ async fn main() -> Result<()> {
         }
         Command::Worker(opts) => {
             init_logs(true);
+            // A broken calendar file stops start-up before anything else is touched.
+            let delivery = kapu::wiring::DeliveryConfig { calendar: s.calendar()?, ..opts.delivery.config()? };
             let db = s.db().await?;
             let crypto = s.crypto()?;
             let runtime = std::sync::Arc::new(kapu::wiring::plugin_runtime()?);
-            let w = kapu::wiring::full_worker(
-                db,
-                crypto,
-                &opts.smtp.config(),
-                opts.config(),
-                &opts.delivery.config()?,
-                runtime,
-                &opts.attachments,
-            )?;
+            let w = kapu::wiring::full_worker(db, crypto, &opts.smtp.config(), opts.config(), &delivery, runtime, &opts.attachments)?;
             w.run(async {
                 let _ = tokio::signal::ctrl_c().await;
             })
@@ -428,10 +425,13 @@ async fn main() -> Result<()> {
             init_logs(false);
             kapu::plugin_cmd::run(&s, cmd).await
         }
+        Command::Calendar(cmd) => kapu::calendar_cmd::run(s.calendar_file.as_deref(), cmd),
     }
 }
 
 async fn serve(s: Settings, opts: ServeOpts) -> Result<()> {
+    // A broken calendar file stops start-up before anything else is touched.
+    let calendar = s.calendar()?;
     let db = s.db().await?;
     let crypto = s.crypto()?;
     kapu_core::migrate_platform(&db).await?;
@@ -471,10 +471,10 @@ async fn serve(s: Settings, opts: ServeOpts) -> Result<()> {
             .map_err(|e| anyhow::anyhow!("KAPU_TRUSTED_PROXIES: {e}"))?,
         ..HttpConfig::default()
     };
-    let delivery = opts.delivery.config()?;
+    let delivery = kapu::wiring::DeliveryConfig { calendar: calendar.clone(), ..opts.delivery.config()? };
     // Tenants reach their local systems and the central registries through their plugins.
     let runtime = std::sync::Arc::new(kapu::wiring::plugin_runtime()?);
-    let state = AppState::new(db.clone(), crypto.clone(), http).with_plugins(runtime.clone());
+    let state = AppState::new(db.clone(), crypto.clone(), http).with_plugins(runtime.clone()).with_calendar(calendar);
     let listener = tokio::net::TcpListener::bind(&opts.listen).await.with_context(|| format!("binding {}", opts.listen))?;
     tracing::info!(addr = %listener.local_addr()?, tls = tls.is_some(), "serving");
     // No plugin reaches the platform's own listener, whatever range the operator allows.

@@ -31,6 +31,11 @@ pub struct Settings {
     /// Database connections in the pool.
     #[arg(long, env = "KAPU_DB_POOL", default_value_t = 16, global = true)]
     pub db_pool: u32,
+    /// A decree file of working-day years (format of platform/kapu-calendar/data/hu.toml)
+    /// added to the shipped ones: `kapu serve`, `worker` and `demo` refuse to start when it
+    /// breaks a rule (check it with `kapu calendar check`).
+    #[arg(long, env = "KAPU_CALENDAR_FILE", global = true)]
+    pub calendar_file: Option<PathBuf>,
 }
 
 impl Settings {
@@ -40,6 +45,11 @@ impl Settings {
         let db = connect(url, &self.role_prefix, self.db_pool).await?;
         require_safe_login_role(&db).await?;
         Ok(db)
+    }
+
+    /// The working-day calendar of the deployment (see [`crate::calendar_cmd::load`]).
+    pub fn calendar(&self) -> Result<Arc<kapu_calendar::Calendar>> {
+        crate::calendar_cmd::load(self.calendar_file.as_deref())
     }
 
     /// The master keys.

@@ -99,11 +99,14 @@ pub struct DeliveryConfig {
     /// The deployment's public URL (`KAPU_PUBLIC_URL`), e.g. `https://kapu.example.hu`: with
     /// `/t/<slug>`, the base of links to a tenant without an origin of its own.
     pub public_url: String,
+    /// The deployment's working-day calendar, for the delivery deadlines (the server's
+    /// `AppState::with_calendar` gets the same one).
+    pub calendar: Arc<kapu_calendar::Calendar>,
 }
 
 impl DeliveryConfig {
     /// The authority at `tsa_url`, trusting `tsa_trust_pem`, with two quick attempts per job run
-    /// (the job itself retries later).
+    /// (the job itself retries later); the shipped calendar until `calendar` is set.
     pub fn new(tsa_url: impl Into<String>, tsa_trust_pem: Option<String>, public_url: impl Into<String>) -> Self {
         Self {
             tsa_url: tsa_url.into(),
@@ -111,6 +114,7 @@ impl DeliveryConfig {
             tsa_attempts: 2,
             tsa_backoff: std::time::Duration::from_millis(250),
             public_url: public_url.into(),
+            calendar: Arc::new(kapu_calendar::Calendar::hungary()),
         }
     }
 }
@@ -130,7 +134,7 @@ pub fn with_delivery(worker: Worker, db: Db, crypto: Arc<kapu_crypto::Crypto>, c
     let public_url = kapu_core::Origin::parse(&cfg.public_url).context("the public URL (KAPU_PUBLIC_URL)")?;
     let decided = kapu_cases::DecidedHandler { db: db.clone(), crypto: crypto.clone() };
     let issue = kapu_delivery::issue::IssueHandler { db: db.clone(), crypto: crypto.clone(), tsa, public_url: public_url.clone() };
-    let calendar = kapu_calendar::Calendar::hungary();
+    let calendar = cfg.calendar.clone();
     warn_uncovered_years(&calendar, chrono::Utc::now());
     let deadlines =
         kapu_delivery::deadlines::DeadlinesHandler { db, calendar, public_url, on_delivery: Arc::new(kapu_cases::CaseDeliveries), crypto };
@@ -152,7 +156,7 @@ pub fn warn_uncovered_years(calendar: &kapu_calendar::Calendar, now: chrono::Dat
                 year = y,
                 "the working-day calendar has no decree on rearranged working days for this year: deadlines that reach it \
                  (deemed delivery, case deadlines in working days) cannot be counted and wait; add the decree to \
-                 platform/kapu-calendar/data/hu.toml"
+                 the file KAPU_CALENDAR_FILE names (see `kapu calendar check`) and restart"
             );
         }
     }

@@ -113,6 +113,9 @@ pub struct KitOptions {
     pub metrics: kapu_http::MetricsAccess,
     /// Reverse proxies whose `X-Forwarded-For` is believed (none by default).
     pub trusted_proxies: kapu_http::client_ip::TrustedProxies,
+    /// The deployment's working-day calendar for the server and the worker, as
+    /// `KAPU_CALENDAR_FILE` makes it; the shipped one by default.
+    pub calendar: Option<Arc<kapu_calendar::Calendar>>,
 }
 
 impl Default for KitOptions {
@@ -130,6 +133,7 @@ impl Default for KitOptions {
             queue_feed: kapu_queue::FeedSettings { interval: Duration::from_millis(100), max_backoff: Duration::from_secs(2), batch: 100 },
             metrics: kapu_http::MetricsAccess::Open,
             trusted_proxies: kapu_http::client_ip::TrustedProxies::default(),
+            calendar: None,
         }
     }
 }
@@ -254,6 +258,9 @@ impl Kit {
         if let Some(f) = opts.facts.clone() {
             state = state.with_facts(f);
         }
+        if let Some(c) = opts.calendar.clone() {
+            state = state.with_calendar(c);
+        }
         let (stop, rx) = tokio::sync::watch::channel(false);
         let mut tasks = Vec::new();
         let mut srx = rx.clone();
@@ -271,6 +278,9 @@ impl Kit {
             if let Some(mut d) = opts.delivery.clone() {
                 if d.public_url.is_empty() {
                     d.public_url.clone_from(&base);
+                }
+                if let Some(c) = opts.calendar.clone() {
+                    d.calendar = c;
                 }
                 w = kapu::wiring::with_delivery(w, db.clone(), crypto.clone(), &d)?;
             }

@@ -123,6 +123,8 @@ pub enum PermissionView {
     ManageRelyingParties,
     /// Install, configure and remove the tenant's plugins and read their failed calls.
     ManagePlugins,
+    /// See which years the deployment's working-day calendar has a decree for (operators).
+    ViewCalendar,
 }
 
 impl From<kapu_staff::Permission> for PermissionView {
@@ -141,6 +143,7 @@ impl From<kapu_staff::Permission> for PermissionView {
             P::HandleCases => Self::HandleCases,
             P::ManageRelyingParties => Self::ManageRelyingParties,
             P::ManagePlugins => Self::ManagePlugins,
+            P::ViewCalendar => Self::ViewCalendar,
         }
     }
 }

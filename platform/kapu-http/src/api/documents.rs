@@ -77,10 +77,14 @@ pub async fn client_documents(
     Path(id): Path<Uuid>,
 ) -> Result<Json<IssuedDocumentList>, ApiError> {
     let mut p = PersonalData::open(&state, s, &headers, Permission::ReadClients).await?;
-    let calendar = crate::portal::documents::calendar();
-    let states =
-        kapu_delivery::access::delivery_state(p.a.tx.tenant()?, Access { actor: &p.actor, reason: &p.reason }, calendar, id, Utc::now())
-            .await?;
+    let states = kapu_delivery::access::delivery_state(
+        p.a.tx.tenant()?,
+        Access { actor: &p.actor, reason: &p.reason },
+        &state.calendar,
+        id,
+        Utc::now(),
+    )
+    .await?;
     p.a.tx.commit().await?;
     let documents = states
         .into_iter()

@@ -89,6 +89,7 @@ pub(crate) fn platform_api() -> OpenApiRouter<AppState> {
         .routes(routes!(platform::me))
         .routes(routes!(platform::list_tenants))
         .routes(routes!(platform::dead_jobs))
+        .routes(routes!(platform::calendar))
 }
 
 pub(crate) fn tenant_router(state: AppState) -> Router {

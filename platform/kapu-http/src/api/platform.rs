@@ -143,3 +143,53 @@ pub async fn dead_jobs(State(state): State<AppState>, s: SignedIn, Query(q): Que
     }
     Ok(Json(DeadJobs { jobs }))
 }
+
+/// A year of the working-day calendar.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct CalendarYear {
+    /// The year.
+    pub year: i32,
+    /// The decree that rearranged its working days, as cited; null when none is on file:
+    /// deadlines counted in working days that reach the year wait until it is added.
+    #[schema(required = true)]
+    pub decree: Option<String>,
+}
+
+/// The coming years of the deployment's working-day calendar.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct CalendarOutlook {
+    /// This year and the next two, in order.
+    pub years: Vec<CalendarYear>,
+}
+
+/// This year and the next two with the decree on rearranged working days on file for each (or
+/// null): the shipped decrees plus the operator's file (`KAPU_CALENDAR_FILE`).
+#[utoipa::path(operation_id = "platform_calendar", get, path = "/calendar", tag = "platform",
+    responses((status = 200, body = CalendarOutlook), (status = 401, body = Problem, content_type = "application/problem+json"), (status = 403, body = Problem, content_type = "application/problem+json")))]
+pub async fn calendar(State(state): State<AppState>, s: SignedIn) -> Result<Json<CalendarOutlook>, ApiError> {
+    s.require(kapu_staff::Permission::ViewCalendar)?;
+    let SignedIn(a) = s;
+    a.tx.commit().await?;
+    Ok(Json(outlook(&state.calendar, chrono::Datelike::year(&chrono::Utc::now()))))
+}
+
+/// `this_year` and the two after it, each with its decree or none.
+fn outlook(calendar: &kapu_calendar::Calendar, this_year: i32) -> CalendarOutlook {
+    let years = (this_year..=this_year + 2).map(|year| CalendarYear { year, decree: calendar.decree(year).map(str::to_owned) }).collect();
+    CalendarOutlook { years }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_outlook_names_each_coming_year_and_its_decree_or_none() {
+        let c = kapu_calendar::Calendar::hungary();
+        let o = outlook(&c, 2026);
+        let got: Vec<_> = o.years.iter().map(|y| (y.year, y.decree.as_deref())).collect();
+        assert_eq!(got, [(2026, Some("10/2025. (IV. 30.) NGM rendelet")), (2027, None), (2028, None)]);
+        let json = serde_json::to_value(&o).unwrap();
+        assert_eq!(json["years"][1], serde_json::json!({"year": 2027, "decree": null}));
+    }
+}

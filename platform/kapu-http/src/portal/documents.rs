@@ -56,12 +56,6 @@ async fn reader(state: &AppState, t: &ResolvedTenant, tx: &mut TenantTx, s: &mut
     }))
 }
 
-/// The Hungarian working-day calendar with the decrees Kapu ships, loaded once.
-pub(crate) fn calendar() -> &'static kapu_calendar::Calendar {
-    static CALENDAR: std::sync::LazyLock<kapu_calendar::Calendar> = std::sync::LazyLock::new(kapu_calendar::Calendar::hungary);
-    &CALENDAR
-}
-
 fn to_login(t: &ResolvedTenant) -> Response {
     Redirect::to(&format!("{}/belepes", t.prefix)).into_response()
 }
@@ -149,7 +143,7 @@ async fn download(
         return Ok(not_found(&state, &t, &lang));
     };
     let ring = state.crypto.keyring(tx.conn(), t.tenant.slug.as_str()).await?;
-    let doc = match access::download(&mut tx, &ring, calendar(), &reader, id, &kapu_cases::CaseDeliveries, Utc::now()).await {
+    let doc = match access::download(&mut tx, &ring, &state.calendar, &reader, id, &kapu_cases::CaseDeliveries, Utc::now()).await {
         Ok(d) => d,
         Err(DeliveryError::NotFound) => return Ok(not_found(&state, &t, &lang)),
         Err(e) => return Err(e.into()),

@@ -6,6 +6,7 @@
 mod audit_crypto;
 mod auth;
 mod browser;
+mod calendar;
 mod case_types;
 mod cases;
 mod cli;

@@ -182,6 +182,9 @@ mod tests {
                 Permission::HandleCases
             ]
         );
-        assert_eq!(Role::Operator.permissions().collect::<Vec<_>>(), [Permission::ManageJobs, Permission::ManageTenants]);
+        assert_eq!(
+            Role::Operator.permissions().collect::<Vec<_>>(),
+            [Permission::ManageJobs, Permission::ManageTenants, Permission::ViewCalendar]
+        );
     }
 }

@@ -69,7 +69,7 @@ describe('operator console', { timeout: 180_000 }, () => {
       for (const y of years.filter((y) => y.decreed === 'false')) {
         assert.match(await textOf(page.getByTestId('calendar-missing')), new RegExp(String(y.year)), `${y.year} is named as missing`);
       }
-      assert.equal(await page.getByRole('columnheader').count(), 4, 'the tenant table has column headers');
+      assert.equal(await table.getByRole('columnheader').count(), 4, 'the tenant table has column headers');
 
       await page.getByTestId('signout').click();
       await page.getByTestId('signin-form').waitFor();

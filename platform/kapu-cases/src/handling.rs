@@ -338,6 +338,16 @@ pub struct OwnCase {
 /// One of the client's own filed cases.
 pub async fn own_case(tx: &mut TenantTx, account_id: Uuid, id: Uuid, now: DateTime<Utc>) -> Result<OwnCase, CaseError> {
     type Row = (Option<String>, Option<NaiveDate>, Option<String>, Option<String>);
+    // The summary (with the state) first, then the decision: a case only moves forward and its
+    // decision commits with its state, so a state read first never shows "decided" without
+    // the outcome (read the other way round, a decision committed in between did).
+    let exists: Option<bool> = sqlx::query_scalar(r#"SELECT true FROM "case" WHERE id = $1 AND account_id = $2"#)
+        .bind(id)
+        .bind(account_id)
+        .fetch_optional(tx.conn())
+        .await?;
+    exists.ok_or(CaseError::NotFound)?;
+    let summary = summary(tx, id, now).await?;
     let owner: Option<Row> = sqlx::query_as(
         r#"SELECT information_request, information_due, decision_outcome, decision_reason FROM "case"
            WHERE id = $1 AND account_id = $2"#,
@@ -347,7 +357,6 @@ pub async fn own_case(tx: &mut TenantTx, account_id: Uuid, id: Uuid, now: DateTi
     .fetch_optional(tx.conn())
     .await?;
     let (request, due, outcome, reason) = owner.ok_or(CaseError::NotFound)?;
-    let summary = summary(tx, id, now).await?;
     let decided = matches!(summary.state.0, CaseState::Decided | CaseState::Delivered);
     let waiting = summary.state.0 == CaseState::AwaitingInformation;
     Ok(OwnCase {

@@ -7,7 +7,7 @@
 use chrono::{DateTime, Datelike, NaiveDate, Utc};
 use kapu_calendar::Calendar;
 use kapu_clients::PendingAccess;
-use kapu_core::{Statement, TenantTx, text_array};
+use kapu_core::{Refusal, Statement, TenantTx, text_array};
 use kapu_crypto::{Column, Keyring};
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
@@ -89,12 +89,12 @@ pub enum CaseError {
     #[error("the decision must be approved by someone other than its drafter (four eyes)")]
     FourEyes,
     /// Input to a clerk action that is not usable.
-    #[error("{field}: {message}")]
+    #[error("{field}: {reason}")]
     BadInput {
         /// Which input.
         field: &'static str,
         /// What is wrong.
-        message: String,
+        reason: Refusal,
     },
     /// The decision template does not render.
     #[error("the {outcome} decision template does not render: {message}")]
@@ -321,10 +321,7 @@ pub async fn set_number_prefix(tx: &mut TenantTx, prefix: &str) -> Result<(), Ca
         && prefix.starts_with(|c: char| c.is_ascii_uppercase())
         && prefix.chars().all(|c| c.is_ascii_uppercase() || c.is_ascii_digit());
     if !ok {
-        return Err(CaseError::BadInput {
-            field: "number_prefix",
-            message: format!("{prefix:?} is not 1 to 10 capital letters or digits starting with a letter"),
-        });
+        return Err(CaseError::BadInput { field: "number_prefix", reason: Refusal::InvalidNumberPrefix });
     }
     sqlx::query(
         "INSERT INTO case_settings (singleton, number_prefix) VALUES (true, $1) ON CONFLICT (singleton) DO UPDATE SET number_prefix = $1",
@@ -539,7 +536,7 @@ pub async fn submit(
         }
         Once::Key(key) => {
             if key.is_empty() || key.len() > 200 {
-                return Err(CaseError::BadInput { field: "idempotency_key", message: "must be 1 to 200 characters".into() });
+                return Err(CaseError::BadInput { field: "idempotency_key", reason: Refusal::length(1, 200) });
             }
             // Serialises submissions with the same key, so that two at once make one case;
             // the lock and the look-up travel in one message.
@@ -949,7 +946,7 @@ pub async fn payment_confirmed(
     }
     let reference = reference.trim();
     if reference.is_empty() || reference.len() > 200 {
-        return Err(CaseError::BadInput { field: "reference", message: "must be 1 to 200 characters".into() });
+        return Err(CaseError::BadInput { field: "reference", reason: Refusal::length(1, 200) });
     }
     sqlx::query(r#"UPDATE "case" SET paid_amount = $2, payment_reference = $3, paid_at = $4 WHERE id = $1"#)
         .bind(case_id)

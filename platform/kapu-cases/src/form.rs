@@ -1,6 +1,7 @@
 //! Server-side validation of submitted form values against a case type's fields.
 
 use chrono::NaiveDate;
+use kapu_core::Refusal;
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value, json};
@@ -12,20 +13,21 @@ use crate::definition::{Field, FieldKind, Limit};
 pub struct FieldProblem {
     /// The field's path, e.g. `periods[1].from`.
     pub path: String,
-    /// What is wrong, for the applicant.
-    pub message: String,
+    /// What is wrong, as a code with its arguments (`code`, `args`).
+    #[serde(flatten)]
+    pub reason: Refusal,
 }
 
 impl FieldProblem {
     /// A problem at `path`.
-    pub fn new(path: &str, message: impl Into<String>) -> Self {
-        Self { path: path.to_owned(), message: message.into() }
+    pub fn new(path: &str, reason: Refusal) -> Self {
+        Self { path: path.to_owned(), reason }
     }
 }
 
 impl std::fmt::Display for FieldProblem {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "{}: {}", self.path, self.message)
+        write!(f, "{}: {}", self.path, self.reason)
     }
 }
 
@@ -119,12 +121,12 @@ pub fn validate_form(fields: &[Field], input: &Value, today: NaiveDate) -> Resul
 fn validate_object(fields: &[Field], input: &Value, path: &str, today: NaiveDate, problems: &mut Vec<FieldProblem>) -> Value {
     let join = |name: &str| if path.is_empty() { name.to_owned() } else { format!("{path}.{name}") };
     let Some(obj) = input.as_object() else {
-        problems.push(FieldProblem::new(if path.is_empty() { "application" } else { path }, "must be an object of field values"));
+        problems.push(FieldProblem::new(if path.is_empty() { "application" } else { path }, Refusal::NotAnObject));
         return Value::Null;
     };
     for k in obj.keys() {
         if !fields.iter().any(|f| &f.name == k) {
-            problems.push(FieldProblem::new(&join(k), "is not a field of this form; it may be from an older version of the form"));
+            problems.push(FieldProblem::new(&join(k), Refusal::UnknownField { known: fields.iter().map(|f| f.name.clone()).collect() }));
         }
     }
     let mut out = Map::new();
@@ -139,34 +141,34 @@ fn validate_object(fields: &[Field], input: &Value, path: &str, today: NaiveDate
 }
 
 fn validate_field(f: &Field, v: &Value, p: &str, today: NaiveDate, problems: &mut Vec<FieldProblem>) -> Option<Value> {
-    let mut err = |m: String| {
+    let mut err = |m: Refusal| {
         problems.push(FieldProblem::new(p, m));
         None
     };
     if matches!(f.kind, FieldKind::Boolean) {
         return match v {
-            Value::Null if f.required => err("must be ticked".into()),
+            Value::Null if f.required => err(Refusal::MustBeTicked),
             Value::Null => Some(json!(false)),
             Value::Bool(true) => Some(json!(true)),
-            Value::Bool(false) if f.required => err("must be ticked".into()),
+            Value::Bool(false) if f.required => err(Refusal::MustBeTicked),
             Value::Bool(false) => Some(json!(false)),
-            _ => err("must be true or false".into()),
+            _ => err(Refusal::NotABoolean),
         };
     }
     if matches!(f.kind, FieldKind::File | FieldKind::Group) {
         let items = match v {
             Value::Null => Vec::new(),
             Value::Array(a) => a.clone(),
-            _ => return err("must be a list".into()),
+            _ => return err(Refusal::NotAList),
         };
         let min = f.min_items.unwrap_or(u32::from(f.required)) as usize;
         if items.len() < min {
-            return err(if min == 1 { "give at least one".into() } else { format!("give at least {min}") });
+            return err(Refusal::TooFew { min: min as u32 });
         }
         if let Some(max) = f.max_items
             && items.len() > max as usize
         {
-            return err(format!("give at most {max}"));
+            return err(Refusal::TooMany { max });
         }
         let mut out = Vec::new();
         for (i, it) in items.iter().enumerate() {
@@ -180,49 +182,51 @@ fn validate_field(f: &Field, v: &Value, p: &str, today: NaiveDate, problems: &mu
         return Some(Value::Array(out));
     }
     if is_empty(v) {
-        return if f.required { err("is required".into()) } else { None };
+        return if f.required { err(Refusal::Required) } else { None };
     }
     match f.kind {
         FieldKind::Text => {
-            let Some(s) = v.as_str() else { return err("must be text".into()) };
+            let Some(s) = v.as_str() else { return err(Refusal::WrongType { expected: "text".into() }) };
             let s = s.trim();
             let len = s.chars().count() as u32;
             if let Some(min) = f.min_length
                 && len < min
             {
-                return err(format!("must be at least {min} characters"));
+                return err(Refusal::TooShort { min });
             }
             if let Some(max) = f.max_length
                 && len > max
             {
-                return err(format!("must be at most {max} characters"));
+                return err(Refusal::TooLong { max });
             }
             if let Some(pat) = &f.pattern
                 && let Ok(re) = regex::Regex::new(&format!("^(?:{pat})$"))
                 && !re.is_match(s)
             {
-                return err("is not in the expected format".into());
+                return err(Refusal::InvalidPattern);
             }
             Some(json!(s))
         }
         FieldKind::Number | FieldKind::Money => {
-            let Some(d) = decimal_of(v) else { return err("must be a number".into()) };
+            let Some(d) = decimal_of(v) else { return err(Refusal::NotANumber) };
             let decimals = f.decimals.unwrap_or(if f.kind == FieldKind::Money { 2 } else { 0 });
             if d.normalize().scale() > decimals {
-                return err(if decimals == 0 { "must be a whole number".into() } else { format!("may have at most {decimals} decimals") });
+                return err(if decimals == 0 { Refusal::NotAWholeNumber } else { Refusal::TooManyDecimals { max: decimals } });
             }
             if let Some(min) = f.min.as_ref().and_then(Limit::decimal)
                 && d < min
             {
-                return err(format!("must be at least {min}"));
+                return err(Refusal::BelowMinimum { min: min.normalize().to_string() });
             }
             if let Some(max) = f.max.as_ref().and_then(Limit::decimal)
                 && d > max
             {
-                return err(format!("must be at most {max}"));
+                return err(Refusal::AboveMaximum { max: max.normalize().to_string() });
             }
             if f.kind == FieldKind::Number && decimals == 0 {
-                let Ok(i) = i64::try_from(d.normalize().mantissa()) else { return err("is too large".into()) };
+                let Ok(i) = i64::try_from(d.normalize().mantissa()) else {
+                    return err(Refusal::AboveMaximum { max: i64::MAX.to_string() });
+                };
                 Some(json!(i))
             } else {
                 Some(json!(d.normalize().to_string()))
@@ -230,52 +234,52 @@ fn validate_field(f: &Field, v: &Value, p: &str, today: NaiveDate, problems: &mu
         }
         FieldKind::Date => {
             let Some(d) = v.as_str().and_then(|s| NaiveDate::parse_from_str(s.trim(), "%Y-%m-%d").ok()) else {
-                return err("must be a date, YYYY-MM-DD".into());
+                return err(Refusal::NotADate);
             };
             if let Some(min) = f.min.as_ref().and_then(|l| date_limit(l, today))
                 && d < min
             {
-                return err(format!("must be on or after {min}"));
+                return err(Refusal::TooEarly { min: min.format("%Y-%m-%d").to_string() });
             }
             if let Some(max) = f.max.as_ref().and_then(|l| date_limit(l, today))
                 && d > max
             {
-                return err(format!("must be on or before {max}"));
+                return err(Refusal::TooLate { max: max.format("%Y-%m-%d").to_string() });
             }
             Some(json!(d.format("%Y-%m-%d").to_string()))
         }
         FieldKind::Choice => {
-            let Some(s) = v.as_str() else { return err("must be one of the options".into()) };
+            let options = || Refusal::NotInList { allowed: f.options.iter().map(|o| o.value.clone()).collect() };
+            let Some(s) = v.as_str() else { return err(options()) };
             if !f.options.iter().any(|o| o.value == s) {
-                let values: Vec<&str> = f.options.iter().map(|o| o.value.as_str()).collect();
-                return err(format!("must be one of: {}", values.join(", ")));
+                return err(options());
             }
             Some(json!(s))
         }
         FieldKind::VehicleRegistration => {
-            let Some(s) = v.as_str() else { return err("must be text".into()) };
+            let Some(s) = v.as_str() else { return err(Refusal::WrongType { expected: "text".into() }) };
             match normalise_registration(s) {
                 Some(r) => Some(json!(r)),
-                None => err("is not a Hungarian registration number (ABC-123, or AA BB-123 since 2022)".into()),
+                None => err(Refusal::InvalidRegistrationNumber),
             }
         }
         FieldKind::Address => {
             let a: Address = match serde_json::from_value(v.clone()) {
                 Ok(a) => a,
-                Err(_) => return err("must have postcode, city and street".into()),
+                Err(_) => return err(Refusal::IncompleteAddress),
             };
             let mut ok = true;
             let pc = a.postcode.trim();
             if !(pc.len() == 4 && pc.chars().all(|c| c.is_ascii_digit()) && !pc.starts_with('0')) {
-                problems.push(FieldProblem::new(&format!("{p}.postcode"), "must be a four-digit Hungarian postcode"));
+                problems.push(FieldProblem::new(&format!("{p}.postcode"), Refusal::InvalidPostcode));
                 ok = false;
             }
             if a.city.trim().is_empty() {
-                problems.push(FieldProblem::new(&format!("{p}.city"), "is required"));
+                problems.push(FieldProblem::new(&format!("{p}.city"), Refusal::Required));
                 ok = false;
             }
             if a.street.trim().is_empty() {
-                problems.push(FieldProblem::new(&format!("{p}.street"), "is required"));
+                problems.push(FieldProblem::new(&format!("{p}.street"), Refusal::Required));
                 ok = false;
             }
             ok.then(|| json!({"postcode": pc, "city": a.city.trim(), "street": a.street.trim()}))
@@ -293,14 +297,14 @@ pub fn check_files(fields: &[Field], input: &Value) -> Vec<FieldProblem> {
             None | Some(Value::Null) => continue,
             Some(Value::Array(a)) => a,
             Some(_) => {
-                problems.push(FieldProblem::new(&f.name, "must be a list"));
+                problems.push(FieldProblem::new(&f.name, Refusal::NotAList));
                 continue;
             }
         };
         if let Some(max) = f.max_items
             && items.len() > max as usize
         {
-            problems.push(FieldProblem::new(&f.name, format!("give at most {max}")));
+            problems.push(FieldProblem::new(&f.name, Refusal::TooMany { max }));
         }
         for (i, it) in items.iter().enumerate() {
             validate_file(f, it, &format!("{}[{i}]", f.name), &mut problems);
@@ -314,17 +318,17 @@ fn validate_file(f: &Field, v: &Value, p: &str, problems: &mut Vec<FieldProblem>
     let ct = v.get("content_type").and_then(Value::as_str).unwrap_or("").trim().to_ascii_lowercase();
     let size = v.get("size").and_then(Value::as_u64);
     let (Some(size), false, false) = (size, name.is_empty(), ct.is_empty()) else {
-        problems.push(FieldProblem::new(p, "must describe an uploaded file: name, content_type and size"));
+        problems.push(FieldProblem::new(p, Refusal::NotAFile));
         return None;
     };
     if !f.accept.iter().any(|a| a.eq_ignore_ascii_case(&ct)) {
-        problems.push(FieldProblem::new(p, format!("{name}: files of type {ct} are not accepted; send {}", f.accept.join(", "))));
+        problems.push(FieldProblem::new(p, Refusal::FileType { file: name.into(), content_type: ct.clone(), accepted: f.accept.clone() }));
         return None;
     }
     if let Some(kb) = f.max_size_kb
         && size > u64::from(kb) * 1024
     {
-        problems.push(FieldProblem::new(p, format!("{name} is larger than {kb} kB")));
+        problems.push(FieldProblem::new(p, Refusal::FileTooLarge { file: name.into(), max_kb: u64::from(kb) }));
         return None;
     }
     Some(json!({"name": name, "content_type": ct, "size": size}))
@@ -375,12 +379,19 @@ mod tests {
         let p = check_files(&fields, &json!({ "site_plan": [file("a.docx", "application/zip", 100)] }));
         assert_eq!(
             p,
-            vec![FieldProblem::new("site_plan[0]", "a.docx: files of type application/zip are not accepted; send application/pdf")]
+            vec![FieldProblem::new(
+                "site_plan[0]",
+                Refusal::FileType {
+                    file: "a.docx".into(),
+                    content_type: "application/zip".into(),
+                    accepted: vec!["application/pdf".into()]
+                }
+            )]
         );
         let p = check_files(&fields, &json!({ "site_plan": [file("a.pdf", "application/pdf", 10 * 1024 + 1)] }));
-        assert_eq!(p, vec![FieldProblem::new("site_plan[0]", "a.pdf is larger than 10 kB")]);
+        assert_eq!(p, vec![FieldProblem::new("site_plan[0]", Refusal::FileTooLarge { file: "a.pdf".into(), max_kb: 10 })]);
         let three = json!({ "site_plan": [file("a.pdf", "application/pdf", 1), file("b.pdf", "application/pdf", 1), file("c.pdf", "application/pdf", 1)] });
-        assert_eq!(check_files(&fields, &three), vec![FieldProblem::new("site_plan", "give at most 2")]);
+        assert_eq!(check_files(&fields, &three), vec![FieldProblem::new("site_plan", Refusal::TooMany { max: 2 })]);
         // The same values fail submission the same way.
         let submitted = validate_form(&fields, &json!({ "site_plan": [file("a.docx", "application/zip", 100)] }), NaiveDate::MIN);
         assert_eq!(submitted.unwrap_err(), check_files(&fields, &json!({ "site_plan": [file("a.docx", "application/zip", 100)] })));

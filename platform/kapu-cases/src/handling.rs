@@ -7,7 +7,7 @@
 
 use chrono::{DateTime, NaiveDate, Utc};
 use kapu_calendar::Calendar;
-use kapu_core::TenantTx;
+use kapu_core::{Refusal, TenantTx};
 use kapu_crypto::Keyring;
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
@@ -401,7 +401,7 @@ pub async fn assign(tx: &mut TenantTx, clerk: &Clerk, id: Uuid, to: Option<Uuid>
             .fetch_one(tx.conn())
             .await?;
         if !exists {
-            return Err(CaseError::BadInput { field: "assignee_id", message: "no such active staff member".into() });
+            return Err(CaseError::BadInput { field: "assignee_id", reason: Refusal::Unknown });
         }
     }
     sqlx::query(r#"UPDATE "case" SET assignee_id = $2, updated_at = $3 WHERE id = $1"#)
@@ -416,10 +416,10 @@ pub async fn assign(tx: &mut TenantTx, clerk: &Clerk, id: Uuid, to: Option<Uuid>
 fn text_input(field: &'static str, s: &str, max: usize) -> Result<String, CaseError> {
     let t = s.trim();
     if t.is_empty() {
-        return Err(CaseError::BadInput { field, message: "must not be empty".into() });
+        return Err(CaseError::BadInput { field, reason: Refusal::Required });
     }
     if t.chars().count() > max {
-        return Err(CaseError::BadInput { field, message: format!("must be at most {max} characters") });
+        return Err(CaseError::BadInput { field, reason: Refusal::too_long(max) });
     }
     Ok(t.to_owned())
 }
@@ -438,7 +438,7 @@ pub async fn request_information(
     require(&c, &[CaseState::InReview], "asked for missing information")?;
     let request = text_input("request", request, 4000)?;
     if due <= today_of(now) {
-        return Err(CaseError::BadInput { field: "due", message: "must be a day after today".into() });
+        return Err(CaseError::BadInput { field: "due", reason: Refusal::NotAfterToday });
     }
     sqlx::query(
         r#"UPDATE "case" SET information_request = $2, information_due = $3, information_answer_enc = NULL, paused_at = $4, drafted_by = NULL,
@@ -588,7 +588,7 @@ pub async fn send_to_signatory(tx: &mut TenantTx, clerk: &Clerk, id: Uuid, signa
     let drafted_by: Option<Uuid> =
         sqlx::query_scalar(r#"SELECT drafted_by FROM "case" WHERE id = $1"#).bind(id).fetch_one(tx.conn()).await?;
     let Some(drafter) = drafted_by else {
-        return Err(CaseError::BadInput { field: "decision", message: "draft a decision first".into() });
+        return Err(CaseError::BadInput { field: "decision", reason: Refusal::NoDecisionDraft });
     };
     if drafter == signatory {
         return Err(CaseError::FourEyes);
@@ -598,7 +598,7 @@ pub async fn send_to_signatory(tx: &mut TenantTx, clerk: &Clerk, id: Uuid, signa
         .fetch_one(tx.conn())
         .await?;
     if !exists {
-        return Err(CaseError::BadInput { field: "signatory_id", message: "no such active staff member".into() });
+        return Err(CaseError::BadInput { field: "signatory_id", reason: Refusal::Unknown });
     }
     sqlx::query(r#"UPDATE "case" SET signatory_id = $2, updated_at = $3 WHERE id = $1"#)
         .bind(id)
@@ -624,9 +624,9 @@ pub async fn approve(tx: &mut TenantTx, clerk: &Clerk, id: Uuid, now: DateTime<U
         return Err(CaseError::FourEyes);
     }
     match signatory {
-        None => return Err(CaseError::BadInput { field: "decision", message: "the decision has not been sent to a signatory".into() }),
+        None => return Err(CaseError::BadInput { field: "decision", reason: Refusal::DecisionNotSent }),
         Some(s) if s != clerk.id => {
-            return Err(CaseError::BadInput { field: "decision", message: "the decision was sent to another signatory".into() });
+            return Err(CaseError::BadInput { field: "decision", reason: Refusal::OtherSignatory });
         }
         Some(_) => {}
     }

@@ -14,7 +14,7 @@
 use std::sync::Arc;
 
 use chrono::{DateTime, Datelike, Utc};
-use kapu_core::{Db, TenantTx};
+use kapu_core::{Db, Refusal, TenantTx};
 use kapu_crypto::{Crypto, Keyring};
 use kapu_delivery::access::{Delivery, DeliveryHow};
 use kapu_delivery::issue::{Addressee, DecisionToIssue};
@@ -109,7 +109,7 @@ pub async fn issue_decision_of(
         return Err(CaseError::NotAllowed { from: state, action: "issued a decision" });
     }
     let (Some(data), Some(text)) = (c.decision_data_enc, c.decision_text_enc) else {
-        return Err(CaseError::BadInput { field: "decision", message: "the decided case has no decision text".into() });
+        return Err(CaseError::BadInput { field: "decision", reason: Refusal::NoDecisionText });
     };
     let data: Value = serde_json::from_slice(&ring.open(&DECISION_DATA.at(case_id), &data)?)?;
     let text = String::from_utf8_lossy(&ring.open(&DECISION_TEXT.at(case_id), &text)?).into_owned();
@@ -154,11 +154,7 @@ async fn addressee(tx: &mut TenantTx, account: Option<Uuid>, principal: Option<U
     };
     match linked {
         Some(client_id) => Ok(Addressee { client_id, representative_account_id: None }),
-        None => Err(CaseError::BadInput {
-            field: "addressee",
-            message: "the applicant's portal account is not linked to a client record (or was erased), so the decision has no addressee"
-                .into(),
-        }),
+        None => Err(CaseError::BadInput { field: "addressee", reason: Refusal::NoAddressee }),
     }
 }
 

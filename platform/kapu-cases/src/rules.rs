@@ -19,6 +19,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::definition::{Definition, FactDecl, FactKind, FeeKind, Field, FieldKind, Identification, RuleOutcome};
 use crate::form::{Address, FieldProblem};
+use kapu_core::Refusal;
 
 /// The names every rule can read besides the declared facts.
 pub const RESERVED_NAMES: [&str; 4] = ["application", "applicant", "today", "constants"];
@@ -156,7 +157,7 @@ fn check_fact_values(t: &FactTree, v: &serde_json::Value, path: &str, problems: 
             if let Some(s) = v.as_str()
                 && !values.iter().any(|x| x == s)
             {
-                problems.push(FieldProblem::new(path, format!("{s:?} is not one of the declared values: {}", values.join(", "))));
+                problems.push(FieldProblem::new(path, Refusal::NotInList { allowed: values.clone() }));
             }
         }
         FactTree::Leaf(..) => {}
@@ -271,7 +272,7 @@ fn applicant_value(a: &Applicant) -> Value {
 
 /// Converts a JSON value of the given type (a validated form value or a supplied fact).
 fn typed_value(v: &serde_json::Value, ty: &Ty, path: &str) -> Result<Value, FieldProblem> {
-    let wrong = |want: &str| FieldProblem::new(path, format!("must be {want}"));
+    let wrong = |want: &str| FieldProblem::new(path, Refusal::WrongType { expected: want.to_owned() });
     Ok(match ty {
         Ty::Bool => Value::Bool(v.as_bool().ok_or_else(|| wrong("true or false"))?),
         Ty::Int => match v {
@@ -305,7 +306,7 @@ fn typed_value(v: &serde_json::Value, ty: &Ty, path: &str) -> Result<Value, Fiel
                 let p = format!("{path}.{k}");
                 match o.get(k) {
                     Some(x) => out.push((k.clone(), typed_value(x, t, &p)?)),
-                    None => return Err(FieldProblem::new(&p, "is missing")),
+                    None => return Err(FieldProblem::new(&p, Refusal::Required)),
                 }
             }
             map(out)
@@ -322,13 +323,14 @@ fn form_value(fields: &[Field], v: &serde_json::Value, path: &str) -> Result<Val
         let Some(x) = o.get(&f.name).filter(|x| !x.is_null()) else { continue };
         let value = match f.kind {
             FieldKind::Group => {
-                let items = x.as_array().ok_or_else(|| FieldProblem::new(&p, "must be a list"))?;
+                let items = x.as_array().ok_or_else(|| FieldProblem::new(&p, Refusal::NotAList))?;
                 let items =
                     items.iter().enumerate().map(|(i, it)| form_value(&f.fields, it, &format!("{p}[{i}]"))).collect::<Result<_, _>>()?;
                 Value::List(Arc::new(items))
             }
             FieldKind::Address => {
-                let a: Address = serde_json::from_value(x.clone()).map_err(|e| FieldProblem::new(&p, e.to_string()))?;
+                let a: Address =
+                    serde_json::from_value(x.clone()).map_err(|e| FieldProblem::new(&p, Refusal::Unreadable { detail: e.to_string() }))?;
                 address_value(&a)
             }
             _ => typed_value(x, &field_ty(f), &p)?,
@@ -589,7 +591,7 @@ fn fee_assessment(def: &Definition, ctx: &Context, env: &Env) -> Result<Option<F
 /// evaluated, hands the case to a clerk). Fails only when the facts do not match their
 /// declarations.
 pub fn evaluate(def: &Definition, input: &RuleInput<'_>) -> Result<Evaluation, Vec<FieldProblem>> {
-    let trees = fact_trees(&def.facts).map_err(|(_, m)| vec![FieldProblem::new("facts", m)])?;
+    let trees = fact_trees(&def.facts).map_err(|(_, m)| vec![FieldProblem::new("facts", Refusal::InvalidDefinition { detail: m })])?;
     let mut problems = Vec::new();
     let mut facts = Vec::new();
     for (root, tree) in &trees {
@@ -601,7 +603,7 @@ pub fn evaluate(def: &Definition, input: &RuleInput<'_>) -> Result<Evaluation, V
                 }
                 Err(p) => problems.push(p),
             },
-            None => problems.push(FieldProblem::new(&format!("facts.{root}"), "is missing; the rules need it")),
+            None => problems.push(FieldProblem::new(&format!("facts.{root}"), Refusal::Required)),
         }
     }
     let application = form_value(&def.fields, input.application, "").map_err(|p| vec![p])?;

@@ -5,7 +5,7 @@
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD as B64URL;
 use chrono::{DateTime, Duration, Utc};
-use kapu_core::{Statement, TenantTx};
+use kapu_core::{Refusal, Statement, TenantTx};
 use kapu_crypto::password::{DUMMY_HASH, hash_password, verify_password};
 use kapu_mail::OutgoingMail;
 use rand::RngCore;
@@ -16,7 +16,7 @@ use sqlx::postgres::PgRow;
 use sqlx::{FromRow, Row};
 use uuid::Uuid;
 
-use crate::ClientError;
+use crate::{ClientError, invalid};
 
 /// How strongly a client has proved who they are; case types require a level.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize)]
@@ -79,10 +79,6 @@ pub struct Mailing<'a> {
     pub ring: &'a kapu_crypto::Keyring,
 }
 
-fn invalid(field: &'static str, code: &str) -> ClientError {
-    ClientError::Invalid { field, message: code.to_owned() }
-}
-
 fn valid_email(e: &str) -> bool {
     e.len() <= 254
         && !e.chars().any(char::is_whitespace)
@@ -93,15 +89,15 @@ fn valid_email(e: &str) -> bool {
 /// or better, given the person's own e-mail and name). Errors carry a code the portal words.
 pub fn check_password(password: &str, inputs: &[&str]) -> Result<(), ClientError> {
     if password.chars().count() < 10 {
-        return Err(invalid("password", "too_short"));
+        return Err(invalid("password", Refusal::TooShort { min: 10 }));
     }
     if password.chars().count() > 256 {
-        return Err(invalid("password", "too_long"));
+        return Err(invalid("password", Refusal::too_long(256)));
     }
     let mut words: Vec<&str> = inputs.to_vec();
     words.extend(inputs.iter().flat_map(|i| i.split(['@', '.', ' ', '-'])));
     if (zxcvbn::zxcvbn(password, &words).score() as u8) < 3 {
-        return Err(invalid("password", "weak"));
+        return Err(invalid("password", Refusal::WeakPassword));
     }
     Ok(())
 }
@@ -147,13 +143,13 @@ pub async fn register(tx: &mut TenantTx, reg: Registration, mailing: &Mailing<'_
     let name = reg.display_name.trim();
     let email = reg.email.trim();
     if name.is_empty() {
-        return Err(invalid("display_name", "required"));
+        return Err(invalid("display_name", Refusal::Required));
     }
     if name.chars().count() > 100 {
-        return Err(invalid("display_name", "too_long"));
+        return Err(invalid("display_name", Refusal::too_long(100)));
     }
     if !valid_email(email) {
-        return Err(invalid("email", "email"));
+        return Err(invalid("email", Refusal::InvalidEmail));
     }
     check_password(&reg.password, &[email, name, mailing.tenant_name])?;
     let existing: Option<(Uuid, String)> = sqlx::query_as("SELECT id, display_name FROM client_account WHERE lower(email) = lower($1)")
@@ -203,7 +199,7 @@ async fn use_token(tx: &mut TenantTx, token: &str, purpose: &str, now: DateTime<
     .bind(now)
     .fetch_optional(tx.conn())
     .await?;
-    id.ok_or_else(|| invalid("token", "invalid_link"))
+    id.ok_or_else(|| invalid("token", Refusal::InvalidLink))
 }
 
 const SELECT: &str = "SELECT id, email, display_name, identification_level, email_verified_at, client_id FROM client_account";
@@ -369,7 +365,7 @@ pub async fn sign_in_national(
     };
     crate::validate(&person, now)?;
     if !valid_email(&login.email) {
-        return Err(invalid("email", "email"));
+        return Err(invalid("email", Refusal::InvalidEmail));
     }
     let i = &login.identity;
     let index = crate::identity_index(ring, &i.family_name, &i.given_name, i.birth_date);
@@ -400,7 +396,7 @@ pub async fn sign_in_national(
             sqlx::query_scalar("SELECT client_id FROM client_account WHERE id = $1 FOR UPDATE").bind(a).fetch_optional(tx.conn()).await?;
         if let Some(current) = row {
             if linked_to(current) {
-                return Err(invalid("account", "kau_other_person"));
+                return Err(invalid("account", Refusal::KauOtherPerson));
             }
             account = Some(a);
         }
@@ -419,7 +415,7 @@ pub async fn sign_in_national(
                 .await?;
         if let Some((id, current, verified)) = row {
             if linked_to(current) {
-                return Err(invalid("email", "kau_email_taken"));
+                return Err(invalid("email", Refusal::KauEmailTaken));
             }
             if verified.is_none() {
                 // Whoever registered the address without confirming it does not get the
@@ -601,7 +597,7 @@ pub async fn act_for(
         .fetch_one(tx.conn())
         .await?;
         if !held {
-            return Err(invalid("principal", "no_mandate"));
+            return Err(invalid("principal", Refusal::NoMandate));
         }
     }
     sqlx::query("UPDATE client_session SET acting_for_client_id = $2 WHERE token_hash = $1")
@@ -648,7 +644,7 @@ pub async fn reset_password(tx: &mut TenantTx, token: &str, password: &str, now:
     .bind(now)
     .fetch_optional(tx.conn())
     .await?;
-    let (email, name) = owner.ok_or_else(|| invalid("token", "invalid_link"))?;
+    let (email, name) = owner.ok_or_else(|| invalid("token", Refusal::InvalidLink))?;
     check_password(password, &[&email, &name])?;
     let id = use_token(tx, token, "reset_password", now).await?;
     let hash = hash_password(password.to_owned()).await;
@@ -669,12 +665,12 @@ mod tests {
     #[test]
     fn password_strength() {
         let code = |r: Result<(), ClientError>| match r {
-            Err(ClientError::Invalid { message, .. }) => message,
-            _ => "ok".into(),
+            Err(ClientError::Invalid { reason, .. }) => reason.code(),
+            _ => "ok",
         };
         assert_eq!(code(check_password("rovid", &[])), "too_short");
-        assert_eq!(code(check_password("password123", &[])), "weak");
-        assert_eq!(code(check_password("kovacs.janos@example.hu", &["kovacs.janos@example.hu", "Kovács János"])), "weak");
+        assert_eq!(code(check_password("password123", &[])), "weak_password");
+        assert_eq!(code(check_password("kovacs.janos@example.hu", &["kovacs.janos@example.hu", "Kovács János"])), "weak_password");
         assert_eq!(code(check_password("Zöld-Kerítés-Alatt-Hét-Macska", &["anna@example.hu"])), "ok");
     }
 
@@ -775,7 +771,7 @@ pub async fn erase(
             .fetch_one(tx.conn())
             .await?;
     if !verify_password(password.to_owned(), hash).await {
-        return Err(invalid("password", "wrong_password"));
+        return Err(invalid("password", Refusal::WrongPassword));
     }
     let mut removed = vec!["account", "sessions", "e-mail links"];
     sqlx::query("DELETE FROM client_session WHERE account_id = $1").bind(id).execute(tx.conn()).await?;

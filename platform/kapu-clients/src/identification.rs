@@ -4,7 +4,7 @@
 //! the differing fields and changes nothing. Every check is audited.
 
 use chrono::{DateTime, NaiveDate, Utc};
-use kapu_core::{TenantSlug, TenantTx};
+use kapu_core::{Refusal, TenantSlug, TenantTx};
 use kapu_crypto::Keyring;
 use serde::Serialize;
 use uuid::Uuid;
@@ -127,7 +127,7 @@ pub async fn identify_in_person(
     let Some(client) = crate::get(tx, ring, access.clone(), client_id, now).await? else { return Ok(None) };
     let number = normalize_document(&document.number);
     if number.len() < 6 {
-        return Err(ClientError::Invalid { field: "document_number", message: "must have 6 to 20 letters and digits".into() });
+        return Err(ClientError::Invalid { field: "document_number", reason: Refusal::InvalidDocumentNumber });
     }
     let account = match account_email {
         Some(e) => {
@@ -135,10 +135,7 @@ pub async fn identify_in_person(
                 .bind(e.trim())
                 .fetch_optional(tx.conn())
                 .await?;
-            Some(id.ok_or_else(|| ClientError::Invalid {
-                field: "account_email",
-                message: "no portal account has this e-mail address".into(),
-            })?)
+            Some(id.ok_or_else(|| ClientError::Invalid { field: "account_email", reason: Refusal::Unknown })?)
         }
         None => None,
     };

@@ -11,7 +11,7 @@ pub mod organisation;
 
 use chrono::{DateTime, NaiveDate, Utc};
 use kapu_audit::{Actor, AuditEvent};
-use kapu_core::TenantTx;
+use kapu_core::{Refusal, TenantTx};
 use kapu_crypto::{Column, Keyring};
 use serde::{Deserialize, Serialize};
 use thiserror::Error;
@@ -34,12 +34,12 @@ pub const SEALED: &[Column] = &[IDENTITY_ENC, ID_DOCUMENT_ENC, ADDRESSES_ENC];
 #[derive(Debug, Error)]
 pub enum ClientError {
     /// A field failed validation.
-    #[error("{field}: {message}")]
+    #[error("{field}: {reason}")]
     Invalid {
         /// The field's path, e.g. `identity.birth_date`.
         field: &'static str,
         /// What is wrong.
-        message: String,
+        reason: Refusal,
     },
     /// Key handling or decryption failed.
     #[error("key error: {0}")]
@@ -131,8 +131,8 @@ pub struct Access<'a> {
     pub reason: &'a str,
 }
 
-fn invalid(field: &'static str, message: &str) -> ClientError {
-    ClientError::Invalid { field, message: message.to_owned() }
+pub(crate) fn invalid(field: &'static str, reason: Refusal) -> ClientError {
+    ClientError::Invalid { field, reason }
 }
 
 fn validate(p: &NewPerson, now: DateTime<Utc>) -> Result<(), ClientError> {
@@ -144,31 +144,31 @@ fn validate(p: &NewPerson, now: DateTime<Utc>) -> Result<(), ClientError> {
         ("identity.birth_place", &id.birth_place),
     ] {
         if v.trim().is_empty() {
-            return Err(invalid(field, "must not be empty"));
+            return Err(invalid(field, Refusal::Required));
         }
         if v.chars().count() > 100 {
-            return Err(invalid(field, "must be at most 100 characters"));
+            return Err(invalid(field, Refusal::too_long(100)));
         }
     }
     if id.birth_date > now.date_naive() {
-        return Err(invalid("identity.birth_date", "must not be in the future"));
+        return Err(invalid("identity.birth_date", Refusal::InFuture));
     }
     if id.birth_date < NaiveDate::from_ymd_opt(1880, 1, 1).unwrap_or_default() {
-        return Err(invalid("identity.birth_date", "is implausibly early"));
+        return Err(invalid("identity.birth_date", Refusal::ImplausiblyEarly { min: "1880-01-01".into() }));
     }
     if let Some(e) = &p.email
         && (!e.split_once('@').is_some_and(|(l, d)| !l.is_empty() && d.contains('.')) || e.len() > 254)
     {
-        return Err(invalid("email", "is not a valid e-mail address"));
+        return Err(invalid("email", Refusal::InvalidEmail));
     }
     organisation::check_addresses(&p.addresses)?;
     if p.addresses.iter().any(|a| a.kind == organisation::AddressKind::Seat) {
-        return Err(invalid("addresses", "a person has permanent or temporary addresses, not a seat"));
+        return Err(invalid("addresses", Refusal::SeatForPerson));
     }
     if let Some(d) = &p.id_document {
         let n = normalize_document(d);
         if n.len() < 6 || n.len() > 20 {
-            return Err(invalid("id_document", "must have 6 to 20 letters and digits"));
+            return Err(invalid("id_document", Refusal::InvalidDocumentNumber));
         }
     }
     Ok(())
@@ -219,7 +219,7 @@ pub async fn create_person(
     .await;
     match res {
         Err(sqlx::Error::Database(e)) if e.constraint() == Some("client_resident_card_key") => {
-            return Err(invalid("resident_card", "this resident card number belongs to another client"));
+            return Err(invalid("resident_card", Refusal::Taken));
         }
         other => {
             other?;
@@ -371,10 +371,18 @@ pub async fn search(
     let by_identity = match (&q.family_name, &q.given_name, q.birth_date) {
         (Some(f), Some(g), Some(b)) => Some(identity_index(ring, f, g, b)),
         (None, None, None) => None,
-        _ => return Err(invalid("family_name", "family_name, given_name and birth_date go together")),
+        _ => {
+            return Err(invalid(
+                "family_name",
+                Refusal::GoTogether { fields: vec!["family_name".into(), "given_name".into(), "birth_date".into()] },
+            ));
+        }
     };
     if by_doc.is_none() && by_identity.is_none() {
-        return Err(invalid("id_document", "give an ID document number, or family name, given name and birth date"));
+        return Err(invalid(
+            "id_document",
+            Refusal::OneOf { fields: vec!["id_document".into(), "family_name, given_name, birth_date".into()] },
+        ));
     }
     let rows: Vec<ClientRow> = sqlx::query_as(&format!(
         "{SELECT} WHERE kind = 'person' AND ($1::bytea IS NULL OR id_document_bidx = $1) AND ($2::bytea IS NULL OR identity_bidx = $2) ORDER BY created_at LIMIT 100"

@@ -2,7 +2,7 @@
 //! mandates under which a representative acts for an organisation or another person.
 
 use chrono::{DateTime, NaiveDate, Utc};
-use kapu_core::TenantTx;
+use kapu_core::{Refusal, TenantTx};
 use kapu_crypto::Keyring;
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
@@ -20,21 +20,21 @@ impl TaxNumber {
     /// area code.
     pub fn parse(s: &str) -> Result<Self, ClientError> {
         let digits: String = s.chars().filter(|c| !c.is_whitespace() && *c != '-').collect();
-        let bad = |m: &str| ClientError::Invalid { field: "tax_number", message: m.to_owned() };
+        let bad = |reason| ClientError::Invalid { field: "tax_number", reason };
         if digits.len() != 11 || !digits.chars().all(|c| c.is_ascii_digit()) {
-            return Err(bad("must have 11 digits, as xxxxxxxx-y-zz"));
+            return Err(bad(Refusal::InvalidTaxNumber));
         }
         let d: Vec<u32> = digits.chars().filter_map(|c| c.to_digit(10)).collect();
         let sum: u32 = d[..7].iter().zip([9, 7, 3, 1, 9, 7, 3]).map(|(a, w)| a * w).sum();
         if (10 - sum % 10) % 10 != d[7] {
-            return Err(bad("the check digit (the 8th) does not match: the number is mistyped"));
+            return Err(bad(Refusal::TaxNumberCheckDigit));
         }
         if !(1..=5).contains(&d[8]) {
-            return Err(bad("the VAT code (the 9th digit) must be 1 to 5"));
+            return Err(bad(Refusal::TaxNumberVatCode));
         }
         let area = d[9] * 10 + d[10];
         if !((2..=20).contains(&area) || (22..=44).contains(&area) || area == 51) {
-            return Err(bad("the area code (the last two digits) is not a tax office area"));
+            return Err(bad(Refusal::TaxNumberAreaCode));
         }
         Ok(Self(format!("{}-{}-{}", &digits[..8], &digits[8..9], &digits[9..])))
     }
@@ -78,12 +78,12 @@ pub struct Address {
 
 pub(crate) fn check_addresses(addresses: &[Address]) -> Result<(), ClientError> {
     for a in addresses {
-        let bad = |m: &str| ClientError::Invalid { field: "addresses", message: m.to_owned() };
+        let bad = |reason| ClientError::Invalid { field: "addresses", reason };
         if a.postcode.len() != 4 || !a.postcode.chars().all(|c| c.is_ascii_digit()) || a.postcode.starts_with('0') {
-            return Err(bad("a postcode has four digits, from 1000"));
+            return Err(bad(Refusal::InvalidPostcode));
         }
         if a.city.trim().is_empty() || a.street.trim().is_empty() {
-            return Err(bad("city and street must not be empty"));
+            return Err(bad(Refusal::IncompleteAddress));
         }
     }
     Ok(())
@@ -149,7 +149,7 @@ pub async fn create_organisation(
 ) -> Result<Organisation, ClientError> {
     let name = new.name.trim().to_owned();
     if name.is_empty() || name.chars().count() > 200 {
-        return Err(ClientError::Invalid { field: "name", message: "must be 1 to 200 characters".into() });
+        return Err(ClientError::Invalid { field: "name", reason: Refusal::length(1, 200) });
     }
     let tax = TaxNumber::parse(&new.tax_number)?;
     let seat: Vec<Address> = new.seat.iter().cloned().map(|a| Address { kind: AddressKind::Seat, ..a }).collect();
@@ -171,10 +171,7 @@ pub async fn create_organisation(
     .await;
     match res {
         Err(sqlx::Error::Database(e)) if e.constraint() == Some("client_tax_number_key") => {
-            return Err(ClientError::Invalid {
-                field: "tax_number",
-                message: "an organisation with this tax number is already registered".into(),
-            });
+            return Err(ClientError::Invalid { field: "tax_number", reason: Refusal::Taken });
         }
         other => {
             other?;
@@ -274,22 +271,22 @@ pub struct NewMandate {
 /// Records a mandate (a clerk, from the document the principal signed).
 pub async fn grant_mandate(tx: &mut TenantTx, access: Access<'_>, new: NewMandate, now: DateTime<Utc>) -> Result<Uuid, ClientError> {
     if new.scope.is_empty() || new.scope.iter().any(|s| s.trim().is_empty()) {
-        return Err(ClientError::Invalid { field: "scope", message: "name at least one case type, or * for all".into() });
+        return Err(ClientError::Invalid { field: "scope", reason: Refusal::TooFew { min: 1 } });
     }
     if new.valid_until.is_some_and(|u| u < new.valid_from) {
-        return Err(ClientError::Invalid { field: "valid_until", message: "must not be before valid_from".into() });
+        return Err(ClientError::Invalid { field: "valid_until", reason: Refusal::NotBefore { other: "valid_from".into() } });
     }
     let principal: Option<String> =
         sqlx::query_scalar("SELECT kind FROM client WHERE id = $1").bind(new.principal_client_id).fetch_optional(tx.conn()).await?;
     if principal.is_none() {
-        return Err(ClientError::Invalid { field: "principal_client_id", message: "no such client".into() });
+        return Err(ClientError::Invalid { field: "principal_client_id", reason: Refusal::Unknown });
     }
     let account: Option<Uuid> = sqlx::query_scalar("SELECT id FROM client_account WHERE id = $1")
         .bind(new.representative_account_id)
         .fetch_optional(tx.conn())
         .await?;
     if account.is_none() {
-        return Err(ClientError::Invalid { field: "representative_account_id", message: "no such client account".into() });
+        return Err(ClientError::Invalid { field: "representative_account_id", reason: Refusal::Unknown });
     }
     let id = Uuid::now_v7();
     sqlx::query(
@@ -383,15 +380,15 @@ mod tests {
             assert_eq!(TaxNumber::parse(ok).unwrap().as_str(), "10773381-2-44", "{ok}");
         }
         let msg = |s: &str| match TaxNumber::parse(s) {
-            Err(ClientError::Invalid { message, .. }) => message,
-            Ok(_) => "ok".into(),
-            Err(e) => e.to_string(),
+            Err(ClientError::Invalid { reason, .. }) => reason.code(),
+            Ok(_) => "ok",
+            Err(_) => "other",
         };
-        assert!(msg("10773382-2-44").contains("check digit"));
-        assert!(msg("10773381-7-44").contains("VAT code"));
-        assert!(msg("10773381-2-21").contains("area code"));
-        assert!(msg("1077338").contains("11 digits"));
-        assert!(msg("1077338a-2-44").contains("11 digits"));
+        assert_eq!(msg("10773382-2-44"), "tax_number_check_digit");
+        assert_eq!(msg("10773381-7-44"), "tax_number_vat_code");
+        assert_eq!(msg("10773381-2-21"), "tax_number_area_code");
+        assert_eq!(msg("1077338"), "invalid_tax_number");
+        assert_eq!(msg("1077338a-2-44"), "invalid_tax_number");
     }
 
     #[test]

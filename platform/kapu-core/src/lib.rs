@@ -12,6 +12,7 @@ mod migrate;
 mod origin;
 mod provision;
 mod read;
+mod refusal;
 mod tenant;
 
 pub use db::{Db, PLATFORM_SCOPE, PlatformTx, ScopedTx, TenantTx};
@@ -21,6 +22,7 @@ pub use migrate::{MigrationReport, TenantMigrationOutcome, migrate_platform, mig
 pub use origin::{Origin, OriginError};
 pub use provision::{NewTenant, Seeder, check_domain, delete_tenant, provision_tenant};
 pub use read::{QUERY_TEXTS, Statement, text_array};
+pub use refusal::Refusal;
 pub use tenant::{Tenant, TenantSlug, TenantStatus, find_tenant_by_domain, find_tenant_by_slug, list_tenants, update_tenant};
 
 /// The current instant, passed into domain functions instead of being read inside them.

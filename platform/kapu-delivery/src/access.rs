@@ -5,7 +5,7 @@
 use chrono::{DateTime, NaiveDate, Utc};
 use kapu_calendar::Calendar;
 use kapu_clients::Access;
-use kapu_core::TenantTx;
+use kapu_core::{Refusal, TenantTx};
 use kapu_crypto::Keyring;
 use serde::Serialize;
 use uuid::Uuid;
@@ -315,7 +315,7 @@ pub async fn request_download_certificate(
 ) -> Result<Uuid, DeliveryError> {
     let doc = get_for_client(tx, reader.client_id, id).await?.ok_or(DeliveryError::NotFound)?;
     if !doc.kind.needs_delivery() {
-        return Err(invalid("document", "a download certificate certifies a decision, not another certificate"));
+        return Err(invalid("document", Refusal::CertifiesCertificate));
     }
     if let Some(c) = doc.certificate_id {
         return Ok(c);

@@ -8,7 +8,7 @@ use std::sync::Arc;
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD as B64;
 use chrono::{DateTime, Utc};
-use kapu_core::{Db, TenantTx};
+use kapu_core::{Db, Refusal, TenantTx};
 use kapu_crypto::{Crypto, Keyring};
 use kapu_documents::{DEFAULT_DECISION_TEMPLATE, Decision, IssueError, TsaClient};
 use kapu_jobs::{Job, JobFailure, JobHandler, NewJob};
@@ -101,8 +101,11 @@ pub(crate) struct IssuePayload {
 
 fn check_subject_ref(s: &str) -> Result<(), DeliveryError> {
     let n = s.chars().count();
-    if s.trim().is_empty() || n > 100 || s.chars().any(char::is_control) {
-        return Err(invalid("subject_ref", "must be 1 to 100 characters without control characters, e.g. the case number"));
+    if s.trim().is_empty() || n > 100 {
+        return Err(invalid("subject_ref", Refusal::length(1, 100)));
+    }
+    if s.chars().any(char::is_control) {
+        return Err(invalid("subject_ref", Refusal::ControlCharacters));
     }
     Ok(())
 }
@@ -114,13 +117,13 @@ pub async fn issue_decision(tx: &mut TenantTx, ring: &Keyring, req: DecisionToIs
     check_subject_ref(&req.subject_ref)?;
     let d = &req.decision;
     if d.subject.trim().is_empty() || d.subject.chars().count() > 300 {
-        return Err(invalid("decision.subject", "must be 1 to 300 characters"));
+        return Err(invalid("decision.subject", Refusal::length(1, 300)));
     }
     if d.operative_part.is_empty() {
-        return Err(invalid("decision.operative_part", "a decision needs an operative part"));
+        return Err(invalid("decision.operative_part", Refusal::Required));
     }
     if req.template.as_deref().is_some_and(|t| t.trim().is_empty()) {
-        return Err(invalid("template", "is empty; leave it out to use Kapu's default template"));
+        return Err(invalid("template", Refusal::Required));
     }
     check_addressee(tx, &req.addressee).await?;
     let kind = if d.simplified { DocumentKind::SimplifiedDecision } else { DocumentKind::Decision };
@@ -154,7 +157,7 @@ async fn enqueue(
     certifies: Option<Uuid>,
     content: &Content,
 ) -> Result<Uuid, DeliveryError> {
-    let json = serde_json::to_vec(content).map_err(|e| invalid("decision", e.to_string()))?;
+    let json = serde_json::to_vec(content).map_err(|e| invalid("decision", Refusal::Unreadable { detail: e.to_string() }))?;
     let document_id = Uuid::now_v7();
     let payload = IssuePayload {
         document_id,
@@ -171,12 +174,12 @@ async fn enqueue(
 
 async fn check_addressee(tx: &mut TenantTx, a: &Addressee) -> Result<(), DeliveryError> {
     if !kapu_clients::account::client_exists(tx, a.client_id).await? {
-        return Err(invalid("addressee.client_id", format!("there is no client {}", a.client_id)));
+        return Err(invalid("addressee.client_id", Refusal::Unknown));
     }
     if let Some(r) = a.representative_account_id
         && kapu_clients::account::get_account(tx, r).await?.is_none()
     {
-        return Err(invalid("addressee.representative_account_id", format!("there is no portal account {r}")));
+        return Err(invalid("addressee.representative_account_id", Refusal::Unknown));
     }
     Ok(())
 }

@@ -30,7 +30,7 @@ pub const SEALED: &[kapu_crypto::Column] = &[issue::PDF, seal::PRIVATE_KEY];
 
 use chrono::{DateTime, NaiveDate, TimeZone, Utc};
 use chrono_tz::Europe::Budapest;
-use kapu_core::TenantTx;
+use kapu_core::{Refusal, TenantTx};
 use serde::{Deserialize, Serialize};
 use thiserror::Error;
 use uuid::Uuid;
@@ -47,12 +47,12 @@ pub const ISSUED_JOB: &str = "delivery.issued";
 #[derive(Debug, Error)]
 pub enum DeliveryError {
     /// Input that cannot be accepted.
-    #[error("{field}: {message}")]
+    #[error("{field}: {reason}")]
     Invalid {
         /// The offending field.
         field: &'static str,
         /// What is wrong.
-        message: String,
+        reason: Refusal,
     },
     /// No such document for this reader (another client's documents are not found either).
     #[error("there is no such document")]
@@ -89,8 +89,8 @@ pub enum DeliveryError {
     Database(#[from] sqlx::Error),
 }
 
-pub(crate) fn invalid(field: &'static str, message: impl Into<String>) -> DeliveryError {
-    DeliveryError::Invalid { field, message: message.into() }
+pub(crate) fn invalid(field: &'static str, reason: Refusal) -> DeliveryError {
+    DeliveryError::Invalid { field, reason }
 }
 
 /// What kind of document was issued.
@@ -203,7 +203,7 @@ impl DeliverySettings {
                     .as_u64()
                     .and_then(|n| u32::try_from(n).ok())
                     .filter(|n| *n <= 60)
-                    .ok_or_else(|| invalid(key, "must be a whole number of working days from 0 to 60")),
+                    .ok_or_else(|| invalid(key, Refusal::OutOfRange { min: 0, max: 60 })),
             }
         };
         let s = Self {
@@ -217,10 +217,10 @@ impl DeliverySettings {
     /// Checks the two periods against each other.
     pub fn check(&self) -> Result<(), DeliveryError> {
         if self.deemed_after_working_days == 0 {
-            return Err(invalid("deemed_after_working_days", "must be at least 1"));
+            return Err(invalid("deemed_after_working_days", Refusal::OutOfRange { min: 1, max: 60 }));
         }
         if self.reminder_after_working_days >= self.deemed_after_working_days {
-            return Err(invalid("reminder_after_working_days", "must be less than deemed_after_working_days (the reminder comes before)"));
+            return Err(invalid("reminder_after_working_days", Refusal::NotLessThan { other: "deemed_after_working_days".into() }));
         }
         Ok(())
     }

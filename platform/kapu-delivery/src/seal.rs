@@ -6,7 +6,7 @@
 //! (`kapu_documents::pki::TestPki`); a real deployment installs its qualified seal.
 
 use chrono::{DateTime, Utc};
-use kapu_core::TenantTx;
+use kapu_core::{Refusal, TenantTx};
 use kapu_crypto::Keyring;
 use kapu_documents::signer::pem_blocks;
 use kapu_documents::{Signer, SoftwareSigner};
@@ -26,9 +26,9 @@ pub async fn install(
     chain_pem: &str,
     now: DateTime<Utc>,
 ) -> Result<String, DeliveryError> {
-    let key = pem_blocks(key_pem, "PRIVATE KEY").into_iter().next().ok_or_else(|| invalid("key", "no PRIVATE KEY block (PKCS#8 PEM)"))?;
-    let signer =
-        SoftwareSigner::from_der(&key, &pem_blocks(chain_pem, "CERTIFICATE")).map_err(|e| invalid("certificate", e.to_string()))?;
+    let key = pem_blocks(key_pem, "PRIVATE KEY").into_iter().next().ok_or_else(|| invalid("key", Refusal::NoPrivateKey))?;
+    let signer = SoftwareSigner::from_der(&key, &pem_blocks(chain_pem, "CERTIFICATE"))
+        .map_err(|e| invalid("certificate", Refusal::InvalidCertificate { detail: e.to_string() }))?;
     let subject = signer.certificate().tbs_certificate.subject.to_string();
     sqlx::query(
         "INSERT INTO tenant_seal (id, private_key_enc, certificate_chain_pem, subject, installed_at) VALUES (true, $1, $2, $3, $4)

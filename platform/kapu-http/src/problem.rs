@@ -8,6 +8,7 @@ use axum::extract::{FromRequest, Request};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
+use kapu_core::Refusal;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 use utoipa::ToSchema;
@@ -21,6 +22,13 @@ pub struct Problem {
     /// Stable problem type, e.g. `urn:kapu:problem:validation`.
     #[serde(rename = "type")]
     pub type_: String,
+    /// The same stable code without the URN prefix, e.g. `validation`: translate by it.
+    #[schema(schema_with = problem_code_schema)]
+    pub code: &'static str,
+    /// The code's arguments, e.g. `{"retry_at": "2026-12-07T10:00:00Z"}` for
+    /// `too-many-attempts` (empty when it has none).
+    #[schema(value_type = Object)]
+    pub args: serde_json::Map<String, serde_json::Value>,
     /// Short summary of the problem type.
     pub title: String,
     /// HTTP status code.
@@ -40,7 +48,13 @@ pub struct Problem {
 pub struct FieldError {
     /// The field's path in the request body or query, e.g. `identity.birth_date`.
     pub field: String,
-    /// What is wrong with it.
+    /// Why it was refused: a stable code to translate by, e.g. `too_short`.
+    #[schema(schema_with = refusal_code_schema)]
+    pub code: &'static str,
+    /// The code's arguments, e.g. `{"min": 5}` for `too_short` (empty when it has none).
+    #[schema(value_type = Object)]
+    pub args: serde_json::Map<String, serde_json::Value>,
+    /// What is wrong with it, in English (for developers and logs; UIs translate `code`).
     pub message: String,
     /// For errors in an uploaded file: the file's name.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -48,6 +62,77 @@ pub struct FieldError {
     /// For errors in an uploaded file: the 1-based line.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub line: Option<usize>,
+}
+
+impl FieldError {
+    /// The error of `field`, refused for `reason`.
+    pub fn new(field: impl Into<String>, reason: &Refusal) -> Self {
+        Self { field: field.into(), code: reason.code(), args: reason.args(), message: reason.to_string(), file: None, line: None }
+    }
+}
+
+/// Every problem code an answer can carry (the `type` URN's last part).
+pub const PROBLEM_CODES: &[&str] = &[
+    "bad-host",
+    "unknown-tenant",
+    "tenant-suspended",
+    "not-found",
+    "malformed-json",
+    "unsupported-media-type",
+    "payload-too-large",
+    "validation",
+    "unauthenticated",
+    "invalid-credentials",
+    "invalid-totp",
+    "mfa-required",
+    "forbidden",
+    "csrf",
+    "too-many-attempts",
+    "too-many-emails",
+    "conflict",
+    "not-configured",
+    "local-system-failed",
+    "unstorable-value",
+    "unavailable",
+    "quota-exceeded",
+    "internal",
+    "method-not-allowed",
+    "bad-request",
+    "http-error",
+    "not-ready",
+];
+
+/// The schema of [`Problem::code`]: every code of [`PROBLEM_CODES`].
+fn problem_code_schema() -> utoipa::openapi::Object {
+    utoipa::openapi::ObjectBuilder::new()
+        .schema_type(utoipa::openapi::schema::Type::String)
+        .enum_values(Some(PROBLEM_CODES.iter().copied()))
+        .description(Some("The problem's stable code; translate by it."))
+        .build()
+}
+
+/// The schema of [`FieldError::code`]: every [`Refusal`] code.
+fn refusal_code_schema() -> utoipa::openapi::Object {
+    utoipa::openapi::ObjectBuilder::new()
+        .schema_type(utoipa::openapi::schema::Type::String)
+        .enum_values(Some(Refusal::CODES.iter().copied()))
+        .description(Some(refusal_code_description()))
+        .build()
+}
+
+/// The codes with the names of their arguments, for the API document.
+fn refusal_code_description() -> String {
+    let mut text = String::from("Why the value was refused; translate by this code. Arguments (in `args`) per code: ");
+    let with_args: Vec<String> = Refusal::samples()
+        .iter()
+        .filter_map(|r| {
+            let args = r.args();
+            (!args.is_empty()).then(|| format!("`{}` ({})", r.code(), args.keys().cloned().collect::<Vec<_>>().join(", ")))
+        })
+        .collect();
+    text.push_str(&with_args.join("; "));
+    text.push_str("; the others have none.");
+    text
 }
 
 /// Every error a handler can answer with.
@@ -158,8 +243,8 @@ impl ApiError {
     }
 
     /// One validation error.
-    pub fn field(field: &str, message: impl Into<String>) -> Self {
-        Self::Validation(vec![FieldError { field: field.to_owned(), message: message.into(), file: None, line: None }])
+    pub fn field(field: &str, reason: Refusal) -> Self {
+        Self::Validation(vec![FieldError::new(field, &reason)])
     }
 }
 
@@ -169,9 +254,24 @@ impl ApiError {
 pub struct ProblemCode(pub String);
 
 /// A problem response with the given code, title, status and detail.
-pub fn problem_response(code: &str, title: &str, status: StatusCode, detail: String, errors: Vec<FieldError>) -> Response {
+pub fn problem_response(code: &'static str, title: &str, status: StatusCode, detail: String, errors: Vec<FieldError>) -> Response {
+    problem_with_args(code, serde_json::Map::new(), title, status, detail, errors)
+}
+
+/// A problem response whose code has arguments.
+pub fn problem_with_args(
+    code: &'static str,
+    args: serde_json::Map<String, serde_json::Value>,
+    title: &str,
+    status: StatusCode,
+    detail: String,
+    errors: Vec<FieldError>,
+) -> Response {
+    debug_assert!(PROBLEM_CODES.contains(&code), "{code} is not in PROBLEM_CODES");
     let body = Problem {
         type_: format!("urn:kapu:problem:{code}"),
+        code,
+        args,
         title: title.to_owned(),
         status: status.as_u16(),
         detail,
@@ -216,7 +316,11 @@ impl IntoResponse for ApiError {
                 .join("; "),
             other => other.to_string(),
         };
-        let mut res = problem_response(code, title, status, detail, errors);
+        let mut args = serde_json::Map::new();
+        if let ApiError::TooManyAttempts(until) | ApiError::TooManyEmails(until) = &self {
+            args.insert("retry_at".into(), serde_json::Value::String(until.clone()));
+        }
+        let mut res = problem_with_args(code, args, title, status, detail, errors);
         if let Some(secs) = retry_after {
             res.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(secs));
         }
@@ -289,8 +393,8 @@ impl From<kapu_core::CoreError> for ApiError {
     fn from(e: kapu_core::CoreError) -> Self {
         use kapu_core::CoreError::*;
         match e {
-            InvalidSlug { .. } => ApiError::field("slug", e.to_string()),
-            InvalidDomain(_) => ApiError::field("domains", e.to_string()),
+            InvalidSlug { .. } => ApiError::field("slug", Refusal::InvalidSlug),
+            InvalidDomain(_) => ApiError::field("domains", Refusal::InvalidDomain),
             UnknownTenant(s) => ApiError::UnknownTenant(format!("{s:?}")),
             DuplicateSlug(_) | DuplicateDomain(_) => ApiError::Conflict(e.to_string()),
             Database(e) => e.into(),
@@ -305,10 +409,17 @@ impl From<kapu_staff::StaffError> for ApiError {
         use kapu_staff::StaffError::*;
         match e {
             DuplicateEmail(_) => ApiError::Conflict(e.to_string()),
-            WeakPassword(p) => ApiError::field("password", p.to_string()),
-            InvalidEmail(_) => ApiError::field("email", e.to_string()),
-            WrongRole(_) => ApiError::field("role", e.to_string()),
-            InvalidResetToken => ApiError::field("token", e.to_string()),
+            WeakPassword(p) => ApiError::field(
+                "password",
+                match p {
+                    kapu_staff::PasswordPolicyError::TooShort => Refusal::TooShort { min: kapu_staff::PASSWORD_MIN_CHARS },
+                    kapu_staff::PasswordPolicyError::TooLong => Refusal::TooLong { max: kapu_staff::PASSWORD_MAX_CHARS },
+                    kapu_staff::PasswordPolicyError::Guessable => Refusal::WeakPassword,
+                },
+            ),
+            InvalidEmail(_) => ApiError::field("email", Refusal::InvalidEmail),
+            WrongRole(_) => ApiError::field("role", Refusal::NotInList { allowed: vec!["clerk".into(), "admin".into()] }),
+            InvalidResetToken => ApiError::field("token", Refusal::InvalidLink),
             InvalidTotp => ApiError::InvalidTotp,
             NoEnrolment => ApiError::Conflict(e.to_string()),
             Database(e) => e.into(),
@@ -321,7 +432,7 @@ impl From<kapu_staff::StaffError> for ApiError {
 impl From<kapu_clients::ClientError> for ApiError {
     fn from(e: kapu_clients::ClientError) -> Self {
         match e {
-            kapu_clients::ClientError::Invalid { field, message } => ApiError::field(field, message),
+            kapu_clients::ClientError::Invalid { field, reason } => ApiError::field(field, reason),
             kapu_clients::ClientError::Database(e) => e.into(),
             kapu_clients::ClientError::Registry(e) => ApiError::Unavailable(format!("central registry: {e}")),
             kapu_clients::ClientError::NoRegistry(e) => ApiError::NotConfigured(e),
@@ -346,9 +457,9 @@ impl From<kapu_oidc::OidcError> for ApiError {
     fn from(e: kapu_oidc::OidcError) -> Self {
         use kapu_oidc::OidcError::*;
         match e {
-            Invalid { field, message } => ApiError::field(field, message),
+            Invalid { field, reason } => ApiError::field(field, reason),
             Duplicate(_) => ApiError::Conflict(e.to_string()),
-            OAuth { .. } | BadAuthorizationRequest(_) => ApiError::field("request", e.to_string()),
+            OAuth { .. } | BadAuthorizationRequest(_) => ApiError::field("request", Refusal::InvalidRequest { detail: e.to_string() }),
             Database(e) => e.into(),
             Core(e) => e.into(),
             Clients(e) => e.into(),
@@ -361,13 +472,13 @@ impl From<kapu_plugins::PluginError> for ApiError {
     fn from(e: kapu_plugins::PluginError) -> Self {
         use kapu_plugins::PluginError::*;
         match e {
-            Manifest(_) | UnsupportedSdk { .. } => ApiError::field("manifest", e.to_string()),
-            Malformed(_) | WorldMismatch(_) => ApiError::field("component", e.to_string()),
-            Digest { .. } => ApiError::field("sha256", e.to_string()),
+            Manifest(_) | UnsupportedSdk { .. } => ApiError::field("manifest", Refusal::InvalidPlugin { detail: e.to_string() }),
+            Malformed(_) | WorldMismatch(_) => ApiError::field("component", Refusal::InvalidPlugin { detail: e.to_string() }),
+            Digest { .. } => ApiError::field("sha256", Refusal::DigestMismatch),
             InvalidConfig(problems) => ApiError::Validation(
                 problems
                     .into_iter()
-                    .map(|p| FieldError { field: format!("values.{}", p.setting), message: p.message, file: None, line: None })
+                    .map(|p| FieldError { message: p.message.clone(), ..FieldError::new(format!("values.{}", p.setting), &p.reason) })
                     .collect(),
             ),
             NotInstalled(_) => ApiError::NotFound(e.to_string()),
@@ -383,7 +494,7 @@ impl From<kapu_queue::QueueError> for ApiError {
         use kapu_queue::QueueError::*;
         match e {
             NoPlugin(m) => ApiError::NotConfigured(m),
-            Invalid { field, message } => ApiError::field(field, message),
+            Invalid { field, reason } => ApiError::field(field, reason),
             NoCounter => ApiError::NotConfigured(e.to_string()),
             NoSuchCall(_) => ApiError::NotFound(e.to_string()),
             QueueSystem(_) => ApiError::LocalSystem(e.to_string()),
@@ -413,7 +524,7 @@ impl From<kapu_delivery::DeliveryError> for ApiError {
     fn from(e: kapu_delivery::DeliveryError) -> Self {
         use kapu_delivery::DeliveryError::*;
         match e {
-            Invalid { field, message } => ApiError::field(field, message),
+            Invalid { field, reason } => ApiError::field(field, reason),
             NotFound => ApiError::NotFound(e.to_string()),
             NotDownloaded => ApiError::Conflict(e.to_string()),
             Database(e) => e.into(),
@@ -426,15 +537,14 @@ impl From<kapu_delivery::DeliveryError> for ApiError {
 impl From<kapu_cases::CaseError> for ApiError {
     fn from(e: kapu_cases::CaseError) -> Self {
         use kapu_cases::CaseError::*;
-        let field = |field: String, message: String| FieldError { field, message, file: None, line: None };
         match e {
             NotFound => ApiError::NotFound(e.to_string()),
-            Invalid(problems) => ApiError::Validation(problems.into_iter().map(|p| field(p.path, p.message)).collect()),
-            Ineligible { .. } => ApiError::Validation(vec![field("application".into(), e.to_string())]),
+            Invalid(problems) => ApiError::Validation(problems.iter().map(|p| FieldError::new(p.path.clone(), &p.reason)).collect()),
+            Ineligible { rule, message } => ApiError::field("application", Refusal::Ineligible { rule, message }),
             NoMandate { .. } => ApiError::Forbidden,
-            BadInput { field: f, message } => ApiError::field(f, message),
-            WrongAmount { .. } => ApiError::field("amount", e.to_string()),
-            Template { .. } => ApiError::field("template", e.to_string()),
+            BadInput { field: f, reason } => ApiError::field(f, reason),
+            WrongAmount { due, paid } => ApiError::field("amount", Refusal::WrongAmount { due: due.to_string(), paid: paid.to_string() }),
+            Template { .. } => ApiError::field("template", Refusal::InvalidTemplate { detail: e.to_string() }),
             NotAllowed { .. } | AlreadyPaid(_) | FourEyes => ApiError::Conflict(e.to_string()),
             OverQuota { .. } => ApiError::QuotaExceeded(e.to_string()),
             CaseType(e) => e.into(),
@@ -453,10 +563,12 @@ impl From<Vec<kapu_cases::DefinitionError>> for ApiError {
             errors
                 .into_iter()
                 .map(|e| FieldError {
-                    field: if e.path.is_empty() { "source".into() } else { e.path },
-                    message: e.message,
                     file: Some(e.file),
                     line: e.line,
+                    ..FieldError::new(
+                        if e.path.is_empty() { "source".to_owned() } else { e.path },
+                        &Refusal::InvalidDefinition { detail: e.message },
+                    )
                 })
                 .collect(),
         )
@@ -499,7 +611,8 @@ fn data_error(text: &str) -> ApiError {
             (field, text.to_owned())
         }
     };
-    ApiError::Validation(vec![FieldError { field, message, file: None, line: None }])
+    let reason = if message.starts_with("missing field") { Refusal::Required } else { Refusal::Unreadable { detail: message } };
+    ApiError::Validation(vec![FieldError::new(field, &reason)])
 }
 
 impl<T: Serialize> IntoResponse for Json<T> {
@@ -572,4 +685,65 @@ async fn add_request_id(res: Response, id: String) -> Response {
     let mut res = Response::from_parts(parts, axum::body::Body::from(body));
     res.headers_mut().remove(header::CONTENT_LENGTH);
     res
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn errors_of(e: ApiError) -> Vec<FieldError> {
+        match e {
+            ApiError::Validation(e) => e,
+            other => panic!("not a validation problem: {other:?}"),
+        }
+    }
+
+    #[test]
+    fn serde_data_errors_become_coded_field_errors() {
+        let e = errors_of(data_error("missing field `password` at line 1 column 20"));
+        assert_eq!((e[0].field.as_str(), e[0].code), ("password", "required"));
+        let e = errors_of(data_error("email: invalid type: integer `5`, expected a string at line 1 column 11"));
+        assert_eq!((e[0].field.as_str(), e[0].code), ("email", "unreadable"));
+        assert_eq!(e[0].args["detail"], "invalid type: integer `5`, expected a string at line 1 column 11");
+    }
+
+    #[test]
+    fn every_api_error_code_is_documented() {
+        let all = [
+            ApiError::BadHost(String::new()),
+            ApiError::UnknownTenant(String::new()),
+            ApiError::TenantSuspended,
+            ApiError::NotFound(String::new()),
+            ApiError::MalformedJson(String::new()),
+            ApiError::UnsupportedMediaType,
+            ApiError::PayloadTooLarge,
+            ApiError::Validation(Vec::new()),
+            ApiError::Unauthenticated,
+            ApiError::InvalidCredentials,
+            ApiError::InvalidTotp,
+            ApiError::MfaRequired,
+            ApiError::Forbidden,
+            ApiError::Csrf,
+            ApiError::TooManyAttempts(String::new()),
+            ApiError::TooManyEmails(String::new()),
+            ApiError::Conflict(String::new()),
+            ApiError::NotConfigured(String::new()),
+            ApiError::LocalSystem(String::new()),
+            ApiError::UnstorableValue(String::new()),
+            ApiError::Unavailable(String::new()),
+            ApiError::QuotaExceeded(String::new()),
+            ApiError::Internal(String::new()),
+        ];
+        for e in &all {
+            let (code, _, _) = e.code_status();
+            assert!(PROBLEM_CODES.contains(&code), "{code} is not in PROBLEM_CODES");
+        }
+    }
+
+    #[test]
+    fn a_field_error_carries_the_code_its_arguments_and_english() {
+        let f = FieldError::new("name", &Refusal::TooLong { max: 100 });
+        assert_eq!((f.code, f.message.as_str()), ("too_long", "must be at most 100 characters"));
+        assert_eq!(serde_json::Value::Object(f.args), serde_json::json!({"max": 100}));
+    }
 }

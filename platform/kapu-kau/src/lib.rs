@@ -14,7 +14,7 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use chrono::{DateTime, NaiveDate, Utc};
 use kapu_clients::ClientError;
 use kapu_clients::account::{ClientSession, NationalLogin, NationalOutcome};
-use kapu_core::TenantTx;
+use kapu_core::{Refusal, TenantTx};
 use kapu_crypto::Keyring;
 use kapu_saml::{IdentityProvider, KeyPair, SamlError, ServiceProvider, ServiceProviderEngine};
 use rand::RngCore;
@@ -112,7 +112,9 @@ impl KauError {
             KauError::Replayed => "kau_replayed".into(),
             KauError::Attribute(_) => "kau_attribute".into(),
             KauError::InsufficientAssurance(_) => "kau_assurance".into(),
-            KauError::Client(ClientError::Invalid { message, .. }) if message.starts_with("kau_") => message.clone(),
+            KauError::Client(ClientError::Invalid { reason: r @ (Refusal::KauOtherPerson | Refusal::KauEmailTaken), .. }) => {
+                r.code().into()
+            }
             KauError::Client(ClientError::Invalid { .. }) => "kau_attribute".into(),
             KauError::Client(_) | KauError::Crypto(_) | KauError::Database(_) => "internal".into(),
         }

@@ -19,6 +19,7 @@ pub mod registry;
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD as B64URL;
 use chrono::Duration;
+use kapu_core::Refusal;
 use rand::RngCore;
 use sha2::{Digest, Sha256};
 use thiserror::Error;
@@ -100,12 +101,12 @@ pub enum OidcError {
     #[error("{0}")]
     BadAuthorizationRequest(AuthPageError),
     /// A field of a management request failed validation.
-    #[error("{field}: {message}")]
+    #[error("{field}: {reason}")]
     Invalid {
         /// The field.
         field: &'static str,
         /// What is wrong.
-        message: String,
+        reason: Refusal,
     },
     /// A relying party with this client id already exists.
     #[error("a relying party with client id {0:?} already exists")]
@@ -142,8 +143,8 @@ pub(crate) fn oauth(code: OAuthCode, description: impl Into<String>) -> OidcErro
     OidcError::OAuth { code, description: description.into(), commit: false }
 }
 
-pub(crate) fn invalid(field: &'static str, message: impl Into<String>) -> OidcError {
-    OidcError::Invalid { field, message: message.into() }
+pub(crate) fn invalid(field: &'static str, reason: Refusal) -> OidcError {
+    OidcError::Invalid { field, reason }
 }
 
 /// A fresh random token (256 bits, base64url) and its SHA-256, which is what is stored.

@@ -2,7 +2,7 @@
 //! (PKCE only), with their exact redirect URIs and the scopes they may ask for.
 
 use chrono::{DateTime, Utc};
-use kapu_core::{Statement, TenantTx};
+use kapu_core::{Refusal, Statement, TenantTx};
 use serde::{Deserialize, Serialize};
 use sqlx::FromRow;
 use sqlx::postgres::PgRow;
@@ -105,41 +105,45 @@ const COLS: &str = "client_id, name, kind, secret_hash, redirect_uris, post_logo
 
 /// Checks a redirect URI: absolute, no fragment, and `https` unless it points at this
 /// machine (`http://127.0.0.1`, `localhost`, `[::1]`, as RFC 8252 allows for native apps).
-pub fn check_redirect_uri(uri: &str) -> Result<(), String> {
-    let u = url::Url::parse(uri).map_err(|e| format!("{uri:?} is not an absolute URL ({e})"))?;
+pub fn check_redirect_uri(uri: &str) -> Result<(), Refusal> {
+    let u = url::Url::parse(uri).map_err(|_| Refusal::InvalidUrl)?;
     if u.fragment().is_some() {
-        return Err(format!("{uri:?} has a fragment, which redirect URIs must not have"));
+        return Err(Refusal::RedirectUriFragment);
     }
     let loopback = matches!(u.host_str(), Some("127.0.0.1" | "localhost" | "[::1]"));
     match u.scheme() {
         "https" => Ok(()),
         "http" if loopback => Ok(()),
-        s => Err(format!("{uri:?} uses {s}; use https (http only for 127.0.0.1, localhost or [::1])")),
+        _ => Err(Refusal::RedirectUriInsecure),
     }
 }
 
 fn validate(n: &NewRelyingParty) -> Result<(), OidcError> {
     let name = n.name.trim();
     if name.is_empty() || name.chars().count() > 100 {
-        return Err(invalid("name", "give a name of 1 to 100 characters"));
+        return Err(invalid("name", Refusal::length(1, 100)));
     }
-    if n.redirect_uris.is_empty() || n.redirect_uris.len() > 10 {
-        return Err(invalid("redirect_uris", "give 1 to 10 redirect URIs"));
+    if n.redirect_uris.is_empty() {
+        return Err(invalid("redirect_uris", Refusal::TooFew { min: 1 }));
+    }
+    if n.redirect_uris.len() > 10 {
+        return Err(invalid("redirect_uris", Refusal::TooMany { max: 10 }));
     }
     for u in &n.redirect_uris {
-        check_redirect_uri(u).map_err(|m| invalid("redirect_uris", m))?;
+        check_redirect_uri(u).map_err(|r| invalid("redirect_uris", r))?;
     }
     if n.post_logout_redirect_uris.len() > 10 {
-        return Err(invalid("post_logout_redirect_uris", "give at most 10 URIs"));
+        return Err(invalid("post_logout_redirect_uris", Refusal::TooMany { max: 10 }));
     }
     for u in &n.post_logout_redirect_uris {
-        check_redirect_uri(u).map_err(|m| invalid("post_logout_redirect_uris", m))?;
+        check_redirect_uri(u).map_err(|r| invalid("post_logout_redirect_uris", r))?;
     }
     if let Some(s) = n.allowed_scopes.iter().find(|s| !SCOPES.contains(&s.as_str())) {
-        return Err(invalid("allowed_scopes", format!("unknown scope {s:?}; known: {}", SCOPES.join(" "))));
+        let known = SCOPES.iter().map(|s| (*s).to_owned()).collect();
+        return Err(invalid("allowed_scopes", Refusal::UnknownScope { scope: s.clone(), known }));
     }
     if !n.allowed_scopes.iter().any(|s| s == "openid") {
-        return Err(invalid("allowed_scopes", "must include openid"));
+        return Err(invalid("allowed_scopes", Refusal::OpenidRequired));
     }
     Ok(())
 }

@@ -3,6 +3,7 @@
 
 use std::collections::{BTreeMap, HashMap};
 
+use kapu_core::Refusal;
 use serde::{Deserialize, Serialize};
 
 use crate::PluginError;
@@ -157,16 +158,18 @@ impl Manifest {
     /// What is wrong with a configuration, per setting (empty if nothing).
     pub fn config_problems(&self, values: &HashMap<String, String>) -> Vec<ConfigProblem> {
         let mut problems = Vec::new();
-        let mut bad = |setting: &str, message: String| problems.push(ConfigProblem { setting: setting.to_owned(), message });
+        let mut bad =
+            |setting: &str, reason: Refusal, message: String| problems.push(ConfigProblem { setting: setting.to_owned(), reason, message });
         let mut unknown: Vec<&String> = values.keys().filter(|k| !self.config.contains_key(*k)).collect();
         unknown.sort();
         for k in unknown {
-            bad(k, format!("{k} is not a setting of {} (settings: {})", self.name, self.setting_names()));
+            let known = self.config.keys().cloned().collect();
+            bad(k, Refusal::UnknownField { known }, format!("{k} is not a setting of {} (settings: {})", self.name, self.setting_names()));
         }
         for (key, setting) in &self.config {
             let Some(v) = values.get(key).filter(|v| !v.trim().is_empty()) else {
                 if setting.required {
-                    bad(key, format!("{key} is required"));
+                    bad(key, Refusal::Required, format!("{key} is required"));
                 }
                 continue;
             };
@@ -174,21 +177,21 @@ impl Manifest {
                 SettingKind::String | SettingKind::Secret => {}
                 SettingKind::Integer => {
                     if v.trim().parse::<i64>().is_err() {
-                        bad(key, format!("{key} must be a whole number, not {v:?}"));
+                        bad(key, Refusal::NotAWholeNumber, format!("{key} must be a whole number, not {v:?}"));
                     }
                 }
                 SettingKind::Boolean => {
                     if v != "true" && v != "false" {
-                        bad(key, format!("{key} must be true or false, not {v:?}"));
+                        bad(key, Refusal::NotABoolean, format!("{key} must be true or false, not {v:?}"));
                     }
                 }
                 SettingKind::Url => {
                     let Ok(u) = url::Url::parse(v) else {
-                        bad(key, format!("{key} must be a URL such as https://example.hu/, not {v:?}"));
+                        bad(key, Refusal::InvalidUrl, format!("{key} must be a URL such as https://example.hu/, not {v:?}"));
                         continue;
                     };
                     if !matches!(u.scheme(), "http" | "https") {
-                        bad(key, format!("{key} must be an http:// or https:// URL"));
+                        bad(key, Refusal::NotHttpUrl, format!("{key} must be an http:// or https:// URL"));
                         continue;
                     }
                     let host = u.host_str().unwrap_or_default();
@@ -196,6 +199,7 @@ impl Manifest {
                     if !self.host_patterns().iter().any(|p| p.allows(host, port)) {
                         bad(
                             key,
+                            Refusal::HostNotAllowed { host: host.to_owned(), allowed: self.allowed_hosts.clone() },
                             format!(
                                 "{key} points at {host}, which the plugin's manifest does not allow (allowed: {})",
                                 if self.allowed_hosts.is_empty() { "none".to_owned() } else { self.allowed_hosts.join(", ") }
@@ -231,7 +235,9 @@ fn is_name(s: &str) -> bool {
 pub struct ConfigProblem {
     /// The setting, e.g. `base-url`.
     pub setting: String,
-    /// What is wrong, e.g. `base-url is required`.
+    /// What is wrong, as a stable code with its arguments.
+    pub reason: Refusal,
+    /// What is wrong in English, naming the setting, e.g. `base-url is required`.
     pub message: String,
 }
 

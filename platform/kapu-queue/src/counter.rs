@@ -11,7 +11,7 @@ use kapu_audit::{Actor, AuditEvent};
 use kapu_cases::CaseSummary;
 use kapu_clients::Access;
 use kapu_clients::account::IdentificationLevel;
-use kapu_core::TenantTx;
+use kapu_core::{Refusal, TenantTx};
 use kapu_crypto::Keyring;
 use kapu_plugins::installation::{self, Plugins};
 use kapu_plugins::queue::Ticket;
@@ -199,7 +199,7 @@ pub async fn issue_ticket(
     if let Some(client) = new.client_id
         && !kapu_clients::account::client_exists(tx, client).await?
     {
-        return Err(invalid("client_id", format!("there is no client {client}")));
+        return Err(invalid("client_id", Refusal::Unknown));
     }
     let slug = tx.slug().clone();
     let ticket: Ticket = call_plugin(plugins, &slug, &name, "issue-ticket", now, async |rt, p, ctx| {

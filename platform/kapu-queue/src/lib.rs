@@ -16,6 +16,8 @@ pub mod feed;
 pub use counter::{Call, Card, CounterView, IssuedTicket, NewTicket};
 pub use feed::{FEED_JOB, FeedHandler, FeedSettings, FeedStatus};
 
+use kapu_core::Refusal;
+
 /// Errors of the queue domain.
 #[derive(Debug, thiserror::Error)]
 pub enum QueueError {
@@ -23,12 +25,12 @@ pub enum QueueError {
     #[error("{0}")]
     NoPlugin(String),
     /// An input that breaks a rule.
-    #[error("{field}: {message}")]
+    #[error("{field}: {reason}")]
     Invalid {
         /// The offending field.
         field: &'static str,
         /// What is wrong.
-        message: String,
+        reason: Refusal,
     },
     /// The clerk has not said which counter they sit at.
     #[error("set the counter you sit at first")]
@@ -64,15 +66,15 @@ pub const NO_QUEUE_PLUGIN: &str = "no queue system plugin is installed for this 
     queue plugin (plugins/qfusion, for Q-Fusion) and configures it under Plugins in the admin UI, or with \
     `kapu plugin install` and `kapu plugin configure`";
 
-fn invalid(field: &'static str, message: impl Into<String>) -> QueueError {
-    QueueError::Invalid { field, message: message.into() }
+fn invalid(field: &'static str, reason: Refusal) -> QueueError {
+    QueueError::Invalid { field, reason }
 }
 
 /// Checks a counter's name as the queue system knows it, e.g. `3`: 1 to 16 letters, digits
 /// or hyphens.
 pub fn check_counter(counter: &str) -> Result<(), QueueError> {
     if counter.is_empty() || counter.len() > 16 || !counter.chars().all(|c| c.is_ascii_alphanumeric() || c == '-') {
-        return Err(invalid("counter", "must be 1 to 16 letters, digits or hyphens, e.g. 3"));
+        return Err(invalid("counter", Refusal::InvalidCounter));
     }
     Ok(())
 }
@@ -80,7 +82,7 @@ pub fn check_counter(counter: &str) -> Result<(), QueueError> {
 /// Checks a service code, e.g. `A`: 1 to 16 letters, digits or hyphens.
 pub fn check_service(service: &str) -> Result<(), QueueError> {
     if service.is_empty() || service.len() > 16 || !service.chars().all(|c| c.is_ascii_alphanumeric() || c == '-') {
-        return Err(invalid("service", "must be the queue system's service code: 1 to 16 letters, digits or hyphens, e.g. A"));
+        return Err(invalid("service", Refusal::InvalidServiceCode));
     }
     Ok(())
 }

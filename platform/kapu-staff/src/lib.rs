@@ -10,7 +10,7 @@ mod session;
 mod totp;
 
 pub use authz::{Permission, Role};
-pub use password::{PasswordPolicyError, check_password_policy, hash_password, verify_password};
+pub use password::{PASSWORD_MAX_CHARS, PASSWORD_MIN_CHARS, PasswordPolicyError, check_password_policy, hash_password, verify_password};
 pub use session::{
     LoginOutcome, LoginPolicy, Mfa, NewStaff, Session, SessionToken, Staff, StaffError, authenticate, authenticate_read, count_staff,
     create_staff, find_staff_by_email, list_staff, login, logout, request_password_reset, reset_password, set_password,

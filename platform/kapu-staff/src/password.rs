@@ -17,13 +17,18 @@ pub enum PasswordPolicyError {
     Guessable,
 }
 
+/// The fewest characters a staff password may have.
+pub const PASSWORD_MIN_CHARS: u32 = 12;
+/// The most characters a staff password may have.
+pub const PASSWORD_MAX_CHARS: u32 = 256;
+
 /// Checks a new password against the policy.
 pub fn check_password_policy(password: &str, email: &str) -> Result<(), PasswordPolicyError> {
     let n = password.chars().count();
-    if n < 12 {
+    if n < PASSWORD_MIN_CHARS as usize {
         return Err(PasswordPolicyError::TooShort);
     }
-    if n > 256 {
+    if n > PASSWORD_MAX_CHARS as usize {
         return Err(PasswordPolicyError::TooLong);
     }
     let local = email.split('@').next().unwrap_or_default().to_lowercase();

@@ -4,6 +4,7 @@ use axum::extract::Path;
 use axum::http::StatusCode;
 use chrono::{DateTime, Utc};
 use kapu_cases::StoredVersion;
+use kapu_core::Refusal;
 use kapu_staff::Permission;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
@@ -175,10 +176,11 @@ pub async fn save_case_type_version(
             let run = kapu_cases::run_example(&ct, ex, now.date_naive());
             if !run.passed() {
                 failures.push(FieldError {
-                    field: format!("example[{i}]"),
-                    message: format!("{}: {}", ex.name, run.mismatches.join("; ")),
                     file: Some(ex_file.clone()),
-                    line: None,
+                    ..FieldError::new(
+                        format!("example[{i}]"),
+                        &Refusal::ExampleFailed { example: ex.name.clone(), mismatches: run.mismatches.clone() },
+                    )
                 });
             }
             examples.push(ExampleResult {

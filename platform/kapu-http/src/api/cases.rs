@@ -7,6 +7,7 @@ use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use chrono::{DateTime, NaiveDate, Utc};
 use kapu_cases::{CaseState, CaseSummary, Clerk, DecisionOutcome};
+use kapu_core::Refusal;
 use kapu_staff::Permission;
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
@@ -259,7 +260,9 @@ pub async fn list_cases(s: SignedIn, Query(q): Query<CaseQuery>) -> Result<Json<
     s.require(Permission::HandleCases)?;
     let state = match q.state.as_deref() {
         None | Some("") => None,
-        Some(x) => Some(CaseState::parse(x).ok_or_else(|| ApiError::field("state", format!("{x:?} is not a case state")))?),
+        Some(x) => Some(CaseState::parse(x).ok_or_else(|| {
+            ApiError::field("state", Refusal::NotInList { allowed: CaseState::ALL.iter().map(|s| s.as_str().to_owned()).collect() })
+        })?),
     };
     let filter = kapu_cases::Worklist { state, case_type: q.case_type.filter(|c| !c.is_empty()), assignee: q.assignee, overdue: q.overdue };
     let SignedIn(mut a) = s;

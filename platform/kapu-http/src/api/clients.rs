@@ -6,6 +6,7 @@ use axum::http::{HeaderMap, StatusCode};
 use chrono::{NaiveDate, Utc};
 use kapu_clients::organisation::{Address, AddressKind, NewMandate, NewOrganisation};
 use kapu_clients::{Access, ClientQuery, NaturalIdentity, NewPerson};
+use kapu_core::Refusal;
 use kapu_staff::Permission;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
@@ -184,13 +185,10 @@ fn reason(headers: &HeaderMap) -> Result<String, ApiError> {
     let raw = headers.get("x-access-reason").and_then(|v| std::str::from_utf8(v.as_bytes()).ok()).unwrap_or("");
     let decoded = percent_encoding::percent_decode_str(raw)
         .decode_utf8()
-        .map_err(|_| ApiError::field("X-Access-Reason", "the purpose is not valid UTF-8 after percent-decoding"))?;
+        .map_err(|_| ApiError::field("X-Access-Reason", Refusal::Unreadable { detail: "not valid UTF-8 after percent-decoding".into() }))?;
     let r = decoded.trim();
     if r.is_empty() || r.len() > 200 {
-        return Err(ApiError::field(
-            "X-Access-Reason",
-            "give the purpose of this access (1 to 200 characters) in the X-Access-Reason header",
-        ));
+        return Err(ApiError::field("X-Access-Reason", Refusal::length(1, 200)));
     }
     Ok(r.to_owned())
 }

@@ -3,6 +3,7 @@
 use axum::extract::{Path, Query};
 use axum::http::StatusCode;
 use chrono::{DateTime, Utc};
+use kapu_core::Refusal;
 use kapu_staff::Permission;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
@@ -70,7 +71,10 @@ pub async fn list_jobs(s: SignedIn, Query(q): Query<JobQuery>) -> Result<Json<Jo
     if let Some(st) = q.state.as_deref()
         && !matches!(st, "pending" | "running" | "done" | "dead")
     {
-        return Err(ApiError::field("state", "must be pending, running, done or dead"));
+        return Err(ApiError::field(
+            "state",
+            Refusal::NotInList { allowed: ["pending", "running", "done", "dead"].map(String::from).to_vec() },
+        ));
     }
     let SignedIn(mut a) = s;
     let jobs = kapu_jobs::list(a.tx.tenant()?, q.state.as_deref(), q.limit.unwrap_or(100)).await?;

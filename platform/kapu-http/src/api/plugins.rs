@@ -2,6 +2,7 @@
 //! configure against the manifest's schema (secrets are never returned), remove, and the
 //! recorded errors of failed calls. Every change is audited.
 
+use kapu_core::Refusal;
 use std::collections::{BTreeMap, HashMap};
 
 use axum::extract::{Path, State};
@@ -203,7 +204,7 @@ pub async fn install_plugin(
     let runtime = plugins(&state)?.runtime();
     let component = base64::engine::general_purpose::STANDARD
         .decode(req.component.trim())
-        .map_err(|e| ApiError::field("component", format!("the component is not base64: {e}")))?;
+        .map_err(|e| ApiError::field("component", Refusal::Unreadable { detail: format!("the component is not base64: {e}") }))?;
     let actor = s.actor();
     let SignedIn(mut a) = s;
     let tx = a.tx.tenant()?;

@@ -2,6 +2,7 @@
 
 use axum::extract::State;
 use axum::http::StatusCode;
+use kapu_core::Refusal;
 use kapu_staff::{NewStaff, Permission, Role};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
@@ -103,7 +104,7 @@ pub async fn create_staff(
     let role = match req.role {
         RoleView::Clerk => Role::Clerk,
         RoleView::Admin => Role::Admin,
-        RoleView::Operator => return Err(ApiError::field("role", "operators are created on the platform, not by a tenant")),
+        RoleView::Operator => return Err(ApiError::field("role", Refusal::NotInList { allowed: vec!["clerk".into(), "admin".into()] })),
     };
     let SignedIn(mut a) = s;
     let staff =

@@ -2,6 +2,7 @@
 //! page, sign-out and password reset. Plain HTML forms (no JavaScript); every form carries
 //! a CSRF token, checked against a cookie before sign-in and against the session after.
 
+use kapu_core::Refusal;
 use std::collections::HashMap;
 
 use axum::Router;
@@ -163,7 +164,7 @@ fn refuse_foreign_post(
 
 fn field_errors(lang: &str, e: ClientError) -> Result<Vec<(String, String)>, ApiError> {
     match e {
-        ClientError::Invalid { field, message } => Ok(vec![(field.to_owned(), text(lang, &format!("err_{message}")))]),
+        ClientError::Invalid { field, reason } => Ok(vec![(field.to_owned(), super::refusals::worded(lang, &reason))]),
         other => Err(other.into()),
     }
 }
@@ -387,7 +388,7 @@ async fn act_for(
     check_form(&Method::POST, &headers, &fields, Some(&s.csrf_token))?;
     let principal = match fields.get("principal").map(String::as_str) {
         None | Some("self") => None,
-        Some(id) => Some(id.parse().map_err(|_| ApiError::field("principal", "not a client id"))?),
+        Some(id) => Some(id.parse().map_err(|_| ApiError::field("principal", Refusal::Unknown))?),
     };
     match account::act_for(&mut tx, &mut s, principal, Utc::now().date_naive()).await {
         Ok(()) => {

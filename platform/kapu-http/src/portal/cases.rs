@@ -4,6 +4,7 @@
 //! submission to the case number page, the client's cases and their answers to requests
 //! for missing information.
 
+use kapu_core::Refusal;
 use std::collections::{BTreeMap, HashMap};
 
 use axum::Router;
@@ -65,51 +66,6 @@ async fn case_types(
 /// The HTML id of a value's path: `objects[0].description` → `f-objects-0-description`.
 fn html_id(path: &str) -> String {
     format!("f-{}", path.replace('[', "-").replace(']', "").replace('.', "-"))
-}
-
-/// A problem's message in the portal's language (the domain words them in English).
-fn worded(lang: &str, message: &str) -> String {
-    if lang == "en" {
-        return message.to_owned();
-    }
-    let table: &[(&str, &str)] = &[
-        ("is required", "Töltse ki ezt a mezőt"),
-        ("must be ticked", "Jelölje be"),
-        ("must be a number", "Számot adjon meg"),
-        ("must be a whole number", "Egész számot adjon meg"),
-        ("must be a date", "Dátumot adjon meg ÉÉÉÉ-HH-NN alakban"),
-        ("must be one of", "Válasszon a felsoroltak közül"),
-        ("is not a Hungarian registration number", "Ez nem magyar forgalmi rendszám (ABC-123, vagy 2022 óta AA BB-123)"),
-        ("must be a four-digit Hungarian postcode", "Négyjegyű magyar irányítószámot adjon meg"),
-        ("give at least one", "Adjon meg legalább egyet"),
-        ("is not in the expected format", "Nem a várt formátumú"),
-    ];
-    for (en, hu) in table {
-        if message.starts_with(en) {
-            return (*hu).to_owned();
-        }
-    }
-    if let Some(rest) = message.strip_prefix("must be at least ") {
-        return format!("Legalább {rest} legyen");
-    }
-    if let Some(rest) = message.strip_prefix("must be at most ") {
-        return format!("Legfeljebb {rest} legyen");
-    }
-    if let Some(rest) = message.strip_prefix("must be on or after ") {
-        return format!("Legkorábban {rest} lehet");
-    }
-    if let Some(rest) = message.strip_prefix("must be on or before ") {
-        return format!("Legkésőbb {rest} lehet");
-    }
-    if message.contains(" are not accepted; send ") {
-        let (file, types) = message.split_once(": files of type").unwrap_or((message, ""));
-        let send = types.split("send ").nth(1).unwrap_or("");
-        return format!("{file}: ilyen típusú fájlt nem fogadunk el; küldhető: {send}");
-    }
-    if let Some((file, size)) = message.split_once(" is larger than ") {
-        return format!("{file} nagyobb, mint {size}");
-    }
-    message.to_owned()
 }
 
 /// One field as the form template draws it.
@@ -213,7 +169,7 @@ fn show_form(
             Some((name, _)) if file_fields.contains(&name) => name.to_owned(),
             _ => pr.path.clone(),
         };
-        let message = worded(lang, &pr.message);
+        let message = super::refusals::worded(lang, &pr.reason);
         let shown = match label_of(&def.fields, &path) {
             Some(label) => format!("{label}: {message}"),
             None => message.clone(),
@@ -413,7 +369,7 @@ async fn file_form(
     check_form(&Method::POST, headers, fields, Some(&s.csrf_token))?;
     let (lang, _) = language_of(None, headers);
     let form_version: i32 =
-        fields.get("form_version").and_then(|v| v.parse().ok()).ok_or_else(|| ApiError::field("form_version", "missing"))?;
+        fields.get("form_version").and_then(|v| v.parse().ok()).ok_or_else(|| ApiError::field("form_version", Refusal::Required))?;
     let draft = fields.get("draft").and_then(|d| d.parse::<Uuid>().ok());
     let action = fields.get("action").map(String::as_str).unwrap_or("submit");
     let saving = matches!(action, "save" | "add");
@@ -480,13 +436,13 @@ async fn file_form(
             return Ok(uploads::Filed::Commit { tx, case, response });
         }
         Err(CaseError::Invalid(p)) => p,
-        Err(CaseError::Ineligible { message, .. }) => vec![FieldProblem::new("application", message)],
-        Err(e @ CaseError::NoMandate { .. }) => vec![FieldProblem::new("application", e.to_string())],
+        Err(CaseError::Ineligible { rule, message }) => vec![FieldProblem::new("application", Refusal::Ineligible { rule, message })],
+        Err(CaseError::NoMandate { .. }) => vec![FieldProblem::new("application", Refusal::NoMandate)],
         Err(CaseError::CaseType(kapu_cases::CaseTypeError::StaleVersion { .. })) => {
-            vec![FieldProblem::new("application", text(&lang, "err_stale_form"))]
+            vec![FieldProblem::new("application", Refusal::StaleForm)]
         }
         Err(CaseError::OverQuota { used, adding, quota }) => {
-            vec![FieldProblem::new("application", uploads::quota_message(&lang, used, adding, quota))]
+            vec![FieldProblem::new("application", Refusal::OverQuota { used, adding, quota })]
         }
         Err(e) => return Err(e.into()),
     };

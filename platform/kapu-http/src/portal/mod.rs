@@ -6,6 +6,7 @@ mod cases;
 pub(crate) mod documents;
 mod kau;
 mod problems;
+mod refusals;
 mod uploads;
 
 /// The portal's routes; a problem met on them is shown to a browser as a page
@@ -252,15 +253,7 @@ fn build_texts(hu: bool) -> Value {
             "Your new password is saved; all earlier sessions were ended.",
         ),
         ("link_invalid_title", "A hivatkozás nem érvényes", "The link is not valid"),
-        ("err_required", "Töltse ki ezt a mezőt", "Fill in this field"),
         ("err_email", "Adjon meg egy érvényes e-mail-címet, például nev@example.hu", "Enter a valid e-mail address, like name@example.com"),
-        ("err_too_short", "A jelszó legalább 10 karakter legyen", "The password must be at least 10 characters long"),
-        ("err_too_long", "Túl hosszú", "Too long"),
-        (
-            "err_weak",
-            "Ez a jelszó túl könnyen kitalálható; válasszon hosszabbat vagy kevésbé szokványosat",
-            "This password is too easy to guess; choose a longer or less common one",
-        ),
         (
             "err_invalid_link",
             "A hivatkozás érvénytelen, már felhasználták vagy lejárt; kérjen újat",

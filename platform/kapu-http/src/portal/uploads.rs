@@ -5,6 +5,7 @@
 //! without being stored, so the form can say why. Whatever happens to the request after
 //! this, its staged objects are either listed by the committed transaction or discarded.
 
+use kapu_core::Refusal;
 use std::collections::HashMap;
 
 use axum::body::Bytes;
@@ -77,7 +78,11 @@ pub(crate) struct Checks<'a> {
 }
 
 fn multipart_error(e: MultipartError) -> ApiError {
-    if e.status() == StatusCode::PAYLOAD_TOO_LARGE { ApiError::PayloadTooLarge } else { ApiError::field("form", e.body_text()) }
+    if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
+        ApiError::PayloadTooLarge
+    } else {
+        ApiError::field("form", Refusal::Unreadable { detail: e.body_text() })
+    }
 }
 
 fn store_error(e: impl std::fmt::Display) -> ApiError {
@@ -219,8 +224,10 @@ impl Reader<'_> {
     /// The form's version (its `form_version` field comes before any file), read once.
     async fn version(&mut self, fields: &HashMap<String, String>) -> Result<&StoredVersion, ApiError> {
         if self.version.is_none() {
-            let number: i32 =
-                fields.get("form_version").and_then(|v| v.parse().ok()).ok_or_else(|| ApiError::field("form_version", "missing"))?;
+            let number: i32 = fields
+                .get("form_version")
+                .and_then(|v| v.parse().ok())
+                .ok_or_else(|| ApiError::field("form_version", Refusal::Required))?;
             let mut tx = self.state.db.tenant_tx(&self.t.tenant).await?;
             let v = kapu_cases::get_version(&mut tx, self.checks.code, Some(number)).await?;
             tx.commit().await?;

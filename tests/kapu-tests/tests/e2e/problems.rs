@@ -31,6 +31,7 @@ async fn every_error_is_a_specific_problem() -> Result<()> {
     check(raw.post(&login).header("content-type", "text/plain").body("{}").send().await?, 415, "unsupported-media-type").await?;
     let b = check(raw.post(&login).json(&json!({ "email": "x@y.hu" })).send().await?, 422, "validation").await?;
     assert_eq!(b["errors"][0]["field"], "password");
+    assert_eq!(b["errors"][0]["code"], "required", "a missing field is a code too: {b}");
     let b = check(raw.post(&login).json(&json!({ "email": 5, "password": "x" })).send().await?, 422, "validation").await?;
     assert!(b["errors"][0]["field"].as_str().unwrap().contains("email"), "{b}");
     let big = "x".repeat(2 * 1024 * 1024);
@@ -61,9 +62,15 @@ async fn every_error_is_a_specific_problem() -> Result<()> {
         .await?;
     assert_eq!(r.status, 422);
     assert_eq!(r.json()["errors"][0]["field"], "identity.family_name");
+    // Every field error carries a stable code and its arguments, to translate by.
+    assert_eq!(r.json()["errors"][0]["code"], "required");
+    assert_eq!(r.json()["errors"][0]["args"], json!({}));
+    assert_eq!(r.json()["code"], "validation");
     let r = admin.send(Method::GET, "/api/v1/jobs?state=exploded", None, &[]).await?;
     assert_eq!(r.problem().as_deref(), Some("validation"));
     assert_eq!(r.json()["errors"][0]["field"], "state");
+    assert_eq!(r.json()["errors"][0]["code"], "not_in_list");
+    assert_eq!(r.json()["errors"][0]["args"], json!({ "allowed": ["pending", "running", "done", "dead"] }));
     kit.stop().await;
     Ok(())
 }

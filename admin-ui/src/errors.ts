@@ -1,16 +1,21 @@
 // The error summary: a visible live region that receives focus when filled.
-import { ApiError, type FieldError } from './api/client';
+import { ApiError } from './api/client';
+import { type Lang, uiLang, wordFieldError } from './i18n/lang';
+import { PROBLEMS, type ProblemCode } from './i18n/problems';
 import { h, replaceChildren } from './dom';
 
 /** A form control that a field error can be attached to. */
 export type FieldControl = HTMLInputElement | HTMLSelectElement;
 
 /**
- * A field error as the app shows it: the server's, or one the app worded itself; `lang`
- * overrides the language of the error as a whole (for messages the app put in Hungarian
- * next to the server's English ones).
+ * A field error as the app shows it: the server's, translated by its code, or one the app
+ * worded itself; `lang` is the message's language.
  */
-export type ShownFieldError = FieldError & { lang?: string };
+export interface ShownFieldError {
+  field: string;
+  message: string;
+  lang?: string;
+}
 
 export interface ErrorSummary {
   readonly el: HTMLElement;
@@ -22,34 +27,34 @@ export interface ErrorSummary {
   clear(): void;
 }
 
-/**
- * What the app says, in Hungarian, for the server's problem types (`urn:kapu:problem:<code>`).
- * The server's `detail` is English; it is shown (marked `lang="en"`) only for other types.
- */
-const MESSAGES: Record<string, string> = {
-  'invalid-credentials': 'Hibás e-mail-cím vagy jelszó.',
-  'invalid-totp': 'Hibás vagy már felhasznált ellenőrző kód. Várja meg, amíg az alkalmazás új kódot mutat, és adja meg azt.',
-  'too-many-attempts': 'Túl sok sikertelen próbálkozás. Várjon egy kicsit, majd próbálja újra.',
-  'too-many-emails': 'Erre a címre vagy erről a hálózatról túl sok levelet kértek. Próbálja újra később.',
-  unauthenticated: 'A munkamenet lejárt. Jelentkezzen be újra.',
-  'mfa-required': 'Előbb fejezze be a kétlépcsős azonosítást.',
-  forbidden: 'Ehhez a művelethez nincs jogosultsága.',
-  csrf: 'A kérés biztonsági ellenőrzése nem sikerült. Töltse újra az oldalt, és próbálja újra.',
-  'unknown-tenant': 'Ezen a címen nem működik önkormányzat.',
-  'tenant-suspended': 'Az önkormányzat szolgáltatása jelenleg szünetel.',
-  internal: 'Belső hiba történt a kiszolgálón. Próbálja újra később.',
-  unavailable: 'A szolgáltatás átmenetileg nem érhető el. Próbálja újra néhány perc múlva.',
-  validation: 'Hibás adatok. Javítsa a megjelölt mezőket, majd próbálja újra.',
-};
+/** Problems whose `detail` says something specific, worth showing beside the app's wording. */
+const SPECIFIC = new Set(['not-found', 'conflict', 'not-configured', 'local-system-failed', 'quota-exceeded', 'malformed-json']);
 
-/** The summary's main text and its language (`hu` unless it is the server's own wording). */
-export function describeError(err: unknown): { text: string; lang: string } {
+/**
+ * The summary's main text and its language: the app's wording of the problem's code in the
+ * app's language; the app's own errors (localError, reworded) as they are; a code this app does
+ * not know (from a newer server) with the server's English `detail`. `server` is the server's
+ * own detail where it says something specific.
+ */
+export function describeError(err: unknown, lang: Lang = uiLang()): { text: string; lang: string; server?: string } {
   if (err instanceof ApiError) {
-    if (err.lang !== 'hu' && err.kind in MESSAGES) return { text: MESSAGES[err.kind] as string, lang: 'hu' };
-    return { text: err.problem.detail ?? err.problem.title, lang: err.lang };
+    // The server words its details in English; anything else is the app's own wording.
+    if (err.lang !== 'en') return { text: err.problem.detail ?? err.problem.title, lang: err.lang };
+    const code = err.problem.code ?? err.kind;
+    const known = Object.prototype.hasOwnProperty.call(PROBLEMS, code) ? PROBLEMS[code as ProblemCode] : undefined;
+    if (!known) return { text: err.problem.detail ?? err.problem.title, lang: err.lang };
+    const detail = err.problem.detail;
+    return SPECIFIC.has(code) && detail ? { text: known[lang], lang, server: detail } : { text: known[lang], lang };
   }
   if (err instanceof Error) return { text: err.message, lang: 'en' };
   return { text: String(err), lang: 'en' };
+}
+
+/** The field errors of a failed call as the app shows them. */
+export function shownFieldErrors(err: unknown, lang: Lang = uiLang()): ShownFieldError[] {
+  if (!(err instanceof ApiError)) return [];
+  if (err.shown) return err.shown;
+  return (err.problem.errors ?? []).map((fe) => wordFieldError(fe, lang));
 }
 
 export function errorSummary(): ErrorSummary {
@@ -79,14 +84,14 @@ export function errorSummary(): ErrorSummary {
 
   const show = (err: unknown, fields: Record<string, FieldControl> = {}) => {
     clear();
-    const detail = describeError(err);
-    const fieldLang = err instanceof ApiError ? err.lang : 'hu';
-    const fieldErrors: ShownFieldError[] = err instanceof ApiError ? (err.problem.errors ?? []) : [];
+    const ui = uiLang();
+    const detail = describeError(err, ui);
+    const fieldErrors = shownFieldErrors(err, ui);
     // The request id helps support find the log entry; only worth showing for server faults.
     const requestId = err instanceof ApiError && err.status >= 500 ? err.problem.request_id : null;
-    const langOf = (lang: string) => (lang === 'hu' ? null : lang);
+    const langOf = (lang: string) => (lang === ui ? null : lang);
     const items = fieldErrors.map((fe) => {
-      const lang = langOf(fe.lang ?? fieldLang);
+      const lang = langOf(fe.lang ?? ui);
       const input = fields[fe.field];
       if (input) {
         input.setAttribute('aria-invalid', 'true');
@@ -107,10 +112,11 @@ export function errorSummary(): ErrorSummary {
     });
     replaceChildren(
       el,
-      h('h2', { class: 'error-title' }, 'Hiba történt'),
+      h('h2', { class: 'error-title' }, ui === 'en' ? 'Something went wrong' : 'Hiba történt'),
       h('p', { 'data-testid': 'error-detail', lang: langOf(detail.lang) }, detail.text),
+      detail.server ? h('p', { class: 'server-detail', 'data-testid': 'error-server-detail', lang: 'en' }, detail.server) : null,
       items.length ? h('ul', {}, items) : null,
-      requestId ? h('p', { class: 'request-id' }, 'Hibaazonosító: ', h('code', { 'data-testid': 'request-id' }, requestId)) : null,
+      requestId ? h('p', { class: 'request-id' }, ui === 'en' ? 'Error id: ' : 'Hibaazonosító: ', h('code', { 'data-testid': 'request-id' }, requestId)) : null,
     );
     el.classList.add('visible');
     el.focus();

@@ -6,7 +6,7 @@ import { describeError, errorSummary } from '../src/errors';
 import { localError, reworded, sessionLost, showProblem } from '../src/shell/problems';
 
 const problem = (status: number, kind: string, extra: Partial<Problem> = {}): ApiError =>
-  new ApiError(status, { type: `urn:kapu:problem:${kind}`, title: kind, status, detail: `English detail of ${kind}`, ...extra });
+  new ApiError(status, { type: `urn:kapu:problem:${kind}`, code: kind as Problem['code'], args: {}, title: kind, status, detail: `English detail of ${kind}`, ...extra });
 
 function input(id: string): HTMLInputElement {
   const el = document.createElement('input');
@@ -41,18 +41,21 @@ describe('showProblem', () => {
     document.body.append(errors.el);
     const email = input('staff-email');
     const onLost = vi.fn();
-    const e = problem(422, 'validation', { errors: [{ field: 'email', message: 'must be an e-mail' }, { field: 'other', message: 'x' }] });
+    const e = problem(422, 'validation', { errors: [
+      { field: 'email', code: 'invalid_email', args: {}, message: 'must be an e-mail' },
+      { field: 'other', code: 'required', args: {}, message: 'x' },
+    ] });
     showProblem(errors, e, onLost, { email });
     expect(onLost).not.toHaveBeenCalled();
     expect(errors.el.classList.contains('visible')).toBe(true);
     expect(document.activeElement).toBe(errors.el);
-    // The known type is worded in Hungarian; the field errors keep the server's language.
+    // The problem and the field errors are worded from their codes, in the page's language.
     expect(errors.el.querySelector('[data-testid="error-detail"]')?.textContent).toMatch(/^Hibás adatok/);
     expect(email.getAttribute('aria-invalid')).toBe('true');
     expect(email.getAttribute('aria-describedby')).toBe('staff-email-error');
     const under = document.getElementById('staff-email-error');
-    expect(under?.textContent).toBe('must be an e-mail');
-    expect(under?.getAttribute('lang')).toBe('en');
+    expect(under?.textContent).toBe('Adjon meg érvényes e-mail-címet, például nev@hivatal.hu.');
+    expect(under?.hasAttribute('lang')).toBe(false);
     // A field without an input is listed by name; one with an input links to it.
     expect(errors.el.querySelector('li code')?.textContent).toBe('other');
     expect(errors.el.querySelector('li a')?.getAttribute('href')).toBe('#staff-email');

@@ -39,7 +39,7 @@ describe('the staff page', () => {
   });
 
   it('hands an ended session to the shell instead of showing it', async () => {
-    const expired = new ApiError(401, { type: 'urn:kapu:problem:unauthenticated', title: 'Unauthenticated', status: 401, detail: 'session expired' });
+    const expired = new ApiError(401, { type: 'urn:kapu:problem:unauthenticated', code: 'unauthenticated', args: {}, title: 'Unauthenticated', status: 401, detail: 'session expired' });
     const t = harness({ staff: async () => [admin], createStaff: async () => { throw expired; } });
     await staffPage.show(t.ctx);
     t.$<HTMLInputElement>('staff-name').value = 'X';

@@ -99,6 +99,8 @@ export class ApiError extends Error {
      * (the server writes its details in English); `hu` for the app's own errors.
      */
     readonly lang: string = 'en',
+    /** Field errors the app worded itself (a local check, a page's own wording). */
+    readonly shown?: { field: string; message: string; lang?: string }[],
   ) {
     super(problem.detail ?? problem.title);
     this.name = 'ApiError';
@@ -123,6 +125,8 @@ function toApiError(response: Response, body: unknown): ApiError {
   }
   return new ApiError(status, {
     type: 'about:blank',
+    code: 'http-error',
+    args: {},
     title: `HTTP ${status}`,
     status,
     detail: `Váratlan válasz a kiszolgálótól (HTTP ${status}).`,
@@ -132,6 +136,8 @@ function toApiError(response: Response, body: unknown): ApiError {
 const networkError = () =>
   new ApiError(0, {
     type: 'urn:kapu:problem:network',
+    code: 'http-error',
+    args: {},
     title: 'Network error',
     status: 0,
     detail: 'A kiszolgáló nem érhető el. Ellenőrizze a hálózati kapcsolatot, majd próbálja újra.',

@@ -1448,13 +1448,20 @@ export interface components {
         };
         /** @description One field's error. */
         FieldError: {
+            /** @description The code's arguments, e.g. `{"min": 5}` for `too_short` (empty when it has none). */
+            args: Record<string, never>;
+            /**
+             * @description Why the value was refused; translate by this code. Arguments (in `args`) per code: `too_short` (min); `too_long` (max); `length_between` (max, min); `too_few` (min); `too_many` (max); `too_many_decimals` (max); `below_minimum` (min); `above_maximum` (max); `out_of_range` (max, min); `too_early` (min); `too_late` (max); `implausibly_early` (min); `not_in_list` (allowed); `unknown_field` (known); `wrong_type` (expected); `unreadable` (detail); `file_type` (accepted, content_type, file); `file_too_large` (file, max_kb); `not_before` (other); `not_less_than` (other); `go_together` (fields); `one_of` (fields); `host_not_allowed` (allowed, host); `unknown_scope` (known, scope); `ineligible` (message, rule); `over_quota` (adding, quota, used); `wrong_amount` (due, paid); `invalid_certificate` (detail); `invalid_template` (detail); `invalid_definition` (detail); `example_failed` (example, mismatches); `invalid_plugin` (detail); `invalid_request` (detail); the others have none.
+             * @enum {string}
+             */
+            code: "required" | "must_be_ticked" | "too_short" | "too_long" | "length_between" | "too_few" | "too_many" | "not_a_number" | "not_a_whole_number" | "too_many_decimals" | "below_minimum" | "above_maximum" | "out_of_range" | "not_a_boolean" | "not_a_date" | "too_early" | "too_late" | "in_future" | "implausibly_early" | "not_after_today" | "not_in_list" | "not_an_object" | "not_a_list" | "not_a_file" | "unknown_field" | "wrong_type" | "unreadable" | "file_type" | "file_too_large" | "taken" | "unknown" | "not_before" | "not_less_than" | "go_together" | "one_of" | "invalid_email" | "invalid_postcode" | "invalid_registration_number" | "invalid_tax_number" | "tax_number_check_digit" | "tax_number_vat_code" | "tax_number_area_code" | "incomplete_address" | "invalid_document_number" | "invalid_counter" | "invalid_service_code" | "invalid_pattern" | "invalid_number_prefix" | "invalid_slug" | "invalid_domain" | "invalid_url" | "not_http_url" | "host_not_allowed" | "redirect_uri_fragment" | "redirect_uri_insecure" | "unknown_scope" | "openid_required" | "control_characters" | "weak_password" | "wrong_password" | "invalid_link" | "seat_for_person" | "kau_other_person" | "kau_email_taken" | "no_mandate" | "ineligible" | "stale_form" | "over_quota" | "wrong_amount" | "no_decision_draft" | "decision_not_sent" | "other_signatory" | "no_decision_text" | "no_addressee" | "certifies_certificate" | "no_private_key" | "invalid_certificate" | "invalid_template" | "invalid_definition" | "example_failed" | "invalid_plugin" | "digest_mismatch" | "invalid_request";
             /** @description The field's path in the request body or query, e.g. `identity.birth_date`. */
             field: string;
             /** @description For errors in an uploaded file: the file's name. */
             file?: string | null;
             /** @description For errors in an uploaded file: the 1-based line. */
             line?: number | null;
-            /** @description What is wrong with it. */
+            /** @description What is wrong with it, in English (for developers and logs; UIs translate `code`). */
             message: string;
         };
         /**
@@ -1932,6 +1939,16 @@ export interface components {
         };
         /** @description A problem details document (RFC 9457). */
         Problem: {
+            /**
+             * @description The code's arguments, e.g. `{"retry_at": "2026-12-07T10:00:00Z"}` for
+             *     `too-many-attempts` (empty when it has none).
+             */
+            args: Record<string, never>;
+            /**
+             * @description The problem's stable code; translate by it.
+             * @enum {string}
+             */
+            code: "bad-host" | "unknown-tenant" | "tenant-suspended" | "not-found" | "malformed-json" | "unsupported-media-type" | "payload-too-large" | "validation" | "unauthenticated" | "invalid-credentials" | "invalid-totp" | "mfa-required" | "forbidden" | "csrf" | "too-many-attempts" | "too-many-emails" | "conflict" | "not-configured" | "local-system-failed" | "unstorable-value" | "unavailable" | "quota-exceeded" | "internal" | "method-not-allowed" | "bad-request" | "http-error" | "not-ready";
             /** @description What went wrong this time, for people. */
             detail: string;
             /** @description Per-field errors of a validation problem. */

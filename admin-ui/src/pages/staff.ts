@@ -2,7 +2,7 @@
 import { ApiError, TENANT_ROLES, type Staff, type TenantRole } from '../api/client';
 import { h, replaceChildren } from '../dom';
 import { errorSummary } from '../errors';
-import { PASSWORD_MIN, staffFieldErrors } from '../field-errors';
+import { PASSWORD_MIN } from '../limits';
 import { localError, sessionLost } from '../shell/problems';
 import { number } from '../ui/format';
 import { busy, heading, roleLabel, scrollTable, statusLine } from '../ui/widgets';
@@ -105,17 +105,11 @@ async function show(ctx: PageContext): Promise<void> {
         // A refused password is cleared (it has to be retyped anyway); other fields keep their values.
         if (e instanceof ApiError && e.problem.errors?.some((fe) => fe.field === 'password')) password.value = '';
         if (e instanceof ApiError && e.kind === 'conflict') {
-          return errors.show(new ApiError(e.status, {
-            ...e.problem,
-            detail: 'Ezzel az e-mail-címmel már van munkatársi fiók.',
-            errors: [{
-              field: 'email',
-              message: `A(z) ${wanted.email} címmel már van munkatárs ennél az önkormányzatnál. Adjon meg másik e-mail-címet.`,
-            }],
-          }, 'hu'), fields);
-        }
-        if (e instanceof ApiError && e.kind === 'validation') {
-          return errors.show(new ApiError(e.status, { ...e.problem, errors: staffFieldErrors(e) }, e.lang), fields);
+          return errors.show(new ApiError(e.status, { ...e.problem, detail: 'Ezzel az e-mail-címmel már van munkatársi fiók.' }, 'hu', [{
+            field: 'email',
+            message: `A(z) ${wanted.email} címmel már van munkatárs ennél az önkormányzatnál. Adjon meg másik e-mail-címet.`,
+            lang: 'hu',
+          }]), fields);
         }
         return ctx.fail(errors, e, fields);
       }

@@ -6,7 +6,8 @@ import type { ErrorSummary, FieldControl } from '../errors';
 
 /** A problem the app found itself (a missing or malformed field), shaped like the server's 400. */
 export function localError(detail: string, errors: { field: string; message: string }[] = []): ApiError {
-  return new ApiError(400, { type: 'urn:kapu:problem:validation', title: 'Hibás adatok', status: 400, detail, errors }, 'hu');
+  const problem = { type: 'urn:kapu:problem:validation', code: 'validation' as const, args: {}, title: 'Hibás adatok', status: 400, detail };
+  return new ApiError(400, problem, 'hu', errors.map((e) => ({ ...e, lang: 'hu' })));
 }
 
 /** Whether the call failed because the session is over (expired, signed out elsewhere). */
@@ -30,5 +31,5 @@ export function showProblem(
 
 /** The same problem with the app's own Hungarian `detail` (for problems a page words itself). */
 export function reworded(e: ApiError, detail: string): ApiError {
-  return new ApiError(e.status, { ...e.problem, detail }, 'hu');
+  return new ApiError(e.status, { ...e.problem, detail }, 'hu', e.shown);
 }

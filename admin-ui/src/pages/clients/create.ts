@@ -85,7 +85,7 @@ export function newClientForm(page: ClientsPage, results: ClientResults): HTMLFo
         created = await page.ctx.api.createClient(body, reason);
       } catch (e) {
         // The server names the address as a whole: show it on the part that is wrong.
-        const addressPart = e instanceof ApiError && e.problem.errors?.some((fe) => fe.field === 'addresses' && /postcode/i.test(fe.message))
+        const addressPart = e instanceof ApiError && e.problem.errors?.some((fe) => fe.field === 'addresses' && fe.code === 'invalid_postcode')
           ? postcode : v(city) ? street : city;
         return page.failed(e, { ...newFields, addresses: addressPart });
       }

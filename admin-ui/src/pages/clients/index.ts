@@ -4,7 +4,7 @@
 // their mandates. Every call sends the purpose as `X-Access-Reason`; the server records it in
 // the audit log. The parts live beside this file, one per concern.
 import { h } from '../../dom';
-import { REASON_MAX } from '../../field-errors';
+import { REASON_MAX } from '../../limits';
 import { heading } from '../../ui/widgets';
 import type { Page, PageContext } from '../page';
 import { newClientForm } from './create';

@@ -3,7 +3,6 @@
 import { ApiError, type NewMandate } from '../../api/client';
 import { h, replaceChildren } from '../../dom';
 import type { FieldControl } from '../../errors';
-import { organisationFieldErrors } from '../../field-errors';
 import { reworded } from '../../shell/problems';
 import { dateEl, todayIso } from '../../ui/format';
 import type { FieldProblem } from '../../ui/validate';
@@ -82,7 +81,7 @@ export function mandateSection(page: ClientsPage): MandateSection {
         try {
           id = (await page.ctx.api.grantMandate(body, reason)).id;
         } catch (e) {
-          return page.failed(e, fields, organisationFieldErrors);
+          return page.failed(e, fields);
         }
         sel.mandates.push({
           id,
@@ -116,7 +115,7 @@ export function mandateSection(page: ClientsPage): MandateSection {
             if (e instanceof ApiError && e.kind === 'not-found') {
               return page.errors.show(reworded(e, 'Ez a meghatalmazás már nincs érvényben (visszavonták, vagy nem létezik); semmi sem változott.'));
             }
-            return page.failed(e, {}, organisationFieldErrors);
+            return page.failed(e, {});
           }
           m.revoked = true;
           show();

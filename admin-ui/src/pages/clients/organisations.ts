@@ -3,7 +3,6 @@
 import { ApiError, type NewOrganisation, type Organisation } from '../../api/client';
 import { h, replaceChildren } from '../../dom';
 import type { FieldControl } from '../../errors';
-import { organisationFieldErrors } from '../../field-errors';
 import type { FieldProblem } from '../../ui/validate';
 import { busy, statusLine } from '../../ui/widgets';
 import type { MandateSection } from './mandates';
@@ -111,9 +110,9 @@ export function organisationSection(page: ClientsPage, mandates: MandateSection)
         created = await page.ctx.api.createOrganisation(body, reason);
       } catch (e) {
         // The server names the seat as a whole (`addresses`): show it on the part that is wrong.
-        const seatPart = e instanceof ApiError && e.problem.errors?.some((fe) => fe.field === 'addresses' && /postcode/i.test(fe.message))
+        const seatPart = e instanceof ApiError && e.problem.errors?.some((fe) => fe.field === 'addresses' && fe.code === 'invalid_postcode')
           ? orgPostcode : v(orgCity) ? orgStreet : orgCity;
-        return page.failed(e, { ...orgFields, addresses: seatPart }, organisationFieldErrors);
+        return page.failed(e, { ...orgFields, addresses: seatPart });
       }
       orgForm.reset();
       page.ctx.memory.set<SelectedOrganisation | null>(ORGANISATION_KEY, { org: created, mandates: [] });

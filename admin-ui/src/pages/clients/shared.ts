@@ -1,16 +1,12 @@
 // What the parts of the clients page share: the page's error summary and the purpose of the
 // access (sent with every call as `X-Access-Reason`), plus the small form helpers.
-import { ApiError } from '../../api/client';
 import { h } from '../../dom';
-import { errorSummary, type ErrorSummary, type FieldControl, type ShownFieldError } from '../../errors';
-import { clientFieldErrors, REASON_MAX } from '../../field-errors';
+import { errorSummary, type ErrorSummary, type FieldControl } from '../../errors';
+import { REASON_MAX } from '../../limits';
 import { localError } from '../../shell/problems';
 import type { FieldProblem } from '../../ui/validate';
 import type { PageContext } from '../page';
 import { reasonProblem } from './validate';
-
-/** How a part of the page words an endpoint's field errors. */
-export type Wording = (e: ApiError) => ShownFieldError[];
 
 export interface ClientsPage {
   readonly ctx: PageContext;
@@ -21,8 +17,8 @@ export interface ClientsPage {
   reasonFor(problems: FieldProblem[]): string;
   /** Refuses a form locally: the problems in the summary and under `fields` (the purpose's too). */
   refuse(problems: FieldProblem[], fields?: Record<string, FieldControl>): void;
-  /** Shows a failed call (sign-in again on 401), the endpoint's field errors worded by `wording`. */
-  failed(e: unknown, fields: Record<string, FieldControl>, wording?: Wording): void;
+  /** Shows a failed call (sign-in again on 401), field errors under `fields` (and the purpose). */
+  failed(e: unknown, fields: Record<string, FieldControl>): void;
 }
 
 /** The key under which the purpose is kept while the session lasts. */
@@ -49,12 +45,8 @@ export function clientsPage(ctx: PageContext): ClientsPage {
     refuse(problems, fields = {}) {
       errors.show(localError('Hiányzó vagy hibás adatok.', problems), { 'X-Access-Reason': purpose, ...fields });
     },
-    failed(e, fields, wording = clientFieldErrors) {
-      const all = { 'X-Access-Reason': purpose, ...fields };
-      if (e instanceof ApiError && e.kind === 'validation') {
-        return ctx.fail(errors, new ApiError(e.status, { ...e.problem, errors: wording(e) }, e.lang), all);
-      }
-      return ctx.fail(errors, e, all);
+    failed(e, fields) {
+      return ctx.fail(errors, e, { 'X-Access-Reason': purpose, ...fields });
     },
   };
 }

@@ -1,6 +1,6 @@
 // What the clients page checks before it sends anything (the server checks it all again).
 // Pure functions over the values as typed, so that they are unit-tested without a browser.
-import { REASON_MAX } from '../../field-errors';
+import { REASON_MAX } from '../../limits';
 import { DATE, POSTCODE, UUID, type FieldProblem } from '../../ui/validate';
 
 /** A Hungarian tax number as the clerk types it: 8, 1 and 2 digits, dashes and spaces optional. */

@@ -26,6 +26,7 @@ use serde_json::{Value, json};
 use uuid::Uuid;
 
 use crate::case::{CaseError, DECIDED_JOB, DECISION_DATA, DECISION_TEXT, event, transition};
+use crate::settings::SettingsError;
 use crate::workflow::{CaseActor, CaseState};
 
 /// The legal remedy notice printed on decisions unless the tenant sets its own.
@@ -50,14 +51,14 @@ pub struct DecisionSettings {
 
 impl DecisionSettings {
     /// Reads and checks `settings.documents`; the defaults when absent.
-    pub fn from_settings(settings: &Value) -> Result<Self, String> {
+    pub fn from_settings(settings: &Value) -> Result<Self, SettingsError> {
         let Some(v) = settings.get("documents").filter(|v| !v.is_null()) else { return Ok(Self::default()) };
-        let s: Self = serde_json::from_value(v.clone()).map_err(|e| e.to_string())?;
-        for (name, value, max) in [("address", &s.address, 200), ("place", &s.place, 100), ("legal_remedy", &s.legal_remedy, 2000)] {
+        let s: Self = serde_json::from_value(v.clone())?;
+        for (field, value, max) in [("address", &s.address, 200), ("place", &s.place, 100), ("legal_remedy", &s.legal_remedy, 2000)] {
             if let Some(t) = value
                 && (t.trim().is_empty() || t.chars().count() > max || t.chars().any(|c| c.is_control() && c != '\n'))
             {
-                return Err(format!("{name}: must be 1 to {max} characters without control characters (or left out)"));
+                return Err(SettingsError::BadText { field, max });
             }
         }
         Ok(s)
@@ -440,9 +441,10 @@ mod tests {
         let s = DecisionSettings::from_settings(&json!({ "documents": { "place": "Budapest" } })).unwrap();
         assert_eq!(s.place.as_deref(), Some("Budapest"));
         let e = DecisionSettings::from_settings(&json!({ "documents": { "place": " " } })).unwrap_err();
-        assert!(e.starts_with("place:"), "{e}");
+        assert!(matches!(e, SettingsError::BadText { field: "place", max: 100 }), "{e}");
+        assert!(e.to_string().starts_with("place:"), "{e}");
         let e = DecisionSettings::from_settings(&json!({ "documents": { "adress": "x" } })).unwrap_err();
-        assert!(e.contains("unknown field"), "{e}");
+        assert!(matches!(e, SettingsError::Malformed(_)) && e.to_string().contains("unknown field"), "{e}");
     }
 
     #[test]

@@ -26,6 +26,7 @@ use sha2::{Digest, Sha256};
 use uuid::Uuid;
 
 use crate::case::CaseError;
+use crate::settings::SettingsError;
 
 /// The job that finishes what requests left unsettled (payload `{}`), per tenant.
 pub const SWEEP_JOB: &str = "attachments.sweep";
@@ -35,6 +36,8 @@ pub const SWEEP_INTERVAL: Duration = Duration::hours(1);
 pub const GRACE: Duration = Duration::hours(1);
 /// A client's storage quota when the tenant sets none: 200 MiB.
 pub const DEFAULT_QUOTA_MIB: u64 = 200;
+/// The largest storage quota a tenant may set: 1 TiB.
+pub const MAX_QUOTA_MIB: u64 = 1_048_576;
 
 /// Object store parts: 5 MiB (the smallest part S3 accepts), at most this many in flight,
 /// so an upload holds about 10 MiB of memory whatever its size.
@@ -44,17 +47,47 @@ const PARTS_IN_FLIGHT: usize = 1;
 /// The attachment store.
 pub type Store = Arc<dyn ObjectStore>;
 
+/// Why the attachment store of a setting cannot be opened.
+#[derive(Debug, thiserror::Error)]
+pub enum OpenStoreError {
+    /// The setting looks like a URL but does not parse as one.
+    #[error("{setting:?} is not a URL: {source}")]
+    Url {
+        /// The setting.
+        setting: String,
+        /// Why.
+        source: url::ParseError,
+    },
+    /// The object store refuses the URL or its options.
+    #[error("{setting:?}: {source}")]
+    Store {
+        /// The setting.
+        setting: String,
+        /// Why.
+        source: object_store::Error,
+    },
+    /// The local folder cannot be made.
+    #[error("{setting:?}: {source}")]
+    Folder {
+        /// The setting.
+        setting: String,
+        /// Why.
+        source: std::io::Error,
+    },
+}
+
 /// The attachment store of a setting: an object store URL (`s3://…`, `file:///…`), or else
 /// a local folder, made if missing.
-pub fn open_store(setting: &str) -> Result<Store, String> {
+pub fn open_store(setting: &str) -> Result<Store, OpenStoreError> {
+    let store = |source| OpenStoreError::Store { setting: setting.to_owned(), source };
     if setting.contains("://") {
-        let url = url::Url::parse(setting).map_err(|e| format!("{setting:?}: {e}"))?;
+        let url = url::Url::parse(setting).map_err(|source| OpenStoreError::Url { setting: setting.to_owned(), source })?;
         let options = std::env::vars().filter(|(k, _)| k.starts_with("AWS_")).map(|(k, v)| (k.to_ascii_lowercase(), v));
-        let (store, _) = object_store::parse_url_opts(&url, options).map_err(|e| format!("{setting:?}: {e}"))?;
-        return Ok(Arc::from(store));
+        let (s, _) = object_store::parse_url_opts(&url, options).map_err(store)?;
+        return Ok(Arc::from(s));
     }
-    std::fs::create_dir_all(setting).map_err(|e| format!("{setting:?}: {e}"))?;
-    let local = object_store::local::LocalFileSystem::new_with_prefix(setting).map_err(|e| format!("{setting:?}: {e}"))?;
+    std::fs::create_dir_all(setting).map_err(|source| OpenStoreError::Folder { setting: setting.to_owned(), source })?;
+    let local = object_store::local::LocalFileSystem::new_with_prefix(setting).map_err(store)?;
     Ok(Arc::new(local))
 }
 
@@ -74,13 +107,13 @@ impl Default for UploadSettings {
 
 impl UploadSettings {
     /// Reads and checks `settings.uploads` (`{"quota_mib": 200}`); the defaults when absent.
-    pub fn from_settings(settings: &Value) -> Result<Self, String> {
+    pub fn from_settings(settings: &Value) -> Result<Self, SettingsError> {
         let Some(v) = settings.get("uploads").filter(|v| !v.is_null()) else { return Ok(Self::default()) };
         match v.get("quota_mib") {
             None | Some(Value::Null) => Ok(Self::default()),
             Some(q) => match q.as_u64() {
-                Some(mib @ 1..=1_048_576) => Ok(Self { quota_bytes: mib * 1024 * 1024 }),
-                _ => Err("quota_mib: must be a whole number of MiB from 1 to 1048576".into()),
+                Some(mib @ 1..=MAX_QUOTA_MIB) => Ok(Self { quota_bytes: mib * 1024 * 1024 }),
+                _ => Err(SettingsError::BadQuota { max: MAX_QUOTA_MIB }),
             },
         }
     }

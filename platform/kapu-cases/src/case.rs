@@ -88,6 +88,11 @@ pub enum CaseError {
     /// The approver drafted the decision themselves.
     #[error("the decision must be approved by someone other than its drafter (four eyes)")]
     FourEyes,
+    /// A decided case's decision has no signatory with a name (a clerk's decision without
+    /// an approver, or an approver or authority without a name): it is not issued, since a
+    /// sealed decision never carries a blank signatory.
+    #[error("the decision names no signatory with a name, so it is not issued")]
+    NoSignatory,
     /// Input to a clerk action that is not usable.
     #[error("{field}: {reason}")]
     BadInput {

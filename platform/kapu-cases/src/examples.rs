@@ -178,10 +178,17 @@ pub fn load_folder(dir: &Path, today: NaiveDate) -> Result<Vec<LoadedCaseType>, 
         message: format!("cannot read it: {e}"),
     };
     let entries = std::fs::read_dir(dir).map_err(|e| vec![io(&dir.display().to_string(), e)])?;
-    let mut names: Vec<String> =
-        entries.filter_map(|e| e.ok()).map(|e| e.file_name().to_string_lossy().into_owned()).filter(|n| n.ends_with(".toml")).collect();
-    names.sort();
     let mut errors = Vec::new();
+    let mut names = Vec::new();
+    for entry in entries {
+        // An entry that cannot be read would otherwise be a case type silently left out.
+        match entry {
+            Ok(e) => names.push(e.file_name().to_string_lossy().into_owned()),
+            Err(e) => errors.push(io(&dir.display().to_string(), e)),
+        }
+    }
+    names.retain(|n| n.ends_with(".toml"));
+    names.sort();
     let mut loaded = Vec::new();
     for name in names.iter().filter(|n| !n.ends_with(".examples.toml")) {
         let text = match std::fs::read_to_string(dir.join(name)) {

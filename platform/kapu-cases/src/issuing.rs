@@ -26,6 +26,7 @@ use serde_json::{Value, json};
 use uuid::Uuid;
 
 use crate::case::{CaseError, DECIDED_JOB, DECISION_DATA, DECISION_TEXT, event, transition};
+use crate::settings::SettingsError;
 use crate::workflow::{CaseActor, CaseState};
 
 /// The legal remedy notice printed on decisions unless the tenant sets its own.
@@ -50,14 +51,14 @@ pub struct DecisionSettings {
 
 impl DecisionSettings {
     /// Reads and checks `settings.documents`; the defaults when absent.
-    pub fn from_settings(settings: &Value) -> Result<Self, String> {
+    pub fn from_settings(settings: &Value) -> Result<Self, SettingsError> {
         let Some(v) = settings.get("documents").filter(|v| !v.is_null()) else { return Ok(Self::default()) };
-        let s: Self = serde_json::from_value(v.clone()).map_err(|e| e.to_string())?;
-        for (name, value, max) in [("address", &s.address, 200), ("place", &s.place, 100), ("legal_remedy", &s.legal_remedy, 2000)] {
+        let s: Self = serde_json::from_value(v.clone())?;
+        for (field, value, max) in [("address", &s.address, 200), ("place", &s.place, 100), ("legal_remedy", &s.legal_remedy, 2000)] {
             if let Some(t) = value
                 && (t.trim().is_empty() || t.chars().count() > max || t.chars().any(|c| c.is_control() && c != '\n'))
             {
-                return Err(format!("{name}: must be 1 to {max} characters without control characters (or left out)"));
+                return Err(SettingsError::BadText { field, max });
             }
         }
         Ok(s)
@@ -114,14 +115,14 @@ pub async fn issue_decision_of(
     let data: Value = serde_json::from_slice(&ring.open(&DECISION_DATA.at(case_id), &data)?)?;
     let text = String::from_utf8_lossy(&ring.open(&DECISION_TEXT.at(case_id), &text)?).into_owned();
     let addressee = addressee(tx, c.account_id, c.principal_client_id).await?;
-    let signatory = match (c.decided_automatically.unwrap_or(false), c.approved_by) {
+    let automatic = c.decided_automatically.unwrap_or(false);
+    let approver: Option<String> = match (automatic, c.approved_by) {
         (false, Some(staff)) => {
-            let name: Option<String> =
-                sqlx::query_scalar("SELECT display_name FROM staff WHERE id = $1").bind(staff).fetch_optional(tx.conn()).await?;
-            Signatory { name: name.unwrap_or_default(), title: "kiadmányozó".into() }
+            sqlx::query_scalar("SELECT display_name FROM staff WHERE id = $1").bind(staff).fetch_optional(tx.conn()).await?
         }
-        _ => Signatory { name: authority.to_owned(), title: "automatikus döntéshozatal".into() },
+        _ => None,
     };
+    let signatory = signatory(authority, automatic, approver)?;
     let number = c.number.unwrap_or_default();
     let decision = document_of(DocumentInput {
         authority,
@@ -140,6 +141,17 @@ pub async fn issue_decision_of(
     let issuing = CaseActor::System { label: "issuing".into() };
     event(tx, case_id, Some(state), state, &issuing, "the decision is being sealed, time-stamped and sent to the client", now).await?;
     Ok(document_id)
+}
+
+/// Who signs the decision: the authority for an automatic decision, else the staff member
+/// who approved it (`approver`, their name). A clerk's decision without an approver, or a
+/// signatory without a name, is [`CaseError::NoSignatory`], never a blank on the document.
+fn signatory(authority: &str, automatic: bool, approver: Option<String>) -> Result<Signatory, CaseError> {
+    let (name, title) = if automatic { (Some(authority.to_owned()), "automatikus döntéshozatal") } else { (approver, "kiadmányozó") };
+    match name.map(|n| n.trim().to_owned()) {
+        Some(name) if !name.is_empty() => Ok(Signatory { name, title: title.into() }),
+        _ => Err(CaseError::NoSignatory),
+    }
 }
 
 /// The decision goes to the client the case was filed for; a representative who filed it for
@@ -436,9 +448,24 @@ mod tests {
         let s = DecisionSettings::from_settings(&json!({ "documents": { "place": "Budapest" } })).unwrap();
         assert_eq!(s.place.as_deref(), Some("Budapest"));
         let e = DecisionSettings::from_settings(&json!({ "documents": { "place": " " } })).unwrap_err();
-        assert!(e.starts_with("place:"), "{e}");
+        assert!(matches!(e, SettingsError::BadText { field: "place", max: 100 }), "{e}");
+        assert!(e.to_string().starts_with("place:"), "{e}");
         let e = DecisionSettings::from_settings(&json!({ "documents": { "adress": "x" } })).unwrap_err();
-        assert!(e.contains("unknown field"), "{e}");
+        assert!(matches!(e, SettingsError::Malformed(_)) && e.to_string().contains("unknown field"), "{e}");
+    }
+
+    #[test]
+    fn a_decision_is_signed_by_name_or_not_issued() {
+        let s = signatory("Hegyvidéki Önkormányzat", false, Some("dr. Hegyi Anna".into())).unwrap();
+        assert_eq!((s.name.as_str(), s.title.as_str()), ("dr. Hegyi Anna", "kiadmányozó"));
+        let s = signatory("Hegyvidéki Önkormányzat", true, None).unwrap();
+        assert_eq!((s.name.as_str(), s.title.as_str()), ("Hegyvidéki Önkormányzat", "automatikus döntéshozatal"));
+        for (authority, automatic, approver) in
+            [("A", false, None), ("A", false, Some("  ".to_owned())), ("A", false, Some(String::new())), (" ", true, None)]
+        {
+            let r = signatory(authority, automatic, approver.clone());
+            assert!(matches!(r, Err(CaseError::NoSignatory)), "{authority:?} {automatic} {approver:?}: {r:?}");
+        }
     }
 
     #[test]

@@ -29,6 +29,7 @@ mod issuing;
 mod location;
 mod outbox;
 mod rules;
+mod settings;
 mod store;
 mod workflow;
 
@@ -57,6 +58,7 @@ pub use outbox::{
     CaseRecord, GRANTED_JOB, LOCAL_ATTEMPTS, PAID_JOB, PAYMENT_DUE_JOB, SUBMITTED_JOB, case_by_number, case_record, declared_facts,
 };
 pub use rules::{Applicant, Evaluation, FeeAssessment, Outcome, RESERVED_NAMES, RuleInput, RuleTrace, evaluate};
+pub use settings::SettingsError;
 pub use store::{
     CaseTypeError, CaseTypeSummary, SavedVersion, StoredVersion, check_form_version, get_version, list_case_types, save_version,
 };

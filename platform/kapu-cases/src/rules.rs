@@ -389,14 +389,46 @@ fn describe(e: &cel::ExecutionError, def: &Definition) -> String {
     }
 }
 
-fn compile(env: &Env, src: &str) -> Result<Program, String> {
-    env.compile(src).map_err(|e| {
-        e.errors
-            .iter()
-            .map(|p| format!("CEL syntax error at line {}, column {}: {}", p.pos.0, p.pos.1 + 1, p.msg))
-            .collect::<Vec<_>>()
-            .join("; ")
-    })
+/// Why an expression gave no usable value: it does not compile, it fails when run, or a fee
+/// gives no exact amount. The text is what the case type's author and the clerk read.
+#[derive(Debug, thiserror::Error)]
+pub(crate) enum ExprError {
+    /// The expression does not compile: each problem's line, column (1-based) and message.
+    #[error("{}", .0.iter().map(|(l, c, m)| format!("CEL syntax error at line {l}, column {c}: {m}")).collect::<Vec<_>>().join("; "))]
+    Syntax(Vec<(isize, isize, String)>),
+    /// Running it failed (described for the author by [`describe`]).
+    #[error("{0}")]
+    Run(String),
+    /// A fee rule gave a text that is not a decimal number.
+    #[error("a fee rule gave {0:?}, which is not a decimal number")]
+    NotDecimal(String),
+    /// A fee rule gave a double, which would round.
+    #[error("a fee rule must give an int of forints or a decimal string such as \"1250.50\", not a double (doubles round)")]
+    Double,
+    /// A fee rule gave neither a number nor a text.
+    #[error("a fee rule must give an int of forints or a decimal string, not {0}")]
+    NotAmount(String),
+    /// A fee rule gave a negative amount.
+    #[error("a fee rule gave a negative amount, {0}")]
+    Negative(Decimal),
+    /// A fee rule gave fractions of a fillér.
+    #[error("a fee rule gave {0}, with more than two decimals")]
+    TooPrecise(Decimal),
+    /// The fixed fee is not a number.
+    #[error("the fixed amount {0:?} is not a number")]
+    FixedNotNumber(String),
+    /// The fee has neither a fixed amount nor a rule.
+    #[error("the fee has neither an amount nor a rule")]
+    NoFee,
+}
+
+fn compile(env: &Env, src: &str) -> Result<Program, ExprError> {
+    env.compile(src).map_err(|e| ExprError::Syntax(e.errors.iter().map(|p| (p.pos.0, p.pos.1 + 1, p.msg.clone())).collect()))
+}
+
+/// Compiles and runs an expression.
+fn run(env: &Env, src: &str, ctx: &Context, def: &Definition) -> Result<Value, ExprError> {
+    compile(env, src)?.execute(ctx).map_err(|e| ExprError::Run(describe(&e, def)))
 }
 
 /// What a checked expression must give.
@@ -431,7 +463,7 @@ pub(crate) fn check_expressions(def: &Definition, today: NaiveDate) -> Vec<(Stri
         let program = match compile(&env, src) {
             Ok(p) => p,
             Err(e) => {
-                errors.push((path, e));
+                errors.push((path, e.to_string()));
                 continue;
             }
         };
@@ -447,7 +479,7 @@ pub(crate) fn check_expressions(def: &Definition, today: NaiveDate) -> Vec<(Stri
                 Ok(v) => match (want, &v) {
                     (Want::Bool, Value::Bool(_)) => None,
                     (Want::Bool, other) => Some(format!("a condition must give true or false, not {}", type_name(other))),
-                    (Want::Amount, v) => amount_of(v).err(),
+                    (Want::Amount, v) => amount_of(v).err().map(|e| e.to_string()),
                 },
             };
             if let Some(p) = problem {
@@ -464,23 +496,19 @@ fn type_name(v: &Value) -> String {
 }
 
 /// A fee rule's result as an exact amount.
-fn amount_of(v: &Value) -> Result<Decimal, String> {
+fn amount_of(v: &Value) -> Result<Decimal, ExprError> {
     let d = match v {
         Value::Int(i) => Decimal::from(*i),
         Value::UInt(u) => Decimal::from(*u),
-        Value::String(s) => s.trim().parse::<Decimal>().map_err(|_| format!("a fee rule gave {s:?}, which is not a decimal number"))?,
-        Value::Float(_) => {
-            return Err(
-                "a fee rule must give an int of forints or a decimal string such as \"1250.50\", not a double (doubles round)".into()
-            );
-        }
-        other => return Err(format!("a fee rule must give an int of forints or a decimal string, not {}", type_name(other))),
+        Value::String(s) => s.trim().parse::<Decimal>().map_err(|_| ExprError::NotDecimal(s.to_string()))?,
+        Value::Float(_) => return Err(ExprError::Double),
+        other => return Err(ExprError::NotAmount(type_name(other))),
     };
     if d.is_sign_negative() && !d.is_zero() {
-        return Err(format!("a fee rule gave a negative amount, {d}"));
+        return Err(ExprError::Negative(d));
     }
     if d.scale() > 2 && d.normalize().scale() > 2 {
-        return Err(format!("a fee rule gave {d}, with more than two decimals"));
+        return Err(ExprError::TooPrecise(d));
     }
     Ok(d.normalize())
 }
@@ -568,16 +596,12 @@ pub struct RuleInput<'a> {
     pub today: NaiveDate,
 }
 
-fn fee_assessment(def: &Definition, ctx: &Context, env: &Env) -> Result<Option<FeeAssessment>, String> {
+fn fee_assessment(def: &Definition, ctx: &Context, env: &Env) -> Result<Option<FeeAssessment>, ExprError> {
     let Some(fee) = &def.fee else { return Ok(None) };
     let net = match (&fee.amount, &fee.rule) {
-        (Some(a), _) => a.decimal().ok_or_else(|| format!("the fixed amount {:?} is not a number", a.0))?,
-        (None, Some(rule)) => {
-            let program = compile(env, rule)?;
-            let v = program.execute(ctx).map_err(|e| describe(&e, def))?;
-            amount_of(&v)?
-        }
-        (None, None) => return Err("the fee has neither an amount nor a rule".into()),
+        (Some(a), _) => a.decimal().ok_or_else(|| ExprError::FixedNotNumber(a.0.clone()))?,
+        (None, Some(rule)) => amount_of(&run(env, rule, ctx, def)?)?,
+        (None, None) => return Err(ExprError::NoFee),
     };
     let vat_rate = fee.vat_rate.as_ref().and_then(|r| r.decimal());
     let vat = vat_rate
@@ -653,7 +677,7 @@ pub fn evaluate(def: &Definition, input: &RuleInput<'_>) -> Result<Evaluation, V
         return Ok(ineligible("identification", format!("this application needs {need}"), prechecks));
     }
     for p in &def.prechecks {
-        let result = compile(&env, &p.when).and_then(|prog| prog.execute(&ctx).map_err(|e| describe(&e, def)));
+        let result = run(&env, &p.when, &ctx, def).map_err(|e| e.to_string());
         match result {
             Ok(Value::Bool(true)) => prechecks.push(RuleTrace { name: p.name.clone(), matched: Some(true), error: None }),
             Ok(Value::Bool(false)) => {
@@ -685,7 +709,7 @@ pub fn evaluate(def: &Definition, input: &RuleInput<'_>) -> Result<Evaluation, V
     };
     let mut rules = Vec::new();
     for r in &def.rules {
-        let result = compile(&env, &r.when).and_then(|prog| prog.execute(&ctx).map_err(|e| describe(&e, def)));
+        let result = run(&env, &r.when, &ctx, def).map_err(|e| e.to_string());
         match result {
             Ok(Value::Bool(true)) => {
                 rules.push(RuleTrace { name: r.name.clone(), matched: Some(true), error: None });

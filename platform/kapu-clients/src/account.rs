@@ -157,8 +157,9 @@ pub async fn register(tx: &mut TenantTx, reg: Registration, mailing: &Mailing<'_
         .fetch_optional(tx.conn())
         .await?;
     if let Some((_, existing_name)) = existing {
-        // Hash anyway, so the answer takes as long as for a new address.
-        let _ = hash_password(reg.password).await;
+        // Hash anyway, so the answer takes as long as for a new address (and fails as a new
+        // address's would).
+        hash_password(reg.password).await?;
         let link = (mailing.link)("belepes", "");
         let text = format!(
             "Kedves {existing_name}!\n\nValaki ezzel az e-mail-címmel próbált regisztrálni a(z) {t} e-ügyintézési portálján. \
@@ -169,7 +170,7 @@ pub async fn register(tx: &mut TenantTx, reg: Registration, mailing: &Mailing<'_
         return send(tx, mailing, email, format!("{}: már van fiókja / you already have an account", mailing.tenant_name), text).await;
     }
     let id = Uuid::now_v7();
-    let hash = hash_password(reg.password).await;
+    let hash = hash_password(reg.password).await?;
     sqlx::query("INSERT INTO client_account (id, email, display_name, password_hash, created_at) VALUES ($1, $2, $3, $4, $5)")
         .bind(id)
         .bind(email)
@@ -647,7 +648,7 @@ pub async fn reset_password(tx: &mut TenantTx, token: &str, password: &str, now:
     let (email, name) = owner.ok_or_else(|| invalid("token", Refusal::InvalidLink))?;
     check_password(password, &[&email, &name])?;
     let id = use_token(tx, token, "reset_password", now).await?;
-    let hash = hash_password(password.to_owned()).await;
+    let hash = hash_password(password.to_owned()).await?;
     sqlx::query("UPDATE client_account SET password_hash = $2, email_verified_at = COALESCE(email_verified_at, $3) WHERE id = $1")
         .bind(id)
         .bind(hash)

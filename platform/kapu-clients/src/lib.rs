@@ -41,6 +41,9 @@ pub enum ClientError {
         /// What is wrong.
         reason: Refusal,
     },
+    /// The password could not be hashed; nothing was stored.
+    #[error(transparent)]
+    PasswordHash(#[from] kapu_crypto::password::HashError),
     /// Key handling or decryption failed.
     #[error("key error: {0}")]
     Crypto(#[from] kapu_crypto::CryptoError),

@@ -33,7 +33,7 @@ pub enum CoreError {
     },
     /// Seeding a new tenant failed.
     #[error("seeding the tenant failed: {0}")]
-    Seed(String),
+    Seed(#[source] crate::provision::SeedError),
     /// A value PostgreSQL cannot store exactly (text or JSON holding the NUL character). It
     /// is refused before anything is sent, so nothing was written.
     #[error("a value cannot be stored exactly: {0}")]

@@ -20,7 +20,7 @@ pub use error::{CoreError, CoreResult};
 pub use login_role::{LoginRole, login_role_setup_sql};
 pub use migrate::{MigrationReport, TenantMigrationOutcome, migrate_platform, migrate_tenant};
 pub use origin::{Origin, OriginError};
-pub use provision::{NewTenant, Seeder, check_domain, delete_tenant, provision_tenant};
+pub use provision::{NewTenant, SeedError, Seeder, check_domain, delete_tenant, provision_tenant};
 pub use read::{QUERY_TEXTS, Statement, text_array};
 pub use refusal::Refusal;
 pub use tenant::{Tenant, TenantSlug, TenantStatus, find_tenant_by_domain, find_tenant_by_slug, list_tenants, update_tenant};

@@ -24,10 +24,13 @@ pub struct NewTenant {
     pub settings: serde_json::Value,
 }
 
+/// Why a seeder failed: whatever error its steps gave, with its chain of causes.
+pub type SeedError = Box<dyn std::error::Error + Send + Sync>;
+
 /// Fills a freshly migrated tenant with its initial data, inside the provisioning
 /// transaction. An error rolls the whole tenant back.
 pub type Seeder<'a> =
-    Box<dyn for<'t> FnOnce(&'t mut TenantTx) -> Pin<Box<dyn Future<Output = Result<(), String>> + Send + 't>> + Send + 'a>;
+    Box<dyn for<'t> FnOnce(&'t mut TenantTx) -> Pin<Box<dyn Future<Output = Result<(), SeedError>> + Send + 't>> + Send + 'a>;
 
 /// Creates a tenant: registry row, NOLOGIN role, schema owned by that role, tenant
 /// migrations and the seed, in one transaction.

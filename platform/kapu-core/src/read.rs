@@ -54,22 +54,30 @@ pub const PREPARED_PER_CONNECTION: usize = 512;
 /// may add a text per length, and this bounds what that can cost.
 pub const QUERY_TEXTS: usize = 1024;
 
-/// The `'static` copy of a statement text: the same text gets the same copy, made once.
-/// The text back when [`QUERY_TEXTS`] texts are kept already.
-fn intern(sql: String) -> Result<&'static str, String> {
+/// A statement text, kept for the life of the process or handed back.
+enum Interned {
+    /// The `'static` copy: the same text gets the same copy, made once.
+    Kept(&'static str),
+    /// The text itself, when [`QUERY_TEXTS`] texts are kept already (not an error: the
+    /// statement then travels with its values inlined).
+    Full(String),
+}
+
+/// The `'static` copy of a statement text, or the text back when the store is full.
+fn intern(sql: String) -> Interned {
     use std::collections::HashSet;
     use std::sync::{Mutex, OnceLock};
     static TEXTS: OnceLock<Mutex<HashSet<&'static str>>> = OnceLock::new();
     let mut texts = TEXTS.get_or_init(Mutex::default).lock().unwrap_or_else(|e| e.into_inner());
     if let Some(kept) = texts.get(sql.as_str()) {
-        return Ok(kept);
+        return Interned::Kept(kept);
     }
     if texts.len() >= QUERY_TEXTS {
-        return Err(sql);
+        return Interned::Full(sql);
     }
     let kept: &'static str = Box::leak(sql.into_boxed_str());
     texts.insert(kept);
-    Ok(kept)
+    Interned::Kept(kept)
 }
 
 impl Statement {
@@ -93,8 +101,8 @@ impl Statement {
     pub fn query(q: &impl QueryStatementWriter) -> Self {
         let (sql, values) = q.build(PostgresQueryBuilder);
         match intern(sql) {
-            Ok(sql) => Self { kind: Kind::Prepared { sql, values: values.0 } },
-            Err(sql) => Self { kind: Kind::Text { sql, values: values.0 } },
+            Interned::Kept(sql) => Self { kind: Kind::Prepared { sql, values: values.0 } },
+            Interned::Full(sql) => Self { kind: Kind::Text { sql, values: values.0 } },
         }
     }
 

@@ -36,6 +36,9 @@ pub enum TsaError {
     /// The answer is not a valid time-stamp response for our request.
     #[error("the time-stamping authority's answer is not valid: {0}")]
     InvalidResponse(String),
+    /// The answer's token does not verify (signature, digest, or trust).
+    #[error("the time-stamping authority's answer is not valid: {0}")]
+    InvalidToken(#[from] TokenError),
 }
 
 /// Where the authority is and how patiently to ask it.
@@ -111,7 +114,7 @@ impl TsaClient {
             match self.post(&request).await {
                 Ok(body) => {
                     let token = check_response(&body, &digest, nonce)?;
-                    verify_token(&token, &self.config.trust).map_err(TsaError::InvalidResponse)?;
+                    verify_token(&token, &self.config.trust)?;
                     return Ok(token);
                 }
                 Err(Attempt::Retry(why)) => {
@@ -221,23 +224,66 @@ pub fn token_info(token: &ContentInfo) -> Result<TstInfo, kcms::CmsError> {
     Ok(TstInfo::from_der(octets.as_bytes())?)
 }
 
+/// Why a time-stamp token does not verify.
+#[derive(Debug, thiserror::Error)]
+pub enum TokenError {
+    /// The token is not the CMS structure of a time-stamp token.
+    #[error(transparent)]
+    Cms(#[from] kcms::CmsError),
+    /// A part of the token does not encode or decode.
+    #[error("the token does not decode: {0}")]
+    Der(#[from] der::Error),
+    /// A part the token must have is absent, e.g. `its signer's certificate`.
+    #[error("the token lacks {0}")]
+    Missing(&'static str),
+    /// The digest the signer signed is not the digest of the token's `TSTInfo`.
+    #[error("the token's signed digest is not its TSTInfo's")]
+    DigestMismatch,
+    /// The signer is named by key identifier, which this verifier does not follow.
+    #[error("the token's signer is not named by issuer and serial number")]
+    SignerNotNamed,
+    /// The signature over the signed attributes does not verify.
+    #[error("the token's signature is invalid ({0})")]
+    Signature(SignatureError),
+    /// The signer's certificate is neither trusted nor issued by a trusted certificate.
+    #[error("the time-stamping authority's certificate is not issued by a trusted certificate")]
+    Untrusted,
+}
+
+/// Why a signature does not verify.
+#[derive(Debug, thiserror::Error)]
+pub enum SignatureError {
+    /// Neither ECDSA P-256 nor RSA (PKCS #1 v1.5) with SHA-256.
+    #[error("unsupported signature algorithm {0}")]
+    UnsupportedAlgorithm(der::asn1::ObjectIdentifier),
+    /// The certificate's public key or signature is not a bit string of whole bytes.
+    #[error("a malformed public key or certificate signature")]
+    Malformed,
+    /// The signature is not the key's over the message.
+    #[error("the signature does not verify")]
+    Mismatch,
+}
+
 /// Checks a token's signature with the certificate it carries, that the signed message digest
 /// is the `TSTInfo`'s, and, when `trust` is not empty, that the certificate is one of `trust`
 /// or is signed by one of them. ECDSA P-256 and RSA (PKCS #1 v1.5) with SHA-256 are supported.
-pub fn verify_token(token: &ContentInfo, trust: &[Certificate]) -> Result<(), String> {
-    let signed = kcms::signed_data(token).map_err(|e| e.to_string())?;
-    let econtent = signed.encap_content_info.econtent.as_ref().ok_or("the token has no TSTInfo")?;
-    let tst_info = OctetString::from_der(&econtent.to_der().map_err(|e| e.to_string())?).map_err(|e| e.to_string())?;
-    let info = signed.signer_infos.0.iter().next().ok_or("the token has no signer")?;
-    let attrs = info.signed_attrs.as_ref().ok_or("the token has no signed attributes")?;
-    let digest_attr =
-        attrs.iter().find(|a| a.oid == oid::MESSAGE_DIGEST).and_then(|a| a.values.iter().next()).ok_or("no message digest")?;
-    let signed_digest = OctetString::from_der(&digest_attr.to_der().map_err(|e| e.to_string())?).map_err(|e| e.to_string())?;
+pub fn verify_token(token: &ContentInfo, trust: &[Certificate]) -> Result<(), TokenError> {
+    let signed = kcms::signed_data(token)?;
+    let econtent = signed.encap_content_info.econtent.as_ref().ok_or(TokenError::Missing("a TSTInfo"))?;
+    let tst_info = OctetString::from_der(&econtent.to_der()?)?;
+    let info = signed.signer_infos.0.iter().next().ok_or(TokenError::Missing("a signer"))?;
+    let attrs = info.signed_attrs.as_ref().ok_or(TokenError::Missing("signed attributes"))?;
+    let digest_attr = attrs
+        .iter()
+        .find(|a| a.oid == oid::MESSAGE_DIGEST)
+        .and_then(|a| a.values.iter().next())
+        .ok_or(TokenError::Missing("a message digest"))?;
+    let signed_digest = OctetString::from_der(&digest_attr.to_der()?)?;
     if signed_digest.as_bytes() != Sha256::digest(tst_info.as_bytes()).as_slice() {
-        return Err("the token's signed digest is not its TSTInfo's".into());
+        return Err(TokenError::DigestMismatch);
     }
     let cms::signed_data::SignerIdentifier::IssuerAndSerialNumber(sid) = &info.sid else {
-        return Err("the token's signer is not named by issuer and serial number".into());
+        return Err(TokenError::SignerNotNamed);
     };
     let signer_cert = signed
         .certificates
@@ -251,33 +297,38 @@ pub fn verify_token(token: &ContentInfo, trust: &[Certificate]) -> Result<(), St
             }
             _ => None,
         })
-        .ok_or("the token does not carry its signer's certificate")?;
-    let signed_attrs = attrs.to_der().map_err(|e| e.to_string())?;
+        .ok_or(TokenError::Missing("its signer's certificate"))?;
+    let signed_attrs = attrs.to_der()?;
     verify_signature(signer_cert, &info.signature_algorithm.oid, &signed_attrs, info.signature.as_bytes())
-        .map_err(|e| format!("the token's signature is invalid ({e})"))?;
+        .map_err(TokenError::Signature)?;
     if trust.is_empty() || trust.contains(signer_cert) {
         return Ok(());
     }
-    let tbs = signer_cert.tbs_certificate.to_der().map_err(|e| e.to_string())?;
-    let cert_signature = signer_cert.signature.as_bytes().ok_or("a malformed certificate signature")?;
+    let tbs = signer_cert.tbs_certificate.to_der()?;
+    let cert_signature = signer_cert.signature.as_bytes().ok_or(TokenError::Signature(SignatureError::Malformed))?;
     let trusted = trust.iter().any(|ca| {
         ca.tbs_certificate.subject == signer_cert.tbs_certificate.issuer
             && verify_signature(ca, &signer_cert.signature_algorithm.oid, &tbs, cert_signature).is_ok()
     });
-    if trusted { Ok(()) } else { Err("the time-stamping authority's certificate is not issued by a trusted certificate".into()) }
+    if trusted { Ok(()) } else { Err(TokenError::Untrusted) }
 }
 
 const SHA256_WITH_RSA: der::asn1::ObjectIdentifier = der::asn1::ObjectIdentifier::new_unwrap("1.2.840.113549.1.1.11");
 
-fn verify_signature(cert: &Certificate, algorithm: &der::asn1::ObjectIdentifier, message: &[u8], signature: &[u8]) -> Result<(), String> {
+fn verify_signature(
+    cert: &Certificate,
+    algorithm: &der::asn1::ObjectIdentifier,
+    message: &[u8],
+    signature: &[u8],
+) -> Result<(), SignatureError> {
     use ring::signature::{ECDSA_P256_SHA256_ASN1, RSA_PKCS1_2048_8192_SHA256, UnparsedPublicKey, VerificationAlgorithm};
     let verifier: &'static dyn VerificationAlgorithm = if *algorithm == oid::ECDSA_WITH_SHA256 {
         &ECDSA_P256_SHA256_ASN1
     } else if *algorithm == SHA256_WITH_RSA {
         &RSA_PKCS1_2048_8192_SHA256
     } else {
-        return Err(format!("unsupported signature algorithm {algorithm}"));
+        return Err(SignatureError::UnsupportedAlgorithm(*algorithm));
     };
-    let key = cert.tbs_certificate.subject_public_key_info.subject_public_key.as_bytes().ok_or("a malformed public key")?;
-    UnparsedPublicKey::new(verifier, key).verify(message, signature).map_err(|_| "the signature does not verify".to_owned())
+    let key = cert.tbs_certificate.subject_public_key_info.subject_public_key.as_bytes().ok_or(SignatureError::Malformed)?;
+    UnparsedPublicKey::new(verifier, key).verify(message, signature).map_err(|_| SignatureError::Mismatch)
 }

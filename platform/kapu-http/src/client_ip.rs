@@ -8,6 +8,11 @@ use std::net::IpAddr;
 use axum::http::HeaderValue;
 use ipnet::IpNet;
 
+/// A trusted-proxy entry that is not an IP address or range.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("{0:?} is not an IP address or range (e.g. 10.0.0.0/8 or 127.0.0.1)")]
+pub struct BadProxy(pub String);
+
 /// The reverse proxies whose `X-Forwarded-For` is believed.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct TrustedProxies(Vec<IpNet>);
@@ -15,13 +20,11 @@ pub struct TrustedProxies(Vec<IpNet>);
 impl TrustedProxies {
     /// A settings value such as `10.0.0.0/8, 127.0.0.1, ::1` (addresses or ranges,
     /// comma-separated); empty: no proxy is trusted.
-    pub fn parse(setting: &str) -> Result<Self, String> {
+    pub fn parse(setting: &str) -> Result<Self, BadProxy> {
         let mut nets = Vec::new();
         for entry in setting.split(',').map(str::trim).filter(|e| !e.is_empty()) {
-            let net = entry
-                .parse::<IpNet>()
-                .or_else(|_| entry.parse::<IpAddr>().map(IpNet::from))
-                .map_err(|_| format!("{entry:?} is not an IP address or range (e.g. 10.0.0.0/8 or 127.0.0.1)"))?;
+            let net =
+                entry.parse::<IpNet>().or_else(|_| entry.parse::<IpAddr>().map(IpNet::from)).map_err(|_| BadProxy(entry.to_owned()))?;
             nets.push(net);
         }
         Ok(Self(nets))
@@ -114,7 +117,7 @@ mod tests {
         assert_eq!(TrustedProxies::parse(" ").unwrap(), TrustedProxies::default());
         assert!(TrustedProxies::parse("::1, fd00::/8, 192.168.0.0/16").is_ok());
         for bad in ["10.0.0.0/33", "proxy.example.hu", "10.0.0.1:80"] {
-            assert!(TrustedProxies::parse(bad).is_err(), "{bad}");
+            assert_eq!(TrustedProxies::parse(&format!("127.0.0.1, {bad}")), Err(BadProxy(bad.to_owned())), "{bad}");
         }
     }
 }

@@ -23,7 +23,7 @@ pub mod tls;
 
 pub use api::metrics_router;
 pub use observe::install_metrics;
-pub use state::{AppState, HttpConfig, MetricsAccess};
+pub use state::{AppState, BadPlatformHost, HttpConfig, MetricsAccess};
 
 use axum::Router;
 

@@ -74,18 +74,29 @@ impl HttpConfig {
 
     /// A settings value such as `kapu.example.hu, 127.0.0.1, [::1]` as platform hosts; an
     /// entry that is not a host name or IP address (a port, a scheme, a path) is refused.
-    pub fn parse_platform_hosts(setting: &str) -> Result<Vec<String>, String> {
+    pub fn parse_platform_hosts(setting: &str) -> Result<Vec<String>, BadPlatformHost> {
         let mut hosts = Vec::new();
         for entry in setting.split(',').map(str::trim).filter(|h| !h.is_empty()) {
-            let host = crate::tenancy::parse_host(entry.as_bytes()).map_err(|e| format!("{entry:?}: {}", e.0))?;
+            let bad = |why| BadPlatformHost { entry: entry.to_owned(), why };
+            let host = crate::tenancy::parse_host(entry.as_bytes()).map_err(|e| bad(e.0))?;
             let has_port = if entry.starts_with('[') { !entry.ends_with(']') } else { entry.contains(':') };
             if has_port {
-                return Err(format!("{entry:?}: give host names without port"));
+                return Err(bad("give host names without port"));
             }
             hosts.push(host);
         }
         Ok(hosts)
     }
+}
+
+/// A platform host setting's entry that is not a host name or IP address.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("{entry:?}: {why}")]
+pub struct BadPlatformHost {
+    /// The entry.
+    pub entry: String,
+    /// Why it is refused.
+    pub why: &'static str,
 }
 
 /// Who may read the Prometheus metrics at `/metrics`.
@@ -128,7 +139,7 @@ pub struct AppState {
     /// plugins once plugins run.
     pub facts: Arc<dyn kapu_cases::FactSource>,
     base_facts: Arc<dyn kapu_cases::FactSource>,
-    pub(crate) attachments: Result<Arc<dyn object_store::ObjectStore>, String>,
+    pub(crate) attachments: Result<Arc<dyn object_store::ObjectStore>, Arc<kapu_cases::attachments::OpenStoreError>>,
 }
 
 impl std::fmt::Debug for AppState {
@@ -177,7 +188,7 @@ impl AppState {
 
     /// Builds the state.
     pub fn new(db: Db, crypto: Arc<Crypto>, config: HttpConfig) -> Self {
-        let attachments = kapu_cases::attachments::open_store(&config.attachments);
+        let attachments = kapu_cases::attachments::open_store(&config.attachments).map_err(Arc::new);
         if let Err(e) = &attachments {
             tracing::error!(error = %e, "attachment storage is not usable; applications with files will fail");
         }
@@ -218,7 +229,8 @@ mod tests {
         let set = HttpConfig { platform_hosts: hosts, ..default };
         assert!(set.is_platform_host("[::1]") && !set.is_platform_host("kapu.example.hu"));
         for bad in ["kapu.example.hu:8080", "[::1]:80", "https://kapu.example.hu", "kapu.example.hu/admin", "a@b", "a b"] {
-            assert!(HttpConfig::parse_platform_hosts(bad).is_err(), "{bad}");
+            let e = HttpConfig::parse_platform_hosts(&format!("kapu.example.hu, {bad}")).unwrap_err();
+            assert_eq!(e.entry, bad);
         }
     }
 }

@@ -62,7 +62,7 @@ impl Harness {
     pub fn load(manifest: impl AsRef<Path>, component: impl AsRef<Path>) -> Result<Self, PluginError> {
         let read = |p: &Path| std::fs::read(p).map_err(|e| PluginError::Host(format!("{}: {e}", p.display())));
         let text = String::from_utf8(read(manifest.as_ref())?).map_err(|_| PluginError::Manifest("not UTF-8".into()))?;
-        let network = NetworkPolicy::strict().allowing_list(HARNESS_ALLOW).map_err(PluginError::Host)?;
+        let network = NetworkPolicy::strict().allowing_list(HARNESS_ALLOW).map_err(|e| PluginError::Host(e.to_string()))?;
         Self::from_bytes(&text, &read(component.as_ref())?, Limits { network, ..Limits::default() })
     }
 

@@ -32,15 +32,46 @@ pub struct PluginConfig {
     pub secrets: HashMap<String, String>,
 }
 
+/// Why a key-value operation failed.
+#[derive(Debug, thiserror::Error)]
+pub enum KvError {
+    /// A key that is empty or longer than [`KV_MAX_KEY`] bytes.
+    #[error("a key must have 1 to {KV_MAX_KEY} bytes")]
+    KeySize,
+    /// A value longer than [`KV_MAX_VALUE`] bytes.
+    #[error("a value may have at most {KV_MAX_VALUE} bytes")]
+    ValueSize,
+    /// A new key beyond [`KV_MAX_KEYS`].
+    #[error("the store is full ({KV_MAX_KEYS} keys)")]
+    Full,
+    /// The tenant's transaction could not be opened.
+    #[error("the key-value store failed: {0}")]
+    Core(#[from] kapu_core::CoreError),
+    /// The database failed.
+    #[error("the key-value store failed: {0}")]
+    Database(#[from] sqlx::Error),
+}
+
+impl KvError {
+    /// What the plugin is told (the contract's `result<_, string>`): the limit it broke, or
+    /// that the store is unavailable; the platform's own failure stays in the log.
+    pub fn for_plugin(&self) -> String {
+        match self {
+            KvError::KeySize | KvError::ValueSize | KvError::Full => self.to_string(),
+            KvError::Core(_) | KvError::Database(_) => "the key-value store is unavailable; try again later".into(),
+        }
+    }
+}
+
 /// Where a plugin's key-value pairs live: the tenant's schema, or memory in the test harness.
 #[async_trait::async_trait]
 pub trait KvStore: Send + Sync {
     /// The value under `key`.
-    async fn get(&self, plugin: &str, key: &str) -> Result<Option<Vec<u8>>, String>;
+    async fn get(&self, plugin: &str, key: &str) -> Result<Option<Vec<u8>>, KvError>;
     /// Stores a value; refuses a new key beyond [`KV_MAX_KEYS`].
-    async fn set(&self, plugin: &str, key: &str, value: &[u8]) -> Result<(), String>;
+    async fn set(&self, plugin: &str, key: &str, value: &[u8]) -> Result<(), KvError>;
     /// Removes a key.
-    async fn delete(&self, plugin: &str, key: &str) -> Result<(), String>;
+    async fn delete(&self, plugin: &str, key: &str) -> Result<(), KvError>;
 }
 
 /// A [`KvStore`] in memory.
@@ -55,22 +86,22 @@ impl MemoryKv {
 
 #[async_trait::async_trait]
 impl KvStore for MemoryKv {
-    async fn get(&self, plugin: &str, key: &str) -> Result<Option<Vec<u8>>, String> {
+    async fn get(&self, plugin: &str, key: &str) -> Result<Option<Vec<u8>>, KvError> {
         Ok(self.map().get(&(plugin.to_owned(), key.to_owned())).cloned())
     }
 
-    async fn set(&self, plugin: &str, key: &str, value: &[u8]) -> Result<(), String> {
+    async fn set(&self, plugin: &str, key: &str, value: &[u8]) -> Result<(), KvError> {
         let mut map = self.map();
         let k = (plugin.to_owned(), key.to_owned());
         let count = map.keys().filter(|(p, _)| p == plugin).count() as i64;
         if !map.contains_key(&k) && count >= KV_MAX_KEYS {
-            return Err(format!("the store is full ({KV_MAX_KEYS} keys)"));
+            return Err(KvError::Full);
         }
         map.insert(k, value.to_vec());
         Ok(())
     }
 
-    async fn delete(&self, plugin: &str, key: &str) -> Result<(), String> {
+    async fn delete(&self, plugin: &str, key: &str) -> Result<(), KvError> {
         self.map().remove(&(plugin.to_owned(), key.to_owned()));
         Ok(())
     }
@@ -330,14 +361,24 @@ impl HostState {
         }
     }
 
-    async fn kv_set(&mut self, key: String, value: Vec<u8>) -> Result<(), String> {
+    async fn kv_set(&mut self, key: String, value: Vec<u8>) -> Result<(), KvError> {
         if key.is_empty() || key.len() > KV_MAX_KEY {
-            return Err(format!("a key must have 1 to {KV_MAX_KEY} bytes"));
+            return Err(KvError::KeySize);
         }
         if value.len() > KV_MAX_VALUE {
-            return Err(format!("a value may have at most {KV_MAX_VALUE} bytes"));
+            return Err(KvError::ValueSize);
         }
         self.ctx.kv.set(&self.plugin, &key, &value).await
+    }
+
+    /// [`HostState::kv_set`] at the contract's boundary, whose error is a string.
+    async fn kv_set_for_plugin(&mut self, key: String, value: Vec<u8>) -> Result<(), String> {
+        self.kv_set(key, value).await.map_err(|e| {
+            if matches!(e, KvError::Core(_) | KvError::Database(_)) {
+                tracing::warn!(tenant = %self.ctx.tenant, plugin = %self.plugin, error = %e, "plugin kv write failed");
+            }
+            e.for_plugin()
+        })
     }
 
     async fn kv_delete(&mut self, key: String) {
@@ -382,7 +423,7 @@ macro_rules! capabilities {
             }
 
             async fn set(&mut self, key: String, value: Vec<u8>) -> Result<(), String> {
-                self.kv_set(key, value).await
+                self.kv_set_for_plugin(key, value).await
             }
 
             async fn delete(&mut self, key: String) {

@@ -12,7 +12,7 @@ use serde::Serialize;
 use sqlx::Row;
 
 use crate::registry::{Address, AddressCheck, PersonAnswer, PersonQuery, Vehicle};
-use crate::{CallContext, Called, HttpMode, KV_MAX_KEYS, KvStore, Manifest, Plugin, PluginConfig, PluginError, Runtime, World};
+use crate::{CallContext, Called, HttpMode, KV_MAX_KEYS, KvError, KvStore, Manifest, Plugin, PluginConfig, PluginError, Runtime, World};
 
 /// Associated data of the sealed secret settings.
 /// An installation's secret settings, sealed.
@@ -76,7 +76,7 @@ fn installation(row: &sqlx::postgres::PgRow) -> Result<Installation, PluginError
         digest: row.try_get("digest")?,
         configured: row.try_get("configured")?,
         config,
-        secrets_set: serde_json::from_value(secret_names).unwrap_or_default(),
+        secrets_set: serde_json::from_value(secret_names).map_err(|e| PluginError::Host(format!("stored secret names: {e}")))?,
         installed_at: row.try_get("installed_at")?,
         updated_at: row.try_get("updated_at")?,
         manifest: Manifest::parse(&row.try_get::<String, _>("manifest")?)?,
@@ -331,28 +331,26 @@ impl DbKv {
 
 #[async_trait::async_trait]
 impl KvStore for DbKv {
-    async fn get(&self, plugin: &str, key: &str) -> Result<Option<Vec<u8>>, String> {
-        let mut tx = self.db.tenant_tx_for(&self.slug).await.map_err(|e| e.to_string())?;
+    async fn get(&self, plugin: &str, key: &str) -> Result<Option<Vec<u8>>, KvError> {
+        let mut tx = self.db.tenant_tx_for(&self.slug).await?;
         let v = sqlx::query_scalar("SELECT value FROM plugin_kv WHERE plugin = $1 AND key = $2")
             .bind(plugin)
             .bind(key)
             .fetch_optional(tx.conn())
-            .await
-            .map_err(|e| e.to_string())?;
-        tx.commit().await.map_err(|e| e.to_string())?;
+            .await?;
+        tx.commit().await?;
         Ok(v)
     }
 
-    async fn set(&self, plugin: &str, key: &str, value: &[u8]) -> Result<(), String> {
-        let mut tx = self.db.tenant_tx_for(&self.slug).await.map_err(|e| e.to_string())?;
+    async fn set(&self, plugin: &str, key: &str, value: &[u8]) -> Result<(), KvError> {
+        let mut tx = self.db.tenant_tx_for(&self.slug).await?;
         let count: i64 = sqlx::query_scalar("SELECT count(*) FROM plugin_kv WHERE plugin = $1 AND key <> $2")
             .bind(plugin)
             .bind(key)
             .fetch_one(tx.conn())
-            .await
-            .map_err(|e| e.to_string())?;
+            .await?;
         if count >= KV_MAX_KEYS {
-            return Err(format!("the store is full ({KV_MAX_KEYS} keys)"));
+            return Err(KvError::Full);
         }
         sqlx::query(
             "INSERT INTO plugin_kv (plugin, key, value) VALUES ($1, $2, $3)
@@ -362,20 +360,14 @@ impl KvStore for DbKv {
         .bind(key)
         .bind(value)
         .execute(tx.conn())
-        .await
-        .map_err(|e| e.to_string())?;
-        tx.commit().await.map_err(|e| e.to_string())
+        .await?;
+        Ok(tx.commit().await?)
     }
 
-    async fn delete(&self, plugin: &str, key: &str) -> Result<(), String> {
-        let mut tx = self.db.tenant_tx_for(&self.slug).await.map_err(|e| e.to_string())?;
-        sqlx::query("DELETE FROM plugin_kv WHERE plugin = $1 AND key = $2")
-            .bind(plugin)
-            .bind(key)
-            .execute(tx.conn())
-            .await
-            .map_err(|e| e.to_string())?;
-        tx.commit().await.map_err(|e| e.to_string())
+    async fn delete(&self, plugin: &str, key: &str) -> Result<(), KvError> {
+        let mut tx = self.db.tenant_tx_for(&self.slug).await?;
+        sqlx::query("DELETE FROM plugin_kv WHERE plugin = $1 AND key = $2").bind(plugin).bind(key).execute(tx.conn()).await?;
+        Ok(tx.commit().await?)
     }
 }
 

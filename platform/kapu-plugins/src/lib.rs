@@ -37,9 +37,9 @@ pub mod words;
 
 pub use error::{CallFailure, PluginError};
 pub use host::{
-    CallContext, FakeHttp, FakeResponse, HostState, HttpMode, KV_MAX_KEY, KV_MAX_KEYS, KV_MAX_VALUE, KvStore, LogLine, MemoryKv,
+    CallContext, FakeHttp, FakeResponse, HostState, HttpMode, KV_MAX_KEY, KV_MAX_KEYS, KV_MAX_VALUE, KvError, KvStore, LogLine, MemoryKv,
     PluginConfig, SentRequest,
 };
 pub use manifest::{ConfigProblem, Manifest, SUPPORTED_SDK_VERSIONS, World};
-pub use network::NetworkPolicy;
+pub use network::{NetworkPolicy, PolicyError};
 pub use runtime::{CallFuture, Called, Limits, Plugin, Runtime, WorldBinding, WorldPre, worlds};

@@ -159,9 +159,9 @@ pub struct Allowance {
 impl Allowance {
     /// Parses `name`, `name:port`, `address`, `address:port`, `[v6-address]:port`,
     /// `range` (CIDR, e.g. `10.1.2.0/24`) or `range:port` (IPv4 ranges only).
-    pub fn parse(s: &str) -> Result<Self, String> {
+    pub fn parse(s: &str) -> Result<Self, PolicyError> {
         let s = s.trim();
-        let bad = || format!("{s:?} is not a host, address or range (optionally with :port)");
+        let bad = || PolicyError::Allowance(s.to_owned());
         if s.is_empty() {
             return Err(bad());
         }
@@ -238,6 +238,17 @@ impl fmt::Display for Refusal {
     }
 }
 
+/// A network policy setting that does not parse; the message names the variable.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum PolicyError {
+    /// An allow-list entry that is not a host, address or range (optionally with a port).
+    #[error("{ALLOW_ENV}: {0:?} is not a host, address or range (optionally with :port)")]
+    Allowance(String),
+    /// A name server that is not an address or `address:port`.
+    #[error("{DNS_ENV}: {0:?} is not an address or address:port")]
+    NameServer(String),
+}
+
 /// The deployment's network policy for plugins (`KAPU_PLUGIN_ALLOW`, `KAPU_PLUGIN_DNS`).
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct NetworkPolicy {
@@ -258,17 +269,17 @@ impl NetworkPolicy {
     }
 
     /// The policy from `KAPU_PLUGIN_ALLOW` and `KAPU_PLUGIN_DNS`.
-    pub fn from_env() -> Result<Self, String> {
+    pub fn from_env() -> Result<Self, PolicyError> {
         let mut p = Self::strict();
         if let Ok(list) = std::env::var(ALLOW_ENV) {
-            p = p.allowing_list(&list).map_err(|e| format!("{ALLOW_ENV}: {e}"))?;
+            p = p.allowing_list(&list)?;
         }
         if let Ok(list) = std::env::var(DNS_ENV) {
             for s in list.split(',').map(str::trim).filter(|s| !s.is_empty()) {
                 let addr = s
                     .parse::<SocketAddr>()
                     .or_else(|_| s.parse::<IpAddr>().map(|ip| SocketAddr::new(ip, 53)))
-                    .map_err(|_| format!("{DNS_ENV}: {s:?} is not an address or address:port"))?;
+                    .map_err(|_| PolicyError::NameServer(s.to_owned()))?;
                 p.name_servers.push(addr);
             }
         }
@@ -276,13 +287,13 @@ impl NetworkPolicy {
     }
 
     /// This policy with one more allowance (see [`Allowance::parse`]).
-    pub fn allowing(mut self, entry: &str) -> Result<Self, String> {
+    pub fn allowing(mut self, entry: &str) -> Result<Self, PolicyError> {
         self.allow.push(Allowance::parse(entry)?);
         Ok(self)
     }
 
     /// This policy with a comma-separated list of allowances.
-    pub fn allowing_list(mut self, list: &str) -> Result<Self, String> {
+    pub fn allowing_list(mut self, list: &str) -> Result<Self, PolicyError> {
         for e in list.split(',').map(str::trim).filter(|e| !e.is_empty()) {
             self = self.allowing(e)?;
         }
@@ -427,7 +438,7 @@ mod tests {
             ["127.0.0.1:8041", "10.1.2.0/24", "registry.local", "[::1]:8443", "fd00::/8", "192.168.5.0/24:443", "reg.example:80"]
         );
         for bad in ["", "a b", "127.0.0.1:x", "[::1]", "10.0.0.0/33", "host:99999"] {
-            assert!(Allowance::parse(bad).is_err(), "{bad:?} should be refused");
+            assert_eq!(Allowance::parse(bad), Err(PolicyError::Allowance(bad.to_owned())), "{bad:?} should be refused");
         }
     }
 

@@ -39,6 +39,9 @@ pub enum StaffError {
     /// No TOTP enrolment is under way.
     #[error("no two-factor enrolment is under way; start one first")]
     NoEnrolment,
+    /// The password could not be hashed; nothing was stored.
+    #[error(transparent)]
+    PasswordHash(#[from] kapu_crypto::password::HashError),
     /// Key handling failed.
     #[error("key error: {0}")]
     Crypto(#[from] kapu_crypto::CryptoError),
@@ -132,7 +135,7 @@ pub async fn create_staff(tx: &mut impl ScopedTx, new: NewStaff) -> Result<Staff
     if platform != (new.role == Role::Operator) {
         return Err(StaffError::WrongRole(new.role.as_str()));
     }
-    let hash = hash_password(new.password).await;
+    let hash = hash_password(new.password).await?;
     let id = Uuid::now_v7();
     let res = sqlx::query("INSERT INTO staff (id, email, display_name, role, password_hash) VALUES ($1, $2, $3, $4, $5)")
         .bind(id)
@@ -157,7 +160,7 @@ pub async fn create_staff(tx: &mut impl ScopedTx, new: NewStaff) -> Result<Staff
 pub async fn set_password(tx: &mut impl ScopedTx, staff_id: Uuid, password: String) -> Result<(), StaffError> {
     let email: String = sqlx::query_scalar("SELECT email FROM staff WHERE id = $1").bind(staff_id).fetch_one(tx.conn()).await?;
     check_password_policy(&password, &email)?;
-    let hash = hash_password(password).await;
+    let hash = hash_password(password).await?;
     sqlx::query("UPDATE staff SET password_hash = $2 WHERE id = $1").bind(staff_id).bind(hash).execute(tx.conn()).await?;
     sqlx::query("DELETE FROM staff_session WHERE staff_id = $1").bind(staff_id).execute(tx.conn()).await?;
     Ok(())

@@ -254,9 +254,8 @@ async fn provision(db: &Db, slug: &TenantSlug, i: usize) -> Result<Duration> {
                     password: PASSWORD.into(),
                 },
             )
-            .await
-            .map(|_| ())
-            .map_err(|e| e.to_string())
+            .await?;
+            Ok(())
         })
     });
     kapu_core::provision_tenant(

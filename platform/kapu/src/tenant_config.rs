@@ -309,7 +309,7 @@ pub fn demo_seeder(demo: DemoFile, crypto: std::sync::Arc<kapu_crypto::Crypto>) 
     Box::new(move |tx| {
         Box::pin(async move {
             let scope = tx.slug().to_string();
-            let ring = crypto.keyring(tx.conn(), &scope).await.map_err(|e| e.to_string())?;
+            let ring = crypto.keyring(tx.conn(), &scope).await?;
             for s in demo.staff {
                 let role = kapu_staff::Role::parse(&s.role).ok_or_else(|| format!("demo.toml: unknown role {:?}", s.role))?;
                 let staff = kapu_staff::create_staff(
@@ -321,7 +321,7 @@ pub fn demo_seeder(demo: DemoFile, crypto: std::sync::Arc<kapu_crypto::Crypto>) 
                 if let Some(secret) = s.totp_secret {
                     let bytes =
                         totp_rs::Secret::Encoded(secret).to_bytes().map_err(|_| "demo.toml: totp_secret is not base32".to_owned())?;
-                    kapu_staff::enable_totp_with_secret(tx, &ring, staff.id, &bytes).await.map_err(|e| e.to_string())?;
+                    kapu_staff::enable_totp_with_secret(tx, &ring, staff.id, &bytes).await?;
                 }
             }
             Ok(())

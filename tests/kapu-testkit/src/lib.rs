@@ -370,11 +370,11 @@ impl Kit {
                     role,
                     password: PASSWORD.into(),
                 };
-                let admin = kapu_staff::create_staff(tx, mk(a, "Teszt Admin", kapu_staff::Role::Admin)).await.map_err(|e| e.to_string())?;
-                kapu_staff::create_staff(tx, mk(c, "Teszt Ügyintéző", kapu_staff::Role::Clerk)).await.map_err(|e| e.to_string())?;
+                let admin = kapu_staff::create_staff(tx, mk(a, "Teszt Admin", kapu_staff::Role::Admin)).await?;
+                kapu_staff::create_staff(tx, mk(c, "Teszt Ügyintéző", kapu_staff::Role::Clerk)).await?;
                 let scope = tx.slug().to_string();
-                let ring = crypto.keyring(tx.conn(), &scope).await.map_err(|e| e.to_string())?;
-                kapu_staff::enable_totp_with_secret(tx, &ring, admin.id, &s).await.map_err(|e| e.to_string())?;
+                let ring = crypto.keyring(tx.conn(), &scope).await?;
+                kapu_staff::enable_totp_with_secret(tx, &ring, admin.id, &s).await?;
                 Ok(())
             })
         });

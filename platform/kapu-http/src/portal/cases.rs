@@ -343,7 +343,10 @@ async fn post_form(
     mp: Multipart,
 ) -> Result<Response, ApiError> {
     let Some((s, mut tx)) = session(&state, &t, &headers).await? else { return Ok(login_redirect(&t)) };
-    let settings = attachments::UploadSettings::from_settings(&t.tenant.settings).unwrap_or_default();
+    // Checked when the tenant's configuration was applied; a stored value that no longer
+    // passes is ours to fix, not a reason to apply another quota.
+    let settings = attachments::UploadSettings::from_settings(&t.tenant.settings)
+        .map_err(|e| ApiError::Internal(format!("the tenant's upload settings: {e}")))?;
     let used = attachments::usage(&mut tx, s.account.id).await?;
     // A sweep is due before anything is staged, so even a file whose commit fails goes.
     attachments::ensure_sweep(&mut tx, Utc::now()).await?;

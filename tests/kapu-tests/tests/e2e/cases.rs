@@ -586,7 +586,7 @@ pub(crate) async fn portal_resident(kit: &Kit, t: &TestTenant) -> Result<String>
         Utc::now(),
     )
     .await?;
-    let hash = kapu_crypto::password::hash_password(kapu_testkit::PASSWORD.into()).await;
+    let hash = kapu_crypto::password::hash_password(kapu_testkit::PASSWORD.into()).await?;
     sqlx::query(
         "INSERT INTO client_account (id, client_id, email, display_name, password_hash, email_verified_at, identification_level, created_at)
          VALUES ($1, $2, $3, 'Hegyi Lakos', $4, now(), 'kau', now())",

@@ -161,7 +161,7 @@ async fn a_person_signs_in_with_kau_and_is_identified() -> Result<()> {
     let email = "zsofi@example.hu";
     {
         let mut tx = kit.db.tenant_tx(&t.tenant).await?;
-        let hash = kapu_crypto::password::hash_password(PASSWORD.into()).await;
+        let hash = kapu_crypto::password::hash_password(PASSWORD.into()).await?;
         sqlx::query("INSERT INTO client_account (id, email, display_name, password_hash, email_verified_at, created_at) VALUES ($1, $2, 'Zsófi', $3, now(), now())")
             .bind(uuid::Uuid::now_v7())
             .bind(email)

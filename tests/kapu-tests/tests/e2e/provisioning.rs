@@ -31,7 +31,7 @@ async fn a_failed_provisioning_leaves_nothing_behind() -> Result<()> {
     let kit = Kit::start().await?;
     let failing: kapu_core::Seeder<'static> = Box::new(|tx| {
         Box::pin(async move {
-            sqlx::query("INSERT INTO staff (id) VALUES (gen_random_uuid())").execute(tx.conn()).await.map_err(|e| e.to_string())?;
+            sqlx::query("INSERT INTO staff (id) VALUES (gen_random_uuid())").execute(tx.conn()).await?;
             Ok(())
         })
     });

@@ -364,7 +364,7 @@ impl From<kapu_audit::AuditError> for ApiError {
         match e {
             kapu_audit::AuditError::Database(e) => e.into(),
             kapu_audit::AuditError::Core(e) => e.into(),
-            other => internal(&other),
+            other @ kapu_audit::AuditError::NoHead => internal(&other),
         }
     }
 }
@@ -374,7 +374,7 @@ impl From<kapu_jobs::JobsError> for ApiError {
         match e {
             kapu_jobs::JobsError::Database(e) => e.into(),
             kapu_jobs::JobsError::Core(e) => e.into(),
-            other => internal(&other),
+            other @ (kapu_jobs::JobsError::Payload(_) | kapu_jobs::JobsError::NotDead(_)) => internal(&other),
         }
     }
 }
@@ -399,7 +399,7 @@ impl From<kapu_core::CoreError> for ApiError {
             DuplicateSlug(_) | DuplicateDomain(_) => ApiError::Conflict(e.to_string()),
             Database(e) => e.into(),
             UnstorableValue(_) => ApiError::UnstorableValue(e.to_string()),
-            other => internal(&other),
+            other @ (MigrationChanged { .. } | MigrationFailed { .. } | Seed(_) | UnsafeLoginRole(_)) => internal(&other),
         }
     }
 }
@@ -424,7 +424,7 @@ impl From<kapu_staff::StaffError> for ApiError {
             NoEnrolment => ApiError::Conflict(e.to_string()),
             Database(e) => e.into(),
             Core(e) => e.into(),
-            other => internal(&other),
+            other @ (PasswordHash(_) | Crypto(_) | Jobs(_)) => internal(&other),
         }
     }
 }
@@ -436,7 +436,11 @@ impl From<kapu_clients::ClientError> for ApiError {
             kapu_clients::ClientError::Database(e) => e.into(),
             kapu_clients::ClientError::Registry(e) => ApiError::Unavailable(format!("central registry: {e}")),
             kapu_clients::ClientError::NoRegistry(e) => ApiError::NotConfigured(e),
-            other => internal(&other),
+            other @ (kapu_clients::ClientError::PasswordHash(_)
+            | kapu_clients::ClientError::Crypto(_)
+            | kapu_clients::ClientError::Audit(_)
+            | kapu_clients::ClientError::Jobs(_)
+            | kapu_clients::ClientError::Decode(_)) => internal(&other),
         }
     }
 }
@@ -448,7 +452,14 @@ impl From<kapu_kau::KauError> for ApiError {
             NotConfigured => ApiError::NotFound(e.to_string()),
             Database(e) => e.into(),
             Client(e) => e.into(),
-            other => internal(&other),
+            other @ (Config(_)
+            | Refused(_)
+            | UnknownRequest
+            | OtherBrowser
+            | Replayed
+            | Attribute(_)
+            | InsufficientAssurance(_)
+            | Crypto(_)) => internal(&other),
         }
     }
 }
@@ -463,7 +474,7 @@ impl From<kapu_oidc::OidcError> for ApiError {
             Database(e) => e.into(),
             Core(e) => e.into(),
             Clients(e) => e.into(),
-            other => internal(&other),
+            other @ (Crypto(_) | Signing(_)) => internal(&other),
         }
     }
 }
@@ -484,7 +495,18 @@ impl From<kapu_plugins::PluginError> for ApiError {
             NotInstalled(_) => ApiError::NotFound(e.to_string()),
             Db(e) => e.into(),
             Core(e) => e.into(),
-            other => internal(&other),
+            other @ (Config(_)
+            | Timeout(_)
+            | Memory(_)
+            | Trap(_)
+            | ForbiddenHost(_)
+            | NetworkDenied { .. }
+            | Garbage(_)
+            | Failed(_)
+            | WrongWorld { .. }
+            | Busy
+            | Host(_)
+            | Crypto(_)) => internal(&other),
         }
     }
 }
@@ -515,7 +537,7 @@ impl From<kapu_cases::CaseTypeError> for ApiError {
             NotFound(m) => ApiError::NotFound(m),
             StaleVersion { .. } => ApiError::Conflict(e.to_string()),
             Database(e) => e.into(),
-            other => internal(&other),
+            other @ Corrupt { .. } => internal(&other),
         }
     }
 }
@@ -529,7 +551,7 @@ impl From<kapu_delivery::DeliveryError> for ApiError {
             NotDownloaded => ApiError::Conflict(e.to_string()),
             Database(e) => e.into(),
             Clients(e) => e.into(),
-            other => internal(&other),
+            other @ (NoSeal | Seal(_) | Crypto(_) | Jobs(_) | Audit(_) | Corrupt(_) | FollowUp(_)) => internal(&other),
         }
     }
 }
@@ -552,7 +574,7 @@ impl From<kapu_cases::CaseError> for ApiError {
             Delivery(e) => e.into(),
             Database(e) => e.into(),
             Core(e) => e.into(),
-            other => internal(&other),
+            other @ (NoSignatory | Calendar(_) | Crypto(_) | Audit(_) | Jobs(_) | Decode(_) | Store(_)) => internal(&other),
         }
     }
 }

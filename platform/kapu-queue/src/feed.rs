@@ -11,7 +11,7 @@ use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use kapu_core::TenantTx;
-use kapu_jobs::{Job, JobFailure, JobHandler, NewJob};
+use kapu_jobs::{Job, JobContext, JobFailure, JobHandler, NewJob};
 use kapu_plugins::installation::{self, Plugins};
 use kapu_plugins::queue::{Event, EventKind};
 use kapu_plugins::{PluginError, World};
@@ -244,8 +244,8 @@ impl FeedHandler {
 
 #[async_trait::async_trait]
 impl JobHandler for FeedHandler {
-    async fn run(&self, job: &Job, tx: &mut TenantTx) -> Result<(), JobFailure> {
-        self.read(tx, job, Utc::now()).await.map_err(|e| JobFailure::Retry(e.to_string()))
+    async fn run(&self, job: &Job, ctx: &JobContext<'_>, tx: &mut TenantTx) -> Result<(), JobFailure> {
+        self.read(tx, job, ctx.now).await.map_err(|e| JobFailure::Retry(e.to_string()))
     }
 }
 

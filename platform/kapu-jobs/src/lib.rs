@@ -318,20 +318,34 @@ pub enum Outcome {
     Lost,
 }
 
+/// The longest wait between two attempts of a job, however many failed before.
+pub const MAX_BACKOFF: Duration = Duration::from_secs(3600);
+
 /// Worker settings.
 #[derive(Clone, Debug)]
 pub struct WorkerConfig {
     /// How long a claimed job is reserved before another worker may take it over.
     pub lease: Duration,
-    /// First retry delay; doubles per attempt, up to an hour.
+    /// First retry delay; doubles per attempt, up to [`MAX_BACKOFF`] (see
+    /// [`WorkerConfig::retry_delay`]).
     pub backoff: Duration,
     /// How often to look for due jobs without a notification (retries, expired leases).
     pub poll: Duration,
 }
 
 impl Default for WorkerConfig {
+    /// A five-minute lease, retries 10 s apart at first, a scan every 15 s. With these, a job
+    /// of 20 attempts waits about eleven and a half hours in all before it is dead.
     fn default() -> Self {
         Self { lease: Duration::from_secs(300), backoff: Duration::from_secs(10), poll: Duration::from_secs(15) }
+    }
+}
+
+impl WorkerConfig {
+    /// The wait after the `attempt`-th attempt failed (attempts count from 1): `backoff`,
+    /// doubled for each attempt after the first, at most [`MAX_BACKOFF`].
+    pub fn retry_delay(&self, attempt: i32) -> Duration {
+        self.backoff.saturating_mul(1 << attempt.clamp(1, 16) >> 1).min(MAX_BACKOFF)
     }
 }
 
@@ -521,7 +535,7 @@ impl Worker {
     }
 
     async fn fail(&self, slug: &TenantSlug, job: &Job, failure: &JobFailure, dead: bool) -> Result<(), JobsError> {
-        let delay = self.config.backoff.saturating_mul(1 << job.attempt.clamp(1, 16) >> 1).min(Duration::from_secs(3600));
+        let delay = self.config.retry_delay(job.attempt);
         let mut tx = self.db.tenant_tx_for(slug).await?;
         sqlx::query(
             "UPDATE job SET state = $3, run_at = now() + $4::interval, last_error = $5, locked_until = NULL
@@ -544,3 +558,25 @@ fn interval(d: Duration) -> String {
     format!("{} milliseconds", d.as_millis())
 }
 
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_retry_delay_doubles_from_the_first_up_to_an_hour() {
+        let config = WorkerConfig::default();
+        let waits: Vec<u64> = (1..=11).map(|a| config.retry_delay(a).as_secs()).collect();
+        assert_eq!(waits, [10, 20, 40, 80, 160, 320, 640, 1280, 2560, 3600, 3600]);
+        assert_eq!(config.retry_delay(i32::MAX), MAX_BACKOFF);
+        assert_eq!(config.retry_delay(0), config.backoff, "an attempt number below 1 counts as the first");
+    }
+
+    #[test]
+    fn twenty_attempts_wait_about_half_a_day() {
+        // What `kapu_cases::LOCAL_ATTEMPTS` and `kapu_delivery::ISSUE_ATTEMPTS` promise: the
+        // waits between 20 attempts (after each of the first 19) with the default backoff.
+        let total: Duration = (1..20).map(|a| WorkerConfig::default().retry_delay(a)).sum();
+        assert_eq!(total.as_secs(), 41_110);
+        assert!((11 * 3600..12 * 3600).contains(&total.as_secs()), "{total:?}");
+    }
+}

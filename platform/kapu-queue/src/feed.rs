@@ -35,6 +35,8 @@ pub struct FeedSettings {
 }
 
 impl Default for FeedSettings {
+    /// A read every 2 s while the queue system answers, backing off to one every five
+    /// minutes while it does not; 100 events a read.
     fn default() -> Self {
         Self { interval: Duration::from_secs(2), max_backoff: Duration::from_secs(300), batch: 100 }
     }

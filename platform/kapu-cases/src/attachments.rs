@@ -18,7 +18,7 @@ use bytes::Bytes;
 use chrono::{DateTime, Duration, Utc};
 use futures_util::TryStreamExt as _;
 use kapu_core::{Statement, TenantTx};
-use kapu_jobs::{Job, JobFailure, JobHandler, NewJob};
+use kapu_jobs::{Job, JobContext, JobFailure, JobHandler, NewJob};
 use object_store::path::Path;
 use object_store::{ObjectStore, WriteMultipart};
 use serde_json::Value;
@@ -465,9 +465,9 @@ impl std::fmt::Debug for SweepHandler {
 
 #[async_trait::async_trait]
 impl JobHandler for SweepHandler {
-    async fn run(&self, job: &Job, tx: &mut TenantTx) -> Result<(), JobFailure> {
+    async fn run(&self, job: &Job, ctx: &JobContext<'_>, tx: &mut TenantTx) -> Result<(), JobFailure> {
         let retry = |e: CaseError| JobFailure::Retry(e.to_string());
-        let now = Utc::now();
+        let now = ctx.now;
         let done = sweep(tx, self.store.as_ref(), now, self.grace).await.map_err(retry)?;
         tracing::info!(tenant = %tx.slug(), moved = done.moved, deleted = done.deleted, left = done.left, "attachment sweep");
         let others = kapu_jobs::count_open(tx, SWEEP_JOB, Some(job.id)).await.map_err(|e| JobFailure::Retry(e.to_string()))?;

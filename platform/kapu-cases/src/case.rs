@@ -575,6 +575,7 @@ pub async fn submit(
         application: &values,
         applicant: &applicant,
         applicant_name: &applicant_name,
+        now,
     };
     let facts = source.facts(query).await;
     let input = RuleInput { application: &values, applicant: &applicant, facts: &facts, today };

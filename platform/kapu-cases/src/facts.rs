@@ -3,6 +3,7 @@
 
 use std::collections::BTreeMap;
 
+use chrono::{DateTime, Utc};
 use serde_json::Value;
 
 use crate::definition::FactDecl;
@@ -23,6 +24,8 @@ pub struct FactQuery<'a> {
     pub applicant: &'a Applicant,
     /// The applicant's name.
     pub applicant_name: &'a str,
+    /// When the application is submitted (a source that records something stamps it so).
+    pub now: DateTime<Utc>,
 }
 
 /// Supplies the facts a case type declares (`vehicle.max_mass_kg`, `tax.debt`, …) as a

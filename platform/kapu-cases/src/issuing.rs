@@ -14,13 +14,13 @@
 use std::sync::Arc;
 
 use chrono::{DateTime, Datelike, Utc};
-use kapu_core::{Db, Refusal, TenantTx};
+use kapu_core::{Refusal, TenantTx};
 use kapu_crypto::{Crypto, Keyring};
 use kapu_delivery::access::{Delivery, DeliveryHow};
 use kapu_delivery::issue::{Addressee, DecisionToIssue};
 use kapu_delivery::{DeliveryError, OnDelivery, Recorded};
 use kapu_documents::{Decision, DecisionClient, Signatory};
-use kapu_jobs::{Job, JobFailure, JobHandler};
+use kapu_jobs::{Job, JobContext, JobFailure, JobHandler};
 use serde::Serialize;
 use serde_json::{Value, json};
 use uuid::Uuid;
@@ -354,10 +354,9 @@ pub async fn issued_decision(tx: &mut TenantTx, case_id: Uuid) -> Result<Option<
     }))
 }
 
-/// Runs `case.decided`: queues the issuing of the case's decision (see [`issue_decision_of`]).
+/// Runs `case.decided`: queues the issuing of the case's decision (see [`issue_decision_of`])
+/// under the tenant's name and document settings, which the worker hands it.
 pub struct DecidedHandler {
-    /// The database (for the tenant's name in the registry).
-    pub db: Db,
     /// The keys.
     pub crypto: Arc<Crypto>,
 }
@@ -374,7 +373,7 @@ fn is_transient(e: &CaseError) -> bool {
 
 #[async_trait::async_trait]
 impl JobHandler for DecidedHandler {
-    async fn run(&self, job: &Job, tx: &mut TenantTx) -> Result<(), JobFailure> {
+    async fn run(&self, job: &Job, ctx: &JobContext<'_>, tx: &mut TenantTx) -> Result<(), JobFailure> {
         let case_id = job
             .payload
             .get("case_id")
@@ -382,17 +381,11 @@ impl JobHandler for DecidedHandler {
             .and_then(|s| Uuid::parse_str(s).ok())
             .ok_or_else(|| JobFailure::Permanent("malformed case.decided job: no case_id".into()))?;
         let slug = tx.slug().as_str().to_owned();
-        let tenant = {
-            let mut conn = self.db.pool().acquire().await.map_err(|e| JobFailure::Retry(format!("database: {e}")))?;
-            kapu_core::find_tenant_by_slug(&mut conn, &slug)
-                .await
-                .map_err(|e| JobFailure::Retry(format!("tenant registry: {e}")))?
-                .ok_or_else(|| JobFailure::Permanent("the tenant is not in the registry".into()))?
-        };
+        let tenant = ctx.tenant;
         let settings = DecisionSettings::from_settings(&tenant.settings)
             .map_err(|e| JobFailure::Permanent(format!("the tenant's document settings: {e}")))?;
         let ring = self.crypto.keyring(tx.conn(), &slug).await.map_err(|e| JobFailure::Retry(e.to_string()))?;
-        issue_decision_of(tx, &ring, case_id, &tenant.name, &settings, Utc::now()).await.map(|_| ()).map_err(|e| {
+        issue_decision_of(tx, &ring, case_id, &tenant.name, &settings, ctx.now).await.map(|_| ()).map_err(|e| {
             let what = format!("issuing the decision of case {case_id}: {e}");
             if is_transient(&e) { JobFailure::Retry(what) } else { JobFailure::Permanent(what) }
         })

@@ -27,8 +27,9 @@ pub const PAID_JOB: &str = "case.paid";
 /// A case was decided with a grant: e.g. submit a parking permit.
 pub const GRANTED_JOB: &str = "case.granted";
 
-/// How many times a local-system job runs before it is dead: with the worker's backoff
-/// (doubling, at most an hour apart) a local system may be down for about half a day.
+/// How many times a local-system job runs before it is dead: with the worker's default
+/// backoff ([`kapu_jobs::WorkerConfig::retry_delay`]: doubling, at most an hour apart) a
+/// local system may be down for about half a day.
 pub const LOCAL_ATTEMPTS: i32 = 20;
 
 /// A filed case as the local systems are told about it. It carries personal data (the

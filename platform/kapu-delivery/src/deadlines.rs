@@ -14,13 +14,13 @@ use std::time::Duration;
 
 use chrono::{DateTime, Days, NaiveDate, Utc};
 use kapu_calendar::{Calendar, CalendarError};
-use kapu_core::{Db, TenantTx};
-use kapu_jobs::{Job, JobFailure, JobHandler, NewJob};
+use kapu_core::TenantTx;
+use kapu_jobs::{Job, JobContext, JobFailure, JobHandler, NewJob};
 use kapu_mail::OutgoingMail;
 use uuid::Uuid;
 
 use crate::access::DeliveryHow;
-use crate::issue::{Addressee, recipient, tenant_of};
+use crate::issue::{Addressee, recipient};
 use crate::{DEADLINES_JOB, DeliveryError, OnDelivery, Recorded, hungarian_date, local_date, start_of_local_day};
 
 /// The last day of the period: the `n`th working day after the Hungarian day of `issued_at`.
@@ -181,8 +181,6 @@ async fn schedule(tx: &mut TenantTx, now: DateTime<Utc>) -> Result<(), DeliveryE
 
 /// Runs [`DEADLINES_JOB`]s and schedules the next one.
 pub struct DeadlinesHandler {
-    /// The database (for the tenant registry).
-    pub db: Db,
     /// The deployment's working-day calendar.
     pub calendar: std::sync::Arc<Calendar>,
     /// The deployment's public URL (see `IssueHandler::public_url`).
@@ -201,14 +199,15 @@ impl std::fmt::Debug for DeadlinesHandler {
 
 #[async_trait::async_trait]
 impl JobHandler for DeadlinesHandler {
-    async fn run(&self, job: &Job, tx: &mut TenantTx) -> Result<(), JobFailure> {
-        let tenant = tenant_of(&self.db, tx).await?;
+    async fn run(&self, job: &Job, ctx: &JobContext<'_>, tx: &mut TenantTx) -> Result<(), JobFailure> {
+        let tenant = ctx.tenant;
         let documents_url = format!("{}/dokumentumok", tenant.base_url(&self.public_url));
         let scope = tx.slug().as_str().to_owned();
         let ring = self.crypto.keyring(tx.conn(), &scope).await.map_err(|e| JobFailure::Retry(e.to_string()))?;
-        let ctx = NoticeContext { tenant_name: &tenant.name, documents_url: &documents_url, ring: &ring };
-        let now = Utc::now();
-        let report = run(tx, &self.calendar, &ctx, self.on_delivery.as_ref(), now).await.map_err(|e| JobFailure::Retry(e.to_string()))?;
+        let notices = NoticeContext { tenant_name: &tenant.name, documents_url: &documents_url, ring: &ring };
+        let now = ctx.now;
+        let report =
+            run(tx, &self.calendar, &notices, self.on_delivery.as_ref(), now).await.map_err(|e| JobFailure::Retry(e.to_string()))?;
         tracing::info!(tenant = %tx.slug(), reminded = report.reminded, deemed = report.deemed, undecidable = report.undecidable, "delivery deadlines");
         // The next run, unless another chain is already scheduled (they then merge into one).
         let others = kapu_jobs::count_open(tx, DEADLINES_JOB, Some(job.id)).await.map_err(|e| JobFailure::Retry(e.to_string()))?;

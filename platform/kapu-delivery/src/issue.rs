@@ -8,10 +8,10 @@ use std::sync::Arc;
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD as B64;
 use chrono::{DateTime, Utc};
-use kapu_core::{Db, Refusal, TenantTx};
+use kapu_core::{Refusal, TenantTx};
 use kapu_crypto::{Crypto, Keyring};
 use kapu_documents::{DEFAULT_DECISION_TEMPLATE, Decision, IssueError, TsaClient};
-use kapu_jobs::{Job, JobFailure, JobHandler, NewJob};
+use kapu_jobs::{Job, JobContext, JobFailure, JobHandler, NewJob};
 use kapu_mail::OutgoingMail;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
@@ -337,11 +337,9 @@ async fn notify(tx: &mut TenantTx, ring: &Keyring, payload: &IssuePayload, ctx: 
     Ok(())
 }
 
-/// Runs [`ISSUE_JOB`]s: the tenant's name and settings from the registry, the seal from the
-/// tenant's schema, time-stamps from `tsa`.
+/// Runs [`ISSUE_JOB`]s: the tenant's name and settings as the worker hands them, the seal
+/// from the tenant's schema, time-stamps from `tsa`.
 pub struct IssueHandler {
-    /// The database (for the tenant registry).
-    pub db: Db,
     /// The keys.
     pub crypto: Arc<Crypto>,
     /// The time-stamping authority. Its own retries are short; the job retries later.
@@ -357,28 +355,19 @@ impl std::fmt::Debug for IssueHandler {
     }
 }
 
-/// The registry entry of the job's tenant.
-pub(crate) async fn tenant_of(db: &Db, tx: &TenantTx) -> Result<kapu_core::Tenant, JobFailure> {
-    let mut conn = db.pool().acquire().await.map_err(|e| JobFailure::Retry(format!("database: {e}")))?;
-    kapu_core::find_tenant_by_slug(&mut conn, tx.slug().as_str())
-        .await
-        .map_err(|e| JobFailure::Retry(format!("tenant registry: {e}")))?
-        .ok_or_else(|| JobFailure::Permanent("the tenant is not in the registry".into()))
-}
-
 #[async_trait::async_trait]
 impl JobHandler for IssueHandler {
-    async fn run(&self, job: &Job, tx: &mut TenantTx) -> Result<(), JobFailure> {
+    async fn run(&self, job: &Job, ctx: &JobContext<'_>, tx: &mut TenantTx) -> Result<(), JobFailure> {
         let payload: IssuePayload =
             serde_json::from_value(job.payload.clone()).map_err(|e| JobFailure::Permanent(format!("malformed issuing job: {e}")))?;
-        let tenant = tenant_of(&self.db, tx).await?;
+        let tenant = ctx.tenant;
         let settings =
             DeliverySettings::from_settings(&tenant.settings).map_err(|e| JobFailure::Permanent(format!("delivery settings: {e}")))?;
         let scope = tx.slug().as_str().to_owned();
         let ring = self.crypto.keyring(tx.conn(), &scope).await.map_err(|e| JobFailure::Retry(e.to_string()))?;
         let documents_url = format!("{}/dokumentumok", tenant.base_url(&self.public_url));
-        let ctx = IssueContext { tenant_name: &tenant.name, settings, documents_url: &documents_url };
-        run(tx, &ring, &self.tsa, &payload, &ctx, Utc::now()).await.map_err(|e| {
+        let issuing = IssueContext { tenant_name: &tenant.name, settings, documents_url: &documents_url };
+        run(tx, &ring, &self.tsa, &payload, &issuing, ctx.now).await.map_err(|e| {
             let what = format!("issuing document {}: {e}", payload.document_id);
             if e.is_transient() { JobFailure::Retry(what) } else { JobFailure::Permanent(what) }
         })

@@ -374,7 +374,9 @@ impl From<kapu_jobs::JobsError> for ApiError {
         match e {
             kapu_jobs::JobsError::Database(e) => e.into(),
             kapu_jobs::JobsError::Core(e) => e.into(),
-            other @ (kapu_jobs::JobsError::Payload(_) | kapu_jobs::JobsError::NotDead(_)) => internal(&other),
+            other @ (kapu_jobs::JobsError::Payload(_) | kapu_jobs::JobsError::NotDead(_) | kapu_jobs::JobsError::UnknownTenant(_)) => {
+                internal(&other)
+            }
         }
     }
 }

@@ -12,13 +12,16 @@
 //! transaction is rolled back by PostgreSQL, the lease runs out, and another worker runs
 //! the job again. Failures retry with exponential backoff; a job that exhausts its attempts
 //! (or fails permanently) is `dead`, where operators see it and can retry it.
+//!
+//! The worker is the one place that reads the clock and the tenant registry for jobs: a
+//! handler gets both in its [`JobContext`].
 
 use std::collections::{BTreeSet, HashMap};
 use std::sync::Arc;
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
-use kapu_core::{CoreError, Db, Statement, TenantSlug, TenantTx};
+use kapu_core::{CoreError, Db, Statement, Tenant, TenantSlug, TenantTx};
 use serde::Serialize;
 use sqlx::postgres::PgListener;
 use thiserror::Error;
@@ -42,6 +45,9 @@ pub enum JobsError {
     /// No job with that id in that state.
     #[error("no dead job {0}")]
     NotDead(i64),
+    /// Jobs were to run for a tenant the registry does not know.
+    #[error("the tenant {0} is not in the registry")]
+    UnknownTenant(String),
 }
 
 /// How a handler failed.
@@ -198,12 +204,49 @@ pub struct Job {
     pub attempt: i32,
 }
 
+/// Where a job's handler takes the time from: the system's clock, or for tests a fixed time.
+/// Only the worker reads it; handlers get its reading in [`JobContext::now`].
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Clock {
+    /// The system's clock.
+    #[default]
+    System,
+    /// Always this time (for tests).
+    Fixed(DateTime<Utc>),
+}
+
+impl Clock {
+    /// The current time by this clock.
+    pub fn now(&self) -> DateTime<Utc> {
+        match self {
+            Self::System => Utc::now(),
+            Self::Fixed(at) => *at,
+        }
+    }
+}
+
+/// What the worker tells a handler besides the job: the time and the tenant, so that no
+/// handler reads the clock or the tenant registry itself.
+#[derive(Clone, Copy, Debug)]
+pub struct JobContext<'a> {
+    /// When this attempt started, by the worker's clock: the time of everything the attempt
+    /// writes and schedules.
+    pub now: DateTime<Utc>,
+    /// The job's tenant as the registry had it when the worker began running the tenant's
+    /// due jobs (name, settings, origin).
+    pub tenant: &'a Tenant,
+    /// The worker's clock, for the one kind of stamp that must say when something happened
+    /// later in the attempt: a failed call to another system, recorded for the admin after a
+    /// call that may have taken up to its timeout. Everything else uses `now`.
+    pub clock: Clock,
+}
+
 /// Runs one kind of job. The handler gets the job's own transaction: what it writes commits
 /// together with the job's completion.
 #[async_trait::async_trait]
 pub trait JobHandler: Send + Sync {
-    /// Does the work.
-    async fn run(&self, job: &Job, tx: &mut TenantTx) -> Result<(), JobFailure>;
+    /// Does the work, at the time and for the tenant `ctx` names.
+    async fn run(&self, job: &Job, ctx: &JobContext<'_>, tx: &mut TenantTx) -> Result<(), JobFailure>;
 }
 
 /// A job's row, for operators.
@@ -275,20 +318,34 @@ pub enum Outcome {
     Lost,
 }
 
+/// The longest wait between two attempts of a job, however many failed before.
+pub const MAX_BACKOFF: Duration = Duration::from_secs(3600);
+
 /// Worker settings.
 #[derive(Clone, Debug)]
 pub struct WorkerConfig {
     /// How long a claimed job is reserved before another worker may take it over.
     pub lease: Duration,
-    /// First retry delay; doubles per attempt, up to an hour.
+    /// First retry delay; doubles per attempt, up to [`MAX_BACKOFF`] (see
+    /// [`WorkerConfig::retry_delay`]).
     pub backoff: Duration,
     /// How often to look for due jobs without a notification (retries, expired leases).
     pub poll: Duration,
 }
 
 impl Default for WorkerConfig {
+    /// A five-minute lease, retries 10 s apart at first, a scan every 15 s. With these, a job
+    /// of 20 attempts waits about eleven and a half hours in all before it is dead.
     fn default() -> Self {
         Self { lease: Duration::from_secs(300), backoff: Duration::from_secs(10), poll: Duration::from_secs(15) }
+    }
+}
+
+impl WorkerConfig {
+    /// The wait after the `attempt`-th attempt failed (attempts count from 1): `backoff`,
+    /// doubled for each attempt after the first, at most [`MAX_BACKOFF`].
+    pub fn retry_delay(&self, attempt: i32) -> Duration {
+        self.backoff.saturating_mul(1 << attempt.clamp(1, 16) >> 1).min(MAX_BACKOFF)
     }
 }
 
@@ -298,6 +355,7 @@ pub struct Worker {
     db: Db,
     handlers: Arc<HashMap<String, Arc<dyn JobHandler>>>,
     config: WorkerConfig,
+    clock: Clock,
 }
 
 impl std::fmt::Debug for Worker {
@@ -309,7 +367,16 @@ impl std::fmt::Debug for Worker {
 impl Worker {
     /// A worker with no handlers yet.
     pub fn new(db: Db, config: WorkerConfig) -> Self {
-        Self { db, handlers: Arc::new(HashMap::new()), config }
+        Self { db, handlers: Arc::new(HashMap::new()), config, clock: Clock::System }
+    }
+
+    /// The clock whose time handlers get (the system's unless set; a fixed one for tests).
+    /// The worker's own waiting and the database's `now()` (a job's `run_at`, leases,
+    /// retries) stay on real time.
+    #[must_use]
+    pub fn with_clock(mut self, clock: Clock) -> Self {
+        self.clock = clock;
+        self
     }
 
     /// Registers the handler of one job kind.
@@ -385,11 +452,17 @@ impl Worker {
             .collect())
     }
 
+    /// The tenant's registry entry, read once before running its due jobs.
+    async fn tenant(&self, slug: &TenantSlug) -> Result<Tenant, JobsError> {
+        let mut conn = self.db.pool().acquire().await?;
+        kapu_core::find_tenant_by_slug(&mut conn, slug.as_str()).await?.ok_or_else(|| JobsError::UnknownTenant(slug.to_string()))
+    }
+
     /// Runs a tenant's due jobs until none is left.
     pub async fn drain(&self, slug: &str) -> Result<usize, JobsError> {
-        let slug = TenantSlug::parse(slug)?;
+        let tenant = self.tenant(&TenantSlug::parse(slug)?).await?;
         let mut n = 0;
-        while self.run_one(&slug).await?.is_some() {
+        while self.run_next(&tenant).await?.is_some() {
             n += 1;
         }
         Ok(n)
@@ -397,6 +470,12 @@ impl Worker {
 
     /// Claims and runs one due job of the tenant, if there is one.
     pub async fn run_one(&self, slug: &TenantSlug) -> Result<Option<(i64, Outcome)>, JobsError> {
+        let tenant = self.tenant(slug).await?;
+        self.run_next(&tenant).await
+    }
+
+    async fn run_next(&self, tenant: &Tenant) -> Result<Option<(i64, Outcome)>, JobsError> {
+        let slug = &tenant.slug;
         let lease = interval(self.config.lease);
         let mut tx = self.db.tenant_tx_for(slug).await?;
         let claimed: Option<(i64, String, serde_json::Value, i32, i32)> = sqlx::query_as(
@@ -435,7 +514,8 @@ impl Worker {
         if still_ours.is_none() {
             return Ok(Some((id, Outcome::Lost)));
         }
-        match handler.run(&job, &mut tx).await {
+        let ctx = JobContext { now: self.clock.now(), tenant, clock: self.clock };
+        match handler.run(&job, &ctx, &mut tx).await {
             Ok(()) => {
                 sqlx::query("UPDATE job SET state = 'done', finished_at = now(), locked_until = NULL, last_error = NULL WHERE id = $1")
                     .bind(id)
@@ -455,7 +535,7 @@ impl Worker {
     }
 
     async fn fail(&self, slug: &TenantSlug, job: &Job, failure: &JobFailure, dead: bool) -> Result<(), JobsError> {
-        let delay = self.config.backoff.saturating_mul(1 << job.attempt.clamp(1, 16) >> 1).min(Duration::from_secs(3600));
+        let delay = self.config.retry_delay(job.attempt);
         let mut tx = self.db.tenant_tx_for(slug).await?;
         sqlx::query(
             "UPDATE job SET state = $3, run_at = now() + $4::interval, last_error = $5, locked_until = NULL
@@ -476,4 +556,27 @@ impl Worker {
 
 fn interval(d: Duration) -> String {
     format!("{} milliseconds", d.as_millis())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_retry_delay_doubles_from_the_first_up_to_an_hour() {
+        let config = WorkerConfig::default();
+        let waits: Vec<u64> = (1..=11).map(|a| config.retry_delay(a).as_secs()).collect();
+        assert_eq!(waits, [10, 20, 40, 80, 160, 320, 640, 1280, 2560, 3600, 3600]);
+        assert_eq!(config.retry_delay(i32::MAX), MAX_BACKOFF);
+        assert_eq!(config.retry_delay(0), config.backoff, "an attempt number below 1 counts as the first");
+    }
+
+    #[test]
+    fn twenty_attempts_wait_about_half_a_day() {
+        // What `kapu_cases::LOCAL_ATTEMPTS` and `kapu_delivery::ISSUE_ATTEMPTS` promise: the
+        // waits between 20 attempts (after each of the first 19) with the default backoff.
+        let total: Duration = (1..20).map(|a| WorkerConfig::default().retry_delay(a)).sum();
+        assert_eq!(total.as_secs(), 41_110);
+        assert!((11 * 3600..12 * 3600).contains(&total.as_secs()), "{total:?}");
+    }
 }

@@ -3,7 +3,6 @@
 
 use std::sync::Arc;
 
-use chrono::Utc;
 use kapu_cases::{FactQuery, FactSource};
 use kapu_core::TenantSlug;
 use kapu_plugins::World;
@@ -65,7 +64,7 @@ impl ParkingPrecheck {
                 "reasons": o.reasons.join("; "),
             }))),
             Err(e) => {
-                self.plugins.record_failure(&slug, &name, "pre-check", &e, Utc::now()).await;
+                self.plugins.record_failure(&slug, &name, "pre-check", &e, q.now).await;
                 Some(Err(()))
             }
         }

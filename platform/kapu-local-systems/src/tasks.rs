@@ -5,7 +5,7 @@ use std::sync::Arc;
 use chrono::{DateTime, Duration, Utc};
 use kapu_core::{Db, TenantTx};
 use kapu_crypto::{Crypto, Keyring};
-use kapu_jobs::{Job, JobFailure, JobHandler, Worker};
+use kapu_jobs::{Clock, Job, JobContext, JobFailure, JobHandler, Worker};
 use kapu_plugins::installation::Plugins;
 use kapu_plugins::{CallFailure, Called, PluginError, finance, parking, records};
 use serde::Deserialize;
@@ -115,10 +115,12 @@ impl Handler {
         Ok(name)
     }
 
-    /// Calls the tenant's plugin `name`; a failure is recorded for the admin and fails the job.
+    /// Calls the tenant's plugin `name`; a failure is recorded for the admin, stamped by
+    /// `clock` when the call failed, and fails the job.
     async fn call<R>(
         &self,
         tx: &TenantTx,
+        clock: Clock,
         name: &str,
         function: &str,
         call: impl AsyncFnOnce(&kapu_plugins::Runtime, &kapu_plugins::Plugin, kapu_plugins::CallContext) -> Called<R>,
@@ -132,7 +134,7 @@ impl Handler {
             Ok(r) => Ok(r),
             Err(e) => {
                 // Recorded in its own transaction: the job's is rolled back on failure.
-                self.ls.plugins.record_failure(&slug, name, function, &e, Utc::now()).await;
+                self.ls.plugins.record_failure(&slug, name, function, &e, clock.now()).await;
                 Err(failed_call(self.task.system(), name, &e))
             }
         }
@@ -160,11 +162,11 @@ impl Handler {
     }
 
     /// Registers the application as an incoming document and files it under a new file number.
-    async fn file(&self, tx: &mut TenantTx, case_id: Uuid, now: DateTime<Utc>) -> Result<(), JobFailure> {
+    async fn file(&self, tx: &mut TenantTx, case_id: Uuid, context: &JobContext<'_>) -> Result<(), JobFailure> {
         if self.answered(tx, case_id, Task::RecordsFile, "").await?.is_some() {
             return Ok(());
         }
-        let Some(name) = self.plugin(tx, case_id, "", now).await? else { return Ok(()) };
+        let Some(name) = self.plugin(tx, case_id, "", context.now).await? else { return Ok(()) };
         let ring = self.ring(tx).await?;
         let case = self.case(tx, &ring, case_id).await?;
         let arrival = match self.answered(tx, case_id, Task::RecordsRegister, "").await? {
@@ -178,7 +180,9 @@ impl Handler {
                     content: application_document(&case),
                 };
                 let r = self
-                    .call(tx, &name, "register-incoming", async |rt, p, ctx| rt.records_register_incoming(p, ctx, document).await)
+                    .call(tx, context.clock, &name, "register-incoming", async |rt, p, ctx| {
+                        rt.records_register_incoming(p, ctx, document).await
+                    })
                     .await?;
                 // Committed at once: a retry after a failed filing files this registration
                 // rather than registering the application again.
@@ -190,14 +194,15 @@ impl Handler {
                     plugin: Some(&name),
                     reference: Some(&r.arrival_number),
                     detail: json!({}),
-                    at: now,
+                    at: context.now,
                 };
                 store::record(&mut own, d).await.map_err(|e| retry("database", e))?;
                 own.commit().await.map_err(|e| retry("database", e))?;
                 r.arrival_number
             }
         };
-        let filing = self.call(tx, &name, "file", async |rt, p, ctx| rt.records_file(p, ctx, arrival.clone(), None).await).await?;
+        let filing =
+            self.call(tx, context.clock, &name, "file", async |rt, p, ctx| rt.records_file(p, ctx, arrival.clone(), None).await).await?;
         let d = Done {
             case_id,
             task: Task::RecordsFile,
@@ -205,13 +210,13 @@ impl Handler {
             plugin: Some(&name),
             reference: Some(&filing.file_number),
             detail: json!({ "arrival_number": arrival }),
-            at: now,
+            at: context.now,
         };
         self.done(tx, d).await
     }
 
     /// Issues an issued decision as an outgoing document under the case's file number.
-    async fn issue(&self, tx: &mut TenantTx, p: IssuedPayload, now: DateTime<Utc>) -> Result<(), JobFailure> {
+    async fn issue(&self, tx: &mut TenantTx, p: IssuedPayload, context: &JobContext<'_>) -> Result<(), JobFailure> {
         let Some(case_id) = kapu_cases::case_by_number(tx, &p.subject_ref).await.map_err(|e| retry("the case", e))? else {
             // A document that belongs to no case: nothing to file it under.
             return Ok(());
@@ -231,13 +236,13 @@ impl Handler {
                     plugin: None,
                     reference: None,
                     detail: json!({}),
-                    at: now,
+                    at: context.now,
                 };
                 return self.done(tx, d).await;
             }
             None => return Err(JobFailure::Retry("records: waiting for the case to be filed".into())),
         };
-        let Some(name) = self.plugin(tx, case_id, &subject, now).await? else { return Ok(()) };
+        let Some(name) = self.plugin(tx, case_id, &subject, context.now).await? else { return Ok(()) };
         let ring = self.ring(tx).await?;
         let case = self.case(tx, &ring, case_id).await?;
         let Some((title, _, pdf)) =
@@ -245,7 +250,7 @@ impl Handler {
         else {
             return Err(JobFailure::Permanent(format!("there is no issued decision {}", p.document_id)));
         };
-        let signer = tenant_name(&self.ls.db, tx).await?;
+        let signer = context.tenant.name.clone();
         let document = records::Document {
             subject: title,
             partner: case.applicant_name.clone(),
@@ -254,7 +259,9 @@ impl Handler {
             content: pdf,
         };
         let filing = self
-            .call(tx, &name, "issue", async |rt, pl, ctx| rt.records_issue(pl, ctx, file_number.clone(), document, signer).await)
+            .call(tx, context.clock, &name, "issue", async |rt, pl, ctx| {
+                rt.records_issue(pl, ctx, file_number.clone(), document, signer).await
+            })
             .await?;
         let d = Done {
             case_id,
@@ -263,18 +270,18 @@ impl Handler {
             plugin: Some(&name),
             reference: Some(&filing.file_number),
             detail: json!({ "document_id": p.document_id, "main_file_number": file_number }),
-            at: now,
+            at: context.now,
         };
         self.done(tx, d).await
     }
 
     /// Posts the fee of a case awaiting payment as a receivable, under the case number as
     /// the payment reference.
-    async fn receivable(&self, tx: &mut TenantTx, case_id: Uuid, now: DateTime<Utc>) -> Result<(), JobFailure> {
+    async fn receivable(&self, tx: &mut TenantTx, case_id: Uuid, context: &JobContext<'_>) -> Result<(), JobFailure> {
         if self.answered(tx, case_id, Task::FinanceReceivable, "").await?.is_some() {
             return Ok(());
         }
-        let Some(name) = self.plugin(tx, case_id, "", now).await? else { return Ok(()) };
+        let Some(name) = self.plugin(tx, case_id, "", context.now).await? else { return Ok(()) };
         let ring = self.ring(tx).await?;
         let case = self.case(tx, &ring, case_id).await?;
         let Some(fee) = case.fee_gross.filter(|f| *f > rust_decimal::Decimal::ZERO) else { return Ok(()) };
@@ -287,8 +294,9 @@ impl Handler {
             amount: finance::Money::new(fee.normalize(), "HUF"),
             due: due.to_string(),
         };
-        let posting =
-            self.call(tx, &name, "post-receivable", async |rt, p, ctx| rt.finance_post_receivable(p, ctx, receivable).await).await?;
+        let posting = self
+            .call(tx, context.clock, &name, "post-receivable", async |rt, p, ctx| rt.finance_post_receivable(p, ctx, receivable).await)
+            .await?;
         let d = Done {
             case_id,
             task: Task::FinanceReceivable,
@@ -296,13 +304,13 @@ impl Handler {
             plugin: Some(&name),
             reference: Some(&posting.posting_id),
             detail: json!({ "amount": fee.normalize().to_string(), "currency": "HUF", "payment_ref": case.number }),
-            at: now,
+            at: context.now,
         };
         self.done(tx, d).await
     }
 
     /// Posts a confirmed payment against the case's receivable.
-    async fn payment(&self, tx: &mut TenantTx, case_id: Uuid, now: DateTime<Utc>) -> Result<(), JobFailure> {
+    async fn payment(&self, tx: &mut TenantTx, case_id: Uuid, context: &JobContext<'_>) -> Result<(), JobFailure> {
         if self.answered(tx, case_id, Task::FinancePayment, "").await?.is_some() {
             return Ok(());
         }
@@ -310,13 +318,20 @@ impl Handler {
             Some((true, _)) => {}
             Some((false, _)) => {
                 // No receivable was posted (no finance plugin then): nothing to pay against.
-                let d =
-                    Done { case_id, task: Task::FinancePayment, subject: "", plugin: None, reference: None, detail: json!({}), at: now };
+                let d = Done {
+                    case_id,
+                    task: Task::FinancePayment,
+                    subject: "",
+                    plugin: None,
+                    reference: None,
+                    detail: json!({}),
+                    at: context.now,
+                };
                 return self.done(tx, d).await;
             }
             None => return Err(JobFailure::Retry("finance: waiting for the receivable to be posted".into())),
         }
-        let Some(name) = self.plugin(tx, case_id, "", now).await? else { return Ok(()) };
+        let Some(name) = self.plugin(tx, case_id, "", context.now).await? else { return Ok(()) };
         let ring = self.ring(tx).await?;
         let case = self.case(tx, &ring, case_id).await?;
         let Some((amount, bank_ref, paid_at)) = case.payment.clone() else {
@@ -328,7 +343,8 @@ impl Handler {
             value_date: kapu_delivery::local_date(paid_at).to_string(),
             bank_ref,
         };
-        let posting = self.call(tx, &name, "post-payment", async |rt, p, ctx| rt.finance_post_payment(p, ctx, payment).await).await?;
+        let posting =
+            self.call(tx, context.clock, &name, "post-payment", async |rt, p, ctx| rt.finance_post_payment(p, ctx, payment).await).await?;
         let d = Done {
             case_id,
             task: Task::FinancePayment,
@@ -336,13 +352,13 @@ impl Handler {
             plugin: Some(&name),
             reference: Some(&posting.posting_id),
             detail: json!({ "amount": amount.normalize().to_string(), "currency": "HUF", "payment_ref": case.number }),
-            at: now,
+            at: context.now,
         };
         self.done(tx, d).await
     }
 
     /// Submits a granted parking permit (the parking system answers idempotently per case).
-    async fn permit(&self, tx: &mut TenantTx, case_id: Uuid, now: DateTime<Utc>) -> Result<(), JobFailure> {
+    async fn permit(&self, tx: &mut TenantTx, case_id: Uuid, context: &JobContext<'_>) -> Result<(), JobFailure> {
         if self.answered(tx, case_id, Task::ParkingSubmit, "").await?.is_some() {
             return Ok(());
         }
@@ -350,12 +366,12 @@ impl Handler {
         if !is_parking(&facts) {
             return Ok(());
         }
-        let Some(name) = self.plugin(tx, case_id, "", now).await? else { return Ok(()) };
+        let Some(name) = self.plugin(tx, case_id, "", context.now).await? else { return Ok(()) };
         let ring = self.ring(tx).await?;
         let case = self.case(tx, &ring, case_id).await?;
         let application = permit_application(&case.number, &case.applicant_name, &case.application)
             .ok_or_else(|| JobFailure::Permanent("the application has no vehicle, address or first valid day".into()))?;
-        let permit = self.call(tx, &name, "submit", async |rt, p, ctx| rt.parking_submit(p, ctx, application).await).await?;
+        let permit = self.call(tx, context.clock, &name, "submit", async |rt, p, ctx| rt.parking_submit(p, ctx, application).await).await?;
         let d = Done {
             case_id,
             task: Task::ParkingSubmit,
@@ -363,7 +379,7 @@ impl Handler {
             plugin: Some(&name),
             reference: Some(&permit.permit_id),
             detail: json!({ "state": permit_state(permit.state), "zone": permit.zone, "valid_until": permit.valid_until }),
-            at: now,
+            at: context.now,
         };
         self.done(tx, d).await
     }
@@ -371,18 +387,17 @@ impl Handler {
 
 #[async_trait::async_trait]
 impl JobHandler for Handler {
-    async fn run(&self, job: &Job, tx: &mut TenantTx) -> Result<(), JobFailure> {
-        let now = Utc::now();
+    async fn run(&self, job: &Job, ctx: &JobContext<'_>, tx: &mut TenantTx) -> Result<(), JobFailure> {
         if self.task == Task::RecordsIssue {
             let p: IssuedPayload = serde_json::from_value(job.payload.clone()).map_err(malformed)?;
-            return self.issue(tx, p, now).await;
+            return self.issue(tx, p, ctx).await;
         }
         let CasePayload { case_id } = serde_json::from_value(job.payload.clone()).map_err(malformed)?;
         match self.task {
-            Task::RecordsFile | Task::RecordsRegister => self.file(tx, case_id, now).await,
-            Task::FinanceReceivable => self.receivable(tx, case_id, now).await,
-            Task::FinancePayment => self.payment(tx, case_id, now).await,
-            Task::ParkingSubmit => self.permit(tx, case_id, now).await,
+            Task::RecordsFile | Task::RecordsRegister => self.file(tx, case_id, ctx).await,
+            Task::FinanceReceivable => self.receivable(tx, case_id, ctx).await,
+            Task::FinancePayment => self.payment(tx, case_id, ctx).await,
+            Task::ParkingSubmit => self.permit(tx, case_id, ctx).await,
             Task::RecordsIssue => Ok(()),
         }
     }
@@ -423,15 +438,6 @@ fn permit_state(s: parking::PermitState) -> &'static str {
         parking::PermitState::Revoked => "revoked",
         parking::PermitState::Expired => "expired",
     }
-}
-
-async fn tenant_name(db: &Db, tx: &TenantTx) -> Result<String, JobFailure> {
-    let mut conn = db.pool().acquire().await.map_err(|e| retry("database", e))?;
-    Ok(kapu_core::find_tenant_by_slug(&mut conn, tx.slug().as_str())
-        .await
-        .map_err(|e| retry("tenant registry", e))?
-        .map(|t| t.name)
-        .unwrap_or_else(|| tx.slug().as_str().to_owned()))
 }
 
 #[cfg(test)]

@@ -11,7 +11,7 @@ use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use kapu_core::TenantTx;
-use kapu_jobs::{Job, JobFailure, JobHandler, NewJob};
+use kapu_jobs::{Job, JobContext, JobFailure, JobHandler, NewJob};
 use kapu_plugins::installation::{self, Plugins};
 use kapu_plugins::queue::{Event, EventKind};
 use kapu_plugins::{PluginError, World};
@@ -35,6 +35,8 @@ pub struct FeedSettings {
 }
 
 impl Default for FeedSettings {
+    /// A read every 2 s while the queue system answers, backing off to one every five
+    /// minutes while it does not; 100 events a read.
     fn default() -> Self {
         Self { interval: Duration::from_secs(2), max_backoff: Duration::from_secs(300), batch: 100 }
     }
@@ -244,8 +246,8 @@ impl FeedHandler {
 
 #[async_trait::async_trait]
 impl JobHandler for FeedHandler {
-    async fn run(&self, job: &Job, tx: &mut TenantTx) -> Result<(), JobFailure> {
-        self.read(tx, job, Utc::now()).await.map_err(|e| JobFailure::Retry(e.to_string()))
+    async fn run(&self, job: &Job, ctx: &JobContext<'_>, tx: &mut TenantTx) -> Result<(), JobFailure> {
+        self.read(tx, job, ctx.now).await.map_err(|e| JobFailure::Retry(e.to_string()))
     }
 }
 

@@ -8,7 +8,7 @@ use std::sync::Arc;
 use anyhow::{Context, Result};
 use kapu_core::{Db, TenantTx};
 use kapu_crypto::CryptoError;
-use kapu_jobs::{Job, JobFailure, JobHandler, Worker, WorkerConfig};
+use kapu_jobs::{Job, JobContext, JobFailure, JobHandler, Worker, WorkerConfig};
 use kapu_mail::{MailError, MailJob, MailJobError, Mailer, OutgoingMail, SmtpConfig};
 
 /// Sends queued e-mail, which waits sealed with the tenant's data key ([`kapu_mail::MailJob`]).
@@ -21,7 +21,7 @@ pub struct SendMail {
 
 #[async_trait::async_trait]
 impl JobHandler for SendMail {
-    async fn run(&self, job: &Job, tx: &mut TenantTx) -> Result<(), JobFailure> {
+    async fn run(&self, job: &Job, _ctx: &JobContext<'_>, tx: &mut TenantTx) -> Result<(), JobFailure> {
         let scope = tx.slug().as_str().to_owned();
         let ring = self.crypto.keyring(tx.conn(), &scope).await.map_err(|e| JobFailure::Retry(e.to_string()))?;
         let mail: OutgoingMail = MailJob::open(&ring, &job.payload).map_err(|e| match e {
@@ -72,7 +72,7 @@ pub fn full_worker(
     attachments: &str,
 ) -> Result<Worker> {
     let w = with_attachments(worker(db.clone(), crypto.clone(), smtp, config)?, attachments)?;
-    let w = with_delivery(w, db.clone(), crypto.clone(), delivery)?;
+    let w = with_delivery(w, crypto.clone(), delivery)?;
     let w = with_local_systems(w, db.clone(), crypto.clone(), runtime.clone());
     Ok(with_queue(w, db, crypto, runtime, kapu_queue::FeedSettings::default()))
 }
@@ -121,7 +121,7 @@ impl DeliveryConfig {
 
 /// Adds the handlers that issue documents (among them the decisions of decided cases,
 /// `case.decided`) and run the delivery deadlines, which move a case to delivered.
-pub fn with_delivery(worker: Worker, db: Db, crypto: Arc<kapu_crypto::Crypto>, cfg: &DeliveryConfig) -> Result<Worker> {
+pub fn with_delivery(worker: Worker, crypto: Arc<kapu_crypto::Crypto>, cfg: &DeliveryConfig) -> Result<Worker> {
     let mut tsa = kapu_documents::TsaConfig {
         attempts: cfg.tsa_attempts.max(1),
         backoff: cfg.tsa_backoff,
@@ -132,12 +132,12 @@ pub fn with_delivery(worker: Worker, db: Db, crypto: Arc<kapu_crypto::Crypto>, c
     }
     let tsa = kapu_documents::TsaClient::new(tsa).context("the TSA client")?;
     let public_url = kapu_core::Origin::parse(&cfg.public_url).context("the public URL (KAPU_PUBLIC_URL)")?;
-    let decided = kapu_cases::DecidedHandler { db: db.clone(), crypto: crypto.clone() };
-    let issue = kapu_delivery::issue::IssueHandler { db: db.clone(), crypto: crypto.clone(), tsa, public_url: public_url.clone() };
+    let decided = kapu_cases::DecidedHandler { crypto: crypto.clone() };
+    let issue = kapu_delivery::issue::IssueHandler { crypto: crypto.clone(), tsa, public_url: public_url.clone() };
     let calendar = cfg.calendar.clone();
     warn_uncovered_years(&calendar, chrono::Utc::now());
     let deadlines =
-        kapu_delivery::deadlines::DeadlinesHandler { db, calendar, public_url, on_delivery: Arc::new(kapu_cases::CaseDeliveries), crypto };
+        kapu_delivery::deadlines::DeadlinesHandler { calendar, public_url, on_delivery: Arc::new(kapu_cases::CaseDeliveries), crypto };
     Ok(worker
         .handle(kapu_cases::DECIDED_JOB, Arc::new(decided))
         .handle(kapu_delivery::ISSUE_JOB, Arc::new(issue))

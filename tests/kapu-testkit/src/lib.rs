@@ -282,7 +282,7 @@ impl Kit {
                 if let Some(c) = opts.calendar.clone() {
                     d.calendar = c;
                 }
-                w = kapu::wiring::with_delivery(w, db.clone(), crypto.clone(), &d)?;
+                w = kapu::wiring::with_delivery(w, crypto.clone(), &d)?;
             }
             w = kapu::wiring::with_local_systems(w, db.clone(), crypto.clone(), plugin_runtime());
             w = kapu::wiring::with_queue(w, db.clone(), crypto.clone(), plugin_runtime(), opts.queue_feed.clone());

@@ -290,7 +290,7 @@ async fn a_tsa_that_is_down_leaves_the_decision_waiting_until_it_is_back() -> Re
     };
     let config = kapu_jobs::WorkerConfig { backoff: Duration::from_secs(3600), ..kapu_jobs::WorkerConfig::default() };
     let worker = kapu::wiring::worker(kit.db.clone(), kit.crypto.clone(), &kit.smtp, config)?;
-    let worker = kapu::wiring::with_delivery(worker, kit.db.clone(), kit.crypto.clone(), &cfg)?;
+    let worker = kapu::wiring::with_delivery(worker, kit.crypto.clone(), &cfg)?;
     let make_due = || async {
         let mut tx = kit.db.tenant_tx(&t.tenant).await?;
         sqlx::query("UPDATE job SET run_at = now() WHERE kind = 'delivery.issue' AND state = 'pending'").execute(tx.conn()).await?;

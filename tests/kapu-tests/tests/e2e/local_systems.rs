@@ -297,8 +297,7 @@ async fn an_issued_decision_is_issued_in_dms_one_under_the_case_file_number() ->
     )
     .await?;
     let delivery = kapu::wiring::DeliveryConfig::new(tsa.url(), Some(pki.ca_cert.clone()), "http://kiadmany.test");
-    let w =
-        kapu::wiring::with_delivery(worker(&env.kit, Duration::from_millis(50))?, env.kit.db.clone(), env.kit.crypto.clone(), &delivery)?;
+    let w = kapu::wiring::with_delivery(worker(&env.kit, Duration::from_millis(50))?, env.kit.crypto.clone(), &delivery)?;
     let anna = env.person("anna@example.hu", "1126", Identification::Kau).await?;
     let clerk = env.kit.clerk(&env.t).await?;
     let filed = env.submit(&anna, &parking("p1", "ABC-123", "1126")).await??;

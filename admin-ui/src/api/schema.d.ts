@@ -653,162 +653,6 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
-    "/api/v1/platform/auth/login": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        get?: never;
-        put?: never;
-        /** Operator sign-in with e-mail and password. */
-        post: operations["platform_login"];
-        delete?: never;
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
-    };
-    "/api/v1/platform/auth/logout": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        get?: never;
-        put?: never;
-        /** Operator sign-out. */
-        post: operations["platform_logout"];
-        delete?: never;
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
-    };
-    "/api/v1/platform/auth/totp": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        get?: never;
-        put?: never;
-        /** Operator TOTP code. */
-        post: operations["platform_totp"];
-        delete?: never;
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
-    };
-    "/api/v1/platform/auth/totp/enrol": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        get?: never;
-        put?: never;
-        /** Start operator TOTP set-up. */
-        post: operations["platform_totp_enrol"];
-        delete?: never;
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
-    };
-    "/api/v1/platform/auth/totp/enrol/confirm": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        get?: never;
-        put?: never;
-        /** Finish operator TOTP set-up. */
-        post: operations["platform_totp_enrol_confirm"];
-        delete?: never;
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
-    };
-    "/api/v1/platform/calendar": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        /**
-         * This year and the next two with the decree on rearranged working days on file for each (or
-         *     null): the shipped decrees plus the operator's file (`KAPU_CALENDAR_FILE`).
-         */
-        get: operations["platform_calendar"];
-        put?: never;
-        post?: never;
-        delete?: never;
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
-    };
-    "/api/v1/platform/jobs/dead": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        /** Dead-letter jobs across all tenants. */
-        get: operations["platform_dead_jobs"];
-        put?: never;
-        post?: never;
-        delete?: never;
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
-    };
-    "/api/v1/platform/me": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        /** The current operator session. */
-        get: operations["platform_me"];
-        put?: never;
-        post?: never;
-        delete?: never;
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
-    };
-    "/api/v1/platform/tenants": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        /** The tenant registry. */
-        get: operations["platform_list_tenants"];
-        put?: never;
-        post?: never;
-        delete?: never;
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
-    };
     "/api/v1/plugins": {
         parameters: {
             query?: never;
@@ -1020,7 +864,7 @@ export interface components {
              * Format: uuid
              * @description Staff id.
              */
-            actor_id?: string | null;
+            actor_id: string | null;
             /**
              * Format: date-time
              * @description When.
@@ -1043,7 +887,7 @@ export interface components {
              * Format: uuid
              * @description Whom.
              */
-            subject_client_id?: string | null;
+            subject_client_id: string | null;
         };
         /** @description The result of verifying the chain. */
         AuditVerification: {
@@ -1051,34 +895,16 @@ export interface components {
              * Format: int64
              * @description Where it breaks.
              */
-            broken_at?: number | null;
+            broken_at: number | null;
             /** @description Whether the whole chain is intact. */
             intact: boolean;
             /** @description What is wrong there. */
-            problem?: string | null;
+            problem: string | null;
             /**
              * Format: int64
              * @description Records checked.
              */
             records: number;
-        };
-        /** @description The coming years of the deployment's working-day calendar. */
-        CalendarOutlook: {
-            /** @description This year and the next two, in order. */
-            years: components["schemas"]["CalendarYear"][];
-        };
-        /** @description A year of the working-day calendar. */
-        CalendarYear: {
-            /**
-             * @description The decree that rearranged its working days, as cited; null when none is on file:
-             *     deadlines counted in working days that reach the year wait until it is added.
-             */
-            decree: string | null;
-            /**
-             * Format: int32
-             * @description The year.
-             */
-            year: number;
         };
         /** @description The recorded failed calls. */
         CallErrorList: {
@@ -1101,7 +927,7 @@ export interface components {
         };
         /** @description The outcome of "call next". */
         CallNextView: {
-            call?: null | components["schemas"]["CallView"];
+            call: null | components["schemas"]["CallView"];
         };
         /** @description A ticket called to a counter (no personal data). */
         CallView: {
@@ -1124,7 +950,7 @@ export interface components {
              */
             id: number;
             /** @description The service's code, for tickets Kapu issued. */
-            service?: string | null;
+            service: string | null;
             /** @description The queue system's ticket id. */
             ticket_id: string;
         };
@@ -1145,7 +971,7 @@ export interface components {
              */
             id: string;
             /** @description `registered`, `in_person` or `kau`: the highest level of the client's portal accounts; absent without one. */
-            identification_level?: string | null;
+            identification_level: string | null;
             /** @description The client's open cases. */
             open_cases: components["schemas"]["CaseItem"][];
         };
@@ -1153,7 +979,7 @@ export interface components {
         CardView: {
             /** @description The call. */
             call: components["schemas"]["CallView"];
-            client?: null | components["schemas"]["CardClientView"];
+            client: null | components["schemas"]["CardClientView"];
         };
         /** @description One transition in a case's history. */
         CaseEventView: {
@@ -1167,7 +993,7 @@ export interface components {
              */
             at: string;
             /** @description From which state. */
-            from_state?: string | null;
+            from_state: string | null;
             /** @description Why. */
             reason: string;
             /** @description To which state. */
@@ -1196,7 +1022,7 @@ export interface components {
              * Format: uuid
              * @description The assigned clerk.
              */
-            assignee_id?: string | null;
+            assignee_id: string | null;
             /** @description Case type code. */
             case_type: string;
             /** @description Case type name. */
@@ -1210,16 +1036,16 @@ export interface components {
              * Format: date
              * @description The deadline for deciding (paused while missing information is awaited).
              */
-            due_date?: string | null;
+            due_date: string | null;
             /** @description The fee in forints (gross), as a decimal string. */
-            fee_gross?: string | null;
+            fee_gross: string | null;
             /**
              * Format: uuid
              * @description Id.
              */
             id: string;
             /** @description Case number, e.g. `HV-2026-000123`. */
-            number?: string | null;
+            number: string | null;
             /** @description Past its deadline and still open. */
             overdue: boolean;
             /** @description `submitted`, `awaiting_payment`, `in_review`, `awaiting_information`, `decided`, `delivered`, `rejected` or `withdrawn`. */
@@ -1228,7 +1054,7 @@ export interface components {
              * Format: date-time
              * @description When it was filed.
              */
-            submitted_at?: string | null;
+            submitted_at: string | null;
         };
         /** @description The worklist. */
         CaseList: {
@@ -1287,22 +1113,22 @@ export interface components {
             /** @description The form values as submitted. */
             application: Record<string, never>;
             /** @description The decision or its draft: `outcome`, `reason`, `text`, `automatic`, `drafted_by`, `signatory_id`, `approved_by`, `decided_at`. */
-            decision: Record<string, never>;
+            decision: Record<string, never> | null;
             /** @description The rules' evaluation: `outcome`, `decided_by`, `reason`, the `prechecks` and `rules` traces, `fee`. */
-            evaluation: Record<string, never>;
+            evaluation: Record<string, never> | null;
             /** @description The history, oldest first. */
             history: components["schemas"]["CaseEventView"][];
             /** @description The client's answer. */
-            information_answer?: string | null;
+            information_answer: string | null;
             /** @description What the clerk asked for. */
-            information_request?: string | null;
+            information_request: string | null;
             /** @description What the rules read besides the form: the applicant and the facts. */
             inputs: Record<string, never>;
-            issued_decision?: null | components["schemas"]["IssuedDecisionView"];
+            issued_decision: null | components["schemas"]["IssuedDecisionView"];
             /** @description The case's work in the municipality's local systems: file number, permit, and what is pending. */
             local_systems: components["schemas"]["LocalSystemsView"];
             /** @description Payment reference, once paid. */
-            payment_reference?: string | null;
+            payment_reference: string | null;
         };
         /**
          * @description Confidential (server-side, with a secret) or public (browser or app; PKCE only).
@@ -1319,20 +1145,20 @@ export interface components {
             /** @description Addresses. */
             addresses: components["schemas"]["AddressView"][];
             /** @description Contact e-mail. */
-            email?: string | null;
+            email: string | null;
             /**
              * Format: uuid
              * @description Id.
              */
             id: string;
             /** @description ID document number. */
-            id_document?: string | null;
+            id_document: string | null;
             /** @description Natural identity data. */
             identity: components["schemas"]["IdentityView"];
             /** @description Contact phone. */
-            phone?: string | null;
+            phone: string | null;
             /** @description Resident card number. */
-            resident_card?: string | null;
+            resident_card: string | null;
         };
         /**
          * @description A configuration: every setting's value by name. A secret left out keeps its stored value;
@@ -1349,10 +1175,10 @@ export interface components {
             /** @description The latest calls to the clerk's counter, newest first. */
             calls: components["schemas"]["CallView"][];
             /** @description The counter the clerk sits at. */
-            counter?: string | null;
-            feed?: null | components["schemas"]["FeedView"];
+            counter: string | null;
+            feed: null | components["schemas"]["FeedView"];
             /** @description The tenant's queue plugin; absent when none is installed (then there is nothing to poll). */
-            plugin?: string | null;
+            plugin: string | null;
         };
         /** @description The id of a new record. */
         Created: {
@@ -1362,18 +1188,13 @@ export interface components {
              */
             id: string;
         };
-        /** @description Dead jobs of all tenants. */
-        DeadJobs: {
-            /** @description Dead jobs, by tenant. */
-            jobs: components["schemas"]["TenantJob"][];
-        };
         /** @description A document's delivery. */
         DeliveryView: {
             /**
              * Format: uuid
              * @description The portal account that downloaded it.
              */
-            account_id?: string | null;
+            account_id: string | null;
             /**
              * Format: date-time
              * @description When it took effect.
@@ -1385,7 +1206,7 @@ export interface components {
              * Format: uuid
              * @description The client that account acted for, if a representative downloaded it.
              */
-            on_behalf_of_client_id?: string | null;
+            on_behalf_of_client_id: string | null;
         };
         /**
          * @description The kind of ID document shown at the counter.
@@ -1407,9 +1228,9 @@ export interface components {
         /** @description What one example case came to. */
         ExampleResult: {
             /** @description The rule or pre-check that decided. */
-            decided_by?: string | null;
+            decided_by: string | null;
             /** @description Net fee in forints. */
-            fee?: string | null;
+            fee: string | null;
             /** @description How it differs from what the example expects. */
             mismatches: string[];
             /** @description The example's name. */
@@ -1432,17 +1253,17 @@ export interface components {
              */
             failures: number;
             /** @description Why the last read failed (the queue system's or plugin's words). */
-            last_error?: string | null;
+            last_error: string | null;
             /**
              * Format: date-time
              * @description When a read last failed.
              */
-            last_error_at?: string | null;
+            last_error_at: string | null;
             /**
              * Format: date-time
              * @description When a read last succeeded.
              */
-            last_success_at?: string | null;
+            last_success_at: string | null;
             /** @description Whether a read is scheduled. */
             scheduled: boolean;
         };
@@ -1451,9 +1272,9 @@ export interface components {
             /** @description The field's path in the request body or query, e.g. `identity.birth_date`. */
             field: string;
             /** @description For errors in an uploaded file: the file's name. */
-            file?: string | null;
+            file?: string;
             /** @description For errors in an uploaded file: the 1-based line. */
-            line?: number | null;
+            line?: number;
             /** @description What is wrong with it. */
             message: string;
         };
@@ -1526,28 +1347,28 @@ export interface components {
              * Format: int32
              * @description Attempts so far of the job that waits or failed.
              */
-            attempts?: number | null;
+            attempts: number | null;
             /**
              * Format: date-time
              * @description When the delivery took legal effect (the first download, or the deemed delivery).
              */
-            delivered_at?: string | null;
+            delivered_at: string | null;
             /** @description `downloaded` or `deemed`, once delivered. */
-            delivered_how?: string | null;
+            delivered_how: string | null;
             /**
              * Format: uuid
              * @description The document's id (known once its issuing is queued).
              */
-            document_id?: string | null;
+            document_id: string | null;
             /**
              * Format: date-time
              * @description When it was sealed and made available to the client.
              */
-            issued_at?: string | null;
+            issued_at: string | null;
             /** @description Why the last attempt failed, while waiting or failed. */
-            problem?: string | null;
+            problem: string | null;
             /** @description SHA-256 of the PDF, hex. */
-            sha256?: string | null;
+            sha256: string | null;
             /**
              * @description `waiting` (queued, or waiting to be tried again, e.g. while the time-stamping
              *     authority is down: never issued unsigned), `failed` (needs a person; see `problem`)
@@ -1555,7 +1376,7 @@ export interface components {
              */
             status: string;
             /** @description Its title, once issued. */
-            title?: string | null;
+            title: string | null;
         };
         /** @description A client's issued documents. */
         IssuedDocumentList: {
@@ -1568,21 +1389,21 @@ export interface components {
              * Format: uuid
              * @description The download certificate issued for it.
              */
-            certificate_id?: string | null;
+            certificate_id: string | null;
             /**
              * Format: uuid
              * @description The document a download certificate certifies.
              */
-            certifies_document_id?: string | null;
+            certifies_document_id: string | null;
             /** @description Why `deemed_after` cannot be counted yet, if so. */
-            deadline_note?: string | null;
+            deadline_note: string | null;
             /**
              * Format: date
              * @description For an undelivered decision: the last day of the period; it is deemed delivered the
              *     day after.
              */
-            deemed_after?: string | null;
-            delivery?: null | components["schemas"]["DeliveryView"];
+            deemed_after: string | null;
+            delivery: null | components["schemas"]["DeliveryView"];
             /**
              * Format: uuid
              * @description Id.
@@ -1599,7 +1420,7 @@ export interface components {
              * Format: date-time
              * @description When the reminder was sent.
              */
-            reminder_sent_at?: string | null;
+            reminder_sent_at: string | null;
             /** @description SHA-256 of the PDF, hex. */
             sha256: string;
             /** @description What it belongs to (case number). */
@@ -1645,7 +1466,7 @@ export interface components {
             /** @description Kind, e.g. `mail.send`. */
             kind: string;
             /** @description Why the last attempt failed. */
-            last_error?: string | null;
+            last_error: string | null;
             /**
              * Format: int32
              * @description Attempts allowed.
@@ -1662,11 +1483,11 @@ export interface components {
         /** @description A case's work in the municipality's local systems. */
         LocalSystemsView: {
             /** @description The arrival number (érkeztetőszám) from the records system. */
-            arrival_number?: string | null;
+            arrival_number: string | null;
             /** @description The file number (iktatószám) from the records system. */
-            file_number?: string | null;
+            file_number: string | null;
             /** @description The parking permit's id in the parking system. */
-            permit_id?: string | null;
+            permit_id: string | null;
             /** @description Every piece of work: done ones first, then pending and failed ones. */
             work: components["schemas"]["LocalWorkView"][];
         };
@@ -1676,25 +1497,25 @@ export interface components {
              * Format: int32
              * @description Attempts so far, while pending or failed.
              */
-            attempts?: number | null;
+            attempts: number | null;
             /** @description More of the answer, e.g. a permit's `state`, `zone` and `valid_until`. */
             detail: Record<string, never>;
             /**
              * Format: date-time
              * @description When it was done.
              */
-            done_at?: string | null;
+            done_at: string | null;
             /** @description Why the last attempt failed (no personal data). */
-            last_error?: string | null;
+            last_error: string | null;
             /**
              * Format: date-time
              * @description The next attempt, while pending.
              */
-            next_attempt_at?: string | null;
+            next_attempt_at: string | null;
             /** @description The plugin that did it. */
-            plugin?: string | null;
+            plugin: string | null;
             /** @description What the system gave: arrival number, file number, posting id or permit id. */
-            reference?: string | null;
+            reference: string | null;
             /** @description `done`, `pending` (waiting or retrying), `failed` (for good; the admin can retry the job) or `not_installed` (no plugin: not attempted). */
             state: string;
             /** @description `records`, `finance` or `parking`. */
@@ -1734,7 +1555,7 @@ export interface components {
             scope: components["schemas"]["ScopeView"];
             /** @description Who. */
             staff: components["schemas"]["StaffView"];
-            tenant?: null | components["schemas"]["TenantBrief"];
+            tenant: null | components["schemas"]["TenantBrief"];
         };
         /**
          * @description Where a session stands on the second factor.
@@ -1842,7 +1663,7 @@ export interface components {
         /** @description An organisation. */
         OrganisationView: {
             /** @description Contact e-mail. */
-            email?: string | null;
+            email: string | null;
             /**
              * Format: uuid
              * @description Client id.
@@ -1851,10 +1672,10 @@ export interface components {
             /** @description Registered name. */
             name: string;
             /** @description Contact phone. */
-            phone?: string | null;
+            phone: string | null;
             /** @description Company registration number. */
-            registration_number?: string | null;
-            seat?: null | components["schemas"]["AddressView"];
+            registration_number: string | null;
+            seat: null | components["schemas"]["AddressView"];
             /** @description Tax number. */
             tax_number: string;
         };
@@ -1909,7 +1730,7 @@ export interface components {
              * @description When it was installed.
              */
             installed_at: string;
-            last_error?: null | components["schemas"]["CallErrorView"];
+            last_error: null | components["schemas"]["CallErrorView"];
             /** @description Its name, e.g. `registry`. */
             name: string;
             /** @description The contract (SDK) version it was built against. */
@@ -1937,7 +1758,7 @@ export interface components {
             /** @description Per-field errors of a validation problem. */
             errors?: components["schemas"]["FieldError"][];
             /** @description The request's id, as in the `x-request-id` header and the logs. */
-            request_id?: string | null;
+            request_id?: string;
             /**
              * Format: int32
              * @description HTTP status code.
@@ -1951,7 +1772,7 @@ export interface components {
         /** @description A new relying party with its secret, shown only here. */
         RegisteredRelyingParty: components["schemas"]["RelyingPartyView"] & {
             /** @description The client secret of a confidential client; it cannot be shown again. */
-            client_secret?: string | null;
+            client_secret: string | null;
         };
         /** @description Why a case is rejected. */
         RejectRequest: {
@@ -2007,7 +1828,7 @@ export interface components {
              * Format: int32
              * @description The version in force after saving; absent for a dry run.
              */
-            version?: number | null;
+            version: number | null;
         };
         /**
          * @description Which side a session is on.
@@ -2032,7 +1853,7 @@ export interface components {
             /** @description For secrets: whether one is stored. */
             set: boolean;
             /** @description Its value; never given for secrets. */
-            value?: string | null;
+            value: string | null;
         };
         /** @description Who is to approve the decision. */
         SignatoryRequest: {
@@ -2077,36 +1898,13 @@ export interface components {
             /** @description Slug. */
             slug: string;
         };
-        /** @description A dead job and its tenant. */
-        TenantJob: {
-            /** @description The job. */
-            job: components["schemas"]["JobView"];
-            /** @description Tenant slug. */
-            tenant: string;
-        };
-        /** @description All tenants. */
-        TenantList: {
-            /** @description Tenants by slug. */
-            tenants: components["schemas"]["TenantView"][];
-        };
-        /** @description A tenant in the registry. */
-        TenantView: {
-            /** @description Host names. */
-            domains: string[];
-            /** @description Name. */
-            name: string;
-            /** @description Slug. */
-            slug: string;
-            /** @description `active` or `suspended`. */
-            status: string;
-        };
         /** @description A ticket Kapu issued. */
         TicketView: {
             /**
              * Format: uuid
              * @description The client it is for.
              */
-            client_id?: string | null;
+            client_id: string | null;
             /** @description The number shown to the client, e.g. `A042`. */
             display_number: string;
             /**
@@ -2147,7 +1945,7 @@ export interface operations {
                 client?: string | null;
                 /** @description Only records before this sequence number (for paging). */
                 before?: number | null;
-                /** @description At most this many (default 100, at most 500). */
+                /** @description At most this many (default 100; less than 1 counts as 1, more than 500 as 500). */
                 limit?: number | null;
             };
             header?: never;
@@ -2164,6 +1962,16 @@ export interface operations {
                     "application/json": components["schemas"]["AuditList"];
                 };
             };
+            /** @description `bad-request`: a path or query value does not parse (e.g. an id that is not a UUID, a number out of range) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `unauthenticated`: there is no session, or it has expired */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -2172,6 +1980,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description `mfa-required`: the session has not passed the second factor yet; `forbidden`: the role does not allow this */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -2180,7 +1989,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description `unknown-tenant` or `not-found` */
+            /** @description `unknown-tenant`: no municipality is served at this host or prefix */
             404: {
                 headers: {
                     [name: string]: unknown;
@@ -2198,7 +2007,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description `tenant-suspended` or `unavailable`: the municipality is suspended or the database cannot be reached */
+            /** @description `tenant-suspended`: the municipality's service is suspended; `unavailable`: the database cannot be reached in time */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -2226,6 +2035,7 @@ export interface operations {
                     "application/json": components["schemas"]["AuditVerification"];
                 };
             };
+            /** @description `unauthenticated`: there is no session, or it has expired */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -2234,6 +2044,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description `mfa-required`: the session has not passed the second factor yet; `forbidden`: the role does not allow this */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -2242,7 +2053,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description `unknown-tenant` or `not-found` */
+            /** @description `unknown-tenant`: no municipality is served at this host or prefix */
             404: {
                 headers: {
                     [name: string]: unknown;
@@ -2260,7 +2071,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description `tenant-suspended` or `unavailable`: the municipality is suspended or the database cannot be reached */
+            /** @description `tenant-suspended`: the municipality's service is suspended; `unavailable`: the database cannot be reached in time */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -2284,6 +2095,7 @@ export interface operations {
             };
         };
         responses: {
+            /** @description Signed in (the second factor may follow); sets the session cookie */
             200: {
                 headers: {
                     [name: string]: unknown;
@@ -2301,6 +2113,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description `invalid-credentials`: the e-mail address or the password is wrong */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -2309,7 +2122,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description `csrf`: the X-CSRF-Token is missing or wrong, or the request is cross-site */
+            /** @description `csrf`: the `X-CSRF-Token` is missing or wrong, or the request comes from another site */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -2318,7 +2131,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description `unknown-tenant` or `not-found` */
+            /** @description `unknown-tenant`: no municipality is served at this host or prefix */
             404: {
                 headers: {
                     [name: string]: unknown;
@@ -2336,7 +2149,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description `unsupported-media-type`: the body is not application/json */
+            /** @description `unsupported-media-type`: the body is not `application/json` */
             415: {
                 headers: {
                     [name: string]: unknown;
@@ -2345,7 +2158,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description `validation`: fields are missing or invalid; see `errors` */
+            /** @description `validation`: fields of the body are missing or invalid; `errors` names each */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -2354,8 +2167,11 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description `too-many-attempts`: too many failures from this network or for this account */
             429: {
                 headers: {
+                    /** @description Whole seconds to wait before the next attempt can be admitted. */
+                    "Retry-After": number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -2371,7 +2187,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description `tenant-suspended` or `unavailable`: the municipality is suspended or the database cannot be reached */
+            /** @description `tenant-suspended`: the municipality's service is suspended; `unavailable`: the database cannot be reached in time */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -2397,6 +2213,7 @@ export interface operations {
                 };
                 content?: never;
             };
+            /** @description `unauthenticated`: there is no session, or it has expired */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -2405,7 +2222,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description `csrf`: the X-CSRF-Token is missing or wrong, or the request is cross-site */
+            /** @description `csrf`: the `X-CSRF-Token` is missing or wrong, or the request comes from another site */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -2414,7 +2231,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description `unknown-tenant` or `not-found` */
+            /** @description `unknown-tenant`: no municipality is served at this host or prefix */
             404: {
                 headers: {
                     [name: string]: unknown;
@@ -2432,7 +2249,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description `tenant-suspended` or `unavailable`: the municipality is suspended or the database cannot be reached */
+            /** @description `tenant-suspended`: the municipality's service is suspended; `unavailable`: the database cannot be reached in time */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -2456,6 +2273,7 @@ export interface operations {
             };
         };
         responses: {
+            /** @description Accepted, whether or not an account has the address */
             202: {
                 headers: {
                     [name: string]: unknown;
@@ -2471,7 +2289,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description `csrf`: the X-CSRF-Token is missing or wrong, or the request is cross-site */
+            /** @description `csrf`: the `X-CSRF-Token` is missing or wrong, or the request comes from another site */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -2480,7 +2298,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description `unknown-tenant` or `not-found` */
+            /** @description `unknown-tenant`: no municipality is served at this host or prefix */
             404: {
                 headers: {
                     [name: string]: unknown;
@@ -2498,7 +2316,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description `unsupported-media-type`: the body is not application/json */
+            /** @description `unsupported-media-type`: the body is not `application/json` */
             415: {
                 headers: {
                     [name: string]: unknown;
@@ -2507,7 +2325,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description `validation`: fields are missing or invalid; see `errors` */
+            /** @description `validation`: fields of the body are missing or invalid; `errors` names each */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -2516,8 +2334,11 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description `too-many-emails` or `too-many-attempts` */
             429: {
                 headers: {
+                    /** @description Whole seconds to wait before the next attempt can be admitted. */
+                    "Retry-After": number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -2533,7 +2354,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description `tenant-suspended` or `unavailable`: the municipality is suspended or the database cannot be reached */
+            /** @description `tenant-suspended`: the municipality's service is suspended; `unavailable`: the database cannot be reached in time */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -2557,6 +2378,7 @@ export interface operations {
             };
         };
         responses: {
+            /** @description The password is set; the account's sessions end */
             204: {
                 headers: {
                     [name: string]: unknown;
@@ -2572,7 +2394,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description `csrf`: the X-CSRF-Token is missing or wrong, or the request is cross-site */
+            /** @description `csrf`: the `X-CSRF-Token` is missing or wrong, or the request comes from another site */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -2581,7 +2403,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description `unknown-tenant` or `not-found` */
+            /** @description `unknown-tenant`: no municipality is served at this host or prefix */
             404: {
                 headers: {
                     [name: string]: unknown;
@@ -2599,7 +2421,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description `unsupported-media-type`: the body is not application/json */
+            /** @description `unsupported-media-type`: the body is not `application/json` */
             415: {
                 headers: {
                     [name: string]: unknown;
@@ -2608,6 +2430,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description `validation`: the token is wrong, used or expired (`token`), or the password is too weak (`password`); `validation`: fields of the body are missing or invalid; `errors` names each */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -2625,7 +2448,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description `tenant-suspended` or `unavailable`: the municipality is suspended or the database cannot be reached */
+            /** @description `tenant-suspended`: the municipality's service is suspended; `unavailable`: the database cannot be reached in time */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -2666,6 +2489,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description `invalid-totp`: the code is wrong or was already used; `unauthenticated`: there is no session, or it has expired */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -2674,7 +2498,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description `csrf`: the X-CSRF-Token is missing or wrong, or the request is cross-site */
+            /** @description `csrf`: the `X-CSRF-Token` is missing or wrong, or the request comes from another site */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -2683,8 +2507,17 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description `unknown-tenant` or `not-found` */
+            /** @description `unknown-tenant`: no municipality is served at this host or prefix */
             404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `conflict`: the account has no two-factor sign-in set up */
+            409: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -2701,7 +2534,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description `unsupported-media-type`: the body is not application/json */
+            /** @description `unsupported-media-type`: the body is not `application/json` */
             415: {
                 headers: {
                     [name: string]: unknown;
@@ -2710,7 +2543,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description `validation`: fields are missing or invalid; see `errors` */
+            /** @description `validation`: fields of the body are missing or invalid; `errors` names each */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -2719,8 +2552,11 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description `too-many-attempts`: too many wrong codes */
             429: {
                 headers: {
+                    /** @description Whole seconds to wait before the next attempt can be admitted. */
+                    "Retry-After": number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -2736,7 +2572,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description `tenant-suspended` or `unavailable`: the municipality is suspended or the database cannot be reached */
+            /** @description `tenant-suspended`: the municipality's service is suspended; `unavailable`: the database cannot be reached in time */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -2764,6 +2600,7 @@ export interface operations {
                     "application/json": components["schemas"]["TotpEnrolmentView"];
                 };
             };
+            /** @description `unauthenticated`: there is no session, or it has expired */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -2772,7 +2609,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description `csrf`: the X-CSRF-Token is missing or wrong, or the request is cross-site */
+            /** @description `csrf`: the `X-CSRF-Token` is missing or wrong, or the request comes from another site */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -2781,7 +2618,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description `unknown-tenant` or `not-found` */
+            /** @description `unknown-tenant`: no municipality is served at this host or prefix */
             404: {
                 headers: {
                     [name: string]: unknown;
@@ -2790,6 +2627,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description `conflict`: two-factor sign-in is already set up */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -2807,7 +2645,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description `tenant-suspended` or `unavailable`: the municipality is suspended or the database cannot be reached */
+            /** @description `tenant-suspended`: the municipality's service is suspended; `unavailable`: the database cannot be reached in time */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -2848,6 +2686,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description `invalid-totp`: the code is wrong or was already used; `unauthenticated`: there is no session, or it has expired */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -2856,7 +2695,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description `csrf`: the X-CSRF-Token is missing or wrong, or the request is cross-site */
+            /** @description `csrf`: the `X-CSRF-Token` is missing or wrong, or the request comes from another site */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -2865,7 +2704,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description `unknown-tenant` or `not-found` */
+            /** @description `unknown-tenant`: no municipality is served at this host or prefix */
             404: {
                 headers: {
                     [name: string]: unknown;
@@ -2874,6 +2713,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description `conflict`: no set-up was started */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -2891,7 +2731,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description `unsupported-media-type`: the body is not application/json */
+            /** @description `unsupported-media-type`: the body is not `application/json` */
             415: {
                 headers: {
                     [name: string]: unknown;
@@ -2900,7 +2740,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description `validation`: fields are missing or invalid; see `errors` */
+            /** @description `validation`: fields of the body are missing or invalid; `errors` names each */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -2909,8 +2749,11 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description `too-many-attempts`: too many wrong codes */
             429: {
                 headers: {
+                    /** @description Whole seconds to wait before the next attempt can be admitted. */
+                    "Retry-After": number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -2926,7 +2769,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description `tenant-suspended` or `unavailable`: the municipality is suspended or the database cannot be reached */
+            /** @description `tenant-suspended`: the municipality's service is suspended; `unavailable`: the database cannot be reached in time */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -2954,6 +2797,7 @@ export interface operations {
                     "application/json": components["schemas"]["CaseHandlerList"];
                 };
             };
+            /** @description `unauthenticated`: there is no session, or it has expired */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -2962,6 +2806,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description `mfa-required`: the session has not passed the second factor yet; `forbidden`: the role does not allow this */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -2970,7 +2815,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description `unknown-tenant` or `not-found` */
+            /** @description `unknown-tenant`: no municipality is served at this host or prefix */
             404: {
                 headers: {
                     [name: string]: unknown;
@@ -2988,7 +2833,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description `tenant-suspended` or `unavailable`: the municipality is suspended or the database cannot be reached */
+            /** @description `tenant-suspended`: the municipality's service is suspended; `unavailable`: the database cannot be reached in time */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -3016,6 +2861,7 @@ export interface operations {
                     "application/json": components["schemas"]["CaseTypeList"];
                 };
             };
+            /** @description `unauthenticated`: there is no session, or it has expired */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -3024,6 +2870,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description `mfa-required`: the session has not passed the second factor yet; `forbidden`: the role does not allow this */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -3032,7 +2879,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description `unknown-tenant` or `not-found` */
+            /** @description `unknown-tenant`: no municipality is served at this host or prefix */
             404: {
                 headers: {
                     [name: string]: unknown;
@@ -3050,7 +2897,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description `tenant-suspended` or `unavailable`: the municipality is suspended or the database cannot be reached */
+            /** @description `tenant-suspended`: the municipality's service is suspended; `unavailable`: the database cannot be reached in time */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -3081,6 +2928,16 @@ export interface operations {
                     "application/json": components["schemas"]["CaseTypeVersionView"];
                 };
             };
+            /** @description `bad-request`: a path or query value does not parse (e.g. an id that is not a UUID, a number out of range) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `unauthenticated`: there is no session, or it has expired */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -3089,6 +2946,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description `mfa-required`: the session has not passed the second factor yet; `forbidden`: the role does not allow this */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -3097,7 +2955,17 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description `not-found`: there is nothing by that id or name; `unknown-tenant`: no municipality is served at this host or prefix */
             404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `unstorable-value`: a value holds the NUL character, which the database cannot store */
+            422: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -3114,7 +2982,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description `tenant-suspended` or `unavailable`: the municipality is suspended or the database cannot be reached */
+            /** @description `tenant-suspended`: the municipality's service is suspended; `unavailable`: the database cannot be reached in time */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -3159,7 +3027,7 @@ export interface operations {
                     "application/json": components["schemas"]["SavedCaseType"];
                 };
             };
-            /** @description `malformed-json`: the body is not valid JSON */
+            /** @description `bad-request`: a path or query value does not parse (e.g. an id that is not a UUID, a number out of range); `malformed-json`: the body is not valid JSON */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -3168,6 +3036,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description `unauthenticated`: there is no session, or it has expired */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -3176,6 +3045,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description `mfa-required`: the session has not passed the second factor yet; `forbidden`: the role does not allow this; `csrf`: the `X-CSRF-Token` is missing or wrong, or the request comes from another site */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -3184,7 +3054,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description `unknown-tenant` or `not-found` */
+            /** @description `not-found`: there is nothing by that id or name; `unknown-tenant`: no municipality is served at this host or prefix */
             404: {
                 headers: {
                     [name: string]: unknown;
@@ -3202,7 +3072,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description `unsupported-media-type`: the body is not application/json */
+            /** @description `unsupported-media-type`: the body is not `application/json` */
             415: {
                 headers: {
                     [name: string]: unknown;
@@ -3211,6 +3081,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description `validation`: fields of the body are missing or invalid; `errors` names each; `unstorable-value`: a value holds the NUL character, which the database cannot store */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -3228,7 +3099,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description `tenant-suspended` or `unavailable`: the municipality is suspended or the database cannot be reached */
+            /** @description `tenant-suspended`: the municipality's service is suspended; `unavailable`: the database cannot be reached in time */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -3261,6 +3132,16 @@ export interface operations {
                     "application/json": components["schemas"]["CaseTypeVersionView"];
                 };
             };
+            /** @description `bad-request`: a path or query value does not parse (e.g. an id that is not a UUID, a number out of range) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `unauthenticated`: there is no session, or it has expired */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -3269,6 +3150,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description `mfa-required`: the session has not passed the second factor yet; `forbidden`: the role does not allow this */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -3277,7 +3159,17 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description `not-found`: there is nothing by that id or name; `unknown-tenant`: no municipality is served at this host or prefix */
             404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `unstorable-value`: a value holds the NUL character, which the database cannot store */
+            422: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -3294,7 +3186,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description `tenant-suspended` or `unavailable`: the municipality is suspended or the database cannot be reached */
+            /** @description `tenant-suspended`: the municipality's service is suspended; `unavailable`: the database cannot be reached in time */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -3308,8 +3200,7 @@ export interface operations {
     list_cases: {
         parameters: {
             query?: {
-                /** @description Only this state. */
-                state?: string | null;
+                state?: "" | "draft" | "submitted" | "awaiting_payment" | "in_review" | "awaiting_information" | "decided" | "delivered" | "rejected" | "withdrawn";
                 /** @description Only this case type (code). */
                 case_type?: string | null;
                 /** @description Only cases assigned to this staff member. */
@@ -3331,6 +3222,16 @@ export interface operations {
                     "application/json": components["schemas"]["CaseList"];
                 };
             };
+            /** @description `bad-request`: a path or query value does not parse (e.g. an id that is not a UUID, a number out of range) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `unauthenticated`: there is no session, or it has expired */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -3339,6 +3240,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description `mfa-required`: the session has not passed the second factor yet; `forbidden`: the role does not allow this */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -3347,7 +3249,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description `unknown-tenant` or `not-found` */
+            /** @description `unknown-tenant`: no municipality is served at this host or prefix */
             404: {
                 headers: {
                     [name: string]: unknown;
@@ -3356,6 +3258,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description `unstorable-value`: a value holds the NUL character, which the database cannot store */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -3373,7 +3276,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description `tenant-suspended` or `unavailable`: the municipality is suspended or the database cannot be reached */
+            /** @description `tenant-suspended`: the municipality's service is suspended; `unavailable`: the database cannot be reached in time */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -3404,6 +3307,16 @@ export interface operations {
                     "application/json": components["schemas"]["CaseView"];
                 };
             };
+            /** @description `bad-request`: a path or query value does not parse (e.g. an id that is not a UUID, a number out of range) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `unauthenticated`: there is no session, or it has expired */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -3412,6 +3325,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description `mfa-required`: the session has not passed the second factor yet; `forbidden`: the role does not allow this */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -3420,6 +3334,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description `not-found`: there is nothing by that id or name; `unknown-tenant`: no municipality is served at this host or prefix */
             404: {
                 headers: {
                     [name: string]: unknown;
@@ -3437,7 +3352,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description `tenant-suspended` or `unavailable`: the municipality is suspended or the database cannot be reached */
+            /** @description `tenant-suspended`: the municipality's service is suspended; `unavailable`: the database cannot be reached in time */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -3467,6 +3382,25 @@ export interface operations {
                 };
                 content?: never;
             };
+            /** @description `bad-request`: a path or query value does not parse (e.g. an id that is not a UUID, a number out of range) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `unauthenticated`: there is no session, or it has expired */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `mfa-required`: the session has not passed the second factor yet; `forbidden`: the role does not allow this; `csrf`: the `X-CSRF-Token` is missing or wrong, or the request comes from another site */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -3475,6 +3409,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description `not-found`: there is nothing by that id or name; `unknown-tenant`: no municipality is served at this host or prefix */
             404: {
                 headers: {
                     [name: string]: unknown;
@@ -3483,6 +3418,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description `conflict`: the change conflicts with the current state, or `not-configured` */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -3491,6 +3427,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description `validation`: fields are missing or invalid; `errors` names each */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -3508,7 +3445,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description `tenant-suspended` or `unavailable`: the municipality is suspended or the database cannot be reached */
+            /** @description `tenant-suspended`: the municipality's service is suspended; `unavailable`: the database cannot be reached in time */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -3542,7 +3479,7 @@ export interface operations {
                 };
                 content?: never;
             };
-            /** @description `malformed-json`: the body is not valid JSON */
+            /** @description `bad-request`: a path or query value does not parse (e.g. an id that is not a UUID, a number out of range); `malformed-json`: the body is not valid JSON */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -3551,6 +3488,16 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description `unauthenticated`: there is no session, or it has expired */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `mfa-required`: the session has not passed the second factor yet; `forbidden`: the role does not allow this; `csrf`: the `X-CSRF-Token` is missing or wrong, or the request comes from another site */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -3559,6 +3506,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description `not-found`: there is nothing by that id or name; `unknown-tenant`: no municipality is served at this host or prefix */
             404: {
                 headers: {
                     [name: string]: unknown;
@@ -3567,6 +3515,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description `conflict`: the change conflicts with the current state, or `not-configured` */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -3584,7 +3533,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description `unsupported-media-type`: the body is not application/json */
+            /** @description `unsupported-media-type`: the body is not `application/json` */
             415: {
                 headers: {
                     [name: string]: unknown;
@@ -3593,6 +3542,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description `validation`: fields of the body are missing or invalid; `errors` names each */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -3610,7 +3560,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description `tenant-suspended` or `unavailable`: the municipality is suspended or the database cannot be reached */
+            /** @description `tenant-suspended`: the municipality's service is suspended; `unavailable`: the database cannot be reached in time */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -3645,7 +3595,7 @@ export interface operations {
                     "application/json": components["schemas"]["DraftedDecision"];
                 };
             };
-            /** @description `malformed-json`: the body is not valid JSON */
+            /** @description `bad-request`: a path or query value does not parse (e.g. an id that is not a UUID, a number out of range); `malformed-json`: the body is not valid JSON */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -3654,6 +3604,16 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description `unauthenticated`: there is no session, or it has expired */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `mfa-required`: the session has not passed the second factor yet; `forbidden`: the role does not allow this; `csrf`: the `X-CSRF-Token` is missing or wrong, or the request comes from another site */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -3662,6 +3622,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description `not-found`: there is nothing by that id or name; `unknown-tenant`: no municipality is served at this host or prefix */
             404: {
                 headers: {
                     [name: string]: unknown;
@@ -3670,6 +3631,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description `conflict`: the change conflicts with the current state, or `not-configured` */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -3687,7 +3649,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description `unsupported-media-type`: the body is not application/json */
+            /** @description `unsupported-media-type`: the body is not `application/json` */
             415: {
                 headers: {
                     [name: string]: unknown;
@@ -3696,6 +3658,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description `validation`: fields of the body are missing or invalid; `errors` names each */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -3713,7 +3676,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description `tenant-suspended` or `unavailable`: the municipality is suspended or the database cannot be reached */
+            /** @description `tenant-suspended`: the municipality's service is suspended; `unavailable`: the database cannot be reached in time */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -3747,7 +3710,7 @@ export interface operations {
                 };
                 content?: never;
             };
-            /** @description `malformed-json`: the body is not valid JSON */
+            /** @description `bad-request`: a path or query value does not parse (e.g. an id that is not a UUID, a number out of range); `malformed-json`: the body is not valid JSON */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -3756,6 +3719,16 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description `unauthenticated`: there is no session, or it has expired */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `mfa-required`: the session has not passed the second factor yet; `forbidden`: the role does not allow this; `csrf`: the `X-CSRF-Token` is missing or wrong, or the request comes from another site */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -3764,6 +3737,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description `not-found`: there is nothing by that id or name; `unknown-tenant`: no municipality is served at this host or prefix */
             404: {
                 headers: {
                     [name: string]: unknown;
@@ -3772,6 +3746,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description `conflict`: the change conflicts with the current state, or `not-configured` */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -3789,7 +3764,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description `unsupported-media-type`: the body is not application/json */
+            /** @description `unsupported-media-type`: the body is not `application/json` */
             415: {
                 headers: {
                     [name: string]: unknown;
@@ -3798,6 +3773,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description `validation`: fields of the body are missing or invalid; `errors` names each */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -3815,7 +3791,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description `tenant-suspended` or `unavailable`: the municipality is suspended or the database cannot be reached */
+            /** @description `tenant-suspended`: the municipality's service is suspended; `unavailable`: the database cannot be reached in time */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -3849,7 +3825,7 @@ export interface operations {
                 };
                 content?: never;
             };
-            /** @description `malformed-json`: the body is not valid JSON */
+            /** @description `bad-request`: a path or query value does not parse (e.g. an id that is not a UUID, a number out of range); `malformed-json`: the body is not valid JSON */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -3858,6 +3834,16 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description `unauthenticated`: there is no session, or it has expired */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `mfa-required`: the session has not passed the second factor yet; `forbidden`: the role does not allow this; `csrf`: the `X-CSRF-Token` is missing or wrong, or the request comes from another site */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -3866,6 +3852,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description `not-found`: there is nothing by that id or name; `unknown-tenant`: no municipality is served at this host or prefix */
             404: {
                 headers: {
                     [name: string]: unknown;
@@ -3874,6 +3861,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description `conflict`: the change conflicts with the current state, or `not-configured` */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -3891,7 +3879,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description `unsupported-media-type`: the body is not application/json */
+            /** @description `unsupported-media-type`: the body is not `application/json` */
             415: {
                 headers: {
                     [name: string]: unknown;
@@ -3900,6 +3888,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description `validation`: fields of the body are missing or invalid; `errors` names each */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -3917,7 +3906,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description `tenant-suspended` or `unavailable`: the municipality is suspended or the database cannot be reached */
+            /** @description `tenant-suspended`: the municipality's service is suspended; `unavailable`: the database cannot be reached in time */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -3951,7 +3940,7 @@ export interface operations {
                 };
                 content?: never;
             };
-            /** @description `malformed-json`: the body is not valid JSON */
+            /** @description `bad-request`: a path or query value does not parse (e.g. an id that is not a UUID, a number out of range); `malformed-json`: the body is not valid JSON */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -3960,6 +3949,16 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description `unauthenticated`: there is no session, or it has expired */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `mfa-required`: the session has not passed the second factor yet; `forbidden`: the role does not allow this; `csrf`: the `X-CSRF-Token` is missing or wrong, or the request comes from another site */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -3968,6 +3967,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description `not-found`: there is nothing by that id or name; `unknown-tenant`: no municipality is served at this host or prefix */
             404: {
                 headers: {
                     [name: string]: unknown;
@@ -3976,6 +3976,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description `conflict`: the change conflicts with the current state, or `not-configured` */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -3993,7 +3994,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description `unsupported-media-type`: the body is not application/json */
+            /** @description `unsupported-media-type`: the body is not `application/json` */
             415: {
                 headers: {
                     [name: string]: unknown;
@@ -4002,6 +4003,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description `validation`: fields of the body are missing or invalid; `errors` names each */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -4019,7 +4021,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description `tenant-suspended` or `unavailable`: the municipality is suspended or the database cannot be reached */
+            /** @description `tenant-suspended`: the municipality's service is suspended; `unavailable`: the database cannot be reached in time */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -4043,7 +4045,7 @@ export interface operations {
                 birth_date?: string | null;
             };
             header: {
-                /** @description Purpose of the access, for the audit log: UTF-8, percent-encoded as encodeURIComponent does (plain ASCII needs no encoding) */
+                /** @description Purpose of the access, for the audit log: 1 to 200 characters of UTF-8, percent-encoded as encodeURIComponent does (plain ASCII needs no encoding); the limits count the decoded characters, without surrounding white space */
                 "X-Access-Reason": string;
             };
             path?: never;
@@ -4059,6 +4061,16 @@ export interface operations {
                     "application/json": components["schemas"]["ClientList"];
                 };
             };
+            /** @description `bad-request`: a path or query value does not parse (e.g. an id that is not a UUID, a number out of range) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `unauthenticated`: there is no session, or it has expired */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -4067,6 +4079,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description `mfa-required`: the session has not passed the second factor yet; `forbidden`: the role does not allow this */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -4075,7 +4088,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description `unknown-tenant` or `not-found` */
+            /** @description `unknown-tenant`: no municipality is served at this host or prefix */
             404: {
                 headers: {
                     [name: string]: unknown;
@@ -4084,6 +4097,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description `unstorable-value`: a value holds the NUL character, which the database cannot store; `validation`: the `X-Access-Reason` header is missing, or not 1 to 200 characters after percent-decoding */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -4101,7 +4115,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description `tenant-suspended` or `unavailable`: the municipality is suspended or the database cannot be reached */
+            /** @description `tenant-suspended`: the municipality's service is suspended; `unavailable`: the database cannot be reached in time */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -4116,7 +4130,7 @@ export interface operations {
         parameters: {
             query?: never;
             header: {
-                /** @description Purpose of the access, for the audit log: UTF-8, percent-encoded as encodeURIComponent does (plain ASCII needs no encoding) */
+                /** @description Purpose of the access, for the audit log: 1 to 200 characters of UTF-8, percent-encoded as encodeURIComponent does (plain ASCII needs no encoding); the limits count the decoded characters, without surrounding white space */
                 "X-Access-Reason": string;
             };
             path?: never;
@@ -4145,6 +4159,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description `unauthenticated`: there is no session, or it has expired */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -4153,6 +4168,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description `mfa-required`: the session has not passed the second factor yet; `forbidden`: the role does not allow this; `csrf`: the `X-CSRF-Token` is missing or wrong, or the request comes from another site */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -4161,7 +4177,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description `unknown-tenant` or `not-found` */
+            /** @description `unknown-tenant`: no municipality is served at this host or prefix */
             404: {
                 headers: {
                     [name: string]: unknown;
@@ -4179,7 +4195,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description `unsupported-media-type`: the body is not application/json */
+            /** @description `unsupported-media-type`: the body is not `application/json` */
             415: {
                 headers: {
                     [name: string]: unknown;
@@ -4188,6 +4204,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description `validation`: fields of the body are missing or invalid; `errors` names each; `unstorable-value`: a value holds the NUL character, which the database cannot store; `validation`: the `X-Access-Reason` header is missing, or not 1 to 200 characters after percent-decoding */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -4205,7 +4222,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description `tenant-suspended` or `unavailable`: the municipality is suspended or the database cannot be reached */
+            /** @description `tenant-suspended`: the municipality's service is suspended; `unavailable`: the database cannot be reached in time */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -4220,7 +4237,7 @@ export interface operations {
         parameters: {
             query?: never;
             header: {
-                /** @description Purpose of the access, for the audit log: UTF-8, percent-encoded as encodeURIComponent does (plain ASCII needs no encoding) */
+                /** @description Purpose of the access, for the audit log: 1 to 200 characters of UTF-8, percent-encoded as encodeURIComponent does (plain ASCII needs no encoding); the limits count the decoded characters, without surrounding white space */
                 "X-Access-Reason": string;
             };
             path: {
@@ -4239,6 +4256,16 @@ export interface operations {
                     "application/json": components["schemas"]["ClientView"];
                 };
             };
+            /** @description `bad-request`: a path or query value does not parse (e.g. an id that is not a UUID, a number out of range) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `unauthenticated`: there is no session, or it has expired */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -4247,6 +4274,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description `mfa-required`: the session has not passed the second factor yet; `forbidden`: the role does not allow this */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -4255,7 +4283,17 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description `not-found`: there is nothing by that id or name; `unknown-tenant`: no municipality is served at this host or prefix */
             404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `unstorable-value`: a value holds the NUL character, which the database cannot store; `validation`: the `X-Access-Reason` header is missing, or not 1 to 200 characters after percent-decoding */
+            422: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -4272,7 +4310,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description `tenant-suspended` or `unavailable`: the municipality is suspended or the database cannot be reached */
+            /** @description `tenant-suspended`: the municipality's service is suspended; `unavailable`: the database cannot be reached in time */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -4287,7 +4325,7 @@ export interface operations {
         parameters: {
             query?: never;
             header: {
-                /** @description Purpose of the access, for the audit log: UTF-8, percent-encoded as encodeURIComponent does (plain ASCII needs no encoding) */
+                /** @description Purpose of the access, for the audit log: 1 to 200 characters of UTF-8, percent-encoded as encodeURIComponent does (plain ASCII needs no encoding); the limits count the decoded characters, without surrounding white space */
                 "X-Access-Reason": string;
             };
             path: {
@@ -4306,6 +4344,16 @@ export interface operations {
                     "application/json": components["schemas"]["IssuedDocumentList"];
                 };
             };
+            /** @description `bad-request`: a path or query value does not parse (e.g. an id that is not a UUID, a number out of range) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `unauthenticated`: there is no session, or it has expired */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -4314,6 +4362,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description `mfa-required`: the session has not passed the second factor yet; `forbidden`: the role does not allow this */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -4322,7 +4371,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description `unknown-tenant` or `not-found` */
+            /** @description `not-found`: there is nothing by that id or name; `unknown-tenant`: no municipality is served at this host or prefix */
             404: {
                 headers: {
                     [name: string]: unknown;
@@ -4331,6 +4380,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description `unstorable-value`: a value holds the NUL character, which the database cannot store; `validation`: the `X-Access-Reason` header is missing, or not 1 to 200 characters after percent-decoding */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -4348,7 +4398,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description `tenant-suspended` or `unavailable`: the municipality is suspended or the database cannot be reached */
+            /** @description `tenant-suspended`: the municipality's service is suspended; `unavailable`: the database cannot be reached in time */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -4363,7 +4413,7 @@ export interface operations {
         parameters: {
             query?: never;
             header: {
-                /** @description Purpose of the access, for the audit log: UTF-8, percent-encoded as encodeURIComponent does (plain ASCII needs no encoding) */
+                /** @description Purpose of the access, for the audit log: 1 to 200 characters of UTF-8, percent-encoded as encodeURIComponent does (plain ASCII needs no encoding); the limits count the decoded characters, without surrounding white space */
                 "X-Access-Reason": string;
             };
             path: {
@@ -4386,7 +4436,7 @@ export interface operations {
                     "application/json": components["schemas"]["IdentificationView"];
                 };
             };
-            /** @description `malformed-json`: the body is not valid JSON */
+            /** @description `bad-request`: a path or query value does not parse (e.g. an id that is not a UUID, a number out of range); `malformed-json`: the body is not valid JSON */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -4395,6 +4445,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description `unauthenticated`: there is no session, or it has expired */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -4403,6 +4454,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description `mfa-required`: the session has not passed the second factor yet; `forbidden`: the role does not allow this; `csrf`: the `X-CSRF-Token` is missing or wrong, or the request comes from another site */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -4411,7 +4463,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description `unknown-tenant` or `not-found` */
+            /** @description `not-found`: there is nothing by that id or name; `unknown-tenant`: no municipality is served at this host or prefix */
             404: {
                 headers: {
                     [name: string]: unknown;
@@ -4438,7 +4490,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description `unsupported-media-type`: the body is not application/json */
+            /** @description `unsupported-media-type`: the body is not `application/json` */
             415: {
                 headers: {
                     [name: string]: unknown;
@@ -4447,7 +4499,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description `validation`: fields are missing or invalid; see `errors` */
+            /** @description `validation`: fields of the body are missing or invalid; `errors` names each; `unstorable-value`: a value holds the NUL character, which the database cannot store; `validation`: the `X-Access-Reason` header is missing, or not 1 to 200 characters after percent-decoding */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -4465,7 +4517,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description `tenant-suspended` or `unavailable`: the municipality is suspended or the database cannot be reached */
+            /** @description `tenant-suspended`: the municipality's service is suspended; `unavailable`: the database cannot be reached in time */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -4479,9 +4531,8 @@ export interface operations {
     list_jobs: {
         parameters: {
             query?: {
-                /** @description Only jobs in this state. */
-                state?: string | null;
-                /** @description At most this many (default 100). */
+                state?: "pending" | "running" | "done" | "dead";
+                /** @description At most this many (default 100; less than 1 counts as 1, more than 500 as 500). */
                 limit?: number | null;
             };
             header?: never;
@@ -4498,6 +4549,16 @@ export interface operations {
                     "application/json": components["schemas"]["JobList"];
                 };
             };
+            /** @description `bad-request`: a path or query value does not parse (e.g. an id that is not a UUID, a number out of range) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `unauthenticated`: there is no session, or it has expired */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -4506,6 +4567,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description `mfa-required`: the session has not passed the second factor yet; `forbidden`: the role does not allow this */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -4514,7 +4576,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description `unknown-tenant` or `not-found` */
+            /** @description `unknown-tenant`: no municipality is served at this host or prefix */
             404: {
                 headers: {
                     [name: string]: unknown;
@@ -4523,6 +4585,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description `validation`: fields are missing or invalid; `errors` names each */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -4540,7 +4603,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description `tenant-suspended` or `unavailable`: the municipality is suspended or the database cannot be reached */
+            /** @description `tenant-suspended`: the municipality's service is suspended; `unavailable`: the database cannot be reached in time */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -4569,6 +4632,16 @@ export interface operations {
                 };
                 content?: never;
             };
+            /** @description `bad-request`: a path or query value does not parse (e.g. an id that is not a UUID, a number out of range) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `unauthenticated`: there is no session, or it has expired */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -4577,6 +4650,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description `mfa-required`: the session has not passed the second factor yet; `forbidden`: the role does not allow this; `csrf`: the `X-CSRF-Token` is missing or wrong, or the request comes from another site */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -4585,6 +4659,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description `not-found`: there is nothing by that id or name; `unknown-tenant`: no municipality is served at this host or prefix */
             404: {
                 headers: {
                     [name: string]: unknown;
@@ -4602,7 +4677,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description `tenant-suspended` or `unavailable`: the municipality is suspended or the database cannot be reached */
+            /** @description `tenant-suspended`: the municipality's service is suspended; `unavailable`: the database cannot be reached in time */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -4617,7 +4692,7 @@ export interface operations {
         parameters: {
             query?: never;
             header: {
-                /** @description Purpose of the access, for the audit log: UTF-8, percent-encoded as encodeURIComponent does (plain ASCII needs no encoding) */
+                /** @description Purpose of the access, for the audit log: 1 to 200 characters of UTF-8, percent-encoded as encodeURIComponent does (plain ASCII needs no encoding); the limits count the decoded characters, without surrounding white space */
                 "X-Access-Reason": string;
             };
             path?: never;
@@ -4646,6 +4721,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description `unauthenticated`: there is no session, or it has expired */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -4654,6 +4730,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description `mfa-required`: the session has not passed the second factor yet; `forbidden`: the role does not allow this; `csrf`: the `X-CSRF-Token` is missing or wrong, or the request comes from another site */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -4662,7 +4739,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description `unknown-tenant` or `not-found` */
+            /** @description `unknown-tenant`: no municipality is served at this host or prefix */
             404: {
                 headers: {
                     [name: string]: unknown;
@@ -4680,7 +4757,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description `unsupported-media-type`: the body is not application/json */
+            /** @description `unsupported-media-type`: the body is not `application/json` */
             415: {
                 headers: {
                     [name: string]: unknown;
@@ -4689,7 +4766,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description `validation`: fields are missing or invalid; see `errors` */
+            /** @description `validation`: fields of the body are missing or invalid; `errors` names each; `unstorable-value`: a value holds the NUL character, which the database cannot store; `validation`: the `X-Access-Reason` header is missing, or not 1 to 200 characters after percent-decoding */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -4707,7 +4784,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description `tenant-suspended` or `unavailable`: the municipality is suspended or the database cannot be reached */
+            /** @description `tenant-suspended`: the municipality's service is suspended; `unavailable`: the database cannot be reached in time */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -4722,7 +4799,7 @@ export interface operations {
         parameters: {
             query?: never;
             header: {
-                /** @description Purpose of the access, for the audit log: UTF-8, percent-encoded as encodeURIComponent does (plain ASCII needs no encoding) */
+                /** @description Purpose of the access, for the audit log: 1 to 200 characters of UTF-8, percent-encoded as encodeURIComponent does (plain ASCII needs no encoding); the limits count the decoded characters, without surrounding white space */
                 "X-Access-Reason": string;
             };
             path: {
@@ -4739,6 +4816,16 @@ export interface operations {
                 };
                 content?: never;
             };
+            /** @description `bad-request`: a path or query value does not parse (e.g. an id that is not a UUID, a number out of range) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `unauthenticated`: there is no session, or it has expired */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -4747,6 +4834,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description `mfa-required`: the session has not passed the second factor yet; `forbidden`: the role does not allow this; `csrf`: the `X-CSRF-Token` is missing or wrong, or the request comes from another site */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -4755,8 +4843,17 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description `unknown-tenant` or `not-found` */
+            /** @description `not-found`: there is nothing by that id or name; `unknown-tenant`: no municipality is served at this host or prefix */
             404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `unstorable-value`: a value holds the NUL character, which the database cannot store; `validation`: the `X-Access-Reason` header is missing, or not 1 to 200 characters after percent-decoding */
+            422: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -4773,7 +4870,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description `tenant-suspended` or `unavailable`: the municipality is suspended or the database cannot be reached */
+            /** @description `tenant-suspended`: the municipality's service is suspended; `unavailable`: the database cannot be reached in time */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -4801,6 +4898,7 @@ export interface operations {
                     "application/json": components["schemas"]["Me"];
                 };
             };
+            /** @description `unauthenticated`: there is no session, or it has expired */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -4809,7 +4907,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description `unknown-tenant` or `not-found` */
+            /** @description `unknown-tenant`: no municipality is served at this host or prefix */
             404: {
                 headers: {
                     [name: string]: unknown;
@@ -4827,7 +4925,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description `tenant-suspended` or `unavailable`: the municipality is suspended or the database cannot be reached */
+            /** @description `tenant-suspended`: the municipality's service is suspended; `unavailable`: the database cannot be reached in time */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -4855,6 +4953,7 @@ export interface operations {
                     "application/json": components["schemas"]["RelyingPartyList"];
                 };
             };
+            /** @description `unauthenticated`: there is no session, or it has expired */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -4863,6 +4962,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description `mfa-required`: the session has not passed the second factor yet; `forbidden`: the role does not allow this */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -4871,7 +4971,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description `unknown-tenant` or `not-found` */
+            /** @description `unknown-tenant`: no municipality is served at this host or prefix */
             404: {
                 headers: {
                     [name: string]: unknown;
@@ -4889,7 +4989,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description `tenant-suspended` or `unavailable`: the municipality is suspended or the database cannot be reached */
+            /** @description `tenant-suspended`: the municipality's service is suspended; `unavailable`: the database cannot be reached in time */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -4930,6 +5030,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description `unauthenticated`: there is no session, or it has expired */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -4938,6 +5039,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description `mfa-required`: the session has not passed the second factor yet; `forbidden`: the role does not allow this; `csrf`: the `X-CSRF-Token` is missing or wrong, or the request comes from another site */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -4946,7 +5048,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description `unknown-tenant` or `not-found` */
+            /** @description `unknown-tenant`: no municipality is served at this host or prefix */
             404: {
                 headers: {
                     [name: string]: unknown;
@@ -4964,7 +5066,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description `unsupported-media-type`: the body is not application/json */
+            /** @description `unsupported-media-type`: the body is not `application/json` */
             415: {
                 headers: {
                     [name: string]: unknown;
@@ -4973,6 +5075,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description `validation`: fields of the body are missing or invalid; `errors` names each */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -4990,7 +5093,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description `tenant-suspended` or `unavailable`: the municipality is suspended or the database cannot be reached */
+            /** @description `tenant-suspended`: the municipality's service is suspended; `unavailable`: the database cannot be reached in time */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -5020,6 +5123,16 @@ export interface operations {
                     "application/json": components["schemas"]["RelyingPartyView"];
                 };
             };
+            /** @description `bad-request`: a path or query value does not parse (e.g. an id that is not a UUID, a number out of range) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `unauthenticated`: there is no session, or it has expired */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -5028,6 +5141,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description `mfa-required`: the session has not passed the second factor yet; `forbidden`: the role does not allow this */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -5036,7 +5150,17 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description `not-found`: there is nothing by that id or name; `unknown-tenant`: no municipality is served at this host or prefix */
             404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `unstorable-value`: a value holds the NUL character, which the database cannot store */
+            422: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -5053,7 +5177,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description `tenant-suspended` or `unavailable`: the municipality is suspended or the database cannot be reached */
+            /** @description `tenant-suspended`: the municipality's service is suspended; `unavailable`: the database cannot be reached in time */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -5081,6 +5205,16 @@ export interface operations {
                 };
                 content?: never;
             };
+            /** @description `bad-request`: a path or query value does not parse (e.g. an id that is not a UUID, a number out of range) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `unauthenticated`: there is no session, or it has expired */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -5089,6 +5223,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description `mfa-required`: the session has not passed the second factor yet; `forbidden`: the role does not allow this; `csrf`: the `X-CSRF-Token` is missing or wrong, or the request comes from another site */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -5097,7 +5232,17 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description `not-found`: there is nothing by that id or name; `unknown-tenant`: no municipality is served at this host or prefix */
             404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `unstorable-value`: a value holds the NUL character, which the database cannot store */
+            422: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -5114,7 +5259,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description `tenant-suspended` or `unavailable`: the municipality is suspended or the database cannot be reached */
+            /** @description `tenant-suspended`: the municipality's service is suspended; `unavailable`: the database cannot be reached in time */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -5142,6 +5287,7 @@ export interface operations {
                     "application/json": components["schemas"]["RotatedKeys"];
                 };
             };
+            /** @description `unauthenticated`: there is no session, or it has expired */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -5150,6 +5296,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description `mfa-required`: the session has not passed the second factor yet; `forbidden`: the role does not allow this; `csrf`: the `X-CSRF-Token` is missing or wrong, or the request comes from another site */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -5158,7 +5305,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description `unknown-tenant` or `not-found` */
+            /** @description `unknown-tenant`: no municipality is served at this host or prefix */
             404: {
                 headers: {
                     [name: string]: unknown;
@@ -5176,7 +5323,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description `tenant-suspended` or `unavailable`: the municipality is suspended or the database cannot be reached */
+            /** @description `tenant-suspended`: the municipality's service is suspended; `unavailable`: the database cannot be reached in time */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -5191,7 +5338,7 @@ export interface operations {
         parameters: {
             query?: never;
             header: {
-                /** @description Purpose of the access, for the audit log: UTF-8, percent-encoded as encodeURIComponent does (plain ASCII needs no encoding) */
+                /** @description Purpose of the access, for the audit log: 1 to 200 characters of UTF-8, percent-encoded as encodeURIComponent does (plain ASCII needs no encoding); the limits count the decoded characters, without surrounding white space */
                 "X-Access-Reason": string;
             };
             path?: never;
@@ -5220,6 +5367,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description `unauthenticated`: there is no session, or it has expired */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -5228,6 +5376,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description `mfa-required`: the session has not passed the second factor yet; `forbidden`: the role does not allow this; `csrf`: the `X-CSRF-Token` is missing or wrong, or the request comes from another site */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -5236,7 +5385,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description `unknown-tenant` or `not-found` */
+            /** @description `unknown-tenant`: no municipality is served at this host or prefix */
             404: {
                 headers: {
                     [name: string]: unknown;
@@ -5254,7 +5403,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description `unsupported-media-type`: the body is not application/json */
+            /** @description `unsupported-media-type`: the body is not `application/json` */
             415: {
                 headers: {
                     [name: string]: unknown;
@@ -5263,7 +5412,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description `validation`: fields are missing or invalid; see `errors` */
+            /** @description `validation`: fields of the body are missing or invalid; `errors` names each; `unstorable-value`: a value holds the NUL character, which the database cannot store; `validation`: the `X-Access-Reason` header is missing, or not 1 to 200 characters after percent-decoding */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -5281,7 +5430,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description `tenant-suspended` or `unavailable`: the municipality is suspended or the database cannot be reached */
+            /** @description `tenant-suspended`: the municipality's service is suspended; `unavailable`: the database cannot be reached in time */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -5296,7 +5445,7 @@ export interface operations {
         parameters: {
             query?: never;
             header: {
-                /** @description Purpose of the access, for the audit log: UTF-8, percent-encoded as encodeURIComponent does (plain ASCII needs no encoding) */
+                /** @description Purpose of the access, for the audit log: 1 to 200 characters of UTF-8, percent-encoded as encodeURIComponent does (plain ASCII needs no encoding); the limits count the decoded characters, without surrounding white space */
                 "X-Access-Reason": string;
             };
             path: {
@@ -5315,6 +5464,16 @@ export interface operations {
                     "application/json": components["schemas"]["OrganisationView"];
                 };
             };
+            /** @description `bad-request`: a path or query value does not parse (e.g. an id that is not a UUID, a number out of range) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `unauthenticated`: there is no session, or it has expired */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -5323,6 +5482,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description `mfa-required`: the session has not passed the second factor yet; `forbidden`: the role does not allow this */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -5331,8 +5491,17 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description `unknown-tenant` or `not-found` */
+            /** @description `not-found`: there is nothing by that id or name; `unknown-tenant`: no municipality is served at this host or prefix */
             404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `unstorable-value`: a value holds the NUL character, which the database cannot store; `validation`: the `X-Access-Reason` header is missing, or not 1 to 200 characters after percent-decoding */
+            422: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -5349,7 +5518,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description `tenant-suspended` or `unavailable`: the municipality is suspended or the database cannot be reached */
+            /** @description `tenant-suspended`: the municipality's service is suspended; `unavailable`: the database cannot be reached in time */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -5377,6 +5546,7 @@ export interface operations {
                     "application/json": components["schemas"]["Overview"];
                 };
             };
+            /** @description `unauthenticated`: there is no session, or it has expired */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -5385,6 +5555,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description `mfa-required`: the session has not passed the second factor yet; `forbidden`: the role does not allow this */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -5393,7 +5564,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description `unknown-tenant` or `not-found` */
+            /** @description `unknown-tenant`: no municipality is served at this host or prefix */
             404: {
                 headers: {
                     [name: string]: unknown;
@@ -5411,707 +5582,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description `tenant-suspended` or `unavailable`: the municipality is suspended or the database cannot be reached */
-            503: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-        };
-    };
-    platform_login: {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        requestBody: {
-            content: {
-                "application/json": components["schemas"]["LoginRequest"];
-            };
-        };
-        responses: {
-            200: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["LoginResponse"];
-                };
-            };
-            /** @description `malformed-json`: the body is not valid JSON */
-            400: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            401: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description `csrf`: the X-CSRF-Token is missing or wrong, or the request is cross-site */
-            403: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description `unknown-tenant` or `not-found` */
-            404: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description `payload-too-large`: the body is over the limit */
-            413: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description `unsupported-media-type`: the body is not application/json */
-            415: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description `validation`: fields are missing or invalid; see `errors` */
-            422: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            429: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description `internal`: details are in the log under the request id */
-            500: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description `tenant-suspended` or `unavailable`: the municipality is suspended or the database cannot be reached */
-            503: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-        };
-    };
-    platform_logout: {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        requestBody?: never;
-        responses: {
-            204: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content?: never;
-            };
-            401: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description `csrf`: the X-CSRF-Token is missing or wrong, or the request is cross-site */
-            403: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description `unknown-tenant` or `not-found` */
-            404: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description `internal`: details are in the log under the request id */
-            500: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description `tenant-suspended` or `unavailable`: the municipality is suspended or the database cannot be reached */
-            503: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-        };
-    };
-    platform_totp: {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        requestBody: {
-            content: {
-                "application/json": components["schemas"]["TotpRequest"];
-            };
-        };
-        responses: {
-            200: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["LoginResponse"];
-                };
-            };
-            /** @description `malformed-json`: the body is not valid JSON */
-            400: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            401: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description `csrf`: the X-CSRF-Token is missing or wrong, or the request is cross-site */
-            403: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description `unknown-tenant` or `not-found` */
-            404: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description `payload-too-large`: the body is over the limit */
-            413: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description `unsupported-media-type`: the body is not application/json */
-            415: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description `validation`: fields are missing or invalid; see `errors` */
-            422: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            429: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description `internal`: details are in the log under the request id */
-            500: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description `tenant-suspended` or `unavailable`: the municipality is suspended or the database cannot be reached */
-            503: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-        };
-    };
-    platform_totp_enrol: {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        requestBody?: never;
-        responses: {
-            200: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["TotpEnrolmentView"];
-                };
-            };
-            401: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description `csrf`: the X-CSRF-Token is missing or wrong, or the request is cross-site */
-            403: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description `unknown-tenant` or `not-found` */
-            404: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description `internal`: details are in the log under the request id */
-            500: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description `tenant-suspended` or `unavailable`: the municipality is suspended or the database cannot be reached */
-            503: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-        };
-    };
-    platform_totp_enrol_confirm: {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        requestBody: {
-            content: {
-                "application/json": components["schemas"]["TotpRequest"];
-            };
-        };
-        responses: {
-            200: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["LoginResponse"];
-                };
-            };
-            /** @description `malformed-json`: the body is not valid JSON */
-            400: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            401: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description `csrf`: the X-CSRF-Token is missing or wrong, or the request is cross-site */
-            403: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description `unknown-tenant` or `not-found` */
-            404: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description `payload-too-large`: the body is over the limit */
-            413: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description `unsupported-media-type`: the body is not application/json */
-            415: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description `validation`: fields are missing or invalid; see `errors` */
-            422: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            429: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description `internal`: details are in the log under the request id */
-            500: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description `tenant-suspended` or `unavailable`: the municipality is suspended or the database cannot be reached */
-            503: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-        };
-    };
-    platform_calendar: {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        requestBody?: never;
-        responses: {
-            200: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["CalendarOutlook"];
-                };
-            };
-            401: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            403: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description `unknown-tenant` or `not-found` */
-            404: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description `internal`: details are in the log under the request id */
-            500: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description `tenant-suspended` or `unavailable`: the municipality is suspended or the database cannot be reached */
-            503: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-        };
-    };
-    platform_dead_jobs: {
-        parameters: {
-            query?: {
-                /** @description At most this many per tenant (default 20). */
-                limit?: number | null;
-            };
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        requestBody?: never;
-        responses: {
-            200: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["DeadJobs"];
-                };
-            };
-            401: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            403: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description `unknown-tenant` or `not-found` */
-            404: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description `internal`: details are in the log under the request id */
-            500: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description `tenant-suspended` or `unavailable`: the municipality is suspended or the database cannot be reached */
-            503: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-        };
-    };
-    platform_me: {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        requestBody?: never;
-        responses: {
-            200: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Me"];
-                };
-            };
-            401: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description `unknown-tenant` or `not-found` */
-            404: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description `internal`: details are in the log under the request id */
-            500: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description `tenant-suspended` or `unavailable`: the municipality is suspended or the database cannot be reached */
-            503: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-        };
-    };
-    platform_list_tenants: {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        requestBody?: never;
-        responses: {
-            200: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["TenantList"];
-                };
-            };
-            401: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            403: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description `unknown-tenant` or `not-found` */
-            404: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description `internal`: details are in the log under the request id */
-            500: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description `tenant-suspended` or `unavailable`: the municipality is suspended or the database cannot be reached */
+            /** @description `tenant-suspended`: the municipality's service is suspended; `unavailable`: the database cannot be reached in time */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -6139,6 +5610,7 @@ export interface operations {
                     "application/json": components["schemas"]["PluginList"];
                 };
             };
+            /** @description `unauthenticated`: there is no session, or it has expired */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -6147,6 +5619,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description `mfa-required`: the session has not passed the second factor yet; `forbidden`: the role does not allow this */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -6155,7 +5628,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description `unknown-tenant` or `not-found` */
+            /** @description `unknown-tenant`: no municipality is served at this host or prefix */
             404: {
                 headers: {
                     [name: string]: unknown;
@@ -6173,7 +5646,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description `tenant-suspended` or `unavailable`: the municipality is suspended or the database cannot be reached */
+            /** @description `tenant-suspended`: the municipality's service is suspended; `unavailable`: the database cannot be reached in time */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -6214,6 +5687,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description `unauthenticated`: there is no session, or it has expired */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -6222,6 +5696,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description `mfa-required`: the session has not passed the second factor yet; `forbidden`: the role does not allow this; `csrf`: the `X-CSRF-Token` is missing or wrong, or the request comes from another site */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -6230,7 +5705,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description `unknown-tenant` or `not-found` */
+            /** @description `unknown-tenant`: no municipality is served at this host or prefix */
             404: {
                 headers: {
                     [name: string]: unknown;
@@ -6239,6 +5714,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description `payload-too-large`: the body is over the limit */
             413: {
                 headers: {
                     [name: string]: unknown;
@@ -6247,7 +5723,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description `unsupported-media-type`: the body is not application/json */
+            /** @description `unsupported-media-type`: the body is not `application/json` */
             415: {
                 headers: {
                     [name: string]: unknown;
@@ -6256,6 +5732,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description `validation`: fields of the body are missing or invalid; `errors` names each */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -6273,7 +5750,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description `tenant-suspended` or `unavailable`: the municipality is suspended or the database cannot be reached */
+            /** @description `tenant-suspended`: the municipality's service is suspended; `unavailable`: the database cannot be reached in time */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -6303,6 +5780,16 @@ export interface operations {
                     "application/json": components["schemas"]["PluginView"];
                 };
             };
+            /** @description `bad-request`: a path or query value does not parse (e.g. an id that is not a UUID, a number out of range) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `unauthenticated`: there is no session, or it has expired */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -6311,6 +5798,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description `mfa-required`: the session has not passed the second factor yet; `forbidden`: the role does not allow this */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -6319,7 +5807,17 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description `not-found`: there is nothing by that id or name; `unknown-tenant`: no municipality is served at this host or prefix */
             404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `unstorable-value`: a value holds the NUL character, which the database cannot store */
+            422: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -6336,7 +5834,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description `tenant-suspended` or `unavailable`: the municipality is suspended or the database cannot be reached */
+            /** @description `tenant-suspended`: the municipality's service is suspended; `unavailable`: the database cannot be reached in time */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -6364,6 +5862,16 @@ export interface operations {
                 };
                 content?: never;
             };
+            /** @description `bad-request`: a path or query value does not parse (e.g. an id that is not a UUID, a number out of range) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `unauthenticated`: there is no session, or it has expired */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -6372,6 +5880,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description `mfa-required`: the session has not passed the second factor yet; `forbidden`: the role does not allow this; `csrf`: the `X-CSRF-Token` is missing or wrong, or the request comes from another site */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -6380,7 +5889,17 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description `not-found`: there is nothing by that id or name; `unknown-tenant`: no municipality is served at this host or prefix */
             404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `unstorable-value`: a value holds the NUL character, which the database cannot store */
+            422: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -6397,7 +5916,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description `tenant-suspended` or `unavailable`: the municipality is suspended or the database cannot be reached */
+            /** @description `tenant-suspended`: the municipality's service is suspended; `unavailable`: the database cannot be reached in time */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -6431,7 +5950,7 @@ export interface operations {
                     "application/json": components["schemas"]["PluginView"];
                 };
             };
-            /** @description `malformed-json`: the body is not valid JSON */
+            /** @description `bad-request`: a path or query value does not parse (e.g. an id that is not a UUID, a number out of range); `malformed-json`: the body is not valid JSON */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -6440,6 +5959,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description `unauthenticated`: there is no session, or it has expired */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -6448,6 +5968,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description `mfa-required`: the session has not passed the second factor yet; `forbidden`: the role does not allow this; `csrf`: the `X-CSRF-Token` is missing or wrong, or the request comes from another site */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -6456,6 +5977,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description `not-found`: there is nothing by that id or name; `unknown-tenant`: no municipality is served at this host or prefix */
             404: {
                 headers: {
                     [name: string]: unknown;
@@ -6473,7 +5995,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description `unsupported-media-type`: the body is not application/json */
+            /** @description `unsupported-media-type`: the body is not `application/json` */
             415: {
                 headers: {
                     [name: string]: unknown;
@@ -6482,6 +6004,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description `validation`: fields of the body are missing or invalid; `errors` names each; `unstorable-value`: a value holds the NUL character, which the database cannot store */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -6499,7 +6022,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description `tenant-suspended` or `unavailable`: the municipality is suspended or the database cannot be reached */
+            /** @description `tenant-suspended`: the municipality's service is suspended; `unavailable`: the database cannot be reached in time */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -6529,6 +6052,16 @@ export interface operations {
                     "application/json": components["schemas"]["CallErrorList"];
                 };
             };
+            /** @description `bad-request`: a path or query value does not parse (e.g. an id that is not a UUID, a number out of range) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `unauthenticated`: there is no session, or it has expired */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -6537,6 +6070,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description `mfa-required`: the session has not passed the second factor yet; `forbidden`: the role does not allow this */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -6545,7 +6079,17 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description `not-found`: there is nothing by that id or name; `unknown-tenant`: no municipality is served at this host or prefix */
             404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `unstorable-value`: a value holds the NUL character, which the database cannot store */
+            422: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -6562,7 +6106,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description `tenant-suspended` or `unavailable`: the municipality is suspended or the database cannot be reached */
+            /** @description `tenant-suspended`: the municipality's service is suspended; `unavailable`: the database cannot be reached in time */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -6593,6 +6137,16 @@ export interface operations {
                     "application/json": components["schemas"]["CardView"];
                 };
             };
+            /** @description `bad-request`: a path or query value does not parse (e.g. an id that is not a UUID, a number out of range) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `unauthenticated`: there is no session, or it has expired */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -6601,6 +6155,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description `mfa-required`: the session has not passed the second factor yet; `forbidden`: the role does not allow this */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -6609,7 +6164,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description no such call to the clerk's counter */
+            /** @description no such call to the clerk's counter; `not-found`: there is nothing by that id or name; `unknown-tenant`: no municipality is served at this host or prefix */
             404: {
                 headers: {
                     [name: string]: unknown;
@@ -6636,7 +6191,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description `tenant-suspended` or `unavailable`: the municipality is suspended or the database cannot be reached */
+            /** @description `tenant-suspended`: the municipality's service is suspended; `unavailable`: the database cannot be reached in time */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -6664,6 +6219,7 @@ export interface operations {
                     "application/json": components["schemas"]["CounterPage"];
                 };
             };
+            /** @description `unauthenticated`: there is no session, or it has expired */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -6672,6 +6228,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description `mfa-required`: the session has not passed the second factor yet; `forbidden`: the role does not allow this */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -6680,7 +6237,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description `unknown-tenant` or `not-found` */
+            /** @description `unknown-tenant`: no municipality is served at this host or prefix */
             404: {
                 headers: {
                     [name: string]: unknown;
@@ -6698,7 +6255,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description `tenant-suspended` or `unavailable`: the municipality is suspended or the database cannot be reached */
+            /** @description `tenant-suspended`: the municipality's service is suspended; `unavailable`: the database cannot be reached in time */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -6739,6 +6296,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description `unauthenticated`: there is no session, or it has expired */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -6747,6 +6305,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description `mfa-required`: the session has not passed the second factor yet; `forbidden`: the role does not allow this; `csrf`: the `X-CSRF-Token` is missing or wrong, or the request comes from another site */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -6755,7 +6314,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description `unknown-tenant` or `not-found` */
+            /** @description `unknown-tenant`: no municipality is served at this host or prefix */
             404: {
                 headers: {
                     [name: string]: unknown;
@@ -6782,7 +6341,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description `unsupported-media-type`: the body is not application/json */
+            /** @description `unsupported-media-type`: the body is not `application/json` */
             415: {
                 headers: {
                     [name: string]: unknown;
@@ -6791,6 +6350,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description `validation`: fields of the body are missing or invalid; `errors` names each */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -6808,7 +6368,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description `tenant-suspended` or `unavailable`: the municipality is suspended or the database cannot be reached */
+            /** @description `tenant-suspended`: the municipality's service is suspended; `unavailable`: the database cannot be reached in time */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -6836,6 +6396,7 @@ export interface operations {
                     "application/json": components["schemas"]["CallNextView"];
                 };
             };
+            /** @description `unauthenticated`: there is no session, or it has expired */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -6844,6 +6405,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description `mfa-required`: the session has not passed the second factor yet; `forbidden`: the role does not allow this; `csrf`: the `X-CSRF-Token` is missing or wrong, or the request comes from another site */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -6852,7 +6414,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description `unknown-tenant` or `not-found` */
+            /** @description `unknown-tenant`: no municipality is served at this host or prefix */
             404: {
                 headers: {
                     [name: string]: unknown;
@@ -6888,7 +6450,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description `tenant-suspended` or `unavailable`: the municipality is suspended or the database cannot be reached */
+            /** @description `tenant-suspended`: the municipality's service is suspended; `unavailable`: the database cannot be reached in time */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -6929,6 +6491,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description `unauthenticated`: there is no session, or it has expired */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -6937,6 +6500,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description `mfa-required`: the session has not passed the second factor yet; `forbidden`: the role does not allow this; `csrf`: the `X-CSRF-Token` is missing or wrong, or the request comes from another site */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -6945,7 +6509,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description `unknown-tenant` or `not-found` */
+            /** @description `unknown-tenant`: no municipality is served at this host or prefix */
             404: {
                 headers: {
                     [name: string]: unknown;
@@ -6972,7 +6536,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description `unsupported-media-type`: the body is not application/json */
+            /** @description `unsupported-media-type`: the body is not `application/json` */
             415: {
                 headers: {
                     [name: string]: unknown;
@@ -6981,6 +6545,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description `validation`: fields of the body are missing or invalid; `errors` names each */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -7007,7 +6572,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description `tenant-suspended` or `unavailable`: the municipality is suspended or the database cannot be reached */
+            /** @description `tenant-suspended`: the municipality's service is suspended; `unavailable`: the database cannot be reached in time */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -7035,6 +6600,7 @@ export interface operations {
                     "application/json": components["schemas"]["StaffList"];
                 };
             };
+            /** @description `unauthenticated`: there is no session, or it has expired */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -7043,6 +6609,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description `mfa-required`: the session has not passed the second factor yet; `forbidden`: the role does not allow this */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -7051,7 +6618,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description `unknown-tenant` or `not-found` */
+            /** @description `unknown-tenant`: no municipality is served at this host or prefix */
             404: {
                 headers: {
                     [name: string]: unknown;
@@ -7069,7 +6636,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description `tenant-suspended` or `unavailable`: the municipality is suspended or the database cannot be reached */
+            /** @description `tenant-suspended`: the municipality's service is suspended; `unavailable`: the database cannot be reached in time */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -7110,6 +6677,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description `unauthenticated`: there is no session, or it has expired */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -7118,6 +6686,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description `mfa-required`: the session has not passed the second factor yet; `forbidden`: the role does not allow this; `csrf`: the `X-CSRF-Token` is missing or wrong, or the request comes from another site */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -7126,7 +6695,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description `unknown-tenant` or `not-found` */
+            /** @description `unknown-tenant`: no municipality is served at this host or prefix */
             404: {
                 headers: {
                     [name: string]: unknown;
@@ -7135,6 +6704,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description `conflict`: the change conflicts with the current state, or `not-configured` */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -7152,7 +6722,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description `unsupported-media-type`: the body is not application/json */
+            /** @description `unsupported-media-type`: the body is not `application/json` */
             415: {
                 headers: {
                     [name: string]: unknown;
@@ -7161,6 +6731,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description `validation`: fields of the body are missing or invalid; `errors` names each */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -7178,7 +6749,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description `tenant-suspended` or `unavailable`: the municipality is suspended or the database cannot be reached */
+            /** @description `tenant-suspended`: the municipality's service is suspended; `unavailable`: the database cannot be reached in time */
             503: {
                 headers: {
                     [name: string]: unknown;

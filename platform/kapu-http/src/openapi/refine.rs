@@ -30,7 +30,7 @@ fn session_scheme(side: Side) -> &'static str {
 const CSRF: &str = "csrf";
 
 /// Operations that need no session (by operation id).
-fn public(side: Side) -> &'static [&'static str] {
+pub(super) fn public(side: Side) -> &'static [&'static str] {
     match side {
         Side::Tenant => &["login", "password_reset", "password_reset_confirm"],
         Side::Platform => &["platform_login"],
@@ -46,11 +46,6 @@ pub(super) fn second_factor_steps(side: Side) -> &'static [&'static str] {
             &["platform_totp", "platform_totp_enrol", "platform_totp_enrol_confirm", "platform_logout", "platform_me"]
         }
     }
-}
-
-/// The public operations of a side (for the tests).
-pub(super) fn public_operations(side: Side) -> &'static [&'static str] {
-    public(side)
 }
 
 fn servers(side: Side) -> Value {

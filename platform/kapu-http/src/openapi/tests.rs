@@ -1,6 +1,6 @@
 use serde_json::Value;
 
-use super::refine::{public_operations, second_factor_steps};
+use super::refine::{public as public_operations, second_factor_steps};
 use super::*;
 
 /// Every operation of a document: (path, method, operation).

@@ -42,9 +42,7 @@ pub(super) fn public(side: Side) -> &'static [&'static str] {
 pub(super) fn second_factor_steps(side: Side) -> &'static [&'static str] {
     match side {
         Side::Tenant => &["totp", "totp_enrol", "totp_enrol_confirm", "logout", "me"],
-        Side::Platform => {
-            &["platform_totp", "platform_totp_enrol", "platform_totp_enrol_confirm", "platform_logout", "platform_me"]
-        }
+        Side::Platform => &["platform_totp", "platform_totp_enrol", "platform_totp_enrol_confirm", "platform_logout", "platform_me"],
     }
 }
 

@@ -124,8 +124,7 @@ fn every_error_an_operation_can_answer_is_a_documented_problem() {
         for (status, r) in responses.as_object().into_iter().flatten() {
             if status.as_str() >= "400" {
                 assert_eq!(
-                    r["content"]["application/problem+json"]["schema"]["$ref"],
-                    "#/components/schemas/Problem",
+                    r["content"]["application/problem+json"]["schema"]["$ref"], "#/components/schemas/Problem",
                     "{method} {path}: {status}"
                 );
                 assert!(!r["description"].as_str().unwrap_or_default().is_empty(), "{method} {path}: {status} is described");
@@ -182,11 +181,7 @@ fn parameters_carry_their_constraints() {
     assert_eq!(reason["schema"]["minLength"], 1);
     assert_eq!(reason["schema"]["maxLength"], 200);
     let param = |path: &str, name: &str| {
-        doc["paths"][path]["get"]["parameters"]
-            .as_array()
-            .and_then(|ps| ps.iter().find(|p| p["name"] == name))
-            .cloned()
-            .unwrap_or_default()
+        doc["paths"][path]["get"]["parameters"].as_array().and_then(|ps| ps.iter().find(|p| p["name"] == name)).cloned().unwrap_or_default()
     };
     assert_eq!(param("/api/v1/clients/{id}", "id")["schema"]["format"], "uuid");
     assert_eq!(param("/api/v1/clients", "birth_date")["schema"]["format"], "date");

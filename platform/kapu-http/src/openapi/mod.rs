@@ -84,8 +84,8 @@ pub fn document(side: Side) -> &'static Value {
     static TENANT: LazyLock<Value> = LazyLock::new(|| refine::refine(&generated(Side::Tenant), Side::Tenant));
     static PLATFORM: LazyLock<Value> = LazyLock::new(|| refine::refine(&generated(Side::Platform), Side::Platform));
     match side {
-        Side::Tenant => &*TENANT,
-        Side::Platform => &*PLATFORM,
+        Side::Tenant => &TENANT,
+        Side::Platform => &PLATFORM,
     }
 }
 

@@ -58,3 +58,29 @@ need_document_tools() {
     command -v certutil >/dev/null 2>&1 || apt_install libnss3-tools
     command -v openssl >/dev/null 2>&1 || apt_install openssl
 }
+
+# The API fuzz test runs schemathesis (a schema-driven API fuzzer), pinned with all its
+# dependencies in tests/fuzz/requirements.txt, in a virtual environment of its own outside
+# the checkout (kept between runs; a new pin makes a new one). Installed here, never when
+# the tests run.
+schemathesis_bin() {
+    local pins version
+    pins="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)/tests/fuzz/requirements.txt"
+    version="$(sha256sum "$pins" | cut -c1-16)"
+    echo "${KAPU_TOOLS_DIR:-${HOME:-/root}/.cache/kapu-tools}/schemathesis-$version/bin/st"
+}
+
+need_schemathesis() {
+    local st venv pins
+    st="$(schemathesis_bin)"
+    [ -x "$st" ] && return 0
+    command -v python3 >/dev/null 2>&1 || apt_install python3
+    python3 -c 'import venv, ensurepip' 2>/dev/null || apt_install python3-venv
+    venv="$(dirname "$(dirname "$st")")"
+    pins="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)/tests/fuzz/requirements.txt"
+    rm -rf "$venv"
+    python3 -m venv "$venv"
+    "$venv/bin/pip" install --quiet --disable-pip-version-check -r "$pins" \
+        || { rm -rf "$venv"; return 1; }
+    "$st" --version >/dev/null
+}

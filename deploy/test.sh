@@ -11,6 +11,7 @@ need_node
 need_chromium
 need_wasm_target
 need_document_tools
+need_schemathesis
 rustup component add rustfmt clippy >/dev/null 2>&1 || true
 
 step() { printf '\n== %s\n' "$*"; }
@@ -37,12 +38,14 @@ step "build the kapu binary"
 cargo build --quiet -p kapu
 target="${CARGO_TARGET_DIR:-target}"
 
-step "admin UI: types match the server's OpenAPI document, then build"
+step "admin UI: types match the server's OpenAPI documents (a municipality's, the operators'), then build"
 npm ci --prefix admin-ui --no-audit --no-fund --silent
 "$target/debug/kapu" openapi > admin-ui/openapi.json
-if ! git diff --quiet -- admin-ui/openapi.json 2>/dev/null; then
-    git --no-pager diff --stat -- admin-ui/openapi.json
-    echo "admin-ui/openapi.json is out of date: run 'kapu openapi > admin-ui/openapi.json && npm run gen:api --prefix admin-ui' and commit" >&2
+"$target/debug/kapu" openapi --platform > admin-ui/openapi-platform.json
+if ! git diff --quiet -- admin-ui/openapi.json admin-ui/openapi-platform.json 2>/dev/null; then
+    git --no-pager diff --stat -- admin-ui/openapi.json admin-ui/openapi-platform.json
+    echo "admin-ui's OpenAPI documents are out of date: run 'kapu openapi > admin-ui/openapi.json &&" \
+        "kapu openapi --platform > admin-ui/openapi-platform.json && npm run gen:api --prefix admin-ui' and commit" >&2
     exit 1
 fi
 npm run check-api --prefix admin-ui --silent

@@ -6,8 +6,19 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 export const root = join(dirname(fileURLToPath(import.meta.url)), '..');
-export const openapiPath = join(root, 'openapi.json');
-export const schemaPath = join(root, 'src/api/schema.d.ts');
+
+/**
+ * The server's two API documents and the types made of each: a municipality's API
+ * (`kapu openapi`) and the operators' (`kapu openapi --platform`).
+ */
+export const documents = [
+  { openapi: 'openapi.json', schema: 'src/api/schema.d.ts', command: 'kapu openapi > admin-ui/openapi.json' },
+  {
+    openapi: 'openapi-platform.json',
+    schema: 'src/api/platform-schema.d.ts',
+    command: 'kapu openapi --platform > admin-ui/openapi-platform.json',
+  },
+].map((d) => ({ ...d, openapiPath: join(root, d.openapi), schemaPath: join(root, d.schema) }));
 
 const METHODS = ['get', 'put', 'post', 'delete', 'options', 'head', 'patch', 'trace'];
 
@@ -17,22 +28,22 @@ export function fail(message) {
   process.exit(1);
 }
 
-/** Reads and sanity-checks openapi.json (e.g. an empty file left by a failed `kapu openapi > …`). */
-export function readDocument() {
+/** Reads and sanity-checks one document (e.g. an empty file left by a failed `kapu openapi > …`). */
+export function readDocument({ openapi, openapiPath, command }) {
   let text;
   try {
     text = readFileSync(openapiPath, 'utf8');
   } catch (e) {
-    fail(`cannot read ${openapiPath} (${e.code ?? e.message}); make it with \`kapu openapi > admin-ui/openapi.json\``);
+    fail(`cannot read ${openapiPath} (${e.code ?? e.message}); make it with \`${command}\``);
   }
   let doc;
   try {
     doc = JSON.parse(text);
   } catch (e) {
-    fail(`openapi.json is not JSON (${e.message}); did \`kapu openapi > admin-ui/openapi.json\` fail?`);
+    fail(`${openapi} is not JSON (${e.message}); did \`${command}\` fail?`);
   }
   if (typeof doc !== 'object' || doc === null || !/^3\./.test(String(doc.openapi)) || typeof doc.paths !== 'object') {
-    fail('openapi.json is not an OpenAPI 3 document (no `openapi: 3.x` or no `paths`)');
+    fail(`${openapi} is not an OpenAPI 3 document (no \`openapi: 3.x\` or no \`paths\`)`);
   }
   return doc;
 }
@@ -65,8 +76,8 @@ function dropDuplicateOperationIds(doc) {
   return duplicated.sort();
 }
 
-/** The text of schema.d.ts for the current openapi.json. */
-export async function generate() {
+/** The text of a document's types (e.g. schema.d.ts for openapi.json). */
+export async function generate(document) {
   let ts;
   try {
     ts = await import('openapi-typescript');
@@ -74,10 +85,10 @@ export async function generate() {
     fail('openapi-typescript is not installed; run `npm ci` in admin-ui/ first');
   }
   const { default: openapiTS, astToString, COMMENT_HEADER } = ts;
-  const doc = readDocument();
+  const doc = readDocument(document);
   const duplicated = dropDuplicateOperationIds(doc);
   if (duplicated.length) {
-    console.warn(`admin-ui: warning: openapi.json reuses operationIds (${duplicated.join(', ')}); `
+    console.warn(`admin-ui: warning: ${document.openapi} reuses operationIds (${duplicated.join(', ')}); `
       + 'those operations are typed inline under their paths instead.');
   }
   const ast = await openapiTS(doc, { silent: true });

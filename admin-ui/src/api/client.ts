@@ -1,10 +1,13 @@
-// Typed access to the Kapu API. All types come from schema.d.ts, which is
-// generated from openapi.json (`npm run gen:api`), so a change in the server's
-// contract shows up here as a type error.
+// Typed access to the Kapu API. All types come from schema.d.ts and platform-schema.d.ts,
+// which are generated from the server's two API documents, openapi.json (a municipality's)
+// and openapi-platform.json (the operators') (`npm run gen:api`), so a change in the
+// server's contract shows up here as a type error.
 import createClient, { type Middleware } from 'openapi-fetch';
+import type { components as PlatformComponents, paths as PlatformPaths } from './platform-schema';
 import type { components, paths } from './schema';
 
 type Schemas = components['schemas'];
+type PlatformSchemas = PlatformComponents['schemas'];
 export type Staff = Schemas['StaffView'];
 export type Role = Schemas['RoleView'];
 export type LoginResponse = Schemas['LoginResponse'];
@@ -14,8 +17,8 @@ export type Permission = Schemas['PermissionView'];
 export type MfaState = Schemas['MfaView'];
 export type Scope = Schemas['ScopeView'];
 export type Overview = Schemas['Overview'];
-export type TenantList = Schemas['TenantList'];
-export type TenantSummary = Schemas['TenantView'];
+export type TenantList = PlatformSchemas['TenantList'];
+export type TenantSummary = PlatformSchemas['TenantView'];
 export type TotpEnrolment = Schemas['TotpEnrolmentView'];
 export type Problem = Schemas['Problem'];
 export type FieldError = Schemas['FieldError'];
@@ -166,9 +169,10 @@ export class Session {
   csrfToken: string | null = null;
 }
 
-export function makeClient(pathname: string, session: Session) {
+/** A client of a municipality's API (`paths`) or, with `PlatformPaths`, of the operators'. */
+export function makeClient<P extends {} = paths>(pathname: string, session: Session) {
   const { prefix } = mountOf(pathname);
-  const client = createClient<paths>({
+  const client = createClient<P>({
     baseUrl: `${location.origin}${prefix}`,
     credentials: 'same-origin',
     headers: { Accept: 'application/json, application/problem+json' },
@@ -187,7 +191,8 @@ export function makeClient(pathname: string, session: Session) {
   return client;
 }
 
-type Client = ReturnType<typeof makeClient>;
+type Client = ReturnType<typeof makeClient<paths>>;
+type PlatformClient = ReturnType<typeof makeClient<PlatformPaths>>;
 
 /** The auth endpoints; the tenant and platform variants differ only in their paths. */
 export interface AuthApi {
@@ -308,7 +313,7 @@ export interface PlatformApi extends AuthApi {
   readonly scope: 'platform';
   tenants(): Promise<TenantList>;
   /** This year and the next two, each with its working-day decree or null. */
-  calendar(): Promise<Schemas['CalendarOutlook']>;
+  calendar(): Promise<PlatformSchemas['CalendarOutlook']>;
 }
 
 export function tenantApi(c: Client): TenantApi {
@@ -389,7 +394,7 @@ export function tenantApi(c: Client): TenantApi {
   };
 }
 
-export function platformApi(c: Client): PlatformApi {
+export function platformApi(c: PlatformClient): PlatformApi {
   return {
     scope: 'platform',
     login: (email, password) => unwrap(c.POST('/api/v1/platform/auth/login', { body: { email, password } })),
@@ -431,9 +436,8 @@ export interface Discovery {
  *   401. So the server must not serve `/api/v1/platform/*` on tenant hosts.
  */
 export async function discover(pathname: string, session: Session): Promise<Discovery> {
-  const client = makeClient(pathname, session);
-  const tenant = tenantApi(client);
-  const platform = platformApi(client);
+  const tenant = tenantApi(makeClient<paths>(pathname, session));
+  const platform = platformApi(makeClient<PlatformPaths>(pathname, session));
   const remember = (me: Me): Me => {
     session.csrfToken = me.csrf_token;
     return me;

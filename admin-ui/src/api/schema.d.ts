@@ -653,162 +653,6 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
-    "/api/v1/platform/auth/login": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        get?: never;
-        put?: never;
-        /** Operator sign-in with e-mail and password. */
-        post: operations["platform_login"];
-        delete?: never;
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
-    };
-    "/api/v1/platform/auth/logout": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        get?: never;
-        put?: never;
-        /** Operator sign-out. */
-        post: operations["platform_logout"];
-        delete?: never;
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
-    };
-    "/api/v1/platform/auth/totp": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        get?: never;
-        put?: never;
-        /** Operator TOTP code. */
-        post: operations["platform_totp"];
-        delete?: never;
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
-    };
-    "/api/v1/platform/auth/totp/enrol": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        get?: never;
-        put?: never;
-        /** Start operator TOTP set-up. */
-        post: operations["platform_totp_enrol"];
-        delete?: never;
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
-    };
-    "/api/v1/platform/auth/totp/enrol/confirm": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        get?: never;
-        put?: never;
-        /** Finish operator TOTP set-up. */
-        post: operations["platform_totp_enrol_confirm"];
-        delete?: never;
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
-    };
-    "/api/v1/platform/calendar": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        /**
-         * This year and the next two with the decree on rearranged working days on file for each (or
-         *     null): the shipped decrees plus the operator's file (`KAPU_CALENDAR_FILE`).
-         */
-        get: operations["platform_calendar"];
-        put?: never;
-        post?: never;
-        delete?: never;
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
-    };
-    "/api/v1/platform/jobs/dead": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        /** Dead-letter jobs across all tenants. */
-        get: operations["platform_dead_jobs"];
-        put?: never;
-        post?: never;
-        delete?: never;
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
-    };
-    "/api/v1/platform/me": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        /** The current operator session. */
-        get: operations["platform_me"];
-        put?: never;
-        post?: never;
-        delete?: never;
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
-    };
-    "/api/v1/platform/tenants": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        /** The tenant registry. */
-        get: operations["platform_list_tenants"];
-        put?: never;
-        post?: never;
-        delete?: never;
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
-    };
     "/api/v1/plugins": {
         parameters: {
             query?: never;
@@ -1020,7 +864,7 @@ export interface components {
              * Format: uuid
              * @description Staff id.
              */
-            actor_id?: string | null;
+            actor_id: string | null;
             /**
              * Format: date-time
              * @description When.
@@ -1043,7 +887,7 @@ export interface components {
              * Format: uuid
              * @description Whom.
              */
-            subject_client_id?: string | null;
+            subject_client_id: string | null;
         };
         /** @description The result of verifying the chain. */
         AuditVerification: {
@@ -1051,34 +895,16 @@ export interface components {
              * Format: int64
              * @description Where it breaks.
              */
-            broken_at?: number | null;
+            broken_at: number | null;
             /** @description Whether the whole chain is intact. */
             intact: boolean;
             /** @description What is wrong there. */
-            problem?: string | null;
+            problem: string | null;
             /**
              * Format: int64
              * @description Records checked.
              */
             records: number;
-        };
-        /** @description The coming years of the deployment's working-day calendar. */
-        CalendarOutlook: {
-            /** @description This year and the next two, in order. */
-            years: components["schemas"]["CalendarYear"][];
-        };
-        /** @description A year of the working-day calendar. */
-        CalendarYear: {
-            /**
-             * @description The decree that rearranged its working days, as cited; null when none is on file:
-             *     deadlines counted in working days that reach the year wait until it is added.
-             */
-            decree: string | null;
-            /**
-             * Format: int32
-             * @description The year.
-             */
-            year: number;
         };
         /** @description The recorded failed calls. */
         CallErrorList: {
@@ -1101,7 +927,7 @@ export interface components {
         };
         /** @description The outcome of "call next". */
         CallNextView: {
-            call?: null | components["schemas"]["CallView"];
+            call: null | components["schemas"]["CallView"];
         };
         /** @description A ticket called to a counter (no personal data). */
         CallView: {
@@ -1124,7 +950,7 @@ export interface components {
              */
             id: number;
             /** @description The service's code, for tickets Kapu issued. */
-            service?: string | null;
+            service: string | null;
             /** @description The queue system's ticket id. */
             ticket_id: string;
         };
@@ -1145,7 +971,7 @@ export interface components {
              */
             id: string;
             /** @description `registered`, `in_person` or `kau`: the highest level of the client's portal accounts; absent without one. */
-            identification_level?: string | null;
+            identification_level: string | null;
             /** @description The client's open cases. */
             open_cases: components["schemas"]["CaseItem"][];
         };
@@ -1153,7 +979,7 @@ export interface components {
         CardView: {
             /** @description The call. */
             call: components["schemas"]["CallView"];
-            client?: null | components["schemas"]["CardClientView"];
+            client: null | components["schemas"]["CardClientView"];
         };
         /** @description One transition in a case's history. */
         CaseEventView: {
@@ -1167,7 +993,7 @@ export interface components {
              */
             at: string;
             /** @description From which state. */
-            from_state?: string | null;
+            from_state: string | null;
             /** @description Why. */
             reason: string;
             /** @description To which state. */
@@ -1196,7 +1022,7 @@ export interface components {
              * Format: uuid
              * @description The assigned clerk.
              */
-            assignee_id?: string | null;
+            assignee_id: string | null;
             /** @description Case type code. */
             case_type: string;
             /** @description Case type name. */
@@ -1210,16 +1036,16 @@ export interface components {
              * Format: date
              * @description The deadline for deciding (paused while missing information is awaited).
              */
-            due_date?: string | null;
+            due_date: string | null;
             /** @description The fee in forints (gross), as a decimal string. */
-            fee_gross?: string | null;
+            fee_gross: string | null;
             /**
              * Format: uuid
              * @description Id.
              */
             id: string;
             /** @description Case number, e.g. `HV-2026-000123`. */
-            number?: string | null;
+            number: string | null;
             /** @description Past its deadline and still open. */
             overdue: boolean;
             /** @description `submitted`, `awaiting_payment`, `in_review`, `awaiting_information`, `decided`, `delivered`, `rejected` or `withdrawn`. */
@@ -1228,7 +1054,7 @@ export interface components {
              * Format: date-time
              * @description When it was filed.
              */
-            submitted_at?: string | null;
+            submitted_at: string | null;
         };
         /** @description The worklist. */
         CaseList: {
@@ -1287,22 +1113,22 @@ export interface components {
             /** @description The form values as submitted. */
             application: Record<string, never>;
             /** @description The decision or its draft: `outcome`, `reason`, `text`, `automatic`, `drafted_by`, `signatory_id`, `approved_by`, `decided_at`. */
-            decision: Record<string, never>;
+            decision: Record<string, never> | null;
             /** @description The rules' evaluation: `outcome`, `decided_by`, `reason`, the `prechecks` and `rules` traces, `fee`. */
-            evaluation: Record<string, never>;
+            evaluation: Record<string, never> | null;
             /** @description The history, oldest first. */
             history: components["schemas"]["CaseEventView"][];
             /** @description The client's answer. */
-            information_answer?: string | null;
+            information_answer: string | null;
             /** @description What the clerk asked for. */
-            information_request?: string | null;
+            information_request: string | null;
             /** @description What the rules read besides the form: the applicant and the facts. */
             inputs: Record<string, never>;
-            issued_decision?: null | components["schemas"]["IssuedDecisionView"];
+            issued_decision: null | components["schemas"]["IssuedDecisionView"];
             /** @description The case's work in the municipality's local systems: file number, permit, and what is pending. */
             local_systems: components["schemas"]["LocalSystemsView"];
             /** @description Payment reference, once paid. */
-            payment_reference?: string | null;
+            payment_reference: string | null;
         };
         /**
          * @description Confidential (server-side, with a secret) or public (browser or app; PKCE only).
@@ -1319,20 +1145,20 @@ export interface components {
             /** @description Addresses. */
             addresses: components["schemas"]["AddressView"][];
             /** @description Contact e-mail. */
-            email?: string | null;
+            email: string | null;
             /**
              * Format: uuid
              * @description Id.
              */
             id: string;
             /** @description ID document number. */
-            id_document?: string | null;
+            id_document: string | null;
             /** @description Natural identity data. */
             identity: components["schemas"]["IdentityView"];
             /** @description Contact phone. */
-            phone?: string | null;
+            phone: string | null;
             /** @description Resident card number. */
-            resident_card?: string | null;
+            resident_card: string | null;
         };
         /**
          * @description A configuration: every setting's value by name. A secret left out keeps its stored value;
@@ -1349,10 +1175,10 @@ export interface components {
             /** @description The latest calls to the clerk's counter, newest first. */
             calls: components["schemas"]["CallView"][];
             /** @description The counter the clerk sits at. */
-            counter?: string | null;
-            feed?: null | components["schemas"]["FeedView"];
+            counter: string | null;
+            feed: null | components["schemas"]["FeedView"];
             /** @description The tenant's queue plugin; absent when none is installed (then there is nothing to poll). */
-            plugin?: string | null;
+            plugin: string | null;
         };
         /** @description The id of a new record. */
         Created: {
@@ -1362,18 +1188,13 @@ export interface components {
              */
             id: string;
         };
-        /** @description Dead jobs of all tenants. */
-        DeadJobs: {
-            /** @description Dead jobs, by tenant. */
-            jobs: components["schemas"]["TenantJob"][];
-        };
         /** @description A document's delivery. */
         DeliveryView: {
             /**
              * Format: uuid
              * @description The portal account that downloaded it.
              */
-            account_id?: string | null;
+            account_id: string | null;
             /**
              * Format: date-time
              * @description When it took effect.
@@ -1385,7 +1206,7 @@ export interface components {
              * Format: uuid
              * @description The client that account acted for, if a representative downloaded it.
              */
-            on_behalf_of_client_id?: string | null;
+            on_behalf_of_client_id: string | null;
         };
         /**
          * @description The kind of ID document shown at the counter.
@@ -1407,9 +1228,9 @@ export interface components {
         /** @description What one example case came to. */
         ExampleResult: {
             /** @description The rule or pre-check that decided. */
-            decided_by?: string | null;
+            decided_by: string | null;
             /** @description Net fee in forints. */
-            fee?: string | null;
+            fee: string | null;
             /** @description How it differs from what the example expects. */
             mismatches: string[];
             /** @description The example's name. */
@@ -1432,17 +1253,17 @@ export interface components {
              */
             failures: number;
             /** @description Why the last read failed (the queue system's or plugin's words). */
-            last_error?: string | null;
+            last_error: string | null;
             /**
              * Format: date-time
              * @description When a read last failed.
              */
-            last_error_at?: string | null;
+            last_error_at: string | null;
             /**
              * Format: date-time
              * @description When a read last succeeded.
              */
-            last_success_at?: string | null;
+            last_success_at: string | null;
             /** @description Whether a read is scheduled. */
             scheduled: boolean;
         };
@@ -1458,9 +1279,9 @@ export interface components {
             /** @description The field's path in the request body or query, e.g. `identity.birth_date`. */
             field: string;
             /** @description For errors in an uploaded file: the file's name. */
-            file?: string | null;
+            file?: string;
             /** @description For errors in an uploaded file: the 1-based line. */
-            line?: number | null;
+            line?: number;
             /** @description What is wrong with it, in English (for developers and logs; UIs translate `code`). */
             message: string;
         };
@@ -1533,28 +1354,28 @@ export interface components {
              * Format: int32
              * @description Attempts so far of the job that waits or failed.
              */
-            attempts?: number | null;
+            attempts: number | null;
             /**
              * Format: date-time
              * @description When the delivery took legal effect (the first download, or the deemed delivery).
              */
-            delivered_at?: string | null;
+            delivered_at: string | null;
             /** @description `downloaded` or `deemed`, once delivered. */
-            delivered_how?: string | null;
+            delivered_how: string | null;
             /**
              * Format: uuid
              * @description The document's id (known once its issuing is queued).
              */
-            document_id?: string | null;
+            document_id: string | null;
             /**
              * Format: date-time
              * @description When it was sealed and made available to the client.
              */
-            issued_at?: string | null;
+            issued_at: string | null;
             /** @description Why the last attempt failed, while waiting or failed. */
-            problem?: string | null;
+            problem: string | null;
             /** @description SHA-256 of the PDF, hex. */
-            sha256?: string | null;
+            sha256: string | null;
             /**
              * @description `waiting` (queued, or waiting to be tried again, e.g. while the time-stamping
              *     authority is down: never issued unsigned), `failed` (needs a person; see `problem`)
@@ -1562,7 +1383,7 @@ export interface components {
              */
             status: string;
             /** @description Its title, once issued. */
-            title?: string | null;
+            title: string | null;
         };
         /** @description A client's issued documents. */
         IssuedDocumentList: {
@@ -1575,21 +1396,21 @@ export interface components {
              * Format: uuid
              * @description The download certificate issued for it.
              */
-            certificate_id?: string | null;
+            certificate_id: string | null;
             /**
              * Format: uuid
              * @description The document a download certificate certifies.
              */
-            certifies_document_id?: string | null;
+            certifies_document_id: string | null;
             /** @description Why `deemed_after` cannot be counted yet, if so. */
-            deadline_note?: string | null;
+            deadline_note: string | null;
             /**
              * Format: date
              * @description For an undelivered decision: the last day of the period; it is deemed delivered the
              *     day after.
              */
-            deemed_after?: string | null;
-            delivery?: null | components["schemas"]["DeliveryView"];
+            deemed_after: string | null;
+            delivery: null | components["schemas"]["DeliveryView"];
             /**
              * Format: uuid
              * @description Id.
@@ -1606,7 +1427,7 @@ export interface components {
              * Format: date-time
              * @description When the reminder was sent.
              */
-            reminder_sent_at?: string | null;
+            reminder_sent_at: string | null;
             /** @description SHA-256 of the PDF, hex. */
             sha256: string;
             /** @description What it belongs to (case number). */
@@ -1652,7 +1473,7 @@ export interface components {
             /** @description Kind, e.g. `mail.send`. */
             kind: string;
             /** @description Why the last attempt failed. */
-            last_error?: string | null;
+            last_error: string | null;
             /**
              * Format: int32
              * @description Attempts allowed.
@@ -1669,11 +1490,11 @@ export interface components {
         /** @description A case's work in the municipality's local systems. */
         LocalSystemsView: {
             /** @description The arrival number (érkeztetőszám) from the records system. */
-            arrival_number?: string | null;
+            arrival_number: string | null;
             /** @description The file number (iktatószám) from the records system. */
-            file_number?: string | null;
+            file_number: string | null;
             /** @description The parking permit's id in the parking system. */
-            permit_id?: string | null;
+            permit_id: string | null;
             /** @description Every piece of work: done ones first, then pending and failed ones. */
             work: components["schemas"]["LocalWorkView"][];
         };
@@ -1683,25 +1504,25 @@ export interface components {
              * Format: int32
              * @description Attempts so far, while pending or failed.
              */
-            attempts?: number | null;
+            attempts: number | null;
             /** @description More of the answer, e.g. a permit's `state`, `zone` and `valid_until`. */
             detail: Record<string, never>;
             /**
              * Format: date-time
              * @description When it was done.
              */
-            done_at?: string | null;
+            done_at: string | null;
             /** @description Why the last attempt failed (no personal data). */
-            last_error?: string | null;
+            last_error: string | null;
             /**
              * Format: date-time
              * @description The next attempt, while pending.
              */
-            next_attempt_at?: string | null;
+            next_attempt_at: string | null;
             /** @description The plugin that did it. */
-            plugin?: string | null;
+            plugin: string | null;
             /** @description What the system gave: arrival number, file number, posting id or permit id. */
-            reference?: string | null;
+            reference: string | null;
             /** @description `done`, `pending` (waiting or retrying), `failed` (for good; the admin can retry the job) or `not_installed` (no plugin: not attempted). */
             state: string;
             /** @description `records`, `finance` or `parking`. */
@@ -1741,7 +1562,7 @@ export interface components {
             scope: components["schemas"]["ScopeView"];
             /** @description Who. */
             staff: components["schemas"]["StaffView"];
-            tenant?: null | components["schemas"]["TenantBrief"];
+            tenant: null | components["schemas"]["TenantBrief"];
         };
         /**
          * @description Where a session stands on the second factor.
@@ -1849,7 +1670,7 @@ export interface components {
         /** @description An organisation. */
         OrganisationView: {
             /** @description Contact e-mail. */
-            email?: string | null;
+            email: string | null;
             /**
              * Format: uuid
              * @description Client id.
@@ -1858,10 +1679,10 @@ export interface components {
             /** @description Registered name. */
             name: string;
             /** @description Contact phone. */
-            phone?: string | null;
+            phone: string | null;
             /** @description Company registration number. */
-            registration_number?: string | null;
-            seat?: null | components["schemas"]["AddressView"];
+            registration_number: string | null;
+            seat: null | components["schemas"]["AddressView"];
             /** @description Tax number. */
             tax_number: string;
         };
@@ -1916,7 +1737,7 @@ export interface components {
              * @description When it was installed.
              */
             installed_at: string;
-            last_error?: null | components["schemas"]["CallErrorView"];
+            last_error: null | components["schemas"]["CallErrorView"];
             /** @description Its name, e.g. `registry`. */
             name: string;
             /** @description The contract (SDK) version it was built against. */
@@ -1954,7 +1775,7 @@ export interface components {
             /** @description Per-field errors of a validation problem. */
             errors?: components["schemas"]["FieldError"][];
             /** @description The request's id, as in the `x-request-id` header and the logs. */
-            request_id?: string | null;
+            request_id?: string;
             /**
              * Format: int32
              * @description HTTP status code.
@@ -1968,7 +1789,7 @@ export interface components {
         /** @description A new relying party with its secret, shown only here. */
         RegisteredRelyingParty: components["schemas"]["RelyingPartyView"] & {
             /** @description The client secret of a confidential client; it cannot be shown again. */
-            client_secret?: string | null;
+            client_secret: string | null;
         };
         /** @description Why a case is rejected. */
         RejectRequest: {
@@ -2024,7 +1845,7 @@ export interface components {
              * Format: int32
              * @description The version in force after saving; absent for a dry run.
              */
-            version?: number | null;
+            version: number | null;
         };
         /**
          * @description Which side a session is on.
@@ -2049,7 +1870,7 @@ export interface components {
             /** @description For secrets: whether one is stored. */
             set: boolean;
             /** @description Its value; never given for secrets. */
-            value?: string | null;
+            value: string | null;
         };
         /** @description Who is to approve the decision. */
         SignatoryRequest: {
@@ -2094,36 +1915,13 @@ export interface components {
             /** @description Slug. */
             slug: string;
         };
-        /** @description A dead job and its tenant. */
-        TenantJob: {
-            /** @description The job. */
-            job: components["schemas"]["JobView"];
-            /** @description Tenant slug. */
-            tenant: string;
-        };
-        /** @description All tenants. */
-        TenantList: {
-            /** @description Tenants by slug. */
-            tenants: components["schemas"]["TenantView"][];
-        };
-        /** @description A tenant in the registry. */
-        TenantView: {
-            /** @description Host names. */
-            domains: string[];
-            /** @description Name. */
-            name: string;
-            /** @description Slug. */
-            slug: string;
-            /** @description `active` or `suspended`. */
-            status: string;
-        };
         /** @description A ticket Kapu issued. */
         TicketView: {
             /**
              * Format: uuid
              * @description The client it is for.
              */
-            client_id?: string | null;
+            client_id: string | null;
             /** @description The number shown to the client, e.g. `A042`. */
             display_number: string;
             /**
@@ -2164,7 +1962,7 @@ export interface operations {
                 client?: string | null;
                 /** @description Only records before this sequence number (for paging). */
                 before?: number | null;
-                /** @description At most this many (default 100, at most 500). */
+                /** @description At most this many (default 100; less than 1 counts as 1, more than 500 as 500). */
                 limit?: number | null;
             };
             header?: never;
@@ -2181,6 +1979,16 @@ export interface operations {
                     "application/json": components["schemas"]["AuditList"];
                 };
             };
+            /** @description `bad-request`: a path or query value does not parse (e.g. an id that is not a UUID, a number out of range) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `unauthenticated`: there is no session, or it has expired */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -2189,6 +1997,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description `mfa-required`: the session has not passed the second factor yet; `forbidden`: the role does not allow this */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -2197,7 +2006,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description `unknown-tenant` or `not-found` */
+            /** @description `unknown-tenant`: no municipality is served at this host or prefix */
             404: {
                 headers: {
                     [name: string]: unknown;
@@ -2215,7 +2024,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description `tenant-suspended` or `unavailable`: the municipality is suspended or the database cannot be reached */
+            /** @description `tenant-suspended`: the municipality's service is suspended; `unavailable`: the database cannot be reached in time */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -2243,6 +2052,7 @@ export interface operations {
                     "application/json": components["schemas"]["AuditVerification"];
                 };
             };
+            /** @description `unauthenticated`: there is no session, or it has expired */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -2251,6 +2061,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description `mfa-required`: the session has not passed the second factor yet; `forbidden`: the role does not allow this */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -2259,7 +2070,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description `unknown-tenant` or `not-found` */
+            /** @description `unknown-tenant`: no municipality is served at this host or prefix */
             404: {
                 headers: {
                     [name: string]: unknown;
@@ -2277,7 +2088,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description `tenant-suspended` or `unavailable`: the municipality is suspended or the database cannot be reached */
+            /** @description `tenant-suspended`: the municipality's service is suspended; `unavailable`: the database cannot be reached in time */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -2301,6 +2112,7 @@ export interface operations {
             };
         };
         responses: {
+            /** @description Signed in (the second factor may follow); sets the session cookie */
             200: {
                 headers: {
                     [name: string]: unknown;
@@ -2318,6 +2130,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description `invalid-credentials`: the e-mail address or the password is wrong */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -2326,7 +2139,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description `csrf`: the X-CSRF-Token is missing or wrong, or the request is cross-site */
+            /** @description `csrf`: the `X-CSRF-Token` is missing or wrong, or the request comes from another site */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -2335,7 +2148,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description `unknown-tenant` or `not-found` */
+            /** @description `unknown-tenant`: no municipality is served at this host or prefix */
             404: {
                 headers: {
                     [name: string]: unknown;
@@ -2353,7 +2166,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description `unsupported-media-type`: the body is not application/json */
+            /** @description `unsupported-media-type`: the body is not `application/json` */
             415: {
                 headers: {
                     [name: string]: unknown;
@@ -2362,7 +2175,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description `validation`: fields are missing or invalid; see `errors` */
+            /** @description `validation`: fields of the body are missing or invalid; `errors` names each */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -2371,8 +2184,11 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description `too-many-attempts`: too many failures from this network or for this account */
             429: {
                 headers: {
+                    /** @description Whole seconds to wait before the next attempt can be admitted. */
+                    "Retry-After": number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -2388,7 +2204,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description `tenant-suspended` or `unavailable`: the municipality is suspended or the database cannot be reached */
+            /** @description `tenant-suspended`: the municipality's service is suspended; `unavailable`: the database cannot be reached in time */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -2414,6 +2230,7 @@ export interface operations {
                 };
                 content?: never;
             };
+            /** @description `unauthenticated`: there is no session, or it has expired */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -2422,7 +2239,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description `csrf`: the X-CSRF-Token is missing or wrong, or the request is cross-site */
+            /** @description `csrf`: the `X-CSRF-Token` is missing or wrong, or the request comes from another site */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -2431,7 +2248,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description `unknown-tenant` or `not-found` */
+            /** @description `unknown-tenant`: no municipality is served at this host or prefix */
             404: {
                 headers: {
                     [name: string]: unknown;
@@ -2449,7 +2266,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description `tenant-suspended` or `unavailable`: the municipality is suspended or the database cannot be reached */
+            /** @description `tenant-suspended`: the municipality's service is suspended; `unavailable`: the database cannot be reached in time */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -2473,6 +2290,7 @@ export interface operations {
             };
         };
         responses: {
+            /** @description Accepted, whether or not an account has the address */
             202: {
                 headers: {
                     [name: string]: unknown;
@@ -2488,7 +2306,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description `csrf`: the X-CSRF-Token is missing or wrong, or the request is cross-site */
+            /** @description `csrf`: the `X-CSRF-Token` is missing or wrong, or the request comes from another site */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -2497,7 +2315,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description `unknown-tenant` or `not-found` */
+            /** @description `unknown-tenant`: no municipality is served at this host or prefix */
             404: {
                 headers: {
                     [name: string]: unknown;
@@ -2515,7 +2333,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description `unsupported-media-type`: the body is not application/json */
+            /** @description `unsupported-media-type`: the body is not `application/json` */
             415: {
                 headers: {
                     [name: string]: unknown;
@@ -2524,7 +2342,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description `validation`: fields are missing or invalid; see `errors` */
+            /** @description `validation`: fields of the body are missing or invalid; `errors` names each */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -2533,8 +2351,11 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description `too-many-emails` or `too-many-attempts` */
             429: {
                 headers: {
+                    /** @description Whole seconds to wait before the next attempt can be admitted. */
+                    "Retry-After": number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -2550,7 +2371,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description `tenant-suspended` or `unavailable`: the municipality is suspended or the database cannot be reached */
+            /** @description `tenant-suspended`: the municipality's service is suspended; `unavailable`: the database cannot be reached in time */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -2574,6 +2395,7 @@ export interface operations {
             };
         };
         responses: {
+            /** @description The password is set; the account's sessions end */
             204: {
                 headers: {
                     [name: string]: unknown;
@@ -2589,7 +2411,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description `csrf`: the X-CSRF-Token is missing or wrong, or the request is cross-site */
+            /** @description `csrf`: the `X-CSRF-Token` is missing or wrong, or the request comes from another site */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -2598,7 +2420,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description `unknown-tenant` or `not-found` */
+            /** @description `unknown-tenant`: no municipality is served at this host or prefix */
             404: {
                 headers: {
                     [name: string]: unknown;
@@ -2616,7 +2438,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description `unsupported-media-type`: the body is not application/json */
+            /** @description `unsupported-media-type`: the body is not `application/json` */
             415: {
                 headers: {
                     [name: string]: unknown;
@@ -2625,6 +2447,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description `validation`: the token is wrong, used or expired (`token`), or the password is too weak (`password`); `validation`: fields of the body are missing or invalid; `errors` names each */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -2642,7 +2465,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description `tenant-suspended` or `unavailable`: the municipality is suspended or the database cannot be reached */
+            /** @description `tenant-suspended`: the municipality's service is suspended; `unavailable`: the database cannot be reached in time */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -2683,6 +2506,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description `invalid-totp`: the code is wrong or was already used; `unauthenticated`: there is no session, or it has expired */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -2691,7 +2515,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description `csrf`: the X-CSRF-Token is missing or wrong, or the request is cross-site */
+            /** @description `csrf`: the `X-CSRF-Token` is missing or wrong, or the request comes from another site */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -2700,8 +2524,17 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description `unknown-tenant` or `not-found` */
+            /** @description `unknown-tenant`: no municipality is served at this host or prefix */
             404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `conflict`: the account has no two-factor sign-in set up */
+            409: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -2718,7 +2551,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description `unsupported-media-type`: the body is not application/json */
+            /** @description `unsupported-media-type`: the body is not `application/json` */
             415: {
                 headers: {
                     [name: string]: unknown;
@@ -2727,7 +2560,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description `validation`: fields are missing or invalid; see `errors` */
+            /** @description `validation`: fields of the body are missing or invalid; `errors` names each */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -2736,8 +2569,11 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description `too-many-attempts`: too many wrong codes */
             429: {
                 headers: {
+                    /** @description Whole seconds to wait before the next attempt can be admitted. */
+                    "Retry-After": number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -2753,7 +2589,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description `tenant-suspended` or `unavailable`: the municipality is suspended or the database cannot be reached */
+            /** @description `tenant-suspended`: the municipality's service is suspended; `unavailable`: the database cannot be reached in time */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -2781,6 +2617,7 @@ export interface operations {
                     "application/json": components["schemas"]["TotpEnrolmentView"];
                 };
             };
+            /** @description `unauthenticated`: there is no session, or it has expired */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -2789,7 +2626,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description `csrf`: the X-CSRF-Token is missing or wrong, or the request is cross-site */
+            /** @description `csrf`: the `X-CSRF-Token` is missing or wrong, or the request comes from another site */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -2798,7 +2635,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description `unknown-tenant` or `not-found` */
+            /** @description `unknown-tenant`: no municipality is served at this host or prefix */
             404: {
                 headers: {
                     [name: string]: unknown;
@@ -2807,6 +2644,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description `conflict`: two-factor sign-in is already set up */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -2824,7 +2662,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description `tenant-suspended` or `unavailable`: the municipality is suspended or the database cannot be reached */
+            /** @description `tenant-suspended`: the municipality's service is suspended; `unavailable`: the database cannot be reached in time */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -2865,6 +2703,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description `invalid-totp`: the code is wrong or was already used; `unauthenticated`: there is no session, or it has expired */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -2873,7 +2712,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description `csrf`: the X-CSRF-Token is missing or wrong, or the request is cross-site */
+            /** @description `csrf`: the `X-CSRF-Token` is missing or wrong, or the request comes from another site */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -2882,7 +2721,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description `unknown-tenant` or `not-found` */
+            /** @description `unknown-tenant`: no municipality is served at this host or prefix */
             404: {
                 headers: {
                     [name: string]: unknown;
@@ -2891,6 +2730,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description `conflict`: no set-up was started */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -2908,7 +2748,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description `unsupported-media-type`: the body is not application/json */
+            /** @description `unsupported-media-type`: the body is not `application/json` */
             415: {
                 headers: {
                     [name: string]: unknown;
@@ -2917,7 +2757,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description `validation`: fields are missing or invalid; see `errors` */
+            /** @description `validation`: fields of the body are missing or invalid; `errors` names each */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -2926,8 +2766,11 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description `too-many-attempts`: too many wrong codes */
             429: {
                 headers: {
+                    /** @description Whole seconds to wait before the next attempt can be admitted. */
+                    "Retry-After": number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -2943,7 +2786,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description `tenant-suspended` or `unavailable`: the municipality is suspended or the database cannot be reached */
+            /** @description `tenant-suspended`: the municipality's service is suspended; `unavailable`: the database cannot be reached in time */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -2971,6 +2814,7 @@ export interface operations {
                     "application/json": components["schemas"]["CaseHandlerList"];
                 };
             };
+            /** @description `unauthenticated`: there is no session, or it has expired */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -2979,6 +2823,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description `mfa-required`: the session has not passed the second factor yet; `forbidden`: the role does not allow this */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -2987,7 +2832,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description `unknown-tenant` or `not-found` */
+            /** @description `unknown-tenant`: no municipality is served at this host or prefix */
             404: {
                 headers: {
                     [name: string]: unknown;
@@ -3005,7 +2850,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description `tenant-suspended` or `unavailable`: the municipality is suspended or the database cannot be reached */
+            /** @description `tenant-suspended`: the municipality's service is suspended; `unavailable`: the database cannot be reached in time */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -3033,6 +2878,7 @@ export interface operations {
                     "application/json": components["schemas"]["CaseTypeList"];
                 };
             };
+            /** @description `unauthenticated`: there is no session, or it has expired */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -3041,6 +2887,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description `mfa-required`: the session has not passed the second factor yet; `forbidden`: the role does not allow this */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -3049,7 +2896,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description `unknown-tenant` or `not-found` */
+            /** @description `unknown-tenant`: no municipality is served at this host or prefix */
             404: {
                 headers: {
                     [name: string]: unknown;
@@ -3067,7 +2914,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description `tenant-suspended` or `unavailable`: the municipality is suspended or the database cannot be reached */
+            /** @description `tenant-suspended`: the municipality's service is suspended; `unavailable`: the database cannot be reached in time */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -3098,6 +2945,16 @@ export interface operations {
                     "application/json": components["schemas"]["CaseTypeVersionView"];
                 };
             };
+            /** @description `bad-request`: a path or query value does not parse (e.g. an id that is not a UUID, a number out of range) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `unauthenticated`: there is no session, or it has expired */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -3106,6 +2963,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description `mfa-required`: the session has not passed the second factor yet; `forbidden`: the role does not allow this */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -3114,7 +2972,17 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description `not-found`: there is nothing by that id or name; `unknown-tenant`: no municipality is served at this host or prefix */
             404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `unstorable-value`: a value holds the NUL character, which the database cannot store */
+            422: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -3131,7 +2999,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description `tenant-suspended` or `unavailable`: the municipality is suspended or the database cannot be reached */
+            /** @description `tenant-suspended`: the municipality's service is suspended; `unavailable`: the database cannot be reached in time */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -3176,7 +3044,7 @@ export interface operations {
                     "application/json": components["schemas"]["SavedCaseType"];
                 };
             };
-            /** @description `malformed-json`: the body is not valid JSON */
+            /** @description `bad-request`: a path or query value does not parse (e.g. an id that is not a UUID, a number out of range); `malformed-json`: the body is not valid JSON */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -3185,6 +3053,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description `unauthenticated`: there is no session, or it has expired */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -3193,6 +3062,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description `mfa-required`: the session has not passed the second factor yet; `forbidden`: the role does not allow this; `csrf`: the `X-CSRF-Token` is missing or wrong, or the request comes from another site */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -3201,7 +3071,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description `unknown-tenant` or `not-found` */
+            /** @description `not-found`: there is nothing by that id or name; `unknown-tenant`: no municipality is served at this host or prefix */
             404: {
                 headers: {
                     [name: string]: unknown;
@@ -3219,7 +3089,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description `unsupported-media-type`: the body is not application/json */
+            /** @description `unsupported-media-type`: the body is not `application/json` */
             415: {
                 headers: {
                     [name: string]: unknown;
@@ -3228,6 +3098,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description `validation`: fields of the body are missing or invalid; `errors` names each; `unstorable-value`: a value holds the NUL character, which the database cannot store */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -3245,7 +3116,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description `tenant-suspended` or `unavailable`: the municipality is suspended or the database cannot be reached */
+            /** @description `tenant-suspended`: the municipality's service is suspended; `unavailable`: the database cannot be reached in time */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -3278,6 +3149,16 @@ export interface operations {
                     "application/json": components["schemas"]["CaseTypeVersionView"];
                 };
             };
+            /** @description `bad-request`: a path or query value does not parse (e.g. an id that is not a UUID, a number out of range) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `unauthenticated`: there is no session, or it has expired */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -3286,6 +3167,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description `mfa-required`: the session has not passed the second factor yet; `forbidden`: the role does not allow this */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -3294,7 +3176,17 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description `not-found`: there is nothing by that id or name; `unknown-tenant`: no municipality is served at this host or prefix */
             404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `unstorable-value`: a value holds the NUL character, which the database cannot store */
+            422: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -3311,7 +3203,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description `tenant-suspended` or `unavailable`: the municipality is suspended or the database cannot be reached */
+            /** @description `tenant-suspended`: the municipality's service is suspended; `unavailable`: the database cannot be reached in time */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -3325,8 +3217,7 @@ export interface operations {
     list_cases: {
         parameters: {
             query?: {
-                /** @description Only this state. */
-                state?: string | null;
+                state?: "" | "draft" | "submitted" | "awaiting_payment" | "in_review" | "awaiting_information" | "decided" | "delivered" | "rejected" | "withdrawn";
                 /** @description Only this case type (code). */
                 case_type?: string | null;
                 /** @description Only cases assigned to this staff member. */
@@ -3348,6 +3239,16 @@ export interface operations {
                     "application/json": components["schemas"]["CaseList"];
                 };
             };
+            /** @description `bad-request`: a path or query value does not parse (e.g. an id that is not a UUID, a number out of range) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `unauthenticated`: there is no session, or it has expired */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -3356,6 +3257,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description `mfa-required`: the session has not passed the second factor yet; `forbidden`: the role does not allow this */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -3364,7 +3266,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description `unknown-tenant` or `not-found` */
+            /** @description `unknown-tenant`: no municipality is served at this host or prefix */
             404: {
                 headers: {
                     [name: string]: unknown;
@@ -3373,6 +3275,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description `unstorable-value`: a value holds the NUL character, which the database cannot store */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -3390,7 +3293,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description `tenant-suspended` or `unavailable`: the municipality is suspended or the database cannot be reached */
+            /** @description `tenant-suspended`: the municipality's service is suspended; `unavailable`: the database cannot be reached in time */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -3421,6 +3324,16 @@ export interface operations {
                     "application/json": components["schemas"]["CaseView"];
                 };
             };
+            /** @description `bad-request`: a path or query value does not parse (e.g. an id that is not a UUID, a number out of range) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `unauthenticated`: there is no session, or it has expired */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -3429,6 +3342,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description `mfa-required`: the session has not passed the second factor yet; `forbidden`: the role does not allow this */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -3437,6 +3351,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description `not-found`: there is nothing by that id or name; `unknown-tenant`: no municipality is served at this host or prefix */
             404: {
                 headers: {
                     [name: string]: unknown;
@@ -3454,7 +3369,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description `tenant-suspended` or `unavailable`: the municipality is suspended or the database cannot be reached */
+            /** @description `tenant-suspended`: the municipality's service is suspended; `unavailable`: the database cannot be reached in time */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -3484,6 +3399,25 @@ export interface operations {
                 };
                 content?: never;
             };
+            /** @description `bad-request`: a path or query value does not parse (e.g. an id that is not a UUID, a number out of range) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `unauthenticated`: there is no session, or it has expired */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `mfa-required`: the session has not passed the second factor yet; `forbidden`: the role does not allow this; `csrf`: the `X-CSRF-Token` is missing or wrong, or the request comes from another site */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -3492,6 +3426,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description `not-found`: there is nothing by that id or name; `unknown-tenant`: no municipality is served at this host or prefix */
             404: {
                 headers: {
                     [name: string]: unknown;
@@ -3500,6 +3435,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description `conflict`: the change conflicts with the current state, or `not-configured` */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -3508,6 +3444,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description `validation`: fields are missing or invalid; `errors` names each */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -3525,7 +3462,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description `tenant-suspended` or `unavailable`: the municipality is suspended or the database cannot be reached */
+            /** @description `tenant-suspended`: the municipality's service is suspended; `unavailable`: the database cannot be reached in time */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -3559,7 +3496,7 @@ export interface operations {
                 };
                 content?: never;
             };
-            /** @description `malformed-json`: the body is not valid JSON */
+            /** @description `bad-request`: a path or query value does not parse (e.g. an id that is not a UUID, a number out of range); `malformed-json`: the body is not valid JSON */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -3568,6 +3505,16 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description `unauthenticated`: there is no session, or it has expired */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `mfa-required`: the session has not passed the second factor yet; `forbidden`: the role does not allow this; `csrf`: the `X-CSRF-Token` is missing or wrong, or the request comes from another site */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -3576,6 +3523,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description `not-found`: there is nothing by that id or name; `unknown-tenant`: no municipality is served at this host or prefix */
             404: {
                 headers: {
                     [name: string]: unknown;
@@ -3584,6 +3532,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description `conflict`: the change conflicts with the current state, or `not-configured` */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -3601,7 +3550,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description `unsupported-media-type`: the body is not application/json */
+            /** @description `unsupported-media-type`: the body is not `application/json` */
             415: {
                 headers: {
                     [name: string]: unknown;
@@ -3610,6 +3559,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description `validation`: fields of the body are missing or invalid; `errors` names each */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -3627,7 +3577,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description `tenant-suspended` or `unavailable`: the municipality is suspended or the database cannot be reached */
+            /** @description `tenant-suspended`: the municipality's service is suspended; `unavailable`: the database cannot be reached in time */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -3662,7 +3612,7 @@ export interface operations {
                     "application/json": components["schemas"]["DraftedDecision"];
                 };
             };
-            /** @description `malformed-json`: the body is not valid JSON */
+            /** @description `bad-request`: a path or query value does not parse (e.g. an id that is not a UUID, a number out of range); `malformed-json`: the body is not valid JSON */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -3671,6 +3621,16 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description `unauthenticated`: there is no session, or it has expired */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `mfa-required`: the session has not passed the second factor yet; `forbidden`: the role does not allow this; `csrf`: the `X-CSRF-Token` is missing or wrong, or the request comes from another site */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -3679,6 +3639,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description `not-found`: there is nothing by that id or name; `unknown-tenant`: no municipality is served at this host or prefix */
             404: {
                 headers: {
                     [name: string]: unknown;
@@ -3687,6 +3648,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description `conflict`: the change conflicts with the current state, or `not-configured` */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -3704,7 +3666,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description `unsupported-media-type`: the body is not application/json */
+            /** @description `unsupported-media-type`: the body is not `application/json` */
             415: {
                 headers: {
                     [name: string]: unknown;
@@ -3713,6 +3675,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description `validation`: fields of the body are missing or invalid; `errors` names each */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -3730,7 +3693,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description `tenant-suspended` or `unavailable`: the municipality is suspended or the database cannot be reached */
+            /** @description `tenant-suspended`: the municipality's service is suspended; `unavailable`: the database cannot be reached in time */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -3764,7 +3727,7 @@ export interface operations {
                 };
                 content?: never;
             };
-            /** @description `malformed-json`: the body is not valid JSON */
+            /** @description `bad-request`: a path or query value does not parse (e.g. an id that is not a UUID, a number out of range); `malformed-json`: the body is not valid JSON */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -3773,6 +3736,16 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description `unauthenticated`: there is no session, or it has expired */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `mfa-required`: the session has not passed the second factor yet; `forbidden`: the role does not allow this; `csrf`: the `X-CSRF-Token` is missing or wrong, or the request comes from another site */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -3781,6 +3754,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description `not-found`: there is nothing by that id or name; `unknown-tenant`: no municipality is served at this host or prefix */
             404: {
                 headers: {
                     [name: string]: unknown;
@@ -3789,6 +3763,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description `conflict`: the change conflicts with the current state, or `not-configured` */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -3806,7 +3781,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description `unsupported-media-type`: the body is not application/json */
+            /** @description `unsupported-media-type`: the body is not `application/json` */
             415: {
                 headers: {
                     [name: string]: unknown;
@@ -3815,6 +3790,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description `validation`: fields of the body are missing or invalid; `errors` names each */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -3832,7 +3808,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description `tenant-suspended` or `unavailable`: the municipality is suspended or the database cannot be reached */
+            /** @description `tenant-suspended`: the municipality's service is suspended; `unavailable`: the database cannot be reached in time */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -3866,7 +3842,7 @@ export interface operations {
                 };
                 content?: never;
             };
-            /** @description `malformed-json`: the body is not valid JSON */
+            /** @description `bad-request`: a path or query value does not parse (e.g. an id that is not a UUID, a number out of range); `malformed-json`: the body is not valid JSON */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -3875,6 +3851,16 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description `unauthenticated`: there is no session, or it has expired */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `mfa-required`: the session has not passed the second factor yet; `forbidden`: the role does not allow this; `csrf`: the `X-CSRF-Token` is missing or wrong, or the request comes from another site */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -3883,6 +3869,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description `not-found`: there is nothing by that id or name; `unknown-tenant`: no municipality is served at this host or prefix */
             404: {
                 headers: {
                     [name: string]: unknown;
@@ -3891,6 +3878,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description `conflict`: the change conflicts with the current state, or `not-configured` */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -3908,7 +3896,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description `unsupported-media-type`: the body is not application/json */
+            /** @description `unsupported-media-type`: the body is not `application/json` */
             415: {
                 headers: {
                     [name: string]: unknown;
@@ -3917,6 +3905,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description `validation`: fields of the body are missing or invalid; `errors` names each */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -3934,7 +3923,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description `tenant-suspended` or `unavailable`: the municipality is suspended or the database cannot be reached */
+            /** @description `tenant-suspended`: the municipality's service is suspended; `unavailable`: the database cannot be reached in time */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -3968,7 +3957,7 @@ export interface operations {
                 };
                 content?: never;
             };
-            /** @description `malformed-json`: the body is not valid JSON */
+            /** @description `bad-request`: a path or query value does not parse (e.g. an id that is not a UUID, a number out of range); `malformed-json`: the body is not valid JSON */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -3977,6 +3966,16 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description `unauthenticated`: there is no session, or it has expired */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `mfa-required`: the session has not passed the second factor yet; `forbidden`: the role does not allow this; `csrf`: the `X-CSRF-Token` is missing or wrong, or the request comes from another site */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -3985,6 +3984,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description `not-found`: there is nothing by that id or name; `unknown-tenant`: no municipality is served at this host or prefix */
             404: {
                 headers: {
                     [name: string]: unknown;
@@ -3993,6 +3993,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description `conflict`: the change conflicts with the current state, or `not-configured` */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -4010,7 +4011,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description `unsupported-media-type`: the body is not application/json */
+            /** @description `unsupported-media-type`: the body is not `application/json` */
             415: {
                 headers: {
                     [name: string]: unknown;
@@ -4019,6 +4020,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description `validation`: fields of the body are missing or invalid; `errors` names each */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -4036,7 +4038,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description `tenant-suspended` or `unavailable`: the municipality is suspended or the database cannot be reached */
+            /** @description `tenant-suspended`: the municipality's service is suspended; `unavailable`: the database cannot be reached in time */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -4060,7 +4062,7 @@ export interface operations {
                 birth_date?: string | null;
             };
             header: {
-                /** @description Purpose of the access, for the audit log: UTF-8, percent-encoded as encodeURIComponent does (plain ASCII needs no encoding) */
+                /** @description Purpose of the access, for the audit log: 1 to 200 characters of UTF-8, percent-encoded as encodeURIComponent does (plain ASCII needs no encoding); the limits count the decoded characters, without surrounding white space */
                 "X-Access-Reason": string;
             };
             path?: never;
@@ -4076,6 +4078,16 @@ export interface operations {
                     "application/json": components["schemas"]["ClientList"];
                 };
             };
+            /** @description `bad-request`: a path or query value does not parse (e.g. an id that is not a UUID, a number out of range) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `unauthenticated`: there is no session, or it has expired */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -4084,6 +4096,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description `mfa-required`: the session has not passed the second factor yet; `forbidden`: the role does not allow this */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -4092,7 +4105,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description `unknown-tenant` or `not-found` */
+            /** @description `unknown-tenant`: no municipality is served at this host or prefix */
             404: {
                 headers: {
                     [name: string]: unknown;
@@ -4101,6 +4114,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description `unstorable-value`: a value holds the NUL character, which the database cannot store; `validation`: the `X-Access-Reason` header is missing, or not 1 to 200 characters after percent-decoding */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -4118,7 +4132,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description `tenant-suspended` or `unavailable`: the municipality is suspended or the database cannot be reached */
+            /** @description `tenant-suspended`: the municipality's service is suspended; `unavailable`: the database cannot be reached in time */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -4133,7 +4147,7 @@ export interface operations {
         parameters: {
             query?: never;
             header: {
-                /** @description Purpose of the access, for the audit log: UTF-8, percent-encoded as encodeURIComponent does (plain ASCII needs no encoding) */
+                /** @description Purpose of the access, for the audit log: 1 to 200 characters of UTF-8, percent-encoded as encodeURIComponent does (plain ASCII needs no encoding); the limits count the decoded characters, without surrounding white space */
                 "X-Access-Reason": string;
             };
             path?: never;
@@ -4162,6 +4176,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description `unauthenticated`: there is no session, or it has expired */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -4170,6 +4185,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description `mfa-required`: the session has not passed the second factor yet; `forbidden`: the role does not allow this; `csrf`: the `X-CSRF-Token` is missing or wrong, or the request comes from another site */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -4178,7 +4194,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description `unknown-tenant` or `not-found` */
+            /** @description `unknown-tenant`: no municipality is served at this host or prefix */
             404: {
                 headers: {
                     [name: string]: unknown;
@@ -4196,7 +4212,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description `unsupported-media-type`: the body is not application/json */
+            /** @description `unsupported-media-type`: the body is not `application/json` */
             415: {
                 headers: {
                     [name: string]: unknown;
@@ -4205,6 +4221,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description `validation`: fields of the body are missing or invalid; `errors` names each; `unstorable-value`: a value holds the NUL character, which the database cannot store; `validation`: the `X-Access-Reason` header is missing, or not 1 to 200 characters after percent-decoding */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -4222,7 +4239,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description `tenant-suspended` or `unavailable`: the municipality is suspended or the database cannot be reached */
+            /** @description `tenant-suspended`: the municipality's service is suspended; `unavailable`: the database cannot be reached in time */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -4237,7 +4254,7 @@ export interface operations {
         parameters: {
             query?: never;
             header: {
-                /** @description Purpose of the access, for the audit log: UTF-8, percent-encoded as encodeURIComponent does (plain ASCII needs no encoding) */
+                /** @description Purpose of the access, for the audit log: 1 to 200 characters of UTF-8, percent-encoded as encodeURIComponent does (plain ASCII needs no encoding); the limits count the decoded characters, without surrounding white space */
                 "X-Access-Reason": string;
             };
             path: {
@@ -4256,6 +4273,16 @@ export interface operations {
                     "application/json": components["schemas"]["ClientView"];
                 };
             };
+            /** @description `bad-request`: a path or query value does not parse (e.g. an id that is not a UUID, a number out of range) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `unauthenticated`: there is no session, or it has expired */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -4264,6 +4291,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description `mfa-required`: the session has not passed the second factor yet; `forbidden`: the role does not allow this */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -4272,7 +4300,17 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description `not-found`: there is nothing by that id or name; `unknown-tenant`: no municipality is served at this host or prefix */
             404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `unstorable-value`: a value holds the NUL character, which the database cannot store; `validation`: the `X-Access-Reason` header is missing, or not 1 to 200 characters after percent-decoding */
+            422: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -4289,7 +4327,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description `tenant-suspended` or `unavailable`: the municipality is suspended or the database cannot be reached */
+            /** @description `tenant-suspended`: the municipality's service is suspended; `unavailable`: the database cannot be reached in time */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -4304,7 +4342,7 @@ export interface operations {
         parameters: {
             query?: never;
             header: {
-                /** @description Purpose of the access, for the audit log: UTF-8, percent-encoded as encodeURIComponent does (plain ASCII needs no encoding) */
+                /** @description Purpose of the access, for the audit log: 1 to 200 characters of UTF-8, percent-encoded as encodeURIComponent does (plain ASCII needs no encoding); the limits count the decoded characters, without surrounding white space */
                 "X-Access-Reason": string;
             };
             path: {
@@ -4323,6 +4361,16 @@ export interface operations {
                     "application/json": components["schemas"]["IssuedDocumentList"];
                 };
             };
+            /** @description `bad-request`: a path or query value does not parse (e.g. an id that is not a UUID, a number out of range) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `unauthenticated`: there is no session, or it has expired */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -4331,6 +4379,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description `mfa-required`: the session has not passed the second factor yet; `forbidden`: the role does not allow this */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -4339,7 +4388,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description `unknown-tenant` or `not-found` */
+            /** @description `not-found`: there is nothing by that id or name; `unknown-tenant`: no municipality is served at this host or prefix */
             404: {
                 headers: {
                     [name: string]: unknown;
@@ -4348,6 +4397,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description `unstorable-value`: a value holds the NUL character, which the database cannot store; `validation`: the `X-Access-Reason` header is missing, or not 1 to 200 characters after percent-decoding */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -4365,7 +4415,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description `tenant-suspended` or `unavailable`: the municipality is suspended or the database cannot be reached */
+            /** @description `tenant-suspended`: the municipality's service is suspended; `unavailable`: the database cannot be reached in time */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -4380,7 +4430,7 @@ export interface operations {
         parameters: {
             query?: never;
             header: {
-                /** @description Purpose of the access, for the audit log: UTF-8, percent-encoded as encodeURIComponent does (plain ASCII needs no encoding) */
+                /** @description Purpose of the access, for the audit log: 1 to 200 characters of UTF-8, percent-encoded as encodeURIComponent does (plain ASCII needs no encoding); the limits count the decoded characters, without surrounding white space */
                 "X-Access-Reason": string;
             };
             path: {
@@ -4403,7 +4453,7 @@ export interface operations {
                     "application/json": components["schemas"]["IdentificationView"];
                 };
             };
-            /** @description `malformed-json`: the body is not valid JSON */
+            /** @description `bad-request`: a path or query value does not parse (e.g. an id that is not a UUID, a number out of range); `malformed-json`: the body is not valid JSON */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -4412,6 +4462,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description `unauthenticated`: there is no session, or it has expired */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -4420,6 +4471,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description `mfa-required`: the session has not passed the second factor yet; `forbidden`: the role does not allow this; `csrf`: the `X-CSRF-Token` is missing or wrong, or the request comes from another site */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -4428,7 +4480,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description `unknown-tenant` or `not-found` */
+            /** @description `not-found`: there is nothing by that id or name; `unknown-tenant`: no municipality is served at this host or prefix */
             404: {
                 headers: {
                     [name: string]: unknown;
@@ -4455,7 +4507,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description `unsupported-media-type`: the body is not application/json */
+            /** @description `unsupported-media-type`: the body is not `application/json` */
             415: {
                 headers: {
                     [name: string]: unknown;
@@ -4464,7 +4516,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description `validation`: fields are missing or invalid; see `errors` */
+            /** @description `validation`: fields of the body are missing or invalid; `errors` names each; `unstorable-value`: a value holds the NUL character, which the database cannot store; `validation`: the `X-Access-Reason` header is missing, or not 1 to 200 characters after percent-decoding */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -4482,7 +4534,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description `tenant-suspended` or `unavailable`: the municipality is suspended or the database cannot be reached */
+            /** @description `tenant-suspended`: the municipality's service is suspended; `unavailable`: the database cannot be reached in time */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -4496,9 +4548,8 @@ export interface operations {
     list_jobs: {
         parameters: {
             query?: {
-                /** @description Only jobs in this state. */
-                state?: string | null;
-                /** @description At most this many (default 100). */
+                state?: "pending" | "running" | "done" | "dead";
+                /** @description At most this many (default 100; less than 1 counts as 1, more than 500 as 500). */
                 limit?: number | null;
             };
             header?: never;
@@ -4515,6 +4566,16 @@ export interface operations {
                     "application/json": components["schemas"]["JobList"];
                 };
             };
+            /** @description `bad-request`: a path or query value does not parse (e.g. an id that is not a UUID, a number out of range) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `unauthenticated`: there is no session, or it has expired */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -4523,6 +4584,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description `mfa-required`: the session has not passed the second factor yet; `forbidden`: the role does not allow this */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -4531,7 +4593,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description `unknown-tenant` or `not-found` */
+            /** @description `unknown-tenant`: no municipality is served at this host or prefix */
             404: {
                 headers: {
                     [name: string]: unknown;
@@ -4540,6 +4602,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description `validation`: fields are missing or invalid; `errors` names each */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -4557,7 +4620,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description `tenant-suspended` or `unavailable`: the municipality is suspended or the database cannot be reached */
+            /** @description `tenant-suspended`: the municipality's service is suspended; `unavailable`: the database cannot be reached in time */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -4586,6 +4649,16 @@ export interface operations {
                 };
                 content?: never;
             };
+            /** @description `bad-request`: a path or query value does not parse (e.g. an id that is not a UUID, a number out of range) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `unauthenticated`: there is no session, or it has expired */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -4594,6 +4667,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description `mfa-required`: the session has not passed the second factor yet; `forbidden`: the role does not allow this; `csrf`: the `X-CSRF-Token` is missing or wrong, or the request comes from another site */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -4602,6 +4676,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description `not-found`: there is nothing by that id or name; `unknown-tenant`: no municipality is served at this host or prefix */
             404: {
                 headers: {
                     [name: string]: unknown;
@@ -4619,7 +4694,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description `tenant-suspended` or `unavailable`: the municipality is suspended or the database cannot be reached */
+            /** @description `tenant-suspended`: the municipality's service is suspended; `unavailable`: the database cannot be reached in time */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -4634,7 +4709,7 @@ export interface operations {
         parameters: {
             query?: never;
             header: {
-                /** @description Purpose of the access, for the audit log: UTF-8, percent-encoded as encodeURIComponent does (plain ASCII needs no encoding) */
+                /** @description Purpose of the access, for the audit log: 1 to 200 characters of UTF-8, percent-encoded as encodeURIComponent does (plain ASCII needs no encoding); the limits count the decoded characters, without surrounding white space */
                 "X-Access-Reason": string;
             };
             path?: never;
@@ -4663,6 +4738,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description `unauthenticated`: there is no session, or it has expired */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -4671,6 +4747,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description `mfa-required`: the session has not passed the second factor yet; `forbidden`: the role does not allow this; `csrf`: the `X-CSRF-Token` is missing or wrong, or the request comes from another site */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -4679,7 +4756,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description `unknown-tenant` or `not-found` */
+            /** @description `unknown-tenant`: no municipality is served at this host or prefix */
             404: {
                 headers: {
                     [name: string]: unknown;
@@ -4697,7 +4774,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description `unsupported-media-type`: the body is not application/json */
+            /** @description `unsupported-media-type`: the body is not `application/json` */
             415: {
                 headers: {
                     [name: string]: unknown;
@@ -4706,7 +4783,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description `validation`: fields are missing or invalid; see `errors` */
+            /** @description `validation`: fields of the body are missing or invalid; `errors` names each; `unstorable-value`: a value holds the NUL character, which the database cannot store; `validation`: the `X-Access-Reason` header is missing, or not 1 to 200 characters after percent-decoding */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -4724,7 +4801,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description `tenant-suspended` or `unavailable`: the municipality is suspended or the database cannot be reached */
+            /** @description `tenant-suspended`: the municipality's service is suspended; `unavailable`: the database cannot be reached in time */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -4739,7 +4816,7 @@ export interface operations {
         parameters: {
             query?: never;
             header: {
-                /** @description Purpose of the access, for the audit log: UTF-8, percent-encoded as encodeURIComponent does (plain ASCII needs no encoding) */
+                /** @description Purpose of the access, for the audit log: 1 to 200 characters of UTF-8, percent-encoded as encodeURIComponent does (plain ASCII needs no encoding); the limits count the decoded characters, without surrounding white space */
                 "X-Access-Reason": string;
             };
             path: {
@@ -4756,6 +4833,16 @@ export interface operations {
                 };
                 content?: never;
             };
+            /** @description `bad-request`: a path or query value does not parse (e.g. an id that is not a UUID, a number out of range) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `unauthenticated`: there is no session, or it has expired */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -4764,6 +4851,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description `mfa-required`: the session has not passed the second factor yet; `forbidden`: the role does not allow this; `csrf`: the `X-CSRF-Token` is missing or wrong, or the request comes from another site */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -4772,8 +4860,17 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description `unknown-tenant` or `not-found` */
+            /** @description `not-found`: there is nothing by that id or name; `unknown-tenant`: no municipality is served at this host or prefix */
             404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `unstorable-value`: a value holds the NUL character, which the database cannot store; `validation`: the `X-Access-Reason` header is missing, or not 1 to 200 characters after percent-decoding */
+            422: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -4790,7 +4887,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description `tenant-suspended` or `unavailable`: the municipality is suspended or the database cannot be reached */
+            /** @description `tenant-suspended`: the municipality's service is suspended; `unavailable`: the database cannot be reached in time */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -4818,6 +4915,7 @@ export interface operations {
                     "application/json": components["schemas"]["Me"];
                 };
             };
+            /** @description `unauthenticated`: there is no session, or it has expired */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -4826,7 +4924,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description `unknown-tenant` or `not-found` */
+            /** @description `unknown-tenant`: no municipality is served at this host or prefix */
             404: {
                 headers: {
                     [name: string]: unknown;
@@ -4844,7 +4942,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description `tenant-suspended` or `unavailable`: the municipality is suspended or the database cannot be reached */
+            /** @description `tenant-suspended`: the municipality's service is suspended; `unavailable`: the database cannot be reached in time */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -4872,6 +4970,7 @@ export interface operations {
                     "application/json": components["schemas"]["RelyingPartyList"];
                 };
             };
+            /** @description `unauthenticated`: there is no session, or it has expired */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -4880,6 +4979,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description `mfa-required`: the session has not passed the second factor yet; `forbidden`: the role does not allow this */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -4888,7 +4988,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description `unknown-tenant` or `not-found` */
+            /** @description `unknown-tenant`: no municipality is served at this host or prefix */
             404: {
                 headers: {
                     [name: string]: unknown;
@@ -4906,7 +5006,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description `tenant-suspended` or `unavailable`: the municipality is suspended or the database cannot be reached */
+            /** @description `tenant-suspended`: the municipality's service is suspended; `unavailable`: the database cannot be reached in time */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -4947,6 +5047,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description `unauthenticated`: there is no session, or it has expired */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -4955,6 +5056,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description `mfa-required`: the session has not passed the second factor yet; `forbidden`: the role does not allow this; `csrf`: the `X-CSRF-Token` is missing or wrong, or the request comes from another site */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -4963,7 +5065,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description `unknown-tenant` or `not-found` */
+            /** @description `unknown-tenant`: no municipality is served at this host or prefix */
             404: {
                 headers: {
                     [name: string]: unknown;
@@ -4981,7 +5083,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description `unsupported-media-type`: the body is not application/json */
+            /** @description `unsupported-media-type`: the body is not `application/json` */
             415: {
                 headers: {
                     [name: string]: unknown;
@@ -4990,6 +5092,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description `validation`: fields of the body are missing or invalid; `errors` names each */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -5007,7 +5110,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description `tenant-suspended` or `unavailable`: the municipality is suspended or the database cannot be reached */
+            /** @description `tenant-suspended`: the municipality's service is suspended; `unavailable`: the database cannot be reached in time */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -5037,6 +5140,16 @@ export interface operations {
                     "application/json": components["schemas"]["RelyingPartyView"];
                 };
             };
+            /** @description `bad-request`: a path or query value does not parse (e.g. an id that is not a UUID, a number out of range) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `unauthenticated`: there is no session, or it has expired */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -5045,6 +5158,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description `mfa-required`: the session has not passed the second factor yet; `forbidden`: the role does not allow this */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -5053,7 +5167,17 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description `not-found`: there is nothing by that id or name; `unknown-tenant`: no municipality is served at this host or prefix */
             404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `unstorable-value`: a value holds the NUL character, which the database cannot store */
+            422: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -5070,7 +5194,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description `tenant-suspended` or `unavailable`: the municipality is suspended or the database cannot be reached */
+            /** @description `tenant-suspended`: the municipality's service is suspended; `unavailable`: the database cannot be reached in time */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -5098,6 +5222,16 @@ export interface operations {
                 };
                 content?: never;
             };
+            /** @description `bad-request`: a path or query value does not parse (e.g. an id that is not a UUID, a number out of range) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `unauthenticated`: there is no session, or it has expired */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -5106,6 +5240,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description `mfa-required`: the session has not passed the second factor yet; `forbidden`: the role does not allow this; `csrf`: the `X-CSRF-Token` is missing or wrong, or the request comes from another site */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -5114,7 +5249,17 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description `not-found`: there is nothing by that id or name; `unknown-tenant`: no municipality is served at this host or prefix */
             404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `unstorable-value`: a value holds the NUL character, which the database cannot store */
+            422: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -5131,7 +5276,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description `tenant-suspended` or `unavailable`: the municipality is suspended or the database cannot be reached */
+            /** @description `tenant-suspended`: the municipality's service is suspended; `unavailable`: the database cannot be reached in time */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -5159,6 +5304,7 @@ export interface operations {
                     "application/json": components["schemas"]["RotatedKeys"];
                 };
             };
+            /** @description `unauthenticated`: there is no session, or it has expired */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -5167,6 +5313,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description `mfa-required`: the session has not passed the second factor yet; `forbidden`: the role does not allow this; `csrf`: the `X-CSRF-Token` is missing or wrong, or the request comes from another site */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -5175,7 +5322,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description `unknown-tenant` or `not-found` */
+            /** @description `unknown-tenant`: no municipality is served at this host or prefix */
             404: {
                 headers: {
                     [name: string]: unknown;
@@ -5193,7 +5340,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description `tenant-suspended` or `unavailable`: the municipality is suspended or the database cannot be reached */
+            /** @description `tenant-suspended`: the municipality's service is suspended; `unavailable`: the database cannot be reached in time */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -5208,7 +5355,7 @@ export interface operations {
         parameters: {
             query?: never;
             header: {
-                /** @description Purpose of the access, for the audit log: UTF-8, percent-encoded as encodeURIComponent does (plain ASCII needs no encoding) */
+                /** @description Purpose of the access, for the audit log: 1 to 200 characters of UTF-8, percent-encoded as encodeURIComponent does (plain ASCII needs no encoding); the limits count the decoded characters, without surrounding white space */
                 "X-Access-Reason": string;
             };
             path?: never;
@@ -5237,6 +5384,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description `unauthenticated`: there is no session, or it has expired */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -5245,6 +5393,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description `mfa-required`: the session has not passed the second factor yet; `forbidden`: the role does not allow this; `csrf`: the `X-CSRF-Token` is missing or wrong, or the request comes from another site */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -5253,7 +5402,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description `unknown-tenant` or `not-found` */
+            /** @description `unknown-tenant`: no municipality is served at this host or prefix */
             404: {
                 headers: {
                     [name: string]: unknown;
@@ -5271,7 +5420,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description `unsupported-media-type`: the body is not application/json */
+            /** @description `unsupported-media-type`: the body is not `application/json` */
             415: {
                 headers: {
                     [name: string]: unknown;
@@ -5280,7 +5429,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description `validation`: fields are missing or invalid; see `errors` */
+            /** @description `validation`: fields of the body are missing or invalid; `errors` names each; `unstorable-value`: a value holds the NUL character, which the database cannot store; `validation`: the `X-Access-Reason` header is missing, or not 1 to 200 characters after percent-decoding */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -5298,7 +5447,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description `tenant-suspended` or `unavailable`: the municipality is suspended or the database cannot be reached */
+            /** @description `tenant-suspended`: the municipality's service is suspended; `unavailable`: the database cannot be reached in time */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -5313,7 +5462,7 @@ export interface operations {
         parameters: {
             query?: never;
             header: {
-                /** @description Purpose of the access, for the audit log: UTF-8, percent-encoded as encodeURIComponent does (plain ASCII needs no encoding) */
+                /** @description Purpose of the access, for the audit log: 1 to 200 characters of UTF-8, percent-encoded as encodeURIComponent does (plain ASCII needs no encoding); the limits count the decoded characters, without surrounding white space */
                 "X-Access-Reason": string;
             };
             path: {
@@ -5332,6 +5481,16 @@ export interface operations {
                     "application/json": components["schemas"]["OrganisationView"];
                 };
             };
+            /** @description `bad-request`: a path or query value does not parse (e.g. an id that is not a UUID, a number out of range) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `unauthenticated`: there is no session, or it has expired */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -5340,6 +5499,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description `mfa-required`: the session has not passed the second factor yet; `forbidden`: the role does not allow this */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -5348,8 +5508,17 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description `unknown-tenant` or `not-found` */
+            /** @description `not-found`: there is nothing by that id or name; `unknown-tenant`: no municipality is served at this host or prefix */
             404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `unstorable-value`: a value holds the NUL character, which the database cannot store; `validation`: the `X-Access-Reason` header is missing, or not 1 to 200 characters after percent-decoding */
+            422: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -5366,7 +5535,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description `tenant-suspended` or `unavailable`: the municipality is suspended or the database cannot be reached */
+            /** @description `tenant-suspended`: the municipality's service is suspended; `unavailable`: the database cannot be reached in time */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -5394,6 +5563,7 @@ export interface operations {
                     "application/json": components["schemas"]["Overview"];
                 };
             };
+            /** @description `unauthenticated`: there is no session, or it has expired */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -5402,6 +5572,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description `mfa-required`: the session has not passed the second factor yet; `forbidden`: the role does not allow this */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -5410,7 +5581,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description `unknown-tenant` or `not-found` */
+            /** @description `unknown-tenant`: no municipality is served at this host or prefix */
             404: {
                 headers: {
                     [name: string]: unknown;
@@ -5428,707 +5599,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description `tenant-suspended` or `unavailable`: the municipality is suspended or the database cannot be reached */
-            503: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-        };
-    };
-    platform_login: {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        requestBody: {
-            content: {
-                "application/json": components["schemas"]["LoginRequest"];
-            };
-        };
-        responses: {
-            200: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["LoginResponse"];
-                };
-            };
-            /** @description `malformed-json`: the body is not valid JSON */
-            400: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            401: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description `csrf`: the X-CSRF-Token is missing or wrong, or the request is cross-site */
-            403: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description `unknown-tenant` or `not-found` */
-            404: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description `payload-too-large`: the body is over the limit */
-            413: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description `unsupported-media-type`: the body is not application/json */
-            415: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description `validation`: fields are missing or invalid; see `errors` */
-            422: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            429: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description `internal`: details are in the log under the request id */
-            500: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description `tenant-suspended` or `unavailable`: the municipality is suspended or the database cannot be reached */
-            503: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-        };
-    };
-    platform_logout: {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        requestBody?: never;
-        responses: {
-            204: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content?: never;
-            };
-            401: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description `csrf`: the X-CSRF-Token is missing or wrong, or the request is cross-site */
-            403: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description `unknown-tenant` or `not-found` */
-            404: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description `internal`: details are in the log under the request id */
-            500: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description `tenant-suspended` or `unavailable`: the municipality is suspended or the database cannot be reached */
-            503: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-        };
-    };
-    platform_totp: {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        requestBody: {
-            content: {
-                "application/json": components["schemas"]["TotpRequest"];
-            };
-        };
-        responses: {
-            200: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["LoginResponse"];
-                };
-            };
-            /** @description `malformed-json`: the body is not valid JSON */
-            400: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            401: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description `csrf`: the X-CSRF-Token is missing or wrong, or the request is cross-site */
-            403: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description `unknown-tenant` or `not-found` */
-            404: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description `payload-too-large`: the body is over the limit */
-            413: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description `unsupported-media-type`: the body is not application/json */
-            415: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description `validation`: fields are missing or invalid; see `errors` */
-            422: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            429: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description `internal`: details are in the log under the request id */
-            500: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description `tenant-suspended` or `unavailable`: the municipality is suspended or the database cannot be reached */
-            503: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-        };
-    };
-    platform_totp_enrol: {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        requestBody?: never;
-        responses: {
-            200: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["TotpEnrolmentView"];
-                };
-            };
-            401: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description `csrf`: the X-CSRF-Token is missing or wrong, or the request is cross-site */
-            403: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description `unknown-tenant` or `not-found` */
-            404: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description `internal`: details are in the log under the request id */
-            500: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description `tenant-suspended` or `unavailable`: the municipality is suspended or the database cannot be reached */
-            503: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-        };
-    };
-    platform_totp_enrol_confirm: {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        requestBody: {
-            content: {
-                "application/json": components["schemas"]["TotpRequest"];
-            };
-        };
-        responses: {
-            200: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["LoginResponse"];
-                };
-            };
-            /** @description `malformed-json`: the body is not valid JSON */
-            400: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            401: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description `csrf`: the X-CSRF-Token is missing or wrong, or the request is cross-site */
-            403: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description `unknown-tenant` or `not-found` */
-            404: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description `payload-too-large`: the body is over the limit */
-            413: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description `unsupported-media-type`: the body is not application/json */
-            415: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description `validation`: fields are missing or invalid; see `errors` */
-            422: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            429: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description `internal`: details are in the log under the request id */
-            500: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description `tenant-suspended` or `unavailable`: the municipality is suspended or the database cannot be reached */
-            503: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-        };
-    };
-    platform_calendar: {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        requestBody?: never;
-        responses: {
-            200: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["CalendarOutlook"];
-                };
-            };
-            401: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            403: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description `unknown-tenant` or `not-found` */
-            404: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description `internal`: details are in the log under the request id */
-            500: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description `tenant-suspended` or `unavailable`: the municipality is suspended or the database cannot be reached */
-            503: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-        };
-    };
-    platform_dead_jobs: {
-        parameters: {
-            query?: {
-                /** @description At most this many per tenant (default 20). */
-                limit?: number | null;
-            };
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        requestBody?: never;
-        responses: {
-            200: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["DeadJobs"];
-                };
-            };
-            401: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            403: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description `unknown-tenant` or `not-found` */
-            404: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description `internal`: details are in the log under the request id */
-            500: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description `tenant-suspended` or `unavailable`: the municipality is suspended or the database cannot be reached */
-            503: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-        };
-    };
-    platform_me: {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        requestBody?: never;
-        responses: {
-            200: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Me"];
-                };
-            };
-            401: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description `unknown-tenant` or `not-found` */
-            404: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description `internal`: details are in the log under the request id */
-            500: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description `tenant-suspended` or `unavailable`: the municipality is suspended or the database cannot be reached */
-            503: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-        };
-    };
-    platform_list_tenants: {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        requestBody?: never;
-        responses: {
-            200: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["TenantList"];
-                };
-            };
-            401: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            403: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description `unknown-tenant` or `not-found` */
-            404: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description `internal`: details are in the log under the request id */
-            500: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description `tenant-suspended` or `unavailable`: the municipality is suspended or the database cannot be reached */
+            /** @description `tenant-suspended`: the municipality's service is suspended; `unavailable`: the database cannot be reached in time */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -6156,6 +5627,7 @@ export interface operations {
                     "application/json": components["schemas"]["PluginList"];
                 };
             };
+            /** @description `unauthenticated`: there is no session, or it has expired */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -6164,6 +5636,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description `mfa-required`: the session has not passed the second factor yet; `forbidden`: the role does not allow this */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -6172,7 +5645,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description `unknown-tenant` or `not-found` */
+            /** @description `unknown-tenant`: no municipality is served at this host or prefix */
             404: {
                 headers: {
                     [name: string]: unknown;
@@ -6190,7 +5663,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description `tenant-suspended` or `unavailable`: the municipality is suspended or the database cannot be reached */
+            /** @description `tenant-suspended`: the municipality's service is suspended; `unavailable`: the database cannot be reached in time */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -6231,6 +5704,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description `unauthenticated`: there is no session, or it has expired */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -6239,6 +5713,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description `mfa-required`: the session has not passed the second factor yet; `forbidden`: the role does not allow this; `csrf`: the `X-CSRF-Token` is missing or wrong, or the request comes from another site */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -6247,7 +5722,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description `unknown-tenant` or `not-found` */
+            /** @description `unknown-tenant`: no municipality is served at this host or prefix */
             404: {
                 headers: {
                     [name: string]: unknown;
@@ -6256,6 +5731,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description `payload-too-large`: the body is over the limit */
             413: {
                 headers: {
                     [name: string]: unknown;
@@ -6264,7 +5740,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description `unsupported-media-type`: the body is not application/json */
+            /** @description `unsupported-media-type`: the body is not `application/json` */
             415: {
                 headers: {
                     [name: string]: unknown;
@@ -6273,6 +5749,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description `validation`: fields of the body are missing or invalid; `errors` names each */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -6290,7 +5767,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description `tenant-suspended` or `unavailable`: the municipality is suspended or the database cannot be reached */
+            /** @description `tenant-suspended`: the municipality's service is suspended; `unavailable`: the database cannot be reached in time */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -6320,6 +5797,16 @@ export interface operations {
                     "application/json": components["schemas"]["PluginView"];
                 };
             };
+            /** @description `bad-request`: a path or query value does not parse (e.g. an id that is not a UUID, a number out of range) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `unauthenticated`: there is no session, or it has expired */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -6328,6 +5815,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description `mfa-required`: the session has not passed the second factor yet; `forbidden`: the role does not allow this */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -6336,7 +5824,17 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description `not-found`: there is nothing by that id or name; `unknown-tenant`: no municipality is served at this host or prefix */
             404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `unstorable-value`: a value holds the NUL character, which the database cannot store */
+            422: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -6353,7 +5851,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description `tenant-suspended` or `unavailable`: the municipality is suspended or the database cannot be reached */
+            /** @description `tenant-suspended`: the municipality's service is suspended; `unavailable`: the database cannot be reached in time */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -6381,6 +5879,16 @@ export interface operations {
                 };
                 content?: never;
             };
+            /** @description `bad-request`: a path or query value does not parse (e.g. an id that is not a UUID, a number out of range) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `unauthenticated`: there is no session, or it has expired */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -6389,6 +5897,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description `mfa-required`: the session has not passed the second factor yet; `forbidden`: the role does not allow this; `csrf`: the `X-CSRF-Token` is missing or wrong, or the request comes from another site */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -6397,7 +5906,17 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description `not-found`: there is nothing by that id or name; `unknown-tenant`: no municipality is served at this host or prefix */
             404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `unstorable-value`: a value holds the NUL character, which the database cannot store */
+            422: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -6414,7 +5933,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description `tenant-suspended` or `unavailable`: the municipality is suspended or the database cannot be reached */
+            /** @description `tenant-suspended`: the municipality's service is suspended; `unavailable`: the database cannot be reached in time */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -6448,7 +5967,7 @@ export interface operations {
                     "application/json": components["schemas"]["PluginView"];
                 };
             };
-            /** @description `malformed-json`: the body is not valid JSON */
+            /** @description `bad-request`: a path or query value does not parse (e.g. an id that is not a UUID, a number out of range); `malformed-json`: the body is not valid JSON */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -6457,6 +5976,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description `unauthenticated`: there is no session, or it has expired */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -6465,6 +5985,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description `mfa-required`: the session has not passed the second factor yet; `forbidden`: the role does not allow this; `csrf`: the `X-CSRF-Token` is missing or wrong, or the request comes from another site */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -6473,6 +5994,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description `not-found`: there is nothing by that id or name; `unknown-tenant`: no municipality is served at this host or prefix */
             404: {
                 headers: {
                     [name: string]: unknown;
@@ -6490,7 +6012,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description `unsupported-media-type`: the body is not application/json */
+            /** @description `unsupported-media-type`: the body is not `application/json` */
             415: {
                 headers: {
                     [name: string]: unknown;
@@ -6499,6 +6021,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description `validation`: fields of the body are missing or invalid; `errors` names each; `unstorable-value`: a value holds the NUL character, which the database cannot store */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -6516,7 +6039,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description `tenant-suspended` or `unavailable`: the municipality is suspended or the database cannot be reached */
+            /** @description `tenant-suspended`: the municipality's service is suspended; `unavailable`: the database cannot be reached in time */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -6546,6 +6069,16 @@ export interface operations {
                     "application/json": components["schemas"]["CallErrorList"];
                 };
             };
+            /** @description `bad-request`: a path or query value does not parse (e.g. an id that is not a UUID, a number out of range) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `unauthenticated`: there is no session, or it has expired */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -6554,6 +6087,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description `mfa-required`: the session has not passed the second factor yet; `forbidden`: the role does not allow this */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -6562,7 +6096,17 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description `not-found`: there is nothing by that id or name; `unknown-tenant`: no municipality is served at this host or prefix */
             404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `unstorable-value`: a value holds the NUL character, which the database cannot store */
+            422: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -6579,7 +6123,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description `tenant-suspended` or `unavailable`: the municipality is suspended or the database cannot be reached */
+            /** @description `tenant-suspended`: the municipality's service is suspended; `unavailable`: the database cannot be reached in time */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -6610,6 +6154,16 @@ export interface operations {
                     "application/json": components["schemas"]["CardView"];
                 };
             };
+            /** @description `bad-request`: a path or query value does not parse (e.g. an id that is not a UUID, a number out of range) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `unauthenticated`: there is no session, or it has expired */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -6618,6 +6172,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description `mfa-required`: the session has not passed the second factor yet; `forbidden`: the role does not allow this */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -6626,7 +6181,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description no such call to the clerk's counter */
+            /** @description no such call to the clerk's counter; `not-found`: there is nothing by that id or name; `unknown-tenant`: no municipality is served at this host or prefix */
             404: {
                 headers: {
                     [name: string]: unknown;
@@ -6653,7 +6208,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description `tenant-suspended` or `unavailable`: the municipality is suspended or the database cannot be reached */
+            /** @description `tenant-suspended`: the municipality's service is suspended; `unavailable`: the database cannot be reached in time */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -6681,6 +6236,7 @@ export interface operations {
                     "application/json": components["schemas"]["CounterPage"];
                 };
             };
+            /** @description `unauthenticated`: there is no session, or it has expired */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -6689,6 +6245,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description `mfa-required`: the session has not passed the second factor yet; `forbidden`: the role does not allow this */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -6697,7 +6254,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description `unknown-tenant` or `not-found` */
+            /** @description `unknown-tenant`: no municipality is served at this host or prefix */
             404: {
                 headers: {
                     [name: string]: unknown;
@@ -6715,7 +6272,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description `tenant-suspended` or `unavailable`: the municipality is suspended or the database cannot be reached */
+            /** @description `tenant-suspended`: the municipality's service is suspended; `unavailable`: the database cannot be reached in time */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -6756,6 +6313,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description `unauthenticated`: there is no session, or it has expired */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -6764,6 +6322,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description `mfa-required`: the session has not passed the second factor yet; `forbidden`: the role does not allow this; `csrf`: the `X-CSRF-Token` is missing or wrong, or the request comes from another site */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -6772,7 +6331,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description `unknown-tenant` or `not-found` */
+            /** @description `unknown-tenant`: no municipality is served at this host or prefix */
             404: {
                 headers: {
                     [name: string]: unknown;
@@ -6799,7 +6358,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description `unsupported-media-type`: the body is not application/json */
+            /** @description `unsupported-media-type`: the body is not `application/json` */
             415: {
                 headers: {
                     [name: string]: unknown;
@@ -6808,6 +6367,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description `validation`: fields of the body are missing or invalid; `errors` names each */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -6825,7 +6385,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description `tenant-suspended` or `unavailable`: the municipality is suspended or the database cannot be reached */
+            /** @description `tenant-suspended`: the municipality's service is suspended; `unavailable`: the database cannot be reached in time */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -6853,6 +6413,7 @@ export interface operations {
                     "application/json": components["schemas"]["CallNextView"];
                 };
             };
+            /** @description `unauthenticated`: there is no session, or it has expired */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -6861,6 +6422,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description `mfa-required`: the session has not passed the second factor yet; `forbidden`: the role does not allow this; `csrf`: the `X-CSRF-Token` is missing or wrong, or the request comes from another site */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -6869,7 +6431,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description `unknown-tenant` or `not-found` */
+            /** @description `unknown-tenant`: no municipality is served at this host or prefix */
             404: {
                 headers: {
                     [name: string]: unknown;
@@ -6905,7 +6467,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description `tenant-suspended` or `unavailable`: the municipality is suspended or the database cannot be reached */
+            /** @description `tenant-suspended`: the municipality's service is suspended; `unavailable`: the database cannot be reached in time */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -6946,6 +6508,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description `unauthenticated`: there is no session, or it has expired */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -6954,6 +6517,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description `mfa-required`: the session has not passed the second factor yet; `forbidden`: the role does not allow this; `csrf`: the `X-CSRF-Token` is missing or wrong, or the request comes from another site */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -6962,7 +6526,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description `unknown-tenant` or `not-found` */
+            /** @description `unknown-tenant`: no municipality is served at this host or prefix */
             404: {
                 headers: {
                     [name: string]: unknown;
@@ -6989,7 +6553,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description `unsupported-media-type`: the body is not application/json */
+            /** @description `unsupported-media-type`: the body is not `application/json` */
             415: {
                 headers: {
                     [name: string]: unknown;
@@ -6998,6 +6562,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description `validation`: fields of the body are missing or invalid; `errors` names each */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -7024,7 +6589,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description `tenant-suspended` or `unavailable`: the municipality is suspended or the database cannot be reached */
+            /** @description `tenant-suspended`: the municipality's service is suspended; `unavailable`: the database cannot be reached in time */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -7052,6 +6617,7 @@ export interface operations {
                     "application/json": components["schemas"]["StaffList"];
                 };
             };
+            /** @description `unauthenticated`: there is no session, or it has expired */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -7060,6 +6626,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description `mfa-required`: the session has not passed the second factor yet; `forbidden`: the role does not allow this */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -7068,7 +6635,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description `unknown-tenant` or `not-found` */
+            /** @description `unknown-tenant`: no municipality is served at this host or prefix */
             404: {
                 headers: {
                     [name: string]: unknown;
@@ -7086,7 +6653,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description `tenant-suspended` or `unavailable`: the municipality is suspended or the database cannot be reached */
+            /** @description `tenant-suspended`: the municipality's service is suspended; `unavailable`: the database cannot be reached in time */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -7127,6 +6694,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description `unauthenticated`: there is no session, or it has expired */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -7135,6 +6703,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description `mfa-required`: the session has not passed the second factor yet; `forbidden`: the role does not allow this; `csrf`: the `X-CSRF-Token` is missing or wrong, or the request comes from another site */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -7143,7 +6712,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description `unknown-tenant` or `not-found` */
+            /** @description `unknown-tenant`: no municipality is served at this host or prefix */
             404: {
                 headers: {
                     [name: string]: unknown;
@@ -7152,6 +6721,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description `conflict`: the change conflicts with the current state, or `not-configured` */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -7169,7 +6739,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description `unsupported-media-type`: the body is not application/json */
+            /** @description `unsupported-media-type`: the body is not `application/json` */
             415: {
                 headers: {
                     [name: string]: unknown;
@@ -7178,6 +6748,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description `validation`: fields of the body are missing or invalid; `errors` names each */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -7195,7 +6766,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description `tenant-suspended` or `unavailable`: the municipality is suspended or the database cannot be reached */
+            /** @description `tenant-suspended`: the municipality's service is suspended; `unavailable`: the database cannot be reached in time */
             503: {
                 headers: {
                     [name: string]: unknown;

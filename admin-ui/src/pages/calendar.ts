@@ -1,6 +1,6 @@
 // Operators' calendar: which coming years the working-day calendar has a decree for. The
 // operators' console has no navigation; `tenants.ts` shows this section under the tenant list.
-import type { components } from '../api/schema';
+import type { components } from '../api/platform-schema';
 import { h } from '../dom';
 
 export type CalendarOutlook = components['schemas']['CalendarOutlook'];

@@ -73,16 +73,21 @@ impl Scope {
 
     /// A `Set-Cookie` value carrying the session token.
     pub fn session_cookie(&self, state: &AppState, token: &str, max_age: i64) -> HeaderValue {
-        let secure = if state.config.secure_cookies { "; Secure" } else { "" };
-        let v =
-            format!("{}={token}; Path={}; HttpOnly; SameSite=Strict; Max-Age={max_age}{secure}", self.cookie_name(), self.cookie_path());
-        HeaderValue::from_str(&v).unwrap_or_else(|_| HeaderValue::from_static(""))
+        session_cookie(self.cookie_name(), token, &self.cookie_path(), max_age, state.config.secure_cookies)
     }
 
     /// A `Set-Cookie` value that removes the session cookie.
     pub fn clear_cookie(&self, state: &AppState) -> HeaderValue {
         self.session_cookie(state, "", 0)
     }
+}
+
+/// A session cookie: readable by no script, sent only to the scope's own pages (its path) and
+/// never with a request from another site, over TLS only when the server speaks it.
+fn session_cookie(name: &str, token: &str, path: &str, max_age: i64, secure: bool) -> HeaderValue {
+    let secure = if secure { "; Secure" } else { "" };
+    let v = format!("{name}={token}; Path={path}; HttpOnly; SameSite=Strict; Max-Age={max_age}{secure}");
+    HeaderValue::from_str(&v).unwrap_or_else(|_| HeaderValue::from_static(""))
 }
 
 /// A transaction of either scope.
@@ -311,4 +316,72 @@ pub(crate) fn with_header(res: impl IntoResponse, name: header::HeaderName, valu
     let mut res = res.into_response();
     res.headers_mut().append(name, value);
     res
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn headers(pairs: &[(&str, &str)]) -> HeaderMap {
+        let mut h = HeaderMap::new();
+        for (k, v) in pairs {
+            h.append(header::HeaderName::from_bytes(k.as_bytes()).unwrap(), HeaderValue::from_str(v).unwrap());
+        }
+        h
+    }
+
+    #[test]
+    fn a_cookie_is_found_by_its_exact_name_in_any_cookie_header() {
+        let h = headers(&[("cookie", "kapu_lang=en; kapu_staff_x=wrong"), ("cookie", " kapu_staff=abc=def ;other=1")]);
+        assert_eq!(cookie(&h, "kapu_staff"), Some("abc=def"));
+        assert_eq!(cookie(&h, "kapu_lang"), Some("en"));
+        assert_eq!(cookie(&h, "kapu_operator"), None);
+        assert_eq!(cookie(&headers(&[("cookie", "kapu_staff")]), "kapu_staff"), None, "a name without a value");
+    }
+
+    #[test]
+    fn session_cookies_are_strict_http_only_and_secure_under_tls() {
+        let c = session_cookie("kapu_staff", "tok", "/t/hegyvidek/", 3600, false);
+        assert_eq!(c.to_str().unwrap(), "kapu_staff=tok; Path=/t/hegyvidek/; HttpOnly; SameSite=Strict; Max-Age=3600");
+        let c = session_cookie("kapu_operator", "", "/", 0, true);
+        assert_eq!(c.to_str().unwrap(), "kapu_operator=; Path=/; HttpOnly; SameSite=Strict; Max-Age=0; Secure");
+        // A value that cannot be a header gives an empty one rather than a broken cookie.
+        assert_eq!(session_cookie("kapu_staff", "a\nb", "/", 1, false), HeaderValue::from_static(""));
+    }
+
+    #[test]
+    fn unsafe_requests_from_another_site_are_refused() {
+        let post = Method::POST;
+        let ok = |h: &[(&str, &str)]| check_same_origin(&post, &headers(h)).is_ok();
+        assert!(ok(&[("host", "hegyvidek.localhost:8080")]), "no Origin: a same-site tool");
+        assert!(ok(&[("host", "hegyvidek.localhost:8080"), ("origin", "http://hegyvidek.localhost:8080")]));
+        assert!(ok(&[("host", "a.example"), ("origin", "null")]), "an opaque origin is left to the token");
+        assert!(ok(&[("sec-fetch-site", "same-origin")]));
+        assert!(!ok(&[("host", "hegyvidek.localhost:8080"), ("origin", "http://attacker.example")]));
+        assert!(!ok(&[("host", "hegyvidek.localhost:8080"), ("origin", "http://hegyvidek.localhost:9090")]), "another port");
+        assert!(!ok(&[("sec-fetch-site", "cross-site")]));
+        // Safe methods are never refused: they change nothing.
+        let cross = headers(&[("sec-fetch-site", "cross-site"), ("host", "a.example"), ("origin", "http://b.example")]);
+        for m in [Method::GET, Method::HEAD, Method::OPTIONS] {
+            assert!(check_same_origin(&m, &cross).is_ok(), "{m}");
+        }
+        for m in [Method::PUT, Method::DELETE, Method::PATCH] {
+            assert!(matches!(check_same_origin(&m, &cross), Err(ApiError::Csrf)), "{m}");
+        }
+    }
+
+    #[test]
+    fn the_ip_limiter_refuses_past_its_budget_and_counts_each_address_alone() {
+        let limiter = IpLimiter::new(2);
+        let a = ClientIp(Some("192.0.2.1".parse().unwrap()));
+        let b = ClientIp(Some("192.0.2.2".parse().unwrap()));
+        assert!(limiter.check(a).is_ok());
+        assert!(limiter.check(a).is_ok());
+        let Err(ApiError::TooManyAttempts(until)) = limiter.check(a) else { panic!("the third attempt in a minute passed") };
+        let until = chrono::DateTime::parse_from_rfc3339(&until).unwrap();
+        let wait = until.with_timezone(&chrono::Utc) - chrono::Utc::now();
+        assert!(wait > chrono::Duration::zero() && wait <= chrono::Duration::seconds(60), "{wait}");
+        assert!(limiter.check(b).is_ok(), "another address has its own budget");
+        assert!(limiter.check(ClientIp(None)).is_ok(), "an unknown address is not limited here");
+    }
 }

@@ -15,6 +15,8 @@ mod oidc;
 pub mod openapi;
 mod portal;
 pub mod problem;
+#[cfg(test)]
+mod problem_tests;
 pub mod registry_plugin;
 mod state;
 pub mod tenancy;

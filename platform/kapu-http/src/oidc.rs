@@ -844,3 +844,44 @@ async fn logout_post(
     tx.commit().await?;
     Ok(logged_out(&state, &t, &lang, &target))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn basic(user_pass: &str) -> HeaderMap {
+        let mut h = HeaderMap::new();
+        let v = format!("Basic {}", base64::engine::general_purpose::STANDARD.encode(user_pass));
+        h.insert(header::AUTHORIZATION, HeaderValue::from_str(&v).unwrap());
+        h
+    }
+
+    fn form(pairs: &[(&str, &str)]) -> Fields {
+        pairs.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect()
+    }
+
+    #[test]
+    fn client_credentials_come_from_http_basic_form_decoded_or_from_the_form() {
+        let c = credentials(&basic("my%20app:s%3Acr%2Bet"), &form(&[])).unwrap();
+        assert_eq!((c.client_id.as_deref(), c.secret.as_deref()), (Some("my app"), Some("s:cr+et")));
+        let c = credentials(&HeaderMap::new(), &form(&[("client_id", "app"), ("client_secret", "s")])).unwrap();
+        assert_eq!((c.client_id.as_deref(), c.secret.as_deref()), (Some("app"), Some("s")));
+        let c = credentials(&HeaderMap::new(), &form(&[("client_id", "public-app")])).unwrap();
+        assert_eq!((c.client_id.as_deref(), c.secret), (Some("public-app"), None));
+        // The same client_id in the form as in HTTP Basic is allowed.
+        assert!(credentials(&basic("app:s"), &form(&[("client_id", "app")])).is_ok());
+    }
+
+    #[test]
+    fn conflicting_or_undecodable_client_credentials_are_refused() {
+        let code = |h: &HeaderMap, f: &Fields| credentials(h, f).err().map(|(c, _)| c);
+        assert_eq!(code(&basic("app:s"), &form(&[("client_secret", "s")])), Some(OAuthCode::InvalidRequest), "both methods");
+        assert_eq!(code(&basic("app:s"), &form(&[("client_id", "other")])), Some(OAuthCode::InvalidRequest));
+        assert_eq!(code(&basic("no-colon"), &form(&[])), Some(OAuthCode::InvalidClient));
+        let mut h = HeaderMap::new();
+        h.insert(header::AUTHORIZATION, HeaderValue::from_static("basic !!not-base64!!"));
+        assert_eq!(code(&h, &form(&[])), Some(OAuthCode::InvalidClient), "the scheme's case does not matter");
+        h.insert(header::AUTHORIZATION, HeaderValue::from_static("Bearer abc"));
+        assert_eq!(code(&h, &form(&[])), None, "another scheme is not client authentication");
+    }
+}

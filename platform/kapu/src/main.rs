@@ -48,8 +48,13 @@ enum Command {
     /// Master and data keys.
     #[command(subcommand)]
     Keys(KeysCmd),
-    /// Print the OpenAPI document.
-    Openapi,
+    /// Print the OpenAPI document of a municipality's API (`/api/v1`), or with `--platform`
+    /// the operators' (`/api/v1/platform`).
+    Openapi {
+        /// The operators' API instead of a municipality's.
+        #[arg(long)]
+        platform: bool,
+    },
     /// Print the current TOTP code of a base32 secret (for the demo logins).
     Totp {
         /// Base32 secret.
@@ -397,8 +402,9 @@ async fn main() -> Result<()> {
             Ok(())
         }
         Command::Keys(KeysCmd::Rewrap) => rewrap(&s).await,
-        Command::Openapi => {
-            println!("{}", kapu_http::openapi::json());
+        Command::Openapi { platform } => {
+            let side = if platform { kapu_http::openapi::Side::Platform } else { kapu_http::openapi::Side::Tenant };
+            println!("{}", kapu_http::openapi::json(side));
             Ok(())
         }
         Command::Totp { secret } => {

@@ -49,7 +49,7 @@ pub struct AuditQuery {
     pub client: Option<Uuid>,
     /// Only records before this sequence number (for paging).
     pub before: Option<i64>,
-    /// At most this many (default 100, at most 500).
+    /// At most this many (default 100; less than 1 counts as 1, more than 500 as 500).
     pub limit: Option<i64>,
 }
 

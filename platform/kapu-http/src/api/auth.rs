@@ -286,7 +286,9 @@ fn me_of(scope: &Scope, session: &Session) -> Me {
 /// account from one network (or from one network for any account) make further attempts
 /// from there wait a growing time (429 with `Retry-After`); no account is ever locked.
 #[utoipa::path(post, path = "/auth/login", tag = "auth", request_body = LoginRequest,
-    responses((status = 200, body = LoginResponse), (status = 401, body = Problem, content_type = "application/problem+json"), (status = 429, body = Problem, content_type = "application/problem+json")))]
+    responses((status = 200, body = LoginResponse, description = "Signed in (the second factor may follow); sets the session cookie"),
+        (status = 401, body = Problem, content_type = "application/problem+json", description = "`invalid-credentials`: the e-mail address or the password is wrong"),
+        (status = 429, body = Problem, content_type = "application/problem+json", description = "`too-many-attempts`: too many failures from this network or for this account")))]
 pub async fn login(
     State(state): State<AppState>,
     scope: Scope,
@@ -300,7 +302,9 @@ pub async fn login(
 
 /// Give the TOTP code of an account that has TOTP.
 #[utoipa::path(post, path = "/auth/totp", tag = "auth", request_body = TotpRequest,
-    responses((status = 200, body = LoginResponse), (status = 401, body = Problem, content_type = "application/problem+json"), (status = 429, body = Problem, content_type = "application/problem+json")))]
+    responses((status = 200, body = LoginResponse), (status = 401, body = Problem, content_type = "application/problem+json", description = "`invalid-totp`: the code is wrong or was already used"),
+        (status = 409, body = Problem, content_type = "application/problem+json", description = "`conflict`: the account has no two-factor sign-in set up"),
+        (status = 429, body = Problem, content_type = "application/problem+json", description = "`too-many-attempts`: too many wrong codes")))]
 pub async fn totp(
     State(state): State<AppState>,
     ip: ClientIp,
@@ -312,14 +316,16 @@ pub async fn totp(
 
 /// Start setting up TOTP: returns a new secret.
 #[utoipa::path(post, path = "/auth/totp/enrol", tag = "auth",
-    responses((status = 200, body = TotpEnrolmentView), (status = 401, body = Problem, content_type = "application/problem+json"), (status = 409, body = Problem, content_type = "application/problem+json")))]
+    responses((status = 200, body = TotpEnrolmentView), (status = 409, body = Problem, content_type = "application/problem+json", description = "`conflict`: two-factor sign-in is already set up")))]
 pub async fn totp_enrol(State(state): State<AppState>, a: Authed) -> Result<Json<TotpEnrolmentView>, ApiError> {
     do_enrol(&state, a).await
 }
 
 /// Finish setting up TOTP with a first code.
 #[utoipa::path(post, path = "/auth/totp/enrol/confirm", tag = "auth", request_body = TotpRequest,
-    responses((status = 200, body = LoginResponse), (status = 401, body = Problem, content_type = "application/problem+json"), (status = 409, body = Problem, content_type = "application/problem+json"), (status = 429, body = Problem, content_type = "application/problem+json")))]
+    responses((status = 200, body = LoginResponse), (status = 401, body = Problem, content_type = "application/problem+json", description = "`invalid-totp`: the code is wrong or was already used"),
+        (status = 409, body = Problem, content_type = "application/problem+json", description = "`conflict`: no set-up was started"),
+        (status = 429, body = Problem, content_type = "application/problem+json", description = "`too-many-attempts`: too many wrong codes")))]
 pub async fn totp_enrol_confirm(
     State(state): State<AppState>,
     ip: ClientIp,
@@ -363,7 +369,8 @@ pub struct PasswordResetConfirm {
 /// to one address, and a few dozen are asked for from one network (429 `too-many-emails`
 /// past that, also whether or not the account exists).
 #[utoipa::path(post, path = "/auth/password-reset", tag = "auth", request_body = PasswordResetRequest,
-    responses((status = 202), (status = 429, body = Problem, content_type = "application/problem+json")))]
+    responses((status = 202, description = "Accepted, whether or not an account has the address"),
+        (status = 429, body = Problem, content_type = "application/problem+json", description = "`too-many-emails` or `too-many-attempts`")))]
 pub async fn password_reset(
     State(state): State<AppState>,
     scope: Scope,
@@ -388,7 +395,8 @@ pub async fn password_reset(
 
 /// Set a new password with a reset token.
 #[utoipa::path(post, path = "/auth/password-reset/confirm", tag = "auth", request_body = PasswordResetConfirm,
-    responses((status = 204), (status = 422, body = Problem, content_type = "application/problem+json")))]
+    responses((status = 204, description = "The password is set; the account's sessions end"),
+        (status = 422, body = Problem, content_type = "application/problem+json", description = "`validation`: the token is wrong, used or expired (`token`), or the password is too weak (`password`)")))]
 pub async fn password_reset_confirm(
     State(state): State<AppState>,
     scope: Scope,

@@ -73,7 +73,8 @@ pub struct CaseList {
 /// Worklist filters.
 #[derive(Debug, Deserialize, IntoParams)]
 pub struct CaseQuery {
-    /// Only this state.
+    /// Only this state; empty: any.
+    #[param(schema_with = state_filter)]
     pub state: Option<String>,
     /// Only this case type (code).
     pub case_type: Option<String>,
@@ -82,6 +83,16 @@ pub struct CaseQuery {
     /// Only overdue cases.
     #[serde(default)]
     pub overdue: bool,
+}
+
+/// The worklist's state filter: a case state, or empty for any.
+fn state_filter() -> utoipa::openapi::schema::Object {
+    let states = std::iter::once("").chain(CaseState::ALL.iter().map(|s| s.as_str()));
+    utoipa::openapi::schema::ObjectBuilder::new()
+        .schema_type(utoipa::openapi::schema::Type::String)
+        .enum_values(Some(states))
+        .description(Some("Only this state; empty: any."))
+        .build()
 }
 
 /// One transition in a case's history.
@@ -114,7 +125,7 @@ pub struct CaseView {
     #[schema(value_type = Object)]
     pub inputs: serde_json::Value,
     /// The rules' evaluation: `outcome`, `decided_by`, `reason`, the `prechecks` and `rules` traces, `fee`.
-    #[schema(value_type = Object)]
+    #[schema(value_type = Option<Object>)]
     pub evaluation: Option<serde_json::Value>,
     /// Payment reference, once paid.
     pub payment_reference: Option<String>,
@@ -123,7 +134,7 @@ pub struct CaseView {
     /// The client's answer.
     pub information_answer: Option<String>,
     /// The decision or its draft: `outcome`, `reason`, `text`, `automatic`, `drafted_by`, `signatory_id`, `approved_by`, `decided_at`.
-    #[schema(value_type = Object)]
+    #[schema(value_type = Option<Object>)]
     pub decision: Option<serde_json::Value>,
     /// The sealed decision document of a decided case (none before the decision).
     pub issued_decision: Option<IssuedDecisionView>,

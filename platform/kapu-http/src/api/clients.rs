@@ -187,7 +187,7 @@ fn reason(headers: &HeaderMap) -> Result<String, ApiError> {
         .decode_utf8()
         .map_err(|_| ApiError::field("X-Access-Reason", Refusal::Unreadable { detail: "not valid UTF-8 after percent-decoding".into() }))?;
     let r = decoded.trim();
-    if r.is_empty() || r.len() > 200 {
+    if r.is_empty() || r.chars().count() > 200 {
         return Err(ApiError::field("X-Access-Reason", Refusal::length(1, 200)));
     }
     Ok(r.to_owned())
@@ -195,7 +195,7 @@ fn reason(headers: &HeaderMap) -> Result<String, ApiError> {
 
 /// Register a natural person.
 #[utoipa::path(post, path = "/clients", tag = "clients", request_body = NewClientRequest,
-    params(("X-Access-Reason" = String, Header, description = "Purpose of the access, for the audit log: UTF-8, percent-encoded as encodeURIComponent does (plain ASCII needs no encoding)")),
+    params(("X-Access-Reason" = String, Header, min_length = 1, max_length = 200, pattern = r"\S", description = "Purpose of the access, for the audit log: 1 to 200 characters of UTF-8, percent-encoded as encodeURIComponent does (plain ASCII needs no encoding); the limits count the decoded characters, without surrounding white space")),
     responses((status = 201, body = ClientView), (status = 401, body = Problem, content_type = "application/problem+json"), (status = 403, body = Problem, content_type = "application/problem+json"), (status = 422, body = Problem, content_type = "application/problem+json")))]
 pub async fn create_client(
     State(state): State<AppState>,
@@ -228,7 +228,7 @@ pub async fn create_client(
 
 /// Read one client.
 #[utoipa::path(get, path = "/clients/{id}", tag = "clients",
-    params(("id" = Uuid, Path, description = "Client id"), ("X-Access-Reason" = String, Header, description = "Purpose of the access, for the audit log: UTF-8, percent-encoded as encodeURIComponent does (plain ASCII needs no encoding)")),
+    params(("id" = Uuid, Path, description = "Client id"), ("X-Access-Reason" = String, Header, min_length = 1, max_length = 200, pattern = r"\S", description = "Purpose of the access, for the audit log: 1 to 200 characters of UTF-8, percent-encoded as encodeURIComponent does (plain ASCII needs no encoding); the limits count the decoded characters, without surrounding white space")),
     responses((status = 200, body = ClientView), (status = 401, body = Problem, content_type = "application/problem+json"), (status = 403, body = Problem, content_type = "application/problem+json"), (status = 404, body = Problem, content_type = "application/problem+json")))]
 pub async fn get_client(
     State(state): State<AppState>,
@@ -244,7 +244,7 @@ pub async fn get_client(
 
 /// Find clients by ID document number, or by name and birth date.
 #[utoipa::path(get, path = "/clients", tag = "clients",
-    params(ClientSearch, ("X-Access-Reason" = String, Header, description = "Purpose of the access, for the audit log: UTF-8, percent-encoded as encodeURIComponent does (plain ASCII needs no encoding)")),
+    params(ClientSearch, ("X-Access-Reason" = String, Header, min_length = 1, max_length = 200, pattern = r"\S", description = "Purpose of the access, for the audit log: 1 to 200 characters of UTF-8, percent-encoded as encodeURIComponent does (plain ASCII needs no encoding); the limits count the decoded characters, without surrounding white space")),
     responses((status = 200, body = ClientList), (status = 401, body = Problem, content_type = "application/problem+json"), (status = 403, body = Problem, content_type = "application/problem+json"), (status = 422, body = Problem, content_type = "application/problem+json")))]
 pub async fn search_clients(
     State(state): State<AppState>,
@@ -311,7 +311,7 @@ impl From<kapu_clients::organisation::Organisation> for OrganisationView {
 
 /// Register an organisation.
 #[utoipa::path(post, path = "/organisations", tag = "clients", request_body = NewOrganisationRequest,
-    params(("X-Access-Reason" = String, Header, description = "Purpose of the access, for the audit log: UTF-8, percent-encoded as encodeURIComponent does (plain ASCII needs no encoding)")),
+    params(("X-Access-Reason" = String, Header, min_length = 1, max_length = 200, pattern = r"\S", description = "Purpose of the access, for the audit log: 1 to 200 characters of UTF-8, percent-encoded as encodeURIComponent does (plain ASCII needs no encoding); the limits count the decoded characters, without surrounding white space")),
     responses((status = 201, body = OrganisationView), (status = 401, body = Problem, content_type = "application/problem+json"), (status = 403, body = Problem, content_type = "application/problem+json")))]
 pub async fn create_organisation(
     State(state): State<AppState>,
@@ -342,7 +342,7 @@ pub async fn create_organisation(
 
 /// Read an organisation.
 #[utoipa::path(get, path = "/organisations/{id}", tag = "clients",
-    params(("id" = Uuid, Path, description = "Client id"), ("X-Access-Reason" = String, Header, description = "Purpose of the access, for the audit log: UTF-8, percent-encoded as encodeURIComponent does (plain ASCII needs no encoding)")),
+    params(("id" = Uuid, Path, description = "Client id"), ("X-Access-Reason" = String, Header, min_length = 1, max_length = 200, pattern = r"\S", description = "Purpose of the access, for the audit log: 1 to 200 characters of UTF-8, percent-encoded as encodeURIComponent does (plain ASCII needs no encoding); the limits count the decoded characters, without surrounding white space")),
     responses((status = 200, body = OrganisationView), (status = 401, body = Problem, content_type = "application/problem+json"), (status = 403, body = Problem, content_type = "application/problem+json")))]
 pub async fn get_organisation(
     State(state): State<AppState>,
@@ -387,7 +387,7 @@ pub struct Created {
 
 /// Record a mandate.
 #[utoipa::path(post, path = "/mandates", tag = "clients", request_body = NewMandateRequest,
-    params(("X-Access-Reason" = String, Header, description = "Purpose of the access, for the audit log: UTF-8, percent-encoded as encodeURIComponent does (plain ASCII needs no encoding)")),
+    params(("X-Access-Reason" = String, Header, min_length = 1, max_length = 200, pattern = r"\S", description = "Purpose of the access, for the audit log: 1 to 200 characters of UTF-8, percent-encoded as encodeURIComponent does (plain ASCII needs no encoding); the limits count the decoded characters, without surrounding white space")),
     responses((status = 201, body = Created), (status = 401, body = Problem, content_type = "application/problem+json"), (status = 403, body = Problem, content_type = "application/problem+json")))]
 pub async fn grant_mandate(
     State(state): State<AppState>,
@@ -411,7 +411,7 @@ pub async fn grant_mandate(
 
 /// Revoke a mandate.
 #[utoipa::path(post, path = "/mandates/{id}/revoke", tag = "clients",
-    params(("id" = Uuid, Path, description = "Mandate id"), ("X-Access-Reason" = String, Header, description = "Purpose of the access, for the audit log: UTF-8, percent-encoded as encodeURIComponent does (plain ASCII needs no encoding)")),
+    params(("id" = Uuid, Path, description = "Mandate id"), ("X-Access-Reason" = String, Header, min_length = 1, max_length = 200, pattern = r"\S", description = "Purpose of the access, for the audit log: 1 to 200 characters of UTF-8, percent-encoded as encodeURIComponent does (plain ASCII needs no encoding); the limits count the decoded characters, without surrounding white space")),
     responses((status = 204), (status = 401, body = Problem, content_type = "application/problem+json"), (status = 403, body = Problem, content_type = "application/problem+json")))]
 pub async fn revoke_mandate(
     State(state): State<AppState>,
@@ -464,7 +464,7 @@ pub struct IdentificationView {
 /// central registry. A match records the document and raises the level; a mismatch names
 /// the differing fields and changes nothing.
 #[utoipa::path(post, path = "/clients/{id}/identify", tag = "clients", request_body = IdentifyRequest,
-    params(("id" = Uuid, Path, description = "Client id"), ("X-Access-Reason" = String, Header, description = "Purpose of the access, for the audit log: UTF-8, percent-encoded as encodeURIComponent does (plain ASCII needs no encoding)")),
+    params(("id" = Uuid, Path, description = "Client id"), ("X-Access-Reason" = String, Header, min_length = 1, max_length = 200, pattern = r"\S", description = "Purpose of the access, for the audit log: 1 to 200 characters of UTF-8, percent-encoded as encodeURIComponent does (plain ASCII needs no encoding); the limits count the decoded characters, without surrounding white space")),
     responses((status = 200, body = IdentificationView), (status = 401, body = Problem, content_type = "application/problem+json"), (status = 403, body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "`not-configured`: the tenant has no (configured) registry plugin; the detail says what to do", body = Problem, content_type = "application/problem+json")))]
 pub async fn identify(
@@ -504,4 +504,37 @@ pub async fn identify(
         Identification::Mismatch { fields } => IdentificationView { outcome: "mismatch".into(), fields, account_linked: false },
         Identification::NotFound => IdentificationView { outcome: "not_found".into(), fields: vec![], account_linked: false },
     }))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use axum::http::HeaderValue;
+
+    fn with_reason(raw: &[u8]) -> HeaderMap {
+        let mut h = HeaderMap::new();
+        h.insert("x-access-reason", HeaderValue::from_bytes(raw).unwrap());
+        h
+    }
+
+    #[test]
+    fn the_purpose_is_percent_decoded_and_trimmed() {
+        assert_eq!(reason(&with_reason(b"ellenorzes")).unwrap(), "ellenorzes");
+        assert_eq!(reason(&with_reason(b"%20%C3%BCgyf%C3%A9lfogad%C3%A1s%20")).unwrap(), "ügyfélfogadás");
+        assert_eq!(reason(&with_reason("ügyfélfogadás".as_bytes())).unwrap(), "ügyfélfogadás", "raw UTF-8 too");
+        assert_eq!(reason(&with_reason(b"100%")).unwrap(), "100%", "a lone percent sign stays");
+    }
+
+    #[test]
+    fn the_purpose_is_one_to_two_hundred_characters_not_bytes() {
+        let long = "ő".repeat(200);
+        assert_eq!(reason(&with_reason(long.as_bytes())).unwrap(), long, "200 characters of 2 bytes each");
+        let over = "a".repeat(201);
+        for bad in [over.as_bytes(), b"", b"   ", b"%20%09"] {
+            let Err(ApiError::Validation(errors)) = reason(&with_reason(bad)) else { panic!("{bad:?} was accepted") };
+            assert_eq!(errors[0].field, "X-Access-Reason");
+        }
+        assert!(matches!(reason(&HeaderMap::new()), Err(ApiError::Validation(_))), "a missing header");
+        assert!(matches!(reason(&with_reason(b"%FF%FE")), Err(ApiError::Validation(_))), "not UTF-8 once decoded");
+    }
 }

@@ -68,7 +68,7 @@ pub struct IssuedDocumentList {
 
 /// The documents issued to a client and their delivery state.
 #[utoipa::path(get, path = "/clients/{id}/documents", tag = "clients",
-    params(("id" = Uuid, Path, description = "Client id"), ("X-Access-Reason" = String, Header, description = "Purpose of the access, for the audit log: UTF-8, percent-encoded as encodeURIComponent does (plain ASCII needs no encoding)")),
+    params(("id" = Uuid, Path, description = "Client id"), ("X-Access-Reason" = String, Header, min_length = 1, max_length = 200, pattern = r"\S", description = "Purpose of the access, for the audit log: 1 to 200 characters of UTF-8, percent-encoded as encodeURIComponent does (plain ASCII needs no encoding); the limits count the decoded characters, without surrounding white space")),
     responses((status = 200, body = IssuedDocumentList), (status = 401, body = Problem, content_type = "application/problem+json"), (status = 403, body = Problem, content_type = "application/problem+json"), (status = 422, body = Problem, content_type = "application/problem+json")))]
 pub async fn client_documents(
     State(state): State<AppState>,

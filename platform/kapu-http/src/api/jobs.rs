@@ -58,9 +58,19 @@ pub struct JobList {
 #[derive(Debug, Deserialize, IntoParams)]
 pub struct JobQuery {
     /// Only jobs in this state.
+    #[param(schema_with = job_state)]
     pub state: Option<String>,
-    /// At most this many (default 100).
+    /// At most this many (default 100; less than 1 counts as 1, more than 500 as 500).
     pub limit: Option<i64>,
+}
+
+/// A job's state, as the filter takes it.
+fn job_state() -> utoipa::openapi::schema::Object {
+    utoipa::openapi::schema::ObjectBuilder::new()
+        .schema_type(utoipa::openapi::schema::Type::String)
+        .enum_values(Some(["pending", "running", "done", "dead"]))
+        .description(Some("Only jobs in this state."))
+        .build()
 }
 
 /// The tenant's background jobs.

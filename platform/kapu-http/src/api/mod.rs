@@ -94,7 +94,7 @@ pub(crate) fn platform_api() -> OpenApiRouter<AppState> {
 
 pub(crate) fn tenant_router(state: AppState) -> Router {
     let (api, _) = OpenApiRouter::new().nest("/api/v1", tenant_api()).split_for_parts();
-    api.merge(crate::openapi::docs_router())
+    api.merge(crate::openapi::tenant_docs_router())
         .merge(crate::portal::routes(&state, state.config.upload_limit))
         .merge(crate::oidc::routes())
         .route("/api/v1", get(|| async { Redirect::temporary("v1/docs/") }))
@@ -110,7 +110,7 @@ pub(crate) fn tenant_router(state: AppState) -> Router {
 
 pub(crate) fn platform_router(state: AppState) -> Router {
     let (api, _) = OpenApiRouter::new().nest("/api/v1/platform", platform_api()).split_for_parts();
-    api.merge(crate::openapi::docs_router())
+    api.merge(crate::openapi::platform_docs_router())
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
         .route("/metrics", get(metrics))

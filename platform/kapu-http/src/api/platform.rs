@@ -14,7 +14,9 @@ use crate::problem::{ApiError, Json, Problem};
 
 /// Operator sign-in with e-mail and password.
 #[utoipa::path(operation_id = "platform_login", post, path = "/auth/login", tag = "platform", request_body = LoginRequest,
-    responses((status = 200, body = LoginResponse), (status = 401, body = Problem, content_type = "application/problem+json"), (status = 429, body = Problem, content_type = "application/problem+json")))]
+    responses((status = 200, body = LoginResponse, description = "Signed in (the second factor follows); sets the session cookie"),
+        (status = 401, body = Problem, content_type = "application/problem+json", description = "`invalid-credentials`: the e-mail address or the password is wrong"),
+        (status = 429, body = Problem, content_type = "application/problem+json", description = "`too-many-attempts`: too many failures from this network or for this account")))]
 pub async fn login(
     State(state): State<AppState>,
     ip: ClientIp,
@@ -27,7 +29,9 @@ pub async fn login(
 
 /// Operator TOTP code.
 #[utoipa::path(operation_id = "platform_totp", post, path = "/auth/totp", tag = "platform", request_body = TotpRequest,
-    responses((status = 200, body = LoginResponse), (status = 401, body = Problem, content_type = "application/problem+json"), (status = 429, body = Problem, content_type = "application/problem+json")))]
+    responses((status = 200, body = LoginResponse), (status = 401, body = Problem, content_type = "application/problem+json", description = "`invalid-totp`: the code is wrong or was already used"),
+        (status = 409, body = Problem, content_type = "application/problem+json", description = "`conflict`: the account has no two-factor sign-in set up"),
+        (status = 429, body = Problem, content_type = "application/problem+json", description = "`too-many-attempts`: too many wrong codes")))]
 pub async fn totp(
     State(state): State<AppState>,
     ip: ClientIp,
@@ -38,14 +42,17 @@ pub async fn totp(
 }
 
 /// Start operator TOTP set-up.
-#[utoipa::path(operation_id = "platform_totp_enrol", post, path = "/auth/totp/enrol", tag = "platform", responses((status = 200, body = TotpEnrolmentView), (status = 401, body = Problem, content_type = "application/problem+json")))]
+#[utoipa::path(operation_id = "platform_totp_enrol", post, path = "/auth/totp/enrol", tag = "platform",
+    responses((status = 200, body = TotpEnrolmentView), (status = 409, body = Problem, content_type = "application/problem+json", description = "`conflict`: two-factor sign-in is already set up")))]
 pub async fn totp_enrol(State(state): State<AppState>, a: Authed) -> Result<Json<TotpEnrolmentView>, ApiError> {
     do_enrol(&state, a).await
 }
 
 /// Finish operator TOTP set-up.
 #[utoipa::path(operation_id = "platform_totp_enrol_confirm", post, path = "/auth/totp/enrol/confirm", tag = "platform", request_body = TotpRequest,
-    responses((status = 200, body = LoginResponse), (status = 401, body = Problem, content_type = "application/problem+json"), (status = 429, body = Problem, content_type = "application/problem+json")))]
+    responses((status = 200, body = LoginResponse), (status = 401, body = Problem, content_type = "application/problem+json", description = "`invalid-totp`: the code is wrong or was already used"),
+        (status = 409, body = Problem, content_type = "application/problem+json", description = "`conflict`: no set-up was started"),
+        (status = 429, body = Problem, content_type = "application/problem+json", description = "`too-many-attempts`: too many wrong codes")))]
 pub async fn totp_enrol_confirm(
     State(state): State<AppState>,
     ip: ClientIp,
@@ -105,7 +112,7 @@ pub async fn list_tenants(s: SignedIn) -> Result<Json<TenantList>, ApiError> {
 /// Paging for the dead-letter list.
 #[derive(Debug, Deserialize, IntoParams)]
 pub struct DeadJobsQuery {
-    /// At most this many per tenant (default 20).
+    /// At most this many per tenant (default 20; less than 1 counts as 1, more than 500 as 500).
     pub limit: Option<i64>,
 }
 

@@ -537,3 +537,26 @@ pub(crate) fn text(lang: &str, key: &str) -> String {
 }
 
 pub(crate) const DEFAULT_CREST: &str = r##"<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 64 64"><path d="M8 6h48v26c0 14-11 22-24 28C19 54 8 46 8 32z" fill="#fff" stroke="#333" stroke-width="3"/></svg>"##;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use axum::http::HeaderMap;
+
+    fn cookies(v: &str) -> HeaderMap {
+        let mut h = HeaderMap::new();
+        h.insert(header::COOKIE, HeaderValue::from_str(v).unwrap());
+        h
+    }
+
+    #[test]
+    fn the_query_chooses_the_language_then_the_cookie_then_hungarian() {
+        let none = HeaderMap::new();
+        assert_eq!(language_of(None, &none), ("hu".to_owned(), false));
+        assert_eq!(language_of(Some("lang=en"), &none), ("en".to_owned(), true));
+        assert_eq!(language_of(Some("x=1&lang=hu"), &cookies("kapu_lang=en")), ("hu".to_owned(), true), "the query wins");
+        assert_eq!(language_of(None, &cookies("a=b; kapu_lang=en")), ("en".to_owned(), false));
+        assert_eq!(language_of(Some("lang=de"), &none), ("hu".to_owned(), false), "an unknown language is not chosen");
+        assert_eq!(language_of(Some("xlang=en"), &cookies("kapu_lang=de")), ("hu".to_owned(), false));
+    }
+}

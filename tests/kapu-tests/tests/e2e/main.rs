@@ -13,6 +13,7 @@ mod cli;
 mod delivery;
 mod demo;
 mod documents;
+mod fuzz;
 mod identification;
 mod isolation;
 mod issuing;

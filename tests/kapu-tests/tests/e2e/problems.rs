@@ -87,20 +87,30 @@ async fn health_metrics_and_openapi() -> Result<()> {
     let metrics = p.get("/metrics").await?;
     assert!(metrics.text.contains("kapu_http_requests_total"), "{}", metrics.text);
 
-    let doc = p.get("/api/v1/openapi.json").await?.json();
-    assert_eq!(doc["openapi"], "3.1.0");
-    for path in ["/api/v1/auth/login", "/api/v1/clients/{id}", "/api/v1/audit/verify", "/api/v1/platform/tenants"] {
-        assert!(doc["paths"][path].is_object(), "{path} is documented");
-    }
-    assert!(doc["components"]["schemas"]["Problem"].is_object());
-    // The document served is the one `kapu openapi` prints (and the admin UI's types come from).
-    assert_eq!(doc, serde_json::from_str::<serde_json::Value>(&kapu_http::openapi::json())?);
-    let docs = p.get("/api/v1/docs/").await?;
+    // The operators' document on the platform host, naming it as the server.
+    let platform = p.get("/api/v1/platform/openapi.json").await?.json();
+    assert_eq!(platform["openapi"], "3.1.0");
+    assert!(platform["paths"]["/api/v1/platform/tenants"].is_object());
+    assert!(platform["paths"]["/api/v1/clients/{id}"].is_null(), "no tenant operation");
+    assert_eq!(platform["servers"], serde_json::json!([{ "url": kit.base }]));
+    let docs = p.get("/api/v1/platform/docs/").await?;
     assert_eq!(docs.status, 200);
     assert!(docs.text.contains("swagger-ui"), "a browsable docs page");
-    // The same under a tenant's prefix.
+    // A tenant's document under its prefix: its operations only, its base URL as the server.
     let t = kit.tenant("doksi", "Doksi").await?;
-    assert_eq!(kit.client(t.slug()).get("/api/v1/openapi.json").await?.json(), doc);
+    let c = kit.client(t.slug());
+    let doc = c.get("/api/v1/openapi.json").await?.json();
+    for path in ["/api/v1/auth/login", "/api/v1/clients/{id}", "/api/v1/audit/verify"] {
+        assert!(doc["paths"][path].is_object(), "{path} is documented");
+    }
+    assert!(doc["paths"].as_object().unwrap().keys().all(|p| !p.starts_with("/api/v1/platform")), "no operator operation");
+    assert!(doc["components"]["schemas"]["Problem"].is_object());
+    assert_eq!(doc["servers"], serde_json::json!([{ "url": format!("{}/t/doksi", kit.base) }]));
+    // Otherwise it is the one `kapu openapi` prints (and the admin UI's types come from).
+    let mut printed = serde_json::from_str::<serde_json::Value>(&kapu_http::openapi::json(kapu_http::openapi::Side::Tenant))?;
+    printed["servers"] = doc["servers"].clone();
+    assert_eq!(doc, printed);
+    assert_eq!(c.get("/api/v1/docs/").await?.status, 200);
     kit.stop().await;
     Ok(())
 }

@@ -65,7 +65,12 @@ export const REFUSALS: Record<RefusalCode, Wording> = {
   },
   file_too_large: { hu: (a) => `${s(a, 'file')} nagyobb, mint ${s(a, 'max_kb')} kB.`, en: (a) => `${s(a, 'file')} is larger than ${s(a, 'max_kb')} kB.` },
   taken: { hu: () => 'Ez az érték már egy másik nyilvántartott adaté.', en: () => 'This value already belongs to another record.' },
-  unknown: { hu: () => 'Nincs ilyen nyilvántartott adat.', en: () => 'There is no such record.' },
+  unknown_client: { hu: () => 'Nincs ilyen ügyfél; lehet, hogy időközben törölték. Keresse meg újra.', en: () => 'There is no such client; it may have been removed. Search for it again.' },
+  unknown_account: {
+    hu: () => 'Nincs ilyen portálfiók ennél az önkormányzatnál; ellenőrizze az azonosítót.',
+    en: () => 'There is no such portal account at this municipality; check the identifier.',
+  },
+  unknown_staff: { hu: () => 'Nincs ilyen aktív munkatárs.', en: () => 'There is no such active staff member.' },
   not_before: { hu: (a) => `Nem lehet korábbi, mint: ${s(a, 'other')}.`, en: (a) => `Must not be before ${s(a, 'other')}.` },
   not_less_than: { hu: (a) => `Kisebb legyen, mint: ${s(a, 'other')}.`, en: (a) => `Must be less than ${s(a, 'other')}.` },
   go_together: { hu: (a) => `Ezeket együtt adja meg: ${list(a, 'fields')}.`, en: (a) => `Give these together: ${list(a, 'fields')}.` },

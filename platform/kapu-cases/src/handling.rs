@@ -401,7 +401,7 @@ pub async fn assign(tx: &mut TenantTx, clerk: &Clerk, id: Uuid, to: Option<Uuid>
             .fetch_one(tx.conn())
             .await?;
         if !exists {
-            return Err(CaseError::BadInput { field: "assignee_id", reason: Refusal::Unknown });
+            return Err(CaseError::BadInput { field: "assignee_id", reason: Refusal::UnknownStaff });
         }
     }
     sqlx::query(r#"UPDATE "case" SET assignee_id = $2, updated_at = $3 WHERE id = $1"#)
@@ -598,7 +598,7 @@ pub async fn send_to_signatory(tx: &mut TenantTx, clerk: &Clerk, id: Uuid, signa
         .fetch_one(tx.conn())
         .await?;
     if !exists {
-        return Err(CaseError::BadInput { field: "signatory_id", reason: Refusal::Unknown });
+        return Err(CaseError::BadInput { field: "signatory_id", reason: Refusal::UnknownStaff });
     }
     sqlx::query(r#"UPDATE "case" SET signatory_id = $2, updated_at = $3 WHERE id = $1"#)
         .bind(id)

@@ -135,7 +135,7 @@ pub async fn identify_in_person(
                 .bind(e.trim())
                 .fetch_optional(tx.conn())
                 .await?;
-            Some(id.ok_or_else(|| ClientError::Invalid { field: "account_email", reason: Refusal::Unknown })?)
+            Some(id.ok_or_else(|| ClientError::Invalid { field: "account_email", reason: Refusal::UnknownAccount })?)
         }
         None => None,
     };

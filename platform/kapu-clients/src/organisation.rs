@@ -279,14 +279,14 @@ pub async fn grant_mandate(tx: &mut TenantTx, access: Access<'_>, new: NewMandat
     let principal: Option<String> =
         sqlx::query_scalar("SELECT kind FROM client WHERE id = $1").bind(new.principal_client_id).fetch_optional(tx.conn()).await?;
     if principal.is_none() {
-        return Err(ClientError::Invalid { field: "principal_client_id", reason: Refusal::Unknown });
+        return Err(ClientError::Invalid { field: "principal_client_id", reason: Refusal::UnknownClient });
     }
     let account: Option<Uuid> = sqlx::query_scalar("SELECT id FROM client_account WHERE id = $1")
         .bind(new.representative_account_id)
         .fetch_optional(tx.conn())
         .await?;
     if account.is_none() {
-        return Err(ClientError::Invalid { field: "representative_account_id", reason: Refusal::Unknown });
+        return Err(ClientError::Invalid { field: "representative_account_id", reason: Refusal::UnknownAccount });
     }
     let id = Uuid::now_v7();
     sqlx::query(

@@ -76,8 +76,12 @@ pub enum Refusal {
     FileTooLarge { file: String, max_kb: u64 },
     /// The value already belongs to another record.
     Taken,
-    /// The value names nothing that exists (a client, an account, a staff member).
-    Unknown,
+    /// No such client (person or organisation) in the tenant.
+    UnknownClient,
+    /// No such portal account in the tenant.
+    UnknownAccount,
+    /// No such active staff member in the tenant.
+    UnknownStaff,
     /// A date or number that must not come before `other`'s.
     NotBefore { other: String },
     /// A number that must be less than `other`'s.
@@ -240,7 +244,9 @@ impl Refusal {
             FileType { file: s("a.docx"), content_type: s("application/zip"), accepted: vec![s("application/pdf")] },
             FileTooLarge { file: s("a.pdf"), max_kb: 10 },
             Taken,
-            Unknown,
+            UnknownClient,
+            UnknownAccount,
+            UnknownStaff,
             NotBefore { other: s("valid_from") },
             NotLessThan { other: s("deemed_after_working_days") },
             GoTogether { fields: vec![s("family_name"), s("given_name")] },
@@ -346,7 +352,9 @@ impl std::fmt::Display for Refusal {
             }
             FileTooLarge { file, max_kb } => write!(f, "{file} is larger than {max_kb} kB"),
             Taken => write!(f, "already belongs to another record"),
-            Unknown => write!(f, "names nothing that exists"),
+            UnknownClient => write!(f, "there is no such client"),
+            UnknownAccount => write!(f, "there is no such portal account"),
+            UnknownStaff => write!(f, "there is no such active staff member"),
             NotBefore { other } => write!(f, "must not be before {other}"),
             NotLessThan { other } => write!(f, "must be less than {other}"),
             GoTogether { fields } => write!(f, "{} go together", list(fields)),

@@ -174,12 +174,12 @@ async fn enqueue(
 
 async fn check_addressee(tx: &mut TenantTx, a: &Addressee) -> Result<(), DeliveryError> {
     if !kapu_clients::account::client_exists(tx, a.client_id).await? {
-        return Err(invalid("addressee.client_id", Refusal::Unknown));
+        return Err(invalid("addressee.client_id", Refusal::UnknownClient));
     }
     if let Some(r) = a.representative_account_id
         && kapu_clients::account::get_account(tx, r).await?.is_none()
     {
-        return Err(invalid("addressee.representative_account_id", Refusal::Unknown));
+        return Err(invalid("addressee.representative_account_id", Refusal::UnknownAccount));
     }
     Ok(())
 }

@@ -15,8 +15,6 @@ mod oidc;
 pub mod openapi;
 mod portal;
 pub mod problem;
-#[cfg(test)]
-mod problem_tests;
 pub mod registry_plugin;
 mod state;
 pub mod tenancy;

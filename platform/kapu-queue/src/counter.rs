@@ -199,7 +199,7 @@ pub async fn issue_ticket(
     if let Some(client) = new.client_id
         && !kapu_clients::account::client_exists(tx, client).await?
     {
-        return Err(invalid("client_id", Refusal::Unknown));
+        return Err(invalid("client_id", Refusal::UnknownClient));
     }
     let slug = tx.slug().clone();
     let ticket: Ticket = call_plugin(plugins, &slug, &name, "issue-ticket", now, async |rt, p, ctx| {

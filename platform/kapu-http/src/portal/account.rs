@@ -388,7 +388,7 @@ async fn act_for(
     check_form(&Method::POST, &headers, &fields, Some(&s.csrf_token))?;
     let principal = match fields.get("principal").map(String::as_str) {
         None | Some("self") => None,
-        Some(id) => Some(id.parse().map_err(|_| ApiError::field("principal", Refusal::Unknown))?),
+        Some(id) => Some(id.parse().map_err(|_| ApiError::field("principal", Refusal::UnknownClient))?),
     };
     match account::act_for(&mut tx, &mut s, principal, Utc::now().date_naive()).await {
         Ok(()) => {

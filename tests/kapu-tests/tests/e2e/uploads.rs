@@ -118,7 +118,7 @@ async fn a_draft_refuses_files_that_submission_would_refuse_and_stores_nothing()
     }
     let (status, html) = p.post(four).await?;
     assert_eq!(status, 422);
-    assert!(html.contains("Helyszínrajz: give at most 3"), "{html}");
+    assert!(html.contains("Helyszínrajz: Legfeljebb 3 darabot adhat meg"), "the limit in the page's language: {html}");
 
     assert_eq!(files_under(kit.attachments.path()), Vec::<String>::new(), "nothing stored, not even staged");
     let drafts: i64 = scalar(&kit, &t, r#"SELECT count(*) FROM "case""#).await?;

@@ -198,7 +198,7 @@ describe('tenant admin staff page', { timeout: 240_000 }, () => {
       await page.getByTestId('forbidden-heading').waitFor();
       const who = await textOf(page.getByTestId('who'));
       assert.ok(who.includes(NEW_NAME) && who.includes('ügyintéző'), `signed in as the new clerk: "${who}"`);
-      assert.match(await textOf(page.getByTestId('forbidden-message')), /„Munkatársak” oldal megnyitásához nincs jogosultsága/);
+      assert.match(await textOf(page.getByTestId('forbidden-message')), /Ezt az oldalt nem nyithatja meg: „Munkatársak”/);
       assert.equal(await page.getByTestId('staff-heading').count(), 0, 'no staff page for a clerk');
       assert.equal(await page.getByTestId('nav-staff').count(), 0, 'no staff link for a clerk');
       const links = (await page.getByRole('navigation', { name: 'Menü' }).getByRole('link').allInnerTexts()).map((l) => l.trim());

@@ -20,7 +20,7 @@ export function forbiddenPage(page: Routable): HTMLElement[] {
   return [
     h('h1', { tabindex: '-1', 'data-testid': 'forbidden-heading' }, 'Nincs jogosultsága'),
     h('p', { class: 'lead', 'data-testid': 'forbidden-message' },
-      `A(z) „${page.label}” oldal megnyitásához nincs jogosultsága. `,
+      `Ezt az oldalt nem nyithatja meg: „${page.label}”. `,
       'Ha a munkájához szüksége van rá, kérje az önkormányzat adminisztrátorától.'),
     h('p', {}, h('a', { href: '#/', 'data-testid': 'forbidden-home' }, 'Vissza az áttekintéshez')),
   ];

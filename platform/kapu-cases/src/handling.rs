@@ -340,13 +340,8 @@ pub async fn own_case(tx: &mut TenantTx, account_id: Uuid, id: Uuid, now: DateTi
     type Row = (Option<String>, Option<NaiveDate>, Option<String>, Option<String>);
     // The summary (with the state) first, then the decision: a case only moves forward and its
     // decision commits with its state, so a state read first never shows "decided" without
-    // the outcome (read the other way round, a decision committed in between did).
-    let exists: Option<bool> = sqlx::query_scalar(r#"SELECT true FROM "case" WHERE id = $1 AND account_id = $2"#)
-        .bind(id)
-        .bind(account_id)
-        .fetch_optional(tx.conn())
-        .await?;
-    exists.ok_or(CaseError::NotFound)?;
+    // the outcome (read the other way round, a decision committed in between did). Another
+    // client's case is refused by the owner query below, before anything read is returned.
     let summary = summary(tx, id, now).await?;
     let owner: Option<Row> = sqlx::query_as(
         r#"SELECT information_request, information_due, decision_outcome, decision_reason FROM "case"
